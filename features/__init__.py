@@ -1,0 +1,1 @@
+"""retain: point-in-time account features, labels and the data contract."""

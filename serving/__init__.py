@@ -1,0 +1,1 @@
+"""retain: scoring API, explanations, playbook and next-best-action; the `retain` CLI."""

@@ -1,0 +1,1 @@
+"""retain: a simulated SaaS world with known causal structure and ground truth."""

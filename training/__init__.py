@@ -1,0 +1,1 @@
+"""retain: training sets, models, evaluation, MLflow tracking and registry, uplift."""
