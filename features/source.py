@@ -1,0 +1,239 @@
+"""Open a customer's data source and expose its contract tables to DuckDB.
+
+A source is a directory of `<table>.parquet` / `<table>.csv` files (a table may
+also be a directory of Parquet files, e.g. `events/*.parquet`), a DuckDB file
+(`duckdb:///path.db`, or a path ending `.duckdb` / `.db`) or a PostgreSQL URL
+(`postgresql://user@host:port/db`, optional `?schema=<name>` query parameter,
+default the connection's current schema, which `?options=-csearch_path%3D<name>`
+also sets).
+
+`open_source` gives the tables exactly as stored (`raw_<table>` views; files are
+read in place, CSV as text so that validation, not a guess, decides each value).
+`load_source` validates them and adds the typed views `<table>` that feature SQL
+reads: ids as text, timestamps as naive UTC, and an empty table for every
+optional table the source does not have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from features.casting import quote, typed_expression
+from features.contract import TABLES, create_table_sql
+from features.problems import first_line
+from features.validate import ContractError, validate_source
+
+__all__ = ["ContractError", "Source", "connect", "load_source", "open_source"]
+
+SOURCE = ""  # key of `Source.unreadable` for problems with the source as a whole
+_DUCKDB_SUFFIXES = (".duckdb", ".db")
+
+
+@dataclass
+class Source:
+    """An opened source: a DuckDB connection with one `raw_<table>` view per table found.
+
+    Attributes:
+        uri: What the user passed.
+        con: DuckDB connection (TimeZone UTC) holding the `raw_<table>` views.
+        present: Contract tables the source holds and that could be read.
+        unreadable: Table name (or "" for the whole source) -> why it could not be read.
+        locations: Table name -> file or table it was read from, for messages.
+    """
+
+    uri: str
+    con: duckdb.DuckDBPyConnection
+    present: tuple[str, ...] = ()
+    unreadable: dict[str, str] = field(default_factory=dict)
+    locations: dict[str, str] = field(default_factory=dict)
+
+    def stored_types(self, table: str) -> dict[str, str]:
+        """Column name -> DuckDB type of `raw_<table>`, as stored."""
+        rows = self.con.execute(f"DESCRIBE {quote('raw_' + table)}").fetchall()
+        return {str(row[0]): str(row[1]) for row in rows}
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        self.con.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection in UTC that never downloads extensions."""
+    con = duckdb.connect(
+        ":memory:",
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
+    con.execute("SET enable_progress_bar = false")  # no bars in CLI output or logs
+    con.execute("SET TimeZone = 'UTC'")  # ICU is built in: checked, nothing is downloaded
+    return con
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _read_file_sql(path: Path) -> str:
+    if path.is_dir():
+        return f"read_parquet({_sql_string(str(path / '*.parquet'))}, union_by_name = true)"
+    if path.suffix == ".parquet":
+        return f"read_parquet({_sql_string(str(path))})"
+    # skip = 0: otherwise the sniffer may silently skip malformed leading rows.
+    return (
+        f"read_csv({_sql_string(str(path))}, header = true, skip = 0, all_varchar = true, "
+        "delim = ',', quote = '\"', escape = '\"', comment = '', encoding = 'utf-8')"
+    )
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why a file cannot be a table before DuckDB even tries, or None."""
+    if path.is_dir() and not any(path.glob("*.parquet")):
+        return f"directory {path} holds no .parquet files"
+    if path.is_file() and path.stat().st_size == 0:
+        return f"empty file {path.name} (not even a header row)"
+    return None
+
+
+def _open_directory(source: Source, directory: Path) -> list[str]:
+    present = []
+    for name in TABLES:
+        candidates = [
+            path
+            for path in (directory / f"{name}.parquet", directory / f"{name}.csv", directory / name)
+            if path.exists()
+        ]
+        if not candidates:
+            continue
+        if len(candidates) > 1:
+            found = ", ".join(path.name for path in candidates)
+            source.unreadable[name] = f"more than one file for the table: {found}"
+            continue
+        path = candidates[0]
+        source.locations[name] = str(path)
+        problem = _file_problem(path)
+        if problem is None:
+            view = quote(f"raw_{name}")
+            try:
+                source.con.execute(f"CREATE VIEW {view} AS SELECT * FROM {_read_file_sql(path)}")
+                source.stored_types(name)  # makes DuckDB read the header / schema now
+            except duckdb.Error as error:
+                source.con.execute(f"DROP VIEW IF EXISTS {view}")
+                problem = f"{path.name} could not be read: {first_line(error)}"
+        if problem is None:
+            present.append(name)
+        else:
+            source.unreadable[name] = problem
+    return present
+
+
+def _open_duckdb_file(source: Source, path: str) -> list[str]:
+    if not Path(path).is_file():
+        source.unreadable[SOURCE] = f"DuckDB file {path} does not exist"
+        return []
+    try:
+        source.con.execute(f"ATTACH {_sql_string(path)} AS customer_source (READ_ONLY)")
+    except duckdb.Error as error:
+        source.unreadable[SOURCE] = f"{path} could not be opened: {first_line(error)}"
+        return []
+    tables = {
+        str(row[0])
+        for row in source.con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = 'customer_source' AND table_schema = 'main'"
+        ).fetchall()
+    }
+    present = [name for name in TABLES if name in tables]
+    for name in present:
+        source.locations[name] = f"{path}:{name}"
+        stored = f"customer_source.main.{quote(name)}"
+        source.con.execute(f"CREATE VIEW {quote('raw_' + name)} AS SELECT * FROM {stored}")
+    return present
+
+
+def open_source(uri: str | Path) -> Source:
+    """Open a source and expose each contract table it holds as a `raw_<table>` view.
+
+    Nothing is validated or converted here. A source, file or table that cannot be
+    read is recorded in `Source.unreadable` (validation reports it) rather than raised.
+
+    Args:
+        uri: A directory, a DuckDB file or URL, or a PostgreSQL URL.
+
+    Returns:
+        The opened source; use it as a context manager or call `close()`.
+    """
+    text = str(uri)
+    source = Source(uri=text, con=connect())
+    if text.startswith(("postgresql://", "postgres://")):
+        from features.postgres import copy_postgres_tables
+
+        present = copy_postgres_tables(source, text)
+    elif text.startswith("duckdb://"):
+        present = _open_duckdb_file(source, text.removeprefix("duckdb://"))
+    elif text.endswith(_DUCKDB_SUFFIXES) and not Path(text).is_dir():
+        present = _open_duckdb_file(source, text)
+    elif Path(text).is_dir():
+        present = _open_directory(source, Path(text))
+    else:
+        source.unreadable[SOURCE] = f"{text} is neither a directory nor a database URL"
+        present = []
+    source.present = tuple(present)
+    return source
+
+
+def create_typed_views(source: Source) -> None:
+    """Create the typed view `<table>` for all nine contract tables on `source.con`.
+
+    Present tables are read through the contract types; an absent table (only
+    optional ones pass validation) becomes an empty table with the contract columns.
+    """
+    for name, table in TABLES.items():
+        if name not in source.present:
+            source.con.execute(create_table_sql(table))
+            continue
+        stored = source.stored_types(name)
+        columns = ", ".join(
+            f"{typed_expression(column, stored[column.name])} AS {quote(column.name)}"
+            for column in table.columns
+        )
+        source.con.execute(
+            f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT {columns} FROM {quote('raw_' + name)}"
+        )
+
+
+def load_source(uri: str | Path) -> Source:
+    """Open and validate a source, then add the typed contract views that features read.
+
+    Args:
+        uri: A directory, a DuckDB file or URL, or a PostgreSQL URL.
+
+    Returns:
+        The source, whose connection has a typed view for each of the nine tables.
+
+    Raises:
+        ContractError: The source breaks the data contract; the message lists every problem.
+    """
+    source = open_source(uri)
+    try:
+        problems = validate_source(source)
+        if problems:
+            raise ContractError(problems)
+        create_typed_views(source)
+    except BaseException:
+        source.close()
+        raise
+    return source

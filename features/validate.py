@@ -1,0 +1,102 @@
+"""Check an opened source against the data contract and list every problem.
+
+Nothing is fixed or dropped: each broken promise (a missing table or column, a
+value that is not of its type, a null where none is allowed, a value outside
+its allowed set or range, a duplicated key, a reference to an unknown account
+or user, dates out of order, an unreadable file) becomes one `Problem` naming
+the table, column, number of rows and up to five examples. All checks are
+DuckDB SQL, so they stay fast on millions of events.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from features.casting import describe, quote, typed_expression
+from features.checks import duplicate_keys, run_row_checks, unknown_references
+from features.contract import REQUIRED_TABLES, TABLES, Table
+from features.problems import ContractError, Problem, first_line
+
+if TYPE_CHECKING:
+    from features.source import Source
+
+__all__ = ["ContractError", "Problem", "validate_source"]
+
+WHOLE_SOURCE = "(source)"
+
+
+def _column_problems(source: Source, table: Table, stored: dict[str, str]) -> list[Problem]:
+    """Missing contract columns and columns stored as a type that cannot hold their values."""
+    problems = []
+    for column in table.columns:
+        if column.name not in stored:
+            problems.append(
+                Problem(
+                    table.name,
+                    column.name,
+                    "column is missing (every contract column must be present; "
+                    "nullable ones may be empty)",
+                )
+            )
+        elif typed_expression(column, stored[column.name]) is None:
+            row = source.con.execute(
+                f"SELECT count({quote(column.name)}) FROM {quote('raw_' + table.name)}"
+            ).fetchone()
+            problems.append(
+                Problem(
+                    table.name,
+                    column.name,
+                    f"is stored as {stored[column.name]}, which cannot hold "
+                    f"{describe(column.type)}",
+                    int(row[0]) if row else 0,
+                )
+            )
+    return problems
+
+
+def _table_problems(source: Source, table: Table) -> tuple[dict[str, str] | None, list[Problem]]:
+    """Column and row problems of one table; stored types are None when it cannot be read."""
+    try:
+        stored = source.stored_types(table.name)
+        problems = _column_problems(source, table, stored)
+        total, row_problems = run_row_checks(source.con, table, stored)
+        problems += row_problems
+        if total == 0 and table.required:
+            problems.append(Problem(table.name, None, "has no rows, but the table is required"))
+        problems += duplicate_keys(source.con, table, stored)
+    except duckdb.Error as error:
+        where = source.locations.get(table.name, table.name)
+        return None, [Problem(table.name, None, f"{where} could not be read: {first_line(error)}")]
+    return stored, problems
+
+
+def validate_source(source: Source) -> list[Problem]:
+    """Every way the source breaks the data contract; an empty list when it follows it.
+
+    Args:
+        source: A source from `open_source`.
+
+    Returns:
+        The problems, table by table in contract order.
+    """
+    problems = [
+        Problem(table or WHOLE_SOURCE, None, reason) for table, reason in source.unreadable.items()
+    ]
+    for name in REQUIRED_TABLES:
+        if name not in source.present and name not in source.unreadable:
+            problems.append(Problem(name, None, "required table is missing"))
+    readable: dict[str, dict[str, str]] = {}
+    for name in source.present:
+        stored, table_problems = _table_problems(source, TABLES[name])
+        problems += table_problems
+        if stored is not None:
+            readable[name] = stored
+    for name in readable:
+        try:
+            problems += unknown_references(source.con, TABLES[name], readable)
+        except duckdb.Error as error:  # a file that breaks only late in a second read
+            problems.append(Problem(name, None, f"could not be read: {first_line(error)}"))
+    order = list(TABLES)
+    return sorted(problems, key=lambda p: order.index(p.table) if p.table in order else -1)

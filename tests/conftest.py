@@ -1,0 +1,27 @@
+"""Shared fixtures: the tiny valid customer base, as frames and as files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tiny_world import tiny_world, write_tables
+
+
+@pytest.fixture
+def tiny_tables() -> dict[str, pd.DataFrame]:
+    """A fresh copy of the tiny valid world (tests may mutate it)."""
+    return tiny_world()
+
+
+@pytest.fixture
+def tiny_csv_dir(tmp_path: Path) -> Path:
+    """The tiny valid world written as one CSV file per table."""
+    return write_tables(tiny_world(), tmp_path / "csv", "csv")
+
+
+@pytest.fixture
+def tiny_parquet_dir(tmp_path: Path) -> Path:
+    """The tiny valid world written as one Parquet file per table."""
+    return write_tables(tiny_world(), tmp_path / "parquet", "parquet")
