@@ -1,0 +1,255 @@
+"""Run the simulated SaaS world month by month and hand back its tables and ground truth.
+
+Each month m (start T = first day of the month) runs in this order:
+
+1. ground truth at T for every account with a running term (`risk.py` gives the formulas);
+2. accounts signed this month start (their first term, key users, staff);
+3. the CS team picks touchpoints from what it can see and the actions change the state;
+4. terms whose end date falls in (T, next month start] are decided with the churn
+   probability of the state after step 3, renewing (maybe with an uplift) or churning;
+5. other accounts may buy an expansion;
+6. the month is lived: people leave and join, adoption, engagement, storms, first value
+   and KPIs move, and events, tickets, NPS answers and KPI rows are written.
+
+The window runs from `start` to `start + months` (exclusive), the simulation's "today".
+Nothing is dated after it. History tables (events, tickets, surveys, touchpoints, outcomes)
+start at the window start; accounts signed earlier carry their `created_at`, earlier terms,
+users and milestones from before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from features.contract import ACTION_CODES
+from simulator import config as c
+from simulator import contracts, dynamics, risk, signals, usage
+from simulator.accounts import DAY, Profiles, accounts_frame, make_profiles
+from simulator.cs_team import choose_actions
+from simulator.frames import contract_frames
+from simulator.state import AccountState, RowBuffer, UserStore
+
+
+@dataclass
+class World:
+    """A simulated world: contract tables, ground truth and its time window."""
+
+    tables: dict[str, pd.DataFrame]
+    truth: dict[str, pd.DataFrame]
+    start: datetime
+    end: datetime
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Run:
+    p: Profiles
+    s: AccountState
+    users: UserStore
+    book: contracts.SubscriptionBook
+    cfg: c.SimConfig
+    rng: np.random.Generator
+    csm_activity: np.ndarray
+    window_end_s: int
+    rows: dict[str, RowBuffer] = field(default_factory=dict)
+
+    def buffer(self, name: str) -> RowBuffer:
+        return self.rows.setdefault(name, RowBuffer())
+
+
+def _saturation(run: _Run, idx: np.ndarray, t_s: int) -> np.ndarray:
+    active = run.users.users_active(run.p.n, t_s)[idx]
+    return risk.saturation(active / np.maximum(1, run.s.term_seats[idx]), run.s.modules[idx])
+
+
+def _record_truth(run: _Run, idx: np.ndarray, t_s: int, day: int) -> None:
+    """Churn and upsell probabilities and every action's effect at month start `t_s`."""
+    s, monthly, ext = run.s, run.p.monthly_term[idx], run.cfg.external_churn
+    state = s.risk(idx, day)
+    p0 = risk.churn_probability(state, monthly, ext)
+    sat = _saturation(run, idx, t_s)
+    q = risk.expansion_probability(state, sat, s.upsell_boost[idx])
+    u = risk.uplift_probability(state, sat, monthly)
+    soon = (s.term_end[idx] <= day + 180).astype(float)
+    upsell = 1.0 - (1.0 - q) ** 6 * (1.0 - soon * (1.0 - p0) * u)
+    stamp = np.full(len(idx), t_s, dtype="int64")
+    run.buffer("truth_churn").add(account=idx, as_of=stamp, churn=p0, upsell=upsell)
+    for a, code in enumerate(ACTION_CODES):
+        effect = risk.churn_probability(risk.apply_action(state, code), monthly, ext) - p0
+        run.buffer("truth_effects").add(
+            account=idx, as_of=stamp, action=np.full(len(idx), a), effect=effect
+        )
+
+
+def _touchpoints(run: _Run, idx: np.ndarray, t0: int, t1: int, day: int) -> None:
+    """Let the CS team act on accounts `idx` during [t0, t1) and apply the effects."""
+    p, s, rng = run.p, run.s, run.rng
+    state = s.risk(idx, day)
+    new_account = p.created_s[idx] > t0 - 90 * DAY
+    actions = choose_actions(
+        state,
+        _saturation(run, idx, t0),
+        s.last_nps[idx],
+        new_account,
+        run.csm_activity[idx],
+        rng,
+    )
+    lo = np.maximum(t0, p.created_s[idx])
+    hi = np.where(s.term_end[idx] * DAY <= t1, s.term_end[idx] * DAY, t1)
+    ts = lo + (rng.random(len(idx)) * np.maximum(1, hi - lo)).astype("int64")
+    touched = actions >= 0
+    run.buffer("touchpoints").add(account=idx[touched], ts=ts[touched], action=actions[touched])
+    for a, code in enumerate(ACTION_CODES):
+        sel = np.flatnonzero(actions == a)
+        if len(sel) == 0:
+            continue
+        ids = idx[sel]
+        before = s.risk(ids, day)
+        after = risk.apply_action(before, code)
+        s.term_shift[ids] = after.term_shift
+        s.modules[ids] = after.modules
+        s.storm[ids] = after.storm
+        later = np.minimum(hi[sel] - 1, ts[sel] + rng.integers(DAY, 7 * DAY, len(sel)))
+        named = (before.key_gone > 0) & (after.key_gone == 0)
+        if named.any():
+            s.key_gone[ids[named]] = False
+            dynamics.hire(
+                run.users,
+                ids[named],
+                np.ones(named.sum(), "int64"),
+                ts[sel][named],
+                later[named] + 1,
+                rng,
+                key=True,
+            )
+        reached = (before.no_first_value > 0) & (after.no_first_value == 0)
+        s.fv_achieved[ids[reached]] = True
+        s.fv_at_s[ids[reached]] = later[reached]
+        if code == "upsell_offer":
+            s.upsell_boost[ids[~risk.unhealthy(before)]] = risk.UPSELL_OFFER_BOOST
+
+
+def _month(run: _Run, m: int, t0: int, t1: int, window_start_day: int) -> None:
+    p, s, rng, cfg = run.p, run.s, run.rng, run.cfg
+    d0, d1 = t0 // DAY, t1 // DAY
+    running = np.flatnonzero(s.alive)
+    _record_truth(run, running, t0, d0)
+
+    born = np.flatnonzero((p.created_day >= d0) & (p.created_day < d1))
+    dynamics.start_accounts(p, s, run.users, born, t0, rng)
+    contracts.open_first_terms(p, s, run.book, born, window_start_day)
+    alive = np.flatnonzero(s.alive)
+    _touchpoints(run, alive, t0, t1, d0)
+
+    deciding = s.term_end[alive] <= d1
+    decide = alive[deciding]
+    state = s.risk(decide, d0)
+    sat = _saturation(run, decide, t0)
+    churn = rng.random(len(decide)) < risk.churn_probability(
+        state, p.monthly_term[decide], cfg.external_churn
+    )
+    uplift = rng.random(len(decide)) < risk.uplift_probability(state, sat, p.monthly_term[decide])
+    contracts.renew(p, s, run.book, decide, churn, uplift, rng)
+
+    others = alive[~deciding]
+    q = risk.expansion_probability(
+        s.risk(others, d0), _saturation(run, others, t0), s.upsell_boost[others]
+    )
+    buys = others[rng.random(len(others)) < q]
+    lo_day = np.maximum(d0, s.term_start[buys] + 1)
+    contracts.expand(p, s, run.book, buys, lo_day, np.minimum(d1, s.term_end[buys]), rng)
+    s.upsell_boost *= 0.5
+
+    end_s = np.where(s.churned_day[alive] >= 0, s.churned_day[alive] * DAY, t1)
+    dynamics.evolve_month(p, s, run.users, alive, t0, t1, end_s, rng)
+    lost = np.flatnonzero(s.churned_day >= 0)
+    lost_s = np.full(p.n, np.iinfo("int64").max)
+    lost_s[lost] = s.churned_day[lost] * DAY
+    users = run.users
+    still = (users.deactivated_s < 0) | (users.deactivated_s > lost_s[users.account])
+    cut = still & (lost_s[users.account] < t1)
+    users.deactivated_s[cut] = lost_s[users.account[cut]]
+
+    usage.month_events(
+        p, s, users, t0, t1, lost_s, cfg.events_per_user_month, rng, run.buffer("events")
+    )
+    start_s = np.maximum(t0, p.created_s[alive])
+    signals.month_tickets(s, users, alive, start_s, end_s, t1, rng, run.buffer("tickets"))
+    signals.month_surveys(
+        s, users, alive, s.risk(alive, d1), start_s, end_s, rng, run.buffer("surveys")
+    )
+    reporting = alive[end_s >= t1]
+    signals.month_outcomes(p, s, reporting, d1 - 1, run.buffer("outcomes"))
+    s.alive[s.churned_day >= 0] = False
+
+
+def simulate(
+    n_accounts: int,
+    seed: int,
+    months: int = 24,
+    start: date = date(2024, 1, 1),
+    config: c.SimConfig | None = None,
+    progress: bool = False,
+) -> World:
+    """Simulate `n_accounts` customers over `months` months from `start`.
+
+    Args:
+        n_accounts: number of customer accounts.
+        seed: random seed; the same arguments always give the same world.
+        months: length of the window in months; its end is the simulation's "today".
+        start: first day of the window (the first of a month is advised).
+        config: knobs such as event volume per user (`SimConfig`).
+        progress: show a progress bar on stderr.
+
+    Returns:
+        The `World` with contract tables in `tables` and ground truth in `truth`.
+    """
+    cfg = config or c.SimConfig()
+    rng = np.random.default_rng(seed)
+    first = np.datetime64(start, "M")
+    month_s = (first + np.arange(months + 1)).astype("datetime64[s]").astype("int64")
+    window_start_day = int(month_s[0] // DAY)
+    p = make_profiles(n_accounts, rng, window_start_day, months, cfg)
+    s = AccountState(n_accounts)
+    run = _Run(
+        p,
+        s,
+        UserStore(),
+        contracts.SubscriptionBook(),
+        cfg,
+        rng,
+        rng.normal(0.0, 0.3, len(c.CSMS))[p.csm],
+        int(month_s[-1]),
+    )
+    before = np.flatnonzero(p.created_day < window_start_day)
+    dynamics.start_accounts(p, s, run.users, before, int(month_s[0]), rng)
+    contracts.open_first_terms(p, s, run.book, before, window_start_day)
+    for m in tqdm(range(months), desc="simulating months", disable=not progress):
+        _month(run, m, int(month_s[m]), int(month_s[m + 1]), window_start_day)
+    tables, truth = contract_frames(run, accounts_frame(p), months)
+    world_start = pd.Timestamp(month_s[0], unit="s").to_pydatetime()
+    world_end = pd.Timestamp(month_s[-1], unit="s").to_pydatetime()
+    return World(tables, truth, world_start, world_end, {"events": len(tables["events"])})
+
+
+def simulate_to_dir(
+    out: Path | str,
+    n_accounts: int,
+    seed: int,
+    months: int = 24,
+    fmt: str = "parquet",
+    progress: bool = False,
+    config: c.SimConfig | None = None,
+) -> World:
+    """Simulate a world and write its tables (`fmt` parquet or csv) and `_truth/` to `out`."""
+    from simulator.writer import write_world
+
+    world = simulate(n_accounts, seed, months=months, config=config, progress=progress)
+    write_world(world, Path(out), fmt=fmt, progress=progress)
+    return world
