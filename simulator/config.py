@@ -99,9 +99,12 @@ class SimConfig:
         monthly_term_share: share of accounts on 1-month terms.
         pre_window_share: share of accounts that were already customers when the window
             starts (created up to three years earlier).
+        truth_draws: look-ahead paths per account and month behind the ground-truth
+            churn and upsell probabilities (`simulator/outlook.py`).
     """
 
     events_per_user_month: float = 8.0
     external_churn: float = 0.04
     monthly_term_share: float = 0.10
     pre_window_share: float = 0.6
+    truth_draws: int = 24

@@ -161,6 +161,7 @@ def _truth(rows: dict[str, RowBuffer], account_ids: np.ndarray) -> dict[str, pd.
                 "as_of": timestamps(churn.column("as_of")),
                 "churn_probability": churn.column("churn"),
                 "upsell_probability": churn.column("upsell"),
+                "churn_probability_if_unchanged": churn.column("churn_if_unchanged"),
             }
         ),
         "action_effects": pd.DataFrame(

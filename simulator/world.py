@@ -33,7 +33,10 @@ from simulator import contracts, dynamics, risk, signals, usage
 from simulator.accounts import DAY, Profiles, accounts_frame, make_profiles
 from simulator.cs_team import choose_actions
 from simulator.frames import contract_frames
+from simulator.outlook import outlook
 from simulator.state import AccountState, RowBuffer, UserStore
+
+TRUTH_STREAM = 7_001  # second word of the look-ahead generator's seed: [seed, stream, month]
 
 
 @dataclass
@@ -57,6 +60,7 @@ class _Run:
     rng: np.random.Generator
     csm_activity: np.ndarray
     window_end_s: int
+    seed: int = 0
     rows: dict[str, RowBuffer] = field(default_factory=dict)
 
     def buffer(self, name: str) -> RowBuffer:
@@ -68,18 +72,22 @@ def _saturation(run: _Run, idx: np.ndarray, t_s: int) -> np.ndarray:
     return risk.saturation(active / np.maximum(1, run.s.term_seats[idx]), run.s.modules[idx])
 
 
-def _record_truth(run: _Run, idx: np.ndarray, t_s: int, day: int) -> None:
-    """Churn and upsell probabilities and every action's effect at month start `t_s`."""
+def _record_truth(run: _Run, idx: np.ndarray, t_s: int, day: int, month: int) -> None:
+    """Churn and upsell probabilities and every action's effect at month start `t_s`.
+
+    `churn` is the expected churn probability at the next renewal decision given the whole
+    state at `t_s` (`outlook`, from its own random stream so the world's draws do not move);
+    `churn_if_unchanged` is the renewal probability if the state at `t_s` held until then.
+    """
     s, monthly, ext = run.s, run.p.monthly_term[idx], run.cfg.external_churn
     state = s.risk(idx, day)
     p0 = risk.churn_probability(state, monthly, ext)
-    sat = _saturation(run, idx, t_s)
-    q = risk.expansion_probability(state, sat, s.upsell_boost[idx])
-    u = risk.uplift_probability(state, sat, monthly)
-    soon = (s.term_end[idx] <= day + 180).astype(float)
-    upsell = 1.0 - (1.0 - q) ** 6 * (1.0 - soon * (1.0 - p0) * u)
+    look = np.random.default_rng([run.seed, TRUTH_STREAM, month])
+    churn, upsell = outlook(run, idx, t_s, look, run.cfg.truth_draws)
     stamp = np.full(len(idx), t_s, dtype="int64")
-    run.buffer("truth_churn").add(account=idx, as_of=stamp, churn=p0, upsell=upsell)
+    run.buffer("truth_churn").add(
+        account=idx, as_of=stamp, churn=churn, upsell=upsell, churn_if_unchanged=p0
+    )
     for a, code in enumerate(ACTION_CODES):
         effect = risk.churn_probability(risk.apply_action(state, code), monthly, ext) - p0
         run.buffer("truth_effects").add(
@@ -139,7 +147,7 @@ def _month(run: _Run, m: int, t0: int, t1: int, window_start_day: int) -> None:
     p, s, rng, cfg = run.p, run.s, run.rng, run.cfg
     d0, d1 = t0 // DAY, t1 // DAY
     running = np.flatnonzero(s.alive)
-    _record_truth(run, running, t0, d0)
+    _record_truth(run, running, t0, d0, m)
 
     born = np.flatnonzero((p.created_day >= d0) & (p.created_day < d1))
     dynamics.start_accounts(p, s, run.users, born, t0, rng)
@@ -226,6 +234,7 @@ def simulate(
         rng,
         rng.normal(0.0, 0.3, len(c.CSMS))[p.csm],
         int(month_s[-1]),
+        seed,
     )
     before = np.flatnonzero(p.created_day < window_start_day)
     dynamics.start_accounts(p, s, run.users, before, int(month_s[0]), rng)

@@ -242,3 +242,51 @@ def test_event_volume_scales_with_the_configured_rate() -> None:
     ratio = len(busy.tables["events"]) / len(base.tables["events"])
     assert 2.5 < ratio < 3.5
     assert np.isclose(base.stats["events"], len(base.tables["events"]))
+
+
+def _running_terms(world: World) -> pd.DataFrame:
+    """Truth rows joined to the outcome of the term running at `as_of`, decided later."""
+    terms = _terms(world).dropna(subset=["outcome"])
+    rows = world.truth["churn"].merge(
+        terms[["account_id", "start_date", "end_date", "outcome"]], on="account_id"
+    )
+    rows = rows[(rows.start_date <= rows.as_of) & (rows.as_of < rows.end_date)]
+    ahead = rows.end_date > rows.as_of + pd.offsets.MonthBegin(1)
+    return rows[ahead].assign(churned=lambda r: r.outcome == "churned")
+
+
+def test_truth_is_the_expected_probability_of_renewals_months_ahead(world: World) -> None:
+    rows = _running_terms(world)
+    assert len(rows) > 3000
+    realised = rows.churned.mean()
+    assert abs(rows.churn_probability.mean() - realised) < 0.02
+    # The state-frozen probability ignores drift and misses the realised rate by far.
+    assert rows.churn_probability_if_unchanged.mean() - realised > 0.04
+    bins = pd.qcut(rows.churn_probability, 5)
+    by_bin = rows.groupby(bins, observed=True).agg(
+        p=("churn_probability", "mean"), y=("churned", "mean")
+    )
+    assert (abs(by_bin.p - by_bin.y) < 0.05).all(), by_bin
+
+
+def test_truth_ranks_snapshots_better_than_the_frozen_state(world: World) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rows = _running_terms(world)
+    looked_ahead = roc_auc_score(rows.churned, rows.churn_probability)
+    frozen = roc_auc_score(rows.churned, rows.churn_probability_if_unchanged)
+    assert looked_ahead > frozen + 0.01
+
+
+def test_truth_draws_do_not_change_the_world() -> None:
+    from simulator.config import SimConfig
+
+    few = simulate(60, seed=4, months=6, config=SimConfig(truth_draws=2))
+    many = simulate(60, seed=4, months=6, config=SimConfig(truth_draws=12))
+    for name in few.tables:
+        pd.testing.assert_frame_equal(few.tables[name], many.tables[name], obj=name)
+    frozen = "churn_probability_if_unchanged"
+    pd.testing.assert_series_equal(few.truth["churn"][frozen], many.truth["churn"][frozen])
+    assert not np.allclose(
+        few.truth["churn"].churn_probability, many.truth["churn"].churn_probability
+    )

@@ -1,0 +1,290 @@
+"""Ground truth by looking ahead: the expected renewal probability given the full state.
+
+The renewal of a term is decided with the churn probability of the state in the term's final
+month, after that month's touchpoints. Between a month start T and that month the state drifts:
+key users leave or are replaced, adoption and engagement move, storms come and go, KPIs land,
+and the CS team keeps acting. `outlook` rolls every running account forward from T to its
+decision month `draws` times, replaying the same latent dynamics and CS policy the world run
+applies (people as head counts, no event or ticket rows), and averages:
+
+* `churn`: the churn probability used at the next renewal decision, so
+  `E[p_decision | state at T]` (term noise is fixed at term start and is part of the state;
+  the external-churn share stays inside p, drawn only at decision time);
+* `upsell`: the chance of an upsell label, an expansion starting in (T, T + 180 days] or a
+  renewal with uplift starting then, as one minus the path's product of monthly no-upsell
+  chances (the path itself draws its expansions, renewals and churn).
+
+It draws from its own generator, so the world's tables do not depend on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from features.contract import ACTION_CODES
+from simulator import risk
+from simulator.accounts import DAY, add_months
+from simulator.cs_team import choose_actions
+from simulator.risk import RiskState, sigmoid
+
+if TYPE_CHECKING:
+    from simulator.world import _Run
+
+UPSELL_DAYS = 180
+
+
+@dataclass
+class _Paths:
+    """Latent state of `draws` copies of each account, flattened (copy-major)."""
+
+    acc: np.ndarray
+    key_gone: np.ndarray
+    keys: np.ndarray
+    staff: np.ndarray
+    pending_keys: np.ndarray
+    pending_staff: np.ndarray
+    seats: np.ndarray
+    modules: np.ndarray
+    kpi: np.ndarray
+    fv: np.ndarray
+    storm: np.ndarray
+    engagement: np.ndarray
+    noise: np.ndarray
+    shift: np.ndarray
+    boost: np.ndarray
+    nps: np.ndarray
+    term_start: np.ndarray
+    term_end: np.ndarray
+
+    def risk(self, rows: np.ndarray, today_day: int, fv_due: np.ndarray) -> RiskState:
+        """The churn-relevant state of paths `rows` (mirrors `AccountState.risk`)."""
+        kpi = self.kpi[rows]
+        return RiskState(
+            key_gone=self.key_gone[rows].astype(float),
+            modules=self.modules[rows].copy(),
+            kpi_shortfall=np.maximum(0.0, 1.0 - kpi).mean(axis=1),
+            kpi_miss=(kpi.mean(axis=1) < 0.9).astype(float),
+            no_first_value=((~self.fv[rows]) & (fv_due[rows] < today_day)).astype(float),
+            storm=self.storm[rows].copy(),
+            engagement=self.engagement[rows].copy(),
+            term_noise=self.noise[rows].copy(),
+            term_shift=self.shift[rows].copy(),
+        )
+
+
+def _start_paths(run: _Run, idx: np.ndarray, t_s: int, draws: int) -> _Paths:
+    """Copy the state of accounts `idx` at month start `t_s` into `draws` paths each."""
+    s, users = run.s, run.users
+    n = run.p.n
+    live = (users.deactivated_s < 0) | (users.deactivated_s > t_s)
+    now = live & (users.created_s <= t_s)
+    later = live & (users.created_s > t_s)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(users.account[mask], minlength=n)[idx]
+
+    def rep(values: np.ndarray) -> np.ndarray:
+        return np.tile(values, (draws,) + (1,) * (values.ndim - 1))
+
+    return _Paths(
+        acc=rep(idx),
+        key_gone=rep(s.key_gone[idx]),
+        keys=rep(count(now & users.is_key)),
+        staff=rep(count(now & ~users.is_key)),
+        pending_keys=rep(count(later & users.is_key)),
+        pending_staff=rep(count(later & ~users.is_key)),
+        seats=rep(s.term_seats[idx].astype(float)),
+        modules=rep(s.modules[idx]),
+        kpi=rep(s.kpi_ratio[idx]),
+        fv=rep(s.fv_achieved[idx]),
+        storm=rep(s.storm[idx]),
+        engagement=rep(s.engagement[idx]),
+        noise=rep(s.term_noise[idx]),
+        shift=rep(s.term_shift[idx]),
+        boost=rep(s.upsell_boost[idx]),
+        nps=rep(s.last_nps[idx]),
+        term_start=rep(s.term_start[idx]),
+        term_end=rep(s.term_end[idx]),
+    )
+
+
+def _saturation(x: _Paths, rows: np.ndarray) -> np.ndarray:
+    users = x.keys[rows] + x.staff[rows]
+    return risk.saturation(users / np.maximum(1.0, x.seats[rows]), x.modules[rows])
+
+
+def _act(x: _Paths, rows: np.ndarray, state: RiskState, code: str, fresh_keys: np.ndarray) -> None:
+    """Apply `code` to paths `rows` whose state is `state` (as `world._touchpoints` does)."""
+    after = risk.apply_action(state, code)
+    x.shift[rows] = after.term_shift
+    x.modules[rows] = after.modules
+    x.storm[rows] = after.storm
+    named = (state.key_gone > 0) & (after.key_gone == 0)
+    fresh_keys[rows[named]] += 1
+    x.key_gone[rows[named]] = False
+    x.fv[rows[(state.no_first_value > 0) & (after.no_first_value == 0)]] = True
+    if code == "upsell_offer":
+        x.boost[rows[~risk.unhealthy(state)]] = risk.UPSELL_OFFER_BOOST
+
+
+def _touchpoints(
+    run: _Run,
+    x: _Paths,
+    rows: np.ndarray,
+    t0: int,
+    d0: int,
+    fv_due: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The CS team's month on paths `rows`; returns key users named this month per path."""
+    fresh_keys = np.zeros(len(x.acc), dtype="int64")
+    acc = x.acc[rows]
+    state = x.risk(rows, d0, fv_due)
+    actions = choose_actions(
+        state,
+        _saturation(x, rows),
+        x.nps[rows],
+        run.p.created_s[acc] > t0 - 90 * DAY,
+        run.csm_activity[acc],
+        rng,
+    )
+    for a, code in enumerate(ACTION_CODES):
+        sel = np.flatnonzero(actions == a)
+        if len(sel):
+            _act(x, rows[sel], state.take(sel), code, fresh_keys)
+    return fresh_keys
+
+
+def _live(
+    run: _Run,
+    x: _Paths,
+    rows: np.ndarray,
+    fresh_keys: np.ndarray,
+    first: bool,
+    d1: int,
+    fv_due: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Advance paths `rows` through a month (head counts instead of users; see `dynamics`)."""
+    p, k = run.p, len(rows)
+    fit = p.fit[x.acc[rows]]
+    keys = x.keys[rows] - rng.binomial(x.keys[rows], 0.025) + fresh_keys[rows]
+    staff = x.staff[rows] - rng.binomial(x.staff[rows], 0.015)
+    if first:
+        keys += x.pending_keys[rows]
+        staff += x.pending_staff[rows]
+    gone = keys == 0
+    renamed = gone & (rng.random(k) < 0.08)
+    keys += renamed
+    gone &= ~renamed
+    target = x.seats[rows] * (0.45 + 0.5 * x.modules[rows] / 8.0)
+    staff += rng.poisson(np.maximum(0.0, target - keys - staff) * 0.35)
+    x.keys[rows], x.staff[rows], x.key_gone[rows] = keys, staff, gone
+
+    eng = x.engagement[rows]
+    grow = sigmoid(-2.6 + 1.5 * fit + 1.5 * (eng - 0.7)) * np.where(gone, 0.3, 1.0)
+    grow *= x.modules[rows] < 8
+    modules = x.modules[rows] + (rng.random(k) < grow)
+    pull = 0.45 + 0.6 * modules / 8.0 + 0.2 * fit
+    eng = np.where(gone, eng * 0.8, eng + 0.4 * (pull - eng)) + rng.normal(0.0, 0.04, k)
+    eng = np.clip(eng, 0.05, 1.3)
+    storm = x.storm[rows] > 0
+    ends = rng.random(k) < 0.45
+    starts = rng.random(k) < sigmoid(-3.4 - 0.5 * fit)
+    x.storm[rows] = np.where(storm, ~ends, starts).astype(float)
+    fv = x.fv[rows] | (rng.random(k) < sigmoid(-0.8 + 1.2 * fit + 0.5 * (modules - 1)))
+    reached = 0.62 + 0.075 * modules + 0.35 * fit + 0.15 * (eng - 0.75)
+    ratio = np.where(fv, reached, 0.5 + 0.3 * fit) + rng.normal(0.0, 0.10, k)
+    x.kpi[rows, :2] = x.kpi[rows, 1:]
+    x.kpi[rows, 2] = np.maximum(0.0, ratio)
+    x.modules[rows], x.engagement[rows], x.fv[rows] = modules, eng, fv
+
+    asked = rng.random(k) < 0.3
+    answers = 1 + (rng.random(k) < 0.4)
+    trouble = risk.observed_logit(x.risk(rows, d1, fv_due)) - risk.BASE_LOGIT
+    noise = rng.normal(0.0, 1.7, (2, k))
+    scores = np.clip(np.round(8.2 - 0.45 * trouble + noise), 0, 10)
+    mean = np.where(answers == 2, scores.mean(axis=0), scores[0])
+    x.nps[rows] = np.where(asked, mean, x.nps[rows])
+
+
+def outlook(
+    run: _Run, idx: np.ndarray, t_s: int, rng: np.random.Generator, draws: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected decision-time churn probability and upsell chance of accounts `idx` at `t_s`.
+
+    Args:
+        run: the world run, at month start `t_s` before anything of that month happened.
+        idx: running accounts to look ahead for.
+        t_s: month start, seconds since epoch.
+        rng: a generator used for the look-ahead only.
+        draws: paths per account.
+
+    Returns:
+        `(churn, upsell)`, one value per account of `idx`.
+    """
+    p, cfg = run.p, run.cfg
+    n = len(idx)
+    x = _start_paths(run, idx, t_s, draws)
+    fv_due = run.s.fv_due_day[x.acc]
+    monthly = p.monthly_term[x.acc]
+    t_day = t_s // DAY
+    decision = np.full(len(x.acc), np.nan)
+    no_upsell = np.ones(len(x.acc))
+    going = np.ones(len(x.acc), dtype=bool)
+    month = np.datetime64(t_s, "s").astype("datetime64[M]")
+    step = 0
+    while True:
+        t0 = int((month + step).astype("datetime64[s]").astype("int64"))
+        t1 = int((month + step + 1).astype("datetime64[s]").astype("int64"))
+        d0, d1 = t0 // DAY, t1 // DAY
+        rows = np.flatnonzero(going)
+        if len(rows) == 0:
+            break
+        fresh = _touchpoints(run, x, rows, t0, d0, fv_due, rng)
+        state = x.risk(rows, d0, fv_due)
+        sat = _saturation(x, rows)
+        deciding = x.term_end[rows] <= d1
+        dec, rest = rows[deciding], rows[~deciding]
+        p_churn = risk.churn_probability(
+            state.take(np.flatnonzero(deciding)), monthly[dec], cfg.external_churn
+        )
+        decision[dec] = np.where(np.isnan(decision[dec]), p_churn, decision[dec])
+        u = risk.uplift_probability(
+            state.take(np.flatnonzero(deciding)), sat[deciding], monthly[dec]
+        )
+        counts = (x.term_end[dec] > t_day) & (x.term_end[dec] <= t_day + UPSELL_DAYS)
+        no_upsell[dec] *= 1.0 - counts * (1.0 - p_churn) * u
+        churn = rng.random(len(dec)) < p_churn
+        uplift = rng.random(len(dec)) < u
+        going[dec[churn]] = False
+        stay = dec[~churn]
+        factor = np.where(uplift[~churn], rng.uniform(1.05, 1.25, len(stay)), 1.0)
+        x.seats[stay] = np.ceil(x.seats[stay] * factor)
+        x.term_start[stay] = x.term_end[stay]
+        x.term_end[stay] = add_months(x.term_end[stay], p.term_months[x.acc[stay]])
+        x.noise[stay] = rng.normal(0.0, 0.35, len(stay))
+        x.shift[stay] = 0.0
+
+        rest_state = state.take(np.flatnonzero(~deciding))
+        q = risk.expansion_probability(rest_state, sat[~deciding], x.boost[rest])
+        lo = np.maximum(d0, x.term_start[rest] + 1)
+        hi = np.minimum(d1, x.term_end[rest])
+        inside = np.clip(
+            np.minimum(hi, t_day + UPSELL_DAYS + 1) - np.maximum(lo, t_day + 1), 0, None
+        )
+        no_upsell[rest] *= 1.0 - q * inside / np.maximum(1, hi - lo)
+        buys = rest[rng.random(len(rest)) < q]
+        x.seats[buys] += np.ceil(x.seats[buys] * rng.uniform(0.1, 0.35, len(buys)))
+        x.boost[rows] *= 0.5
+
+        alive = rows[going[rows]]
+        _live(run, x, alive, fresh, step == 0, d1, fv_due, rng)
+        going &= np.isnan(decision) | (d1 <= t_day + UPSELL_DAYS)
+        step += 1
+    churn_p = decision.reshape(draws, n).mean(axis=0)
+    upsell = 1.0 - no_upsell.reshape(draws, n).mean(axis=0)
+    return churn_p, upsell
