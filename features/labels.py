@@ -1,0 +1,144 @@
+"""Churn and upsell labels as the data contract's Labels section defines them.
+
+Labels look *after* T; features look at or before T. Whether a label is known
+depends on the data's horizon (`data_horizon`): the latest moment the source
+has seen anything happen.
+
+* churn: the account's next renewal is its current term (the earliest `new` or
+  `renewal` term with start_date <= T < end_date): 1.0 when that term's outcome
+  is `churned`, 0.0 when `renewed`, NaN while the outcome is null or the
+  renewal date lies beyond the horizon.
+* upsell: 1.0 when an `expansion` starts in (T, T + 180 days], or a `renewal`
+  starting in that window has a higher `arr` than the term it replaces plus
+  that term's expansions; 0.0 otherwise once T + 180 days <= horizon; else NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+
+from features.compute import as_timestamps
+from features.sql.spine import SPINE, TERM_KINDS, snapshots_sql
+
+UPSELL_WINDOW_DAYS = 180
+
+# Everything that records something *happening*: not future-dated contract ends
+# of open terms, but the end date of a term whose outcome is recorded.
+_HORIZON = """
+SELECT MAX(seen) FROM (
+    SELECT MAX(ts) AS seen FROM events
+    UNION ALL SELECT MAX(opened_at) FROM tickets
+    UNION ALL SELECT MAX(closed_at) FROM tickets
+    UNION ALL SELECT MAX(ts) FROM surveys
+    UNION ALL SELECT MAX(ts) FROM touchpoints
+    UNION ALL SELECT MAX(achieved_at) FROM milestones
+    UNION ALL SELECT MAX(CAST(period_end AS TIMESTAMP)) FROM outcomes
+    UNION ALL SELECT MAX(created_at) FROM users
+    UNION ALL SELECT MAX(deactivated_at) FROM users
+    UNION ALL SELECT MAX(created_at) FROM accounts
+    UNION ALL SELECT MAX(CAST(start_date AS TIMESTAMP)) FROM subscriptions
+    UNION ALL SELECT MAX(CAST(end_date AS TIMESTAMP)) FROM subscriptions
+        WHERE outcome IS NOT NULL
+) seen_at
+"""
+
+
+def data_horizon(con: duckdb.DuckDBPyConnection) -> datetime:
+    """The data's horizon: the latest timestamp the source has seen happen.
+
+    The maximum over event, ticket (opened or closed), survey, touchpoint,
+    milestone achievement, outcome period end, user creation or deactivation,
+    account creation and subscription start times, plus the end date of every
+    term whose outcome is recorded. Contract end dates of still-open terms are
+    promises, not observations, and do not count.
+    """
+    rows = con.execute(_HORIZON).fetchall()
+    if not rows or rows[0][0] is None:
+        raise ValueError("the source holds no dated rows: no horizon")
+    return pd.Timestamp(rows[0][0]).to_pydatetime()
+
+
+def labels_sql(as_of: Sequence[datetime], horizon: datetime) -> str:
+    """SQL for churn and upsell labels of every account active at each T."""
+    edge = f"TIMESTAMP '{horizon.isoformat(sep=' ')}'"
+    window = f"INTERVAL '{UPSELL_WINDOW_DAYS}' DAY"
+    return f"""
+WITH snapshots AS ({snapshots_sql(as_of)}),
+spine AS ({SPINE}),
+terms AS (
+    SELECT subscription_id, account_id, kind, start_date, arr,
+           LAG(start_date) OVER w AS replaced_start, LAG(end_date) OVER w AS replaced_end,
+           LAG(arr) OVER w AS replaced_arr
+    FROM subscriptions WHERE kind IN {TERM_KINDS}
+    WINDOW w AS (PARTITION BY account_id ORDER BY start_date, subscription_id)
+),
+uplifted_renewals AS (
+    SELECT r.account_id, r.start_date
+    FROM terms r
+    LEFT JOIN subscriptions x ON x.account_id = r.account_id AND x.kind = 'expansion'
+        AND x.start_date >= r.replaced_start AND x.start_date < r.replaced_end
+    WHERE r.kind = 'renewal' AND r.replaced_arr IS NOT NULL
+    GROUP BY r.subscription_id, r.account_id, r.start_date, r.arr, r.replaced_arr
+    HAVING r.arr > r.replaced_arr + COALESCE(SUM(x.arr), 0)
+),
+upsell_starts AS (
+    SELECT account_id, start_date FROM subscriptions WHERE kind = 'expansion'
+    UNION ALL SELECT account_id, start_date FROM uplifted_renewals
+),
+upsold AS (
+    SELECT p.account_id, p.as_of, COUNT(*) AS upsells
+    FROM spine p JOIN upsell_starts u ON u.account_id = p.account_id
+        AND u.start_date > p.as_of AND u.start_date <= p.as_of + {window}
+    GROUP BY p.account_id, p.as_of
+),
+current_arr AS (
+    SELECT p.account_id, p.as_of, SUM(s.arr) AS arr
+    FROM spine p JOIN subscriptions s ON s.account_id = p.account_id
+        AND s.start_date <= p.as_of AND p.as_of < s.end_date
+        AND (s.subscription_id = p.term_id OR s.kind = 'expansion')
+    GROUP BY p.account_id, p.as_of
+)
+SELECT p.account_id, p.as_of,
+       CASE WHEN t.end_date > {edge} THEN NULL
+            WHEN t.outcome = 'churned' THEN 1.0
+            WHEN t.outcome = 'renewed' THEN 0.0 END AS churn,
+       CASE WHEN u.upsells > 0 THEN 1.0
+            WHEN p.as_of + {window} <= {edge} THEN 0.0 END AS upsell,
+       a.arr, p.term_end AS renewal_date
+FROM spine p
+JOIN subscriptions t ON t.subscription_id = p.term_id
+LEFT JOIN upsold u ON u.account_id = p.account_id AND u.as_of = p.as_of
+LEFT JOIN current_arr a ON a.account_id = p.account_id AND a.as_of = p.as_of
+ORDER BY p.as_of, p.account_id
+"""
+
+
+def compute_labels(
+    con: duckdb.DuckDBPyConnection,
+    as_of: Sequence[datetime | date | str] | datetime | date | str,
+    horizon: datetime | None = None,
+) -> pd.DataFrame:
+    """Churn and upsell labels for every account active at each snapshot time.
+
+    Args:
+        con: DuckDB connection holding the typed contract views.
+        as_of: One or more snapshot times T.
+        horizon: The data's horizon; `data_horizon(con)` when not given.
+
+    Returns:
+        Columns account_id, as_of, churn, upsell (float 1/0, NaN while unknown),
+        arr (current term plus its active expansions at T) and renewal_date.
+    """
+    stamps = as_timestamps(as_of)
+    edge = horizon if horizon is not None else data_horizon(con)
+    frame = con.execute(labels_sql(stamps, edge)).df()
+    frame["account_id"] = frame["account_id"].astype(str)
+    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    frame["renewal_date"] = pd.to_datetime(frame["renewal_date"])
+    for column in ("churn", "upsell", "arr"):
+        frame[column] = frame[column].astype("float64")
+    return frame.reset_index(drop=True)

@@ -1,0 +1,1 @@
+"""SQL building blocks for point-in-time features and labels."""
