@@ -1,0 +1,130 @@
+"""Behavioural tests of the trained churn model on real snapshots of a simulated world.
+
+Directional: a key user going quiet, a KPI falling below target and a support storm each
+raise churn risk. Invariance: renaming ids and reordering rows changes nothing. Minimum
+functionality: an account with every alarm is high risk. Features are perturbed by their
+names in `features.definitions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_training_world import trained_world  # noqa: F401  (the shared session fixture)
+
+from features.definitions import feature
+
+pytestmark = pytest.mark.slow
+
+Change = Callable[[pd.Series], pd.Series]
+
+KEY_USER_QUIET: dict[str, Change] = {
+    "key_users_active_30d": lambda s: s * 0,
+    "key_user_active_share_30d": lambda s: s * 0,
+    "key_user_event_share_30d": lambda s: s * 0,
+    "days_since_key_user_active": lambda s: s.fillna(0).clip(lower=75),
+    "key_users_lost_90d": lambda s: s.fillna(0) + 1,
+    "key_users_lost_unreplaced_90d": lambda s: s.fillna(0) + 1,
+}
+KPI_BELOW_TARGET: dict[str, Change] = {
+    "kpi_attainment_latest": lambda s: s * 0 + 0.45,
+    "kpi_attainment_mean_180d": lambda s: s * 0 + 0.55,
+    "kpi_attainment_change": lambda s: s * 0 - 0.3,
+    "kpi_share_below_target_latest": lambda s: s * 0 + 1.0,
+    "kpi_periods_below_target_180d": lambda s: s.clip(lower=6),
+}
+SUPPORT_STORM: dict[str, Change] = {
+    "open_tickets": lambda s: s + 4,
+    "open_tickets_high": lambda s: s + 2,
+    "open_tickets_urgent": lambda s: s + 1,
+    "tickets_opened_30d": lambda s: s + 4,
+    "tickets_opened_90d": lambda s: s + 6,
+    "oldest_open_ticket_days": lambda s: s.clip(lower=25),
+    "bug_share_90d": lambda s: s * 0 + 0.8,
+    "csat_mean_180d": lambda s: s * 0 + 2.0,
+}
+DISENGAGED: dict[str, Change] = {
+    "first_value_reached": lambda s: s * 0,
+    "first_value_overdue": lambda s: s * 0 + 1,
+    "modules_used_30d": lambda s: s * 0 + 1,
+    "modules_used_90d": lambda s: s * 0 + 1,
+    "module_coverage_90d": lambda s: s * 0 + 0.125,
+    "features_used_30d": lambda s: s * 0 + 2,
+    "features_used_90d": lambda s: s * 0 + 3,
+    "feature_coverage_90d": lambda s: s * 0 + 0.1,
+    "events_change_30d": lambda s: s * 0 - 0.8,
+    "events_30d": lambda s: s * 0.1,
+    "events_per_active_user_30d": lambda s: s * 0.3,
+    "active_users_30d": lambda s: s.clip(upper=1),
+    "active_user_share_30d": lambda s: s * 0 + 0.1,
+    "seat_utilization_30d": lambda s: s * 0 + 0.05,
+    "days_since_last_activity": lambda s: s.clip(lower=20),
+    "nps_mean_180d": lambda s: s * 0 + 5,
+    "kpi_attainment_latest": lambda s: s * 0 + 0.5,
+}
+
+
+def perturb(rows: pd.DataFrame, changes: dict[str, Change]) -> pd.DataFrame:
+    changed = rows.copy()
+    for name, change in changes.items():
+        feature(name)  # a renamed or removed feature fails here, not silently
+        changed[name] = change(changed[name].astype(float))
+    return changed
+
+
+@pytest.fixture(scope="module")
+def churn(trained_world):  # noqa: F811
+    result = trained_world.result.targets["churn"]
+    return result.model, result.split.test
+
+
+STORM_SIGNAL = pytest.mark.xfail(
+    strict=True,
+    reason="simulator: support-storm ticket features barely differ between churned and renewed "
+    "accounts (median tickets_opened_30d 1 vs 0, same 90th percentiles), so no model can learn it; "
+    "reported to the lead. strict: this fails loudly once the simulator's signal is fixed.",
+)
+
+
+@pytest.mark.parametrize(
+    "alarm",
+    [KEY_USER_QUIET, KPI_BELOW_TARGET, pytest.param(SUPPORT_STORM, marks=STORM_SIGNAL)],
+    ids=["key_user_goes_quiet", "kpi_below_target", "support_storm"],
+)
+def test_an_alarm_raises_churn_risk(churn, alarm):
+    model, test = churn
+    before = model.raw_score(test)
+    after = model.raw_score(perturb(test, alarm))
+    assert np.mean(after - before) > 0.1
+    assert np.mean(after > before) >= 0.75
+    assert model.predict_proba(perturb(test, alarm)).mean() > model.predict_proba(test).mean()
+
+
+def test_renaming_ids_and_reordering_rows_changes_nothing(churn):
+    model, test = churn
+    renamed = test.assign(account_id="customer-" + test["account_id"].astype(str)[::-1].to_numpy())
+    shuffled = renamed.sample(frac=1.0, random_state=0)
+    np.testing.assert_array_equal(
+        model.predict_proba(shuffled),
+        model.predict_proba(test)[test.index.get_indexer(shuffled.index)],
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="model: with every alarm, healthy annual accounts reach medium-or-high but not all "
+    "high (isotonic calibration is flat above the validation scores); reported to the lead.",
+)
+def test_an_account_with_every_alarm_is_high_risk(churn):
+    model, test = churn
+    # annual terms: a 1-month term's risk per renewal is a twelfth-root of the annual one
+    annual = test[test["term_length_days"] >= 300]
+    healthy = annual[model.tier(model.predict_proba(annual)) == "low"].head(20)
+    assert len(healthy) == 20
+    alarmed = healthy
+    for alarm in (KEY_USER_QUIET, KPI_BELOW_TARGET, SUPPORT_STORM, DISENGAGED):
+        alarmed = perturb(alarmed, alarm)
+    assert (model.tier(model.predict_proba(alarmed)) == "high").all()

@@ -1,0 +1,85 @@
+"""Training parameters: `training/defaults.yaml` checked by a pydantic model.
+
+Every model forbids unknown keys, so a typo in the YAML is an error rather
+than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DEFAULTS_PATH = Path(__file__).with_name("defaults.yaml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitConfig(_Strict):
+    """How snapshots are divided in time into training, validation and test periods."""
+
+    test_months: int = Field(default=6, ge=1)
+    validation_months: int = Field(default=3, ge=1)
+    embargo_days: int = Field(default=30, ge=0)
+
+
+class LightGBMParams(_Strict):
+    """One candidate of the hyper-parameter search."""
+
+    num_leaves: int = Field(default=31, ge=2, le=255)
+    learning_rate: float = Field(default=0.05, gt=0, le=1)
+    min_child_samples: int = Field(default=20, ge=1)
+    feature_fraction: float = Field(default=0.8, gt=0, le=1)
+    lambda_l2: float = Field(default=1.0, ge=0)
+
+
+class SearchConfig(_Strict):
+    """Bounded hyper-parameter search with early stopping on the validation period."""
+
+    max_rounds: int = Field(default=600, ge=1)
+    early_stopping_rounds: int = Field(default=40, ge=1)
+    imbalance: Literal["none", "sqrt", "balanced"] = "sqrt"
+    configs: list[LightGBMParams] = Field(min_length=1, max_length=12)
+
+
+class TierConfig(_Strict):
+    """Shares of accounts put in the high and medium risk tiers."""
+
+    high_share: float = Field(default=0.10, gt=0, lt=1)
+    medium_share: float = Field(default=0.20, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> TierConfig:
+        if self.high_share + self.medium_share >= 1:
+            raise ValueError("high_share + medium_share must be below 1")
+        return self
+
+
+class PromotionConfig(_Strict):
+    """The gate a challenger must pass to become champion."""
+
+    metric: Literal["roc_auc", "pr_auc"] = "roc_auc"
+    min_improvement: float = 0.0
+
+
+class TrainingConfig(_Strict):
+    """All parameters of one `retain train` run."""
+
+    seed: int = 7
+    every: str = "1M"
+    warmup_days: int = Field(default=90, ge=0)
+    split: SplitConfig = SplitConfig()
+    search: SearchConfig
+    calibration: Literal["isotonic", "platt"] = "isotonic"
+    tiers: TierConfig = TierConfig()
+    promotion: PromotionConfig = PromotionConfig()
+
+
+def load_config(path: str | Path | None = None) -> TrainingConfig:
+    """Read and validate a training YAML file (the packaged defaults when `path` is None)."""
+    text = Path(path or DEFAULTS_PATH).read_text(encoding="utf-8")
+    return TrainingConfig.model_validate(yaml.safe_load(text) or {})

@@ -1,0 +1,107 @@
+"""`AccountModel`: the registered model that serving loads, a pyfunc around LightGBM.
+
+Reach it with `mlflow.pyfunc.load_model("models:/retain-churn@champion")
+.unwrap_python_model()`. Everything runs on numpy so one-row scoring stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from mlflow.pyfunc import PythonModel
+
+from training.calibration import Calibrator
+
+
+class AccountModel(PythonModel):
+    """A calibrated LightGBM classifier scoring accounts for one target (churn or upsell).
+
+    Attributes:
+        target: `churn` or `upsell`.
+        feature_names: the feature columns, in the order the model reads them.
+        tier_thresholds: `{"high": p, "medium": p}` probability cut points chosen on the
+            validation period (at or above `high` is high risk, at or above `medium` medium).
+        healthy_reference: feature -> median among healthy (renewed) training accounts.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        booster: lgb.Booster,
+        calibrator: Calibrator,
+        feature_names: list[str],
+        tier_thresholds: dict[str, float],
+        healthy_reference: dict[str, float],
+    ) -> None:
+        self.target = target
+        self.booster = booster
+        self.calibrator = calibrator
+        self.feature_names = list(feature_names)
+        self.tier_thresholds = dict(tier_thresholds)
+        self.healthy_reference = dict(healthy_reference)
+
+    def matrix(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """The float matrix of feature columns in model order (NaN where unknown)."""
+        if isinstance(features, pd.DataFrame):
+            missing = [name for name in self.feature_names if name not in features.columns]
+            if missing:
+                raise KeyError(f"missing feature columns: {missing}")
+            return features[self.feature_names].to_numpy(dtype=float, na_value=np.nan)
+        matrix = np.asarray(features, dtype=float)
+        matrix = matrix.reshape(1, -1) if matrix.ndim == 1 else matrix
+        if matrix.shape[1] != len(self.feature_names):
+            raise ValueError(f"expected {len(self.feature_names)} features, got {matrix.shape[1]}")
+        return matrix
+
+    def raw_score(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Uncalibrated scores in log-odds space (what the contributions add up to)."""
+        return np.asarray(
+            self.booster.predict(self.matrix(features), raw_score=True, num_threads=1)
+        )
+
+    def predict_proba(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of the target (e.g. not renewing), one per row."""
+        return self.calibrator.transform(self.raw_score(features))
+
+    def contributions(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """SHAP contributions, shape (n, k + 1); the last column is the base value.
+
+        Each row sums to `raw_score` of that row.
+        """
+        return np.asarray(
+            self.booster.predict(self.matrix(features), pred_contrib=True, num_threads=1)
+        )
+
+    def tier(self, probability: np.ndarray) -> np.ndarray:
+        """`high`, `medium` or `low` for each probability, by the validation cut points."""
+        p = np.asarray(probability, dtype=float)
+        return np.where(
+            p >= self.tier_thresholds["high"],
+            "high",
+            np.where(p >= self.tier_thresholds["medium"], "medium", "low"),
+        )
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> np.ndarray:
+        """Pyfunc entry point: calibrated probabilities for a DataFrame of feature columns."""
+        return self.predict_proba(model_input)
+
+
+def tier_thresholds(
+    probability: np.ndarray, high_share: float, medium_share: float
+) -> dict[str, float]:
+    """Cut points putting `high_share` of accounts in high and the next `medium_share` in medium."""
+    p = np.asarray(probability, dtype=float)
+    high = float(np.quantile(p, 1 - high_share))
+    medium = float(np.quantile(p, 1 - high_share - medium_share))
+    return {"high": high, "medium": min(medium, high)}
+
+
+def healthy_reference(frame: pd.DataFrame, feature_names: list[str]) -> dict[str, float]:
+    """Median of each feature among healthy accounts (the rows given: renewed, churn == 0)."""
+    medians = frame[feature_names].median(numeric_only=True)
+    return {name: float(medians.get(name, np.nan)) for name in feature_names}

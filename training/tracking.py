@@ -1,0 +1,99 @@
+"""MLflow tracking: where runs go, and logging one training run.
+
+Tracking URI from `RETAIN_MLFLOW_URI` (default `sqlite:///mlruns/mlflow.db`); artifacts
+are stored beside a SQLite store (`mlruns/artifacts`). Nothing is configured at import.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow.models import infer_signature
+from mlflow.models.model import ModelInfo
+
+from training.model import AccountModel
+
+DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
+EXPERIMENT = "retain"
+_REQUIREMENTS = ("lightgbm", "scikit-learn", "numpy", "pandas", "mlflow")
+
+
+def tracking_uri() -> str:
+    """The MLflow tracking URI from `RETAIN_MLFLOW_URI`, or the default SQLite store."""
+    return os.environ.get("RETAIN_MLFLOW_URI") or DEFAULT_TRACKING_URI
+
+
+def configure_mlflow(uri: str | None = None) -> str:
+    """Point MLflow tracking and registry at `uri` (default `tracking_uri()`).
+
+    For a SQLite store its folder is created and the `retain` experiment keeps its
+    artifacts in `<folder>/artifacts`.
+
+    Returns:
+        The experiment id of `retain`, which becomes the active experiment.
+    """
+    uri = uri or tracking_uri()
+    artifact_location = None
+    if uri.startswith("sqlite:///"):
+        folder = Path(uri.removeprefix("sqlite:///")).resolve().parent
+        folder.mkdir(parents=True, exist_ok=True)
+        artifact_location = (folder / "artifacts").as_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        experiment_id = mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_location)
+    else:
+        experiment_id = experiment.experiment_id
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return str(experiment_id)
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dict -> flat `a.b` keys (lists are written as their string form)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def log_metrics(metrics: dict[str, float], prefix: str) -> None:
+    """Log finite metrics under `prefix` (MLflow rejects NaN in some stores)."""
+    mlflow.log_metrics({f"{prefix}{k}": float(v) for k, v in metrics.items() if np.isfinite(v)})
+
+
+def log_figures(figures: dict[str, Figure], folder: str = "plots") -> None:
+    """Log each figure as a PNG artifact and close it."""
+    import matplotlib.pyplot as plt
+
+    for file_name, figure in figures.items():
+        mlflow.log_figure(figure, f"{folder}/{file_name}")
+        plt.close(figure)
+
+
+def log_account_model(
+    model: AccountModel, example: pd.DataFrame, registered_name: str | None
+) -> ModelInfo:
+    """Log `model` as a pyfunc with signature and input example; register it if named."""
+    features = example[model.feature_names].astype(float)
+    signature = infer_signature(features, model.predict_proba(features))
+    requirements = [f"{name}=={version(name)}" for name in _REQUIREMENTS]
+    return mlflow.pyfunc.log_model(
+        name=f"{model.target}_model",
+        python_model=model,
+        signature=signature,
+        input_example=features.head(5),
+        registered_model_name=registered_name,
+        pip_requirements=requirements,
+    )

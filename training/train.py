@@ -1,0 +1,267 @@
+"""`retain train`: build the training set, fit, evaluate, track and register both models."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import duckdb
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from training.baselines import HealthScoreBaseline, logistic_baseline
+from training.calibration import Calibrator
+from training.config import TrainingConfig, load_config
+from training.evaluate import evaluate
+from training.model import AccountModel, healthy_reference, tier_thresholds
+from training.plots import evaluation_plots
+from training.registry import PromotionDecision, gate, model_name
+from training.search import SearchResult, search_booster
+from training.split import TARGETS, TimeSplit, time_split
+from training.tracking import configure_mlflow, flatten, log_account_model, log_figures, log_metrics
+from training.truth import compare_with_truth, describe, truth_file
+
+Report = Callable[[str], None]
+
+
+@dataclass
+class TargetResult:
+    """Everything learned and measured for one target."""
+
+    target: str
+    split: TimeSplit
+    model: AccountModel
+    search: SearchResult
+    metrics: dict[str, dict[str, float]]  # model / logistic_regression / health_score
+    test_probability: dict[str, np.ndarray]
+    truth: dict[str, float] = field(default_factory=dict)
+    version: str | None = None
+    decision: PromotionDecision | None = None
+
+
+@dataclass
+class TrainingResult:
+    """One training run: the date it used, the MLflow run and each target's result."""
+
+    as_of: datetime
+    dataset_rows: int
+    feature_names: list[str]
+    targets: dict[str, TargetResult]
+    run_id: str | None = None
+
+
+def data_horizon(con: duckdb.DuckDBPyConnection) -> datetime:
+    """The latest day the source covers (midnight of its last product event)."""
+    last = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
+    if last is None:
+        raise ValueError("the source has no product events")
+    return datetime(last.year, last.month, last.day)
+
+
+def first_snapshot(con: duckdb.DuckDBPyConnection, warmup_days: int) -> datetime:
+    """The first month start with `warmup_days` of usage history before it."""
+    first = con.execute("SELECT min(ts) FROM events").fetchall()[0][0] + timedelta(days=warmup_days)
+    return datetime(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def build_training_set(
+    data: str, as_of: datetime | None, config: TrainingConfig
+) -> tuple[pd.DataFrame, datetime]:
+    """Monthly snapshots with features and labels from `data`, up to `as_of` (default horizon)."""
+    from features.dataset import build_dataset
+    from features.source import load_source
+
+    with load_source(data) as source:
+        as_of = as_of or data_horizon(source.con)
+        start = first_snapshot(source.con, config.warmup_days)
+        dataset = build_dataset(source.con, start, as_of, every=config.every)
+    return dataset, as_of
+
+
+def fit_target(
+    dataset: pd.DataFrame,
+    target: str,
+    as_of: datetime,
+    config: TrainingConfig,
+    feature_names: list[str],
+    healthy: dict[str, float],
+    report: Report = print,
+) -> TargetResult:
+    """Split, search, calibrate and evaluate one target with its two baselines."""
+    split = time_split(dataset, target, as_of, config.split)
+    s = split.summary()
+    report(
+        f"{target}: {s['train_rows']} training snapshots ({s['train_positives']} positive),"
+        f" validation from {split.validation_start:%Y-%m-%d} ({s['validation_rows']}),"
+        f" test from {split.test_start:%Y-%m-%d} ({s['test_rows']})"
+    )
+
+    def on_trial(index: int, params: object, auc: float) -> None:
+        report(
+            f"  {target} candidate {index + 1}/{len(config.search.configs)}:"
+            f" validation ROC-AUC {auc:.3f}"
+        )
+
+    search = search_booster(
+        split.train, split.validation, feature_names, target, config.search, config.seed, on_trial
+    )
+    validation_x = split.validation[feature_names].to_numpy(dtype=float, na_value=np.nan)
+    validation_raw = search.booster.predict(validation_x, raw_score=True, num_threads=1)
+    calibrator = Calibrator(config.calibration).fit(validation_raw, split.validation[target])
+    thresholds = tier_thresholds(
+        calibrator.transform(validation_raw), config.tiers.high_share, config.tiers.medium_share
+    )
+    model = AccountModel(target, search.booster, calibrator, feature_names, thresholds, healthy)
+
+    test = split.test
+    logistic = logistic_baseline(split.train, feature_names, target)
+    health = HealthScoreBaseline(target).fit(split.train, split.validation)
+    probabilities = {
+        "model": model.predict_proba(test),
+        "logistic_regression": logistic.predict_proba(test[feature_names].astype(float))[:, 1],
+        "health_score": health.predict_proba(test),
+    }
+    arr = test["arr"].to_numpy(dtype=float) if target == "churn" else None
+    metrics = {
+        name: evaluate(test[target].to_numpy(), p, test["as_of"], arr)
+        for name, p in probabilities.items()
+    }
+    return TargetResult(target, split, model, search, metrics, probabilities)
+
+
+def _log_target(
+    result: TargetResult, register: bool, config: TrainingConfig, report: Report
+) -> None:
+    target, test = result.target, result.split.test
+    mlflow.log_params({f"{target}.{k}": v for k, v in result.split.summary().items()})
+    mlflow.log_params(
+        {f"{target}.chosen.{k}": v for k, v in result.search.params.model_dump().items()}
+    )
+    mlflow.log_params(
+        {
+            f"{target}.chosen.rounds": result.search.best_iteration,
+            f"{target}.tier_thresholds": result.model.tier_thresholds,
+        }
+    )
+    mlflow.log_metric(f"{target}_validation_roc_auc", result.search.validation_auc)
+    mlflow.log_text(result.search.trials.to_csv(index=False), f"search/{target}_candidates.csv")
+    for name, metrics in result.metrics.items():
+        log_metrics(metrics, f"{target}_{name}_test_" if name != "model" else f"{target}_test_")
+    log_metrics(result.truth, f"{target}_truth_")
+    contributions = result.model.contributions(test)
+    log_figures(
+        evaluation_plots(
+            test[target].to_numpy(),
+            result.test_probability,
+            contributions,
+            test[result.model.feature_names],
+            target,
+        )
+    )
+    info = log_account_model(result.model, test, model_name(target) if register else None)
+    if register and info.registered_model_version is not None:
+        result.version = str(info.registered_model_version)
+        result.decision = gate(
+            MlflowClient(), target, result.version, test, result.metrics["model"], config.promotion
+        )
+        report(
+            f"{model_name(target)} v{result.version}: "
+            f"{'champion' if result.decision.promoted else 'challenger'} ({result.decision.reason})"
+        )
+
+
+def train(
+    data: str,
+    as_of: datetime | None = None,
+    config: TrainingConfig | None = None,
+    register: bool = True,
+    report: Report = print,
+    dataset: pd.DataFrame | None = None,
+    tracking_uri: str | None = None,
+) -> TrainingResult:
+    """Train, evaluate, log and register the churn and upsell models.
+
+    Args:
+        data: the source (directory of files or database URL).
+        as_of: training date T; only labels known at T are used. Default: the data's horizon.
+        config: training parameters (default `training/defaults.yaml`).
+        register: register the models and run the promotion gate.
+        report: where progress lines go.
+        dataset: an already built training set for `data` (skips building it).
+        tracking_uri: MLflow store (default `RETAIN_MLFLOW_URI` or `mlruns/mlflow.db`).
+
+    Returns:
+        The models, metrics, truth comparisons and registry decisions.
+    """
+    config = config or load_config()
+    started = time.monotonic()
+    if dataset is None or as_of is None:
+        report(f"Building the training set from {data} ...")
+        dataset, as_of = build_training_set(data, as_of, config)
+    from features.definitions import FEATURE_NAMES
+
+    feature_names = [name for name in FEATURE_NAMES if name in dataset.columns]
+    report(
+        f"{len(dataset)} account snapshots, {len(feature_names)} features, as of {as_of:%Y-%m-%d}"
+        f" ({time.monotonic() - started:.0f}s)"
+    )
+    churn_train = time_split(dataset, "churn", as_of, config.split).train
+    healthy = healthy_reference(churn_train[churn_train["churn"] == 0], feature_names)
+    truth_path = truth_file(data)
+    truth = pd.read_parquet(truth_path) if truth_path else None
+    results: dict[str, TargetResult] = {}
+    for target in TARGETS:
+        result = fit_target(dataset, target, as_of, config, feature_names, healthy, report)
+        if truth is not None:
+            result.truth = compare_with_truth(
+                truth, result.split.test, result.test_probability["model"], target
+            )
+        results[target] = result
+    outcome = TrainingResult(as_of, len(dataset), feature_names, results)
+
+    configure_mlflow(tracking_uri)
+    with mlflow.start_run(run_name=f"train as of {as_of:%Y-%m-%d}") as run:
+        outcome.run_id = run.info.run_id
+        mlflow.log_params(
+            {
+                "data": data,
+                "as_of": f"{as_of:%Y-%m-%d}",
+                "dataset_rows": len(dataset),
+                "feature_count": len(feature_names),
+            }
+        )
+        mlflow.log_params({k: str(v) for k, v in flatten(config.model_dump()).items()})
+        mlflow.log_text("\n".join(feature_names) + "\n", "features.txt")
+        for result in results.values():
+            report(f"Logging {result.target} to MLflow ...")
+            _log_target(result, register, config, report)
+    report(f"Done in {time.monotonic() - started:.0f}s (MLflow run {outcome.run_id}).")
+    return outcome
+
+
+def summary_lines(result: TrainingResult) -> list[str]:
+    """The test-period comparison of model, baselines and (if known) the truth."""
+    lines = []
+    for target, r in result.targets.items():
+        lines.append(
+            f"{target} (test period from {r.split.test_start:%Y-%m-%d},"
+            f" {len(r.split.test)} snapshots):"
+        )
+        lines.append(f"  {'':22}{'ROC-AUC':>8}{'PR-AUC':>8}{'Brier':>8}{'ECE':>7}{'lift@10%':>9}")
+        for name, m in r.metrics.items():
+            lines.append(
+                f"  {name:22}{m['roc_auc']:8.3f}{m['pr_auc']:8.3f}{m['brier']:8.3f}"
+                f"{m['ece']:7.3f}{m['top_decile_lift']:9.2f}"
+            )
+        if "arr_caught_top10" in r.metrics["model"]:
+            lines.append(
+                "  churned ARR caught in the riskiest 10%:"
+                f" {r.metrics['model']['arr_caught_top10']:.0%}"
+            )
+        if r.truth:
+            lines.append("  " + describe(target, r.truth))
+    return lines
