@@ -32,15 +32,30 @@ demo-data: $(DEMO)/accounts.parquet ## Simulate the demo world into data/demo (A
 validate: demo-data ## Check the demo data against the data contract
 	$(BIN)/retain validate --data $(DEMO)
 
-run: validate ## Set up, simulate demo data and run the main job end to end
+run: validate train ## Set up, simulate demo data and run the main job end to end
+
+train: demo-data ## Train churn and upsell models on the demo data, log to MLflow, gate promotion (AS_OF)
+	$(BIN)/retain train --data $(DEMO) $(if $(AS_OF),--as-of $(AS_OF))
+
+models: $(STAMP) ## List registered model versions, aliases and test metrics
+	$(BIN)/retain models
+
+mlflow-ui: $(STAMP) ## Open the MLflow UI on the local store (mlruns/)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db
+
+serve: $(STAMP) ## Start the scoring API (RETAIN_DATA, default the demo world; RETAIN_API_KEYS)
+	RETAIN_DATA=$${RETAIN_DATA:-$(DEMO)} $(BIN)/retain serve
 
 test: $(STAMP) ## Run the whole test suite
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --nbmake tests notebooks
 
 lint: $(STAMP) ## Run ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy features training serving simulator
+
+bench: $(STAMP) ## Benchmark 12 monthly feature snapshots over >= 10M simulated events (data/bench)
+	$(BIN)/python bench/bench_features.py
 
 clean: ## Remove generated data, MLflow store and caches (keeps .venv)
 	rm -rf data outputs .pytest_cache .mypy_cache .ruff_cache

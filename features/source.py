@@ -16,6 +16,7 @@ optional table the source does not have.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -78,7 +79,10 @@ def connect() -> duckdb.DuckDBPyConnection:
         ":memory:",
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
-    con.execute("SET enable_progress_bar = false")  # no bars in CLI output or logs
+    # No bars in CLI output or logs. Inside Jupyter without ipywidgets DuckDB refuses
+    # to touch the setting at all, and there its default is fine.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")  # ICU is built in: checked, nothing is downloaded
     return con
 

@@ -1,0 +1,215 @@
+"""Scoring API speed: single-account latency at 16 concurrent clients, 1,000-account batch,
+against the same churn model behind `mlflow models serve` (measured in the same run).
+
+Uses RETAIN_DATA and the champions at RETAIN_MLFLOW_URI when set up; otherwise simulates
+a world and trains champions into a temporary registry first. Not a test: `make bench`.
+
+    .venv/bin/python bench/bench_serving.py [--accounts 1000] [--requests 1600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+BIN = Path(sys.executable).parent
+KEY = "bench-key"
+CLIENTS = 16
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+def has_champions(uri: str) -> bool:
+    from serving.models import champion_versions
+
+    try:
+        champion_versions(uri)
+        return True
+    except Exception:
+        return False
+
+
+def prepare(work: Path, accounts: int) -> tuple[str, str]:
+    """The source and registry to serve: from the environment, else built in `work`."""
+    data = os.environ.get("RETAIN_DATA") or ("data/demo" if Path("data/demo").exists() else "")
+    uri = os.environ.get("RETAIN_MLFLOW_URI", "sqlite:///mlruns/mlflow.db")
+    if data and has_champions(uri):
+        return data, uri
+    data = str(work / "world")
+    uri = f"sqlite:///{work}/mlruns/mlflow.db"
+    if (work / "world").exists() and has_champions(uri):
+        return data, uri
+    print(f"Simulating {accounts} accounts and training champions in {work} ...", flush=True)
+    subprocess.run([BIN / "retain", "simulate", "--accounts", str(accounts), "--seed", "11",
+                    "--out", data], check=True, capture_output=True)  # fmt: skip
+    os.environ["RETAIN_MLFLOW_URI"] = uri
+    from training.train import train
+
+    train(data, report=lambda line: None)
+    return data, uri
+
+
+def latencies(url: str, make_request, total: int) -> np.ndarray:
+    """Per-request seconds of `total` requests spread over CLIENTS concurrent clients."""
+
+    def worker(n: int) -> list[float]:
+        times = []
+        with httpx.Client(timeout=30) as client:
+            for _ in range(n):
+                method, path, kwargs = make_request()
+                started = time.perf_counter()
+                response = client.request(method, url + path, **kwargs)
+                times.append(time.perf_counter() - started)
+                response.raise_for_status()
+        return times
+
+    per_client = max(1, total // CLIENTS)
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        results = list(pool.map(worker, [per_client] * CLIENTS))
+    return np.array([t for r in results for t in r])
+
+
+def timed(call, repeat: int = 5) -> float:
+    """Median seconds of `repeat` calls (after one warm-up)."""
+    call()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def report(name: str, lat: np.ndarray, batch: float) -> dict[str, float]:
+    p50, p99 = np.percentile(lat, 50) * 1000, np.percentile(lat, 99) * 1000
+    print(f"{name:<28} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   1,000-account batch {batch:6.3f} s")
+    return {"p50": p50, "p99": p99, "batch": batch}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, default=1000, help="size of a simulated world")
+    parser.add_argument("--requests", type=int, default=1600, help="single-account requests")
+    parser.add_argument("--work", type=Path, help="keep the simulated world and models here")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="retain-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    processes: list[subprocess.Popen] = []
+    try:
+        data, uri = prepare(work, args.accounts)
+        env = {**os.environ, "RETAIN_DATA": data, "RETAIN_MLFLOW_URI": uri, "RETAIN_API_KEYS": KEY,
+               "RETAIN_MODEL_CACHE": str(work / "cache"), "MLFLOW_TRACKING_URI": uri,
+               "OMP_NUM_THREADS": "1",  # both servers: one OpenMP thread per LightGBM call
+               "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
+        port = free_port()
+        retain = subprocess.Popen([BIN / "retain", "serve", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        processes.append(retain)
+        url = f"http://127.0.0.1:{port}"
+        wait_for(url + "/readyz", retain)
+        from serving.snapshots import FeatureStore
+
+        snapshot = FeatureStore.from_source(data).latest
+        ids = list(snapshot.account_ids)
+        batch_ids = (ids * (1000 // len(ids) + 1))[:1000]
+        headers = {"X-API-Key": KEY}
+        print(f"{len(ids)} active accounts as of {snapshot.as_of}; {CLIENTS} clients; 2 cores")
+
+        def one_account():
+            return "GET", f"/v1/accounts/{random.choice(ids)}", {"headers": headers}
+
+        latencies(url, one_account, 160)  # warm-up
+        lat = latencies(url, one_account, args.requests)
+
+        def score_batch() -> None:
+            body = {"account_ids": batch_ids}
+            httpx.post(url + "/v1/score", json=body, headers=headers, timeout=60).raise_for_status()
+
+        batch = timed(score_batch)
+        ours = report("retain (explained + actions)", lat, batch)
+
+        mlflow_port = free_port()
+        served = subprocess.Popen(
+            [BIN / "mlflow", "models", "serve", "-m", "models:/retain-churn@champion",
+             "--env-manager", "local", "-p", str(mlflow_port), "-h", "127.0.0.1"],
+            env=env, stdout=subprocess.DEVNULL, stderr=(work / "mlflow-serve.log").open("w"),
+        )  # fmt: skip
+        processes.append(served)
+        murl = f"http://127.0.0.1:{mlflow_port}"
+        wait_for(murl + "/ping", served)
+        from serving.models import load_from_registry
+
+        columns = list(load_from_registry(uri, work / "cache").churn.feature_names)
+        position = [snapshot.column[c] for c in columns]  # type: ignore[attr-defined]
+
+        def rows(indices):
+            block = snapshot.matrix[np.ix_(indices, position)]
+            data_rows = [[None if np.isnan(v) else float(v) for v in r] for r in block]
+            return {"dataframe_split": {"columns": columns, "data": data_rows}}
+
+        def one_row():
+            payload = json.dumps(rows([random.randrange(len(ids))]))
+            return (
+                "POST",
+                "/invocations",
+                {"content": payload, "headers": {"Content-Type": "application/json"}},
+            )
+
+        latencies(murl, one_row, 160)
+        mlat = latencies(murl, one_row, args.requests)
+        big = json.dumps(rows([i % len(ids) for i in range(1000)]))
+        mbatch = timed(lambda: httpx.post(murl + "/invocations", content=big, timeout=60,
+                                          headers={"Content-Type": "application/json"})
+                       .raise_for_status())  # fmt: skip
+        theirs = report("mlflow models serve (proba)", mlat, mbatch)
+        print(
+            f"ratios retain / mlflow: p50 {ours['p50'] / theirs['p50']:.2f}  "
+            f"p99 {ours['p99'] / theirs['p99']:.2f}  batch {ours['batch'] / theirs['batch']:.2f}"
+        )
+        ok = ours["p99"] <= 50 and ours["batch"] <= 1.0
+        print(f"targets (p99 <= 50 ms, batch <= 1 s): {'met' if ok else 'NOT met'}")
+    finally:
+        for process in processes:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""The scoring API: thin routes over `ScoringService`, models loaded once in the lifespan.
+
+Run with `retain serve`. Scoring endpoints need an `X-API-Key` header; `/healthz`,
+`/readyz`, `/metrics` and `/docs` do not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+from serving.schemas import (
+    AccountScore,
+    ErrorOut,
+    ModelOut,
+    ModelsResponse,
+    Readiness,
+    ScoreRequest,
+    ScoreResponse,
+)
+from serving.scoring import ScoringService, risk_tier_cuts
+from serving.settings import Settings, get_settings
+from serving.snapshots import FeatureStore
+
+logger = logging.getLogger(__name__)
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your API key.")
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}}
+INLINE_ACCOUNTS = 20  # requests up to this many accounts are scored on the event loop
+ROUTES = ("/v1/score", "/v1/models", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json")
+
+
+async def service_of(request: Request) -> ScoringService:
+    """The app's scoring service (a FastAPI dependency)."""
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+Service = Annotated[ScoringService, Depends(service_of)]
+
+
+def build_service(settings: Settings) -> ScoringService:
+    """Load champions (registry or cache), the source's latest features and the playbook."""
+    from serving.models import ModelStore
+    from serving.playbook import load_playbook
+
+    if not settings.data:
+        raise RuntimeError("RETAIN_DATA is not set: point it at the source to score")
+    playbook = load_playbook(settings.playbook)
+    models = ModelStore.open(settings.mlflow_uri, settings.model_cache)
+    features = FeatureStore.from_source(settings.data, cache_size=settings.as_of_cache)
+    return ScoringService(models, features, playbook)
+
+
+class Metrics:
+    """Prometheus metrics of one app instance (own registry, so tests can build many apps)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "retain_requests", "HTTP requests", ["route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "retain_request_seconds",
+            "Request latency",
+            ["route"],
+            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.accounts = Counter(
+            "retain_accounts_scored", "Accounts scored", ["outcome"], registry=self.registry
+        )
+
+
+class BodyLimitAndMetrics:
+    """ASGI middleware: reject bodies over the limit with 413, and time every request."""
+
+    def __init__(self, app: Any, max_body_bytes: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        route = "/v1/accounts/{account_id}" if path.startswith("/v1/accounts/") else path
+        route = route if route in ROUTES or route.startswith("/v1/accounts/") else "other"
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_and_record(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            declared = dict(scope["headers"]).get(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                await self._too_large(send_and_record)
+                return
+            body, more = bytearray(), True
+            while more:  # read (at most the limit) up front, then replay to the app
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > self.max_body_bytes:
+                    await self._too_large(send_and_record)
+                    return
+            replayed = False
+
+            async def replay() -> Any:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": bytes(body), "more_body": False}
+                return await receive()
+
+            await self.app(scope, replay, send_and_record)
+        finally:
+            self.metrics.requests.labels(route, str(status["code"])).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+    async def _too_large(self, send: Any) -> None:
+        response = JSONResponse(
+            {"detail": f"request body larger than {self.max_body_bytes} bytes"}, status_code=413
+        )
+        await response({"type": "http"}, None, send)  # type: ignore[arg-type]
+
+
+def _naive_utc(as_of: datetime | None) -> datetime | None:
+    if as_of is not None and as_of.tzinfo is not None:
+        return as_of.astimezone(UTC).replace(tzinfo=None)
+    return as_of
+
+
+def create_app(settings: Settings | None = None, service: ScoringService | None = None) -> FastAPI:
+    """The FastAPI app; pass `service` to serve already-loaded models (tests, benchmarks)."""
+    settings = settings or get_settings()
+    keys = [key.encode() for key in settings.api_key_list]
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "service", None) is None:
+            app.state.service = await asyncio.to_thread(build_service, settings)
+        watcher = asyncio.create_task(app.state.service.models.watch(settings.reload_seconds))
+        if not keys:
+            logger.warning("RETAIN_API_KEYS is empty: every scoring request will be refused")
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    app = FastAPI(
+        title="retain",
+        version="1",
+        description="Churn and upsell scores, drivers in words and next-best-actions.",
+        lifespan=lifespan,
+    )
+    if service is not None:
+        app.state.service = service
+    app.add_middleware(BodyLimitAndMetrics, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+
+    async def require_key(api_key: Annotated[str | None, Depends(api_key_header)]) -> None:
+        given = (api_key or "").encode()
+        matched = False
+        for key in keys:  # check every key, constant time each
+            matched |= hmac.compare_digest(given, key)
+        if not matched:
+            raise HTTPException(401, "missing or wrong X-API-Key", {"WWW-Authenticate": "API-Key"})
+
+    async def run(svc: ScoringService, ids: list[str], as_of: datetime | None) -> Any:
+        as_of = _naive_utc(as_of)
+        latest = svc.features.latest.as_of
+        if as_of is not None and as_of > latest:
+            raise HTTPException(422, f"as_of is after the latest data in the source ({latest})")
+        try:
+            if len(ids) <= INLINE_ACCOUNTS and svc.features.is_loaded(as_of):
+                result = svc.score(ids, as_of)  # ~1 ms: cheaper than a thread hop
+            else:  # big batches and new as_of dates must not hold up the event loop
+                result = await asyncio.to_thread(svc.score, ids, as_of)
+        except LookupError as exc:
+            raise HTTPException(422, str(exc)) from None
+        metrics.accounts.labels("scored").inc(len(result[2]))
+        metrics.accounts.labels("unknown").inc(len(result[3]))
+        return result
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        code = 400 if any(e.get("type") == "json_invalid" for e in errors) else 422
+        detail = [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in errors]
+        return JSONResponse({"detail": detail}, status_code=code)
+
+    @app.post(
+        "/v1/score",
+        response_model=ScoreResponse,
+        dependencies=[Depends(require_key)],
+        responses={**AUTH_ERRORS, 400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+    )
+    async def score(body: ScoreRequest, svc: Service) -> ScoreResponse:
+        """Score up to 1,000 accounts; unknown ids are listed, not an error."""
+        snapshot, bundle, scores, unknown = await run(svc, body.account_ids, body.as_of)
+        return ScoreResponse(
+            as_of=snapshot.as_of, model_version=bundle.model_version, scores=scores, unknown=unknown
+        )
+
+    @app.get(
+        "/v1/accounts/{account_id}",
+        response_model=AccountScore,
+        dependencies=[Depends(require_key)],
+        responses={**AUTH_ERRORS, 404: {"model": ErrorOut}},
+    )
+    async def account(
+        account_id: str,
+        svc: Service,
+        as_of: Annotated[datetime | None, Query(description="Default: the latest data.")] = None,
+    ) -> AccountScore:
+        """Score one account."""
+        _, _, scores, unknown = await run(svc, [account_id], as_of)
+        if unknown:
+            raise HTTPException(404, f"account {account_id!r}: {unknown[0].error}")
+        return scores[0]
+
+    @app.get(
+        "/v1/models",
+        response_model=ModelsResponse,
+        dependencies=[Depends(require_key)],
+        responses=AUTH_ERRORS,
+    )
+    def models(svc: Service) -> ModelsResponse:
+        """The registered model versions in use."""
+        bundle = svc.models.bundle
+        return ModelsResponse(
+            model_version=bundle.model_version,
+            origin=bundle.origin,  # type: ignore[arg-type]
+            loaded_at=bundle.loaded_at,
+            models=[ModelOut(name=n, version=v) for n, v in sorted(bundle.versions.items())],
+            tier_thresholds=risk_tier_cuts(bundle.churn.tier_thresholds),
+        )
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+    def readyz(request: Request, response: Response) -> Readiness:
+        """Whether models and features are loaded, and whether models came from the cache."""
+        svc: ScoringService | None = getattr(request.app.state, "service", None)
+        if svc is None:
+            response.status_code = 503
+            return Readiness(ready=False, status="loading")
+        bundle, error = svc.models.bundle, svc.models.registry_error
+        status = "ok"
+        if bundle.origin == "cache":
+            status = "degraded: serving cached models, the model registry is unreachable"
+        elif error:
+            status = "degraded: the model registry is unreachable; models loaded earlier serve"
+        return Readiness(
+            ready=True,
+            status=status,
+            model_version=bundle.model_version,
+            models_from=bundle.origin,
+            registry_error=error,
+            as_of=svc.features.latest.as_of,
+            accounts=len(svc.features.latest.account_ids),
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

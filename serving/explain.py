@@ -1,0 +1,178 @@
+"""Drivers in words: SHAP contributions turned into sentences a CSM understands.
+
+Every sentence is built from the feature's definition (description, unit, healthy
+direction in `features.definitions`) and the model's `healthy_reference`; there is no
+per-feature code here, so a new feature is explained the day it is defined.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class FeatureLike(Protocol):
+    """What explaining needs from `features.definitions.Feature`."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def healthy(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Driver:
+    """One reason behind a score: a feature, its SHAP contribution and the words for it."""
+
+    feature: str
+    contribution: float
+    value: float | None
+    healthy_value: float | None
+    sentence: str
+
+
+@lru_cache(maxsize=1)
+def feature_catalogue() -> dict[str, FeatureLike]:
+    """The feature definitions by name (imported lazily from `features.definitions`)."""
+    from features.definitions import FEATURES
+
+    return {feature.name: feature for feature in FEATURES}
+
+
+def _number(value: float) -> str:
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2g}"
+
+
+def _counted(value: float, unit: str) -> str:
+    shown = _number(value)
+    if shown == "1" and unit.endswith("s"):
+        unit = unit[:-1]
+    return f"{shown} {unit}"
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A value in its unit, the way a CSM would say it ("41 days", "35%", "$12,000").
+
+    Works from the unit's wording alone (shares, money, yes/no, changes, scores, "x/y"
+    rates, plain counts), so any feature with one of these units reads naturally.
+    """
+    if value is None or math.isnan(value):
+        return "not known"
+    key = (unit or "").strip().lower()
+    if key in ("yes/no", "flag", "bool", "boolean"):
+        return "yes" if value >= 0.5 else "no"
+    if key.startswith("share") or key in ("percent", "%"):
+        return f"{100 * value:.0f}%" if key != "%" else f"{value:.0f}%"
+    if key.startswith("change"):
+        if abs(value) < 0.05:
+            return "flat"
+        return f"{'up' if value > 0 else 'down'} ({value:+.2f} on a -1 to +1 scale)"
+    if key == "ratio":
+        return f"{value:.2f}x"
+    if key.startswith("currency"):
+        money = f"${value:,.0f}"
+        return money + (f" per {key.split('/', 1)[1]}" if "/" in key else "")
+    if key.startswith("score"):
+        return f"{value:.1f}".removesuffix(".0")
+    if "/" in key:
+        counted, per = key.split("/", 1)
+        return f"{_counted(value, counted)} per {per}"
+    return _counted(value, unit) if key else _number(value)
+
+
+def _comparison(feature: FeatureLike, value: float, healthy_value: float) -> str:
+    """'worse than', 'better than' or 'in line with' healthy accounts, by the healthy direction."""
+    if math.isclose(value, healthy_value, rel_tol=0.05, abs_tol=1e-9) or feature.healthy not in (
+        "higher",
+        "lower",
+    ):
+        return "in line with" if math.isclose(value, healthy_value, rel_tol=0.05) else "unlike"
+    better = value > healthy_value if feature.healthy == "higher" else value < healthy_value
+    return "better than" if better else "worse than"
+
+
+def describe(feature: FeatureLike, value: float | None, healthy_value: float | None) -> str:
+    """One sentence for a feature's value next to the healthy accounts' typical value.
+
+    Example: "Days since a key user was last active: 41 days, worse than healthy
+    accounts (3 days)."
+    """
+    label = feature.description.rstrip(". ")
+    shown = format_value(value, feature.unit)
+    if value is None or math.isnan(value):
+        if healthy_value is None or math.isnan(healthy_value):
+            return f"{label}: not known yet."
+        healthy_shown = format_value(healthy_value, feature.unit)
+        return f"{label}: not known yet (healthy accounts: {healthy_shown})."
+    if healthy_value is None or math.isnan(healthy_value):
+        return f"{label}: {shown}."
+    healthy_shown = format_value(healthy_value, feature.unit)
+    return (
+        f"{label}: {shown}, {_comparison(feature, value, healthy_value)} healthy accounts "
+        f"({healthy_shown})."
+    )
+
+
+def _clean(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def driver(
+    name: str,
+    contribution: float,
+    value: Any,
+    healthy_reference: Mapping[str, Any],
+    catalogue: Mapping[str, FeatureLike] | None = None,
+) -> Driver:
+    """The `Driver` for one feature of one account."""
+    catalogue = catalogue if catalogue is not None else feature_catalogue()
+    account_value = _clean(value)
+    healthy_value = _clean(healthy_reference.get(name))
+    return Driver(
+        feature=name,
+        contribution=float(contribution),
+        value=account_value,
+        healthy_value=healthy_value,
+        sentence=describe(catalogue[name], account_value, healthy_value),
+    )
+
+
+def top_drivers(
+    contributions: np.ndarray,
+    values: np.ndarray,
+    feature_names: Sequence[str],
+    healthy_reference: Mapping[str, Any],
+    top: int = 5,
+    catalogue: Mapping[str, FeatureLike] | None = None,
+) -> list[Driver]:
+    """The `top` features with the largest SHAP contributions (either sign), largest first.
+
+    Args:
+        contributions: One account's contributions, one per feature (base value excluded).
+        values: The account's feature values in the same order.
+        feature_names: The model's feature order.
+        healthy_reference: Feature -> typical value among healthy accounts.
+        top: How many drivers to return.
+        catalogue: Feature definitions by name (defaults to `features.definitions`).
+    """
+    k = min(top, len(feature_names))
+    order = np.argsort(-np.abs(contributions[: len(feature_names)]), kind="stable")[:k]
+    return [
+        driver(feature_names[i], contributions[i], values[i], healthy_reference, catalogue)
+        for i in order
+        if contributions[i] != 0.0
+    ]

@@ -1,0 +1,120 @@
+"""Request and response models of the scoring API (also the rows `retain score` writes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_ACCOUNTS_PER_REQUEST = 1000
+
+AccountId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ScoreRequest(BaseModel):
+    """Which accounts to score, and optionally as of when (default: the latest data)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_ids: list[AccountId] = Field(
+        min_length=1,
+        max_length=MAX_ACCOUNTS_PER_REQUEST,
+        description=f"1 to {MAX_ACCOUNTS_PER_REQUEST} account ids.",
+    )
+    as_of: datetime | None = Field(
+        default=None,
+        description="Score as of this time (UTC); default: the latest time in the data.",
+    )
+
+
+class DriverOut(BaseModel):
+    """A reason behind the churn score."""
+
+    feature: str
+    contribution: float = Field(description="SHAP contribution to the churn raw score.")
+    value: float | None = Field(description="The account's value (null when not known).")
+    healthy_value: float | None = Field(description="Typical value among healthy accounts.")
+    sentence: str
+
+
+class ActionOut(BaseModel):
+    """A recommended action, best first."""
+
+    action: str = Field(description="An action code of the data contract.")
+    reason: str
+    rules: list[str] = Field(description="Playbook rules that recommended it.")
+    drivers: list[DriverOut] = Field(description="The drivers that triggered it.")
+    expected_effect: float | None = Field(
+        default=None, description="Expected change in churn probability (negative helps), if known."
+    )
+
+
+class AccountScore(BaseModel):
+    """Everything the CRM and the CSM need about one account."""
+
+    account_id: str
+    as_of: datetime
+    churn_probability: float = Field(ge=0, le=1)
+    upsell_probability: float = Field(ge=0, le=1)
+    next_best_action: str = Field(description="The top action code, or `none`.")
+    model_version: str
+    risk_tier: Literal["high", "medium", "low"]
+    account_tier: str = Field(description="Playbook tier, e.g. reference, growth, standard.")
+    arr: float | None
+    arr_at_risk: float | None = Field(description="churn_probability x ARR.")
+    renewal_date: datetime | None
+    days_to_renewal: int | None
+    drivers: list[DriverOut]
+    actions: list[ActionOut]
+
+
+class UnknownAccount(BaseModel):
+    """An id that could not be scored, and why."""
+
+    account_id: str
+    error: str
+
+
+class ScoreResponse(BaseModel):
+    """Scores for the known ids; the others listed with the reason."""
+
+    as_of: datetime
+    model_version: str
+    scores: list[AccountScore]
+    unknown: list[UnknownAccount]
+
+
+class ModelOut(BaseModel):
+    """One registered model in use."""
+
+    name: str
+    version: str
+
+
+class ModelsResponse(BaseModel):
+    """The models in use and where they were loaded from."""
+
+    model_version: str
+    origin: Literal["registry", "cache", "memory"]
+    loaded_at: datetime
+    models: list[ModelOut]
+    tier_thresholds: dict[str, float]
+
+
+class Readiness(BaseModel):
+    """Whether the service can score, and from what."""
+
+    ready: bool
+    status: str
+    model_version: str | None = None
+    models_from: str | None = None
+    registry_error: str | None = None
+    as_of: datetime | None = None
+    accounts: int = 0
+
+
+class ErrorOut(BaseModel):
+    """An error message."""
+
+    detail: str

@@ -1,0 +1,150 @@
+"""The features that scoring reads: every active account's features as of T, as numpy.
+
+`FeatureStore` holds the snapshot at the source horizon (the latest time anything
+happened in the source) and computes other `as_of` dates on demand, keeping a few.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ARR_FEATURE = "contract_arr"  # ARR of the current term with its add-ons
+RENEWAL_FEATURE = "days_to_renewal"
+
+# Timestamps that say "this happened"; the latest of them is the source horizon.
+HORIZON_COLUMNS = (
+    ("events", "ts"),
+    ("tickets", "opened_at"),
+    ("surveys", "ts"),
+    ("touchpoints", "ts"),
+    ("users", "created_at"),
+    ("accounts", "created_at"),
+)
+
+
+@dataclass(frozen=True)
+class FeatureSnapshot:
+    """The features of every active account as of one time, as a numpy matrix."""
+
+    as_of: datetime
+    account_ids: tuple[str, ...]
+    feature_names: tuple[str, ...]
+    matrix: np.ndarray  # (accounts, features), float64, NaN where unknown
+    arr: np.ndarray  # (accounts,), NaN where unknown
+    renewal_dates: tuple[datetime | None, ...]
+    row: dict[str, int] = field(init=False, repr=False)  # account_id -> matrix row
+    column: dict[str, int] = field(init=False, repr=False)  # feature -> matrix column
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "row", {a: i for i, a in enumerate(self.account_ids)})
+        object.__setattr__(self, "column", {f: j for j, f in enumerate(self.feature_names)})
+
+
+def snapshot_from_frames(as_of: datetime, features: pd.DataFrame) -> FeatureSnapshot:
+    """Build a snapshot from a `compute_features` frame (`account_id`, `as_of`, features).
+
+    ARR and the renewal date come from the `contract_arr` and `days_to_renewal` features.
+    """
+    names = tuple(c for c in features.columns if c not in ("account_id", "as_of"))
+    matrix = features[list(names)].apply(pd.to_numeric, errors="coerce")
+    matrix_np = np.ascontiguousarray(matrix.to_numpy(dtype=np.float64, na_value=np.nan))
+    n = len(features)
+    arr = matrix_np[:, names.index(ARR_FEATURE)] if ARR_FEATURE in names else np.full(n, np.nan)
+    renewals: list[datetime | None] = [None] * n
+    if RENEWAL_FEATURE in names:
+        days = matrix_np[:, names.index(RENEWAL_FEATURE)]
+        renewals = [None if np.isnan(d) else as_of + timedelta(days=float(d)) for d in days]
+    return FeatureSnapshot(
+        as_of=as_of,
+        account_ids=tuple(features["account_id"].astype(str)),
+        feature_names=names,
+        matrix=matrix_np,
+        arr=np.array(arr, dtype=np.float64),
+        renewal_dates=tuple(renewals),
+    )
+
+
+def source_horizon(con: Any) -> datetime:
+    """The latest time anything happened in the source: the default `as_of` for scoring."""
+    parts = " UNION ALL ".join(
+        f'SELECT max(CAST("{col}" AS TIMESTAMP)) AS t FROM "{table}"'
+        for table, col in HORIZON_COLUMNS
+    )
+    row = con.execute(f"SELECT max(t) FROM ({parts})").fetchone()
+    if row is None or row[0] is None:
+        raise ValueError("the source has no dated rows: cannot tell its latest time")
+    return pd.Timestamp(row[0]).to_pydatetime()
+
+
+def build_snapshot(con: Any, as_of: datetime) -> FeatureSnapshot:
+    """Compute the features of the accounts active at `as_of`."""
+    from features.compute import compute_features
+
+    return snapshot_from_frames(as_of, compute_features(con, [as_of]))
+
+
+class FeatureStore:
+    """The loaded snapshot (`latest`: the source horizon), plus a cache of other `as_of` dates."""
+
+    def __init__(
+        self,
+        latest: FeatureSnapshot,
+        compute: Callable[[datetime], FeatureSnapshot] | None = None,
+        cache_size: int = 8,
+    ) -> None:
+        self.latest = latest
+        self._compute = compute
+        self._cache: OrderedDict[datetime, FeatureSnapshot] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        self.source: Any = None
+
+    @classmethod
+    def from_source(
+        cls, uri: str, as_of: datetime | None = None, cache_size: int = 8
+    ) -> FeatureStore:
+        """Load a source and compute its features as of `as_of` (default: its latest time)."""
+        from features.source import load_source
+
+        source = load_source(uri)
+        lock = threading.Lock()  # one DuckDB connection: one query at a time
+
+        def compute(when: datetime) -> FeatureSnapshot:
+            with lock:
+                return build_snapshot(source.con, when)
+
+        if as_of is None:
+            with lock:
+                as_of = source_horizon(source.con)
+        store = cls(compute(as_of), compute, cache_size)
+        store.source = source  # keeps the connection open for on-demand as_of
+        return store
+
+    def is_loaded(self, as_of: datetime | None) -> bool:
+        """Whether features as of `as_of` are ready (no computing needed)."""
+        return as_of is None or as_of == self.latest.as_of or as_of in self._cache
+
+    def snapshot(self, as_of: datetime | None = None) -> FeatureSnapshot:
+        """The snapshot for `as_of` (default: the latest), computing it on first use."""
+        if as_of is None or as_of == self.latest.as_of:
+            return self.latest
+        with self._lock:
+            if as_of in self._cache:
+                self._cache.move_to_end(as_of)
+                return self._cache[as_of]
+        if self._compute is None:
+            raise LookupError(f"features as of {as_of} are not available")
+        snapshot = self._compute(as_of)
+        with self._lock:
+            self._cache[as_of] = snapshot
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return snapshot
