@@ -19,16 +19,6 @@ import pandas as pd
 ARR_FEATURE = "contract_arr"  # ARR of the current term with its add-ons
 RENEWAL_FEATURE = "days_to_renewal"
 
-# Timestamps that say "this happened"; the latest of them is the source horizon.
-HORIZON_COLUMNS = (
-    ("events", "ts"),
-    ("tickets", "opened_at"),
-    ("surveys", "ts"),
-    ("touchpoints", "ts"),
-    ("users", "created_at"),
-    ("accounts", "created_at"),
-)
-
 
 @dataclass(frozen=True)
 class FeatureSnapshot:
@@ -72,18 +62,6 @@ def snapshot_from_frames(as_of: datetime, features: pd.DataFrame) -> FeatureSnap
     )
 
 
-def source_horizon(con: Any) -> datetime:
-    """The latest time anything happened in the source: the default `as_of` for scoring."""
-    parts = " UNION ALL ".join(
-        f'SELECT max(CAST("{col}" AS TIMESTAMP)) AS t FROM "{table}"'
-        for table, col in HORIZON_COLUMNS
-    )
-    row = con.execute(f"SELECT max(t) FROM ({parts})").fetchone()
-    if row is None or row[0] is None:
-        raise ValueError("the source has no dated rows: cannot tell its latest time")
-    return pd.Timestamp(row[0]).to_pydatetime()
-
-
 def build_snapshot(con: Any, as_of: datetime) -> FeatureSnapshot:
     """Compute the features of the accounts active at `as_of`."""
     from features.compute import compute_features
@@ -121,9 +99,11 @@ class FeatureStore:
             with lock:
                 return build_snapshot(source.con, when)
 
-        if as_of is None:
+        if as_of is None:  # the latest time in the source, as training sees it
+            from features.labels import data_horizon
+
             with lock:
-                as_of = source_horizon(source.con)
+                as_of = data_horizon(source.con)
         store = cls(compute(as_of), compute, cache_size)
         store.source = source  # keeps the connection open for on-demand as_of
         return store

@@ -54,14 +54,6 @@ class TrainingResult:
     run_id: str | None = None
 
 
-def data_horizon(con: duckdb.DuckDBPyConnection) -> datetime:
-    """The latest day the source covers (midnight of its last product event)."""
-    last = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
-    if last is None:
-        raise ValueError("the source has no product events")
-    return datetime(last.year, last.month, last.day)
-
-
 def first_snapshot(con: duckdb.DuckDBPyConnection, warmup_days: int) -> datetime:
     """The first month start with `warmup_days` of usage history before it."""
     first = con.execute("SELECT min(ts) FROM events").fetchall()[0][0] + timedelta(days=warmup_days)
@@ -73,6 +65,7 @@ def build_training_set(
 ) -> tuple[pd.DataFrame, datetime]:
     """Monthly snapshots with features and labels from `data`, up to `as_of` (default horizon)."""
     from features.dataset import build_dataset
+    from features.labels import data_horizon
     from features.source import load_source
 
     with load_source(data) as source:
