@@ -11,7 +11,7 @@ SEED ?= 7
 AS_OF ?=
 export MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
 
-.PHONY: help install run demo-data validate features train models serve mlflow-ui test test-fast lint bench clean
+.PHONY: help install run demo-data validate train models score serve mlflow-ui test lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -32,7 +32,8 @@ demo-data: $(DEMO)/accounts.parquet ## Simulate the demo world into data/demo (A
 validate: demo-data ## Check the demo data against the data contract
 	$(BIN)/retain validate --data $(DEMO)
 
-run: validate train ## Set up, simulate demo data and run the main job end to end
+run: validate train score ## Set up, simulate demo data, train and register, score every account
+	@echo "Scores in outputs/scores.parquet. Next: make serve (API), make mlflow-ui (runs, registry)."
 
 train: demo-data ## Train churn and upsell models on the demo data, log to MLflow, gate promotion (AS_OF)
 	$(BIN)/retain train --data $(DEMO) $(if $(AS_OF),--as-of $(AS_OF))
@@ -42,6 +43,9 @@ models: $(STAMP) ## List registered model versions, aliases and test metrics
 
 mlflow-ui: $(STAMP) ## Open the MLflow UI on the local store (mlruns/)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db
+
+score: $(STAMP) ## Score every active demo account into outputs/scores.parquet (nightly CRM sync)
+	$(BIN)/retain score --data $(DEMO) --output outputs/scores.parquet
 
 serve: $(STAMP) ## Start the scoring API (RETAIN_DATA, default the demo world; RETAIN_API_KEYS)
 	RETAIN_DATA=$${RETAIN_DATA:-$(DEMO)} $(BIN)/retain serve
@@ -54,8 +58,8 @@ lint: $(STAMP) ## Run ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy features training serving simulator
 
-bench: $(STAMP) ## Benchmark 12 monthly feature snapshots over >= 10M simulated events (data/bench)
-	$(BIN)/python bench/bench_features.py
+bench: $(STAMP) ## Benchmarks: features over >= 10M events vs pandas; API latency vs mlflow serve
+	@set -e; for bench in bench/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench; done
 
 clean: ## Remove generated data, MLflow store and caches (keeps .venv)
 	rm -rf data outputs .pytest_cache .mypy_cache .ruff_cache
