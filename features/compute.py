@@ -8,13 +8,15 @@ other features. Nothing is looped over in Python.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
 import duckdb
 import pandas as pd
 
 from features.definitions import FEATURE_NAMES, FEATURES, Feature
+from features.sql.scans import scans_sql
 from features.sql.sources import HELPERS, SOURCES
 from features.sql.spine import SPINE, snapshots_sql
 
@@ -37,11 +39,24 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _with_clause(as_of: Sequence[datetime]) -> str:
-    """CTEs shared by features and labels: snapshots, spine, helpers and sources."""
-    ctes = {"snapshots": snapshots_sql(as_of), "spine": SPINE}
-    ctes.update(HELPERS)
-    ctes.update({f"src_{name}": sql for name, sql in SOURCES.items()})
+def _with_clause(as_of: Sequence[datetime], sources: Collection[str] = tuple(SOURCES)) -> str:
+    """The `WITH` clause: snapshots, spine, and only the relations `sources` need.
+
+    A scan, helper or source becomes a CTE only when something included reads it.
+    """
+    available = {"snapshots": snapshots_sql(as_of), "spine": SPINE}
+    available.update(scans_sql(as_of))
+    available.update(HELPERS)
+    available.update({f"src_{name}": sql for name, sql in SOURCES.items()})
+    needed = {"snapshots", "spine"} | {f"src_{name}" for name in sources}
+    pending = list(needed)
+    while pending:
+        sql = available[pending.pop()]
+        for name in available:
+            if name not in needed and re.search(rf"\b{name}\b", sql):
+                needed.add(name)
+                pending.append(name)
+    ctes = {name: sql for name, sql in available.items() if name in needed}
     return "WITH " + ",\n".join(f"{name} AS ({sql})" for name, sql in ctes.items())
 
 
@@ -76,7 +91,7 @@ def features_sql(as_of: Sequence[datetime], features: Sequence[Feature] = FEATUR
     derived = [f"CAST({f.sql} AS DOUBLE) AS {_quote(f.name)}" for f in by_source.get(DERIVED, [])]
     ordered = ", ".join(_quote(f.name) for f in features)
     return (
-        _with_clause(as_of)
+        _with_clause(as_of, [s for s in by_source if s != DERIVED])
         + ",\n"
         + ",\n".join(aggregates)
         + ",\nbase AS (SELECT spine.account_id, spine.as_of,\n  "

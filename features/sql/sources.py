@@ -5,19 +5,22 @@ T (`as_of`), keyed by `account_id` and `as_of`. Facts dated after T are left
 out, and states are as they were at T (a user deactivated after T is active, a
 ticket closed after T is open, a milestone achieved after T is not achieved,
 an outcome row with `period_end` > T does not exist yet). Sources read only
-the typed contract views and the `snapshots` / `spine` relations defined in
-`features/sql/spine.py`.
+the typed contract views, the `snapshots` / `spine` relations defined in
+`features/sql/spine.py` and the per-snapshot event scans of
+`features/sql/scans.py` (which keep the event-heavy sources fast).
 
 Columns each source offers to `features.definitions`:
 
 A user's key-user flag counts only once the user exists (created_at <= T).
 
-* usage: events in the 90 days up to T: age_days, event_type, duration_s,
+* usage: events in the 90 days up to T: age_days, event_type, duration_s.
 
 * active_users: one row per user active in those 90 days: user_id, age_days
   (of the latest event), events_7_14d, events_30_60d, events_30d, is_key_user.
 * active_days: one row per calendar day with use in those 90 days:
-  newest_age, oldest_age (ages of the day's latest and earliest events).
+  newest_age, oldest_age (ages of the day's latest and earliest events; at
+  the edges of the snapshot range, of those inside (earliest T - 90 days,
+  latest T], which changes no "has an event in [a, b)" test).
 * modules: per module and function used in the 90 days up to T: module,
   feature_key, age_days (whole days since last used), product_modules,
   product_features (modules / functions seen in anyone's events up to T).
@@ -43,57 +46,44 @@ Dialect notes: `days_between` and `INTERVAL` are the only engine-specific bits.
 
 from __future__ import annotations
 
-USAGE_WINDOW_DAYS = 90  # longest window any usage feature looks back
-
-
-def days_between(earlier: str, later: str) -> str:
-    """SQL for the days (fractional) from `earlier` to `later`."""
-    return f"((epoch(CAST({later} AS TIMESTAMP)) - epoch(CAST({earlier} AS TIMESTAMP))) / 86400.0)"
+from features.sql.scans import USAGE_WINDOW_DAYS, days_between
 
 
 def _key(column: str) -> str:
     return f"CASE WHEN {column} THEN 1 ELSE 0 END"
 
 
+def _is_key(row: str) -> str:
+    """1 if `row.user_id` is a key user who exists at `row.as_of` (any matching login)."""
+    return (
+        f"CASE WHEN EXISTS (SELECT 1 FROM users u WHERE u.user_id = {row}.user_id "
+        f"AND u.created_at <= {row}.as_of AND u.is_key_user) THEN 1 ELSE 0 END"
+    )
+
+
+# Modules and functions seen in anyone's events up to each T (grouped on the raw
+# columns first: the function key is built once per group, not once per event).
 PRODUCT = """
 SELECT n.as_of, COUNT(DISTINCT m.module) AS product_modules,
        COUNT(DISTINCT m.feature_key) AS product_features
 FROM snapshots n LEFT JOIN (
-    SELECT module, module || '/' || COALESCE(feature, '') AS feature_key, MIN(ts) AS first_seen
-    FROM events GROUP BY module, module || '/' || COALESCE(feature, '')
+    SELECT module, module || '/' || COALESCE(feature, '') AS feature_key, first_seen
+    FROM (SELECT module, feature, MIN(ts) AS first_seen FROM events GROUP BY module, feature)
 ) m ON m.first_seen <= n.as_of
 GROUP BY n.as_of
 """
 
-# Events in the usage window, each with its age before T.
-_WINDOW_EVENTS = f"""
-SELECT e.account_id, n.as_of, e.user_id, e.module, e.feature, e.event_type, e.duration_s,
-       {days_between("e.ts", "n.as_of")} AS age
-FROM events e
-JOIN snapshots n ON e.ts <= n.as_of AND e.ts > n.as_of - INTERVAL '{USAGE_WINDOW_DAYS}' DAY
-"""
 
-USAGE = f"""
+USAGE = """
 SELECT w.account_id, w.as_of, w.age AS age_days, w.event_type, w.duration_s
-FROM ({_WINDOW_EVENTS}) w
+FROM window_events w
 """
 
 # One row per user active in the usage window: distinct users become plain counts.
 ACTIVE_USERS = f"""
-SELECT w.account_id, w.as_of, w.user_id, MIN(w.age) AS age_days,
-       SUM(CASE WHEN w.age >= 7 AND w.age < 14 THEN 1 ELSE 0 END) AS events_7_14d,
-       SUM(CASE WHEN w.age >= 30 AND w.age < 60 THEN 1 ELSE 0 END) AS events_30_60d,
-       SUM(CASE WHEN w.age < 30 THEN 1 ELSE 0 END) AS events_30d,
-       MAX(CASE WHEN u.is_key_user THEN 1 ELSE 0 END) AS is_key_user
-FROM ({_WINDOW_EVENTS}) w
-LEFT JOIN users u ON u.user_id = w.user_id AND u.created_at <= w.as_of
-WHERE w.user_id IS NOT NULL
-GROUP BY w.account_id, w.as_of, w.user_id
-"""
-
-ACCOUNT_DAYS = """
-SELECT account_id, CAST(ts AS DATE) AS day, MIN(ts) AS first_ts, MAX(ts) AS last_ts
-FROM events GROUP BY account_id, CAST(ts AS DATE)
+SELECT w.account_id, w.as_of, w.user_id, {days_between("w.last_ts", "w.as_of")} AS age_days,
+       w.events_7_14d, w.events_30_60d, w.events_30d, {_is_key("w")} AS is_key_user
+FROM user_windows w
 """
 
 # One row per calendar day with use in the window. A day spans less than a day, so
@@ -107,36 +97,17 @@ JOIN snapshots n ON d.first_ts <= n.as_of
     AND d.last_ts > n.as_of - INTERVAL '{USAGE_WINDOW_DAYS}' DAY
 """
 
-MODULES = f"""
-SELECT w.account_id, w.as_of, w.module, w.module || '/' || COALESCE(w.feature, '') AS feature_key,
-       FLOOR(MIN(w.age)) AS age_days, MAX(p.product_modules) AS product_modules,
-       MAX(p.product_features) AS product_features
-FROM ({_WINDOW_EVENTS}) w JOIN product p ON p.as_of = w.as_of
-GROUP BY w.account_id, w.as_of, w.module, w.feature
+MODULES = """
+SELECT m.account_id, m.as_of, m.module, m.feature_key, m.age_days,
+       p.product_modules, p.product_features
+FROM module_windows m JOIN product p ON p.as_of = m.as_of
 """
 
-# Latest activity per user: exact within the usage window from `src_usage`, and
-# from whole days that ended before the window for older activity.
-# Per user and calendar month: a month spans less than the usage window, so a month
-# whose last event is older than the window holds no event inside it.
-USER_DAYS = """
-SELECT account_id, user_id, MAX(ts) AS last_ts FROM events
-WHERE user_id IS NOT NULL
-GROUP BY account_id, user_id, EXTRACT(YEAR FROM ts), EXTRACT(MONTH FROM ts)
-"""
-
+# Latest activity per user up to T (all time).
 ACTIVITY = f"""
-SELECT account_id, as_of, user_id, MAX(is_key_user) AS is_key_user, MIN(age_days) AS age_days
-FROM (
-    SELECT account_id, as_of, user_id, is_key_user, age_days FROM src_active_users
-    UNION ALL
-    SELECT d.account_id, n.as_of, d.user_id, {_key("u.is_key_user")},
-           {days_between("d.last_ts", "n.as_of")}
-    FROM user_days d
-    JOIN snapshots n ON d.last_ts <= n.as_of - INTERVAL '{USAGE_WINDOW_DAYS}' DAY
-    LEFT JOIN users u ON u.user_id = d.user_id AND u.created_at <= n.as_of
-) a
-GROUP BY account_id, as_of, user_id
+SELECT s.account_id, s.as_of, s.user_id, {_is_key("s")} AS is_key_user,
+       {days_between("s.last_ts", "s.as_of")} AS age_days
+FROM last_seen s
 """
 
 USERS = f"""
@@ -226,4 +197,4 @@ SOURCES: dict[str, str] = {
 }
 
 # Helper relations the sources need, defined before them.
-HELPERS: dict[str, str] = {"product": PRODUCT, "user_days": USER_DAYS, "account_days": ACCOUNT_DAYS}
+HELPERS: dict[str, str] = {"product": PRODUCT}
