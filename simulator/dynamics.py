@@ -1,7 +1,8 @@
 """How accounts live month by month.
 
 People join and leave, adoption grows or stalls, engagement decays without a key user,
-support storms come and go, and KPIs land on or off target.
+support storms come and go (each storm month deepens a support scar that fades slowly, see
+`risk.scar_after_month`), and KPIs land on or off target.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 
 from simulator.accounts import DAY, Profiles, add_months
 from simulator.config import KEY_ROLES
-from simulator.risk import sigmoid
+from simulator.risk import SCAR_PER_STORM_MONTH, scar_after_month, sigmoid
 from simulator.state import AccountState, UserStore
 
 N_KEY_ROLES = len(KEY_ROLES)
@@ -73,6 +74,7 @@ def start_accounts(
     reached_before = (age_months > 3) & (rng.random(k) < sigmoid(1.5 + p.fit[idx]))
     s.fv_achieved[idx] = reached_before
     s.storm[idx] = ((age_months > 0) & (rng.random(k) < 0.05)).astype(float)
+    s.support_scar[idx] = SCAR_PER_STORM_MONTH * s.storm[idx]
     for j in range(3):
         s.kpi_ratio[idx, j] = np.where(age_months > 0, kpi_ratio(p, s, idx, rng), 1.0)
     s.term_noise[idx] = rng.normal(0.0, 0.35, k)
@@ -165,6 +167,7 @@ def evolve_month(
     ends = rng.random(k) < 0.45
     starts = rng.random(k) < sigmoid(-3.4 - 0.5 * p.fit[idx])
     s.storm[idx] = np.where(storm, ~ends, starts).astype(float)
+    s.support_scar[idx] = scar_after_month(s.support_scar[idx], s.storm[idx])
 
     waiting = ~s.fv_achieved[idx]
     reach = waiting & (

@@ -2,7 +2,8 @@
 
 The renewal of a term is decided with the churn probability of the state in the term's final
 month, after that month's touchpoints. Between a month start T and that month the state drifts:
-key users leave or are replaced, adoption and engagement move, storms come and go, KPIs land,
+key users leave or are replaced, adoption and engagement move, storms come and go (and deepen
+or fade the support scar), KPIs land,
 and the CS team keeps acting. `outlook` rolls every running account forward from T to its
 decision month `draws` times, replaying the same latent dynamics and CS policy the world run
 applies (people as head counts, no event or ticket rows), and averages:
@@ -51,6 +52,7 @@ class _Paths:
     kpi: np.ndarray
     fv: np.ndarray
     storm: np.ndarray
+    scar: np.ndarray
     engagement: np.ndarray
     noise: np.ndarray
     shift: np.ndarray
@@ -69,6 +71,7 @@ class _Paths:
             kpi_miss=(kpi.mean(axis=1) < 0.9).astype(float),
             no_first_value=((~self.fv[rows]) & (fv_due[rows] < today_day)).astype(float),
             storm=self.storm[rows].copy(),
+            support_scar=self.scar[rows].copy(),
             engagement=self.engagement[rows].copy(),
             term_noise=self.noise[rows].copy(),
             term_shift=self.shift[rows].copy(),
@@ -101,6 +104,7 @@ def _start_paths(run: _Run, idx: np.ndarray, t_s: int, draws: int) -> _Paths:
         kpi=rep(s.kpi_ratio[idx]),
         fv=rep(s.fv_achieved[idx]),
         storm=rep(s.storm[idx]),
+        scar=rep(s.support_scar[idx]),
         engagement=rep(s.engagement[idx]),
         noise=rep(s.term_noise[idx]),
         shift=rep(s.term_shift[idx]),
@@ -122,6 +126,7 @@ def _act(x: _Paths, rows: np.ndarray, state: RiskState, code: str, fresh_keys: n
     x.shift[rows] = after.term_shift
     x.modules[rows] = after.modules
     x.storm[rows] = after.storm
+    x.scar[rows] = after.support_scar
     named = (state.key_gone > 0) & (after.key_gone == 0)
     fresh_keys[rows[named]] += 1
     x.key_gone[rows[named]] = False
@@ -195,6 +200,7 @@ def _live(
     ends = rng.random(k) < 0.45
     starts = rng.random(k) < sigmoid(-3.4 - 0.5 * fit)
     x.storm[rows] = np.where(storm, ~ends, starts).astype(float)
+    x.scar[rows] = risk.scar_after_month(x.scar[rows], x.storm[rows])
     fv = x.fv[rows] | (rng.random(k) < sigmoid(-0.8 + 1.2 * fit + 0.5 * (modules - 1)))
     reached = 0.62 + 0.075 * modules + 0.35 * fit + 0.15 * (eng - 0.75)
     ratio = np.where(fv, reached, 0.5 + 0.3 * fit) + rng.normal(0.0, 0.10, k)

@@ -7,13 +7,17 @@ truth is exactly the mechanism that produced the data.
 Churn. An account's state at a moment is a `RiskState`. Its churn logit is
 
     L = -2.9 + 1.8 key_gone + 1.3 adoption_gap + 3.0 kpi_shortfall + 0.7 kpi_miss
-        + 1.5 no_first_value + 1.0 storm - 1.5 (engagement - 0.75) + term_noise + term_shift
+        + 1.5 no_first_value + 1.0 storm + support_scar - 1.5 (engagement - 0.75)
+        + term_noise + term_shift
 
 where `adoption_gap = max(0, 4 - modules) / 3`, `kpi_shortfall` is the mean over the last
 three months of `max(0, 1 - actual / target)`, `kpi_miss` is that mean ratio below 0.9,
-`term_noise` is an unobserved N(0, 0.35) draw per contract term and `term_shift` the sum of
-direct effects of CS actions taken during the term. With `e` the chance of churn for causes
-no data shows (budget cuts, acquisitions; `SimConfig.external_churn`),
+`support_scar` is the lasting mark support storms leave on the relationship (each month lived
+in a storm adds 0.5, it fades by 15% a month and is capped at 1.5: `scar_after_month`), so real
+support pain still weighs on the renewal months after the tickets are closed (it is not reset
+at renewal), `term_noise` is an unobserved N(0, 0.35) draw per contract term and `term_shift`
+the sum of direct effects of CS actions taken during the term. With `e` the chance of churn
+for causes no data shows (budget cuts, acquisitions; `SimConfig.external_churn`),
 
     p_annual = 1 - (1 - sigmoid(L)) * (1 - e)
 
@@ -25,7 +29,8 @@ before T), so it is exact for terms ending in T's month and an approximation fur
 
 Actions. `apply_action` returns the state right after an action: training adds adopted modules
 (fewer when a key user is gone or a support storm rages), key_user_replacement names a new key
-user, onboarding_push reaches first value, support_escalation ends a storm; business_review,
+user, onboarding_push reaches first value, support_escalation ends a storm and halves its scar
+(the customer feels heard, but does not forget); business_review,
 exec_sponsor_call, health_check, upsell_offer, referral_invite and benchmark_program shift the
 term's logit directly (upsell and programme invitations irritate unhealthy accounts). The true
 effect at T is `p(apply_action(state_T)) - p(state_T)`.
@@ -51,6 +56,10 @@ BASE_LOGIT = -2.9
 EXPANSION_BASE = -4.4
 UPLIFT_BASE = -2.2
 UPSELL_OFFER_BOOST = 1.5
+SCAR_PER_STORM_MONTH = 0.5
+SCAR_FADE = 0.15
+SCAR_CAP = 1.5
+ESCALATION_SCAR_KEPT = 0.5
 FloatArray = np.ndarray
 
 
@@ -69,6 +78,7 @@ class RiskState:
     kpi_miss: FloatArray
     no_first_value: FloatArray
     storm: FloatArray
+    support_scar: FloatArray
     engagement: FloatArray
     term_noise: FloatArray
     term_shift: FloatArray
@@ -89,8 +99,14 @@ def observed_logit(s: RiskState) -> FloatArray:
         + 0.7 * s.kpi_miss
         + 1.5 * s.no_first_value
         + 1.0 * s.storm
+        + s.support_scar
         - 1.5 * (s.engagement - 0.75)
     )
+
+
+def scar_after_month(scar: FloatArray, storm: FloatArray) -> FloatArray:
+    """The support scar after a month lived with `storm` (1 in a storm, else 0)."""
+    return np.minimum(SCAR_CAP, scar * (1.0 - SCAR_FADE) + SCAR_PER_STORM_MONTH * storm)
 
 
 def churn_logit(s: RiskState) -> FloatArray:
@@ -134,6 +150,7 @@ def apply_action(s: RiskState, action: str) -> RiskState:
         shift += -0.35
     elif action == "support_escalation":
         changes["storm"] = np.zeros_like(s.storm)
+        changes["support_scar"] = s.support_scar * ESCALATION_SCAR_KEPT
     elif action == "health_check":
         shift += -0.1
     elif action == "upsell_offer":

@@ -48,6 +48,7 @@ class AccountState:
     fv_due_day: np.ndarray = field(init=False)
     fv_at_s: np.ndarray = field(init=False)  # -1 while first value is not reached
     storm: np.ndarray = field(init=False)
+    support_scar: np.ndarray = field(init=False)  # lasting mark of past storms (risk.py)
     engagement: np.ndarray = field(init=False)
     term_noise: np.ndarray = field(init=False)
     term_shift: np.ndarray = field(init=False)
@@ -70,6 +71,7 @@ class AccountState:
         self.fv_due_day = np.zeros(n, dtype="int64")
         self.fv_at_s = np.full(n, -1, dtype="int64")
         self.storm = np.zeros(n)
+        self.support_scar = np.zeros(n)
         self.engagement = np.full(n, 0.6)
         self.term_noise = np.zeros(n)
         self.term_shift = np.zeros(n)
@@ -88,6 +90,7 @@ class AccountState:
             kpi_miss=(mean_ratio < 0.9).astype(float),
             no_first_value=no_fv.astype(float),
             storm=self.storm[idx].copy(),
+            support_scar=self.support_scar[idx].copy(),
             engagement=self.engagement[idx].copy(),
             term_noise=self.term_noise[idx].copy(),
             term_shift=self.term_shift[idx].copy(),

@@ -8,8 +8,9 @@ Each month m (start T = first day of the month) runs in this order:
 4. terms whose end date falls in (T, next month start] are decided with the churn
    probability of the state after step 3, renewing (maybe with an uplift) or churning;
 5. other accounts may buy an expansion;
-6. the month is lived: people leave and join, adoption, engagement, storms, first value
-   and KPIs move, and events, tickets, NPS answers and KPI rows are written.
+6. the month is lived: people leave and join, adoption, engagement, storms (and the
+   support scar they leave), first value and KPIs move, and events, tickets, NPS answers
+   and KPI rows are written.
 
 The window runs from `start` to `start + months` (exclusive), the simulation's "today".
 Nothing is dated after it. History tables (events, tickets, surveys, touchpoints, outcomes)
@@ -123,6 +124,7 @@ def _touchpoints(run: _Run, idx: np.ndarray, t0: int, t1: int, day: int) -> None
         s.term_shift[ids] = after.term_shift
         s.modules[ids] = after.modules
         s.storm[ids] = after.storm
+        s.support_scar[ids] = after.support_scar
         later = np.minimum(hi[sel] - 1, ts[sel] + rng.integers(DAY, 7 * DAY, len(sel)))
         named = (before.key_gone > 0) & (after.key_gone == 0)
         if named.any():
