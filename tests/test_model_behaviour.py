@@ -29,10 +29,12 @@ KEY_USER_QUIET: dict[str, Change] = {
     "key_users_lost_90d": lambda s: s.fillna(0) + 1,
     "key_users_lost_unreplaced_90d": lambda s: s.fillna(0) + 1,
 }
+# Each change only ever makes an account look worse (an account already far below target
+# keeps its figure), so "risk rises" is asked only where the alarm actually went off.
 KPI_BELOW_TARGET: dict[str, Change] = {
-    "kpi_attainment_latest": lambda s: s * 0 + 0.45,
-    "kpi_attainment_mean_180d": lambda s: s * 0 + 0.55,
-    "kpi_attainment_change": lambda s: s * 0 - 0.3,
+    "kpi_attainment_latest": lambda s: s.clip(upper=0.45),
+    "kpi_attainment_mean_180d": lambda s: s.clip(upper=0.55),
+    "kpi_attainment_change": lambda s: s.clip(upper=-0.3),
     "kpi_share_below_target_latest": lambda s: s * 0 + 1.0,
     "kpi_periods_below_target_180d": lambda s: s.clip(lower=6),
 }
@@ -81,26 +83,20 @@ def churn(trained_world):  # noqa: F811
     return result.model, result.split.test
 
 
-STORM_SIGNAL = pytest.mark.xfail(
-    strict=True,
-    reason="simulator: support-storm ticket features barely differ between churned and renewed "
-    "accounts (median tickets_opened_30d 1 vs 0, same 90th percentiles), so no model can learn it; "
-    "reported to the lead. strict: this fails loudly once the simulator's signal is fixed.",
-)
-
-
 @pytest.mark.parametrize(
     "alarm",
-    [KEY_USER_QUIET, KPI_BELOW_TARGET, pytest.param(SUPPORT_STORM, marks=STORM_SIGNAL)],
+    [KEY_USER_QUIET, KPI_BELOW_TARGET, SUPPORT_STORM],
     ids=["key_user_goes_quiet", "kpi_below_target", "support_storm"],
 )
 def test_an_alarm_raises_churn_risk(churn, alarm):
     model, test = churn
-    before = model.raw_score(test)
-    after = model.raw_score(perturb(test, alarm))
+    alarmed = perturb(test, alarm)
+    changed = ~np.isclose(alarmed[list(alarm)], test[list(alarm)], equal_nan=True).all(axis=1)
+    assert changed.mean() > 0.5  # the alarm goes off for most accounts
+    before, after = model.raw_score(test), model.raw_score(alarmed)
     assert np.mean(after - before) > 0.1
-    assert np.mean(after > before) >= 0.75
-    assert model.predict_proba(perturb(test, alarm)).mean() > model.predict_proba(test).mean()
+    assert np.mean(after[changed] > before[changed]) >= 0.75
+    assert model.predict_proba(alarmed).mean() > model.predict_proba(test).mean()
 
 
 def test_renaming_ids_and_reordering_rows_changes_nothing(churn):
@@ -115,8 +111,10 @@ def test_renaming_ids_and_reordering_rows_changes_nothing(churn):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="model: with every alarm, healthy annual accounts reach medium-or-high but not all "
-    "high (isotonic calibration is flat above the validation scores); reported to the lead.",
+    reason="open: with churn risk constrained monotone in each feature's healthy direction, "
+    "17 of 20 long-tenured healthy annual accounts with every alarm reach the high tier on the "
+    "2,000-account world (p 0.43-0.64 against a high cut of 0.48); the other 3 stay medium. "
+    "strict: this fails loudly once all 20 are high.",
 )
 def test_an_account_with_every_alarm_is_high_risk(churn):
     model, test = churn

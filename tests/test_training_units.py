@@ -12,7 +12,13 @@ from pydantic import ValidationError
 from features.definitions import FEATURE_NAMES
 from training.baselines import HealthScore, HealthScoreBaseline, logistic_baseline
 from training.calibration import Calibrator
-from training.config import SplitConfig, TrainingConfig, load_config
+from training.config import (
+    LightGBMParams,
+    SearchConfig,
+    SplitConfig,
+    TrainingConfig,
+    load_config,
+)
 from training.evaluate import evaluate, expected_calibration_error, top_share_flags
 from training.model import AccountModel, healthy_reference, tier_thresholds
 from training.search import positive_weight, search_booster
@@ -262,3 +268,28 @@ def test_tiers_and_healthy_reference(account_model, dataset):
     assert model.healthy_reference["nps_mean_180d"] == pytest.approx(
         renewed["nps_mean_180d"].median(), abs=0.5
     )
+
+
+def test_churn_risk_never_falls_as_a_feature_turns_unhealthy():
+    from features.definitions import feature
+    from training.search import churn_monotone_constraints
+
+    data = synthetic_dataset()
+    names = [n for n in FEATURE_NAMES if n in data.columns]
+    train, validation = data.iloc[: len(data) // 2], data.iloc[len(data) // 2 :]
+    search = SearchConfig(
+        max_rounds=60, early_stopping_rounds=60, configs=[LightGBMParams(num_leaves=15)]
+    )
+    booster = search_booster(train, validation, names, "churn", search, seed=0).booster
+    signs = churn_monotone_constraints(names)
+    assert signs[names.index("days_since_key_user_active")] == 1  # healthy: lower
+    rows = validation[names].to_numpy(float)
+    for name, sign in zip(names, signs, strict=True):
+        if sign == 0:
+            continue
+        worse = rows.copy()
+        spread = np.nanstd(rows[:, names.index(name)]) or 1.0
+        worse[:, names.index(name)] += sign * spread  # one standard deviation less healthy
+        before = booster.predict(rows, raw_score=True)
+        after = booster.predict(worse, raw_score=True)
+        assert (after >= before - 1e-9).all(), f"{name} ({feature(name).healthy} is healthy)"

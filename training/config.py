@@ -44,6 +44,10 @@ class SearchConfig(_Strict):
     early_stopping_rounds: int = Field(default=40, ge=1)
     imbalance: Literal["none", "sqrt", "balanced"] = "sqrt"
     configs: list[LightGBMParams] = Field(min_length=1, max_length=12)
+    monotone_churn: bool = Field(
+        default=True,
+        description="Constrain churn risk to move against each feature's healthy direction.",
+    )
 
 
 class TierConfig(_Strict):

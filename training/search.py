@@ -37,6 +37,14 @@ class SearchResult:
     trials: pd.DataFrame
 
 
+def churn_monotone_constraints(feature_names: list[str]) -> list[int]:
+    """+1 where a higher value is unhealthy, -1 where it is healthy, 0 where neutral."""
+    from features.definitions import feature
+
+    sign = {"lower": 1, "higher": -1, "neutral": 0}
+    return [sign[feature(name).healthy] for name in feature_names]
+
+
 def fit_booster(
     train_x: np.ndarray,
     train_y: np.ndarray,
@@ -45,8 +53,10 @@ def fit_booster(
     params: LightGBMParams,
     search: SearchConfig,
     seed: int,
+    monotone: list[int] | None = None,
 ) -> lgb.Booster:
     """Train one LightGBM classifier, stopping early on validation ROC-AUC."""
+    constraints = {"monotone_constraints": monotone} if monotone and any(monotone) else {}
     lgb_params = {
         "objective": "binary",
         "metric": "auc",
@@ -59,6 +69,7 @@ def fit_booster(
         "bagging_fraction": 0.9,
         "bagging_freq": 1,
         **params.model_dump(),
+        **constraints,
     }
     train_set = lgb.Dataset(train_x, label=train_y, free_raw_data=False)
     validation_set = lgb.Dataset(validation_x, label=validation_y, reference=train_set)
@@ -83,6 +94,10 @@ def search_booster(
 ) -> SearchResult:
     """Try each configured candidate; keep the best by validation ROC-AUC.
 
+    For churn (with `search.monotone_churn`), risk may only rise as a feature moves
+    away from its healthy direction (`features.definitions`): a CS team's prior that
+    also keeps the explanations coherent with the feature descriptions.
+
     Args:
         train: training rows with `feature_names` and the `target` label.
         validation: validation rows (early stopping and selection only).
@@ -92,6 +107,11 @@ def search_booster(
         seed: random seed, for reproducible models.
         on_trial: called after each candidate with (index, params, validation AUC).
     """
+    monotone = (
+        churn_monotone_constraints(feature_names)
+        if (target == "churn" and search.monotone_churn)
+        else None
+    )
     train_x = train[feature_names].to_numpy(dtype=float, na_value=np.nan)
     validation_x = validation[feature_names].to_numpy(dtype=float, na_value=np.nan)
     train_y = train[target].to_numpy(dtype=float)
@@ -99,7 +119,9 @@ def search_booster(
     trials: list[dict[str, float | int]] = []
     best: tuple[float, int, lgb.Booster] | None = None
     for index, params in enumerate(search.configs):
-        booster = fit_booster(train_x, train_y, validation_x, validation_y, params, search, seed)
+        booster = fit_booster(
+            train_x, train_y, validation_x, validation_y, params, search, seed, monotone
+        )
         auc = float(booster.best_score["validation"]["auc"])
         trials.append(
             {
