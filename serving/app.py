@@ -56,7 +56,12 @@ Service = Annotated[ScoringService, Depends(service_of)]
 
 
 def build_service(settings: Settings) -> ScoringService:
-    """Load champions (registry or cache), the source's latest features and the playbook."""
+    """Load champions (registry or cache), the source's latest features and the playbook.
+
+    When a `retain-uplift` champion is registered, recommended actions carry its expected
+    effects (`serving.effects`); otherwise the playbook alone ranks them.
+    """
+    from serving.effects import load_uplift_effects
     from serving.models import ModelStore
     from serving.playbook import load_playbook
 
@@ -65,7 +70,8 @@ def build_service(settings: Settings) -> ScoringService:
     playbook = load_playbook(settings.playbook)
     models = ModelStore.open(settings.mlflow_uri, settings.model_cache)
     features = FeatureStore.from_source(settings.data, cache_size=settings.as_of_cache)
-    return ScoringService(models, features, playbook)
+    effects = load_uplift_effects(settings.mlflow_uri, settings.model_cache)
+    return ScoringService(models, features, playbook, effects=effects)
 
 
 class Metrics:

@@ -60,6 +60,7 @@ def run_batch(
     Returns:
         The number of accounts written.
     """
+    from serving.effects import load_uplift_effects
     from serving.models import ModelStore
     from serving.playbook import load_playbook
     from serving.snapshots import FeatureStore
@@ -69,6 +70,8 @@ def run_batch(
     playbook = load_playbook(settings.playbook)
     models = ModelStore.open(settings.mlflow_uri, settings.model_cache)
     features = FeatureStore.from_source(data, as_of=as_of)
-    frame = score_frame(ScoringService(models, features, playbook), progress=progress)
+    effects = load_uplift_effects(settings.mlflow_uri, settings.model_cache)
+    service = ScoringService(models, features, playbook, effects=effects)
+    frame = score_frame(service, progress=progress)
     write_scores(frame, output)
     return len(frame)

@@ -48,6 +48,18 @@ class ActionOut(BaseModel):
     expected_effect: float | None = Field(
         default=None, description="Expected change in churn probability (negative helps), if known."
     )
+    effect_std: float | None = Field(
+        default=None, description="Standard error of expected_effect (null when not learned)."
+    )
+    expected_saved_arr: float | None = Field(
+        default=None, description="-expected_effect x ARR - the action's cost (null if unknown)."
+    )
+    basis: Literal["learned", "playbook"] = Field(
+        default="playbook",
+        description="`learned` from the CS team's history, or `playbook` where history has "
+        "too few comparable cases.",
+    )
+    basis_reason: str = Field(default="", description="Why this basis was used.")
 
 
 class AccountScore(BaseModel):

@@ -15,15 +15,17 @@ from typing import Any
 import numpy as np
 
 from serving import explain
+from serving.effects import ExpectedEffect
 from serving.models import AccountModelLike, ModelBundle, ModelStore
-from serving.playbook import Playbook, rank_actions
+from serving.playbook import Playbook, Recommendation, rank_actions
 from serving.schemas import AccountScore, ActionOut, DriverOut, UnknownAccount
 from serving.snapshots import FeatureSnapshot, FeatureStore
 
 __all__ = ["EffectsProvider", "FeatureSnapshot", "FeatureStore", "ScoringService", "risk_tier"]
 
-# Per-account expected effects (action -> change in churn probability) for snapshot rows.
-EffectsProvider = Callable[[FeatureSnapshot, np.ndarray], list[Mapping[str, float]]]
+# Per-account expected effects (action -> ExpectedEffect) for snapshot rows, e.g.
+# `serving.effects.UpliftEffects` backed by the `retain-uplift` champion.
+EffectsProvider = Callable[[FeatureSnapshot, np.ndarray], list[Mapping[str, ExpectedEffect]]]
 
 
 def risk_tier_cuts(thresholds: Any) -> dict[str, float]:
@@ -40,6 +42,57 @@ def risk_tier(probability: float, thresholds: Any) -> str:
     if probability >= cuts["high"]:
         return "high"
     return "medium" if probability >= cuts["medium"] else "low"
+
+
+def _effect_sentence(action: str, effect: ExpectedEffect) -> str:
+    words = action.replace("_", " ")
+    return (
+        f"Accounts like this renewed more often after a {words}: churn risk "
+        f"{100 * (effect.effect or 0.0):+.1f} pts (+/- {100 * (effect.std or 0.0):.1f})."
+    )
+
+
+def with_effects(
+    ranked: list[Recommendation],
+    effects: Mapping[str, ExpectedEffect] | None,
+    arr: float | None,
+) -> list[tuple[Recommendation, dict[str, Any]]]:
+    """Merge the playbook's ranked actions with learned effects, best first.
+
+    Learned actions expected to pay (saved ARR = -effect x ARR - cost > 0) come first, by
+    saved ARR, with the playbook's reason when a rule also suggests them; then the
+    playbook's actions that history cannot judge, in playbook order. A playbook action
+    whose learned effect does not pay is left out. Without effects the playbook decides.
+    """
+    if effects is None:
+        return [(rec, {}) for rec in ranked]
+    by_action = {rec.action: rec for rec in ranked}
+    learned: list[tuple[float, Recommendation, dict[str, Any]]] = []
+    for action, found in effects.items():
+        if found.basis != "learned" or found.effect is None:
+            continue
+        saved = -found.effect * (arr if arr is not None else 1.0) - found.cost
+        if saved <= 0:
+            continue
+        rec = by_action.get(action) or Recommendation(
+            action, (), _effect_sentence(action, found), (), 0, found.effect
+        )
+        fields = {
+            "expected_effect": found.effect,
+            "effect_std": found.std,
+            "expected_saved_arr": saved if arr is not None else None,
+            "basis": "learned",
+            "basis_reason": found.basis_reason,
+        }
+        learned.append((saved, rec, fields))
+    learned.sort(key=lambda item: -item[0])
+    out = [(rec, fields) for _, rec, fields in learned]
+    for rec in ranked:
+        known = effects.get(rec.action)
+        if known is None or known.basis != "learned" or known.effect is None:
+            reason = known.basis_reason if known is not None else "no uplift model for it"
+            out.append((rec, {"basis": "playbook", "basis_reason": reason}))
+    return out
 
 
 def _columns(model: AccountModelLike, snapshot: FeatureSnapshot) -> np.ndarray:
@@ -60,7 +113,7 @@ class _Batch:
     upsell_p: np.ndarray
     names: list[str]
     healthy: dict[str, Any]
-    effects: list[Mapping[str, float]] | None
+    effects: list[Mapping[str, ExpectedEffect]] | None
 
 
 class ScoringService:
@@ -162,9 +215,9 @@ class ScoringService:
                     )
                     for f in rec.features
                 ],  # fmt: skip
-                expected_effect=rec.expected_effect,
+                **known,
             )
-            for rec in rank_actions(fired, by_feature, effects, arr)
+            for rec, known in with_effects(rank_actions(fired, by_feature), effects, arr)
         ]
         return AccountScore(
             account_id=snapshot.account_ids[row],

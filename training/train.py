@@ -24,6 +24,7 @@ from training.search import SearchResult, search_booster
 from training.split import TARGETS, TimeSplit, time_split
 from training.tracking import configure_mlflow, flatten, log_account_model, log_figures, log_metrics
 from training.truth import compare_with_truth, describe, truth_file
+from training.uplift_run import UpliftRun, run_uplift
 
 Report = Callable[[str], None]
 
@@ -52,6 +53,7 @@ class TrainingResult:
     feature_names: list[str]
     targets: dict[str, TargetResult]
     run_id: str | None = None
+    uplift: UpliftRun | None = None
 
 
 def first_snapshot(con: duckdb.DuckDBPyConnection, warmup_days: int) -> datetime:
@@ -175,6 +177,7 @@ def train(
     report: Report = print,
     dataset: pd.DataFrame | None = None,
     tracking_uri: str | None = None,
+    uplift: bool = True,
 ) -> TrainingResult:
     """Train, evaluate, log and register the churn and upsell models.
 
@@ -186,6 +189,7 @@ def train(
         report: where progress lines go.
         dataset: an already built training set for `data` (skips building it).
         tracking_uri: MLflow store (default `RETAIN_MLFLOW_URI` or `mlruns/mlflow.db`).
+        uplift: also learn next-best-action effects from the touchpoints (same run).
 
     Returns:
         The models, metrics, truth comparisons and registry decisions.
@@ -232,12 +236,19 @@ def train(
         for result in results.values():
             report(f"Logging {result.target} to MLflow ...")
             _log_target(result, register, config, report)
+        if uplift:
+            outcome.uplift = run_uplift(
+                data, dataset, as_of, register=register, report=report, seed=config.seed
+            )
     report(f"Done in {time.monotonic() - started:.0f}s (MLflow run {outcome.run_id}).")
     return outcome
 
 
 def summary_lines(result: TrainingResult) -> list[str]:
-    """The test-period comparison of model, baselines and (if known) the truth."""
+    """The test-period comparison of model, baselines and (if known) the truth.
+
+    On simulated data it ends with the next-best-action policies against the oracle.
+    """
     lines = []
     for target, r in result.targets.items():
         lines.append(
@@ -257,4 +268,6 @@ def summary_lines(result: TrainingResult) -> list[str]:
             )
         if r.truth:
             lines.append("  " + describe(target, r.truth))
+    if result.uplift is not None and result.uplift.report is not None:
+        lines.append(result.uplift.report.describe())
     return lines

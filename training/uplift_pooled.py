@@ -1,0 +1,121 @@
+"""The pooled learner: one churn model for everyone, then each action's shift on top.
+
+Stage 1 is a LightGBM churn model on the account features alone, cross-fitted by account:
+its raw score is each snapshot's churn log-odds under the CS team's usual behaviour, and it
+absorbs the confounding (CSMs act on accounts that look at risk). Stage 2 is one
+L2-regularised logistic regression over all snapshots with stage 1 as offset: per action a
+constant shift of the churn log-odds plus interactions with the few features stage 1 found
+most telling. Thin actions borrow strength from the shared baseline, and an effect on the
+log-odds turns into a bigger drop in churn probability for riskier accounts, as it should.
+Bagging over accounts (bootstrap) gives each effect's standard error.
+
+On a 1,500-account simulated world (see tests/test_uplift_policy.py and the issue-5 report)
+this reached 73% of the oracle's saved ARR where per-action DR-learners reached 55-66%.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from lightgbm import LGBMClassifier
+from scipy.optimize import minimize
+from sklearn.model_selection import GroupKFold
+
+
+@dataclass
+class PooledFit:
+    """One bag of the pooled learner: baseline model, scaling, selected features, shifts."""
+
+    baseline: LGBMClassifier
+    center: np.ndarray
+    scale: np.ndarray
+    selected: np.ndarray
+    coefficients: np.ndarray  # (actions, 1 + selected): constant shift, interactions
+
+    def baseline_logit(self, X: np.ndarray) -> np.ndarray:
+        """Churn log-odds without a new action."""
+        return np.asarray(self.baseline.predict_proba(X, raw_score=True), dtype=float)
+
+    def shifts(self, X: np.ndarray) -> np.ndarray:
+        """(rows, actions) change in churn log-odds if each action is done."""
+        S = standardise(X, self.center, self.scale)[:, self.selected]
+        return self.coefficients[:, 0][None, :] + S @ self.coefficients[:, 1:].T
+
+
+def standardise(X: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Median-centred, scaled features with unknown values at the centre, clipped to +/-5."""
+    return np.clip(np.nan_to_num((X - center) / scale, nan=0.0), -5.0, 5.0)
+
+
+def _logit_shifts(
+    T: np.ndarray, S: np.ndarray, y: np.ndarray, offset: np.ndarray, w: np.ndarray, l2: float
+) -> np.ndarray:
+    """Weighted L2 logistic regression of churn on actions x (1, S) with a fixed offset."""
+    k, d = T.shape[1], S.shape[1]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        B = theta.reshape(k, d + 1)
+        eta = offset + T @ B[:, 0] + np.einsum("nk,nd,kd->n", T, S, B[:, 1:])
+        residual = w * (1.0 / (1.0 + np.exp(-eta)) - y)
+        value = np.sum(w * (np.logaddexp(0.0, eta) - y * eta))
+        value += l2 * np.sum(B[:, 1:] ** 2) + 1e-3 * np.sum(B[:, 0] ** 2)
+        grad0 = T.T @ residual + 2e-3 * B[:, 0]
+        grad1 = np.einsum("nk,nd,n->kd", T, S, residual) + 2.0 * l2 * B[:, 1:]
+        return float(value), np.column_stack([grad0, grad1]).ravel()
+
+    result = minimize(loss, np.zeros(k * (d + 1)), jac=True, method="L-BFGS-B")
+    return np.asarray(result.x).reshape(k, d + 1)
+
+
+def fit_pooled(
+    X: np.ndarray,
+    T: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    weights: np.ndarray,
+    params: dict[str, Any],
+    interactions: int,
+    l2: float,
+    cv: int,
+    seed: int,
+) -> PooledFit:
+    """Fit one bag: cross-fitted baseline offsets, then the per-action log-odds shifts.
+
+    Args:
+        X: features per snapshot (NaN allowed).
+        T: 0/1 per action (columns) per snapshot.
+        y: churn at the next renewal.
+        groups: account per snapshot (cross-fitting keeps accounts together).
+        weights: bootstrap weight per snapshot.
+        params: LightGBM settings of the baseline.
+        interactions: how many of the baseline's most important features modulate shifts.
+        l2: ridge penalty on the interactions.
+        cv: cross-fitting folds for the offsets.
+        seed: random seed.
+    """
+
+    def model() -> LGBMClassifier:
+        return LGBMClassifier(**params, random_state=seed, n_jobs=1, verbose=-1)
+
+    offset = np.zeros(len(y))
+    folds = GroupKFold(n_splits=cv, shuffle=True, random_state=seed)
+    for train, test in folds.split(X, y, groups):
+        fitted = model().fit(X[train], y[train], sample_weight=weights[train])
+        offset[test] = fitted.predict_proba(X[test], raw_score=True)
+    baseline = model().fit(X, y, sample_weight=weights)
+    gain = baseline.booster_.feature_importance("gain")
+    selected = np.argsort(-gain, kind="stable")[:interactions]
+    center = np.nanmedian(X, axis=0)
+    center = np.where(np.isnan(center), 0.0, center)
+    scale = np.nanstd(X, axis=0)
+    scale = np.where(np.isnan(scale) | (scale == 0), 1.0, scale)
+    S = standardise(X, center, scale)[:, selected]
+    coefficients = _logit_shifts(T.astype(float), S, y, offset, weights, l2)
+    return PooledFit(baseline, center, scale, selected, coefficients)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function."""
+    return 1.0 / (1.0 + np.exp(-x))
