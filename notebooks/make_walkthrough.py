@@ -114,6 +114,7 @@ true probabilities for comparison, MLflow tracking and the registry's promotion 
 from training.train import summary_lines, train
 
 os.environ["RETAIN_MLFLOW_URI"] = f"sqlite:///{work}/mlflow.db"
+os.environ["RETAIN_MODEL_CACHE"] = str(work / "serving-cache")
 result = train(str(data), tracking_uri=os.environ["RETAIN_MLFLOW_URI"], report=lambda line: None)
 print("\\n".join(summary_lines(result)))""",
     ),
