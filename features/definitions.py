@@ -52,8 +52,18 @@ def _count(condition: str) -> str:
     return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
 
+# Sums and means of floating-point columns go through DECIMAL: DuckDB aggregates in
+# parallel, and float addition in a varying order changes the last bits from run to
+# run, which made training not reproducible. Exact decimal sums do not depend on order.
+EXACT = "DECIMAL(38, 9)"
+
+
 def _sum(column: str, condition: str) -> str:
-    return f"SUM(CASE WHEN {condition} THEN {column} ELSE 0 END)"
+    return f"CAST(SUM(CASE WHEN {condition} THEN CAST({column} AS {EXACT}) ELSE 0 END) AS DOUBLE)"
+
+
+def _mean(column: str, condition: str) -> str:
+    return f"CAST(AVG(CASE WHEN {condition} THEN CAST({column} AS {EXACT}) END) AS DOUBLE)"
 
 
 def _distinct(column: str, condition: str) -> str:
@@ -523,8 +533,8 @@ def _milestones() -> list[Feature]:
 
 
 def _outcomes() -> list[Feature]:
-    latest = "AVG(CASE WHEN recency_rank = 1 THEN attainment END)"
-    previous = "AVG(CASE WHEN recency_rank = 2 THEN attainment END)"
+    latest = _mean("attainment", "recency_rank = 1")
+    previous = _mean("attainment", "recency_rank = 2")
     return [
         Feature(
             "kpi_attainment_latest",
@@ -550,7 +560,7 @@ def _outcomes() -> list[Feature]:
             "Average KPI attainment over the last 180 days",
             "share of target",
             "higher",
-            f"AVG(CASE WHEN {_in(180)} THEN attainment END)",
+            _mean("attainment", _in(180)),
             "outcomes",
         ),
         Feature(
@@ -568,7 +578,7 @@ def _outcomes() -> list[Feature]:
             "Share of KPIs below target in their latest period",
             "share",
             "lower",
-            "AVG(CASE WHEN recency_rank = 1 THEN below_target END)",
+            _mean("below_target", "recency_rank = 1"),
             "outcomes",
         ),
         Feature(
@@ -646,7 +656,7 @@ def _support() -> list[Feature]:
             "Average days to close tickets closed in the last 90 days",
             "days",
             "lower",
-            f"AVG(CASE WHEN {closed_90} THEN days_to_close END)",
+            _mean("days_to_close", closed_90),
             "tickets",
         ),
         Feature(
