@@ -35,7 +35,7 @@ from sklearn.model_selection import GroupKFold
 from features.contract import ACTION_CODES
 from training.model import tier_thresholds
 from training.uplift_data import treatment_matrix
-from training.uplift_pooled import PooledFit, fit_pooled, sigmoid
+from training.uplift_pooled import PooledFit, fit_pooled, sigmoid, usual_chance
 
 DEFAULT_CONFIG = Path(__file__).with_name("uplift.yaml")
 LEARNED, PLAYBOOK = "learned", "playbook"
@@ -53,15 +53,16 @@ class UpliftConfig(BaseModel):
     """Settings of the uplift models and of the ranking (training/uplift.yaml)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    window_days: int = Field(default=90, gt=0)
+    window_days: int = Field(default=60, gt=0)
     min_treated: int = Field(default=40, ge=1)
     min_untreated: int = Field(default=40, ge=1)
     min_propensity: float = Field(default=0.005, ge=0, lt=0.5)
     learner: Literal["pooled_logit", "dr_lightgbm", "econml"] = "pooled_logit"
     interactions: int = Field(default=20, ge=0)
     interaction_l2: float = Field(default=300.0, ge=0)
+    centre_treatments: bool = True
     cv: int = Field(default=2, ge=2)
-    bags: int = Field(default=5, ge=2)
+    bags: int = Field(default=8, ge=2)
     final_min_child_samples: int = Field(default=200, gt=0)
     forest_trees: int = Field(default=200, gt=0)
     forest_min_samples_leaf: int = Field(default=40, gt=0)
@@ -160,6 +161,8 @@ class UpliftModel(PythonModel):
         codes, uniques = pd.factorize(groups)
         rng = np.random.default_rng(self.random_state)
         params = self.config.nuisance.model_dump()
+        if self.config.centre_treatments:
+            T = T - usual_chance(X, T, groups, params, self.config.cv, self.random_state)
         for b in range(self.config.bags):
             picked = np.bincount(
                 rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques)
