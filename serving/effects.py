@@ -86,18 +86,13 @@ def load_uplift_effects(tracking_uri: str, cache_dir: Path) -> UpliftEffects | N
     """The `retain-uplift` champion as an effects provider, or None when none is registered."""
     import mlflow.pyfunc
     from mlflow import MlflowClient
-    from mlflow.artifacts import download_artifacts
+
+    from serving.models import fetch_model
 
     try:
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         version = str(client.get_model_version_by_alias(UPLIFT_MODEL, "champion").version)
-        target = cache_dir / UPLIFT_MODEL / version
-        if not (target / "MLmodel").exists():
-            target.mkdir(parents=True, exist_ok=True)
-            mlflow.set_registry_uri(tracking_uri)
-            download_artifacts(
-                artifact_uri=f"models:/{UPLIFT_MODEL}/{version}", dst_path=str(target)
-            )
+        target = fetch_model(tracking_uri, UPLIFT_MODEL, version, cache_dir)
         model = mlflow.pyfunc.load_model(str(target)).unwrap_python_model()
     except Exception:  # no uplift model yet: the playbook alone decides
         return None

@@ -74,38 +74,54 @@ def champion_versions(tracking_uri: str) -> dict[str, str]:
     }
 
 
+def fetch_model(tracking_uri: str, name: str, version: str, cache_dir: Path) -> Path:
+    """Copy one registered model version into the local cache (once); return its folder.
+
+    The folder is named by version and run id: a recreated registry reuses version numbers
+    for other models, and a stale copy must never be served. The copy lands in a staging
+    folder first, so a crash mid-download never leaves a half model in place.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.artifacts import download_artifacts
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    run_id = client.get_model_version(name, version).run_id
+    target = cache_dir / name / f"{version}-{run_id}"
+    if not (target / "MLmodel").exists():
+        staging = cache_dir / name / f".{target.name}.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        mlflow.set_registry_uri(tracking_uri)
+        download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(staging))
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return target
+
+
 def load_from_registry(
     tracking_uri: str, cache_dir: Path, versions: dict[str, str] | None = None
 ) -> ModelBundle:
     """Load the champions from the registry, copying them into `cache_dir` first."""
     import mlflow
-    from mlflow.artifacts import download_artifacts
 
     versions = versions or champion_versions(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    models = {}
-    for name, version in versions.items():
-        target = cache_dir / name / version
-        if not (target / "MLmodel").exists():
-            staging = cache_dir / name / f".{version}.partial"
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir(parents=True)
-            download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(staging))
-            shutil.rmtree(target, ignore_errors=True)
-            staging.rename(target)
-        models[name] = _unwrap(target)
-    (cache_dir / "champions.json").write_text(json.dumps(versions, indent=2))
+    folders = {name: fetch_model(tracking_uri, name, v, cache_dir) for name, v in versions.items()}
+    models = {name: _unwrap(folder) for name, folder in folders.items()}
+    index = {name: {"version": versions[name], "folder": f.name} for name, f in folders.items()}
+    (cache_dir / "champions.json").write_text(json.dumps(index, indent=2))
     return ModelBundle(models[CHURN_MODEL], models[UPSELL_MODEL], versions, origin="registry")
 
 
 def load_from_cache(cache_dir: Path) -> ModelBundle:
     """Load the champions last copied into `cache_dir`; raises if there are none."""
-    index = cache_dir / "champions.json"
-    if not index.exists():
+    path = cache_dir / "champions.json"
+    if not path.exists():
         raise FileNotFoundError(f"no cached champion models in {cache_dir}")
-    versions: dict[str, str] = json.loads(index.read_text())
-    models = {name: _unwrap(cache_dir / name / version) for name, version in versions.items()}
+    index: dict[str, dict[str, str]] = json.loads(path.read_text())
+    models = {name: _unwrap(cache_dir / name / entry["folder"]) for name, entry in index.items()}
+    versions = {name: entry["version"] for name, entry in index.items()}
     return ModelBundle(models[CHURN_MODEL], models[UPSELL_MODEL], versions, origin="cache")
 
 

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 from test_serving_helpers import API_KEY, make_model, make_service, random_features, test_settings
 
+from features.definitions import FEATURE_NAMES
 from serving.app import create_app
 from serving.models import CHURN_MODEL, UPSELL_MODEL, ModelStore, load_from_cache
 from training.tracking import log_account_model
@@ -128,3 +129,21 @@ def test_registry_going_down_later_keeps_the_loaded_champions(registry, tmp_path
 def test_no_registry_and_no_cache_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no cached champion models"):
         ModelStore.open(f"sqlite:///{tmp_path}/none/mlflow.db", tmp_path / "empty-cache")
+
+
+def test_a_recreated_registry_never_serves_the_stale_cached_version(registry, tmp_path):
+    import numpy as np
+
+    _, cache = registry
+    ModelStore.open(registry[0], cache)  # v1 of the first registry is now in the cache
+    uri = f"sqlite:///{tmp_path}/mlflow.db"  # a new store: version numbers start again
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment_id=mlflow.create_experiment("again", str(tmp_path / "a")))
+    for target in ("churn", "upsell"):
+        promote(uri, f"retain-{target}", register(uri, target, seed=2))
+    store = ModelStore.open(uri, cache)
+    assert store.bundle.versions == {CHURN_MODEL: "1", UPSELL_MODEL: "1"}
+    rows = random_features(5)[list(FEATURE_NAMES)].to_numpy(dtype=float)
+    fresh = make_model("churn", seed=2, trees=10)
+    np.testing.assert_allclose(store.bundle.churn.raw_score(rows), fresh.raw_score(rows))
+    mlflow.set_tracking_uri(registry[0])
