@@ -17,14 +17,6 @@ from features.problems import MAX_EXAMPLES, Problem
 
 ROW = "__row"
 
-# Pairs (earlier, later) where `later` may equal but must not precede `earlier`;
-# the strictly ordered pairs (a term ends after it starts) are `Table.ordered`.
-NOT_BEFORE: dict[str, tuple[tuple[str, str], ...]] = {
-    "users": (("created_at", "deactivated_at"),),
-    "tickets": (("opened_at", "closed_at"),),
-}
-
-
 def raw(column: str) -> str:
     """The alias of a column as stored, beside its typed alias (the plain name)."""
     return quote(f"raw:{column}")
@@ -114,7 +106,7 @@ def row_checks(table: Table, stored: dict[str, str]) -> list[RowCheck]:
             )
             checks.append(RowCheck(name, message, " OR ".join(bounds), shown))
     pairs = [(a, b, True) for a, b in table.ordered]
-    pairs += [(a, b, False) for a, b in NOT_BEFORE.get(table.name, ())]
+    pairs += [(a, b, False) for a, b in table.not_before]
     for earlier, later, strict in pairs:
         if earlier in usable and later in usable:
             wrong = f"{quote(later)} {'<=' if strict else '<'} {quote(earlier)}"

@@ -54,6 +54,8 @@ class Table:
     key: tuple[str, ...] = ()
     # (earlier, later): later must be strictly after earlier where both are set.
     ordered: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # (earlier, later): later may equal earlier but must not precede it.
+    not_before: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -116,6 +118,7 @@ TABLES: dict[str, Table] = {
             ),
             required=True,
             key=("user_id",),
+            not_before=(("created_at", "deactivated_at"),),
         ),
         Table(
             "events",
@@ -143,6 +146,7 @@ TABLES: dict[str, Table] = {
             ),
             required=False,
             key=("ticket_id",),
+            not_before=(("opened_at", "closed_at"),),
         ),
         Table(
             "surveys",
