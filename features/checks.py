@@ -17,6 +17,7 @@ from features.problems import MAX_EXAMPLES, Problem
 
 ROW = "__row"
 
+
 def raw(column: str) -> str:
     """The alias of a column as stored, beside its typed alias (the plain name)."""
     return quote(f"raw:{column}")
