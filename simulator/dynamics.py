@@ -18,14 +18,49 @@ N_KEY_ROLES = len(KEY_ROLES)
 
 
 def kpi_ratio(
-    p: Profiles, s: AccountState, idx: np.ndarray, rng: np.random.Generator
+    fit: np.ndarray,
+    modules: np.ndarray,
+    engagement: np.ndarray,
+    first_value: np.ndarray,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Actual / target of each account's value KPI for the month being lived."""
-    reached = 0.62 + 0.075 * s.modules[idx] + 0.35 * p.fit[idx] + 0.15 * (s.engagement[idx] - 0.75)
-    ratio = np.where(s.fv_achieved[idx], reached, 0.5 + 0.3 * p.fit[idx]) + rng.normal(
-        0.0, 0.10, len(idx)
-    )
+    reached = 0.62 + 0.075 * modules + 0.35 * fit + 0.15 * (engagement - 0.75)
+    ratio = np.where(first_value, reached, 0.5 + 0.3 * fit) + rng.normal(0.0, 0.10, len(fit))
     return np.maximum(0.0, ratio)
+
+
+def latent_month(
+    fit: np.ndarray,
+    key_gone: np.ndarray,
+    modules: np.ndarray,
+    engagement: np.ndarray,
+    storm: np.ndarray,
+    scar: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One month of the latent state: the world run and the look-ahead truth both use it.
+
+    Adoption grows with fit and engagement and stalls without a key user, engagement
+    follows adoption or decays without a key user, storms start and end (deepening or
+    fading the support scar), and first value may be reached.
+
+    Returns:
+        modules, engagement, storm, scar after the month, and whether the account would
+        reach first value this month if it has not yet.
+    """
+    k = len(fit)
+    grow = sigmoid(-2.6 + 1.5 * fit + 1.5 * (engagement - 0.7)) * np.where(key_gone, 0.3, 1.0)
+    modules = modules + (rng.random(k) < grow * (modules < 8))
+    pull = 0.45 + 0.6 * modules / 8.0 + 0.2 * fit
+    engagement = np.where(key_gone, engagement * 0.8, engagement + 0.4 * (pull - engagement))
+    engagement = np.clip(engagement + rng.normal(0.0, 0.04, k), 0.05, 1.3)
+    ends = rng.random(k) < 0.45
+    starts = rng.random(k) < sigmoid(-3.4 - 0.5 * fit)
+    storm = np.where(storm > 0, ~ends, starts).astype(float)
+    scar = scar_after_month(scar, storm)
+    reach = rng.random(k) < sigmoid(-0.8 + 1.2 * fit + 0.5 * (modules - 1))
+    return modules, engagement, storm, scar, reach
 
 
 def hire(
@@ -76,7 +111,11 @@ def start_accounts(
     s.storm[idx] = ((age_months > 0) & (rng.random(k) < 0.05)).astype(float)
     s.support_scar[idx] = SCAR_PER_STORM_MONTH * s.storm[idx]
     for j in range(3):
-        s.kpi_ratio[idx, j] = np.where(age_months > 0, kpi_ratio(p, s, idx, rng), 1.0)
+        s.kpi_ratio[idx, j] = np.where(
+            age_months > 0,
+            kpi_ratio(p.fit[idx], s.modules[idx], s.engagement[idx], s.fv_achieved[idx], rng),
+            1.0,
+        )
     s.term_noise[idx] = rng.normal(0.0, 0.35, k)
     s.alive[idx] = True
 
@@ -153,28 +192,16 @@ def evolve_month(
     hires = rng.poisson(np.maximum(0.0, target - active_now) * 0.35)
     hire(users, idx, hires, start_s, end_s, rng, key=False)
 
-    # Adoption grows with fit and engagement, stalls without a key user.
-    grow_p = sigmoid(-2.6 + 1.5 * p.fit[idx] + 1.5 * (s.engagement[idx] - 0.7))
-    grow_p *= np.where(gone, 0.3, 1.0) * (s.modules[idx] < 8)
-    s.modules[idx] += rng.random(k) < grow_p
-
-    eng = s.engagement[idx]
-    pull = 0.45 + 0.6 * s.modules[idx] / 8.0 + 0.2 * p.fit[idx]
-    eng = np.where(gone, eng * 0.8, eng + 0.4 * (pull - eng)) + rng.normal(0.0, 0.04, k)
-    s.engagement[idx] = np.clip(eng, 0.05, 1.3)
-
-    storm = s.storm[idx] > 0
-    ends = rng.random(k) < 0.45
-    starts = rng.random(k) < sigmoid(-3.4 - 0.5 * p.fit[idx])
-    s.storm[idx] = np.where(storm, ~ends, starts).astype(float)
-    s.support_scar[idx] = scar_after_month(s.support_scar[idx], s.storm[idx])
-
-    waiting = ~s.fv_achieved[idx]
-    reach = waiting & (
-        rng.random(k) < sigmoid(-0.8 + 1.2 * p.fit[idx] + 0.5 * (s.modules[idx] - 1))
+    modules, engagement, storm, scar, reach = latent_month(
+        p.fit[idx], gone, s.modules[idx], s.engagement[idx], s.storm[idx], s.support_scar[idx], rng
     )
+    s.modules[idx], s.engagement[idx] = modules, engagement
+    s.storm[idx], s.support_scar[idx] = storm, scar
+    reach &= ~s.fv_achieved[idx]
     s.fv_achieved[idx[reach]] = True
     s.fv_at_s[idx[reach]] = start_s[reach] + (rng.random(reach.sum()) * span[reach]).astype("int64")
 
     s.kpi_ratio[idx, :2] = s.kpi_ratio[idx, 1:]
-    s.kpi_ratio[idx, 2] = kpi_ratio(p, s, idx, rng)
+    s.kpi_ratio[idx, 2] = kpi_ratio(
+        p.fit[idx], s.modules[idx], s.engagement[idx], s.fv_achieved[idx], rng
+    )

@@ -29,7 +29,8 @@ from features.contract import ACTION_CODES
 from simulator import risk
 from simulator.accounts import DAY, add_months
 from simulator.cs_team import choose_actions
-from simulator.risk import RiskState, sigmoid
+from simulator.dynamics import kpi_ratio, latent_month
+from simulator.risk import RiskState
 
 if TYPE_CHECKING:
     from simulator.world import _Run
@@ -189,23 +190,12 @@ def _live(
     staff += rng.poisson(np.maximum(0.0, target - keys - staff) * 0.35)
     x.keys[rows], x.staff[rows], x.key_gone[rows] = keys, staff, gone
 
-    eng = x.engagement[rows]
-    grow = sigmoid(-2.6 + 1.5 * fit + 1.5 * (eng - 0.7)) * np.where(gone, 0.3, 1.0)
-    grow *= x.modules[rows] < 8
-    modules = x.modules[rows] + (rng.random(k) < grow)
-    pull = 0.45 + 0.6 * modules / 8.0 + 0.2 * fit
-    eng = np.where(gone, eng * 0.8, eng + 0.4 * (pull - eng)) + rng.normal(0.0, 0.04, k)
-    eng = np.clip(eng, 0.05, 1.3)
-    storm = x.storm[rows] > 0
-    ends = rng.random(k) < 0.45
-    starts = rng.random(k) < sigmoid(-3.4 - 0.5 * fit)
-    x.storm[rows] = np.where(storm, ~ends, starts).astype(float)
-    x.scar[rows] = risk.scar_after_month(x.scar[rows], x.storm[rows])
-    fv = x.fv[rows] | (rng.random(k) < sigmoid(-0.8 + 1.2 * fit + 0.5 * (modules - 1)))
-    reached = 0.62 + 0.075 * modules + 0.35 * fit + 0.15 * (eng - 0.75)
-    ratio = np.where(fv, reached, 0.5 + 0.3 * fit) + rng.normal(0.0, 0.10, k)
+    modules, eng, x.storm[rows], x.scar[rows], reach = latent_month(
+        fit, gone, x.modules[rows], x.engagement[rows], x.storm[rows], x.scar[rows], rng
+    )
+    fv = x.fv[rows] | reach
     x.kpi[rows, :2] = x.kpi[rows, 1:]
-    x.kpi[rows, 2] = np.maximum(0.0, ratio)
+    x.kpi[rows, 2] = kpi_ratio(fit, modules, eng, fv, rng)
     x.modules[rows], x.engagement[rows], x.fv[rows] = modules, eng, fv
 
     asked = rng.random(k) < 0.3
