@@ -101,6 +101,8 @@ class SimConfig:
             starts (created up to three years earlier).
         truth_draws: look-ahead paths per account and month behind the ground-truth
             churn and upsell probabilities (`simulator/outlook.py`).
+        effect_draws: look-ahead paths per account, month and action behind the true
+            action effects (the same paths with and without the action).
     """
 
     events_per_user_month: float = 8.0
@@ -108,3 +110,4 @@ class SimConfig:
     monthly_term_share: float = 0.10
     pre_window_share: float = 0.6
     truth_draws: int = 24
+    effect_draws: int = 12

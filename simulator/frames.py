@@ -170,6 +170,7 @@ def _truth(rows: dict[str, RowBuffer], account_ids: np.ndarray) -> dict[str, pd.
                 "as_of": timestamps(effects.column("as_of")),
                 "action": _labels(ACTION_CODES, effects.column("action").astype("int64")),
                 "effect": effects.column("effect"),
+                "effect_if_unchanged": effects.column("effect_if_unchanged"),
             }
         ),
     }

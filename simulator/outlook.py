@@ -20,8 +20,10 @@ It draws from its own generator, so the world's tables do not depend on it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -36,6 +38,61 @@ if TYPE_CHECKING:
     from simulator.world import _Run
 
 UPSELL_DAYS = 180
+
+
+class _Draws:
+    """Random numbers for one call site of a look-ahead step, tied to paths, not positions.
+
+    Every call draws for all paths from a generator of its own (look-ahead seed, step,
+    site) and keeps the rows asked for, so path i gets the same numbers whatever happens on
+    the other paths. Two look-aheads from the same seed, one with an action done first,
+    then share each path's luck, and their difference is the action's effect rather than
+    noise. Counts (binomial, Poisson) invert their CDF at one uniform per path, so a
+    different count on one path does not move the others' draws. Methods mirror the
+    `numpy.random.Generator` ones the dynamics use.
+    """
+
+    def __init__(self, seed: list[int], paths: int, rows: np.ndarray) -> None:
+        self._rng = np.random.default_rng(seed)
+        self._paths, self._rows = paths, rows
+
+    def _size(self, size: int | tuple[int, ...]) -> tuple[int, ...]:
+        lead = size[:-1] if isinstance(size, tuple) else ()
+        return (*lead, self._paths)
+
+    def random(self, size: int | tuple[int, ...]) -> np.ndarray:
+        return self._rng.random(self._size(size))[..., self._rows]
+
+    def normal(self, loc: float, scale: float, size: int | tuple[int, ...]) -> np.ndarray:
+        return loc + scale * self._rng.standard_normal(self._size(size))[..., self._rows]
+
+    def uniform(self, low: float, high: float, size: int) -> np.ndarray:
+        return low + (high - low) * self.random(size)
+
+    def binomial(self, n: np.ndarray, p: float) -> np.ndarray:
+        n = np.asarray(n, dtype=float)
+        first = (1.0 - p) ** n
+        counts = _invert(self.random(len(n)), first, lambda k: (n - k) / (k + 1) * p / (1 - p))
+        return np.minimum(counts, n).astype("int64")
+
+    def poisson(self, lam: np.ndarray) -> np.ndarray:
+        lam = np.asarray(lam, dtype=float)
+        return _invert(self.random(len(lam)), np.exp(-lam), lambda k: lam / (k + 1)).astype("int64")
+
+
+def _invert(u: np.ndarray, first: np.ndarray, ratio: Callable[[int], np.ndarray]) -> np.ndarray:
+    """The smallest k with CDF(k) >= u, for a pmf given by pmf(0) and pmf(k+1)/pmf(k)."""
+    pmf, cdf = first.copy(), first.copy()
+    count = np.zeros(len(u))
+    above = u > cdf
+    k = 0
+    while above.any() and k < 10_000:
+        pmf = pmf * ratio(k)
+        cdf = cdf + pmf
+        count += above
+        k += 1
+        above &= (u > cdf) & (pmf > 0)
+    return count
 
 
 @dataclass
@@ -172,43 +229,52 @@ def _live(
     first: bool,
     d1: int,
     fv_due: np.ndarray,
-    rng: np.random.Generator,
+    draw: Callable[[int], np.random.Generator],
 ) -> None:
-    """Advance paths `rows` through a month (head counts instead of users; see `dynamics`)."""
+    """Advance paths `rows` through a month (head counts instead of users; see `dynamics`).
+
+    `draw(site)` gives the random numbers of one call site for paths `rows` (`_Draws`).
+    """
     p, k = run.p, len(rows)
     fit = p.fit[x.acc[rows]]
-    keys = x.keys[rows] - rng.binomial(x.keys[rows], 0.025) + fresh_keys[rows]
-    staff = x.staff[rows] - rng.binomial(x.staff[rows], 0.015)
+    keys = x.keys[rows] - draw(10).binomial(x.keys[rows], 0.025) + fresh_keys[rows]
+    staff = x.staff[rows] - draw(11).binomial(x.staff[rows], 0.015)
     if first:
         keys += x.pending_keys[rows]
         staff += x.pending_staff[rows]
     gone = keys == 0
-    renamed = gone & (rng.random(k) < 0.08)
+    renamed = gone & (draw(12).random(k) < 0.08)
     keys += renamed
     gone &= ~renamed
     target = x.seats[rows] * (0.45 + 0.5 * x.modules[rows] / 8.0)
-    staff += rng.poisson(np.maximum(0.0, target - keys - staff) * 0.35)
+    staff += draw(13).poisson(np.maximum(0.0, target - keys - staff) * 0.35)
     x.keys[rows], x.staff[rows], x.key_gone[rows] = keys, staff, gone
 
     modules, eng, x.storm[rows], x.scar[rows], reach = latent_month(
-        fit, gone, x.modules[rows], x.engagement[rows], x.storm[rows], x.scar[rows], rng
+        fit, gone, x.modules[rows], x.engagement[rows], x.storm[rows], x.scar[rows], draw(14)
     )
     fv = x.fv[rows] | reach
     x.kpi[rows, :2] = x.kpi[rows, 1:]
-    x.kpi[rows, 2] = kpi_ratio(fit, modules, eng, fv, rng)
+    x.kpi[rows, 2] = kpi_ratio(fit, modules, eng, fv, draw(15))
     x.modules[rows], x.engagement[rows], x.fv[rows] = modules, eng, fv
 
-    asked = rng.random(k) < 0.3
-    answers = 1 + (rng.random(k) < 0.4)
+    nps = draw(16)
+    asked = nps.random(k) < 0.3
+    answers = 1 + (nps.random(k) < 0.4)
     trouble = risk.observed_logit(x.risk(rows, d1, fv_due)) - risk.BASE_LOGIT
-    noise = rng.normal(0.0, 1.7, (2, k))
+    noise = nps.normal(0.0, 1.7, (2, k))
     scores = np.clip(np.round(8.2 - 0.45 * trouble + noise), 0, 10)
     mean = np.where(answers == 2, scores.mean(axis=0), scores[0])
     x.nps[rows] = np.where(asked, mean, x.nps[rows])
 
 
 def outlook(
-    run: _Run, idx: np.ndarray, t_s: int, rng: np.random.Generator, draws: int
+    run: _Run,
+    idx: np.ndarray,
+    t_s: int,
+    seed: list[int],
+    draws: int,
+    first_action: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Expected decision-time churn probability and upsell chance of accounts `idx` at `t_s`.
 
@@ -216,8 +282,11 @@ def outlook(
         run: the world run, at month start `t_s` before anything of that month happened.
         idx: running accounts to look ahead for.
         t_s: month start, seconds since epoch.
-        rng: a generator used for the look-ahead only.
+        seed: the look-ahead's own random seed (the world's draws do not move); the same
+            seed gives every path the same luck (`_Draws`)
         draws: paths per account.
+        first_action: an action code done on every path at `t_s`, before the CS team's
+            usual month: the look-ahead of "do it now" (None: the usual behaviour only).
 
     Returns:
         `(churn, upsell)`, one value per account of `idx`.
@@ -240,7 +309,15 @@ def outlook(
         rows = np.flatnonzero(going)
         if len(rows) == 0:
             break
-        fresh = _touchpoints(run, x, rows, t0, d0, fv_due, rng)
+        forced = np.zeros(len(x.acc), dtype="int64")
+        if step == 0 and first_action is not None:
+            _act(x, rows, x.risk(rows, d0, fv_due), first_action, forced)
+
+        def draw(site: int, rows: np.ndarray, step: int = step) -> np.random.Generator:
+            # duck-typed: _Draws has the Generator methods the dynamics call
+            return cast(np.random.Generator, _Draws([*seed, step, site], len(x.acc), rows))
+
+        fresh = _touchpoints(run, x, rows, t0, d0, fv_due, draw(1, rows)) + forced
         state = x.risk(rows, d0, fv_due)
         sat = _saturation(x, rows)
         deciding = x.term_end[rows] <= d1
@@ -254,15 +331,15 @@ def outlook(
         )
         counts = (x.term_end[dec] > t_day) & (x.term_end[dec] <= t_day + UPSELL_DAYS)
         no_upsell[dec] *= 1.0 - counts * (1.0 - p_churn) * u
-        churn = rng.random(len(dec)) < p_churn
-        uplift = rng.random(len(dec)) < u
+        churn = draw(2, dec).random(len(dec)) < p_churn
+        uplift = draw(3, dec).random(len(dec)) < u
         going[dec[churn]] = False
         stay = dec[~churn]
-        factor = np.where(uplift[~churn], rng.uniform(1.05, 1.25, len(stay)), 1.0)
+        factor = np.where(uplift[~churn], draw(4, stay).uniform(1.05, 1.25, len(stay)), 1.0)
         x.seats[stay] = np.ceil(x.seats[stay] * factor)
         x.term_start[stay] = x.term_end[stay]
         x.term_end[stay] = add_months(x.term_end[stay], p.term_months[x.acc[stay]])
-        x.noise[stay] = rng.normal(0.0, 0.35, len(stay))
+        x.noise[stay] = draw(5, stay).normal(0.0, 0.35, len(stay))
         x.shift[stay] = 0.0
 
         rest_state = state.take(np.flatnonzero(~deciding))
@@ -273,12 +350,12 @@ def outlook(
             np.minimum(hi, t_day + UPSELL_DAYS + 1) - np.maximum(lo, t_day + 1), 0, None
         )
         no_upsell[rest] *= 1.0 - q * inside / np.maximum(1, hi - lo)
-        buys = rest[rng.random(len(rest)) < q]
-        x.seats[buys] += np.ceil(x.seats[buys] * rng.uniform(0.1, 0.35, len(buys)))
+        buys = rest[draw(6, rest).random(len(rest)) < q]
+        x.seats[buys] += np.ceil(x.seats[buys] * draw(7, buys).uniform(0.1, 0.35, len(buys)))
         x.boost[rows] *= 0.5
 
         alive = rows[going[rows]]
-        _live(run, x, alive, fresh, step == 0, d1, fv_due, rng)
+        _live(run, x, alive, fresh, step == 0, d1, fv_due, partial(draw, rows=alive))
         going &= np.isnan(decision) | (d1 <= t_day + UPSELL_DAYS)
         step += 1
     churn_p = decision.reshape(draws, n).mean(axis=0)

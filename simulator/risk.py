@@ -32,8 +32,10 @@ Actions. `apply_action` returns the state right after an action: training adds a
 user, onboarding_push reaches first value, support_escalation ends a storm and halves its scar
 (the customer feels heard, but does not forget); business_review,
 exec_sponsor_call, health_check, upsell_offer, referral_invite and benchmark_program shift the
-term's logit directly (upsell and programme invitations irritate unhealthy accounts). The true
-effect at T is `p(apply_action(state_T)) - p(state_T)`.
+term's logit directly (upsell and programme invitations irritate unhealthy accounts). The
+one-step effect at T is `p(apply_action(state_T)) - p(state_T)` (`effect_if_unchanged` in
+`_truth/action_effects.parquet`); the true `effect` looks ahead to the renewal with and
+without the action (`world._record_truth`), so it counts what the action sets in motion.
 
 Upsell. Each month an active account adds an expansion with probability
 `sigmoid(-4.4 + 1.3 saturation - 0.8 (L_obs + 2.9) + upsell_boost)` where `saturation` in

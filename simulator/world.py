@@ -79,20 +79,35 @@ def _record_truth(run: _Run, idx: np.ndarray, t_s: int, day: int, month: int) ->
     `churn` is the expected churn probability at the next renewal decision given the whole
     state at `t_s` (`outlook`, from its own random stream so the world's draws do not move);
     `churn_if_unchanged` is the renewal probability if the state at `t_s` held until then.
+    An action's `effect` is the same look-ahead with the action done at `t_s` minus `churn`
+    (same random stream for both, so the difference is the action's, not the draws'): it
+    counts what the action sets in motion until the renewal (a named key user stops the
+    engagement decay, adopted modules lift engagement and KPIs). `effect_if_unchanged` is
+    the one-step figure, the action's change to the state at `t_s` held until the renewal.
     """
     s, monthly, ext = run.s, run.p.monthly_term[idx], run.cfg.external_churn
     state = s.risk(idx, day)
     p0 = risk.churn_probability(state, monthly, ext)
-    look = np.random.default_rng([run.seed, TRUTH_STREAM, month])
-    churn, upsell = outlook(run, idx, t_s, look, run.cfg.truth_draws)
+
+    def look_ahead(action: str | None, draws: int) -> tuple[np.ndarray, np.ndarray]:
+        seed = [run.seed, TRUTH_STREAM, month]
+        return outlook(run, idx, t_s, seed, draws, first_action=action)
+
+    churn, upsell = look_ahead(None, run.cfg.truth_draws)
+    usual = look_ahead(None, run.cfg.effect_draws)[0]
     stamp = np.full(len(idx), t_s, dtype="int64")
     run.buffer("truth_churn").add(
         account=idx, as_of=stamp, churn=churn, upsell=upsell, churn_if_unchanged=p0
     )
     for a, code in enumerate(ACTION_CODES):
-        effect = risk.churn_probability(risk.apply_action(state, code), monthly, ext) - p0
+        one_step = risk.churn_probability(risk.apply_action(state, code), monthly, ext) - p0
+        effect = look_ahead(code, run.cfg.effect_draws)[0] - usual
         run.buffer("truth_effects").add(
-            account=idx, as_of=stamp, action=np.full(len(idx), a), effect=effect
+            account=idx,
+            as_of=stamp,
+            action=np.full(len(idx), a),
+            effect=effect,
+            effect_if_unchanged=one_step,
         )
 
 

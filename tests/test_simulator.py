@@ -184,7 +184,23 @@ def test_action_effects_depend_on_the_situation(world: World) -> None:
     assert upsell[risky].effect.mean() > 0.05
     assert upsell[safe].effect.mean() < 0.01
     replacement = effects[effects.action == "key_user_replacement"]
-    assert (replacement.effect <= 1e-12).all() and (replacement.effect < -0.05).any()
+    # Held until the renewal, naming a key user never hurts; looking ahead (the CS team
+    # then relaxes, the account's luck plays out) it helps where one-step says it does.
+    assert (replacement.effect_if_unchanged <= 1e-12).all()
+    assert (replacement.effect_if_unchanged < -0.05).any()
+    helps = replacement.effect_if_unchanged < -0.05
+    assert replacement[helps].effect.mean() < -0.05
+    assert replacement.effect.corr(replacement.effect_if_unchanged) > 0.5
+    assert (replacement.effect > 0.02).mean() < 0.01
+
+
+def test_look_ahead_effects_share_each_paths_luck(world: World) -> None:
+    # A constant shift of the term's churn log-odds (health check: -0.1) can only lower
+    # the churn probability; with and without it the look-ahead paths draw the same
+    # numbers, so the difference carries no sampling noise of the wrong sign.
+    effects = world.truth["action_effects"]
+    check = effects[effects.action == "health_check"]
+    assert (check.effect < 1e-9).all() and (check.effect < -0.005).mean() > 0.5
 
 
 def test_expansions_favour_healthy_accounts(world: World) -> None:
@@ -220,7 +236,13 @@ def test_csv_and_parquet_hold_the_same_rows(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(from_parquet, from_csv, check_dtype=False, obj=name)
     for folder in ("pq", "csv"):
         truth = pd.read_parquet(tmp_path / folder / "_truth" / "action_effects.parquet")
-        assert list(truth.columns) == ["account_id", "as_of", "action", "effect"]
+        assert list(truth.columns) == [
+            "account_id",
+            "as_of",
+            "action",
+            "effect",
+            "effect_if_unchanged",
+        ]
 
 
 def test_written_world_passes_contract_validation(tmp_path: Path) -> None:
@@ -297,3 +319,33 @@ def test_truth_draws_do_not_change_the_world() -> None:
     assert not np.allclose(
         few.truth["churn"].churn_probability, many.truth["churn"].churn_probability
     )
+
+
+def test_look_ahead_draws_belong_to_paths_not_positions() -> None:
+    from simulator.outlook import _Draws
+
+    rows = np.array([0, 3, 7])
+    alone = _Draws([1, 2, 3], 10, rows[1:2])
+    among = _Draws([1, 2, 3], 10, rows)
+    assert alone.random(1)[0] == among.random(3)[1]
+    assert alone.normal(0.0, 1.0, 1)[0] == among.normal(0.0, 1.0, 3)[1]
+    # A different count on one path does not move the next path's draw.
+    a = _Draws([4], 2, np.array([0, 1])).binomial(np.array([1, 40]), 0.3)
+    b = _Draws([4], 2, np.array([0, 1])).binomial(np.array([30, 40]), 0.3)
+    assert a[1] == b[1]
+
+
+def test_look_ahead_counts_follow_their_distributions() -> None:
+    from simulator.outlook import _Draws
+
+    n = 200_000
+    everyone = np.arange(n)
+    counts = _Draws([5], n, everyone).binomial(np.full(n, 12), 0.025)
+    assert counts.min() >= 0 and counts.max() <= 12
+    assert abs(counts.mean() - 12 * 0.025) < 0.01
+    assert abs(counts.var() - 12 * 0.025 * 0.975) < 0.01
+    lam = np.where(everyone % 2 == 0, 0.0, 7.5)
+    hires = _Draws([6], n, everyone).poisson(lam)
+    assert (hires[lam == 0] == 0).all()
+    assert abs(hires[lam > 0].mean() - 7.5) < 0.05
+    assert abs(hires[lam > 0].var() - 7.5) < 0.15
