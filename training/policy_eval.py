@@ -6,6 +6,11 @@ ARR (`_truth/action_effects.parquet`). It is reported as a share of the oracle's
 best true action per account, or none when nothing helps) and compared, on the same
 accounts, with the playbook alone, "always the CS team's most common action" and random
 actions.
+
+The true effect (`effect`) is the simulator's look-ahead: the expected churn probability at
+the renewal with the action done now minus without, everything the action sets in motion
+until then included. Where the truth also has `effect_if_unchanged` (the action's change
+to today's state, held until the renewal), the shares under it are reported beside.
 """
 
 from __future__ import annotations
@@ -61,16 +66,24 @@ def most_common_action(touchpoints: pd.DataFrame) -> str:
     return str(done.mode().iloc[0]) if len(done) else "health_check"
 
 
-def true_effects(action_effects: pd.DataFrame, snapshots: pd.DataFrame) -> np.ndarray:
-    """(accounts, actions) matrix of true effects aligned with `snapshots` rows."""
+def true_effects(
+    action_effects: pd.DataFrame, snapshots: pd.DataFrame, column: str = "effect"
+) -> np.ndarray:
+    """(accounts, actions) matrix of true effects (`column`) aligned with `snapshots` rows."""
     truth = action_effects.assign(
         account_id=action_effects["account_id"].astype(str),
         as_of=pd.to_datetime(action_effects["as_of"]),
-    ).pivot_table(index=KEYS, columns="action", values="effect")
+    ).pivot_table(index=KEYS, columns="action", values=column)
     rows = pd.MultiIndex.from_arrays(
         [snapshots["account_id"].astype(str), pd.to_datetime(snapshots["as_of"])]
     )
     return truth.reindex(index=rows, columns=list(ACTION_CODES)).to_numpy(dtype=float)
+
+
+def oracle_value(effects: np.ndarray, arr: np.ndarray) -> float:
+    """True ARR saved by the best action per account (none where nothing helps)."""
+    best_saving = np.nan_to_num(np.nanmax(-effects, axis=1), nan=0.0)
+    return float(np.sum(np.maximum(best_saving, 0.0) * arr))
 
 
 def policy_value(chosen: Sequence[str], effects: np.ndarray, arr: np.ndarray) -> float:
@@ -94,6 +107,7 @@ class PolicyReport:
     learned_share: float
     actions: dict[str, int] = field(default_factory=dict)
     correlations: dict[str, float] = field(default_factory=dict)
+    one_step_shares: dict[str, float] = field(default_factory=dict)
 
     def share(self, policy: str) -> float:
         return self.values[policy] / self.oracle_value if self.oracle_value > 0 else 0.0
@@ -110,6 +124,8 @@ class PolicyReport:
         for policy in POLICIES:
             out[f"uplift_value_{policy}"] = self.values[policy]
             out[f"uplift_value_share_{policy}"] = self.share(policy)
+        for policy, share in self.one_step_shares.items():
+            out[f"uplift_value_share_{policy}_one_step"] = share
         return out
 
     def describe(self) -> str:
@@ -129,6 +145,12 @@ class PolicyReport:
                 f"  {names[policy]:<38} {self.values[policy]:>12,.0f}"
                 f"  {100 * self.share(policy):5.1f}% of the oracle"
             )
+        if self.one_step_shares:
+            shares = ", ".join(
+                f"{names[policy].split(' (')[0]} {100 * share:.1f}%"
+                for policy, share in self.one_step_shares.items()
+            )
+            lines.append(f"  against one-step effects (state held until renewal): {shares}")
         lines.append(
             f"  effects learned (not playbook) for {100 * self.learned_share:.0f}% of pairs"
         )
@@ -171,8 +193,7 @@ def evaluate_policies(
         playbook = product_playbook(snapshots, model.baseline_risk(snapshots), model.risk_cuts_)
     arr = snapshots["arr"].to_numpy(dtype=float)
     truth = true_effects(action_effects, snapshots)
-    best_saving = np.nan_to_num(np.nanmax(-truth, axis=1), nan=0.0)
-    oracle = float(np.sum(np.maximum(best_saving, 0.0) * arr))
+    oracle = oracle_value(truth, arr)
     effects = model.effects(snapshots)
     chosen = recommend(effects, arr, costs, playbook).next_best_action
     rng = np.random.default_rng(seed)
@@ -192,10 +213,19 @@ def evaluate_policies(
         ok = (found.basis == "learned") & ~np.isnan(truth[:, j])
         if ok.sum() > 2 and np.std(found.effect[ok]) > 0 and np.std(truth[ok, j]) > 0:
             correlations[action] = float(np.corrcoef(found.effect[ok], truth[ok, j])[0, 1])
+    one_step = {}
+    if "effect_if_unchanged" in action_effects.columns:
+        held = true_effects(action_effects, snapshots, "effect_if_unchanged")
+        best = oracle_value(held, arr)
+        one_step = {
+            name: policy_value(picks, held, arr) / best if best > 0 else 0.0
+            for name, picks in policies.items()
+        }
     return PolicyReport(
         accounts=len(snapshots),
         oracle_value=oracle,
         values={name: policy_value(picks, truth, arr) for name, picks in policies.items()},
+        one_step_shares=one_step,
         playbook_source=playbook_source,
         learned_share=float(learned),
         actions={str(k): int(v) for k, v in counts.items()},

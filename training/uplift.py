@@ -6,7 +6,8 @@ account does not renew: a cross-fitted LightGBM churn baseline shared by all act
 per-action shifts of the churn log-odds on top, bagged over accounts for the standard
 error. `dr_lightgbm` is the earlier per-action doubly robust learner (cross-fitted LightGBM
 propensity and outcome models, DR pseudo-outcome, bagged LightGBM final stage); on the
-simulated world it reached 55-66% of the oracle's value against 73% for the pooled learner.
+simulated world it reached 55-66% of the oracle's value against 73% for the pooled learner
+(on the simulator's earlier one-step truth).
 
 Where history has too few comparable cases (too few treated
 or untreated snapshots, or a propensity near 0 or 1) the action falls back to the playbook,
@@ -36,6 +37,7 @@ from features.contract import ACTION_CODES
 from training.model import tier_thresholds
 from training.uplift_data import treatment_matrix
 from training.uplift_pooled import PooledFit, fit_pooled, sigmoid, usual_chance
+from training.uplift_symptoms import Conditions, action_symptoms, symptom_matrix
 
 DEFAULT_CONFIG = Path(__file__).with_name("uplift.yaml")
 LEARNED, PLAYBOOK = "learned", "playbook"
@@ -61,6 +63,8 @@ class UpliftConfig(BaseModel):
     interactions: int = Field(default=20, ge=0)
     interaction_l2: float = Field(default=300.0, ge=0)
     centre_treatments: bool = True
+    symptoms: bool = True
+    symptom_l2: float = Field(default=1.0, ge=0)
     cv: int = Field(default=2, ge=2)
     bags: int = Field(default=8, ge=2)
     final_min_child_samples: int = Field(default=200, gt=0)
@@ -128,8 +132,13 @@ class UpliftModel(PythonModel):
         self.propensity_: dict[str, LGBMClassifier] = {}
         self.final_: dict[str, list[Any]] = {}
         self.pooled_: list[PooledFit] = []
+        self.symptoms_: dict[str, list[Conditions]] = {}
         if self.config.learner == "pooled_logit":
-            self._fit_pooled(features, treatments.to_numpy(), y, groups)
+            if self.config.symptoms:
+                self.symptoms_ = action_symptoms(
+                    _shipped_playbook(), self.actions_, self.feature_names_
+                )
+            self._fit_pooled(features, treatments.to_numpy(), self._symptoms(X), y, groups)
         for i, action in enumerate(self.actions_):
             treated = treatments[action].to_numpy().astype(int)
             self.n_treated_[action] = int(treated.sum())
@@ -157,7 +166,13 @@ class UpliftModel(PythonModel):
         features = X[self.feature_names_].to_numpy(dtype=float)
         return np.mean([sigmoid(bag.baseline_logit(features)) for bag in self.pooled_], axis=0)
 
-    def _fit_pooled(self, X: np.ndarray, T: np.ndarray, y: np.ndarray, groups: np.ndarray) -> None:
+    def _symptoms(self, X: pd.DataFrame) -> np.ndarray:
+        """(rows, actions): 1 where the action's playbook symptoms show (see `symptoms_`)."""
+        return symptom_matrix(X, getattr(self, "symptoms_", {}), self.actions_)
+
+    def _fit_pooled(
+        self, X: np.ndarray, T: np.ndarray, A: np.ndarray, y: np.ndarray, groups: np.ndarray
+    ) -> None:
         codes, uniques = pd.factorize(groups)
         rng = np.random.default_rng(self.random_state)
         params = self.config.nuisance.model_dump()
@@ -172,12 +187,14 @@ class UpliftModel(PythonModel):
                 fit_pooled(
                     X,
                     T,
+                    A,
                     y,
                     groups,
                     weights,
                     params,
                     self.config.interactions,
                     self.config.interaction_l2,
+                    self.config.symptom_l2,
                     self.config.cv,
                     self.random_state + b,
                 )  # fmt: skip
@@ -186,6 +203,7 @@ class UpliftModel(PythonModel):
     def effects(self, X: pd.DataFrame) -> dict[str, ActionEffect]:
         """Expected change in churn probability per action if done now, with its basis."""
         features = X[self.feature_names_].to_numpy(dtype=float)
+        symptoms = self._symptoms(X)
         n, low = len(features), self.config.min_propensity
         out: dict[str, ActionEffect] = {}
         for action in self.actions_:
@@ -197,7 +215,7 @@ class UpliftModel(PythonModel):
                 ok = (chance >= low) & (chance <= 1 - low)
                 reason[chance < low] = f"CSMs almost never did {action} for accounts like this"
                 reason[chance > 1 - low] = f"CSMs almost always did {action} for accounts like this"
-                effect[ok], std[ok] = self._predict(action, features[ok])
+                effect[ok], std[ok] = self._predict(action, features[ok], symptoms[ok])
                 basis[ok] = LEARNED
                 reason[ok] = f"learned from {self.n_treated_[action]} times the CS team did it"
             out[action] = ActionEffect(effect, std, basis, reason)
@@ -282,7 +300,9 @@ class UpliftModel(PythonModel):
         filled = np.nan_to_num(X, nan=0.0)
         return learner.fit(y, t, X=filled, groups=groups)
 
-    def _predict(self, action: str, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _predict(
+        self, action: str, X: np.ndarray, symptoms: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         if len(X) == 0:
             return np.empty(0), np.empty(0)
         models = self.final_[action]
@@ -290,7 +310,7 @@ class UpliftModel(PythonModel):
             column = int(models[0])
             bagged = np.stack(
                 [
-                    sigmoid(bag.baseline_logit(X) + bag.shifts(X)[:, column])
+                    sigmoid(bag.baseline_logit(X) + bag.shifts(X, symptoms)[:, column])
                     - sigmoid(bag.baseline_logit(X))
                     for bag in self.pooled_
                 ]
@@ -302,6 +322,13 @@ class UpliftModel(PythonModel):
             return np.ravel(inference.point_estimate), np.ravel(inference.stderr)
         bagged = np.stack([model.predict(X) for model in models])
         return bagged.mean(axis=0), bagged.std(axis=0, ddof=1)
+
+
+def _shipped_playbook() -> Any:
+    from serving.playbook import load_playbook
+    from serving.settings import DEFAULT_PLAYBOOK
+
+    return load_playbook(DEFAULT_PLAYBOOK)
 
 
 def _chance(classifier: LGBMClassifier, X: np.ndarray) -> np.ndarray:
