@@ -136,7 +136,7 @@ class UpliftModel(PythonModel):
         if self.config.learner == "pooled_logit":
             if self.config.symptoms:
                 self.symptoms_ = action_symptoms(
-                    _shipped_playbook(), self.actions_, self.feature_names_
+                    _configured_playbook(), self.actions_, self.feature_names_
                 )
             self._fit_pooled(features, treatments.to_numpy(), self._symptoms(X), y, groups)
         for i, action in enumerate(self.actions_):
@@ -324,11 +324,12 @@ class UpliftModel(PythonModel):
         return bagged.mean(axis=0), bagged.std(axis=0, ddof=1)
 
 
-def _shipped_playbook() -> Any:
+def _configured_playbook() -> Any:
+    """The playbook serving uses (`RETAIN_PLAYBOOK`, default serving/playbook.yaml)."""
     from serving.playbook import load_playbook
-    from serving.settings import DEFAULT_PLAYBOOK
+    from serving.settings import get_settings
 
-    return load_playbook(DEFAULT_PLAYBOOK)
+    return load_playbook(get_settings().playbook)
 
 
 def _chance(classifier: LGBMClassifier, X: np.ndarray) -> np.ndarray:

@@ -10,8 +10,9 @@ symptoms, including "no difference" (the modifier's coefficient is learned, not 
 Only feature conditions count: score conditions (churn probability, upsell probability)
 and the rules' risk-tier and account-tier limits describe *when* the CS team wants to act,
 not what the action fixes. A rule whose feature conditions name features the model does not
-see is skipped. The conditions are copied into the fitted model, so later edits to the
-playbook file do not change a registered model's inputs.
+see is skipped. The playbook is the one serving uses (`RETAIN_PLAYBOOK`, default
+`serving/playbook.yaml`); its conditions are copied into the fitted model, so later edits
+to the playbook file do not change a registered model's inputs.
 """
 
 from __future__ import annotations
