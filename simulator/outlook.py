@@ -20,7 +20,7 @@ It draws from its own generator, so the world's tables do not depend on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
@@ -48,13 +48,14 @@ class _Draws:
     the other paths. Two look-aheads from the same seed, one with an action done first,
     then share each path's luck, and their difference is the action's effect rather than
     noise. Counts (binomial, Poisson) invert their CDF at one uniform per path, so a
-    different count on one path does not move the others' draws. Methods mirror the
-    `numpy.random.Generator` ones the dynamics use.
+    different count on one path does not move the others' draws. Look-aheads stacked in one
+    run (`variants` of `paths` paths each) share the draws: row r gets path r % paths's.
+    Methods mirror the `numpy.random.Generator` ones the dynamics use.
     """
 
     def __init__(self, seed: list[int], paths: int, rows: np.ndarray) -> None:
         self._rng = np.random.default_rng(seed)
-        self._paths, self._rows = paths, rows
+        self._paths, self._rows = paths, rows % paths
 
     def _size(self, size: int | tuple[int, ...]) -> tuple[int, ...]:
         lead = size[:-1] if isinstance(size, tuple) else ()
@@ -274,7 +275,7 @@ def outlook(
     t_s: int,
     seed: list[int],
     draws: int,
-    first_action: str | None = None,
+    first_actions: Sequence[str | None] = (None,),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Expected decision-time churn probability and upsell chance of accounts `idx` at `t_s`.
 
@@ -285,15 +286,17 @@ def outlook(
         seed: the look-ahead's own random seed (the world's draws do not move); the same
             seed gives every path the same luck (`_Draws`)
         draws: paths per account.
-        first_action: an action code done on every path at `t_s`, before the CS team's
-            usual month: the look-ahead of "do it now" (None: the usual behaviour only).
+        first_actions: one look-ahead per entry, run together on paths that share their
+            draws: an action code is done on every path at `t_s`, before the CS team's
+            usual month ("do it now"); None is the usual behaviour only.
 
     Returns:
-        `(churn, upsell)`, one value per account of `idx`.
+        `(churn, upsell)`, each (len(first_actions), len(idx)): one row per look-ahead.
     """
     p, cfg = run.p, run.cfg
-    n = len(idx)
-    x = _start_paths(run, idx, t_s, draws)
+    n, looks = len(idx), len(first_actions)
+    x = _start_paths(run, idx, t_s, draws * looks)
+    paths = draws * n  # per look-ahead; look-ahead v holds rows [v * paths, (v + 1) * paths)
     fv_due = run.s.fv_due_day[x.acc]
     monthly = p.monthly_term[x.acc]
     t_day = t_s // DAY
@@ -310,12 +313,14 @@ def outlook(
         if len(rows) == 0:
             break
         forced = np.zeros(len(x.acc), dtype="int64")
-        if step == 0 and first_action is not None:
-            _act(x, rows, x.risk(rows, d0, fv_due), first_action, forced)
+        for v, code in enumerate(first_actions if step == 0 else ()):
+            if code is not None:
+                mine = rows[rows // paths == v]
+                _act(x, mine, x.risk(mine, d0, fv_due), code, forced)
 
         def draw(site: int, rows: np.ndarray, step: int = step) -> np.random.Generator:
             # duck-typed: _Draws has the Generator methods the dynamics call
-            return cast(np.random.Generator, _Draws([*seed, step, site], len(x.acc), rows))
+            return cast(np.random.Generator, _Draws([*seed, step, site], paths, rows))
 
         fresh = _touchpoints(run, x, rows, t0, d0, fv_due, draw(1, rows)) + forced
         state = x.risk(rows, d0, fv_due)
@@ -358,6 +363,6 @@ def outlook(
         _live(run, x, alive, fresh, step == 0, d1, fv_due, partial(draw, rows=alive))
         going &= np.isnan(decision) | (d1 <= t_day + UPSELL_DAYS)
         step += 1
-    churn_p = decision.reshape(draws, n).mean(axis=0)
-    upsell = 1.0 - no_upsell.reshape(draws, n).mean(axis=0)
+    churn_p = decision.reshape(looks, draws, n).mean(axis=1)
+    upsell = 1.0 - no_upsell.reshape(looks, draws, n).mean(axis=1)
     return churn_p, upsell

@@ -89,19 +89,16 @@ def _record_truth(run: _Run, idx: np.ndarray, t_s: int, day: int, month: int) ->
     state = s.risk(idx, day)
     p0 = risk.churn_probability(state, monthly, ext)
 
-    def look_ahead(action: str | None, draws: int) -> tuple[np.ndarray, np.ndarray]:
-        seed = [run.seed, TRUTH_STREAM, month]
-        return outlook(run, idx, t_s, seed, draws, first_action=action)
-
-    churn, upsell = look_ahead(None, run.cfg.truth_draws)
-    usual = look_ahead(None, run.cfg.effect_draws)[0]
+    seed = [run.seed, TRUTH_STREAM, month]
+    churn, upsell = (row[0] for row in outlook(run, idx, t_s, seed, run.cfg.truth_draws))
+    looks = outlook(run, idx, t_s, seed, run.cfg.effect_draws, (None, *ACTION_CODES))[0]
     stamp = np.full(len(idx), t_s, dtype="int64")
     run.buffer("truth_churn").add(
         account=idx, as_of=stamp, churn=churn, upsell=upsell, churn_if_unchanged=p0
     )
     for a, code in enumerate(ACTION_CODES):
         one_step = risk.churn_probability(risk.apply_action(state, code), monthly, ext) - p0
-        effect = look_ahead(code, run.cfg.effect_draws)[0] - usual
+        effect = looks[1 + a] - looks[0]
         run.buffer("truth_effects").add(
             account=idx,
             as_of=stamp,
