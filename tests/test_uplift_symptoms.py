@@ -77,3 +77,21 @@ def test_learner_finds_where_the_action_helps_from_its_playbook_symptoms():
     unaware = blind.fit(X, treatments, churn, groups).effects(X)["key_user_replacement"]
     gap = np.nanmean(unaware.effect[learned & lost]) - np.nanmean(unaware.effect[learned & ~lost])
     assert with_symptom - without < gap  # the symptom separates the two better
+
+
+def test_an_action_never_helps_less_where_its_symptoms_show():
+    from training.uplift_pooled import _logit_shifts
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    done = (rng.random((n, 1)) < 0.3).astype(float)
+    symptom = (rng.random((n, 1)) < 0.5).astype(float)
+    # History says: the action cuts churn log-odds by 0.8 without its symptom, by 0.3 with.
+    eta = -1.0 + done[:, 0] * (-0.8 + 0.5 * symptom[:, 0])
+    churn = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    empty = np.zeros((n, 0))
+    fitted = _logit_shifts(done, symptom, empty, churn, np.full(n, -1.0), np.ones(n), 1.0, 1.0)
+    assert fitted[0, 1] == 0.0  # bounded: the playbook's premise
+    assert fitted[0, 0] < -0.3  # the action still helps
+    flipped = _logit_shifts(done, 1 - symptom, empty, churn, np.full(n, -1.0), np.ones(n), 1.0, 1.0)
+    assert -0.8 < flipped[0, 1] < -0.2  # where it truly helps more, the shift is learned
