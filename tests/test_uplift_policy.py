@@ -92,7 +92,7 @@ def test_learned_policy_beats_the_simple_policies(simulated_run):
 def test_learned_policy_reaches_target_share_of_the_oracle(simulated_run):
     report = simulated_run.report
     assert report.playbook_source == "serving/playbook.yaml"
-    # Settings were chosen on seeds 3 and 7; this world (seed 11) was not looked at.
+    # Settings were chosen on seeds 3 and 7; this world (seed 11) was not used to choose them.
     assert report.share("uplift") >= 0.70
     assert report.share("uplift") > report.share("playbook")
     # Against the one-step truth (today's change held until the renewal) it still wins.

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from training.model import tier_thresholds
 from training.uplift_data import treatment_matrix
 from training.uplift_pooled import PooledFit, fit_pooled, sigmoid, usual_chance
 from training.uplift_symptoms import Conditions, action_symptoms, symptom_matrix
+
+if TYPE_CHECKING:
+    from serving.playbook import Playbook
 
 DEFAULT_CONFIG = Path(__file__).with_name("uplift.yaml")
 LEARNED, PLAYBOOK = "learned", "playbook"
@@ -324,7 +327,7 @@ class UpliftModel(PythonModel):
         return bagged.mean(axis=0), bagged.std(axis=0, ddof=1)
 
 
-def _configured_playbook() -> Any:
+def _configured_playbook() -> Playbook:
     """The playbook serving uses (`RETAIN_PLAYBOOK`, default serving/playbook.yaml)."""
     from serving.playbook import load_playbook
     from serving.settings import get_settings
