@@ -1,12 +1,15 @@
-"""The data contract (../shared/data-contract.md) as data.
+"""The data contract as data.
 
 Every table, column, type, null rule, enum, range, key and reference that the
-contract promises lives here once; loading, validation, the typed views that
-features read, and the simulator all read this module.
+contract promises lives here once, with what each one means to the customer;
+loading, validation, the typed views that features read, the simulator and the
+tables of `docs/data-contract.md` (rendered by `features.contract_doc`) all
+read this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # Canonical DuckDB types. Timestamps are naive UTC, ids are strings.
@@ -17,18 +20,34 @@ BOOL = "BOOLEAN"
 DATE = "DATE"
 TIMESTAMP = "TIMESTAMP"
 
-ACTION_CODES: tuple[str, ...] = (
-    "onboarding_push",
-    "training",
-    "key_user_replacement",
-    "business_review",
-    "exec_sponsor_call",
-    "support_escalation",
-    "health_check",
-    "upsell_offer",
-    "referral_invite",
-    "benchmark_program",
-)
+# The word the contract document uses for each canonical type.
+TYPE_NAMES: dict[str, str] = {
+    STRING: "string",
+    INT: "int",
+    FLOAT: "float",
+    BOOL: "bool",
+    DATE: "date",
+    TIMESTAMP: "timestamp",
+}
+
+# The canonical interventions, in contract order, with what the CS team does for each.
+# Touchpoint `type` uses them; recommendations return them.
+ACTION_DESCRIPTIONS: dict[str, str] = {
+    "onboarding_push": "drive the account to its first value milestone",
+    "training": "train users on modules/features they have not adopted",
+    "key_user_replacement": (
+        "a key user left or went quiet: get the customer to name and onboard a new one"
+    ),
+    "business_review": "review the customer's business KPIs against target with their management",
+    "exec_sponsor_call": "executive-to-executive call to restore the relationship",
+    "support_escalation": "escalate and close open, painful support issues",
+    "health_check": "routine check-in call",
+    "upsell_offer": "offer more seats, a higher plan or another module",
+    "referral_invite": "invite a promoter into the referral programme",
+    "benchmark_program": "make a successful account a reference case (joint case study, talk)",
+}
+
+ACTION_CODES: tuple[str, ...] = tuple(ACTION_DESCRIPTIONS)
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,10 @@ class Column:
     min: float | None = None
     max: float | None = None
     references: str | None = None  # "table.column" this column points at
+    # What the column means to the customer (documentation only, not compared).
+    meaning: str = field(default="", compare=False)
+    # What some `enum` values mean, e.g. {"revenue": "grow income"} (documentation only).
+    value_meanings: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,10 @@ class Table:
     ordered: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     # (earlier, later): later may equal earlier but must not precede it.
     not_before: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # What one row is, e.g. "one row per customer company" (documentation only).
+    description: str = field(default="", compare=False)
+    # Prose that follows the column table in the document (documentation only).
+    note: str = field(default="", compare=False)
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -78,47 +105,96 @@ TABLES: dict[str, Table] = {
             "accounts",
             (
                 Column("account_id", STRING, nullable=False),
-                Column("name", STRING),
+                Column("name", STRING, meaning="display name"),
                 Column("industry", STRING),
                 Column("region", STRING),
-                Column("employees", INT, min=0),
-                Column("created_at", TIMESTAMP, nullable=False),
-                Column("csm_owner", STRING),
-                Column("value_driver", STRING, enum=("revenue", "efficiency", "cost")),
+                Column("employees", INT, min=0, meaning="company size"),
+                Column("created_at", TIMESTAMP, nullable=False, meaning="became a paying customer"),
+                Column("csm_owner", STRING, meaning="CSM responsible"),
+                Column(
+                    "value_driver",
+                    STRING,
+                    enum=("revenue", "efficiency", "cost"),
+                    meaning="what they bought the product for",
+                    value_meanings={
+                        "revenue": "grow income",
+                        "efficiency": "save time",
+                        "cost": "cut spend",
+                    },
+                ),
             ),
             required=True,
             key=("account_id",),
+            description="one row per customer company",
         ),
         Table(
             "subscriptions",
             (
                 Column("subscription_id", STRING, nullable=False),
                 Column("account_id", STRING, nullable=False, references=ACCOUNT_REF),
-                Column("kind", STRING, nullable=False, enum=("new", "renewal", "expansion")),
+                Column(
+                    "kind",
+                    STRING,
+                    nullable=False,
+                    enum=("new", "renewal", "expansion"),
+                    value_meanings={
+                        "expansion": "a mid-term add-on, co-terminous with the term it extends"
+                    },
+                ),
                 Column("start_date", DATE, nullable=False),
-                Column("end_date", DATE, nullable=False),
-                Column("arr", FLOAT, nullable=False, min=0),
-                Column("seats", INT, min=0),
+                Column(
+                    "end_date",
+                    DATE,
+                    nullable=False,
+                    meaning="the renewal decision falls due on this date",
+                ),
+                Column(
+                    "arr",
+                    FLOAT,
+                    nullable=False,
+                    min=0,
+                    meaning="annual recurring revenue of this row",
+                ),
+                Column("seats", INT, min=0, meaning="licensed users"),
                 Column("plan", STRING),
-                Column("outcome", STRING, enum=("renewed", "churned")),
+                Column(
+                    "outcome",
+                    STRING,
+                    enum=("renewed", "churned"),
+                    meaning=(
+                        "for `new`/`renewal` rows; null while the term is still open. "
+                        "Null on `expansion` rows"
+                    ),
+                ),
             ),
             required=True,
             key=("subscription_id",),
             ordered=(("start_date", "end_date"),),
+            description="contract terms",
         ),
         Table(
             "users",
             (
                 Column("user_id", STRING, nullable=False),
                 Column("account_id", STRING, nullable=False, references=ACCOUNT_REF),
-                Column("role", STRING),
-                Column("is_key_user", BOOL, nullable=False),
+                Column(
+                    "role",
+                    STRING,
+                    meaning="e.g. `admin`, `executive`, `champion`, `analyst`, `member`",
+                ),
+                Column(
+                    "is_key_user",
+                    BOOL,
+                    nullable=False,
+                    meaning="the customer's contact person, admin, or sponsoring executive",
+                ),
                 Column("created_at", TIMESTAMP, nullable=False),
-                Column("deactivated_at", TIMESTAMP),
+                Column("deactivated_at", TIMESTAMP, meaning="left the company or lost access"),
             ),
             required=True,
             key=("user_id",),
             not_before=(("created_at", "deactivated_at"),),
+            description="people at the customer with product logins",
         ),
         Table(
             "events",
@@ -126,12 +202,25 @@ TABLES: dict[str, Table] = {
                 Column("ts", TIMESTAMP, nullable=False),
                 Column("account_id", STRING, nullable=False, references=ACCOUNT_REF),
                 Column("user_id", STRING, references=USER_REF),
-                Column("module", STRING, nullable=False),
-                Column("feature", STRING),
-                Column("event_type", STRING, nullable=False, enum=("view", "action", "value")),
-                Column("duration_s", FLOAT, min=0),
+                Column("module", STRING, nullable=False, meaning="product area"),
+                Column("feature", STRING, meaning="function inside the module"),
+                Column(
+                    "event_type",
+                    STRING,
+                    nullable=False,
+                    enum=("view", "action", "value"),
+                    value_meanings={
+                        "view": "looked at something",
+                        "action": "did something",
+                        "value": (
+                            "completed a value-producing step, e.g. saved a report, sent a campaign"
+                        ),
+                    },
+                ),
+                Column("duration_s", FLOAT, min=0, meaning="time spent, seconds"),
             ),
             required=True,
+            description="product usage",
         ),
         Table(
             "tickets",
@@ -139,14 +228,19 @@ TABLES: dict[str, Table] = {
                 Column("ticket_id", STRING, nullable=False),
                 Column("account_id", STRING, nullable=False, references=ACCOUNT_REF),
                 Column("opened_at", TIMESTAMP, nullable=False),
-                Column("closed_at", TIMESTAMP),
+                Column("closed_at", TIMESTAMP, meaning="null = open"),
                 Column("priority", STRING, enum=("low", "normal", "high", "urgent")),
-                Column("category", STRING),
+                Column(
+                    "category",
+                    STRING,
+                    meaning="`bug`, `how_to`, `feature_request`, `billing`, other strings allowed",
+                ),
                 Column("csat", INT, min=1, max=5),
             ),
             required=False,
             key=("ticket_id",),
             not_before=(("opened_at", "closed_at"),),
+            description="support",
         ),
         Table(
             "surveys",
@@ -160,29 +254,43 @@ TABLES: dict[str, Table] = {
             ),
             required=False,
             key=("response_id",),
+            description="NPS responses",
         ),
         Table(
             "outcomes",
             (
                 Column("account_id", STRING, nullable=False, references=ACCOUNT_REF),
                 Column("period_end", DATE, nullable=False),
-                Column("kpi", STRING, nullable=False),
+                Column(
+                    "kpi",
+                    STRING,
+                    nullable=False,
+                    meaning="e.g. `revenue_uplift_pct`, `hours_saved`, `cost_saved`",
+                ),
                 Column("target", FLOAT, nullable=False),
                 Column("actual", FLOAT),
             ),
             required=False,
             key=("account_id", "kpi", "period_end"),
+            description="the customer's own business results",
+            note=("One row per account, KPI and period; the row becomes known at `period_end`."),
         ),
         Table(
             "milestones",
             (
                 Column("account_id", STRING, nullable=False, references=ACCOUNT_REF),
-                Column("milestone", STRING, nullable=False),
+                Column(
+                    "milestone",
+                    STRING,
+                    nullable=False,
+                    meaning="`first_value` is the first business result agreed at kickoff",
+                ),
                 Column("due_date", DATE),
-                Column("achieved_at", TIMESTAMP),
+                Column("achieved_at", TIMESTAMP, meaning="null = not yet"),
             ),
             required=False,
             key=("account_id", "milestone"),
+            description="onboarding and value milestones",
         ),
         Table(
             "touchpoints",
@@ -190,12 +298,18 @@ TABLES: dict[str, Table] = {
                 Column("touchpoint_id", STRING, nullable=False),
                 Column("account_id", STRING, nullable=False, references=ACCOUNT_REF),
                 Column("ts", TIMESTAMP, nullable=False),
-                Column("type", STRING, nullable=False),
+                Column(
+                    "type",
+                    STRING,
+                    nullable=False,
+                    meaning="see the action codes below; other strings allowed",
+                ),
                 Column("owner", STRING),
                 Column("notes", STRING),
             ),
             required=False,
             key=("touchpoint_id",),
+            description="what the CS team did",
         ),
     )
 }
