@@ -11,7 +11,7 @@ SEED ?= 7
 AS_OF ?=
 export MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
 
-.PHONY: help install run demo-data validate train models score serve mlflow-ui test lint bench clean
+.PHONY: help install run demo-data validate train models score serve mlflow-ui test test-fast lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -50,13 +50,17 @@ score: $(STAMP) ## Score every active demo account into outputs/scores.parquet (
 serve: $(STAMP) ## Start the scoring API (RETAIN_DATA, default the demo world; RETAIN_API_KEYS)
 	RETAIN_DATA=$${RETAIN_DATA:-$(DEMO)} $(BIN)/retain serve
 
-test: $(STAMP) ## Run the whole test suite
+test: $(STAMP) ## Run the whole test suite (with the walkthrough notebook)
 	$(BIN)/pytest -n 2 --dist loadfile --nbmake tests notebooks
 
-lint: $(STAMP) ## Run ruff and mypy
+test-fast: $(STAMP) ## The inner loop: every test not marked slow (no 2,000-account worlds)
+	$(BIN)/pytest -n 2 --dist loadfile -m "not slow" tests
+
+lint: $(STAMP) ## Run ruff, mypy and the layer check (import-linter: layers point down only)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy features training serving simulator
+	$(BIN)/mypy features actions training serving simulator retain
+	$(BIN)/lint-imports
 
 bench: $(STAMP) ## Benchmarks: features over >= 10M events vs pandas; API latency vs mlflow serve
 	@set -e; for bench in bench/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench; done

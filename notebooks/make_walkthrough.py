@@ -17,7 +17,7 @@ CELLS: list[tuple[str, str]] = [
 
 From the tables a SaaS company already has to a churn score, an explanation a CSM
 can read, and a recommended action. We use a small simulated world (the simulator
-writes the same tables a real company would, following `../shared/data-contract.md`)
+writes the same tables a real company would, following `docs/data-contract.md`)
 and keep everything in a temporary folder, MLflow store included.""",
     ),
     (
@@ -62,7 +62,7 @@ con.execute(terms).df()""",
         """## 2. Point-in-time features
 Each feature is computed for every active account *as of* a date, seeing nothing dated
 after it. The definitions (family, description, unit, healthy direction) live in
-`features/definitions.py`.""",
+`features/definitions/`.""",
     ),
     (
         "code",
@@ -143,8 +143,8 @@ ranked actions.""",
     ),
     (
         "code",
-        """from serving.batch import run_batch
-from serving.settings import get_settings
+        """from retain.settings import get_settings
+from serving.batch import run_batch
 
 get_settings.cache_clear()
 scores_file = work / "scores.parquet"

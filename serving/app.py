@@ -27,6 +27,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from actions.tiers import risk_tier_cuts
 from serving.schemas import (
     AccountScore,
     ErrorOut,
@@ -36,8 +37,8 @@ from serving.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from serving.scoring import ScoringService, risk_tier_cuts
-from serving.settings import Settings, get_settings
+from serving.scoring import ScoringService
+from serving.service_settings import ServiceSettings
 from serving.snapshots import FeatureStore
 
 logger = logging.getLogger(__name__)
@@ -55,23 +56,21 @@ async def service_of(request: Request) -> ScoringService:
 Service = Annotated[ScoringService, Depends(service_of)]
 
 
-def build_service(settings: Settings) -> ScoringService:
+def build_service(settings: ServiceSettings) -> ScoringService:
     """Load champions (registry or cache), the source's latest features and the playbook.
 
-    When a `retain-uplift` champion is registered, recommended actions carry its expected
+    When the bundle has a `retain-uplift` champion, recommended actions carry its expected
     effects (`serving.effects`); otherwise the playbook alone ranks them.
     """
-    from serving.effects import load_uplift_effects
+    from actions.playbook import load_playbook
     from serving.models import ModelStore
-    from serving.playbook import load_playbook
 
     if not settings.data:
         raise RuntimeError("RETAIN_DATA is not set: point it at the source to score")
     playbook = load_playbook(settings.playbook)
     models = ModelStore.open(settings.mlflow_uri, settings.model_cache)
     features = FeatureStore.from_source(settings.data, cache_size=settings.as_of_cache)
-    effects = load_uplift_effects(settings.mlflow_uri, settings.model_cache)
-    return ScoringService(models, features, playbook, effects=effects)
+    return ScoringService(models, features, playbook)
 
 
 class Metrics:
@@ -159,9 +158,8 @@ def _naive_utc(as_of: datetime | None) -> datetime | None:
     return as_of
 
 
-def create_app(settings: Settings | None = None, service: ScoringService | None = None) -> FastAPI:
+def create_app(settings: ServiceSettings, service: ScoringService | None = None) -> FastAPI:
     """The FastAPI app; pass `service` to serve already-loaded models (tests, benchmarks)."""
-    settings = settings or get_settings()
     keys = [key.encode() for key in settings.api_key_list]
     metrics = Metrics()
 
@@ -285,12 +283,15 @@ def create_app(settings: Settings | None = None, service: ScoringService | None 
             status = "degraded: serving cached models, the model registry is unreachable"
         elif error:
             status = "degraded: the model registry is unreachable; models loaded earlier serve"
+        elif bundle.uplift_error:
+            status = "degraded: the uplift champion did not load; the playbook ranks actions"
         return Readiness(
             ready=True,
             status=status,
             model_version=bundle.model_version,
             models_from=bundle.origin,
             registry_error=error,
+            uplift_error=bundle.uplift_error,
             as_of=svc.features.latest.as_of,
             accounts=len(svc.features.latest.account_ids),
         )

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from serving.schemas import AccountScore
 from serving.scoring import ScoringService
-from serving.settings import Settings
+from serving.service_settings import ServiceSettings
 
 COLUMNS = tuple(AccountScore.model_fields)
 NESTED = ("drivers", "actions")
@@ -53,16 +53,19 @@ def write_scores(frame: pd.DataFrame, output: Path) -> None:
 
 
 def run_batch(
-    data: str, output: Path, as_of: datetime | None, settings: Settings, progress: bool = True
+    data: str,
+    output: Path,
+    as_of: datetime | None,
+    settings: ServiceSettings,
+    progress: bool = True,
 ) -> int:
     """Load the champions and the source, score every active account, write `output`.
 
     Returns:
         The number of accounts written.
     """
-    from serving.effects import load_uplift_effects
+    from actions.playbook import load_playbook
     from serving.models import ModelStore
-    from serving.playbook import load_playbook
     from serving.snapshots import FeatureStore
 
     if output.suffix.lower() not in (".parquet", ".csv"):
@@ -70,8 +73,7 @@ def run_batch(
     playbook = load_playbook(settings.playbook)
     models = ModelStore.open(settings.mlflow_uri, settings.model_cache)
     features = FeatureStore.from_source(data, as_of=as_of)
-    effects = load_uplift_effects(settings.mlflow_uri, settings.model_cache)
-    service = ScoringService(models, features, playbook, effects=effects)
+    service = ScoringService(models, features, playbook)
     frame = score_frame(service, progress=progress)
     write_scores(frame, output)
     return len(frame)

@@ -1,14 +1,18 @@
 """The champion models in use: loaded from the MLflow registry, cached locally, hot-swapped.
 
-A `ModelBundle` is immutable; `ModelStore` holds the current one and replaces it with a
+A `ModelBundle` holds the churn, upsell and (when one is registered) uplift champions that
+score together; it is immutable. `ModelStore` holds the current one and replaces it with a
 single reference assignment, so a request that already took a bundle finishes on it while
 the next request sees the new champion. When the registry cannot be reached the last
-champions copied to the local cache (`RETAIN_MODEL_CACHE`) are served instead.
+champions copied to the local cache (`RETAIN_MODEL_CACHE`) are served instead. A model
+registered by an older layout of retain that no longer unpickles is named, with the advice
+to retrain; an uplift model that does not load leaves the playbook to decide and says why.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import shutil
@@ -21,11 +25,19 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from serving.effects import UpliftEffects
+from training.names import CHAMPION, model_name
+
 logger = logging.getLogger(__name__)
 
-CHURN_MODEL = "retain-churn"
-UPSELL_MODEL = "retain-upsell"
-CHAMPION = "champion"
+CHURN_MODEL = model_name("churn")
+UPSELL_MODEL = model_name("upsell")
+UPLIFT_MODEL = model_name("uplift")
+REQUIRED_MODELS = (CHURN_MODEL, UPSELL_MODEL)
+
+
+class OutdatedModelError(RuntimeError):
+    """A registered model was pickled by an older retain whose modules no longer exist."""
 
 
 class AccountModelLike(Protocol):
@@ -37,18 +49,31 @@ class AccountModelLike(Protocol):
 
     def raw_score(self, X: Any) -> np.ndarray: ...
     def predict_proba(self, X: Any) -> np.ndarray: ...
+    def proba_from_raw(self, raw: np.ndarray) -> np.ndarray: ...
     def contributions(self, X: Any) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
 class ModelBundle:
-    """The churn and upsell champions that score together, with where they came from."""
+    """The champions that score together (uplift optional), with where they came from.
+
+    `effects` serves the uplift model's per-account expected effects; it is built with the
+    bundle, so a hot swap or a cache fallback brings its own effects along.
+    """
 
     churn: AccountModelLike
     upsell: AccountModelLike
     versions: dict[str, str]
     origin: str = "registry"  # "registry", "cache" or "memory"
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    uplift: Any = None
+    uplift_error: str | None = None
+    failed: dict[str, str] = field(default_factory=dict)  # model -> version that did not load
+    effects: UpliftEffects | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.uplift is not None:
+            object.__setattr__(self, "effects", UpliftEffects(self.uplift))
 
     @property
     def model_version(self) -> str:
@@ -56,22 +81,59 @@ class ModelBundle:
         return ",".join(f"{name}:v{version}" for name, version in sorted(self.versions.items()))
 
 
-def _unwrap(path: Path) -> AccountModelLike:
+def _unwrap(path: Path, name: str = "", version: str = "") -> Any:
     import mlflow.pyfunc
 
-    model: AccountModelLike = mlflow.pyfunc.load_model(str(path)).unwrap_python_model()
-    return model
+    try:
+        return mlflow.pyfunc.load_model(str(path)).unwrap_python_model()
+    except (ModuleNotFoundError, AttributeError) as exc:
+        raise OutdatedModelError(
+            f"{name} v{version} was registered by an older version of retain and cannot be "
+            f"loaded ({exc}); retrain with `retain train` (or `make train`)"
+        ) from exc
 
 
 def champion_versions(tracking_uri: str) -> dict[str, str]:
-    """The registry's current champion version of each model; raises if unreachable."""
+    """The registry's champion version of each model (uplift only if registered).
+
+    Raises when the registry is unreachable or the churn or upsell champion is missing.
+    """
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    return {
+    versions = {
         name: str(client.get_model_version_by_alias(name, CHAMPION).version)
-        for name in (CHURN_MODEL, UPSELL_MODEL)
+        for name in REQUIRED_MODELS
     }
+    with contextlib.suppress(MlflowException):  # no uplift champion: the playbook ranks
+        versions[UPLIFT_MODEL] = str(
+            client.get_model_version_by_alias(UPLIFT_MODEL, CHAMPION).version
+        )
+    return versions
+
+
+def _bundle(folders: dict[str, Path], versions: dict[str, str], origin: str) -> ModelBundle:
+    """Load every model folder into a bundle; an uplift model that fails leaves it out."""
+    models = {name: _unwrap(folders[name], name, versions[name]) for name in REQUIRED_MODELS}
+    uplift, uplift_error, failed = None, None, {}
+    if UPLIFT_MODEL in folders:
+        try:
+            uplift = _unwrap(folders[UPLIFT_MODEL], UPLIFT_MODEL, versions[UPLIFT_MODEL])
+        except Exception as exc:
+            uplift_error = f"{type(exc).__name__}: {exc}"
+            failed[UPLIFT_MODEL] = versions[UPLIFT_MODEL]
+            logger.error("The uplift champion did not load; the playbook ranks actions: %s", exc)
+    kept = {n: v for n, v in versions.items() if n != UPLIFT_MODEL or uplift is not None}
+    return ModelBundle(
+        models[CHURN_MODEL],
+        models[UPSELL_MODEL],
+        kept,
+        origin=origin,
+        uplift=uplift,
+        uplift_error=uplift_error,
+        failed=failed,
+    )
 
 
 def fetch_model(tracking_uri: str, name: str, version: str, cache_dir: Path) -> Path:
@@ -108,10 +170,10 @@ def load_from_registry(
     versions = versions or champion_versions(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     folders = {name: fetch_model(tracking_uri, name, v, cache_dir) for name, v in versions.items()}
-    models = {name: _unwrap(folder) for name, folder in folders.items()}
+    bundle = _bundle(folders, versions, "registry")
     index = {name: {"version": versions[name], "folder": f.name} for name, f in folders.items()}
     (cache_dir / "champions.json").write_text(json.dumps(index, indent=2))
-    return ModelBundle(models[CHURN_MODEL], models[UPSELL_MODEL], versions, origin="registry")
+    return bundle
 
 
 def load_from_cache(cache_dir: Path) -> ModelBundle:
@@ -120,9 +182,9 @@ def load_from_cache(cache_dir: Path) -> ModelBundle:
     if not path.exists():
         raise FileNotFoundError(f"no cached champion models in {cache_dir}")
     index: dict[str, dict[str, str]] = json.loads(path.read_text())
-    models = {name: _unwrap(cache_dir / name / entry["folder"]) for name, entry in index.items()}
+    folders = {name: cache_dir / name / entry["folder"] for name, entry in index.items()}
     versions = {name: entry["version"] for name, entry in index.items()}
-    return ModelBundle(models[CHURN_MODEL], models[UPSELL_MODEL], versions, origin="cache")
+    return _bundle(folders, versions, "cache")
 
 
 class ModelStore:
@@ -181,11 +243,12 @@ class ModelStore:
                 return False
             self.registry_error = None
             current = self._bundle
-            if versions == current.versions and current.origin == "registry":
+            in_use = {**current.versions, **current.failed}
+            if versions == in_use and current.origin == "registry":
                 return False
             bundle = load_from_registry(self.tracking_uri, self.cache_dir, versions)
             self.swap(bundle)
-            return versions != current.versions
+            return versions != in_use
 
     async def watch(self, every_seconds: float) -> None:
         """Poll the registry forever (run as a background task; cancel to stop)."""

@@ -122,6 +122,9 @@ class Readiness(BaseModel):
     model_version: str | None = None
     models_from: str | None = None
     registry_error: str | None = None
+    uplift_error: str | None = Field(
+        default=None, description="Why no learned effects rank actions (the playbook does)."
+    )
     as_of: datetime | None = None
     accounts: int = 0
 

@@ -2,97 +2,29 @@
 
 Features for an `as_of` sit in a numpy matrix (`serving.snapshots`); a request takes rows
 of it, scores them with the champion bundle in use (one bundle per request, even during a
-hot reload), explains the churn score and runs the playbook.
+hot reload), explains the churn score, runs the playbook and ranks the actions with the
+bundle's learned effects (`actions.ranking`). The churn model runs once per row: its SHAP
+contributions add up to the raw score, which the calibrator turns into the probability.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from actions.playbook import Playbook
+from actions.ranking import ExpectedEffect, best_action, rank, suggest
+from actions.tiers import risk_tier
 from serving import explain
-from serving.effects import ExpectedEffect
 from serving.models import AccountModelLike, ModelBundle, ModelStore
-from serving.playbook import Playbook, Recommendation, rank_actions
 from serving.schemas import AccountScore, ActionOut, DriverOut, UnknownAccount
 from serving.snapshots import FeatureSnapshot, FeatureStore
 
-__all__ = ["EffectsProvider", "FeatureSnapshot", "FeatureStore", "ScoringService", "risk_tier"]
-
-# Per-account expected effects (action -> ExpectedEffect) for snapshot rows, e.g.
-# `serving.effects.UpliftEffects` backed by the `retain-uplift` champion.
-EffectsProvider = Callable[[FeatureSnapshot, np.ndarray], list[Mapping[str, ExpectedEffect]]]
-
-
-def risk_tier_cuts(thresholds: Any) -> dict[str, float]:
-    """The model's `tier_thresholds` ((high, medium) or a mapping) as {"high", "medium"}."""
-    if isinstance(thresholds, Mapping):
-        return {"high": float(thresholds["high"]), "medium": float(thresholds["medium"])}
-    high, medium = (float(t) for t in thresholds)
-    return {"high": high, "medium": medium}
-
-
-def risk_tier(probability: float, thresholds: Any) -> str:
-    """High / medium / low from the model's (high, medium) probability cut points."""
-    cuts = risk_tier_cuts(thresholds)
-    if probability >= cuts["high"]:
-        return "high"
-    return "medium" if probability >= cuts["medium"] else "low"
-
-
-def _effect_sentence(action: str, effect: ExpectedEffect) -> str:
-    words = action.replace("_", " ")
-    return (
-        f"Accounts like this renewed more often after a {words}: churn risk "
-        f"{100 * (effect.effect or 0.0):+.1f} pts (+/- {100 * (effect.std or 0.0):.1f})."
-    )
-
-
-def with_effects(
-    ranked: list[Recommendation],
-    effects: Mapping[str, ExpectedEffect] | None,
-    arr: float | None,
-) -> list[tuple[Recommendation, dict[str, Any]]]:
-    """Merge the playbook's ranked actions with learned effects, best first.
-
-    Learned actions expected to pay (saved ARR = -effect x ARR - cost > 0) come first, by
-    saved ARR, with the playbook's reason when a rule also suggests them; then the
-    playbook's actions that history cannot judge, in playbook order. A playbook action
-    whose learned effect does not pay is left out. Without effects the playbook decides.
-    """
-    if effects is None:
-        return [(rec, {}) for rec in ranked]
-    by_action = {rec.action: rec for rec in ranked}
-    learned: list[tuple[float, Recommendation, dict[str, Any]]] = []
-    for action, found in effects.items():
-        if found.basis != "learned" or found.effect is None:
-            continue
-        saved = -found.effect * (arr if arr is not None else 1.0) - found.cost
-        if saved <= 0:
-            continue
-        rec = by_action.get(action) or Recommendation(
-            action, (), _effect_sentence(action, found), (), 0, found.effect
-        )
-        fields = {
-            "expected_effect": found.effect,
-            "effect_std": found.std,
-            "expected_saved_arr": saved if arr is not None else None,
-            "basis": "learned",
-            "basis_reason": found.basis_reason,
-        }
-        learned.append((saved, rec, fields))
-    learned.sort(key=lambda item: -item[0])
-    out = [(rec, fields) for _, rec, fields in learned]
-    for rec in ranked:
-        known = effects.get(rec.action)
-        if known is None or known.basis != "learned" or known.effect is None:
-            reason = known.basis_reason if known is not None else "no uplift model for it"
-            out.append((rec, {"basis": "playbook", "basis_reason": reason}))
-    return out
+__all__ = ["FeatureSnapshot", "FeatureStore", "ScoringService"]
 
 
 def _columns(model: AccountModelLike, snapshot: FeatureSnapshot) -> np.ndarray:
@@ -127,14 +59,19 @@ class ScoringService:
         *,
         top_drivers: int = 5,
         catalogue: Mapping[str, explain.FeatureLike] | None = None,
-        effects: EffectsProvider | None = None,
     ) -> None:
         self.models = models
         self.features = features
         self.playbook = playbook
         self.top_drivers = top_drivers
         self.catalogue = catalogue if catalogue is not None else explain.feature_catalogue()
-        self.effects = effects
+        self.warm(models.bundle)
+        models.on_swap = self.warm
+
+    def warm(self, bundle: ModelBundle) -> None:
+        """Compute the bundle's expected effects for the latest snapshot before it serves."""
+        if bundle.effects is not None:
+            bundle.effects.warm(self.features.latest)
 
     def score(
         self, account_ids: Sequence[str], as_of: datetime | None = None
@@ -165,15 +102,16 @@ class ScoringService:
         values = snapshot.matrix[rows]
         churn_X = values[:, _columns(bundle.churn, snapshot)]
         upsell_X = values[:, _columns(bundle.upsell, snapshot)]
+        contributions = bundle.churn.contributions(churn_X)
         batch = _Batch(
             values=values,
             churn_X=churn_X,
-            contributions=bundle.churn.contributions(churn_X),
-            churn_p=np.clip(bundle.churn.predict_proba(churn_X), 0.0, 1.0),
+            contributions=contributions,
+            churn_p=np.clip(bundle.churn.proba_from_raw(contributions.sum(axis=1)), 0.0, 1.0),
             upsell_p=np.clip(bundle.upsell.predict_proba(upsell_X), 0.0, 1.0),
             names=list(bundle.churn.feature_names),
             healthy=dict(bundle.churn.healthy_reference),
-            effects=self.effects(snapshot, rows) if self.effects is not None else None,
+            effects=bundle.effects(snapshot, rows) if bundle.effects is not None else None,
         )
         return [self._account(bundle, snapshot, int(row), i, batch) for i, row in enumerate(rows)]
 
@@ -200,11 +138,12 @@ class ScoringService:
         drivers = explain.top_drivers(
             contributions, batch.churn_X[i], batch.names, healthy, self.top_drivers, catalogue
         )
+        ranked = rank(suggest(fired, by_feature), effects, arr)
         actions = [
             ActionOut(
-                action=rec.action,
-                reason=rec.reason,
-                rules=list(rec.rules),
+                action=ranked_action.action,
+                reason=ranked_action.reason,
+                rules=list(ranked_action.rules),
                 drivers=[
                     DriverOut(
                         **vars(
@@ -213,18 +152,22 @@ class ScoringService:
                             )
                         )
                     )
-                    for f in rec.features
+                    for f in ranked_action.features
                 ],  # fmt: skip
-                **known,
+                expected_effect=ranked_action.expected_effect,
+                effect_std=ranked_action.effect_std,
+                expected_saved_arr=ranked_action.expected_saved_arr,
+                basis=ranked_action.basis,
+                basis_reason=ranked_action.basis_reason,
             )
-            for rec, known in with_effects(rank_actions(fired, by_feature), effects, arr)
+            for ranked_action in ranked
         ]
         return AccountScore(
             account_id=snapshot.account_ids[row],
             as_of=snapshot.as_of,
             churn_probability=churn_p,
             upsell_probability=upsell_p,
-            next_best_action=actions[0].action if actions else "none",
+            next_best_action=best_action(ranked),
             model_version=bundle.model_version,
             risk_tier=tier,  # type: ignore[arg-type]
             account_tier=account_tier,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from tiny_world import tiny_world, write_tables
+
+from tests.support import tiny_world, write_tables
 
 
 @pytest.fixture
@@ -25,3 +27,13 @@ def tiny_csv_dir(tmp_path: Path) -> Path:
 def tiny_parquet_dir(tmp_path: Path) -> Path:
     """The tiny valid world written as one Parquet file per table."""
     return write_tables(tiny_world(), tmp_path / "parquet", "parquet")
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each test reads the settings anew (the CLI caches them per process)."""
+    from retain.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
+from actions.tiers import risk_tiers
 from training.calibration import Calibrator
 
 
@@ -77,28 +78,17 @@ class AccountModel(PythonModel):
 
     def tier(self, probability: np.ndarray) -> np.ndarray:
         """`high`, `medium` or `low` for each probability, by the validation cut points."""
-        p = np.asarray(probability, dtype=float)
-        return np.where(
-            p >= self.tier_thresholds["high"],
-            "high",
-            np.where(p >= self.tier_thresholds["medium"], "medium", "low"),
-        )
+        return risk_tiers(probability, self.tier_thresholds)
+
+    def proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from raw scores (e.g. the sum of the contributions)."""
+        return self.calibrator.transform(np.asarray(raw, dtype=float))
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> np.ndarray:
         """Pyfunc entry point: calibrated probabilities for a DataFrame of feature columns."""
         return self.predict_proba(model_input)
-
-
-def tier_thresholds(
-    probability: np.ndarray, high_share: float, medium_share: float
-) -> dict[str, float]:
-    """Cut points putting `high_share` of accounts in high and the next `medium_share` in medium."""
-    p = np.asarray(probability, dtype=float)
-    high = float(np.quantile(p, 1 - high_share))
-    medium = float(np.quantile(p, 1 - high_share - medium_share))
-    return {"high": high, "medium": min(medium, high)}
 
 
 def healthy_reference(frame: pd.DataFrame, feature_names: list[str]) -> dict[str, float]:

@@ -1,4 +1,6 @@
-"""Model registry: `retain-churn` and `retain-upsell`, aliases and the promotion gate.
+"""Model registry: the promotion gate, promotion by hand and listing versions.
+
+Names and aliases are defined in `training.names`.
 
 Every new version gets the alias `challenger`. It becomes `champion` only when it
 beats the current champion on the *new* test period (the champion is re-scored on
@@ -18,17 +20,7 @@ from mlflow.tracking import MlflowClient
 from training.config import PromotionConfig
 from training.evaluate import evaluate
 from training.model import AccountModel
-
-CHAMPION = "champion"
-CHALLENGER = "challenger"
-TARGETS: tuple[str, ...] = ("churn", "upsell")
-
-
-def model_name(target: str) -> str:
-    """Registered model name of a target: `retain-churn` or `retain-upsell`."""
-    if target not in TARGETS:
-        raise ValueError(f"unknown model {target!r}; expected one of {TARGETS}")
-    return f"retain-{target}"
+from training.names import CHALLENGER, CHAMPION, MODEL_KINDS, model_name
 
 
 @dataclass(frozen=True)
@@ -127,9 +119,9 @@ def promote(client: MlflowClient, target: str, version: str) -> None:
 
 
 def list_versions(client: MlflowClient) -> pd.DataFrame:
-    """Every registered version of both models with aliases and test metrics."""
+    """Every registered version of each model with aliases and test metrics."""
     rows: list[dict[str, Any]] = []
-    for target in TARGETS:
+    for target in MODEL_KINDS:
         name = model_name(target)
         for mv in client.search_model_versions(f"name='{name}'"):
             aliases = client.get_model_version(name, mv.version).aliases

@@ -21,8 +21,8 @@ from datetime import datetime
 import pandas as pd
 
 from training.config import SplitConfig
+from training.names import ACCOUNT_MODELS as TARGETS
 
-TARGETS: tuple[str, ...] = ("churn", "upsell")
 UPSELL_HORIZON = pd.Timedelta(days=180)
 
 

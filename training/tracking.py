@@ -1,12 +1,12 @@
 """MLflow tracking: where runs go, and logging one training run.
 
-Tracking URI from `RETAIN_MLFLOW_URI` (default `sqlite:///mlruns/mlflow.db`); artifacts
-are stored beside a SQLite store (`mlruns/artifacts`). Nothing is configured at import.
+The caller says where (the CLI passes the `RETAIN_MLFLOW_URI` setting); the default is
+`sqlite:///mlruns/mlflow.db`, with artifacts beside a SQLite store (`mlruns/artifacts`).
+Nothing is configured at import.
 """
 
 from __future__ import annotations
 
-import os
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -19,19 +19,14 @@ from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 
 from training.model import AccountModel
+from training.names import DEFAULT_TRACKING_URI
 
-DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXPERIMENT = "retain"
 _REQUIREMENTS = ("lightgbm", "scikit-learn", "numpy", "pandas", "mlflow")
 
 
-def tracking_uri() -> str:
-    """The MLflow tracking URI from `RETAIN_MLFLOW_URI`, or the default SQLite store."""
-    return os.environ.get("RETAIN_MLFLOW_URI") or DEFAULT_TRACKING_URI
-
-
 def configure_mlflow(uri: str | None = None) -> str:
-    """Point MLflow tracking and registry at `uri` (default `tracking_uri()`).
+    """Point MLflow tracking and registry at `uri` (default `DEFAULT_TRACKING_URI`).
 
     For a SQLite store its folder is created and the `retain` experiment keeps its
     artifacts in `<folder>/artifacts`.
@@ -39,7 +34,7 @@ def configure_mlflow(uri: str | None = None) -> str:
     Returns:
         The experiment id of `retain`, which becomes the active experiment.
     """
-    uri = uri or tracking_uri()
+    uri = uri or DEFAULT_TRACKING_URI
     artifact_location = None
     if uri.startswith("sqlite:///"):
         folder = Path(uri.removeprefix("sqlite:///")).resolve().parent

@@ -13,18 +13,21 @@ import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
+from actions.tiers import cut_points
 from training.baselines import HealthScoreBaseline, logistic_baseline
 from training.calibration import Calibrator
 from training.config import TrainingConfig, load_config
 from training.evaluate import evaluate
-from training.model import AccountModel, healthy_reference, tier_thresholds
+from training.model import AccountModel, healthy_reference
+from training.names import model_name
 from training.plots import evaluation_plots
-from training.registry import PromotionDecision, gate, model_name
+from training.registry import PromotionDecision, gate
 from training.search import SearchResult, search_booster
 from training.split import TARGETS, TimeSplit, time_split
 from training.tracking import configure_mlflow, flatten, log_account_model, log_figures, log_metrics
 from training.truth import compare_with_truth, describe, truth_file
-from training.uplift_run import UpliftRun, run_uplift
+from training.uplift import UpliftRun, run_uplift
 
 Report = Callable[[str], None]
 
@@ -77,6 +80,15 @@ def build_training_set(
     return dataset, as_of
 
 
+def touchpoints_until(data: str, as_of: datetime) -> pd.DataFrame:
+    """The CS team's touchpoints logged up to `as_of` in the source."""
+    from features.source import load_source
+    from training.uplift.data import load_touchpoints
+
+    with load_source(data) as source:
+        return load_touchpoints(source.con, as_of)
+
+
 def fit_target(
     dataset: pd.DataFrame,
     target: str,
@@ -107,7 +119,7 @@ def fit_target(
     validation_x = split.validation[feature_names].to_numpy(dtype=float, na_value=np.nan)
     validation_raw = search.booster.predict(validation_x, raw_score=True, num_threads=1)
     calibrator = Calibrator(config.calibration).fit(validation_raw, split.validation[target])
-    thresholds = tier_thresholds(
+    thresholds = cut_points(
         calibrator.transform(validation_raw), config.tiers.high_share, config.tiers.medium_share
     )
     model = AccountModel(target, search.booster, calibrator, feature_names, thresholds, healthy)
@@ -178,6 +190,7 @@ def train(
     dataset: pd.DataFrame | None = None,
     tracking_uri: str | None = None,
     uplift: bool = True,
+    playbook: Playbook | None = None,
 ) -> TrainingResult:
     """Train, evaluate, log and register the churn and upsell models.
 
@@ -188,8 +201,10 @@ def train(
         register: register the models and run the promotion gate.
         report: where progress lines go.
         dataset: an already built training set for `data` (skips building it).
-        tracking_uri: MLflow store (default `RETAIN_MLFLOW_URI` or `mlruns/mlflow.db`).
+        tracking_uri: MLflow store (default `sqlite:///mlruns/mlflow.db`).
         uplift: also learn next-best-action effects from the touchpoints (same run).
+        playbook: the playbook serving uses; its rules give each action its symptoms in
+            the uplift learner (default: the shipped `actions/playbook.yaml`).
 
     Returns:
         The models, metrics, truth comparisons and registry decisions.
@@ -238,7 +253,14 @@ def train(
             _log_target(result, register, config, report)
         if uplift:
             outcome.uplift = run_uplift(
-                data, dataset, as_of, register=register, report=report, seed=config.seed
+                data,
+                dataset,
+                touchpoints_until(data, as_of),
+                as_of,
+                playbook if playbook is not None else load_playbook(DEFAULT_PLAYBOOK),
+                register=register,
+                report=report,
+                seed=config.seed,
             )
     report(f"Done in {time.monotonic() - started:.0f}s (MLflow run {outcome.run_id}).")
     return outcome

@@ -1,0 +1,223 @@
+"""The one ranking of actions for an account, used by serving, training and evaluation.
+
+Two inputs meet here: what the playbook suggests (`suggest`: the fired rules merged into
+one suggestion per action, in the playbook's order) and, when an uplift model exists, each
+action's expected effect on churn learned from the CS team's history (`ExpectedEffect`).
+
+`rank` orders them: actions whose effect was learned come first, by expected saved ARR
+(-effect x ARR - the action's cost), and only when they are expected to pay; then the
+playbook's suggestions that history cannot judge for this account, in playbook order. A
+playbook suggestion whose learned effect does not pay is left out. Without learned effects
+the playbook decides alone. The next-best-action is the top of the ranking, or `none`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from actions.playbook import Rule
+
+NO_ACTION = "none"
+Basis = Literal["learned", "playbook"]
+
+
+@dataclass(frozen=True)
+class ExpectedEffect:
+    """One action's expected change in churn probability for one account (negative helps)."""
+
+    effect: float | None
+    std: float | None
+    basis: Basis
+    basis_reason: str
+    cost: float = 0.0
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The playbook's suggestion of one action, merged from the rules that fired for it."""
+
+    action: str
+    rules: tuple[str, ...]
+    reason: str
+    features: tuple[str, ...]
+    priority: int
+
+
+@dataclass(frozen=True)
+class RankedAction:
+    """One recommended action for an account, with why and what it is expected to do."""
+
+    action: str
+    reason: str
+    rules: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    expected_effect: float | None = None
+    effect_std: float | None = None
+    expected_saved_arr: float | None = None
+    basis: Basis = "playbook"
+    basis_reason: str = ""
+
+
+def suggest(
+    fired: Sequence[Rule], contributions: Mapping[str, float] | None = None
+) -> list[Suggestion]:
+    """Merge fired rules into one suggestion per action, in the playbook's order.
+
+    Actions are ordered by the highest priority among their rules, then by how much churn
+    risk their triggering features add (their SHAP contributions, when given).
+    """
+    contributions = contributions or {}
+    merged: dict[str, list[Rule]] = {}
+    for rule in fired:
+        merged.setdefault(rule.action, []).append(rule)
+    suggestions = []
+    for action, rules in merged.items():
+        rules.sort(key=lambda r: -r.priority)
+        suggestions.append(
+            Suggestion(
+                action=action,
+                rules=tuple(r.name for r in rules),
+                reason=" ".join(dict.fromkeys(r.reason.strip() for r in rules)),
+                features=tuple(
+                    dict.fromkeys(c.feature for r in rules for c in r.when if c.feature)
+                ),
+                priority=rules[0].priority,
+            )
+        )
+
+    def risk_added(suggestion: Suggestion) -> float:
+        return sum(max(contributions.get(f, 0.0), 0.0) for f in suggestion.features)
+
+    return sorted(suggestions, key=lambda s: (-s.priority, -risk_added(s)))
+
+
+def effect_sentence(action: str, effect: float | None, std: float | None) -> str:
+    """A CSM's sentence for a learned effect with no playbook reason behind it."""
+    words = action.replace("_", " ")
+    return (
+        f"Accounts like this renewed more often after a {words}: churn risk "
+        f"{100 * (effect or 0.0):+.1f} pts (+/- {100 * (std or 0.0):.1f})."
+    )
+
+
+def _known(value: float | None) -> bool:
+    return value is not None and not math.isnan(value)
+
+
+def rank(
+    suggestions: Sequence[Suggestion],
+    effects: Mapping[str, ExpectedEffect] | None,
+    arr: float | None,
+) -> list[RankedAction]:
+    """The account's actions, best first (see the module docstring for the rule).
+
+    Args:
+        suggestions: the playbook's suggestions for the account (`suggest`), in order.
+        effects: action code -> expected effect for the account, or None without a model.
+        arr: the account's ARR; when unknown, learned effects cannot be valued and the
+            playbook decides.
+    """
+    if effects is None or not _known(arr):
+        reason = "no uplift model" if effects is None else "the account's ARR is unknown"
+        return [
+            RankedAction(s.action, s.reason, s.rules, s.features, basis_reason=reason)
+            for s in suggestions
+        ]
+    value = float(arr)  # type: ignore[arg-type]
+    by_action = {s.action: s for s in suggestions}
+    learned: list[tuple[float, RankedAction]] = []
+    for action, found in effects.items():
+        if found.basis != "learned" or not _known(found.effect):
+            continue
+        effect = float(found.effect)  # type: ignore[arg-type]
+        saved = -effect * value - found.cost
+        if saved <= 0:
+            continue
+        s = by_action.get(action)
+        learned.append(
+            (
+                saved,
+                RankedAction(
+                    action=action,
+                    reason=s.reason if s else effect_sentence(action, effect, found.std),
+                    rules=s.rules if s else (),
+                    features=s.features if s else (),
+                    expected_effect=effect,
+                    effect_std=found.std,
+                    expected_saved_arr=saved,
+                    basis="learned",
+                    basis_reason=found.basis_reason,
+                ),
+            )
+        )
+    learned.sort(key=lambda item: -item[0])
+    ranked = [action for _, action in learned]
+    for s in suggestions:
+        known = effects.get(s.action)
+        if known is None or known.basis != "learned" or not _known(known.effect):
+            reason = known.basis_reason if known is not None else "no learned effect for it"
+            ranked.append(
+                RankedAction(s.action, s.reason, s.rules, s.features, basis_reason=reason)
+            )
+    return ranked
+
+
+def _number(value: Any) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def per_account(
+    effects: Mapping[str, Sequence[Any]], costs: Mapping[str, float] | None = None
+) -> list[dict[str, ExpectedEffect]]:
+    """Per-action arrays (effect, std, basis, reason) -> one {action: ExpectedEffect} per account.
+
+    Args:
+        effects: e.g. `UpliftModel.effects(X)`: action -> (effect, std, basis, reason) arrays.
+        costs: action -> cost in ARR currency (missing = 0).
+    """
+    costs = costs or {}
+    accounts: list[dict[str, ExpectedEffect]] = []
+    for action, (effect, std, basis, reason, *_) in effects.items():
+        cost = float(costs.get(action, 0.0))
+        if not accounts:
+            accounts = [{} for _ in range(len(effect))]
+        for i in range(len(effect)):
+            accounts[i][action] = ExpectedEffect(
+                _number(effect[i]),
+                _number(std[i]),
+                "learned" if str(basis[i]) == "learned" else "playbook",
+                str(reason[i]),
+                cost,
+            )
+    return accounts
+
+
+def next_best_actions(
+    effects: Mapping[str, Sequence[Any]],
+    arr: Sequence[float] | np.ndarray,
+    costs: Mapping[str, float],
+    suggestions: Sequence[Sequence[Suggestion]] | None = None,
+) -> list[list[RankedAction]]:
+    """`rank` for a batch of accounts: the ranked actions of each (empty means `none`).
+
+    Args:
+        effects: action -> (effect, std, basis, reason) arrays, aligned with `arr`.
+        arr: each account's ARR.
+        costs: action -> cost in ARR currency (missing = 0).
+        suggestions: per account, the playbook's suggestions in its order.
+    """
+    values = np.asarray(arr, dtype=float)
+    found = per_account(effects, costs) or [{} for _ in range(len(values))]
+    playbook = list(suggestions) if suggestions is not None else [[] for _ in range(len(values))]
+    return [rank(playbook[i], found[i], float(values[i])) for i in range(len(values))]
+
+
+def best_action(ranked: Sequence[RankedAction]) -> str:
+    """The next-best-action: the top of a ranking, or `none`."""
+    return ranked[0].action if ranked else NO_ACTION

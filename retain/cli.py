@@ -1,0 +1,249 @@
+"""The `retain` command line: one entry point for data, features, training and serving.
+
+Each command is a thin wrapper; the work lives in the module it names, imported inside the
+command so that `retain --help` stays fast. Every command reads the same settings
+(`retain.settings`: `RETAIN_*` variables and `.env`), so `train`, `promote`, `score` and
+`serve` agree on the registry and the playbook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="retain: churn and upsell scores with next-best-actions for customer-success teams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def simulate(
+    accounts: int = typer.Option(2000, help="How many customer accounts to simulate."),
+    seed: int = typer.Option(7, help="Random seed; the same seed gives the same world."),
+    out: Path = typer.Option(..., help="Directory to write the contract tables into."),
+    months: int = typer.Option(24, help="How many months of history."),
+    fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
+) -> None:
+    """Write a simulated SaaS world in the data-contract format, with ground truth."""
+    from simulator.world import simulate_to_dir
+
+    if fmt not in ("parquet", "csv"):
+        raise typer.BadParameter("--format must be parquet or csv")
+    simulate_to_dir(out, n_accounts=accounts, seed=seed, months=months, fmt=fmt, progress=True)
+    typer.echo(f"Wrote a simulated world of {accounts} accounts to {out}")
+
+
+@app.command()
+def validate(
+    data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
+) -> None:
+    """Check a source against the data contract; exit 1 listing every problem."""
+    from features.source import open_source
+    from features.validate import validate_source
+
+    with open_source(data) as source:
+        problems = validate_source(source)
+    if problems:
+        typer.echo(f"{data}: {len(problems)} problem(s) with the data contract:", err=True)
+        for problem in problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"{data}: follows the data contract ({', '.join(sorted(source.present))}).")
+
+
+@app.command()
+def features(
+    data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
+    as_of: str = typer.Option(
+        ..., "--as-of", help="Snapshot date or time T (UTC), e.g. 2025-01-01."
+    ),
+    output: Path | None = typer.Option(
+        None, help="Write the features to this .parquet or .csv file."
+    ),
+) -> None:
+    """Compute point-in-time features of every account active at --as-of."""
+    from features.compute import compute_features
+    from features.dataset import write_frame
+    from features.definitions import FEATURE_NAMES
+    from features.source import ContractError, load_source
+
+    try:
+        with load_source(data) as source:
+            frame = compute_features(source.con, as_of)
+    except ContractError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from error
+    if output is not None:
+        written = write_frame(frame, output)
+        typer.echo(f"Wrote {len(frame)} accounts x {len(FEATURE_NAMES)} features to {written}")
+        return
+    typer.echo(f"{len(frame)} accounts active as of {as_of}, {len(FEATURE_NAMES)} features:")
+    summary = frame[list(FEATURE_NAMES)].describe().T[["mean", "min", "50%", "max"]]
+    typer.echo(
+        summary.assign(missing=frame[list(FEATURE_NAMES)].isna().mean()).round(3).to_string()
+    )
+
+
+@app.command()
+def dataset(
+    data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
+    start: str = typer.Option(
+        ..., "--from", help="First snapshot date (month steps start at month starts)."
+    ),
+    end: str = typer.Option(..., "--to", help="Last snapshot date."),
+    every: str = typer.Option("1M", help="Step between snapshots: e.g. 1M, 2W, 7D."),
+    output: Path | None = typer.Option(
+        None, help="Write the training set to this .parquet or .csv file."
+    ),
+) -> None:
+    """Build a training set of snapshots with churn and upsell labels."""
+    from features.dataset import build_dataset, write_frame
+    from features.snapshots import parse_every
+    from features.source import ContractError, load_source
+
+    try:
+        parse_every(every)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    try:
+        with load_source(data) as source:
+            frame = build_dataset(source.con, start, end, every)
+    except ContractError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from error
+    snapshots = frame["as_of"].nunique()
+    typer.echo(
+        f"{len(frame)} rows from {snapshots} snapshots; "
+        f"churn known on {frame['churn'].notna().sum()} "
+        f"(rate {frame['churn'].mean():.3f}), upsell known on {frame['upsell'].notna().sum()} "
+        f"(rate {frame['upsell'].mean():.3f})"
+    )
+    if output is not None:
+        typer.echo(f"Wrote the training set to {write_frame(frame, output)}")
+
+
+@app.command()
+def serve(
+    data: str = typer.Option(None, help="Source to serve (default: RETAIN_DATA)."),
+    host: str = typer.Option(None, help="Interface to listen on (default: RETAIN_HOST)."),
+    port: int = typer.Option(None, help="Port (default: RETAIN_PORT)."),
+) -> None:
+    """Start the scoring API with the champion models and the source's latest features."""
+    import os
+
+    import uvicorn
+
+    from retain.settings import get_settings
+    from serving.app import create_app
+
+    # One OpenMP thread per LightGBM call: concurrent requests then share the cores
+    # instead of spin-waiting on each other (set before LightGBM first runs).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if data:
+        os.environ["RETAIN_DATA"] = data
+    get_settings.cache_clear()
+    settings = get_settings()
+    if not settings.data:
+        raise typer.BadParameter("give --data or set RETAIN_DATA")
+    if not settings.api_key_list:
+        typer.echo("Warning: RETAIN_API_KEYS is empty; scoring requests will get 401.", err=True)
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command()
+def score(
+    data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
+    output: Path = typer.Option(..., help="Where to write the scores: .parquet or .csv."),
+    as_of: str = typer.Option(None, "--as-of", help="Score as of this date (default: latest)."),
+) -> None:
+    """Score every active account (drivers and actions included) into a file for the CRM."""
+    from datetime import datetime
+
+    from retain.settings import get_settings
+    from serving.batch import run_batch
+
+    when = datetime.fromisoformat(as_of) if as_of else None
+    count = run_batch(data, output, when, get_settings())
+    typer.echo(f"Wrote scores of {count} accounts to {output}")
+
+
+@app.command()
+def train(
+    data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
+    as_of: str = typer.Option(
+        None, "--as-of", help="Use labels known at this date (default: the data's horizon)."
+    ),
+    config: Path | None = typer.Option(None, help="Training YAML (default: the packaged one)."),
+) -> None:
+    """Train the churn and upsell models, log them to MLflow and run the promotion gate."""
+    from datetime import datetime
+
+    from actions.playbook import PlaybookError, load_playbook
+    from features.source import ContractError
+    from retain.settings import get_settings
+    from training.config import load_config
+    from training.train import summary_lines
+    from training.train import train as train_models
+
+    settings = get_settings()
+    try:
+        when = datetime.fromisoformat(as_of) if as_of else None
+        result = train_models(
+            data,
+            when,
+            load_config(config),
+            report=typer.echo,
+            tracking_uri=settings.mlflow_uri,
+            playbook=load_playbook(settings.playbook),
+        )
+    except (ContractError, PlaybookError, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo("\n".join(summary_lines(result)))
+
+
+@app.command()
+def models() -> None:
+    """List the registered model versions with their aliases and test metrics."""
+    from mlflow.tracking import MlflowClient
+
+    from retain.settings import get_settings
+    from training.registry import list_versions
+    from training.tracking import configure_mlflow
+
+    configure_mlflow(get_settings().mlflow_uri)
+    versions = list_versions(MlflowClient())
+    if versions.empty:
+        typer.echo("No registered models yet: run `retain train`.")
+        return
+    typer.echo(versions.to_string(index=False))
+
+
+@app.command()
+def promote(
+    model: str = typer.Option(..., help="churn or upsell."),
+    version: str = typer.Option(..., help="The version to make champion."),
+) -> None:
+    """Move the champion alias of a model to a version by hand."""
+    from mlflow.tracking import MlflowClient
+
+    from retain.settings import get_settings
+    from training.names import model_name
+    from training.registry import promote as promote_version
+    from training.tracking import configure_mlflow
+
+    configure_mlflow(get_settings().mlflow_uri)
+    try:
+        promote_version(MlflowClient(), model, version)
+    except (KeyError, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo(f"{model_name(model)} v{version} is now champion")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,60 @@
+"""Settings of every `retain` command, read from `RETAIN_*` environment variables or `.env`.
+
+`retain train`, `score`, `serve`, `models` and `promote` all read this one model, so they
+agree on the registry, the playbook and the data. Nothing is read at import time: call
+`get_settings()`; tests clear its cache with `get_settings.cache_clear()` after changing
+the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from actions.playbook import DEFAULT_PLAYBOOK
+from training.names import DEFAULT_TRACKING_URI
+
+
+class Settings(BaseSettings):
+    """Everything the commands and the scoring service need to know about their environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RETAIN_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data: str | None = Field(
+        default=None, description="The source: a directory of files or a DB URL."
+    )
+    mlflow_uri: str = Field(
+        default=DEFAULT_TRACKING_URI, description="MLflow tracking and registry."
+    )
+    api_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Comma-separated API keys; no key means no client gets in.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    playbook: Path = DEFAULT_PLAYBOOK
+    model_cache: Path = Field(
+        default=Path("mlruns/.serving-cache"), description="Last loaded champions, used offline."
+    )
+    reload_seconds: float = Field(
+        default=30.0, gt=0, description="How often to poll the champion alias."
+    )
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    as_of_cache: int = Field(default=8, ge=1, description="How many extra as_of snapshots to keep.")
+
+    @property
+    def api_key_list(self) -> tuple[str, ...]:
+        """The configured API keys, without blanks."""
+        raw = self.api_keys.get_secret_value()
+        return tuple(key.strip() for key in raw.split(",") if key.strip())
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment."""
+    return Settings()

@@ -1,0 +1,154 @@
+"""The playbook: validated at load, covers every action code, every action reachable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from actions.playbook import DEFAULT_PLAYBOOK, PlaybookError, load_playbook
+from features.contract import ACTION_CODES
+from features.definitions import FEATURE_NAMES
+from serving.models import ModelBundle, ModelStore
+from serving.snapshots import FeatureStore, snapshot_from_frames
+from tests.support.serving import AS_OF, CHURN_DRIVER, UPSELL_DRIVER, make_bundle, make_service
+from training.model import AccountModel
+
+VALID_RULE = {
+    "name": "quiet key users",
+    "action": "key_user_replacement",
+    "reason": "Key users went quiet.",
+    "when": [{"feature": "days_since_key_user_active", "op": ">", "value": 30}],
+}
+
+
+def write(tmp_path: Path, rules: list[dict], tiers: list[dict] | None = None) -> Path:
+    path = tmp_path / "playbook.yaml"
+    path.write_text(yaml.safe_dump({"tiers": tiers or [{"name": "standard"}], "rules": rules}))
+    return path
+
+
+def test_default_playbook_loads_and_covers_every_action_code():
+    playbook = load_playbook(DEFAULT_PLAYBOOK)
+    assert {rule.action for rule in playbook.rules} == set(ACTION_CODES)
+    assert [tier.name for tier in playbook.tiers] == ["reference", "growth", "standard"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"action": "send_flowers"}, "field action", "unknown action code 'send_flowers'"),
+        (
+            {"when": [{"feature": "vibes", "op": ">", "value": 1}]},
+            "field when[0].feature",
+            "unknown feature 'vibes'",
+        ),
+        (
+            {"when": [{"feature": "nps_latest", "op": "=>", "value": 9}]},
+            "field when[0].op",
+            "'<', '<=', '>', '>=', '==' or '!='",
+        ),
+        ({"priorty": 3}, "field priorty", "Extra inputs are not permitted"),
+        ({"risk": ["severe"]}, "field risk[0]", "'high', 'medium' or 'low'"),
+        ({"when": []}, "field when", "at least 1 item"),
+        (
+            {"when": [{"score": "happiness", "op": ">", "value": 1}]},
+            "field when[0].score",
+            "unknown score 'happiness'",
+        ),
+    ],
+)
+def test_bad_rules_are_rejected_naming_file_rule_and_field(tmp_path, change, field, message):
+    path = write(tmp_path, [VALID_RULE, {**VALID_RULE, "name": "broken", **change}])
+    with pytest.raises(PlaybookError) as error:
+        load_playbook(path)
+    text = str(error.value)
+    assert str(path) in text
+    assert "rule 1 ('broken')" in text
+    assert field in text
+    assert message in text
+
+
+def test_unknown_tier_in_a_rule_is_rejected(tmp_path):
+    path = write(tmp_path, [{**VALID_RULE, "tiers": ["platinum"]}])
+    with pytest.raises(PlaybookError, match=r"rule 0 \('quiet key users'\) field tiers.*platinum"):
+        load_playbook(path)
+
+
+def test_unreadable_yaml_is_a_playbook_error(tmp_path):
+    path = tmp_path / "playbook.yaml"
+    path.write_text("rules: [unclosed")
+    with pytest.raises(PlaybookError, match="cannot read"):
+        load_playbook(path)
+
+
+def test_a_valid_custom_playbook_loads(tmp_path):
+    playbook = load_playbook(write(tmp_path, [VALID_RULE]))
+    assert playbook.rules[0].action == "key_user_replacement"
+
+
+def _satisfying(op: str, value: float) -> float:
+    return {"<": value - 0.01, "<=": value, ">": value + 0.01, ">=": value, "==": value}.get(
+        op, value + 1
+    )
+
+
+def _model_with_cuts(model: Any, cuts: dict[str, float]) -> AccountModel:
+    return AccountModel(
+        model.target, model.booster, model.calibrator, model.feature_names, cuts,
+        model.healthy_reference,
+    )  # fmt: skip
+
+
+def test_every_action_code_is_reachable_from_some_account():
+    """For each rule, build an account that meets it and check the action is recommended."""
+    playbook = load_playbook(DEFAULT_PLAYBOOK)
+    base = make_bundle()
+    tiers = {tier.name: tier for tier in playbook.tiers}
+    reached: set[str] = set()
+    for rule in playbook.rules:
+        service = make_service(n=1, bundle=base)
+        row = service.features.latest.matrix[0].copy()
+        column = service.features.latest.column
+        row[column[CHURN_DRIVER]] = 0.0  # a calm account unless the rule says otherwise
+        row[column[UPSELL_DRIVER]] = 0.95  # ... that would buy more
+        conditions = list(tiers[rule.tiers[0]].when) if rule.tiers else []
+        conditions += list(rule.when)  # last, so the rule's own values win
+        for condition in conditions:
+            if condition.feature:
+                row[column[condition.feature]] = _satisfying(condition.op, condition.value)
+        frame = snapshot_from_frames(AS_OF, _frame(row))
+        churn_p = float(base.churn.predict_proba(row.reshape(1, -1))[0])
+        wanted = rule.risk[0]
+        cuts = {
+            "high": {"high": churn_p, "medium": churn_p},
+            "medium": {"high": churn_p + 1e-6, "medium": churn_p},
+            "low": {"high": churn_p + 2e-6, "medium": churn_p + 1e-6},
+        }[wanted]
+        bundle = ModelBundle(_model_with_cuts(base.churn, cuts), base.upsell, base.versions)
+        service.models = ModelStore(bundle)
+        service.features = FeatureStore(frame)
+        _, _, scores, _ = service.score(["acct-0000"])
+        score = scores[0]
+        assert score.risk_tier == wanted
+        if rule.tiers:
+            assert score.account_tier in rule.tiers, rule.name
+        actions = {a.action: a for a in score.actions}
+        assert rule.action in actions, f"rule {rule.name!r} did not fire"
+        assert rule.name in actions[rule.action].rules
+        triggering = {d.feature for d in actions[rule.action].drivers}
+        assert {c.feature for c in rule.when if c.feature} <= triggering
+        reached.add(rule.action)
+    assert reached == set(ACTION_CODES)
+
+
+def _frame(row: np.ndarray):
+    import pandas as pd
+
+    frame = pd.DataFrame([row], columns=list(FEATURE_NAMES))
+    frame.insert(0, "as_of", AS_OF)
+    frame.insert(0, "account_id", "acct-0000")
+    return frame

@@ -1,0 +1,102 @@
+"""The one ranking of actions: playbook order, learned effects by saved ARR, `none`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from actions.playbook import Rule
+from actions.ranking import (
+    NO_ACTION,
+    ExpectedEffect,
+    best_action,
+    next_best_actions,
+    rank,
+    suggest,
+)
+
+LEARNED, PLAYBOOK = "learned", "playbook"
+
+
+def _rule(action: str, priority: int, feature: str = "nps_latest") -> Rule:
+    return Rule(
+        name=f"{action} rule",
+        action=action,
+        reason=f"Do {action}.",
+        priority=priority,
+        when=({"feature": feature, "op": ">", "value": 0},),  # type: ignore[arg-type]
+    )
+
+
+def test_suggestions_by_priority_then_risk_added():
+    fired = [_rule("health_check", 10), _rule("training", 60, "feature_coverage_90d"),
+             _rule("business_review", 60, "kpi_attainment_latest")]  # fmt: skip
+    found = suggest(fired, {"feature_coverage_90d": 0.1, "kpi_attainment_latest": 0.9})
+    assert [s.action for s in found] == ["business_review", "training", "health_check"]
+
+
+def test_suggestions_merge_rules_of_the_same_action():
+    fired = [_rule("training", 30), _rule("training", 70, "value_share_30d")]
+    (found,) = suggest(fired)
+    assert found.priority == 70
+    assert found.features == ("value_share_30d", "nps_latest")
+    assert found.rules == ("training rule", "training rule")
+
+
+def test_without_learned_effects_the_playbook_decides():
+    fired = [_rule("health_check", 10), _rule("training", 90)]
+    ranked = rank(suggest(fired), None, 50_000)
+    assert [r.action for r in ranked] == ["training", "health_check"]
+    assert all(r.basis == PLAYBOOK and r.expected_effect is None for r in ranked)
+    assert best_action([]) == NO_ACTION
+
+
+def test_learned_actions_rank_by_saved_arr_net_of_cost():
+    fired = [_rule("health_check", 10), _rule("training", 90), _rule("business_review", 50)]
+    effects = {
+        "health_check": ExpectedEffect(-0.08, 0.01, LEARNED, "learned", cost=50),
+        "training": ExpectedEffect(-0.01, 0.01, LEARNED, "learned", cost=1_000),  # does not pay
+        "business_review": ExpectedEffect(-0.03, 0.01, LEARNED, "learned", cost=300),
+        "exec_sponsor_call": ExpectedEffect(None, None, PLAYBOOK, "too few cases"),
+    }
+    ranked = rank(suggest(fired), effects, 50_000)
+    assert [r.action for r in ranked] == ["health_check", "business_review"]
+    assert ranked[0].expected_saved_arr == pytest.approx(0.08 * 50_000 - 50)
+    assert ranked[0].reason == "Do health_check."  # the playbook's reason is kept
+    assert ranked[1].basis == LEARNED
+
+
+def test_an_unknown_arr_leaves_the_playbook_to_decide():
+    effects = {"training": ExpectedEffect(-0.2, 0.01, LEARNED, "learned")}
+    ranked = rank(suggest([_rule("health_check", 10)]), effects, float("nan"))
+    assert [r.action for r in ranked] == ["health_check"]
+    assert "ARR is unknown" in ranked[0].basis_reason
+
+
+def test_batch_ranking_by_saved_arr_with_costs_and_none():
+    effects = {
+        "training": (np.array([-0.10, -0.004, 0.02]), np.full(3, 0.01), [LEARNED] * 3, [""] * 3),
+        "exec_sponsor_call": (
+            np.array([-0.05, -0.02, np.nan]),
+            np.full(3, 0.02),
+            [LEARNED, LEARNED, PLAYBOOK],
+            ["", "", "too few"],
+        ),
+    }
+    arr = np.array([10_000.0, 10_000.0, 50_000.0])
+    costs = {"training": 50.0, "exec_sponsor_call": 500.0}
+    result = next_best_actions(effects, arr, costs)
+    assert [best_action(r) for r in result] == ["training", NO_ACTION, NO_ACTION]
+    first = result[0]
+    assert [a.action for a in first] == ["training"]  # call: 500 saved - 500 cost = 0
+    assert first[0].expected_saved_arr == pytest.approx(950.0)
+    assert first[0].expected_effect == pytest.approx(-0.10)
+    assert "renewed more often after a training" in first[0].reason
+    # Account 2: training is expected to hurt; the call is unknown to history but the
+    # playbook suggests it, so it is recommended on the playbook's word with its reason.
+    call = suggest([_rule("exec_sponsor_call", 50)])
+    result = next_best_actions(effects, arr, costs, [[], [], call])
+    third = result[2]
+    assert best_action(third) == "exec_sponsor_call"
+    assert third[0].basis == PLAYBOOK and third[0].reason == "Do exec_sponsor_call."
+    assert third[0].basis_reason == "too few" and third[0].expected_effect is None

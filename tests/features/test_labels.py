@@ -1,0 +1,107 @@
+# mypy: disable-error-code="arg-type,assignment,call-overload"
+"""Churn and upsell labels on hand-made contracts with known answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.dataset import build_dataset
+from features.labels import compute_labels, data_horizon
+from tests.support.tables import typed_connection
+
+
+def _subscriptions() -> pd.DataFrame:
+    rows = [
+        # a: renewed in 2024 with a price uplift, churned at the end of 2024
+        ("a1", "a", "new", "2023-01-01", "2024-01-01", 100.0, "renewed"),
+        ("a2", "a", "expansion", "2023-06-01", "2024-01-01", 10.0, None),
+        ("a3", "a", "renewal", "2024-01-01", "2025-01-01", 150.0, "churned"),
+        # b: renewed flat (no uplift: 110 = 100 + 10 expansion), then open
+        ("b1", "b", "new", "2023-01-01", "2024-01-01", 100.0, "renewed"),
+        ("b2", "b", "expansion", "2023-03-01", "2024-01-01", 10.0, None),
+        ("b3", "b", "renewal", "2024-01-01", "2025-01-01", 110.0, None),
+        # c: term open beyond the horizon, with a mid-term expansion in 2024-05
+        ("c1", "c", "new", "2023-07-01", "2025-09-01", 200.0, None),
+        ("c2", "c", "expansion", "2024-05-01", "2025-09-01", 50.0, None),
+    ]
+    columns = ["subscription_id", "account_id", "kind", "start_date", "end_date", "arr", "outcome"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _con(horizon_event: str = "2025-03-01") -> duckdb.DuckDBPyConnection:
+    accounts = pd.DataFrame({"account_id": ["a", "b", "c"], "created_at": ["2023-01-01"] * 3})
+    events = pd.DataFrame(
+        {"ts": [horizon_event], "account_id": ["a"], "module": ["m"], "event_type": ["view"]}
+    )
+    return typed_connection(
+        {"accounts": accounts, "subscriptions": _subscriptions(), "events": events}
+    )
+
+
+def _labels(as_of: str) -> pd.DataFrame:
+    return compute_labels(_con(), [datetime.fromisoformat(as_of)]).set_index("account_id")
+
+
+def test_horizon_is_latest_observation_not_open_contract_end() -> None:
+    assert data_horizon(_con()) == datetime(2025, 3, 1)
+
+
+def test_churn_label_is_outcome_of_the_current_term() -> None:
+    labels = _labels("2023-08-01")
+    assert labels.loc["a", "churn"] == 0 and labels.loc["b", "churn"] == 0
+    assert pd.isna(labels.loc["c", "churn"])  # outcome still open
+    assert labels.loc["a", "renewal_date"] == pd.Timestamp("2024-01-01")
+    later = _labels("2024-06-01")
+    assert later.loc["a", "churn"] == 1 and pd.isna(later.loc["b", "churn"])
+
+
+def test_upsell_from_renewal_uplift_and_expansions() -> None:
+    labels = _labels("2023-08-01")
+    # a renews at 150 > 100 + 10 inside (T, T+180d]; b renews at 110, no uplift.
+    assert labels.loc["a", "upsell"] == 1
+    assert labels.loc["b", "upsell"] == 0
+    assert labels.loc["c", "upsell"] == 0  # c's expansion (2024-05-01) is 274 days away
+    assert _labels("2024-01-01").loc["c", "upsell"] == 1
+    # T + 180 days beyond the horizon (2025-03-01) and nothing seen: unknown
+    assert pd.isna(_labels("2024-10-01").loc["c", "upsell"])
+
+
+def test_arr_includes_active_expansions() -> None:
+    assert _labels("2023-08-01").loc["a", "arr"] == 110
+    assert _labels("2024-06-01").loc["c", "arr"] == 250
+
+
+def test_upsell_window_bounds() -> None:
+    # expansion on 2024-05-01: T exactly 180 days before is inside, the day of is not
+    assert _labels("2023-11-03").loc["c", "upsell"] == 1
+    assert _labels("2023-11-02").loc["c", "upsell"] == 0
+    assert _labels("2024-05-01").loc["c", "upsell"] == 0
+
+
+def test_dataset_drops_rows_with_both_labels_unknown() -> None:
+    con = _con()
+    dataset = build_dataset(con, "2023-02-01", "2024-12-01", every="1M")
+    assert not dataset[["churn", "upsell"]].isna().all(axis=1).any()
+    keys = set(zip(dataset["account_id"], dataset["as_of"], strict=True))
+    # c in Dec 2024: churn unknown (open term), upsell unknown (window past horizon)
+    assert ("c", pd.Timestamp("2024-12-01")) not in keys
+    # b in Dec 2024: churn open, and T + 180 days is past the horizon: both unknown
+    assert ("b", pd.Timestamp("2024-12-01")) not in keys
+    # a in Dec 2024: churn known (1), upsell unknown: kept with NaN
+    row = dataset[(dataset["account_id"] == "a") & (dataset["as_of"] == "2024-12-01")]
+    assert len(row) == 1 and row["churn"].iloc[0] == 1 and np.isnan(row["upsell"].iloc[0])
+    assert {"events_30d", "contract_arr", "churn", "upsell", "arr", "renewal_date"} <= set(dataset)
+    assert dataset["as_of"].dt.day.eq(1).all()
+
+
+@pytest.mark.parametrize("every", ["2W", "7D"])
+def test_dataset_other_steps(every: str) -> None:
+    dataset = build_dataset(_con(), "2024-01-01", "2024-03-01", every=every)
+    step = pd.Timedelta(days=14 if every == "2W" else 7)
+    stamps = sorted(dataset["as_of"].unique())
+    assert all(b - a == step for a, b in zip(stamps, stamps[1:], strict=False))

@@ -1,0 +1,224 @@
+"""The scoring API: fields, auth, bad payloads, as_of on demand, metrics, schema fuzzing."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+
+from features.contract import ACTION_CODES
+from serving.app import create_app
+from serving.schemas import MAX_ACCOUNTS_PER_REQUEST
+from tests.support.serving import API_KEY, AS_OF, make_service, test_settings
+
+AUTH = {"X-API-Key": API_KEY}
+CONTRACT_FIELDS = (
+    "account_id", "as_of", "churn_probability", "upsell_probability", "next_best_action",
+    "model_version",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def service():
+    return make_service(n=60)
+
+
+@pytest.fixture(scope="module")
+def client(service):
+    with TestClient(create_app(test_settings(), service)) as client:
+        yield client
+
+
+def test_score_returns_every_field_valid_and_unknown_ids_per_id(client, service):
+    ids = ["acct-0003", "acct-0010", "nobody", "acct-0042"]
+    response = client.post("/v1/score", json={"account_ids": ids}, headers=AUTH)
+    assert response.status_code == 200
+    body = response.json()
+    assert [s["account_id"] for s in body["scores"]] == ["acct-0003", "acct-0010", "acct-0042"]
+    assert body["unknown"] == [
+        {"account_id": "nobody", "error": "not an active account as of 2026-06-01T00:00:00"}
+    ]
+    bundle = service.models.bundle
+    snapshot = service.features.latest
+    for score in body["scores"]:
+        for field in CONTRACT_FIELDS:
+            assert score[field] is not None
+        assert datetime.fromisoformat(score["as_of"]) == AS_OF
+        assert score["model_version"] == bundle.model_version == body["model_version"]
+        assert score["next_best_action"] in (*ACTION_CODES, "none")
+        row = snapshot.matrix[snapshot.row[score["account_id"]]].reshape(1, -1)
+        churn = float(bundle.churn.predict_proba(row)[0])
+        assert score["churn_probability"] == pytest.approx(churn)
+        assert score["upsell_probability"] == pytest.approx(bundle.upsell.predict_proba(row)[0])
+        cuts = bundle.churn.tier_thresholds
+        tier = "high" if churn >= cuts["high"] else "medium" if churn >= cuts["medium"] else "low"
+        assert score["risk_tier"] == tier
+        assert score["arr_at_risk"] == pytest.approx(churn * score["arr"])
+        days = score["days_to_renewal"]
+        renewal = datetime.fromisoformat(score["renewal_date"])
+        assert (renewal - AS_OF).days == days
+        # SHAP: contributions plus base value equal the raw score; drivers carry them.
+        contributions = bundle.churn.contributions(row)[0]
+        assert contributions.sum() == pytest.approx(bundle.churn.raw_score(row)[0])
+        assert 1 <= len(score["drivers"]) <= 5
+        for driver in score["drivers"]:
+            j = snapshot.column[driver["feature"]]
+            assert driver["contribution"] == pytest.approx(contributions[j])
+            assert driver["sentence"]
+        expected_nba = score["actions"][0]["action"] if score["actions"] else "none"
+        assert score["next_best_action"] == expected_nba
+        for action in score["actions"]:
+            assert action["action"] in ACTION_CODES
+            assert action["reason"] and action["rules"]
+
+
+def test_one_account_and_404_for_an_unknown_one(client):
+    response = client.get("/v1/accounts/acct-0005", headers=AUTH)
+    assert response.status_code == 200
+    assert response.json()["account_id"] == "acct-0005"
+    missing = client.get("/v1/accounts/nobody", headers=AUTH)
+    assert missing.status_code == 404
+    assert "nobody" in missing.json()["detail"]
+
+
+def test_models_in_use(client, service):
+    body = client.get("/v1/models", headers=AUTH).json()
+    assert body["model_version"] == "retain-churn:v1,retain-upsell:v1"
+    assert {m["name"] for m in body["models"]} == {"retain-churn", "retain-upsell"}
+    assert body["tier_thresholds"] == service.models.bundle.churn.tier_thresholds
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/v1/score"), ("get", "/v1/accounts/acct-0001"), ("get", "/v1/models")],
+)
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"X-API-Key": ""}])
+def test_scoring_endpoints_need_a_valid_key(client, method, path, headers):
+    response = client.request(method, path, json={"account_ids": ["acct-0001"]}, headers=headers)
+    assert response.status_code == 401
+    assert "X-API-Key" in response.json()["detail"]
+
+
+def test_every_configured_key_works_and_probes_are_open(client):
+    response = client.get("/v1/models", headers={"X-API-Key": "other-key"})
+    assert response.status_code == 200
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["ready"] and ready["status"] == "ok" and ready["accounts"] == 60
+
+
+def test_no_configured_keys_means_no_access(service):
+    with TestClient(create_app(test_settings(api_keys=""), service)) as bare:
+        assert bare.get("/v1/models", headers={"X-API-Key": ""}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "fragment"),
+    [
+        ({"account_ids": "acct-0001"}, 422, "valid list"),
+        ({"account_ids": [1, 2]}, 422, "valid string"),
+        ({"account_ids": []}, 422, "at least 1 item"),
+        ({"account_ids": [f"a{i}" for i in range(1001)]}, 422, "at most 1000 items"),
+        ({"account_ids": ["acct-0001"], "as_of": "yesterday"}, 422, "datetime"),
+        ({"account_ids": ["acct-0001"], "colour": "red"}, 422, "Extra inputs"),
+        ({}, 422, "Field required"),
+    ],
+)
+def test_bad_payloads_get_a_clear_4xx(client, payload, status, fragment):
+    response = client.post("/v1/score", json=payload, headers=AUTH)
+    assert response.status_code == status
+    assert fragment in json.dumps(response.json())
+
+
+def test_malformed_json_is_400(client):
+    response = client.post(
+        "/v1/score",
+        content=b'{"account_ids": [',
+        headers={**AUTH, "content-type": "application/json"},
+    )
+    assert response.status_code == 400
+
+
+def test_huge_body_is_413_even_without_content_length(client):
+    huge = json.dumps({"account_ids": ["x" * 100] * 20_000}).encode()
+    assert client.post("/v1/score", content=huge, headers=AUTH).status_code == 413
+
+    def chunks():
+        for start in range(0, len(huge), 65536):
+            yield huge[start : start + 65536]
+
+    assert client.post("/v1/score", content=chunks(), headers=AUTH).status_code == 413
+
+
+def test_a_full_batch_is_accepted(client):
+    ids = [f"acct-{i:04d}" for i in range(MAX_ACCOUNTS_PER_REQUEST)]
+    body = client.post("/v1/score", json={"account_ids": ids}, headers=AUTH).json()
+    assert len(body["scores"]) == 60 and len(body["unknown"]) == MAX_ACCOUNTS_PER_REQUEST - 60
+
+
+def test_other_as_of_is_computed_on_demand_and_cached(client, service):
+    earlier = AS_OF - timedelta(days=30)
+    calls = service.features._compute.calls
+    before = len(calls)
+    for _ in range(3):
+        body = client.post(
+            "/v1/score", json={"account_ids": ["acct-0001"], "as_of": earlier.isoformat()},
+            headers=AUTH,
+        ).json()  # fmt: skip
+        assert datetime.fromisoformat(body["scores"][0]["as_of"]) == earlier
+    assert calls[before:] == [earlier]
+    # A timezone-aware as_of is the same UTC instant.
+    aware = client.get(
+        "/v1/accounts/acct-0001", params={"as_of": "2026-05-02T02:00:00+02:00"}, headers=AUTH
+    )
+    assert datetime.fromisoformat(aware.json()["as_of"]) == earlier
+    # The default stays the loaded snapshot.
+    latest = client.get("/v1/accounts/acct-0001", headers=AUTH).json()
+    assert datetime.fromisoformat(latest["as_of"]) == AS_OF
+
+
+def test_as_of_after_the_data_is_rejected(client):
+    response = client.post(
+        "/v1/score", json={"account_ids": ["acct-0001"], "as_of": "2030-01-01"}, headers=AUTH
+    )
+    assert response.status_code == 422
+    assert "after the latest data" in response.json()["detail"]
+
+
+def test_metrics_count_requests_and_accounts(client):
+    client.post("/v1/score", json={"account_ids": ["acct-0001", "nobody"]}, headers=AUTH)
+    text = client.get("/metrics").text
+    assert 'retain_requests_total{route="/v1/score",status="200"}' in text
+    assert 'retain_accounts_scored_total{outcome="unknown"}' in text
+    assert "retain_request_seconds_bucket" in text
+
+
+def test_openapi_docs_are_served(client):
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/score", "/v1/accounts/{account_id}", "/v1/models", "/readyz"} <= set(paths)
+
+
+FUZZ_APP = create_app(test_settings(), make_service(n=20))
+schema = schemathesis.openapi.from_asgi("/openapi.json", FUZZ_APP)
+
+
+@schema.parametrize()
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+def test_schema_fuzzing_finds_no_server_error(case):
+    case.call_and_validate(headers=AUTH, checks=[not_a_server_error])
+
+
+def test_scores_are_deterministic(client):
+    def ask():
+        return client.post("/v1/score", json={"account_ids": ["acct-0007"]}, headers=AUTH).json()
+
+    first, second = ask(), ask()
+    assert first == second
+    assert np.isfinite(first["scores"][0]["churn_probability"])

@@ -1,0 +1,54 @@
+"""`retain score`: the same content as the API, for every active account, Parquet or CSV."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.app import create_app
+from serving.batch import COLUMNS, score_frame, write_scores
+from tests.support.serving import API_KEY, make_service, test_settings
+
+
+@pytest.fixture(scope="module")
+def service():
+    return make_service(n=25)
+
+
+def test_batch_scores_every_active_account_like_the_api(service):
+    frame = score_frame(service, progress=False)
+    snapshot = service.features.latest
+    assert list(frame["account_id"]) == list(snapshot.account_ids)
+    assert tuple(frame.columns) == COLUMNS
+    with TestClient(create_app(test_settings(), service)) as client:
+        body = client.post(
+            "/v1/score", json={"account_ids": list(frame["account_id"])},
+            headers={"X-API-Key": API_KEY},
+        ).json()  # fmt: skip
+    api = pd.DataFrame(body["scores"])
+    pd.testing.assert_series_equal(frame["churn_probability"], api["churn_probability"])
+    assert list(frame["next_best_action"]) == list(api["next_best_action"])
+    assert [json.loads(json.dumps(d)) for d in frame["drivers"]] == list(api["drivers"])
+
+
+def test_parquet_and_csv_outputs(service, tmp_path):
+    frame = score_frame(service, progress=False)
+    write_scores(frame, tmp_path / "scores.parquet")
+    parquet = pd.read_parquet(tmp_path / "scores.parquet")
+    assert len(parquet) == len(frame)
+    assert parquet["drivers"].iloc[0][0]["sentence"] == frame["drivers"].iloc[0][0]["sentence"]
+
+    write_scores(frame, tmp_path / "out" / "scores.csv")
+    csv = pd.read_csv(tmp_path / "out" / "scores.csv")
+    assert len(csv) == len(frame)
+    actions = json.loads(csv["actions"].iloc[0])
+    assert [a["action"] for a in actions] == [a["action"] for a in frame["actions"].iloc[0]]
+    assert csv["churn_probability"].between(0, 1).all()
+
+
+def test_unknown_suffix_is_refused(service, tmp_path):
+    with pytest.raises(ValueError, match=r"\.parquet or \.csv"):
+        write_scores(score_frame(service, progress=False), tmp_path / "scores.xlsx")

@@ -1,0 +1,149 @@
+"""Expected effects from the uplift model in the API: fields, ranking, caching, none.
+
+The uplift model is part of the champion bundle: its effects for the latest snapshot are
+computed when the bundle loads or is swapped in, never on a request.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from features.contract import ACTION_CODES
+from serving.app import create_app
+from serving.models import ModelStore
+from tests.support.serving import API_KEY, AS_OF, make_bundle, make_service, test_settings
+from training.uplift import ActionEffect, UpliftConfig
+
+COSTS = {"exec_sponsor_call": 500.0, "health_check": 50.0}
+
+
+class FakeUplift:
+    """Stands in for a fitted UpliftModel: the call cuts churn by 10 points for every
+    account, a health check adds nothing, upsell offers are unknown to history."""
+
+    def __init__(self) -> None:
+        self.config = UpliftConfig(costs=COSTS)
+        self.actions_ = ["exec_sponsor_call", "health_check", "upsell_offer"]
+        self.calls = 0
+
+    def effects(self, X: pd.DataFrame) -> dict[str, ActionEffect]:
+        self.calls += 1
+        n = len(X)
+
+        def learned(value: float) -> ActionEffect:
+            basis = np.full(n, "learned", dtype=object)
+            reason = np.full(n, "learned from 400 times", dtype=object)
+            return ActionEffect(np.full(n, value), np.full(n, 0.02), basis, reason)
+
+        unknown = ActionEffect(
+            np.full(n, np.nan),
+            np.full(n, np.nan),
+            np.full(n, "playbook", dtype=object),
+            np.full(n, "too few comparable cases", dtype=object),
+        )
+        return {
+            "exec_sponsor_call": learned(-0.10),
+            "health_check": learned(0.0),
+            "upsell_offer": unknown,
+        }
+
+
+@pytest.fixture(scope="module")
+def served():
+    fake = FakeUplift()
+    service = make_service(n=40, bundle=make_bundle(uplift=fake))
+    with TestClient(create_app(test_settings(), service)) as client:
+        yield client, service, fake
+
+
+def test_actions_carry_effect_uncertainty_basis_and_saved_arr(served):
+    client, service, _ = served
+    ids = [f"acct-{i:04d}" for i in range(40)]
+    body = client.post("/v1/score", json={"account_ids": ids}, headers={"X-API-Key": API_KEY})
+    assert body.status_code == 200
+    assert "retain-uplift:v1" in body.json()["model_version"]
+    scores = body.json()["scores"]
+    assert len(scores) == 40
+    assert any(len(score["actions"]) > 1 for score in scores)  # the playbook part is checked
+    for score in scores:
+        top = score["actions"][0]
+        # The call is expected to save 10% of ARR minus its cost: always worth it here.
+        assert score["next_best_action"] == "exec_sponsor_call" == top["action"]
+        assert top["basis"] == "learned"
+        assert top["expected_effect"] == pytest.approx(-0.10)
+        assert top["effect_std"] == pytest.approx(0.02)
+        assert top["expected_saved_arr"] == pytest.approx(0.10 * score["arr"] - 500.0)
+        assert top["reason"]
+        actions = [a["action"] for a in score["actions"]]
+        assert "health_check" not in actions  # learned to save nothing: not recommended
+        for later in score["actions"][1:]:
+            assert later["basis"] == "playbook" and later["expected_effect"] is None
+            assert later["rules"]  # playbook actions keep their rules and reasons
+
+
+def test_playbook_reason_is_kept_when_a_rule_also_suggests_the_learned_action(served):
+    _, service, _ = served
+    _, _, scores, _ = service.score([f"acct-{i:04d}" for i in range(40)])
+    fired = [s for s in scores if s.actions[0].rules]
+    learned_only = [s for s in scores if not s.actions[0].rules]
+    assert fired and learned_only  # both cases occur among these 40 accounts
+    for score in fired:
+        assert "renewed more often" not in score.actions[0].reason
+    for score in learned_only:
+        assert "renewed more often after a exec sponsor call" in score.actions[0].reason
+
+
+def test_effects_are_computed_when_the_bundle_loads_not_on_a_request():
+    fake = FakeUplift()
+    service = make_service(n=10, bundle=make_bundle(uplift=fake))
+    assert fake.calls == 1  # at load, for the latest snapshot
+    service.score(["acct-0001"])
+    service.score(["acct-0002", "acct-0003"])
+    assert fake.calls == 1
+    service.score(["acct-0001"], AS_OF.replace(month=AS_OF.month - 1))
+    assert fake.calls == 2  # another as_of is computed once, on demand
+
+
+def test_a_hot_swap_brings_its_own_effects_computed_before_it_serves():
+    first, second = FakeUplift(), FakeUplift()
+    service = make_service(n=10, store=ModelStore(make_bundle("1", uplift=first)))
+    service.models.swap(make_bundle("2", uplift=second))
+    assert second.calls == 1  # warmed during the swap
+    _, bundle, scores, _ = service.score(["acct-0001"])
+    assert second.calls == 1 and "retain-uplift:v2" in bundle.model_version
+    assert scores[0].actions[0].basis == "learned"
+
+
+def test_without_an_uplift_model_the_playbook_ranks_and_says_so():
+    service = make_service(n=10)
+    _, bundle, scores, _ = service.score([f"acct-{i:04d}" for i in range(10)])
+    assert "retain-uplift" not in bundle.model_version
+    ranked = [a for s in scores for a in s.actions]
+    assert ranked and all(
+        a.basis == "playbook" and a.basis_reason == "no uplift model" for a in ranked
+    )
+
+
+def test_none_when_nothing_is_expected_to_help():
+    class Harmful(FakeUplift):
+        def effects(self, X: pd.DataFrame) -> dict[str, ActionEffect]:
+            n = len(X)
+            return {
+                action: ActionEffect(
+                    np.full(n, 0.05),
+                    np.full(n, 0.01),
+                    np.full(n, "learned", dtype=object),
+                    np.full(n, "learned", dtype=object),
+                )
+                for action in ACTION_CODES
+            }
+
+    service = make_service(n=20, bundle=make_bundle(uplift=Harmful()))
+    _, _, scores, _ = service.score([f"acct-{i:04d}" for i in range(20)])
+    assert len(scores) == 20
+    for score in scores:
+        assert score.actions == []  # every action is learned to hurt: none pays
+        assert score.next_best_action == "none"

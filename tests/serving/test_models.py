@@ -1,0 +1,149 @@
+"""Champions from the MLflow registry: hot reload without failed requests, offline cache."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import mlflow
+import pytest
+from fastapi.testclient import TestClient
+from mlflow import MlflowClient
+
+from features.definitions import FEATURE_NAMES
+from serving.app import create_app
+from serving.models import CHURN_MODEL, UPSELL_MODEL, ModelStore, load_from_cache
+from tests.support.serving import API_KEY, make_model, make_service, random_features, test_settings
+from training.tracking import log_account_model
+
+AUTH = {"X-API-Key": API_KEY}
+
+
+def register(uri: str, target: str, seed: int) -> str:
+    """Log and register a small real AccountModel; returns its version."""
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    with mlflow.start_run():
+        info = log_account_model(
+            make_model(target, seed=seed, trees=10), random_features(20), f"retain-{target}"
+        )
+    return str(info.registered_model_version)
+
+
+def promote(uri: str, name: str, version: str) -> None:
+    MlflowClient(tracking_uri=uri, registry_uri=uri).set_registered_model_alias(
+        name, "champion", version
+    )
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mlruns")
+    uri = f"sqlite:///{root}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment_id=mlflow.create_experiment("serving-test", str(root / "a")))
+    for target in ("churn", "upsell"):
+        promote(uri, f"retain-{target}", register(uri, target, seed=1))
+    return uri, root / "cache"
+
+
+def test_champions_load_from_the_registry_into_the_cache(registry):
+    uri, cache = registry
+    store = ModelStore.open(uri, cache)
+    bundle = store.bundle
+    assert bundle.origin == "registry"
+    assert bundle.versions == {CHURN_MODEL: "1", UPSELL_MODEL: "1"}
+    assert store.registry_error is None
+    assert (cache / "champions.json").exists()
+    assert hasattr(bundle.churn, "contributions") and bundle.churn.tier_thresholds["high"] > 0
+    assert store.refresh() is False  # nothing new promoted
+
+
+def test_promoted_champion_is_picked_up_without_restart_or_failed_requests(registry):
+    uri, cache = registry
+    store = ModelStore.open(uri, cache)
+    service = make_service(n=30, store=store)
+    app = create_app(test_settings(reload_seconds=0.2), service)
+    statuses: list[int] = []
+    versions: set[str] = set()
+    stop = threading.Event()
+
+    def keep_scoring(client: TestClient) -> None:
+        while not stop.is_set():
+            response = client.post(
+                "/v1/score", json={"account_ids": ["acct-0001", "acct-0002"]}, headers=AUTH
+            )
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                versions.update(s["model_version"] for s in response.json()["scores"])
+
+    with TestClient(app) as client:
+        workers = [threading.Thread(target=keep_scoring, args=(client,)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        try:
+            new_version = register(uri, "churn", seed=2)
+            promote(uri, CHURN_MODEL, new_version)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and store.bundle.versions[CHURN_MODEL] != new_version:
+                time.sleep(0.1)
+            time.sleep(0.5)  # keep requests running across and after the switch
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join()
+        models = client.get("/v1/models", headers=AUTH).json()
+    assert store.bundle.versions[CHURN_MODEL] == new_version == "2"
+    assert models["model_version"] == "retain-churn:v2,retain-upsell:v1"
+    assert len(statuses) > 10 and set(statuses) == {200}
+    assert versions == {"retain-churn:v1,retain-upsell:v1", "retain-churn:v2,retain-upsell:v1"}
+
+
+def test_unreachable_registry_serves_cached_champions_and_readyz_says_so(registry, tmp_path):
+    _, cache = registry
+    down = f"sqlite:///{tmp_path}/no/such/dir/mlflow.db"
+    store = ModelStore.open(down, cache)
+    assert store.bundle.origin == "cache"
+    assert store.registry_error
+    assert store.bundle.versions == load_from_cache(cache).versions
+    with TestClient(create_app(test_settings(), make_service(n=5, store=store))) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        body = ready.json()
+        assert body["ready"] is True and body["models_from"] == "cache"
+        assert "cached models" in body["status"] and body["registry_error"]
+        scored = client.get("/v1/accounts/acct-0001", headers=AUTH)
+        assert scored.status_code == 200
+        assert client.get("/v1/models", headers=AUTH).json()["origin"] == "cache"
+
+
+def test_registry_going_down_later_keeps_the_loaded_champions(registry, tmp_path):
+    uri, cache = registry
+    store = ModelStore.open(uri, cache)
+    before = store.bundle
+    store.tracking_uri = f"sqlite:///{tmp_path}/gone/mlflow.db"
+    assert store.refresh() is False
+    assert store.bundle is before and store.registry_error
+
+
+def test_no_registry_and_no_cache_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no cached champion models"):
+        ModelStore.open(f"sqlite:///{tmp_path}/none/mlflow.db", tmp_path / "empty-cache")
+
+
+def test_a_recreated_registry_never_serves_the_stale_cached_version(registry, tmp_path):
+    import numpy as np
+
+    _, cache = registry
+    ModelStore.open(registry[0], cache)  # v1 of the first registry is now in the cache
+    uri = f"sqlite:///{tmp_path}/mlflow.db"  # a new store: version numbers start again
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment_id=mlflow.create_experiment("again", str(tmp_path / "a")))
+    for target in ("churn", "upsell"):
+        promote(uri, f"retain-{target}", register(uri, target, seed=2))
+    store = ModelStore.open(uri, cache)
+    assert store.bundle.versions == {CHURN_MODEL: "1", UPSELL_MODEL: "1"}
+    rows = random_features(5)[list(FEATURE_NAMES)].to_numpy(dtype=float)
+    fresh = make_model("churn", seed=2, trees=10)
+    np.testing.assert_allclose(store.bundle.churn.raw_score(rows), fresh.raw_score(rows))
+    mlflow.set_tracking_uri(registry[0])

@@ -1,0 +1,119 @@
+"""A real small LightGBM `AccountModel` over random accounts, and a scoring service on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
+from features.definitions import FEATURE_NAMES, FEATURES
+from retain.settings import Settings
+from serving.models import ModelBundle, ModelStore
+from serving.scoring import ScoringService
+from serving.snapshots import FeatureStore, snapshot_from_frames
+from training.calibration import Calibrator
+from training.model import AccountModel
+
+AS_OF = datetime(2026, 6, 1)
+API_KEY = "test-key-123"
+CHURN_DRIVER = "days_since_key_user_active"  # the synthetic churn model mostly reads this
+UPSELL_DRIVER = "seat_utilization_30d"
+
+
+def random_features(n: int, seed: int = 0, as_of: datetime = AS_OF) -> pd.DataFrame:
+    """Plausible random feature rows for `n` accounts, by each feature's unit; some NaN."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, np.ndarray] = {}
+    for feature in FEATURES:
+        unit = feature.unit
+        if unit == "yes/no":
+            values = rng.integers(0, 2, n).astype(float)
+        elif unit.startswith("share") or unit == "ratio":
+            values = rng.uniform(0, 1.3 if "target" in unit else 1, n)
+        elif unit.startswith("change"):
+            values = rng.uniform(-1, 1, n)
+        elif unit.startswith("score"):
+            values = rng.uniform(0, 10, n).round()
+        elif unit.startswith("currency"):
+            values = rng.uniform(5_000, 100_000, n).round()
+        else:
+            values = rng.integers(0, 120, n).astype(float)
+        values[rng.uniform(size=n) < 0.05] = np.nan
+        columns[feature.name] = values
+    frame = pd.DataFrame(columns)
+    frame["contract_arr"] = rng.uniform(5_000, 100_000, n).round()  # always known
+    frame["days_to_renewal"] = rng.integers(1, 365, n).astype(float)
+    frame.insert(0, "as_of", as_of)
+    frame.insert(0, "account_id", [f"acct-{i:04d}" for i in range(n)])
+    return frame
+
+
+def make_model(target: str, seed: int = 0, trees: int = 30) -> AccountModel:
+    """A real calibrated LightGBM AccountModel trained on random accounts."""
+    rng = np.random.default_rng(seed)
+    frame = random_features(600, seed=seed + 100)
+    X = frame[list(FEATURE_NAMES)].to_numpy(dtype=float)
+    driver = UPSELL_DRIVER if target == "upsell" else CHURN_DRIVER
+    signal = np.nan_to_num(frame[driver].to_numpy(), nan=0.5 if target == "upsell" else 60)
+    cut = 0.8 if target == "upsell" else 60
+    y = ((signal > cut) ^ (rng.uniform(size=len(frame)) < 0.05)).astype(float)
+    booster = lgb.train(
+        {"objective": "binary", "num_leaves": 7, "learning_rate": 0.2, "verbose": -1,
+         "seed": seed, "min_data_in_leaf": 10},
+        lgb.Dataset(X, y, feature_name=list(FEATURE_NAMES)),
+        num_boost_round=trees,
+    )  # fmt: skip
+    raw = np.asarray(booster.predict(X, raw_score=True))
+    calibrator = Calibrator("platt").fit(raw, y)
+    p = calibrator.transform(raw)
+    healthy = frame.loc[y == 0, list(FEATURE_NAMES)].median()
+    return AccountModel(
+        target=target,
+        booster=booster,
+        calibrator=calibrator,
+        feature_names=list(FEATURE_NAMES),
+        tier_thresholds={"high": float(np.quantile(p, 0.8)), "medium": float(np.quantile(p, 0.5))},
+        healthy_reference={k: float(v) for k, v in healthy.items()},
+    )
+
+
+def make_bundle(version: str = "1", seed: int = 0, uplift: object = None) -> ModelBundle:
+    """Churn and upsell models (and an uplift model when given) as one champion bundle."""
+    versions = {"retain-churn": version, "retain-upsell": version}
+    if uplift is not None:
+        versions["retain-uplift"] = version
+    return ModelBundle(
+        make_model("churn", seed),
+        make_model("upsell", seed + 1),
+        versions,
+        origin="memory",
+        uplift=uplift,
+    )
+
+
+def make_service(
+    n: int = 50, bundle: ModelBundle | None = None, store: ModelStore | None = None, **kw: object
+) -> ScoringService:
+    """A scoring service over `n` random accounts; other as_of dates get re-drawn features."""
+    snapshot = snapshot_from_frames(AS_OF, random_features(n))
+
+    def compute(as_of: datetime) -> object:
+        compute.calls.append(as_of)  # type: ignore[attr-defined]
+        return snapshot_from_frames(as_of, random_features(n, seed=as_of.toordinal(), as_of=as_of))
+
+    compute.calls = []  # type: ignore[attr-defined]
+    features = FeatureStore(snapshot, compute)  # type: ignore[arg-type]
+    models = store or ModelStore(bundle or make_bundle())
+    return ScoringService(models, features, load_playbook(DEFAULT_PLAYBOOK), **kw)  # type: ignore[arg-type]
+
+
+def test_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {"api_keys": f"other-key,{API_KEY}", "reload_seconds": 3600}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test

@@ -1,0 +1,251 @@
+"""Unit tests of training/ on synthetic frames shaped like `features.dataset.build_dataset`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from actions.tiers import cut_points
+from features.definitions import FEATURE_NAMES
+from tests.support.datasets import AS_OF, synthetic_dataset
+from training.baselines import HealthScore, HealthScoreBaseline, logistic_baseline
+from training.calibration import Calibrator
+from training.config import (
+    LightGBMParams,
+    SearchConfig,
+    SplitConfig,
+    TrainingConfig,
+    load_config,
+)
+from training.evaluate import evaluate, expected_calibration_error, top_share_flags
+from training.model import AccountModel, healthy_reference
+from training.search import positive_weight, search_booster
+from training.split import label_known_at, labelled_rows, time_split
+
+
+@pytest.fixture(scope="module")
+def dataset() -> pd.DataFrame:
+    return synthetic_dataset()
+
+
+@pytest.fixture(scope="module")
+def config() -> TrainingConfig:
+    return load_config()
+
+
+# --- config -------------------------------------------------------------------------------
+
+
+def test_config_rejects_unknown_keys(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text("seed: 1\nsearch:\n  configs: [{num_leaves: 7}]\n  early_stoping_rounds: 5\n")
+    with pytest.raises(ValidationError, match="early_stoping_rounds"):
+        load_config(path)
+
+
+def test_default_config_is_a_small_bounded_search(config):
+    assert 2 <= len(config.search.configs) <= 12
+    assert config.calibration in ("isotonic", "platt")
+
+
+# --- split --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["churn", "upsell"])
+def test_split_keeps_training_labels_before_validation(dataset, target):
+    split = time_split(
+        dataset, target, AS_OF, SplitConfig(test_months=3, validation_months=2, embargo_days=30)
+    )
+    known = label_known_at(split.train, target)
+    assert (known < split.validation_start).all()
+    assert (split.train["as_of"] < split.validation_start - pd.Timedelta(days=30)).all()
+    assert (
+        split.validation["as_of"]
+        .between(split.validation_start, split.test_start, inclusive="left")
+        .all()
+    )
+    # test is the latest labelled snapshot months
+    labelled = labelled_rows(dataset, target, AS_OF)
+    assert split.test["as_of"].max() == labelled["as_of"].max()
+    assert split.test["as_of"].nunique() == 3 and split.validation["as_of"].nunique() == 2
+    for part in (split.train, split.validation, split.test):
+        assert (label_known_at(part, target) <= AS_OF).all()
+        assert part[target].notna().all()
+
+
+def test_no_renewal_outcome_is_shared_between_training_and_later_periods(dataset):
+    split = time_split(dataset, "churn", AS_OF, SplitConfig(test_months=3, validation_months=2))
+    trained = set(zip(split.train["account_id"], split.train["renewal_date"], strict=True))
+    later = pd.concat([split.validation, split.test])
+    assert not trained & set(zip(later["account_id"], later["renewal_date"], strict=True))
+
+
+def test_labels_not_known_at_training_date_are_unused(dataset):
+    earlier = datetime(2024, 6, 1)
+    rows = labelled_rows(dataset, "churn", earlier)
+    assert (rows["renewal_date"] <= pd.Timestamp(earlier)).all()
+    assert len(rows) < dataset["churn"].notna().sum()
+
+
+def test_split_needs_enough_labelled_months(dataset):
+    with pytest.raises(ValueError, match="snapshot months"):
+        time_split(dataset, "upsell", AS_OF, SplitConfig(test_months=18, validation_months=6))
+
+
+# --- calibration and metrics ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["isotonic", "platt"])
+def test_calibration_repairs_a_distorted_score(method):
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(0.02, 0.6, 20000)
+    y = (rng.random(truth.size) < truth).astype(float)
+    raw = np.log(truth / (1 - truth)) + 1.5  # over-confident by a constant shift
+    half = truth.size // 2
+    calibrator = Calibrator(method).fit(raw[:half], y[:half])
+    before = expected_calibration_error(y[half:], 1 / (1 + np.exp(-raw[half:])))
+    after = expected_calibration_error(y[half:], calibrator.transform(raw[half:]))
+    assert before > 0.1 and after < 0.03
+    p = calibrator.transform(np.sort(raw))
+    assert (np.diff(p) >= -1e-12).all() and p.min() >= 0 and p.max() <= 1
+
+
+def test_metrics_on_a_known_example():
+    y = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 1] * 2, dtype=float)
+    p = np.array([0.9, 0.1, 0.2, 0.1, 0.3, 0.2, 0.1, 0.2, 0.3, 0.4] * 2)
+    as_of = pd.Series(["2024-01-01"] * 10 + ["2024-02-01"] * 10)
+    arr = np.array([100.0, 1, 1, 1, 1, 1, 1, 1, 1, 300.0] * 2)
+    m = evaluate(y, p, as_of, arr)
+    assert m["roc_auc"] == pytest.approx(1.0)
+    # the riskiest 10% per month is one account (the 0.9 one): half the churners, 100 of 400 ARR
+    assert m["top_decile_lift"] == pytest.approx(1.0 / 0.2)
+    assert m["arr_caught_top10"] == pytest.approx(0.25)
+    assert top_share_flags(as_of, p).sum() == 2
+
+
+def test_ece_is_zero_when_rates_match_and_large_when_not():
+    y = np.array([1, 0, 0, 0] * 50, dtype=float)
+    assert expected_calibration_error(y, np.full(y.size, 0.25)) == pytest.approx(0.0)
+    assert expected_calibration_error(y, np.full(y.size, 0.75)) == pytest.approx(0.5)
+
+
+# --- baselines ------------------------------------------------------------------------------
+
+
+def test_health_score_follows_the_healthy_direction_of_each_feature(dataset):
+    health = HealthScore().fit(dataset)
+    row = dataset.iloc[[0, 0]].copy()
+    row.iloc[1, row.columns.get_loc("nps_mean_180d")] = 10.0  # higher is healthy
+    assert health.score(row)[1] > health.score(row)[0]
+    row = dataset.iloc[[0, 0]].copy()
+    row.iloc[1, row.columns.get_loc("tickets_opened_30d")] = 50.0  # lower is healthy
+    assert health.score(row)[1] < health.score(row)[0]
+    assert ((health.score(dataset) >= 0) & (health.score(dataset) <= 100)).all()
+
+
+def test_baselines_find_the_signal(dataset):
+    split = time_split(dataset, "churn", AS_OF, SplitConfig(test_months=3, validation_months=2))
+    features = list(FEATURE_NAMES)
+    logistic = logistic_baseline(split.train, features, "churn")
+    p_log = logistic.predict_proba(split.test[features])[:, 1]
+    p_health = (
+        HealthScoreBaseline("churn").fit(split.train, split.validation).predict_proba(split.test)
+    )
+    for p in (p_log, p_health):
+        assert evaluate(split.test["churn"], p, split.test["as_of"])["roc_auc"] > 0.7
+
+
+# --- LightGBM search and the account model --------------------------------------------------
+
+
+def test_positive_weight_modes():
+    y = np.array([1] + [0] * 99)
+    assert positive_weight(y, "none") == 1.0
+    assert positive_weight(y, "balanced") == pytest.approx(99.0)
+    assert positive_weight(y, "sqrt") == pytest.approx(99.0**0.5)
+
+
+@pytest.fixture(scope="module")
+def account_model(dataset, config) -> tuple[AccountModel, pd.DataFrame]:
+    split = time_split(dataset, "churn", AS_OF, SplitConfig(test_months=3, validation_months=2))
+    features = list(FEATURE_NAMES)
+    result = search_booster(split.train, split.validation, features, "churn", config.search, seed=3)
+    raw = result.booster.predict(split.validation[features].to_numpy(float), raw_score=True)
+    calibrator = Calibrator("isotonic").fit(raw, split.validation["churn"])
+    tiers = cut_points(calibrator.transform(raw), 0.1, 0.2)
+    healthy = healthy_reference(split.train[split.train["churn"] == 0], features)
+    return AccountModel("churn", result.booster, calibrator, features, tiers, healthy), split.test
+
+
+def test_search_is_reproducible_with_a_seed(dataset, config):
+    split = time_split(dataset, "churn", AS_OF, SplitConfig(test_months=3, validation_months=2))
+    features = list(FEATURE_NAMES)
+    runs = [
+        search_booster(split.train, split.validation, features, "churn", config.search, seed=3)
+        for _ in range(2)
+    ]
+    x = split.test[features].to_numpy(float)
+    np.testing.assert_array_equal(runs[0].booster.predict(x), runs[1].booster.predict(x))
+    assert len(runs[0].trials) == len(config.search.configs)
+    assert runs[0].validation_auc == runs[0].trials["validation_auc"].max()
+
+
+def test_account_model_contract(account_model):
+    model, test = account_model
+    proba = model.predict_proba(test)
+    assert proba.shape == (len(test),) and ((proba >= 0) & (proba <= 1)).all()
+    contributions = model.contributions(test)
+    assert contributions.shape == (len(test), len(model.feature_names) + 1)
+    np.testing.assert_allclose(contributions.sum(axis=1), model.raw_score(test), atol=1e-6)
+    # numpy rows, shuffled DataFrame columns and the pyfunc entry point agree
+    shuffled = test[model.feature_names[::-1]]
+    np.testing.assert_allclose(model.predict_proba(shuffled), proba)
+    np.testing.assert_allclose(model.predict_proba(test[model.feature_names].to_numpy()), proba)
+    np.testing.assert_allclose(model.predict(None, test), proba)
+    assert evaluate(test["churn"], proba, test["as_of"])["roc_auc"] > 0.75
+
+
+def test_tiers_and_healthy_reference(account_model, dataset):
+    model, test = account_model
+    assert model.tier_thresholds["high"] >= model.tier_thresholds["medium"]
+    tiers = model.tier(model.predict_proba(test))
+    assert set(tiers) <= {"high", "medium", "low"}
+    assert 0.03 < (tiers == "high").mean() < 0.25
+    assert set(model.healthy_reference) == set(model.feature_names)
+    renewed = dataset[dataset["churn"] == 0]
+    assert (
+        model.healthy_reference["nps_mean_180d"]
+        > dataset.loc[dataset["churn"] == 1, "nps_mean_180d"].median()
+    )
+    assert model.healthy_reference["nps_mean_180d"] == pytest.approx(
+        renewed["nps_mean_180d"].median(), abs=0.5
+    )
+
+
+def test_churn_risk_never_falls_as_a_feature_turns_unhealthy():
+    from features.definitions import feature
+    from training.search import churn_monotone_constraints
+
+    data = synthetic_dataset()
+    names = [n for n in FEATURE_NAMES if n in data.columns]
+    train, validation = data.iloc[: len(data) // 2], data.iloc[len(data) // 2 :]
+    search = SearchConfig(
+        max_rounds=60, early_stopping_rounds=60, configs=[LightGBMParams(num_leaves=15)]
+    )
+    booster = search_booster(train, validation, names, "churn", search, seed=0).booster
+    signs = churn_monotone_constraints(names)
+    assert signs[names.index("days_since_key_user_active")] == 1  # healthy: lower
+    rows = validation[names].to_numpy(float)
+    for name, sign in zip(names, signs, strict=True):
+        if sign == 0:
+            continue
+        worse = rows.copy()
+        spread = np.nanstd(rows[:, names.index(name)]) or 1.0
+        worse[:, names.index(name)] += sign * spread  # one standard deviation less healthy
+        before = booster.predict(rows, raw_score=True)
+        after = booster.predict(worse, raw_score=True)
+        assert (after >= before - 1e-9).all(), f"{name} ({feature(name).healthy} is healthy)"

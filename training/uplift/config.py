@@ -1,0 +1,57 @@
+"""Settings of the next-best-action learner and of the ranking (`uplift.yaml` beside this)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.contract import ACTION_CODES
+
+DEFAULT_CONFIG = Path(__file__).with_name("uplift.yaml")
+
+
+class NuisanceParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    n_estimators: int = Field(default=150, gt=0)
+    learning_rate: float = Field(default=0.05, gt=0)
+    num_leaves: int = Field(default=15, gt=1)
+    min_child_samples: int = Field(default=40, gt=0)
+
+
+class UpliftConfig(BaseModel):
+    """Settings of the uplift models and of the ranking (training/uplift/uplift.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    window_days: int = Field(default=60, gt=0)
+    min_treated: int = Field(default=40, ge=1)
+    min_untreated: int = Field(default=40, ge=1)
+    min_propensity: float = Field(default=0.005, ge=0, lt=0.5)
+    learner: Literal["pooled_logit", "dr_lightgbm"] = "pooled_logit"
+    interactions: int = Field(default=20, ge=0)
+    interaction_l2: float = Field(default=300.0, ge=0)
+    centre_treatments: bool = True
+    symptoms: bool = True
+    symptom_l2: float = Field(default=1.0, ge=0)
+    cv: int = Field(default=2, ge=2)
+    bags: int = Field(default=8, ge=2)
+    final_min_child_samples: int = Field(default=200, gt=0)
+    nuisance: NuisanceParams = NuisanceParams()
+    default_cost: float = Field(default=0.0, ge=0)
+    costs: dict[str, float] = Field(default_factory=dict)
+
+    def cost(self, action: str) -> float:
+        """What doing `action` once costs, in ARR currency."""
+        return float(self.costs.get(action, self.default_cost))
+
+
+def load_uplift_config(path: str | Path | None = None) -> UpliftConfig:
+    """Read and validate the uplift settings (default: training/uplift/uplift.yaml)."""
+    with open(path or DEFAULT_CONFIG) as handle:
+        config = UpliftConfig.model_validate(yaml.safe_load(handle) or {})
+    unknown = set(config.costs) - set(ACTION_CODES)
+    if unknown:
+        raise ValueError(f"costs name unknown action codes: {sorted(unknown)}")
+    return config

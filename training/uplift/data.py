@@ -1,0 +1,74 @@
+"""What the CS team did after each snapshot: the treatments the uplift models learn from.
+
+A snapshot (account, as_of T) counts as *treated* with an action when a touchpoint of that
+type was logged in the window (T, T + window_days], cut at the account's next renewal (an
+action after the renewal decision cannot change it). The outcome is the churn label at that
+next renewal, as `features.dataset.build_dataset` gives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.contract import ACTION_CODES
+
+SNAPSHOT_KEYS = ("account_id", "as_of")
+
+
+def load_touchpoints(con: Any, until: datetime | None = None) -> pd.DataFrame:
+    """The CS team's touchpoints (account_id, ts, type) from a loaded source, up to `until`."""
+    if until is None:
+        return con.execute("SELECT account_id, ts, type FROM touchpoints").df()
+    return con.execute("SELECT account_id, ts, type FROM touchpoints WHERE ts <= ?", [until]).df()
+
+
+def treatment_matrix(
+    snapshots: pd.DataFrame,
+    touchpoints: pd.DataFrame,
+    window_days: int = 30,
+    actions: Sequence[str] = ACTION_CODES,
+) -> pd.DataFrame:
+    """Which actions the CS team took on each snapshot's account in the window after it.
+
+    Args:
+        snapshots: one row per (account_id, as_of); an optional `renewal_date` column cuts
+            the window at the next renewal.
+        touchpoints: account_id, ts, type (types outside `actions` are ignored).
+        window_days: length of the window after as_of, in days.
+        actions: the action codes to report, one column each.
+
+    Returns:
+        A 0/1 int frame aligned with `snapshots` (same index), one column per action.
+    """
+    treated = pd.DataFrame(0, index=snapshots.index, columns=list(actions), dtype=np.int8)
+    if touchpoints.empty or snapshots.empty:
+        return treated
+    start = pd.to_datetime(snapshots["as_of"]).to_numpy(dtype="datetime64[ns]")
+    end = start + np.timedelta64(window_days, "D")
+    if "renewal_date" in snapshots:
+        renewal = pd.to_datetime(snapshots["renewal_date"]).to_numpy(dtype="datetime64[ns]")
+        end = np.where(np.isnat(renewal) | (end <= renewal), end, renewal)
+    rows = pd.DataFrame(
+        {
+            "row": np.arange(len(snapshots)),
+            "account_id": snapshots["account_id"].astype(str).to_numpy(),
+            "start": start,
+            "end": end,
+        }
+    )
+    done = touchpoints.loc[touchpoints["type"].isin(actions), ["account_id", "ts", "type"]].copy()
+    done["account_id"] = done["account_id"].astype(str)
+    done["ts"] = pd.to_datetime(done["ts"])
+    joined = rows.merge(done, on="account_id")
+    joined = joined[(joined["ts"] > joined["start"]) & (joined["ts"] <= joined["end"])]
+    if joined.empty:
+        return treated
+    column = {action: i for i, action in enumerate(actions)}
+    values = treated.to_numpy(copy=True)
+    values[joined["row"].to_numpy(), joined["type"].map(column).to_numpy()] = 1
+    return pd.DataFrame(values, index=snapshots.index, columns=list(actions))

@@ -1,0 +1,282 @@
+"""Per-action effect on churn, learned from what the CS team did and how renewals went.
+
+The default learner (`pooled_logit`, `pooled.py`) estimates, conditional on the account's
+features, how much doing each action now changes the probability that the account does not
+renew: a cross-fitted LightGBM churn baseline shared by all actions, and per-action shifts
+of the churn log-odds on top, bagged over accounts for the standard error. `dr_lightgbm` is
+a per-action doubly robust learner (cross-fitted LightGBM propensity and outcome models, DR
+pseudo-outcome, bagged LightGBM final stage), kept as the alternative the pooled learner is
+measured against.
+
+Where history has too few comparable cases (too few treated or untreated snapshots, or a
+propensity near 0 or 1) the action falls back to the playbook, flagged per account with
+`basis="playbook"` and a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from lightgbm import LGBMClassifier, LGBMRegressor
+from mlflow.pyfunc import PythonModel
+from sklearn.model_selection import GroupKFold
+
+from actions.playbook import Playbook
+from actions.tiers import cut_points
+from training.uplift.config import UpliftConfig, load_uplift_config
+from training.uplift.data import treatment_matrix
+from training.uplift.pooled import PooledFit, fit_pooled, sigmoid, usual_chance
+from training.uplift.symptoms import Conditions, action_symptoms, symptom_matrix
+
+LEARNED, PLAYBOOK = "learned", "playbook"
+
+
+class ActionEffect(NamedTuple):
+    """Per-account arrays for one action: effect on churn probability (negative helps)."""
+
+    effect: np.ndarray  # NaN where basis is "playbook"
+    std: np.ndarray
+    basis: np.ndarray  # "learned" | "playbook"
+    reason: np.ndarray
+
+
+class UpliftModel(PythonModel):
+    """One DR-learner per action code; `fit` returns self, learned attributes end in `_`.
+
+    A pyfunc: registered as `retain-uplift`, `unwrap_python_model()` gives this object.
+    """
+
+    def __init__(self, config: UpliftConfig | None = None, random_state: int = 0) -> None:
+        self.config = config or UpliftConfig()
+        self.random_state = random_state
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        treatments: pd.DataFrame,
+        churn: Sequence[float] | np.ndarray | pd.Series,
+        groups: Sequence[str] | np.ndarray | pd.Series | None = None,
+        playbook: Playbook | None = None,
+    ) -> UpliftModel:
+        """Learn each action's effect from snapshots, what was done after them and churn.
+
+        Args:
+            X: account features per snapshot (NaN allowed).
+            treatments: 0/1 per action code (see `data.treatment_matrix`).
+            churn: churn label at the next renewal (1 = did not renew).
+            groups: account id per row; cross-fitting and bootstrap keep accounts together.
+            playbook: whose rules give each action its symptoms (`config.symptoms`); without
+                one the actions are learned without symptom modifiers.
+        """
+        y = np.asarray(churn, dtype=float)
+        features = X.to_numpy(dtype=float)
+        groups = np.asarray(groups if groups is not None else np.arange(len(y)))
+        self.feature_names_ = list(X.columns)
+        self.actions_ = list(treatments.columns)
+        self.n_treated_: dict[str, int] = {}
+        self.propensity_: dict[str, LGBMClassifier] = {}
+        self.final_: dict[str, list[Any]] = {}
+        self.pooled_: list[PooledFit] = []
+        self.symptoms_: dict[str, list[Conditions]] = {}
+        if self.config.learner == "pooled_logit":
+            if self.config.symptoms and playbook is not None:
+                self.symptoms_ = action_symptoms(playbook, self.actions_, self.feature_names_)
+            self._fit_pooled(features, treatments.to_numpy(), self._symptoms(X), y, groups)
+        for i, action in enumerate(self.actions_):
+            treated = treatments[action].to_numpy().astype(int)
+            self.n_treated_[action] = int(treated.sum())
+            untreated = len(treated) - self.n_treated_[action]
+            if self.n_treated_[action] < self.config.min_treated or (
+                untreated < self.config.min_untreated
+            ):
+                continue
+            seed = self.random_state + 101 * i
+            self.propensity_[action] = self._classifier(seed).fit(features, treated)
+            if self.config.learner == "pooled_logit":
+                self.final_[action] = [i]  # the action's column in the pooled shifts
+            else:
+                self.final_[action] = self._fit_dr(features, treated, y, groups, seed)
+        if self.pooled_:
+            self.risk_cuts_ = cut_points(self.baseline_risk(X), 0.10, 0.20)
+        return self
+
+    def baseline_risk(self, X: pd.DataFrame) -> np.ndarray:
+        """Churn probability without a new action (pooled learner; NaN for the others)."""
+        if not getattr(self, "pooled_", None):
+            return np.full(len(X), np.nan)
+        features = X[self.feature_names_].to_numpy(dtype=float)
+        return np.mean([sigmoid(bag.baseline_logit(features)) for bag in self.pooled_], axis=0)
+
+    def _symptoms(self, X: pd.DataFrame) -> np.ndarray:
+        """(rows, actions): 1 where the action's playbook symptoms show (see `symptoms_`)."""
+        return symptom_matrix(X, getattr(self, "symptoms_", {}), self.actions_)
+
+    def _fit_pooled(
+        self, X: np.ndarray, T: np.ndarray, A: np.ndarray, y: np.ndarray, groups: np.ndarray
+    ) -> None:
+        codes, uniques = pd.factorize(groups)
+        rng = np.random.default_rng(self.random_state)
+        params = self.config.nuisance.model_dump()
+        if self.config.centre_treatments:
+            T = T - usual_chance(X, T, groups, params, self.config.cv, self.random_state)
+        for b in range(self.config.bags):
+            picked = np.bincount(
+                rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques)
+            )
+            weights = picked[codes].astype(float)
+            self.pooled_.append(
+                fit_pooled(
+                    X,
+                    T,
+                    A,
+                    y,
+                    groups,
+                    weights,
+                    params,
+                    self.config.interactions,
+                    self.config.interaction_l2,
+                    self.config.symptom_l2,
+                    self.config.cv,
+                    self.random_state + b,
+                )  # fmt: skip
+            )
+
+    def effects(self, X: pd.DataFrame) -> dict[str, ActionEffect]:
+        """Expected change in churn probability per action if done now, with its basis."""
+        features = X[self.feature_names_].to_numpy(dtype=float)
+        symptoms = self._symptoms(X)
+        n, low = len(features), self.config.min_propensity
+        out: dict[str, ActionEffect] = {}
+        for action in self.actions_:
+            effect, std = np.full(n, np.nan), np.full(n, np.nan)
+            basis = np.full(n, PLAYBOOK, dtype=object)
+            reason = np.full(n, self._too_few(action), dtype=object)
+            if action in self.final_:
+                chance = _chance(self.propensity_[action], features)
+                ok = (chance >= low) & (chance <= 1 - low)
+                reason[chance < low] = f"CSMs almost never did {action} for accounts like this"
+                reason[chance > 1 - low] = f"CSMs almost always did {action} for accounts like this"
+                effect[ok], std[ok] = self._predict(action, features[ok], symptoms[ok])
+                basis[ok] = LEARNED
+                reason[ok] = f"learned from {self.n_treated_[action]} times the CS team did it"
+            out[action] = ActionEffect(effect, std, basis, reason)
+        return out
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Pyfunc entry point: `<action>_effect`, `_std` and `_basis` columns per account."""
+        columns: dict[str, np.ndarray] = {}
+        for action, found in self.effects(model_input).items():
+            columns[f"{action}_effect"] = found.effect
+            columns[f"{action}_std"] = found.std
+            columns[f"{action}_basis"] = found.basis.astype(str)
+        return pd.DataFrame(columns, index=model_input.index)
+
+    def _too_few(self, action: str) -> str:
+        treated = getattr(self, "n_treated_", {}).get(action, 0)
+        return f"too few comparable cases in history ({treated} times {action} was done)"
+
+    def _classifier(self, seed: int) -> LGBMClassifier:
+        params = self.config.nuisance.model_dump()
+        return LGBMClassifier(**params, random_state=seed, n_jobs=1, verbose=-1)
+
+    def _fit_dr(
+        self, X: np.ndarray, t: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int
+    ) -> list[LGBMRegressor]:
+        n, low = len(y), max(self.config.min_propensity, 1e-3)
+        chance, mu0, mu1 = np.zeros(n), np.zeros(n), np.zeros(n)
+        folds = GroupKFold(n_splits=self.config.cv, shuffle=True, random_state=seed)
+        for train, test in folds.split(X, t, groups):
+            propensity = self._classifier(seed).fit(X[train], t[train])
+            chance[test] = _chance(propensity, X[test])
+            outcome = self._classifier(seed + 1).fit(
+                np.column_stack([X[train], t[train]]), y[train]
+            )
+            for arm, target in ((0, mu0), (1, mu1)):
+                arm_column = np.full((len(test), 1), arm)
+                target[test] = _chance(outcome, np.hstack([X[test], arm_column]))
+        keep = (chance >= low) & (chance <= 1 - low)
+        e = chance[keep]
+        pseudo = mu1 - mu0
+        pseudo = (
+            pseudo[keep] + t[keep] * (y - mu1)[keep] / e - (1 - t[keep]) * (y - mu0)[keep] / (1 - e)
+        )
+        codes, uniques = pd.factorize(groups[keep])
+        rng = np.random.default_rng(seed)
+        bags = []
+        for b in range(self.config.bags):
+            picked = np.bincount(
+                rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques)
+            )
+            final = LGBMRegressor(
+                n_estimators=100,
+                learning_rate=0.03,
+                num_leaves=7,
+                min_child_samples=self.config.final_min_child_samples,
+                subsample_freq=0,
+                random_state=seed + b,
+                n_jobs=1,
+                verbose=-1,
+            )
+            bags.append(final.fit(X[keep], pseudo, sample_weight=picked[codes].astype(float)))
+        return bags
+
+    def _predict(
+        self, action: str, X: np.ndarray, symptoms: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if len(X) == 0:
+            return np.empty(0), np.empty(0)
+        models = self.final_[action]
+        if self.config.learner == "pooled_logit":
+            column = int(models[0])
+            bagged = np.stack(
+                [
+                    sigmoid(bag.baseline_logit(X) + bag.shifts(X, symptoms)[:, column])
+                    - sigmoid(bag.baseline_logit(X))
+                    for bag in self.pooled_
+                ]
+            )
+            return bagged.mean(axis=0), bagged.std(axis=0, ddof=1)
+        bagged = np.stack([model.predict(X) for model in models])
+        return bagged.mean(axis=0), bagged.std(axis=0, ddof=1)
+
+
+def _chance(classifier: LGBMClassifier, X: np.ndarray) -> np.ndarray:
+    """Probability of the positive class (the action was done, or the account churned)."""
+    return np.asarray(classifier.predict_proba(X))[:, 1]
+
+
+def fit_uplift(
+    dataset: pd.DataFrame,
+    touchpoints: pd.DataFrame,
+    playbook: Playbook | None,
+    config: UpliftConfig | None = None,
+    seed: int = 0,
+    feature_names: Sequence[str] | None = None,
+) -> UpliftModel:
+    """Learn per-action effects from a training set and the CS team's touchpoints.
+
+    Args:
+        dataset: `features.dataset.build_dataset` output; rows with a known churn label
+            are used.
+        touchpoints: account_id, ts, type (`data.load_touchpoints`).
+        playbook: the playbook whose rules give each action its symptoms (None: none).
+        config: uplift settings; default `load_uplift_config()`.
+        seed: random seed.
+        feature_names: the columns to condition on; default `FEATURE_NAMES`.
+    """
+    config = config or load_uplift_config()
+    if feature_names is None:
+        from features.definitions import FEATURE_NAMES
+
+        feature_names = FEATURE_NAMES
+    labelled = dataset[dataset["churn"].notna()].reset_index(drop=True)
+    treated = treatment_matrix(labelled, touchpoints, config.window_days)
+    model = UpliftModel(config, random_state=seed)
+    return model.fit(
+        labelled[list(feature_names)], treated, labelled["churn"], labelled["account_id"], playbook
+    )

@@ -1,0 +1,172 @@
+"""The pooled learner: one churn model for everyone, then each action's shift on top.
+
+Stage 1 is a LightGBM churn model on the account features alone, cross-fitted by account:
+its raw score is each snapshot's churn log-odds under the CS team's usual behaviour, and it
+absorbs the confounding (CSMs act on accounts that look at risk). Stage 2 is one
+L2-regularised logistic regression over all snapshots with stage 1 as offset: per action a
+constant shift of the churn log-odds plus interactions with the few features stage 1 found
+most telling. Thin actions borrow strength from the shared baseline, and an effect on the
+log-odds turns into a bigger drop in churn probability for riskier accounts, as it should.
+Bagging over accounts (bootstrap) gives each effect's standard error.
+
+With `centre_treatments` the action columns are the treatments minus their cross-fitted
+propensities (Robinson / R-learner centring), so the baseline does not soak up the effect of
+actions CSMs take predictably. With `symptoms` each action's shift also has a term for
+"the playbook's rules for this action fire here" (`symptoms.py`), bounded so the
+action never helps less where the playbook calls for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from lightgbm import LGBMClassifier
+from scipy.optimize import minimize
+from sklearn.model_selection import GroupKFold
+
+
+@dataclass
+class PooledFit:
+    """One bag of the pooled learner: baseline model, scaling, selected features, shifts."""
+
+    baseline: LGBMClassifier
+    center: np.ndarray
+    scale: np.ndarray
+    selected: np.ndarray
+    coefficients: np.ndarray  # (actions, 2 + selected): constant, symptom, interactions
+
+    def baseline_logit(self, X: np.ndarray) -> np.ndarray:
+        """Churn log-odds without a new action."""
+        return np.asarray(self.baseline.predict_proba(X, raw_score=True), dtype=float)
+
+    def shifts(self, X: np.ndarray, symptoms: np.ndarray) -> np.ndarray:
+        """(rows, actions) change in churn log-odds if each action is done.
+
+        `symptoms` is (rows, actions), 1 where the action's playbook symptoms show.
+        """
+        S = standardise(X, self.center, self.scale)[:, self.selected]
+        B = self.coefficients
+        return B[:, 0][None, :] + symptoms * B[:, 1][None, :] + S @ B[:, 2:].T
+
+
+def standardise(X: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Median-centred, scaled features with unknown values at the centre, clipped to +/-5."""
+    return np.clip(np.nan_to_num((X - center) / scale, nan=0.0), -5.0, 5.0)
+
+
+def _logit_shifts(
+    T: np.ndarray,
+    A: np.ndarray,
+    S: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    w: np.ndarray,
+    l2: float,
+    symptom_l2: float,
+) -> np.ndarray:
+    """Weighted L2 logistic regression of churn on actions x (1, symptom, S), fixed offset.
+
+    Row n's log-odds: offset + sum_k T[n,k] (B[k,0] + A[n,k] B[k,1] + S[n] . B[k,2:]).
+    The symptom coefficients B[:, 1] are bounded at 0 from above: where the playbook says
+    an action is called for, it does not help less than elsewhere (history, confounded by
+    who CSMs act on, otherwise can flip the sign on thin actions).
+    """
+    k, d = T.shape[1], S.shape[1]
+    TA = T * A
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        B = theta.reshape(k, d + 2)
+        eta = offset + T @ B[:, 0] + TA @ B[:, 1] + np.einsum("nk,nd,kd->n", T, S, B[:, 2:])
+        residual = w * (1.0 / (1.0 + np.exp(-eta)) - y)
+        value = np.sum(w * (np.logaddexp(0.0, eta) - y * eta))
+        value += 1e-3 * np.sum(B[:, 0] ** 2) + symptom_l2 * np.sum(B[:, 1] ** 2)
+        value += l2 * np.sum(B[:, 2:] ** 2)
+        grad0 = T.T @ residual + 2e-3 * B[:, 0]
+        grad1 = TA.T @ residual + 2.0 * symptom_l2 * B[:, 1]
+        grad2 = np.einsum("nk,nd,n->kd", T, S, residual) + 2.0 * l2 * B[:, 2:]
+        return float(value), np.column_stack([grad0, grad1, grad2]).ravel()
+
+    # The playbook's premise: an action helps at least as much where its symptoms show.
+    bounds = [(None, 0.0) if i % (d + 2) == 1 else (None, None) for i in range(k * (d + 2))]
+    result = minimize(loss, np.zeros(k * (d + 2)), jac=True, method="L-BFGS-B", bounds=bounds)
+    return np.asarray(result.x).reshape(k, d + 2)
+
+
+def fit_pooled(
+    X: np.ndarray,
+    T: np.ndarray,
+    A: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    weights: np.ndarray,
+    params: dict[str, Any],
+    interactions: int,
+    l2: float,
+    symptom_l2: float,
+    cv: int,
+    seed: int,
+) -> PooledFit:
+    """Fit one bag: cross-fitted baseline offsets, then the per-action log-odds shifts.
+
+    Args:
+        X: features per snapshot (NaN allowed).
+        T: 0/1 per action (columns) per snapshot (centred by `usual_chance` or not).
+        A: 0/1 per action per snapshot: the action's playbook symptoms show
+            (`symptoms.symptom_matrix`; zeros to learn without them).
+        y: churn at the next renewal.
+        groups: account per snapshot (cross-fitting keeps accounts together).
+        weights: bootstrap weight per snapshot.
+        params: LightGBM settings of the baseline.
+        interactions: how many of the baseline's most important features modulate shifts.
+        l2: ridge penalty on the interactions.
+        symptom_l2: ridge penalty on the symptom modifiers.
+        cv: cross-fitting folds for the offsets.
+        seed: random seed.
+    """
+
+    def model() -> LGBMClassifier:
+        return LGBMClassifier(**params, random_state=seed, n_jobs=1, verbose=-1)
+
+    offset = np.zeros(len(y))
+    folds = GroupKFold(n_splits=cv, shuffle=True, random_state=seed)
+    for train, test in folds.split(X, y, groups):
+        fitted = model().fit(X[train], y[train], sample_weight=weights[train])
+        offset[test] = fitted.predict_proba(X[test], raw_score=True)
+    baseline = model().fit(X, y, sample_weight=weights)
+    gain = baseline.booster_.feature_importance("gain")
+    selected = np.argsort(-gain, kind="stable")[:interactions]
+    center = np.nanmedian(X, axis=0)
+    center = np.where(np.isnan(center), 0.0, center)
+    scale = np.nanstd(X, axis=0)
+    scale = np.where(np.isnan(scale) | (scale == 0), 1.0, scale)
+    S = standardise(X, center, scale)[:, selected]
+    coefficients = _logit_shifts(
+        T.astype(float), A.astype(float), S, y, offset, weights, l2, symptom_l2
+    )
+    return PooledFit(baseline, center, scale, selected, coefficients)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def usual_chance(
+    X: np.ndarray, T: np.ndarray, groups: np.ndarray, params: dict[str, Any], cv: int, seed: int
+) -> np.ndarray:
+    """Cross-fitted chance that CSMs did each action (column of T) for each snapshot.
+
+    Subtracting it from T is the R-learner centring of the pooled learner's action columns.
+    """
+    chance = np.zeros(T.shape, dtype=float)
+    folds = GroupKFold(n_splits=cv, shuffle=True, random_state=seed)
+    for train, test in folds.split(X, T[:, 0], groups):
+        for j in range(T.shape[1]):
+            done = T[train, j].astype(int)
+            if 0 < done.sum() < len(done):
+                model = LGBMClassifier(**params, random_state=seed + j, n_jobs=1, verbose=-1)
+                fitted = model.fit(X[train], done)
+                chance[test, j] = np.asarray(fitted.predict_proba(X[test]))[:, 1]
+    return chance
