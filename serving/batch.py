@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from serving.files import atomic_output, check_writable
 from serving.schemas import AccountScore
 from serving.scoring import ScoringService
 from serving.service_settings import ServiceSettings
@@ -37,19 +38,27 @@ def score_frame(
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-def write_scores(frame: pd.DataFrame, output: Path) -> None:
-    """Write scores as Parquet (`.parquet`) or CSV (`.csv`, nested fields as JSON strings)."""
-    suffix = output.suffix.lower()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".parquet":
-        frame.to_parquet(output, index=False)
-    elif suffix == ".csv":
-        flat = frame.copy()
-        for column in NESTED:
-            flat[column] = [json.dumps(value, default=str) for value in flat[column]]
-        flat.to_csv(output, index=False)
-    else:
+def check_output(output: Path) -> None:
+    """Raise `ValueError` saying what to fix if scores cannot be written to `output`."""
+    if output.suffix.lower() not in (".parquet", ".csv"):
         raise ValueError(f"{output}: the output must end in .parquet or .csv")
+    check_writable(output)
+
+
+def write_scores(frame: pd.DataFrame, output: Path) -> None:
+    """Write scores as Parquet (`.parquet`) or CSV (`.csv`, nested fields as JSON strings).
+
+    The file is replaced whole or not at all: a failure (a full disk) keeps the old one.
+    """
+    check_output(output)
+    with atomic_output(output) as temporary:
+        if output.suffix.lower() == ".parquet":
+            frame.to_parquet(temporary, index=False)
+        else:
+            flat = frame.copy()
+            for column in NESTED:
+                flat[column] = [json.dumps(value, default=str) for value in flat[column]]
+            flat.to_csv(temporary, index=False)
 
 
 def run_batch(
@@ -68,8 +77,7 @@ def run_batch(
     from serving.models import ModelStore
     from serving.snapshots import FeatureStore
 
-    if output.suffix.lower() not in (".parquet", ".csv"):
-        raise ValueError(f"{output}: the output must end in .parquet or .csv")
+    check_output(output)
     playbook = load_playbook(settings.playbook)
     models = ModelStore.open(settings.mlflow_uri, settings.model_cache)
     features = FeatureStore.from_source(data, as_of=as_of)
