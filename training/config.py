@@ -20,11 +20,30 @@ class _Strict(BaseModel):
 
 
 class SplitConfig(_Strict):
-    """How snapshots are divided in time into training, validation and test periods."""
+    """How snapshots are divided in time into training, validation and test periods.
+
+    `test_months` and `validation_months` are what each model gets when its history
+    allows; with fewer labelled months the periods shrink (`training.split`) down to the
+    `min_*` floor, below which that model is not trained and says why.
+    """
 
     test_months: int = Field(default=6, ge=1)
     validation_months: int = Field(default=3, ge=1)
     embargo_days: int = Field(default=30, ge=0)
+    min_test_months: int = Field(default=1, ge=1)
+    min_validation_months: int = Field(default=1, ge=1)
+    min_train_months: int = Field(default=2, ge=1)
+    min_positives: int = Field(
+        default=10, ge=1, description="Fewest positive (and negative) training snapshots."
+    )
+
+    @model_validator(mode="after")
+    def _floor_below_preference(self) -> SplitConfig:
+        if self.min_test_months > self.test_months:
+            raise ValueError("min_test_months must not exceed test_months")
+        if self.min_validation_months > self.validation_months:
+            raise ValueError("min_validation_months must not exceed validation_months")
+        return self
 
 
 class LightGBMParams(_Strict):

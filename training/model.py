@@ -26,7 +26,15 @@ class AccountModel(PythonModel):
         tier_thresholds: `{"high": p, "medium": p}` probability cut points chosen on the
             validation period (at or above `high` is high risk, at or above `medium` medium).
         healthy_reference: feature -> median among healthy (renewed) training accounts.
+        missing_families: feature families with no data at training (e.g. no `tickets`
+            table): their features are never shown as drivers nor fire playbook rules.
+        models_not_trained: model kind -> the one-line reason it was not trained in the
+            same run (e.g. `upsell` on a history too short for its 180-day labels).
     """
+
+    # class-level defaults: models pickled before these existed still load
+    missing_families: list[str] = []  # noqa: RUF012
+    models_not_trained: dict[str, str] = {}  # noqa: RUF012
 
     def __init__(
         self,

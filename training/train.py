@@ -24,7 +24,7 @@ from training.names import model_name
 from training.plots import evaluation_plots
 from training.registry import PromotionDecision, gate
 from training.search import SearchResult, search_booster
-from training.split import TARGETS, TimeSplit, time_split
+from training.split import TARGETS, NotEnoughHistory, TimeSplit, time_split
 from training.tracking import configure_mlflow, flatten, log_account_model, log_figures, log_metrics
 from training.truth import compare_with_truth, describe, truth_file
 from training.uplift import UpliftRun, run_uplift
@@ -57,6 +57,12 @@ class TrainingResult:
     targets: dict[str, TargetResult]
     run_id: str | None = None
     uplift: UpliftRun | None = None
+    skipped: dict[str, str] = field(default_factory=dict)  # target -> why it was not trained
+    missing_families: list[str] = field(default_factory=list)  # no data at training
+
+
+class NothingTrained(ValueError):
+    """No model could be trained (the churn model at least is needed to score)."""
 
 
 def first_snapshot(con: duckdb.DuckDBPyConnection, warmup_days: int) -> datetime:
@@ -97,15 +103,11 @@ def fit_target(
     feature_names: list[str],
     healthy: dict[str, float],
     report: Report = print,
+    split: TimeSplit | None = None,
 ) -> TargetResult:
-    """Split, search, calibrate and evaluate one target with its two baselines."""
-    split = time_split(dataset, target, as_of, config.split)
-    s = split.summary()
-    report(
-        f"{target}: {s['train_rows']} training snapshots ({s['train_positives']} positive),"
-        f" validation from {split.validation_start:%Y-%m-%d} ({s['validation_rows']}),"
-        f" test from {split.test_start:%Y-%m-%d} ({s['test_rows']})"
-    )
+    """Split (unless `split` is given), search, calibrate and evaluate one target."""
+    split = split or time_split(dataset, target, as_of, config.split)
+    report(split.describe())
 
     def on_trial(index: int, params: object, auc: float) -> None:
         report(
@@ -181,6 +183,47 @@ def _log_target(
         )
 
 
+def trainable_splits(
+    dataset: pd.DataFrame, as_of: datetime, config: TrainingConfig, report: Report = print
+) -> tuple[dict[str, TimeSplit], dict[str, str]]:
+    """Each model's split, or the one-line reason it cannot be trained.
+
+    Raises:
+        NothingTrained: when the churn model cannot be trained (nothing could score).
+    """
+    splits: dict[str, TimeSplit] = {}
+    skipped: dict[str, str] = {}
+    for target in TARGETS:
+        try:
+            splits[target] = time_split(dataset, target, as_of, config.split)
+        except NotEnoughHistory as reason:
+            skipped[target] = str(reason)
+            report(str(reason))
+    if "churn" not in splits:
+        raise NothingTrained(
+            "No model trained, nothing registered: "
+            + " ".join(skipped.values())
+            + " The churn model is needed to score; train again on a longer history."
+        )
+    return splits, skipped
+
+
+def families_without_data(dataset: pd.DataFrame, feature_names: list[str]) -> list[str]:
+    """Feature families none of whose features varies in `dataset` (e.g. a missing table).
+
+    A family whose every feature is unknown or one constant (a missing `tickets` table
+    gives every account zero tickets) tells nothing; its features are never shown as
+    drivers or used by playbook rules.
+    """
+    from features.definitions import feature
+
+    varies: dict[str, bool] = {}
+    for name in feature_names:
+        family = feature(name).family
+        varies[family] = varies.get(family, False) or dataset[name].nunique(dropna=True) > 1
+    return sorted(family for family, seen in varies.items() if not seen)
+
+
 def train(
     data: str,
     as_of: datetime | None = None,
@@ -221,19 +264,29 @@ def train(
         f"{len(dataset)} account snapshots, {len(feature_names)} features, as of {as_of:%Y-%m-%d}"
         f" ({time.monotonic() - started:.0f}s)"
     )
-    churn_train = time_split(dataset, "churn", as_of, config.split).train
-    healthy = healthy_reference(churn_train[churn_train["churn"] == 0], feature_names)
     truth_path = truth_file(data)
     truth = pd.read_parquet(truth_path) if truth_path else None
+    splits, skipped = trainable_splits(dataset, as_of, config, report)
+    missing = families_without_data(dataset, feature_names)
+    if missing:
+        report(f"No data for the feature families: {', '.join(missing)} (not used as drivers)")
+    churn_train = splits["churn"].train
+    healthy = healthy_reference(churn_train[churn_train["churn"] == 0], feature_names)
     results: dict[str, TargetResult] = {}
-    for target in TARGETS:
-        result = fit_target(dataset, target, as_of, config, feature_names, healthy, report)
+    for target, split in splits.items():
+        result = fit_target(
+            dataset, target, as_of, config, feature_names, healthy, report, split=split
+        )
+        result.model.missing_families = list(missing)
+        result.model.models_not_trained = dict(skipped)
         if truth is not None:
             result.truth = compare_with_truth(
                 truth, result.split.test, result.test_probability["model"], target
             )
         results[target] = result
-    outcome = TrainingResult(as_of, len(dataset), feature_names, results)
+    outcome = TrainingResult(
+        as_of, len(dataset), feature_names, results, skipped=skipped, missing_families=missing
+    )
 
     configure_mlflow(tracking_uri)
     with mlflow.start_run(run_name=f"train as of {as_of:%Y-%m-%d}") as run:
@@ -248,6 +301,8 @@ def train(
         )
         mlflow.log_params({k: str(v) for k, v in flatten(config.model_dump()).items()})
         mlflow.log_text("\n".join(feature_names) + "\n", "features.txt")
+        mlflow.set_tags({f"not_trained.{t}": reason[:5000] for t, reason in skipped.items()})
+        mlflow.set_tag("families_without_data", ",".join(missing))
         for result in results.values():
             report(f"Logging {result.target} to MLflow ...")
             _log_target(result, register, config, report)
@@ -271,11 +326,15 @@ def summary_lines(result: TrainingResult) -> list[str]:
 
     On simulated data it ends with the next-best-action policies against the oracle.
     """
-    lines = []
+    lines = [
+        f"{target}: {reason}" if not reason.startswith(target) else reason
+        for target, reason in result.skipped.items()
+    ]
     for target, r in result.targets.items():
         lines.append(
             f"{target} (test period from {r.split.test_start:%Y-%m-%d},"
-            f" {len(r.split.test)} snapshots):"
+            f" {len(r.split.test)} snapshots; months train/validation/test:"
+            f" {'/'.join(str(m) for m in r.split.months().values())}):"
         )
         lines.append(f"  {'':22}{'ROC-AUC':>8}{'PR-AUC':>8}{'Brier':>8}{'ECE':>7}{'lift@10%':>9}")
         for name, m in r.metrics.items():

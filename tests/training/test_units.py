@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from actions.tiers import cut_points
-from features.definitions import FEATURE_NAMES
+from features.definitions import FEATURE_NAMES, feature
 from tests.support.datasets import AS_OF, synthetic_dataset
 from training.baselines import HealthScore, HealthScoreBaseline, logistic_baseline
 from training.calibration import Calibrator
@@ -24,7 +24,8 @@ from training.config import (
 from training.evaluate import evaluate, expected_calibration_error, top_share_flags
 from training.model import AccountModel, healthy_reference
 from training.search import positive_weight, search_booster
-from training.split import label_known_at, labelled_rows, time_split
+from training.split import NotEnoughHistory, label_known_at, labelled_rows, time_split
+from training.train import NothingTrained, families_without_data, trainable_splits
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +92,68 @@ def test_labels_not_known_at_training_date_are_unused(dataset):
     assert len(rows) < dataset["churn"].notna().sum()
 
 
-def test_split_needs_enough_labelled_months(dataset):
-    with pytest.raises(ValueError, match="snapshot months"):
-        time_split(dataset, "upsell", AS_OF, SplitConfig(test_months=18, validation_months=6))
+def test_split_shortens_its_periods_when_the_history_is_short(dataset):
+    config = SplitConfig(test_months=18, validation_months=6)
+    split = time_split(dataset, "upsell", AS_OF, config)
+    months = split.months()
+    assert split.adapted
+    assert months["test_months"] < 18 and months["validation_months"] < 6
+    assert months["train_months"] >= config.min_train_months
+    assert (label_known_at(split.train, "upsell") < split.validation_start).all()
+    assert "shortened" in split.describe()
+
+
+def test_split_keeps_the_configured_periods_when_the_history_allows(dataset):
+    split = time_split(dataset, "churn", AS_OF, SplitConfig(test_months=3, validation_months=2))
+    assert not split.adapted
+    assert split.months()["test_months"] == 3 and split.months()["validation_months"] == 2
+
+
+def test_split_below_its_floor_says_why_in_one_line(dataset):
+    floor = SplitConfig(
+        test_months=6,
+        validation_months=3,
+        min_test_months=6,
+        min_validation_months=3,
+        min_train_months=12,
+    )
+    with pytest.raises(NotEnoughHistory, match="upsell: not trained: only .* snapshot months"):
+        time_split(dataset, "upsell", AS_OF, floor)
+    try:
+        time_split(dataset, "upsell", AS_OF, floor)
+    except NotEnoughHistory as error:
+        assert "\n" not in str(error)
+
+
+def test_a_model_without_positive_labels_is_not_trained(dataset):
+    flat = dataset.assign(upsell=dataset["upsell"].where(dataset["upsell"].isna(), 0.0))
+    with pytest.raises(NotEnoughHistory, match="no expansions to learn from"):
+        time_split(flat, "upsell", AS_OF, SplitConfig())
+
+
+def test_upsell_is_skipped_and_churn_kept_when_only_churn_has_the_history(dataset, config):
+    flat = dataset.assign(upsell=dataset["upsell"].where(dataset["upsell"].isna(), 0.0))
+    lines: list[str] = []
+    splits, skipped = trainable_splits(flat, AS_OF, config, lines.append)
+    assert list(splits) == ["churn"] and list(skipped) == ["upsell"]
+    assert lines == [skipped["upsell"]]
+
+
+def test_nothing_is_trained_without_a_churn_model(dataset, config):
+    unknown = dataset.assign(churn=np.nan)
+    with pytest.raises(NothingTrained, match="churn: not trained"):
+        trainable_splits(unknown, AS_OF, config, lambda line: None)
+
+
+def test_families_without_data_are_those_whose_features_never_vary(dataset):
+    names = list(FEATURE_NAMES)
+    frame = dataset.copy()
+    nps = [n for n in names if feature(n).family == "nps"]
+    support = [n for n in names if feature(n).family == "support"]
+    frame[nps] = np.nan  # no surveys table: unknown
+    frame[support] = 0.0  # no tickets table: zero tickets everywhere
+    assert families_without_data(frame, names) == ["nps", "support"]
+    assert families_without_data(dataset, names) == []
 
 
 # --- calibration and metrics ----------------------------------------------------------------
