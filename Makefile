@@ -59,7 +59,7 @@ test-fast: $(STAMP) ## The inner loop: every test not marked slow (no 2,000-acco
 lint: $(STAMP) ## Run ruff, mypy and the layer check (import-linter: layers point down only)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy features actions training serving simulator retain
+	$(BIN)/mypy features actions training serving simulator store retain
 	$(BIN)/lint-imports
 
 bench: $(STAMP) ## Benchmarks: features over >= 10M events vs pandas; API latency vs mlflow serve

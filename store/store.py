@@ -1,0 +1,344 @@
+"""`Store`: the service's own durable records, shared by the API, the plan and monitoring.
+
+Each public call is one transaction: it is written whole or not at all. A store that
+cannot be reached raises `StoreUnavailable`. The schema is created (and migrated) on the
+first call, so a `Store` can be made while its server is still down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from store import engine as engines
+from store.records import (
+    PLAN_COLUMNS,
+    PLAN_LINE_COLUMNS,
+    SCORE_COLUMNS,
+    SCORE_LOG_COLUMNS,
+    TOUCHPOINT_COLUMNS,
+    Plan,
+    PlanConflict,
+    RecordedTouchpoint,
+    Source,
+    Touchpoint,
+    TouchpointConflict,
+    UnknownPlanLine,
+    naive_utc,
+    utc_now,
+)
+from store.schema import build_metadata, migrate, table
+
+INSERT_CHUNK = 5_000  # rows per INSERT statement in a batch
+
+
+class Store:
+    """The service's store at `url` (see `store.engine` for the URLs it takes)."""
+
+    def __init__(self, url: str = engines.DEFAULT_STORE_URL) -> None:
+        self.url, self.schema = engines.split_store_url(url)
+        self.engine = engines.create_store_engine(self.url)
+        self.metadata = build_metadata(self.schema)
+        self._migrated = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Store({engines.describe_url(self.url)!r})"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        self.engine.dispose()
+
+    # --- transactions -------------------------------------------------------------------
+
+    def _ensure_schema(self) -> None:
+        if self._migrated:
+            return
+        with self._lock:
+            if self._migrated:
+                return
+            engines.ensure_sqlite_folder(self.url)
+            with self.engine.begin() as connection:
+                if self.url.get_backend_name() == "postgresql":
+                    # one migrator at a time across processes, released at commit
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(7300115)"))
+                    if self.schema:
+                        connection.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
+                else:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")  # DDL inside the transaction
+                migrate(connection, self.metadata)
+            self._migrated = True
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        """A connection inside one transaction (commit on success, rollback on error)."""
+        with engines.unavailable_as(self.url):
+            self._ensure_schema()
+            with self.engine.begin() as connection:
+                yield connection
+
+    def _t(self, name: str) -> sa.Table:
+        return table(self.metadata, name)
+
+    def check(self) -> None:
+        """Raise `StoreUnavailable` unless the store answers (the readiness check)."""
+        with self._transaction() as connection:
+            connection.execute(sa.select(1))
+
+    # --- touchpoints --------------------------------------------------------------------
+
+    def add_touchpoint(self, touchpoint: Touchpoint) -> RecordedTouchpoint:
+        """Record a touchpoint once per id.
+
+        Returns:
+            The stored touchpoint; `created` is False when this id was already recorded
+            with the same content (nothing is written again).
+
+        Raises:
+            TouchpointConflict: the id was recorded with different content.
+            UnknownPlanLine: `plan_line_id` names no stored plan line.
+        """
+        touchpoints = self._t("touchpoints")
+        try:
+            with self._transaction() as connection:
+                existing = self._stored_touchpoint(connection, touchpoint)
+                if existing is not None:
+                    return existing
+                if touchpoint.plan_line_id is not None:
+                    lines = self._t("plan_lines")
+                    found = connection.execute(
+                        sa.select(lines.c.plan_line_id).where(
+                            lines.c.plan_line_id == touchpoint.plan_line_id
+                        )
+                    ).first()
+                    if found is None:
+                        raise UnknownPlanLine(f"plan line {touchpoint.plan_line_id!r} is unknown")
+                recorded_at = utc_now()
+                connection.execute(
+                    touchpoints.insert().values(**touchpoint.row(), recorded_at=recorded_at)
+                )
+                return RecordedTouchpoint(touchpoint, recorded_at, created=True)
+        except sa.exc.IntegrityError:  # recorded by a concurrent call between read and write
+            with self._transaction() as connection:
+                existing = self._stored_touchpoint(connection, touchpoint)
+            if existing is None:
+                raise
+            return existing
+
+    def _stored_touchpoint(
+        self, connection: sa.Connection, touchpoint: Touchpoint
+    ) -> RecordedTouchpoint | None:
+        touchpoints = self._t("touchpoints")
+        row = (
+            connection.execute(
+                sa.select(touchpoints).where(
+                    touchpoints.c.touchpoint_id == touchpoint.touchpoint_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        stored = Touchpoint(**{k: row[k] for k in Touchpoint.__dataclass_fields__})
+        differing = [k for k, v in touchpoint.row().items() if getattr(stored, k) != v]
+        if differing:
+            raise TouchpointConflict(touchpoint.touchpoint_id, differing)
+        return RecordedTouchpoint(stored, row["recorded_at"], created=False)
+
+    def touchpoints(
+        self, account_id: str | None = None, until: datetime | None = None
+    ) -> pd.DataFrame:
+        """Touchpoints recorded through the service, oldest first (`TOUCHPOINT_COLUMNS`).
+
+        Args:
+            account_id: only this account's.
+            until: only those done at or before this time (naive UTC).
+        """
+        touchpoints = self._t("touchpoints")
+        query = sa.select(*(touchpoints.c[name] for name in TOUCHPOINT_COLUMNS))
+        if account_id is not None:
+            query = query.where(touchpoints.c.account_id == account_id)
+        if until is not None:
+            query = query.where(touchpoints.c.ts <= naive_utc(until))
+        query = query.order_by(touchpoints.c.ts, touchpoints.c.touchpoint_id)
+        return self._frame(query, TOUCHPOINT_COLUMNS, ("ts", "recorded_at"))
+
+    # --- plans --------------------------------------------------------------------------
+
+    def save_plan(self, plan: Plan) -> bool:
+        """Store a weekly plan and its lines in one transaction.
+
+        Returns:
+            True when stored, False when this plan id was already stored with the same lines.
+
+        Raises:
+            PlanConflict: the plan id, or one of its line ids, is stored with other content.
+        """
+        plans, lines = self._t("plans"), self._t("plan_lines")
+        rows = [
+            {**{k: getattr(line, k) for k in line.__dataclass_fields__}, "plan_id": plan.plan_id}
+            for line in plan.lines
+        ]
+        with self._transaction() as connection:
+            stored = connection.execute(
+                sa.select(lines).where(lines.c.plan_id == plan.plan_id)
+            ).mappings()
+            previous = sorted((dict(row) for row in stored), key=lambda r: r["plan_line_id"])
+            exists = connection.execute(
+                sa.select(plans.c.plan_id).where(plans.c.plan_id == plan.plan_id)
+            ).first()
+            if exists is not None:
+                if previous != sorted(rows, key=lambda r: r["plan_line_id"]):
+                    raise PlanConflict(f"plan {plan.plan_id!r} is already stored with other lines")
+                return False
+            connection.execute(
+                plans.insert().values(
+                    plan_id=plan.plan_id,
+                    week=plan.week,
+                    model_version=plan.model_version,
+                    summary=dict(plan.summary),
+                    created_at=naive_utc(plan.created_at),
+                )
+            )
+            try:
+                for chunk in _chunks(rows):
+                    connection.execute(lines.insert(), chunk)
+            except sa.exc.IntegrityError as error:
+                raise PlanConflict(
+                    f"plan {plan.plan_id!r}: a plan line id is already used by another plan"
+                ) from error
+        return True
+
+    def plans(self, week: date | None = None) -> pd.DataFrame:
+        """Stored plans (`PLAN_COLUMNS`), newest first."""
+        plans = self._t("plans")
+        query = sa.select(*(plans.c[name] for name in PLAN_COLUMNS))
+        if week is not None:
+            query = query.where(plans.c.week == week)
+        query = query.order_by(plans.c.created_at.desc(), plans.c.plan_id.desc())
+        return self._frame(query, PLAN_COLUMNS, ("created_at",))
+
+    def plan_lines(self, week: date, csm: str | None = None) -> pd.DataFrame:
+        """Lines (`PLAN_LINE_COLUMNS`) of the latest plan saved for `week`; one CSM's if given."""
+        plans, lines = self._t("plans"), self._t("plan_lines")
+        latest = (
+            sa.select(plans.c.plan_id)
+            .where(plans.c.week == week)
+            .order_by(plans.c.created_at.desc(), plans.c.plan_id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        columns = [plans.c.week if n == "week" else lines.c[n] for n in PLAN_LINE_COLUMNS]
+        query = (
+            sa.select(*columns)
+            .join(plans, plans.c.plan_id == lines.c.plan_id)
+            .where(lines.c.plan_id == latest)
+        )
+        if csm is not None:
+            query = query.where(lines.c.owner == csm)
+        return self._frame(query.order_by(lines.c.plan_line_id), PLAN_LINE_COLUMNS, ())
+
+    # --- score log ----------------------------------------------------------------------
+
+    def log_scores(
+        self,
+        scores: pd.DataFrame,
+        source: Source,
+        run_id: str | None = None,
+        logged_at: datetime | None = None,
+    ) -> int:
+        """Append scores to the log (never updated or deleted), in one transaction.
+
+        Args:
+            scores: one row per account with `SCORE_COLUMNS` (others are ignored).
+            source: `batch` (a `retain score` run) or `api`.
+            run_id: groups the rows of one run (default: a new id).
+            logged_at: when they were scored (default: now, UTC).
+
+        Returns:
+            How many rows were logged.
+        """
+        if source not in ("batch", "api"):
+            raise ValueError(f"source must be batch or api, got {source!r}")
+        missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
+        if missing:
+            raise ValueError(f"the scores lack the column(s) {', '.join(missing)}")
+        if scores.empty:
+            return 0
+        common = {
+            "run_id": run_id or uuid.uuid4().hex,
+            "source": source,
+            "logged_at": naive_utc(logged_at) if logged_at else utc_now(),
+        }
+        frame = scores[list(SCORE_COLUMNS)].astype(object)
+        frame = frame.where(frame.notna(), None)
+        rows = [
+            {**row, "as_of": naive_utc(row["as_of"]), **common}
+            for row in frame.to_dict(orient="records")
+        ]
+        with self._transaction() as connection:
+            for chunk in _chunks(rows):
+                connection.execute(self._t("score_log").insert(), chunk)
+        return len(rows)
+
+    def score_log(
+        self,
+        account_id: str | None = None,
+        source: Source | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pd.DataFrame:
+        """Logged scores (`SCORE_LOG_COLUMNS`), oldest first; `since`/`until` bound logged_at."""
+        log = self._t("score_log")
+        query = sa.select(*(log.c[name] for name in SCORE_LOG_COLUMNS))
+        if account_id is not None:
+            query = query.where(log.c.account_id == account_id)
+        if source is not None:
+            query = query.where(log.c.source == source)
+        if since is not None:
+            query = query.where(log.c.logged_at >= naive_utc(since))
+        if until is not None:
+            query = query.where(log.c.logged_at <= naive_utc(until))
+        return self._frame(
+            query.order_by(log.c.score_id), SCORE_LOG_COLUMNS, ("as_of", "logged_at")
+        )
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _frame(self, query: Any, columns: Iterable[str], times: Iterable[str]) -> pd.DataFrame:
+        with self._transaction() as connection:
+            rows = connection.execute(query).all()
+        frame = pd.DataFrame([tuple(row) for row in rows], columns=list(columns))
+        for name in times:
+            frame[name] = pd.to_datetime(frame[name])
+        return frame
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), INSERT_CHUNK):
+        yield rows[start : start + INSERT_CHUNK]
+
+
+def open_store(url: str = engines.DEFAULT_STORE_URL) -> Store:
+    """Open the store at `url`, creating or migrating its tables now.
+
+    Raises:
+        StoreUnavailable: it cannot be reached.
+    """
+    store = Store(url)
+    store.check()
+    return store

@@ -1,0 +1,116 @@
+"""Plans with their randomized arms, and the append-only score log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from store import (
+    PLAN_LINE_COLUMNS,
+    SCORE_LOG_COLUMNS,
+    Plan,
+    PlanConflict,
+    PlanLine,
+    Store,
+)
+
+WEEK = date(2026, 6, 1)
+
+
+def lines(prefix: str) -> list[PlanLine]:
+    return [
+        PlanLine(f"{prefix}-1", "acct-0001", "exec_call", "planned", 1.0, "dana", 4200.0, 2.0,
+                 "renewal in 40 days; the sponsor left"),
+        PlanLine(f"{prefix}-2", "acct-0002", "health_check", "control", 0.05, "dana", None, 1.0),
+        PlanLine(f"{prefix}-3", "acct-0003", "training_session", "random", 0.02, "lee"),
+    ]  # fmt: skip
+
+
+def test_a_plan_reads_back_per_csm_with_arms_and_probabilities(store: Store) -> None:
+    summary = {"value": 12000.5, "greedy_value": 11000.0, "bound": 12100.0}
+    assert store.save_plan(Plan("plan-a", WEEK, lines("a"), "retain-churn:v3", summary))
+    frame = store.plan_lines(WEEK)
+    assert list(frame.columns) == list(PLAN_LINE_COLUMNS)
+    assert frame["arm"].tolist() == ["planned", "control", "random"]
+    assert frame["assignment_probability"].tolist() == [1.0, 0.05, 0.02]
+    assert frame["reason"].iloc[0] == "renewal in 40 days; the sponsor left"
+    assert store.plan_lines(WEEK, csm="lee")["account_id"].tolist() == ["acct-0003"]
+    assert store.plan_lines(date(2026, 6, 8)).empty
+    plans = store.plans(WEEK)
+    assert plans["summary"].iloc[0] == summary
+    assert plans["model_version"].iloc[0] == "retain-churn:v3"
+
+
+def test_the_latest_plan_of_a_week_is_the_one_read(store: Store) -> None:
+    store.save_plan(Plan("plan-a", WEEK, lines("a"), created_at=datetime(2026, 5, 30)))
+    store.save_plan(Plan("plan-b", WEEK, lines("b")[:1], created_at=datetime(2026, 5, 31)))
+    assert store.plan_lines(WEEK)["plan_line_id"].tolist() == ["b-1"]
+
+
+def test_saving_a_plan_twice_is_a_no_op_and_other_lines_conflict(store: Store) -> None:
+    plan = Plan("plan-a", WEEK, lines("a"))
+    assert store.save_plan(plan)
+    assert not store.save_plan(plan)
+    with pytest.raises(PlanConflict):
+        store.save_plan(Plan("plan-a", WEEK, lines("a")[:2]))
+    with pytest.raises(PlanConflict):  # a line id already used by another plan
+        store.save_plan(Plan("plan-c", WEEK, lines("a")[:1]))
+    assert len(store.plans()) == 1  # nothing half-written by the failed save
+    assert len(store.plan_lines(WEEK)) == 3
+
+
+def test_a_plan_line_checks_its_arm_and_probability() -> None:
+    with pytest.raises(ValueError, match="arm"):
+        PlanLine("x", "acct-0001", "exec_call", arm="maybe")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="assignment_probability"):
+        PlanLine("x", "acct-0001", "exec_call", assignment_probability=1.5)
+
+
+def scores(n: int, as_of: str = "2026-06-01") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": [f"acct-{i:04d}" for i in range(n)],
+            "as_of": pd.Timestamp(as_of),
+            "churn_probability": [i / (n + 1) for i in range(n)],
+            "upsell_probability": [None] + [0.5] * (n - 1),
+            "model_version": "retain-churn:v3,retain-upsell:v2",
+            "next_best_action": ["exec_call"] * (n - 1) + ["none"],
+            "risk_tier": "high",  # extra columns are ignored
+        }
+    )
+
+
+def test_score_log_appends_runs_with_their_source(store: Store) -> None:
+    assert store.log_scores(scores(3), "batch", run_id="run-1") == 3
+    assert store.log_scores(scores(2, "2026-07-01"), "api", logged_at=datetime(2026, 7, 1)) == 2
+    log = store.score_log()
+    assert list(log.columns) == list(SCORE_LOG_COLUMNS)
+    assert log["source"].tolist() == ["batch"] * 3 + ["api"] * 2
+    assert log["run_id"].iloc[:3].tolist() == ["run-1"] * 3
+    assert log["run_id"].iloc[3] not in ("run-1", None)
+    assert log["churn_probability"].iloc[:3].tolist() == pytest.approx([0, 0.25, 0.5])
+    assert pd.isna(log["upsell_probability"].iloc[0])
+    assert log["as_of"].iloc[4] == pd.Timestamp("2026-07-01")
+    assert store.score_log(source="api")["account_id"].tolist() == ["acct-0000", "acct-0001"]
+    assert len(store.score_log(account_id="acct-0001")) == 2
+    assert len(store.score_log(until=datetime(2026, 7, 1))) == 2
+
+
+def test_score_log_names_a_missing_column_and_writes_nothing(store: Store) -> None:
+    with pytest.raises(ValueError, match="model_version"):
+        store.log_scores(scores(2).drop(columns="model_version"), "batch")
+    with pytest.raises(ValueError, match="source"):
+        store.log_scores(scores(2), "nightly")  # type: ignore[arg-type]
+    assert store.score_log().empty
+
+
+def test_a_big_batch_is_one_transaction(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("store.store.INSERT_CHUNK", 4)
+    bad = scores(10)
+    bad.loc[9, "account_id"] = None  # NOT NULL: fails in the third chunk
+    with pytest.raises(Exception, match="(?i)null"):
+        store.log_scores(bad, "batch")
+    assert store.score_log().empty
+    assert store.log_scores(scores(10), "batch") == 10
