@@ -1,0 +1,276 @@
+"""The CS team's week: at most one action per account, the most expected saved ARR that fits.
+
+A pure function of candidate lines and the plan settings (`actions.plan_config`):
+`plan_week(candidates, config, week)` leaves out what the rules forbid (an account
+contacted within `contact_gap_days` of its last touchpoint, an upsell pitch to an account
+at high churn risk, an action with no hours or no owner), draws the randomized lines
+(`actions.plan_holdouts`), then chooses lines maximising expected saved ARR subject to each
+CSM's hours and the organisation-wide caps per action, exactly, with `scipy.optimize.milp`
+(HiGHS). The problem is pruned first (the best `PER_ACCOUNT` actions of each account, the
+best `per CSM` accounts by value and by value per hour); the bound reported is the LP
+relaxation of the unpruned problem, so the value is proven within it. The greedy plan (by
+value) is solved on the same problem, to show what the optimiser adds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import coo_matrix, csr_matrix
+
+from actions.plan_config import UPSELL_ACTION, PlanConfig
+from actions.plan_holdouts import draw_random_lines, hold_back
+from actions.plan_words import why_line
+
+# Candidate columns: who, what, its value net of cost, and what the rules need.
+CANDIDATE_COLUMNS = (
+    "account_id", "csm", "action", "saved_arr", "risk_tier", "last_touch", "reason",
+)  # fmt: skip
+LINE_COLUMNS = (
+    "week", "account_id", "csm", "action", "arm", "probability", "hours", "saved_arr",
+    "expected_effect", "basis", "risk_tier", "why",
+)  # fmt: skip
+PER_ACCOUNT = 3  # best actions kept per account before solving
+PER_CSM = 60  # at least this many best accounts kept per CSM before solving
+
+
+@dataclass(frozen=True)
+class WeekPlan:
+    """The plan for one week and how good it is.
+
+    Attributes:
+        lines: one row per planned account (`LINE_COLUMNS`); `arm` is `planned`, `control`
+            (held back at random: not done this week) or `random` (assigned at random),
+            `probability` the chance of that assignment.
+        value: expected saved ARR of the optimiser's lines (controls included).
+        greedy_value: the same for the greedy plan (best value first) on the same problem.
+        bound: no plan can be worth more (the LP relaxation of the unpruned problem).
+        excluded: candidate lines left out, by rule.
+    """
+
+    week: datetime
+    lines: pd.DataFrame
+    value: float
+    greedy_value: float
+    bound: float
+    random_value: float
+    status: str
+    seconds: float
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float:
+        """How far the value could be below the best plan, as a share of the bound."""
+        return 0.0 if self.bound <= 0 else max(self.bound - self.value, 0.0) / self.bound
+
+
+def eligible(
+    candidates: pd.DataFrame, config: PlanConfig, week: datetime
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Candidate lines the rules allow, with their `hours`; and how many each rule left out."""
+    frame = candidates.reset_index(drop=True)
+    last = pd.to_datetime(frame["last_touch"])
+    rules = {
+        "no hours set for the action": ~frame["action"].isin(list(config.hours)),
+        "no CSM owner": frame["csm"].isna() | (frame["csm"].astype(str) == ""),
+        "contacted within the contact gap": last.notna()
+        & (last > week - timedelta(days=config.contact_gap_days)),
+        "no upsell pitch at this churn risk": (frame["action"] == UPSELL_ACTION)
+        & frame["risk_tier"].isin(list(config.no_upsell_tiers)),
+    }
+    keep = np.ones(len(frame), dtype=bool)
+    excluded: dict[str, int] = {}
+    for rule, broken in rules.items():
+        hit = broken.to_numpy(dtype=bool) & keep
+        excluded[rule] = int(hit.sum())
+        keep &= ~hit
+    frame = frame[keep].copy()
+    frame["hours"] = frame["action"].map(config.hours).astype(float)
+    hours_left = frame["csm"].map(config.csm_hours.of).astype(float)
+    no_time = (hours_left < frame["hours"]).to_numpy()
+    excluded["the CSM has no hours for it"] = int(no_time.sum())
+    return frame[~no_time].reset_index(drop=True), excluded
+
+
+def _prune(frame: pd.DataFrame, per_account: int, capacity: Mapping[str, float]) -> pd.DataFrame:
+    """Keep each account's best actions, then each CSM's best accounts (by value, per hour)."""
+    frame = frame.assign(per_hour=frame["saved_arr"] / frame["hours"].clip(lower=1e-9))
+    by_value = frame.sort_values("saved_arr", ascending=False, kind="stable")
+    by_hour = frame.sort_values("per_hour", ascending=False, kind="stable")
+    top = by_value.groupby("account_id", sort=False).cumcount() < per_account
+    top_per_hour = by_hour.groupby("account_id", sort=False).cumcount() < per_account
+    frame = frame.loc[top[top].index.union(top_per_hour[top_per_hour].index)]
+    best = frame.groupby("account_id", sort=False).agg(
+        csm=("csm", "first"), value=("saved_arr", "max"), hours=("hours", "min")
+    )
+    best["per_hour"] = best["value"] / best["hours"].clip(lower=1e-9)
+    keep = []
+    for csm, accounts in best.groupby("csm", sort=False):
+        room = int(math.ceil(capacity.get(str(csm), 0.0) / accounts["hours"].min())) * 2
+        count = max(PER_CSM, room)
+        keep.append(accounts["value"].nlargest(count).index)
+        keep.append(accounts["per_hour"].nlargest(count).index)
+    kept = pd.Index([]).append(keep).unique() if keep else pd.Index([])
+    return frame[frame["account_id"].isin(kept)].drop(columns="per_hour").reset_index(drop=True)
+
+
+def _constraints(
+    frame: pd.DataFrame, capacity: Mapping[str, float], caps: Mapping[str, int]
+) -> tuple[csr_matrix, np.ndarray]:
+    """Rows: one action per account, hours per CSM, the cap of each capped action."""
+    n = len(frame)
+    account, _ = pd.factorize(frame["account_id"])
+    csm, csms = pd.factorize(frame["csm"])
+    n_accounts, n_csms = int(account.max(initial=-1)) + 1, len(csms)
+    capped = [a for a in caps if (frame["action"] == a).any()]
+    rows = [account, n_accounts + csm]
+    cols = [np.arange(n), np.arange(n)]
+    data = [np.ones(n), frame["hours"].to_numpy(dtype=float)]
+    for k, action in enumerate(capped):
+        hit = np.flatnonzero(frame["action"].to_numpy() == action)
+        rows.append(np.full(len(hit), n_accounts + n_csms + k))
+        cols.append(hit)
+        data.append(np.ones(len(hit)))
+    shape = (n_accounts + n_csms + len(capped), n)
+    matrix = coo_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))), shape)
+    upper = np.concatenate(
+        [
+            np.ones(n_accounts),
+            [capacity.get(str(c), 0.0) for c in csms],
+            [float(caps[a]) for a in capped],
+        ]
+    )
+    return matrix.tocsr(), upper
+
+
+def solve(
+    frame: pd.DataFrame, capacity: Mapping[str, float], caps: Mapping[str, int]
+) -> tuple[np.ndarray, str]:
+    """The lines of `frame` that maximise saved ARR within the limits (exact MILP)."""
+    if frame.empty:
+        return np.zeros(0, dtype=bool), "nothing to plan"
+    matrix, upper = _constraints(frame, capacity, caps)
+    result = milp(
+        -frame["saved_arr"].to_numpy(dtype=float),
+        integrality=np.ones(len(frame)),
+        bounds=Bounds(0, 1),
+        constraints=LinearConstraint(matrix, -np.inf, upper),
+        options={"mip_rel_gap": 1e-6, "time_limit": 60},
+    )
+    if result.x is None:
+        raise RuntimeError(f"the plan could not be solved: {result.message}")
+    return result.x > 0.5, str(result.message)
+
+
+def lp_bound(frame: pd.DataFrame, capacity: Mapping[str, float], caps: Mapping[str, int]) -> float:
+    """The LP relaxation's value: no plan within the limits is worth more."""
+    if frame.empty:
+        return 0.0
+    matrix, upper = _constraints(frame, capacity, caps)
+    result = linprog(
+        -frame["saved_arr"].to_numpy(dtype=float),
+        A_ub=matrix,
+        b_ub=upper,
+        bounds=(0, 1),
+        method="highs",
+    )
+    if result.status != 0:
+        raise RuntimeError(f"the plan's bound could not be computed: {result.message}")
+    return float(-result.fun)
+
+
+def greedy(
+    frame: pd.DataFrame, capacity: Mapping[str, float], caps: Mapping[str, int]
+) -> np.ndarray:
+    """Best value first, taking a line while its account is free and its CSM and cap have room."""
+    chosen = np.zeros(len(frame), dtype=bool)
+    hours_left = dict(capacity)
+    caps_left = dict(caps)
+    taken: set[str] = set()
+    order = np.argsort(-frame["saved_arr"].to_numpy(dtype=float), kind="stable")
+    accounts = frame["account_id"].to_numpy()
+    csms = frame["csm"].astype(str).to_numpy()
+    actions = frame["action"].to_numpy()
+    hours = frame["hours"].to_numpy(dtype=float)
+    for i in order:
+        account, csm, action = accounts[i], csms[i], actions[i]
+        if account in taken or hours[i] > hours_left.get(csm, 0.0) + 1e-9:
+            continue
+        if caps_left.get(action, 1) <= 0:
+            continue
+        chosen[i] = True
+        taken.add(account)
+        hours_left[csm] -= hours[i]
+        if action in caps_left:
+            caps_left[action] -= 1
+    return chosen
+
+
+def _capacity(frame: pd.DataFrame, config: PlanConfig) -> dict[str, float]:
+    return {str(c): config.csm_hours.of(str(c)) for c in frame["csm"].unique()}
+
+
+def _after(
+    capacity: dict[str, float], caps: dict[str, int], taken: pd.DataFrame
+) -> tuple[dict[str, float], dict[str, int]]:
+    """Hours and caps left once `taken` lines are in the plan."""
+    hours = dict(capacity)
+    left = dict(caps)
+    for csm, used in taken.groupby("csm")["hours"].sum().items():
+        hours[str(csm)] = hours.get(str(csm), 0.0) - float(used)
+    for action, count in taken["action"].value_counts().items():
+        if action in left:
+            left[str(action)] -= int(count)
+    return hours, left
+
+
+def plan_week(candidates: pd.DataFrame, config: PlanConfig, week: datetime) -> WeekPlan:
+    """The week's plan (see the module docstring); `candidates` has `CANDIDATE_COLUMNS`.
+
+    Optional candidate columns carried to the lines and their words: `expected_effect`,
+    `basis`, `churn_probability`, `arr`, `days_to_renewal`, `driver`.
+    """
+    started = time.process_time()
+    allowed, excluded = eligible(candidates, config, week)
+    capacity, caps = _capacity(allowed, config), dict(config.caps)
+    paying = allowed[allowed["saved_arr"] > 0]
+    size = int(greedy(paying, capacity, caps).sum())  # how many lines the week holds, roughly
+    randomized = draw_random_lines(allowed, config.experiments, week, capacity, caps, size)
+    pays = allowed[
+        (allowed["saved_arr"] > 0) & ~allowed["account_id"].isin(randomized["account_id"])
+    ]
+    excluded["expected to save no ARR net of its cost"] = int((allowed["saved_arr"] <= 0).sum())
+    capacity, caps = _after(capacity, caps, randomized)
+    pruned = _prune(pays, PER_ACCOUNT, capacity)
+    chosen, status = solve(pruned, capacity, caps)
+    optimal = pruned[chosen]
+    greedy_value = float(pays["saved_arr"][greedy(pays, capacity, caps)].sum())
+    bound = lp_bound(pays, capacity, caps)
+    arm, probability = hold_back(optimal, config.experiments, week)
+    lines = pd.concat(
+        [optimal.assign(arm=arm, probability=probability), randomized], ignore_index=True
+    )
+    lines["week"] = week
+    for column, default in (("expected_effect", np.nan), ("basis", "playbook")):
+        if column not in lines:
+            lines[column] = default
+    lines["why"] = [why_line(row, config) for row in lines.to_dict("records")]  # type: ignore[arg-type]
+    lines = lines.sort_values(["csm", "saved_arr"], ascending=[True, False], kind="stable")
+    return WeekPlan(
+        week=week,
+        lines=lines[list(LINE_COLUMNS)].reset_index(drop=True),
+        value=float(optimal["saved_arr"].sum()),
+        greedy_value=greedy_value,
+        bound=bound,
+        random_value=float(randomized["saved_arr"].sum()),
+        status=status,
+        seconds=time.process_time() - started,
+        excluded=excluded,
+    )

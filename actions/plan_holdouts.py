@@ -1,0 +1,92 @@
+"""Randomized holdouts: the deliberate random share of the plan that teaches true effects.
+
+Two draws, both reproducible (a hash of the seed, the week and the account, so planning the
+same week again gives the same arms):
+
+* `draw_random_lines`: before the plan is solved, each account the rules allow is drawn
+  with probability q = `random_share` x (lines the week holds / accounts allowed), so that
+  about `random_share` of the plan is random; a drawn account gets one of its allowed
+  actions chosen uniformly (arm `random`, probability q / k for k allowed actions), whatever
+  the models think of it. These lines take their CSM's hours first.
+* `hold_back`: after the plan is solved, each planned line is held back with its action's
+  `control_share` (arm `control`: not done this week, probability `control_share`); the
+  others are arm `planned` with probability `1 - control_share`.
+
+Planned and control lines of one action come from the same accounts by a coin flip, so the
+difference in their churn at the renewal is the action's effect on the accounts the plan
+picks, free of the CS team's choices (`actions.plan_experiments`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from actions.plan_config import Experiments
+
+ARMS = ("planned", "control", "random")
+
+
+def uniform(seed: int, week: datetime, keys: Sequence[str], purpose: str) -> np.ndarray:
+    """A reproducible uniform draw in [0, 1) per key, for this seed, week and purpose."""
+    prefix = f"{seed}|{week:%Y-%m-%d}|{purpose}|"
+    draws = [
+        int.from_bytes(hashlib.blake2b((prefix + str(k)).encode(), digest_size=8).digest(), "big")
+        for k in keys
+    ]
+    return np.asarray(draws, dtype=np.float64) / 2.0**64
+
+
+def draw_random_lines(
+    allowed: pd.DataFrame,
+    experiments: Experiments,
+    week: datetime,
+    capacity: Mapping[str, float],
+    caps: Mapping[str, int],
+    plan_size: int,
+) -> pd.DataFrame:
+    """The lines assigned at random this week (arm `random`, with their probability).
+
+    `plan_size` is about how many lines the week holds (e.g. the greedy plan's count).
+
+    A drawn line is dropped when its CSM's hours or its action's cap are used up by drawn
+    lines before it (in draw order); its probability is then lower than stated, which the
+    share's size (a few percent) keeps rare.
+    """
+    columns = [*allowed.columns, "arm", "probability"]
+    accounts = pd.Index(allowed["account_id"].unique())
+    share = min(experiments.random_share * plan_size / max(len(accounts), 1), 1.0)
+    if share <= 0:
+        return pd.DataFrame(columns=columns)
+    u = uniform(experiments.seed, week, list(accounts), "random")
+    drawn = accounts[u < share]
+    order = np.argsort(u[u < share], kind="stable")
+    pick = uniform(experiments.seed, week, list(drawn), "random-action")
+    hours_left, caps_left = dict(capacity), dict(caps)
+    rows = []
+    for i in order:
+        options = allowed[allowed["account_id"] == drawn[i]].sort_values("action")
+        line = options.iloc[int(pick[i] * len(options))]
+        csm, action = str(line["csm"]), str(line["action"])
+        if line["hours"] > hours_left.get(csm, 0.0) + 1e-9 or caps_left.get(action, 1) <= 0:
+            continue
+        hours_left[csm] = hours_left.get(csm, 0.0) - float(line["hours"])
+        if action in caps_left:
+            caps_left[action] -= 1
+        rows.append({**line.to_dict(), "arm": "random", "probability": share / len(options)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def hold_back(
+    planned: pd.DataFrame, experiments: Experiments, week: datetime
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each planned line's arm (`planned` or `control`) and the probability of that arm."""
+    share = planned["action"].map(experiments.control).to_numpy(dtype=float)
+    u = uniform(experiments.seed, week, list(planned["account_id"]), "control")
+    control = u < share
+    arm = np.where(control, "control", "planned")
+    return arm, np.where(control, share, 1.0 - share)
