@@ -9,8 +9,12 @@ has seen anything happen.
   is `churned`, 0.0 when `renewed`, NaN while the outcome is null or the
   renewal date lies beyond the horizon.
 * upsell: 1.0 when an `expansion` starts in (T, T + 180 days], or a `renewal`
-  starting in that window has a higher `arr` than the term it replaces plus
-  that term's expansions; 0.0 otherwise once T + 180 days <= horizon; else NaN.
+  starting in that window grew: its `arr` (or its `seats`) is higher than both
+  the term it replaces plus that term's expansions and what was in force 180
+  days before it (term plus expansions then); 0.0 otherwise once T + 180 days
+  <= horizon; else NaN. The second comparison makes monthly terms count real
+  growth, not a seat that comes back the month after it was dropped; for terms
+  of 180 days or more it adds nothing.
 """
 
 from __future__ import annotations
@@ -70,20 +74,38 @@ def labels_sql(as_of: Sequence[datetime], horizon: datetime) -> str:
 WITH snapshots AS ({snapshots_sql(as_of)}),
 spine AS ({SPINE}),
 terms AS (
-    SELECT subscription_id, account_id, kind, start_date, arr,
+    SELECT subscription_id, account_id, kind, start_date, arr, seats,
            LAG(start_date) OVER w AS replaced_start, LAG(end_date) OVER w AS replaced_end,
-           LAG(arr) OVER w AS replaced_arr
+           LAG(arr) OVER w AS replaced_arr, LAG(seats) OVER w AS replaced_seats
     FROM subscriptions WHERE kind IN {TERM_KINDS}
     WINDOW w AS (PARTITION BY account_id ORDER BY start_date, subscription_id)
 ),
-uplifted_renewals AS (
-    SELECT r.account_id, r.start_date
-    FROM terms r
+renewals AS (
+    SELECT * FROM terms WHERE kind = 'renewal' AND replaced_arr IS NOT NULL
+),
+replaced AS (
+    SELECT r.subscription_id,
+           r.replaced_arr + COALESCE(SUM(x.arr), 0) AS arr,
+           r.replaced_seats + COALESCE(SUM(x.seats), 0) AS seats
+    FROM renewals r
     LEFT JOIN subscriptions x ON x.account_id = r.account_id AND x.kind = 'expansion'
         AND x.start_date >= r.replaced_start AND x.start_date < r.replaced_end
-    WHERE r.kind = 'renewal' AND r.replaced_arr IS NOT NULL
-    GROUP BY r.subscription_id, r.account_id, r.start_date, r.arr, r.replaced_arr
-    HAVING r.arr > r.replaced_arr + COALESCE(SUM(x.arr), 0)
+    GROUP BY r.subscription_id, r.replaced_arr, r.replaced_seats
+),
+earlier AS (
+    SELECT r.subscription_id, SUM(s.arr) AS arr, SUM(s.seats) AS seats
+    FROM renewals r
+    JOIN subscriptions s ON s.account_id = r.account_id
+        AND s.start_date <= r.start_date - {window} AND r.start_date - {window} < s.end_date
+    GROUP BY r.subscription_id
+),
+uplifted_renewals AS (
+    SELECT r.account_id, r.start_date
+    FROM renewals r
+    JOIN replaced b ON b.subscription_id = r.subscription_id
+    LEFT JOIN earlier e ON e.subscription_id = r.subscription_id
+    WHERE (r.arr > b.arr AND r.arr > COALESCE(e.arr, b.arr))
+       OR (r.seats > b.seats AND r.seats > COALESCE(e.seats, b.seats))
 ),
 upsell_starts AS (
     SELECT account_id, start_date FROM subscriptions WHERE kind = 'expansion'

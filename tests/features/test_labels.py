@@ -105,3 +105,47 @@ def test_dataset_other_steps(every: str) -> None:
     step = pd.Timedelta(days=14 if every == "2W" else 7)
     stamps = sorted(dataset["as_of"].unique())
     assert all(b - a == step for a, b in zip(stamps, stamps[1:], strict=False))
+
+
+def _monthly_con() -> duckdb.DuckDBPyConnection:
+    """Monthly terms whose only growth happens at renewals; a seat dropped and taken back."""
+    months = pd.date_range("2023-07-01", "2025-01-01", freq="MS")
+    arr = [90.0 if m == pd.Timestamp("2024-04-01") else 120.0 if m >= pd.Timestamp("2024-09-01")
+           else 100.0 for m in months[:-1]]  # fmt: skip
+    subscriptions = pd.DataFrame(
+        {
+            "subscription_id": [f"m{i:02d}" for i in range(len(arr))] + ["s1", "s2"],
+            "account_id": ["m"] * len(arr) + ["s", "s"],
+            "kind": ["new"] + ["renewal"] * (len(arr) - 1) + ["new", "renewal"],
+            "start_date": [m.date() for m in months[:-1]] + ["2023-01-01", "2024-01-01"],
+            "end_date": [m.date() for m in months[1:]] + ["2024-01-01", "2025-01-01"],
+            "arr": arr + [100.0, 100.0],
+            "seats": [int(a // 10) for a in arr] + [10, 12],  # s: two more seats, same price
+            "outcome": ["renewed"] * (len(arr) - 1) + [None, "renewed", None],
+        }
+    )
+    accounts = pd.DataFrame({"account_id": ["m", "s"], "created_at": ["2023-01-01"] * 2})
+    events = pd.DataFrame(
+        {"ts": ["2025-03-01"], "account_id": ["m"], "module": ["x"], "event_type": ["view"]}
+    )
+    return typed_connection(
+        {"accounts": accounts, "subscriptions": subscriptions, "events": events}
+    )
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        ("2024-01-01", 0.0),  # the seat dropped in April comes back in May: no growth
+        ("2024-04-01", 1.0),  # growth to 120 at the September renewal
+        ("2024-09-01", 0.0),  # flat at 120 afterwards, though above 180 days earlier
+    ],
+)
+def test_monthly_terms_count_growth_against_the_arr_180_days_earlier(as_of, expected) -> None:
+    labels = compute_labels(_monthly_con(), [datetime.fromisoformat(as_of)]).set_index("account_id")
+    assert labels.loc["m", "upsell"] == expected
+
+
+def test_seat_growth_at_renewal_is_an_upsell_even_at_the_same_price() -> None:
+    labels = compute_labels(_monthly_con(), [datetime(2023, 8, 1)]).set_index("account_id")
+    assert labels.loc["s", "upsell"] == 1
