@@ -1,0 +1,261 @@
+"""The weekly plan from the scoring service: candidate lines in, `actions.plan` solves.
+
+Each account's ranked actions (`ScoringService`) become candidate lines: who owns the
+account (the accounts table's `csm_owner`), what the action is expected to save net of its
+cost (the learned effect; for a playbook suggestion history cannot judge, the plan file's
+`assumed_effect`; an upsell offer also earns its expected expansion), the churn risk tier
+and the account's last touchpoint (the source's touchpoints and those recorded through the
+service, each once). `retain plan` and `GET /v1/plan` both call `build_plan`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from actions.plan import CANDIDATE_COLUMNS, WeekPlan, plan_week
+from actions.plan_config import UPSELL_ACTION, PlanConfig
+from serving.schemas import AccountScore
+from serving.scoring import ScoringService
+
+
+@dataclass(frozen=True)
+class AccountContext:
+    """What the plan needs to know about accounts beyond their scores."""
+
+    owners: Mapping[str, str | None]
+    last_touch: Mapping[str, datetime]
+
+
+def default_week(latest: datetime) -> datetime:
+    """The week to plan when none is given: it starts at the first midnight at or after the data."""
+    midnight = datetime.combine(latest.date(), datetime.min.time())
+    return midnight if midnight == latest else midnight + timedelta(days=1)
+
+
+def account_context(
+    con: Any, week: datetime, recorded: pd.DataFrame | None = None
+) -> AccountContext:
+    """Owners and last touchpoints known at `week`, from a loaded source (and the store's).
+
+    Args:
+        con: a `load_source` connection (typed `accounts` and `touchpoints` views).
+        week: the week's start; touchpoints after it are not known yet.
+        recorded: touchpoints recorded through the service (`Store.touchpoints()`), if any.
+    """
+    from store import combine_touchpoints
+
+    cursor = con.cursor()  # its own cursor: the feature store may be using `con`
+    try:
+        owners = cursor.execute("SELECT account_id, csm_owner FROM accounts").fetchall()
+        touches = cursor.execute(
+            "SELECT touchpoint_id, account_id, ts, type FROM touchpoints WHERE ts <= ?", [week]
+        ).df()
+    finally:
+        cursor.close()
+    touches = combine_touchpoints(touches, recorded, until=week)
+    last = touches.groupby("account_id")["ts"].max() if not touches.empty else pd.Series()
+    return AccountContext(
+        owners={str(a): o for a, o in owners},
+        last_touch={str(a): pd.Timestamp(t).to_pydatetime() for a, t in last.items()},
+    )
+
+
+def _known(value: float | None) -> bool:
+    return value is not None and not math.isnan(value)
+
+
+def candidate_lines(
+    scores: Iterable[AccountScore],
+    context: AccountContext,
+    config: PlanConfig,
+    cost: Callable[[str], float],
+) -> pd.DataFrame:
+    """One candidate line per account and ranked action (`actions.plan.CANDIDATE_COLUMNS`)."""
+    rows = []
+    for score in scores:
+        arr = float(score.arr) if score.arr is not None and _known(score.arr) else None
+        for action in score.actions:
+            if action.basis == "learned" and _known(action.expected_saved_arr):
+                saved = float(action.expected_saved_arr)  # type: ignore[arg-type]
+            elif arr is not None:
+                saved = config.assumed_effect * arr - cost(action.action)
+            else:
+                continue  # neither a learned value nor an ARR to value it by
+            expansion = 0.0
+            if action.action == UPSELL_ACTION and arr is not None:
+                upsell = score.upsell_probability or 0.0
+                expansion = upsell * arr * config.upsell_value_share
+            drivers = action.drivers or score.drivers
+            rows.append(
+                {
+                    "account_id": score.account_id,
+                    "csm": context.owners.get(score.account_id),
+                    "action": action.action,
+                    "saved_arr": saved + expansion,
+                    "expansion_arr": expansion,
+                    "risk_tier": score.risk_tier,
+                    "last_touch": context.last_touch.get(score.account_id),
+                    "reason": action.reason,
+                    "expected_effect": action.expected_effect,
+                    "basis": action.basis,
+                    "churn_probability": score.churn_probability,
+                    "arr": arr,
+                    "days_to_renewal": score.days_to_renewal,
+                    "driver": drivers[0].sentence if drivers else "",
+                }
+            )
+    frame = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS) if not rows else None)
+    frame["last_touch"] = pd.to_datetime(frame["last_touch"])
+    return frame
+
+
+@dataclass(frozen=True)
+class BuiltPlan:
+    """A week's plan with what it was built from."""
+
+    plan: WeekPlan
+    plan_id: str
+    as_of: datetime
+    model_version: str
+
+
+def plan_id_of(plan: WeekPlan, model_version: str) -> str:
+    """A plan's id: its week and a digest of its lines (the same plan gets the same id)."""
+    digest = hashlib.blake2b(digest_size=6)
+    digest.update(model_version.encode())
+    columns = ["account_id", "action", "arm"]
+    digest.update(plan.lines[columns].to_csv(index=False).encode())
+    return f"{plan.week:%Y-%m-%d}-{digest.hexdigest()}"
+
+
+def build_plan(
+    service: ScoringService,
+    config: PlanConfig,
+    cost: Callable[[str], float],
+    week: datetime | None = None,
+    context: AccountContext | None = None,
+    recorded: pd.DataFrame | None = None,
+) -> BuiltPlan:
+    """Score every active account and plan the week.
+
+    Args:
+        service: the scoring service (its features' source gives owners and touchpoints).
+        config: the plan settings.
+        cost: action -> cost in ARR currency (for playbook suggestions without a value).
+        week: the week's start (default: the midnight after the latest data); accounts are
+            scored as of it, or as of the latest data when it lies beyond.
+        context: owners and last touchpoints (default: read from the service's source).
+        recorded: touchpoints recorded through the service (see `account_context`).
+    """
+    latest = service.features.latest.as_of
+    week = week or default_week(latest)
+    as_of = None if week >= latest else week
+    if context is None:
+        source = getattr(service.features, "source", None)
+        if source is None:
+            raise LookupError("the scoring service has no source to read account owners from")
+        context = account_context(source.con, week, recorded)
+    snapshot, bundle, chunks = service.score_all(as_of)
+    scores = [score for chunk in chunks for score in chunk]
+    plan = plan_week(candidate_lines(scores, context, config, cost), config, week)
+    return BuiltPlan(
+        plan, plan_id_of(plan, bundle.model_version), snapshot.as_of, bundle.model_version
+    )
+
+
+def summary(built: BuiltPlan) -> dict[str, Any]:
+    """The plan's figures: value, greedy value, bound, lines per arm, lines left out by rule."""
+    plan = built.plan
+    return {
+        "as_of": built.as_of.isoformat(),
+        "value": round(plan.value, 2),
+        "greedy_value": round(plan.greedy_value, 2),
+        "bound": round(plan.bound, 2),
+        "random_value": round(plan.random_value, 2),
+        "status": plan.status,
+        "lines": {str(k): int(v) for k, v in plan.lines["arm"].value_counts().items()},
+        "excluded": dict(plan.excluded),
+    }
+
+
+def store_plan(built: BuiltPlan) -> Any:
+    """The plan as the store keeps it (`store.Plan`), one `PlanLine` per account."""
+    from store import Plan, PlanLine
+
+    lines = [
+        PlanLine(
+            plan_line_id=f"{built.plan_id}-{row['account_id']}",
+            account_id=str(row["account_id"]),
+            action=str(row["action"]),
+            arm=row["arm"],
+            assignment_probability=float(row["probability"]),
+            owner=str(row["csm"]),
+            expected_value=float(row["saved_arr"]),
+            hours=float(row["hours"]),
+            reason=str(row["why"]),
+        )
+        for row in built.plan.lines.to_dict("records")
+    ]
+    return Plan(
+        plan_id=built.plan_id,
+        week=built.plan.week.date(),
+        lines=lines,
+        model_version=built.model_version,
+        summary=summary(built),
+    )
+
+
+def write_plan(lines: pd.DataFrame, output: Path) -> None:
+    """Write plan lines as Parquet or CSV (by the suffix), whole or not at all."""
+    from serving.files import atomic_output
+
+    suffix = output.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise ValueError(f"{output}: the plan must end in .parquet or .csv")
+    with atomic_output(output) as temporary:
+        if suffix == ".parquet":
+            lines.to_parquet(temporary, index=False)
+        else:
+            lines.to_csv(temporary, index=False)
+
+
+def run_plan(
+    data: str, output: Path, week: datetime | None, settings: Any, config: PlanConfig
+) -> tuple[BuiltPlan, bool]:
+    """`retain plan`: load the champions and the source, plan the week, write and store it.
+
+    Returns:
+        The plan, and whether the store took it (False: the same plan was stored before).
+
+    Raises:
+        store.StoreUnavailable: the plan file is written but the store cannot be reached.
+    """
+    from actions.playbook import load_playbook
+    from serving.models import ModelStore
+    from serving.snapshots import FeatureStore
+    from store import Store, StoreUnavailable
+    from training.uplift.config import load_uplift_config
+
+    if output.suffix.lower() not in (".parquet", ".csv"):
+        raise ValueError(f"{output}: the plan must end in .parquet or .csv")
+    service = ScoringService(
+        ModelStore.open(settings.mlflow_uri, settings.model_cache),
+        FeatureStore.from_source(data),
+        load_playbook(settings.playbook),
+    )
+    with Store(settings.store_url) as store:
+        try:
+            recorded = store.touchpoints()
+        except StoreUnavailable:  # plan from the source's touchpoints; saving will say so
+            recorded = None
+        built = build_plan(service, config, load_uplift_config().cost, week, recorded=recorded)
+        write_plan(built.plan.lines.assign(plan_id=built.plan_id), output)
+        return built, store.save_plan(store_plan(built))
