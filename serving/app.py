@@ -28,6 +28,7 @@ from prometheus_client import (
 )
 
 from actions.tiers import risk_tier_cuts
+from serving.coverage import missing_families
 from serving.schemas import (
     AccountScore,
     ErrorOut,
@@ -263,6 +264,8 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             loaded_at=bundle.loaded_at,
             models=[ModelOut(name=n, version=v) for n, v in sorted(bundle.versions.items())],
             tier_thresholds=risk_tier_cuts(bundle.churn.tier_thresholds),
+            missing_models=bundle.missing,
+            missing_families=missing_families(bundle.churn),
         )
 
     @app.get("/healthz")
@@ -292,6 +295,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             models_from=bundle.origin,
             registry_error=error,
             uplift_error=bundle.uplift_error,
+            missing_models=bundle.missing,
             as_of=svc.features.latest.as_of,
             accounts=len(svc.features.latest.account_ids),
         )

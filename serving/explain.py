@@ -8,7 +8,7 @@ per-feature code here, so a new feature is explained the day it is defined.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -158,8 +158,12 @@ def top_drivers(
     healthy_reference: Mapping[str, Any],
     top: int = 5,
     catalogue: Mapping[str, FeatureLike] | None = None,
+    hidden: Collection[str] = (),
 ) -> list[Driver]:
     """The `top` features with the largest SHAP contributions (either sign), largest first.
+
+    Only what the data supports is shown: a feature with no value for the account, or in
+    `hidden` (its family had no data at training), is never a driver.
 
     Args:
         contributions: One account's contributions, one per feature (base value excluded).
@@ -168,11 +172,17 @@ def top_drivers(
         healthy_reference: Feature -> typical value among healthy accounts.
         top: How many drivers to return.
         catalogue: Feature definitions by name (defaults to `features.definitions`).
+        hidden: Features never shown (families without data at training).
     """
-    k = min(top, len(feature_names))
-    order = np.argsort(-np.abs(contributions[: len(feature_names)]), kind="stable")[:k]
-    return [
-        driver(feature_names[i], contributions[i], values[i], healthy_reference, catalogue)
+    order = np.argsort(-np.abs(contributions[: len(feature_names)]), kind="stable")
+    shown = [
+        i
         for i in order
         if contributions[i] != 0.0
+        and feature_names[i] not in hidden
+        and _clean(values[i]) is not None
+    ]
+    return [
+        driver(feature_names[i], contributions[i], values[i], healthy_reference, catalogue)
+        for i in shown[:top]
     ]

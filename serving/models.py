@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from serving.coverage import missing_models
 from serving.effects import UpliftEffects
 from training.names import CHAMPION, model_name
 
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 CHURN_MODEL = model_name("churn")
 UPSELL_MODEL = model_name("upsell")
 UPLIFT_MODEL = model_name("uplift")
-REQUIRED_MODELS = (CHURN_MODEL, UPSELL_MODEL)
+REQUIRED_MODELS = (CHURN_MODEL,)  # upsell and uplift are optional: serving.coverage
 
 
 class OutdatedModelError(RuntimeError):
@@ -62,7 +63,7 @@ class ModelBundle:
     """
 
     churn: AccountModelLike
-    upsell: AccountModelLike
+    upsell: AccountModelLike | None  # None: not trained; see `missing`
     versions: dict[str, str]
     origin: str = "registry"  # "registry", "cache" or "memory"
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -80,6 +81,11 @@ class ModelBundle:
         """One string naming every registered model version, e.g. `retain-churn:v3,...`."""
         return ",".join(f"{name}:v{version}" for name, version in sorted(self.versions.items()))
 
+    @property
+    def missing(self) -> dict[str, str]:
+        """Optional model -> why it is not in use (e.g. too little history to train it)."""
+        return missing_models(self.churn, {**self.versions, **self.failed})
+
 
 def _unwrap(path: Path, name: str = "", version: str = "") -> Any:
     import mlflow.pyfunc
@@ -96,7 +102,7 @@ def _unwrap(path: Path, name: str = "", version: str = "") -> Any:
 def champion_versions(tracking_uri: str) -> dict[str, str]:
     """The registry's champion version of each model (uplift only if registered).
 
-    Raises when the registry is unreachable or the churn or upsell champion is missing.
+    Raises when the registry is unreachable or the churn champion is missing.
     """
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
@@ -106,10 +112,9 @@ def champion_versions(tracking_uri: str) -> dict[str, str]:
         name: str(client.get_model_version_by_alias(name, CHAMPION).version)
         for name in REQUIRED_MODELS
     }
-    with contextlib.suppress(MlflowException):  # no uplift champion: the playbook ranks
-        versions[UPLIFT_MODEL] = str(
-            client.get_model_version_by_alias(UPLIFT_MODEL, CHAMPION).version
-        )
+    for optional in (UPSELL_MODEL, UPLIFT_MODEL):  # none: serving.coverage says why
+        with contextlib.suppress(MlflowException):
+            versions[optional] = str(client.get_model_version_by_alias(optional, CHAMPION).version)
     return versions
 
 
@@ -117,6 +122,9 @@ def _bundle(folders: dict[str, Path], versions: dict[str, str], origin: str) -> 
     """Load every model folder into a bundle; an uplift model that fails leaves it out."""
     models = {name: _unwrap(folders[name], name, versions[name]) for name in REQUIRED_MODELS}
     uplift, uplift_error, failed = None, None, {}
+    upsell = None
+    if UPSELL_MODEL in folders:
+        upsell = _unwrap(folders[UPSELL_MODEL], UPSELL_MODEL, versions[UPSELL_MODEL])
     if UPLIFT_MODEL in folders:
         try:
             uplift = _unwrap(folders[UPLIFT_MODEL], UPLIFT_MODEL, versions[UPLIFT_MODEL])
@@ -127,7 +135,7 @@ def _bundle(folders: dict[str, Path], versions: dict[str, str], origin: str) -> 
     kept = {n: v for n, v in versions.items() if n != UPLIFT_MODEL or uplift is not None}
     return ModelBundle(
         models[CHURN_MODEL],
-        models[UPSELL_MODEL],
+        upsell,
         kept,
         origin=origin,
         uplift=uplift,

@@ -68,7 +68,9 @@ class AccountScore(BaseModel):
     account_id: str
     as_of: datetime
     churn_probability: float = Field(ge=0, le=1)
-    upsell_probability: float = Field(ge=0, le=1)
+    upsell_probability: float | None = Field(
+        ge=0, le=1, description="Null when no upsell model is in use (see /v1/models)."
+    )
     next_best_action: str = Field(description="The top action code, or `none`.")
     model_version: str
     risk_tier: Literal["high", "medium", "low"]
@@ -112,6 +114,13 @@ class ModelsResponse(BaseModel):
     loaded_at: datetime
     models: list[ModelOut]
     tier_thresholds: dict[str, float]
+    missing_models: dict[str, str] = Field(
+        default_factory=dict, description="Optional models not in use, and why."
+    )
+    missing_families: list[str] = Field(
+        default_factory=list,
+        description="Feature families with no data at training: never drivers or rule inputs.",
+    )
 
 
 class Readiness(BaseModel):
@@ -124,6 +133,9 @@ class Readiness(BaseModel):
     registry_error: str | None = None
     uplift_error: str | None = Field(
         default=None, description="Why no learned effects rank actions (the playbook does)."
+    )
+    missing_models: dict[str, str] = Field(
+        default_factory=dict, description="Optional models not in use, and why."
     )
     as_of: datetime | None = None
     accounts: int = 0

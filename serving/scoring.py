@@ -19,7 +19,7 @@ import numpy as np
 from actions.playbook import Playbook
 from actions.ranking import ExpectedEffect, best_action, rank, suggest
 from actions.tiers import risk_tier
-from serving import explain
+from serving import coverage, explain
 from serving.models import AccountModelLike, ModelBundle, ModelStore
 from serving.schemas import AccountScore, ActionOut, DriverOut, UnknownAccount
 from serving.snapshots import FeatureSnapshot, FeatureStore
@@ -42,7 +42,8 @@ class _Batch:
     churn_X: np.ndarray
     contributions: np.ndarray
     churn_p: np.ndarray
-    upsell_p: np.ndarray
+    upsell_p: np.ndarray | None  # None: no upsell model in use
+    hidden: frozenset[str]  # features of families without data at training
     names: list[str]
     healthy: dict[str, Any]
     effects: list[Mapping[str, ExpectedEffect]] | None
@@ -101,14 +102,18 @@ class ScoringService:
             return []
         values = snapshot.matrix[rows]
         churn_X = values[:, _columns(bundle.churn, snapshot)]
-        upsell_X = values[:, _columns(bundle.upsell, snapshot)]
         contributions = bundle.churn.contributions(churn_X)
         batch = _Batch(
             values=values,
             churn_X=churn_X,
             contributions=contributions,
             churn_p=np.clip(bundle.churn.proba_from_raw(contributions.sum(axis=1)), 0.0, 1.0),
-            upsell_p=np.clip(bundle.upsell.predict_proba(upsell_X), 0.0, 1.0),
+            upsell_p=None
+            if bundle.upsell is None
+            else np.clip(
+                bundle.upsell.predict_proba(values[:, _columns(bundle.upsell, snapshot)]), 0.0, 1.0
+            ),
+            hidden=coverage.unsupported_features(bundle.churn, self.catalogue),
             names=list(bundle.churn.feature_names),
             healthy=dict(bundle.churn.healthy_reference),
             effects=bundle.effects(snapshot, rows) if bundle.effects is not None else None,
@@ -118,7 +123,8 @@ class ScoringService:
     def _account(
         self, bundle: ModelBundle, snapshot: FeatureSnapshot, row: int, i: int, batch: _Batch
     ) -> AccountScore:
-        churn_p, upsell_p = float(batch.churn_p[i]), float(batch.upsell_p[i])
+        churn_p = float(batch.churn_p[i])
+        upsell_p = None if batch.upsell_p is None else float(batch.upsell_p[i])
         arr = None if np.isnan(snapshot.arr[row]) else float(snapshot.arr[row])
         arr_at_risk = None if arr is None else churn_p * arr
         renewal = snapshot.renewal_dates[row]
@@ -129,6 +135,7 @@ class ScoringService:
         facts.update(
             churn_probability=churn_p, upsell_probability=upsell_p, arr_at_risk=arr_at_risk
         )
+        coverage.mask_unsupported(facts, batch.hidden)  # no rule fires on a missing family
         account_tier = self.playbook.tier(facts)
         fired = self.playbook.matches(facts, tier, account_tier)
         contributions = batch.contributions[i]
@@ -136,9 +143,17 @@ class ScoringService:
         effects = None if batch.effects is None else batch.effects[i]
         healthy, catalogue = batch.healthy, self.catalogue
         drivers = explain.top_drivers(
-            contributions, batch.churn_X[i], batch.names, healthy, self.top_drivers, catalogue
+            contributions,
+            batch.churn_X[i],
+            batch.names,
+            healthy,
+            self.top_drivers,
+            catalogue,
+            hidden=batch.hidden,
         )
         ranked = rank(suggest(fired, by_feature), effects, arr)
+        if bundle.upsell is None:  # whether it would expand is the missing model's call
+            ranked = [r for r in ranked if r.action not in coverage.EXPANSION_ACTIONS]
         actions = [
             ActionOut(
                 action=ranked_action.action,
