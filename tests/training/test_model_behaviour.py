@@ -135,12 +135,15 @@ def test_renaming_ids_in_the_source_changes_no_score(trained_world, churn, tmp_p
     as_of = pd.Timestamp(test["as_of"].max()).to_pydatetime()
     renamed_dir = tmp_path / "renamed"
     renamed_dir.mkdir()
-    for path in sorted(Path(trained_world.data).glob("*.parquet")):
+    tables = sorted(Path(trained_world.data).glob("*.parquet"))
+    tables.append(Path(trained_world.data) / "events")  # a directory of Parquet files
+    for path in tables:
         table = pd.read_parquet(path)
         for column in [c for c in table.columns if c.endswith("_id")]:
             uniques = table[column].dropna().unique()
             table[column] = table[column].map({u: _renamed(u) for u in uniques})
-        table.sample(frac=1.0, random_state=0).to_parquet(renamed_dir / path.name, index=False)
+        target = renamed_dir / (path.name if path.suffix else f"{path.name}.parquet")
+        table.sample(frac=1.0, random_state=0).to_parquet(target, index=False)
     scores = {}
     for name, source in (("original", trained_world.data), ("renamed", renamed_dir)):
         with load_source(str(source)) as loaded:
