@@ -245,5 +245,67 @@ def promote(
     typer.echo(f"{model_name(model)} v{version} is now champion")
 
 
+@app.command()
+def plan(
+    data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
+    output: Path = typer.Option(..., help="Where to write the plan lines: .parquet or .csv."),
+    week: str = typer.Option(
+        None, "--week", help="First day of the week (default: the day after the latest data)."
+    ),
+    config: Path | None = typer.Option(
+        None, help="Plan settings YAML (default: RETAIN_PLAN, else actions/plan.yaml)."
+    ),
+) -> None:
+    """Plan the CS team's week: at most one action per account, within each CSM's hours."""
+    from datetime import datetime
+
+    from actions.plan_config import PlanConfigError, load_plan_config
+    from retain.settings import get_settings
+    from serving.plan import run_plan, summary
+    from store import StoreUnavailable
+
+    settings = get_settings()
+    try:
+        when = datetime.fromisoformat(week) if week else None
+        built, stored = run_plan(
+            data, output, when, settings, load_plan_config(config or settings.plan)
+        )
+    except StoreUnavailable as error:
+        typer.echo(f"Wrote the plan to {output} but could not store it: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    except (PlanConfigError, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from error
+    figures = summary(built)
+    typer.echo(
+        f"Plan {built.plan_id} for the week of {built.plan.week:%Y-%m-%d}: "
+        f"{len(built.plan.lines)} lines {figures['lines']}; expected saved ARR "
+        f"{built.plan.value:,.0f} (greedy plan {built.plan.greedy_value:,.0f}, bound "
+        f"{built.plan.bound:,.0f}); left out: "
+        + ", ".join(f"{n} {rule}" for rule, n in built.plan.excluded.items() if n)
+    )
+    typer.echo(f"Wrote it to {output}" + (" and the store" if stored else " (already stored)"))
+
+
+@app.command()
+def experiments(
+    data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
+    plan_files: list[Path] = typer.Option(
+        None, "--plan", help="Plan files from `retain plan` (default: the store's plans)."
+    ),
+) -> None:
+    """Per action: the effect measured on the plans' randomized slice next to the model's."""
+    from retain.settings import get_settings
+    from serving.plan_experiments import run_experiments
+    from store import StoreUnavailable
+
+    try:
+        _, sentences = run_experiments(data, get_settings(), plan_files or None)
+    except (StoreUnavailable, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo("\n".join(sentences))
+
+
 if __name__ == "__main__":
     app()
