@@ -165,10 +165,15 @@ def score(
 
     from retain.settings import get_settings
     from serving.batch import run_batch
+    from store import StoreUnavailable
 
     when = datetime.fromisoformat(as_of) if as_of else None
-    count = run_batch(data, output, when, get_settings())
-    typer.echo(f"Wrote scores of {count} accounts to {output}")
+    try:
+        count = run_batch(data, output, when, get_settings())
+    except StoreUnavailable as error:
+        typer.echo(f"Wrote the scores to {output} but could not log them: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo(f"Wrote scores of {count} accounts to {output} (and to the score log)")
 
 
 @app.command()

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from actions.plan_config import DEFAULT_PLAN
 from actions.playbook import DEFAULT_PLAYBOOK
+from store import DEFAULT_STORE_URL
 from training.names import DEFAULT_TRACKING_URI
 
 
@@ -48,6 +49,13 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_000_000, gt=0)
     as_of_cache: int = Field(default=8, ge=1, description="How many extra as_of snapshots to keep.")
+    store_url: str = Field(
+        default=DEFAULT_STORE_URL,
+        description="The service's store (touchpoints, plans, score log): sqlite:/// or postgresql://.",
+    )
+    score_log_sample: float = Field(
+        default=0.1, ge=0, le=1, description="Share of API scores written to the score log."
+    )
 
     @property
     def api_key_list(self) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ from prometheus_client import (
 )
 
 from actions.tiers import risk_tier_cuts
+from serving import touchpoints
 from serving.coverage import missing_families
 from serving.schemas import (
     AccountScore,
@@ -46,7 +47,10 @@ logger = logging.getLogger(__name__)
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your API key.")
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}}
 INLINE_ACCOUNTS = 20  # requests up to this many accounts are scored on the event loop
-ROUTES = ("/v1/score", "/v1/models", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json")
+ROUTES = (
+    "/v1/score", "/v1/models", "/v1/touchpoints", "/healthz", "/readyz", "/metrics", "/docs",
+    "/openapi.json",
+)  # fmt: skip
 
 
 async def service_of(request: Request) -> ScoringService:
@@ -177,6 +181,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            await asyncio.to_thread(touchpoints.close_store, app)
 
     app = FastAPI(
         title="retain",
@@ -210,7 +215,10 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             raise HTTPException(422, str(exc)) from None
         metrics.accounts.labels("scored").inc(len(result[2]))
         metrics.accounts.labels("unknown").inc(len(result[3]))
+        touchpoints.record_scores(app, result)  # sampled, written off the request path
         return result
+
+    touchpoints.attach_store(app, settings, [Depends(require_key)], metrics.registry)  # touchpoints
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -288,6 +296,9 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             status = "degraded: the model registry is unreachable; models loaded earlier serve"
         elif bundle.uplift_error:
             status = "degraded: the uplift champion did not load; the playbook ranks actions"
+        store_error = touchpoints.store_status(request.app)
+        if store_error and status == "ok":
+            status = "degraded: the store is down: touchpoints get 503, scores are not logged"
         return Readiness(
             ready=True,
             status=status,
@@ -295,6 +306,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             models_from=bundle.origin,
             registry_error=error,
             uplift_error=bundle.uplift_error,
+            store_error=store_error,
             missing_models=bundle.missing,
             as_of=svc.features.latest.as_of,
             accounts=len(svc.features.latest.account_ids),

@@ -70,11 +70,17 @@ def run_batch(
 ) -> int:
     """Load the champions and the source, score every active account, write `output`.
 
+    Every row is then appended to the score log of `settings.store_url`.
+
     Returns:
         The number of accounts written.
+
+    Raises:
+        StoreUnavailable: the scores were written but the store could not log them.
     """
     from actions.playbook import load_playbook
     from serving.models import ModelStore
+    from serving.score_log import log_batch
     from serving.snapshots import FeatureStore
 
     check_output(output)
@@ -84,4 +90,5 @@ def run_batch(
     service = ScoringService(models, features, playbook)
     frame = score_frame(service, progress=progress)
     write_scores(frame, output)
+    log_batch(frame, settings.store_url)
     return len(frame)

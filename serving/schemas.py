@@ -134,6 +134,9 @@ class Readiness(BaseModel):
     uplift_error: str | None = Field(
         default=None, description="Why no learned effects rank actions (the playbook does)."
     )
+    store_error: str | None = Field(
+        default=None, description="Why touchpoints cannot be recorded (the store is down)."
+    )
     missing_models: dict[str, str] = Field(
         default_factory=dict, description="Optional models not in use, and why."
     )

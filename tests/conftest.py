@@ -29,6 +29,15 @@ def tiny_parquet_dir(tmp_path: Path) -> Path:
     return write_tables(tiny_world(), tmp_path / "parquet", "parquet")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def store_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The service's store (touchpoints, score log) lives in a temporary folder, not var/."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('store')}/retain-store.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RETAIN_STORE_URL", url)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def fresh_settings() -> Iterator[None]:
     """Each test reads the settings anew (the CLI caches them per process)."""

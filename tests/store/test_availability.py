@@ -10,8 +10,7 @@ import sqlalchemy as sa
 
 from store import SCHEMA_VERSION, Store, StoreUnavailable, Touchpoint, open_store
 from store.engine import DEFAULT_STORE_URL, split_store_url
-
-DOWN = "postgresql://postgres@127.0.0.1:1/none"
+from tests.support.stores import DOWN
 
 
 def test_a_server_that_is_down_raises_store_unavailable() -> None:
@@ -19,7 +18,9 @@ def test_a_server_that_is_down_raises_store_unavailable() -> None:
         open_store(DOWN)
     store = Store(DOWN)  # making one does not connect
     with pytest.raises(StoreUnavailable):
-        store.add_touchpoint(Touchpoint("t1", "acct-0001", datetime(2026, 6, 1), "exec_call"))
+        store.add_touchpoint(
+            Touchpoint("t1", "acct-0001", datetime(2026, 6, 1), "exec_sponsor_call")
+        )
     with pytest.raises(StoreUnavailable):
         store.touchpoints()
 

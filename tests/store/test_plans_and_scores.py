@@ -21,10 +21,10 @@ WEEK = date(2026, 6, 1)
 
 def lines(prefix: str) -> list[PlanLine]:
     return [
-        PlanLine(f"{prefix}-1", "acct-0001", "exec_call", "planned", 1.0, "dana", 4200.0, 2.0,
-                 "renewal in 40 days; the sponsor left"),
+        PlanLine(f"{prefix}-1", "acct-0001", "exec_sponsor_call", "planned", 1.0, "dana", 4200.0,
+                 2.0, "renewal in 40 days; the sponsor left"),
         PlanLine(f"{prefix}-2", "acct-0002", "health_check", "control", 0.05, "dana", None, 1.0),
-        PlanLine(f"{prefix}-3", "acct-0003", "training_session", "random", 0.02, "lee"),
+        PlanLine(f"{prefix}-3", "acct-0003", "training", "random", 0.02, "lee"),
     ]  # fmt: skip
 
 
@@ -63,9 +63,9 @@ def test_saving_a_plan_twice_is_a_no_op_and_other_lines_conflict(store: Store) -
 
 def test_a_plan_line_checks_its_arm_and_probability() -> None:
     with pytest.raises(ValueError, match="arm"):
-        PlanLine("x", "acct-0001", "exec_call", arm="maybe")  # type: ignore[arg-type]
+        PlanLine("x", "acct-0001", "exec_sponsor_call", arm="maybe")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="assignment_probability"):
-        PlanLine("x", "acct-0001", "exec_call", assignment_probability=1.5)
+        PlanLine("x", "acct-0001", "exec_sponsor_call", assignment_probability=1.5)
 
 
 def scores(n: int, as_of: str = "2026-06-01") -> pd.DataFrame:
@@ -76,7 +76,7 @@ def scores(n: int, as_of: str = "2026-06-01") -> pd.DataFrame:
             "churn_probability": [i / (n + 1) for i in range(n)],
             "upsell_probability": [None] + [0.5] * (n - 1),
             "model_version": "retain-churn:v3,retain-upsell:v2",
-            "next_best_action": ["exec_call"] * (n - 1) + ["none"],
+            "next_best_action": ["exec_sponsor_call"] * (n - 1) + ["none"],
             "risk_tier": "high",  # extra columns are ignored
         }
     )

@@ -52,7 +52,7 @@ def test_a_touchpoint_is_stored_once_and_read_back_whole(store: Store) -> None:
 def test_the_same_id_with_other_content_is_a_conflict_naming_the_fields(store: Store) -> None:
     store.add_touchpoint(touchpoint())
     with pytest.raises(TouchpointConflict) as raised:
-        store.add_touchpoint(touchpoint(type="exec_call", notes="other"))
+        store.add_touchpoint(touchpoint(type="exec_sponsor_call", notes="other"))
     assert raised.value.fields == ("type", "notes")
     assert "crm-1" in str(raised.value)
     assert len(store.touchpoints()) == 1
@@ -119,7 +119,7 @@ def test_a_touchpoint_in_both_the_source_and_the_store_counts_once(store: Store)
             "touchpoint_id": ["crm-1", "crm-0"],  # crm-1 exported back by the CRM
             "account_id": ["acct-0001", "acct-0003"],
             "ts": pd.to_datetime([WHEN + timedelta(hours=1), WHEN]),
-            "type": ["health_check", "exec_call"],
+            "type": ["health_check", "exec_sponsor_call"],
         }
     )
     combined = combine_touchpoints(source, store.touchpoints())

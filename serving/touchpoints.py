@@ -1,0 +1,250 @@
+"""Touchpoints recorded through the service: `POST /v1/touchpoints`, read back per account.
+
+The CRM or the CSM page sends what was done (account, action code, who, when, an optional
+note and the plan line it follows) with its own `touchpoint_id`; sending it again gives the
+same answer and stores nothing new. Accounts are checked against the service's latest
+snapshot (the active accounts), then the source's accounts table. The store is the one of
+`RETAIN_STORE_URL` (`store/`); when it is down these routes answer 503 and `/readyz` says so.
+`attach_store` wires the store, these routes and the score log into the app.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Request, Response
+from fastapi.params import Depends
+from prometheus_client import CollectorRegistry, Counter
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from features.contract import ACTION_CODES
+from serving.score_log import ScoreLogger
+from serving.service_settings import ServiceSettings
+from store import (
+    RecordedTouchpoint,
+    Store,
+    StoreUnavailable,
+    Touchpoint,
+    TouchpointConflict,
+    UnknownPlanLine,
+)
+from store.records import naive_utc, utc_now
+
+MAX_ID = 200
+FUTURE_SLACK = timedelta(days=1)  # clocks differ; a touchpoint dated later is a mistake
+router = APIRouter(tags=["touchpoints"])
+
+
+class TouchpointIn(BaseModel):
+    """What the CS team did for an account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    touchpoint_id: str = Field(
+        min_length=1, max_length=MAX_ID, description="Your id; sending it again stores nothing."
+    )
+    account_id: str = Field(min_length=1, max_length=MAX_ID)
+    type: str = Field(description="What was done: an action code of the data contract.")
+    ts: datetime = Field(description="When it was done (ISO-8601; UTC when no offset).")
+    owner: str | None = Field(default=None, max_length=MAX_ID, description="Who did it.")
+    notes: str | None = Field(default=None, max_length=10_000)
+    plan_line_id: str | None = Field(
+        default=None, max_length=MAX_ID, description="The weekly plan line it follows."
+    )
+
+    @field_validator("type")
+    @classmethod
+    def _known_action(cls, value: str) -> str:
+        if value not in ACTION_CODES:
+            raise ValueError(f"{value!r} is not an action code: one of {', '.join(ACTION_CODES)}")
+        return value
+
+    @field_validator("ts", mode="before")
+    @classmethod
+    def _iso_time(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("give an ISO-8601 date or time such as 2026-06-01T14:30:00Z")
+        return value
+
+    @field_validator("ts")
+    @classmethod
+    def _not_in_the_future(cls, value: datetime) -> datetime:
+        value = naive_utc(value)
+        if value > utc_now() + FUTURE_SLACK:
+            raise ValueError(f"{value:%Y-%m-%d %H:%M} UTC is in the future")
+        if value.year < 1900:
+            raise ValueError("is before 1900")
+        return value
+
+
+class TouchpointOut(BaseModel):
+    """A touchpoint as the service stored it."""
+
+    touchpoint_id: str
+    account_id: str
+    type: str
+    ts: datetime = Field(description="When it was done (UTC).")
+    owner: str | None
+    notes: str | None
+    plan_line_id: str | None
+    recorded_at: datetime = Field(description="When the service first stored it (UTC).")
+
+    @classmethod
+    def of(cls, recorded: RecordedTouchpoint) -> TouchpointOut:
+        return cls(**recorded.touchpoint.row(), recorded_at=recorded.recorded_at)
+
+
+class AccountTouchpoints(BaseModel):
+    """The touchpoints recorded through the service for one account, oldest first."""
+
+    account_id: str
+    touchpoints: list[TouchpointOut]
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class FieldErrors(BaseModel):
+    """What is wrong with the request, field by field."""
+
+    detail: list[FieldError]
+
+
+class Message(BaseModel):
+    """An error message."""
+
+    detail: str
+
+
+def _field_error(field: str, message: str, kind: str) -> HTTPException:
+    return HTTPException(422, [{"loc": ["body", field], "msg": message, "type": kind}])
+
+
+class AccountDirectory:
+    """Which accounts the service knows: the latest snapshot's, then the source's table."""
+
+    def __init__(self) -> None:
+        self._all: frozenset[str] | None = None
+        self._lock = threading.Lock()
+
+    def knows(self, service: Any, account_id: str) -> bool:
+        if account_id in service.features.latest.row:
+            return True
+        source = getattr(service.features, "source", None)
+        if source is None:
+            return False
+        with self._lock:
+            if self._all is None:  # a cursor of its own: scoring may use the connection
+                rows = source.con.cursor().execute("SELECT account_id FROM accounts").fetchall()
+                self._all = frozenset(str(row[0]) for row in rows)
+        return account_id in self._all
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+def _service(request: Request) -> Any:
+    service = getattr(request.app.state, "service", None)
+    if service is None:
+        raise HTTPException(503, "the service is still loading the accounts")
+    return service
+
+
+def _unavailable(error: StoreUnavailable, request: Request) -> HTTPException:
+    request.app.state.touchpoint_outcomes.labels("store_unavailable").inc()
+    return HTTPException(503, str(error))
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Message},
+    409: {"model": Message},
+    422: {"model": FieldErrors},
+    503: {"model": Message},
+}
+
+
+@router.post("/v1/touchpoints", status_code=201, response_model=TouchpointOut, responses=ERRORS)
+def record_touchpoint(body: TouchpointIn, request: Request, response: Response) -> TouchpointOut:
+    """Record a touchpoint once per `touchpoint_id` (a repeat gets the same answer)."""
+    if not request.app.state.accounts.knows(_service(request), body.account_id):
+        raise _field_error("account_id", f"account {body.account_id!r} is not known", "unknown")
+    outcomes = request.app.state.touchpoint_outcomes
+    try:
+        recorded = _store(request).add_touchpoint(Touchpoint(**body.model_dump()))
+    except StoreUnavailable as error:
+        raise _unavailable(error, request) from None
+    except TouchpointConflict as error:
+        outcomes.labels("conflict").inc()
+        raise HTTPException(409, str(error)) from None
+    except UnknownPlanLine as error:
+        raise _field_error("plan_line_id", str(error), "unknown") from None
+    outcomes.labels("created" if recorded.created else "repeated").inc()
+    if not recorded.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return TouchpointOut.of(recorded)
+
+
+@router.get(
+    "/v1/accounts/{account_id}/touchpoints", response_model=AccountTouchpoints, responses=ERRORS
+)
+def account_touchpoints(
+    account_id: Annotated[str, Path(min_length=1, max_length=MAX_ID)], request: Request
+) -> AccountTouchpoints:
+    """The touchpoints recorded through the service for one account, oldest first."""
+    if not request.app.state.accounts.knows(_service(request), account_id):
+        raise HTTPException(404, f"account {account_id!r} is not known")
+    try:
+        frame = _store(request).touchpoints(account_id=account_id)
+    except StoreUnavailable as error:
+        raise _unavailable(error, request) from None
+    rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    return AccountTouchpoints(
+        account_id=account_id, touchpoints=[TouchpointOut.model_validate(r) for r in rows]
+    )
+
+
+def attach_store(
+    app: FastAPI,
+    settings: ServiceSettings,
+    dependencies: Sequence[Depends],
+    registry: CollectorRegistry,
+) -> None:
+    """Give `app` the store of `settings.store_url`, the touchpoint routes and the score log.
+
+    A store already on `app.state.store` (tests) is kept. Nothing connects until first use.
+    """
+    if getattr(app.state, "store", None) is None:
+        app.state.store = Store(settings.store_url)
+    app.state.accounts = AccountDirectory()
+    app.state.touchpoint_outcomes = Counter(
+        "retain_touchpoints", "Touchpoints posted, by outcome", ["outcome"], registry=registry
+    )
+    app.state.score_log = ScoreLogger(app.state.store, settings.score_log_sample, registry)
+    app.include_router(router, dependencies=list(dependencies))
+
+
+def record_scores(app: FastAPI, result: Sequence[Any]) -> None:
+    """Offer the scores of one API call (`(snapshot, bundle, scores, unknown)`) to the log."""
+    app.state.score_log.offer(result[2])
+
+
+def close_store(app: FastAPI) -> None:
+    """Write the queued scores, then close the store's connections (at shutdown)."""
+    app.state.score_log.close()
+    app.state.store.close()
+
+
+def store_status(app: FastAPI) -> str | None:
+    """Why the store cannot be used, or None when it answers (the readiness hook)."""
+    try:
+        app.state.store.check()
+    except StoreUnavailable as error:
+        return str(error)
+    return None

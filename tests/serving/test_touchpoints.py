@@ -1,0 +1,171 @@
+"""Touchpoints through the API: validated field by field, idempotent, durable, 503 when down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.app import create_app
+from store import Plan, PlanLine, Store
+from tests.support.serving import API_KEY, make_service, test_settings
+from tests.support.stores import DOWN, postgres_store_url
+
+AUTH = {"X-API-Key": API_KEY}
+BODY = {
+    "touchpoint_id": "crm-001",
+    "account_id": "acct-0003",
+    "type": "health_check",
+    "ts": "2026-06-02T09:30:00+02:00",
+    "owner": "dana",
+    "notes": "walked through the new dashboard",
+}
+
+
+@pytest.fixture(scope="module")
+def service():
+    return make_service(n=20)
+
+
+def client_for(service, store_url: str, **settings: object) -> TestClient:
+    return TestClient(create_app(test_settings(store_url=store_url, **settings), service))
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/var/retain-store.db"
+
+
+@pytest.fixture
+def client(service, store_url: str) -> Iterator[TestClient]:
+    with client_for(service, store_url) as client:
+        yield client
+
+
+def post(client: TestClient, **changes: object):
+    return client.post("/v1/touchpoints", json={**BODY, **changes}, headers=AUTH)
+
+
+def test_a_touchpoint_is_recorded_once_and_read_back(client: TestClient, store_url: str) -> None:
+    first = post(client)
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["ts"] == "2026-06-02T07:30:00"  # naive UTC, as the contract keeps time
+    assert (body["account_id"], body["type"], body["owner"]) == (
+        "acct-0003",
+        "health_check",
+        "dana",
+    )
+    again = post(client)
+    assert (again.status_code, again.json()) == (201, body)  # the same answer
+    assert again.headers["Idempotent-Replayed"] == "true"
+    read = client.get("/v1/accounts/acct-0003/touchpoints", headers=AUTH)
+    assert read.status_code == 200
+    assert read.json() == {"account_id": "acct-0003", "touchpoints": [body]}
+    assert len(Store(store_url).touchpoints()) == 1  # stored once
+    assert (
+        client.get("/v1/accounts/acct-0004/touchpoints", headers=AUTH).json()["touchpoints"] == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"type": "send_flowers"}, "type"),
+        ({"account_id": "acct-9999"}, "account_id"),
+        ({"ts": (datetime.now() + timedelta(days=3)).isoformat()}, "ts"),
+        ({"ts": 1780000000}, "ts"),
+        ({"touchpoint_id": ""}, "touchpoint_id"),
+        ({"plan_line_id": "line-404"}, "plan_line_id"),
+        ({"channel": "email"}, "channel"),
+    ],
+)
+def test_bad_input_gets_422_naming_the_field_and_stores_nothing(
+    client: TestClient, store_url: str, change: dict[str, object], field: str
+) -> None:
+    response = post(client, **change)
+    assert response.status_code == 422, response.text
+    assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
+    assert Store(store_url).touchpoints().empty
+
+
+def test_the_same_id_with_other_content_is_409_naming_the_fields(client: TestClient) -> None:
+    assert post(client).status_code == 201
+    response = post(client, type="exec_sponsor_call")
+    assert response.status_code == 409
+    assert "crm-001" in response.json()["detail"] and "type" in response.json()["detail"]
+
+
+def test_a_touchpoint_may_follow_a_stored_plan_line(client: TestClient, store_url: str) -> None:
+    Store(store_url).save_plan(
+        Plan(
+            "plan-1", datetime(2026, 6, 1).date(), [PlanLine("line-7", "acct-0003", "health_check")]
+        )
+    )
+    response = post(client, plan_line_id="line-7")
+    assert response.status_code == 201, response.text
+    assert response.json()["plan_line_id"] == "line-7"
+
+
+def test_an_account_known_only_to_the_source_is_accepted(service, store_url: str) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE accounts AS SELECT 'acct-gone' AS account_id")
+    original = service.features.source
+    service.features.source = SimpleNamespace(con=con)  # churned: not in the latest snapshot
+    try:
+        with client_for(service, store_url) as client:
+            assert post(client, account_id="acct-gone").status_code == 201
+            assert post(client, touchpoint_id="x", account_id="acct-none").status_code == 422
+    finally:
+        service.features.source = original
+
+
+def test_touchpoints_survive_a_restart(service, store_url: str) -> None:
+    with client_for(service, store_url) as client:
+        assert post(client).status_code == 201
+    with client_for(service, store_url) as restarted:
+        read = restarted.get("/v1/accounts/acct-0003/touchpoints", headers=AUTH)
+        assert [t["touchpoint_id"] for t in read.json()["touchpoints"]] == ["crm-001"]
+
+
+def test_touchpoints_need_the_api_key(client: TestClient) -> None:
+    assert client.post("/v1/touchpoints", json=BODY).status_code == 401
+    assert client.get("/v1/accounts/acct-0003/touchpoints").status_code == 401
+
+
+def test_a_store_that_is_down_gives_503_and_readyz_says_so(service) -> None:
+    with client_for(service, DOWN, score_log_sample=1.0) as client:
+        response = post(client)
+        assert response.status_code == 503
+        assert "unavailable" in response.json()["detail"]
+        read = client.get("/v1/accounts/acct-0003/touchpoints", headers=AUTH)
+        assert read.status_code == 503
+        ready = client.get("/readyz").json()
+        assert ready["store_error"] and "127.0.0.1:1" in ready["store_error"]
+        assert "store" in ready["status"]
+        # scoring still answers; the scores it could not log are counted
+        score = client.post("/v1/score", json={"account_ids": ["acct-0001"]}, headers=AUTH)
+        assert score.status_code == 200
+        client.app.state.score_log.flush()  # type: ignore[attr-defined]
+        metrics = client.get("/metrics").text
+        assert 'retain_score_log_rows_total{outcome="failed"} 1.0' in metrics
+        assert 'retain_touchpoints_total{outcome="store_unavailable"} 2.0' in metrics
+
+
+def test_readyz_has_no_store_error_when_the_store_answers(client: TestClient) -> None:
+    assert client.get("/readyz").json()["store_error"] is None
+
+
+@pytest.mark.postgres
+def test_touchpoints_through_the_api_into_postgresql(service) -> None:
+    with postgres_store_url() as url, client_for(service, url) as client:
+        assert post(client).status_code == 201
+        assert post(client).status_code == 201
+        assert post(client, type="exec_sponsor_call").status_code == 409
+        read = client.get("/v1/accounts/acct-0003/touchpoints", headers=AUTH)
+        assert [t["touchpoint_id"] for t in read.json()["touchpoints"]] == ["crm-001"]
