@@ -1,0 +1,149 @@
+"""`GET /v1/plan`: the week's plan for one CSM (or everyone), as stored.
+
+The plan of a week is made once and kept in the store, so a CSM sees the same lines all
+week: the first request for a week without a stored plan builds it (`serving.plan`) with
+the plan settings (`RETAIN_PLAN`) and stores it; later ones read it back. The store being
+down is a 503 (the plan could not see the touchpoints recorded through the service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from actions.plan_config import DEFAULT_PLAN, PlanConfig, load_plan_config
+from serving.plan import build_plan, default_week, store_plan
+
+router = APIRouter(tags=["plan"])
+
+
+class PlanLineOut(BaseModel):
+    """One account's line in the week's plan."""
+
+    plan_line_id: str = Field(description="Give it with the touchpoint that follows it.")
+    account_id: str
+    csm: str | None
+    action: str = Field(description="The action code (for a `control` line: held back).")
+    arm: str = Field(
+        description="`planned`, `control` (held back at random: do not do it this week) or "
+        "`random` (assigned at random: do it)."
+    )
+    assignment_probability: float = Field(description="The chance of this line's arm.")
+    hours: float | None
+    expected_saved_arr: float | None = Field(description="Net of the action's cost.")
+    why: str | None = Field(description="Why this account and this action, in words.")
+
+
+class PlanOut(BaseModel):
+    """The week's plan, or one CSM's part of it."""
+
+    plan_id: str
+    week: date
+    csm: str | None
+    model_version: str | None
+    value: float | None = Field(description="Expected saved ARR of the optimised lines.")
+    greedy_value: float | None = Field(description="The same for the greedy plan.")
+    bound: float | None = Field(description="No plan within the limits is worth more.")
+    hours_available: float | None = Field(description="The CSM's hours for the week.")
+    hours_planned: float = Field(description="Hours of the lines to do (controls excluded).")
+    lines: list[PlanLineOut]
+
+
+class Planner:
+    """Builds a week's plan once per process when the store has none (one at a time)."""
+
+    def __init__(self, config: PlanConfig, cost: Any) -> None:
+        self.config = config
+        self.cost = cost
+        self.lock = threading.Lock()
+
+    def ensure(self, service: Any, store: Any, week: datetime) -> None:
+        """Store a plan for `week` unless one is stored."""
+        with self.lock:
+            if not store.plans(week.date()).empty:
+                return
+            recorded = store.touchpoints()
+            built = build_plan(service, self.config, self.cost, week, recorded=recorded)
+            store.save_plan(store_plan(built))
+
+
+def attach_plan(app: FastAPI, settings: Any, dependencies: list[Any]) -> None:
+    """Give `app` the plan route, with the plan settings of `settings.plan`."""
+    from training.uplift.config import load_uplift_config
+
+    config = load_plan_config(getattr(settings, "plan", DEFAULT_PLAN))
+    app.state.planner = Planner(config, load_uplift_config().cost)
+    app.include_router(router, dependencies=dependencies)
+
+
+def _owners(service: Any) -> set[str]:
+    source = getattr(service.features, "source", None)
+    if source is None:
+        return set()
+    cursor = source.con.cursor()
+    try:
+        rows = cursor.execute("SELECT DISTINCT csm_owner FROM accounts").fetchall()
+    finally:
+        cursor.close()
+    return {str(owner) for (owner,) in rows if owner is not None}
+
+
+@router.get("/v1/plan", response_model=PlanOut, responses={404: {}, 503: {}})
+async def plan(
+    request: Request,
+    csm: Annotated[str | None, Query(description="The CSM (accounts.csm_owner).")] = None,
+    week: Annotated[date | None, Query(description="Default: the week after the data.")] = None,
+) -> PlanOut:
+    """The week's plan: at most one action per account within each CSM's hours."""
+    from store import StoreUnavailable
+
+    service = getattr(request.app.state, "service", None)
+    store = getattr(request.app.state, "store", None)
+    if service is None or store is None:
+        raise HTTPException(503, "the service is still loading")
+    planner: Planner = request.app.state.planner
+    start = (
+        datetime.combine(week, datetime.min.time())
+        if week
+        else default_week(service.features.latest.as_of)
+    )
+    try:
+        await asyncio.to_thread(planner.ensure, service, store, start)
+        stored = store.plans(start.date()).iloc[0]
+        lines = store.plan_lines(start.date(), csm)
+    except StoreUnavailable as error:
+        raise HTTPException(503, f"the store is unreachable: {error}") from None
+    if csm is not None and lines.empty and csm not in _owners(service):
+        raise HTTPException(404, f"no account is owned by CSM {csm!r}")
+    summary = stored["summary"] or {}
+    doing = lines[lines["arm"] != "control"]
+    return PlanOut(
+        plan_id=str(stored["plan_id"]),
+        week=start.date(),
+        csm=csm,
+        model_version=stored["model_version"],
+        value=summary.get("value"),
+        greedy_value=summary.get("greedy_value"),
+        bound=summary.get("bound"),
+        hours_available=planner.config.csm_hours.of(csm) if csm else None,
+        hours_planned=float(doing["hours"].fillna(0).sum()),
+        lines=[
+            PlanLineOut(
+                plan_line_id=row["plan_line_id"],
+                account_id=row["account_id"],
+                csm=row["owner"],
+                action=row["action"],
+                arm=row["arm"],
+                assignment_probability=float(row["assignment_probability"]),
+                hours=row["hours"],
+                expected_saved_arr=row["expected_value"],
+                why=row["reason"],
+            )
+            for row in lines.astype(object).where(lines.notna(), None).to_dict("records")
+        ],
+    )

@@ -1,0 +1,113 @@
+"""GET /v1/plan: one CSM's week within their hours, stored once, the contact limit kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+from actions.plan_config import load_plan_config
+from serving.app import create_app
+from store import Store
+from tests.support.serving import API_KEY, AS_OF, make_service, test_settings
+from tests.support.stores import DOWN
+
+AUTH = {"X-API-Key": API_KEY}
+OWNERS = ("dana", "lee")
+TOUCHED = "acct-0001"  # contacted in the source two days before the week
+
+
+@pytest.fixture(scope="module")
+def service():
+    svc = make_service(n=60)
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE accounts AS SELECT 'acct-' || lpad(i::VARCHAR, 4, '0') AS account_id, "
+        "CASE WHEN i % 2 = 0 THEN 'dana' ELSE 'lee' END AS csm_owner FROM range(60) t(i)"
+    )
+    con.execute(
+        "CREATE TABLE touchpoints AS SELECT 'tp1' AS touchpoint_id, ? AS account_id, "
+        "?::TIMESTAMP AS ts, 'health_check' AS type",
+        [TOUCHED, AS_OF - timedelta(days=2)],
+    )
+    svc.features.source = SimpleNamespace(con=con)
+    return svc
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/store.db"
+
+
+@pytest.fixture
+def client(service, store_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(test_settings(store_url=store_url), service)) as client:
+        yield client
+
+
+def test_a_csm_gets_their_lines_within_their_hours(client: TestClient) -> None:
+    answer = client.get("/v1/plan", params={"csm": "dana"}, headers=AUTH)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    hours = load_plan_config().csm_hours.of("dana")
+    assert body["hours_available"] == hours
+    assert len(body["lines"]) > 0
+    assert {line["csm"] for line in body["lines"]} == {"dana"}
+    assert len({line["account_id"] for line in body["lines"]}) == len(body["lines"])
+    assert sum(line["hours"] for line in body["lines"]) <= hours + 1e-9
+    assert body["value"] <= body["bound"] + 1e-6 and body["greedy_value"] <= body["value"] + 1e-6
+    assert all(line["why"].startswith("This account: ") for line in body["lines"])
+    assert body["week"] == AS_OF.date().isoformat()
+
+
+def test_the_plan_is_made_once_and_keeps_the_contact_limit(
+    service, client: TestClient, store_url: str
+) -> None:
+    recorded = {
+        "touchpoint_id": "crm-1", "account_id": "acct-0002", "type": "training",
+        "ts": (AS_OF - timedelta(days=1)).isoformat(), "owner": "dana",
+    }  # fmt: skip
+    assert client.post("/v1/touchpoints", json=recorded, headers=AUTH).status_code == 201
+    first = client.get("/v1/plan", headers=AUTH).json()
+    again = client.get("/v1/plan", headers=AUTH).json()
+    assert first["plan_id"] == again["plan_id"]
+    assert len(Store(store_url).plans()) == 1
+    planned = {line["account_id"] for line in first["lines"]}
+    assert {line["csm"] for line in first["lines"]} == set(OWNERS)
+    assert TOUCHED not in planned  # the source's touchpoint
+    assert "acct-0002" not in planned  # the one recorded through the service
+    _, _, scores, _ = service.score([TOUCHED, "acct-0002"])
+    assert all(score.actions for score in scores)  # both had actions to plan
+    excluded = Store(store_url).plans()["summary"].iloc[0]["excluded"]
+    assert excluded["contacted within the contact gap"] >= 2
+
+
+def test_an_unknown_csm_is_404_and_a_missing_key_401(client: TestClient) -> None:
+    assert client.get("/v1/plan", params={"csm": "nobody"}, headers=AUTH).status_code == 404
+    assert client.get("/v1/plan").status_code == 401
+
+
+def test_a_later_week_gets_its_own_plan(client: TestClient) -> None:
+    week = (AS_OF + timedelta(days=7)).date().isoformat()
+    body = client.get("/v1/plan", params={"week": week}, headers=AUTH).json()
+    assert body["week"] == week
+    first = client.get("/v1/plan", headers=AUTH).json()
+    assert first["plan_id"] != body["plan_id"]
+
+
+def test_a_store_that_is_down_is_503(service) -> None:
+    with TestClient(create_app(test_settings(store_url=DOWN), service)) as client:
+        answer = client.get("/v1/plan", params={"csm": "dana"}, headers=AUTH)
+    assert answer.status_code == 503
+    assert "store" in answer.json()["detail"]
+
+
+def test_a_past_week_is_planned_on_that_weeks_scores(client: TestClient) -> None:
+    week = datetime(2026, 5, 4).date().isoformat()
+    body = client.get("/v1/plan", params={"week": week, "csm": "lee"}, headers=AUTH).json()
+    assert body["week"] == week and {line["csm"] for line in body["lines"]} == {"lee"}
