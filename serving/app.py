@@ -30,6 +30,7 @@ from prometheus_client import (
 from actions.tiers import risk_tier_cuts
 from serving import touchpoints
 from serving.coverage import missing_families
+from serving.plan_routes import attach_plan
 from serving.schemas import (
     AccountScore,
     ErrorOut,
@@ -48,8 +49,8 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Y
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}}
 INLINE_ACCOUNTS = 20  # requests up to this many accounts are scored on the event loop
 ROUTES = (
-    "/v1/score", "/v1/models", "/v1/touchpoints", "/healthz", "/readyz", "/metrics", "/docs",
-    "/openapi.json",
+    "/v1/score", "/v1/models", "/v1/touchpoints", "/v1/plan", "/healthz", "/readyz", "/metrics",
+    "/docs", "/openapi.json",
 )  # fmt: skip
 
 
@@ -219,6 +220,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         return result
 
     touchpoints.attach_store(app, settings, [Depends(require_key)], metrics.registry)  # touchpoints
+    attach_plan(app, settings, [Depends(require_key)])  # GET /v1/plan
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
