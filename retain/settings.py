@@ -14,7 +14,6 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from actions.plan_config import DEFAULT_PLAN
 from actions.playbook import DEFAULT_PLAYBOOK
 from store import DEFAULT_STORE_URL
 from training.names import DEFAULT_TRACKING_URI
@@ -40,7 +39,6 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     playbook: Path = DEFAULT_PLAYBOOK
-    plan: Path = Field(default=DEFAULT_PLAN, description="The weekly plan's settings (YAML).")
     model_cache: Path = Field(
         default=Path("mlruns/.serving-cache"), description="Last loaded champions, used offline."
     )
@@ -55,6 +53,9 @@ class Settings(BaseSettings):
     )
     score_log_sample: float = Field(
         default=0.1, ge=0, le=1, description="Share of API scores written to the score log."
+    )
+    registry_timeout: float = Field(
+        default=15.0, gt=0, description="Seconds to wait for the registry at start, then the cache."
     )
 
     @property

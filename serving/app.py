@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import APIKeyHeader
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -29,10 +27,13 @@ from prometheus_client import (
 
 from actions.tiers import risk_tier_cuts
 from serving import touchpoints
+from serving.as_of import check_as_of
 from serving.coverage import missing_families
-from serving.plan_routes import attach_plan
+from serving.docs import add_local_docs
 from serving.schemas import (
+    MAX_ACCOUNT_ID,
     AccountScore,
+    AsOf,
     ErrorOut,
     ModelOut,
     ModelsResponse,
@@ -41,16 +42,17 @@ from serving.schemas import (
     ScoreResponse,
 )
 from serving.scoring import ScoringService
+from serving.security import check_keys, key_checker, require_json
 from serving.service_settings import ServiceSettings
-from serving.snapshots import FeatureStore
+from serving.snapshots import FeatureStore, SourceChangedError
+from serving.warming import AsOfGate, Busy
 
 logger = logging.getLogger(__name__)
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your API key.")
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}}
 INLINE_ACCOUNTS = 20  # requests up to this many accounts are scored on the event loop
 ROUTES = (
-    "/v1/score", "/v1/models", "/v1/touchpoints", "/v1/plan", "/healthz", "/readyz", "/metrics",
-    "/docs", "/openapi.json",
+    "/v1/score", "/v1/models", "/v1/touchpoints", "/healthz", "/readyz", "/metrics", "/docs",
+    "/openapi.json",
 )  # fmt: skip
 
 
@@ -74,7 +76,9 @@ def build_service(settings: ServiceSettings) -> ScoringService:
     if not settings.data:
         raise RuntimeError("RETAIN_DATA is not set: point it at the source to score")
     playbook = load_playbook(settings.playbook)
-    models = ModelStore.open(settings.mlflow_uri, settings.model_cache)
+    models = ModelStore.open(
+        settings.mlflow_uri, settings.model_cache, registry_timeout=settings.registry_timeout
+    )
     features = FeatureStore.from_source(settings.data, cache_size=settings.as_of_cache)
     return ScoringService(models, features, playbook)
 
@@ -158,16 +162,17 @@ class BodyLimitAndMetrics:
         await response({"type": "http"}, None, send)  # type: ignore[arg-type]
 
 
-def _naive_utc(as_of: datetime | None) -> datetime | None:
-    if as_of is not None and as_of.tzinfo is not None:
-        return as_of.astimezone(UTC).replace(tzinfo=None)
-    return as_of
-
-
 def create_app(settings: ServiceSettings, service: ScoringService | None = None) -> FastAPI:
-    """The FastAPI app; pass `service` to serve already-loaded models (tests, benchmarks)."""
-    keys = [key.encode() for key in settings.api_key_list]
+    """The FastAPI app; pass `service` to serve already-loaded models (tests, benchmarks).
+
+    Raises:
+        ValueError: An API key is too short to be safe (`serving.security`).
+    """
+    keys = settings.api_key_list
+    check_keys(keys)
     metrics = Metrics()
+    gate = AsOfGate()  # new as_of dates: computed off the event loop, a few at a time
+    batches = AsOfGate(slots=1, name="batch")  # big requests queue on one thread of their own
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -183,44 +188,46 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await asyncio.to_thread(touchpoints.close_store, app)
+            gate.close()
+            batches.close()
 
     app = FastAPI(
         title="retain",
         version="1",
         description="Churn and upsell scores, drivers in words and next-best-actions.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files below, never from a CDN
+        redoc_url=None,
     )
+    add_local_docs(app)
     if service is not None:
         app.state.service = service
     app.add_middleware(BodyLimitAndMetrics, max_body_bytes=settings.max_body_bytes, metrics=metrics)
 
-    async def require_key(api_key: Annotated[str | None, Depends(api_key_header)]) -> None:
-        given = (api_key or "").encode()
-        matched = False
-        for key in keys:  # check every key, constant time each
-            matched |= hmac.compare_digest(given, key)
-        if not matched:
-            raise HTTPException(401, "missing or wrong X-API-Key", {"WWW-Authenticate": "API-Key"})
+    require_key = key_checker(keys)
 
     async def run(svc: ScoringService, ids: list[str], as_of: datetime | None) -> Any:
-        as_of = _naive_utc(as_of)
-        latest = svc.features.latest.as_of
-        if as_of is not None and as_of > latest:
-            raise HTTPException(422, f"as_of is after the latest data in the source ({latest})")
         try:
-            if len(ids) <= INLINE_ACCOUNTS and svc.features.is_loaded(as_of):
+            check_as_of(as_of, svc.features.latest.as_of)
+            if not svc.is_ready(as_of):  # heavy: off the event loop, one per date, bounded
+                await gate.run(as_of, lambda: svc.prepare(as_of))
+            if len(ids) <= INLINE_ACCOUNTS and svc.is_ready(as_of):
                 result = svc.score(ids, as_of)  # ~1 ms: cheaper than a thread hop
-            else:  # big batches and new as_of dates must not hold up the event loop
-                result = await asyncio.to_thread(svc.score, ids, as_of)
-        except LookupError as exc:
+            else:  # big batches queue on their own thread, apart from single accounts
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(batches.pool(), svc.score, ids, as_of)
+        except (LookupError, ValueError) as exc:
             raise HTTPException(422, str(exc)) from None
+        except Busy as exc:
+            raise HTTPException(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
+        except SourceChangedError as exc:
+            raise HTTPException(503, str(exc)) from None
         metrics.accounts.labels("scored").inc(len(result[2]))
         metrics.accounts.labels("unknown").inc(len(result[3]))
         touchpoints.record_scores(app, result)  # sampled, written off the request path
         return result
 
     touchpoints.attach_store(app, settings, [Depends(require_key)], metrics.registry)  # touchpoints
-    attach_plan(app, settings, [Depends(require_key)])  # GET /v1/plan
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -232,8 +239,11 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
     @app.post(
         "/v1/score",
         response_model=ScoreResponse,
-        dependencies=[Depends(require_key)],
-        responses={**AUTH_ERRORS, 400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+        dependencies=[Depends(require_key), Depends(require_json)],
+        responses={
+            **AUTH_ERRORS,
+            **{code: {"model": ErrorOut} for code in (400, 413, 415, 503)},
+        },
     )
     async def score(body: ScoreRequest, svc: Service) -> ScoreResponse:
         """Score up to 1,000 accounts; unknown ids are listed, not an error."""
@@ -246,12 +256,14 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         "/v1/accounts/{account_id}",
         response_model=AccountScore,
         dependencies=[Depends(require_key)],
-        responses={**AUTH_ERRORS, 404: {"model": ErrorOut}},
+        responses={**AUTH_ERRORS, 404: {"model": ErrorOut}, 503: {"model": ErrorOut}},
     )
     async def account(
-        account_id: str,
+        account_id: Annotated[str, Path(min_length=1, max_length=MAX_ACCOUNT_ID)],
         svc: Service,
-        as_of: Annotated[datetime | None, Query(description="Default: the latest data.")] = None,
+        as_of: Annotated[
+            AsOf | None, Query(description="An ISO-8601 date or time; default: the latest data.")
+        ] = None,
     ) -> AccountScore:
         """Score one account."""
         _, _, scores, unknown = await run(svc, [account_id], as_of)
@@ -291,8 +303,16 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             response.status_code = 503
             return Readiness(ready=False, status="loading")
         bundle, error = svc.models.bundle, svc.models.registry_error
+        champion_error, data_error = svc.models.champion_error, svc.features.data_error
         status = "ok"
-        if bundle.origin == "cache":
+        if not keys:
+            response.status_code = 503
+            status = "not ready: RETAIN_API_KEYS is empty, so every scoring request is refused"
+        elif champion_error:
+            status = "degraded: the promoted champion did not load; the previous one serves"
+        elif data_error:
+            status = "degraded: source files changed; only the latest as_of is served"
+        elif bundle.origin == "cache":
             status = "degraded: serving cached models, the model registry is unreachable"
         elif error:
             status = "degraded: the model registry is unreachable; models loaded earlier serve"
@@ -302,8 +322,10 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         if store_error and status == "ok":
             status = "degraded: the store is down: touchpoints get 503, scores are not logged"
         return Readiness(
-            ready=True,
+            ready=bool(keys),
             status=status,
+            champion_error=champion_error,
+            data_error=data_error,
             model_version=bundle.model_version,
             models_from=bundle.origin,
             registry_error=error,

@@ -3,7 +3,8 @@
 `UpliftEffects` belongs to a `ModelBundle`: `warm(snapshot)` computes every account's
 per-action effect in one pass when the bundle is loaded (or swapped in), so a request only
 indexes into that table. The latest snapshot's table is never evicted; a few tables of
-other `as_of` dates are kept, oldest dropped first.
+other `as_of` dates are kept, oldest dropped first; the API computes those off the event
+loop (`serving.warming`) before it scores.
 """
 
 from __future__ import annotations
@@ -49,18 +50,30 @@ class UpliftEffects:
         with self._lock:
             self._latest = (self._key(snapshot), table)
 
+    def _computed(self, snapshot: FeatureSnapshot) -> list[dict[str, ExpectedEffect]] | None:
+        key = self._key(snapshot)
+        with self._lock:
+            latest = self._latest
+            return latest[1] if latest is not None and latest[0] == key else self._cache.get(key)
+
+    def is_computed(self, snapshot: FeatureSnapshot) -> bool:
+        """Whether the effects of `snapshot` are in memory (a request only indexes them)."""
+        return self._computed(snapshot) is not None
+
+    def prepare(self, snapshot: FeatureSnapshot) -> list[dict[str, ExpectedEffect]]:
+        """The effects of `snapshot`, computing them now if needed (heavy: off the event loop)."""
+        table = self._computed(snapshot)
+        if table is None:
+            table = self._compute(snapshot)
+            with self._lock:
+                self._cache[self._key(snapshot)] = table
+                while len(self._cache) > self._keep:
+                    self._cache.popitem(last=False)
+        return table
+
     def __call__(
         self, snapshot: FeatureSnapshot, rows: np.ndarray
     ) -> list[Mapping[str, ExpectedEffect]]:
         """The expected effects of the accounts at `rows` of `snapshot`."""
-        key = self._key(snapshot)
-        with self._lock:
-            latest = self._latest
-            table = latest[1] if latest is not None and latest[0] == key else self._cache.get(key)
-        if table is None:
-            table = self._compute(snapshot)
-            with self._lock:
-                self._cache[key] = table
-                while len(self._cache) > self._keep:
-                    self._cache.popitem(last=False)
+        table = self.prepare(snapshot)
         return [table[int(r)] for r in rows]

@@ -27,6 +27,8 @@ import numpy as np
 
 from serving.coverage import missing_models
 from serving.effects import UpliftEffects
+from serving.files import atomic_write_text
+from training.credentials import describe_error
 from training.names import CHAMPION, model_name
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,14 @@ REQUIRED_MODELS = (CHURN_MODEL,)  # upsell and uplift are optional: serving.cove
 
 class OutdatedModelError(RuntimeError):
     """A registered model was pickled by an older retain whose modules no longer exist."""
+
+
+class WrongModelError(RuntimeError):
+    """A registered champion is not the kind of model its name says (e.g. upsell as churn)."""
+
+
+class RegistryTimeoutError(TimeoutError):
+    """The model registry did not answer in time."""
 
 
 class AccountModelLike(Protocol):
@@ -87,6 +97,10 @@ class ModelBundle:
         return missing_models(self.churn, {**self.versions, **self.failed})
 
 
+def _named(versions: dict[str, str]) -> str:
+    return ",".join(f"{name}:v{version}" for name, version in sorted(versions.items()))
+
+
 def _unwrap(path: Path, name: str = "", version: str = "") -> Any:
     import mlflow.pyfunc
 
@@ -118,20 +132,70 @@ def champion_versions(tracking_uri: str) -> dict[str, str]:
     return versions
 
 
-def _bundle(folders: dict[str, Path], versions: dict[str, str], origin: str) -> ModelBundle:
+def check_kind(model: Any, name: str, version: str) -> None:
+    """Raise `WrongModelError` unless `model` is what `name` promises, on known features.
+
+    A churn champion must be a churn `AccountModel` (not an upsell one registered under the
+    churn name), reading only features retain computes; an uplift champion must have
+    `effects`.
+    """
+    from features.definitions import FEATURE_NAMES
+
+    kind = name.removeprefix("retain-")
+    if name == UPLIFT_MODEL:
+        if not callable(getattr(model, "effects", None)):
+            raise WrongModelError(f"{name} v{version} is not an uplift model")
+        return
+    target = getattr(model, "target", None)
+    if target != kind:
+        raise WrongModelError(f"{name} v{version} is a {target} model, not a {kind} model")
+    unknown = [f for f in getattr(model, "feature_names", ()) if f not in FEATURE_NAMES]
+    if unknown:
+        raise WrongModelError(
+            f"{name} v{version} reads features retain does not compute: {', '.join(unknown[:5])}"
+        )
+
+
+def _load(
+    folder: Path, name: str, version: str, refetch: Callable[[str], Path] | None = None
+) -> Any:
+    """Unwrap and check one model; a cached copy that is unreadable is fetched again once."""
+    try:
+        model = _unwrap(folder, name, version)
+    except OutdatedModelError:
+        raise
+    except Exception as exc:
+        problem = f"cached model {folder} is unreadable ({describe_error(exc)})"
+        if refetch is None:
+            raise RuntimeError(f"{name} v{version}: {problem}") from exc
+        logger.warning("%s; replacing it with a fresh copy from the registry", problem)
+        shutil.rmtree(folder, ignore_errors=True)
+        model = _unwrap(refetch(name), name, version)
+    check_kind(model, name, version)
+    return model
+
+
+def _bundle(
+    folders: dict[str, Path],
+    versions: dict[str, str],
+    origin: str,
+    refetch: Callable[[str], Path] | None = None,
+) -> ModelBundle:
     """Load every model folder into a bundle; an uplift model that fails leaves it out."""
-    models = {name: _unwrap(folders[name], name, versions[name]) for name in REQUIRED_MODELS}
+    models = {name: _load(folders[name], name, versions[name], refetch) for name in REQUIRED_MODELS}
     uplift, uplift_error, failed = None, None, {}
     upsell = None
     if UPSELL_MODEL in folders:
-        upsell = _unwrap(folders[UPSELL_MODEL], UPSELL_MODEL, versions[UPSELL_MODEL])
+        upsell = _load(folders[UPSELL_MODEL], UPSELL_MODEL, versions[UPSELL_MODEL], refetch)
     if UPLIFT_MODEL in folders:
         try:
-            uplift = _unwrap(folders[UPLIFT_MODEL], UPLIFT_MODEL, versions[UPLIFT_MODEL])
+            uplift = _load(folders[UPLIFT_MODEL], UPLIFT_MODEL, versions[UPLIFT_MODEL], refetch)
         except Exception as exc:
-            uplift_error = f"{type(exc).__name__}: {exc}"
+            uplift_error = describe_error(exc)
             failed[UPLIFT_MODEL] = versions[UPLIFT_MODEL]
-            logger.error("The uplift champion did not load; the playbook ranks actions: %s", exc)
+            logger.error(
+                "The uplift champion did not load; the playbook ranks actions: %s", uplift_error
+            )
     kept = {n: v for n, v in versions.items() if n != UPLIFT_MODEL or uplift is not None}
     return ModelBundle(
         models[CHURN_MODEL],
@@ -178,10 +242,37 @@ def load_from_registry(
     versions = versions or champion_versions(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     folders = {name: fetch_model(tracking_uri, name, v, cache_dir) for name, v in versions.items()}
-    bundle = _bundle(folders, versions, "registry")
+
+    def refetch(name: str) -> Path:
+        folders[name] = fetch_model(tracking_uri, name, versions[name], cache_dir)
+        return folders[name]
+
+    bundle = _bundle(folders, versions, "registry", refetch)
     index = {name: {"version": versions[name], "folder": f.name} for name, f in folders.items()}
-    (cache_dir / "champions.json").write_text(json.dumps(index, indent=2))
+    atomic_write_text(cache_dir / "champions.json", json.dumps(index, indent=2))
     return bundle
+
+
+def _within(seconds: float | None, work: Callable[[], ModelBundle]) -> ModelBundle:
+    """Run `work`, giving up after `seconds` (it goes on in a daemon thread, then is dropped)."""
+    if seconds is None:
+        return work()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["bundle"] = work()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="registry-at-start", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise RegistryTimeoutError(f"the model registry did not answer within {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["bundle"]  # type: ignore[no-any-return]
 
 
 def load_from_cache(cache_dir: Path) -> ModelBundle:
@@ -189,8 +280,11 @@ def load_from_cache(cache_dir: Path) -> ModelBundle:
     path = cache_dir / "champions.json"
     if not path.exists():
         raise FileNotFoundError(f"no cached champion models in {cache_dir}")
-    index: dict[str, dict[str, str]] = json.loads(path.read_text())
-    folders = {name: cache_dir / name / entry["folder"] for name, entry in index.items()}
+    try:
+        index: dict[str, dict[str, str]] = json.loads(path.read_text())
+        folders = {name: cache_dir / name / entry["folder"] for name, entry in index.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise RuntimeError(f"{path} is unreadable ({describe_error(exc)})") from exc
     versions = {name: entry["version"] for name, entry in index.items()}
     return _bundle(folders, versions, "cache")
 
@@ -211,20 +305,39 @@ class ModelStore:
         self.tracking_uri = tracking_uri
         self.cache_dir = cache_dir
         self.registry_error = registry_error
+        self.champion_error: str | None = None  # a promoted champion that did not load
+        self._rejected: dict[str, str] | None = None  # the versions that did not load
         self.on_swap = on_swap
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, tracking_uri: str, cache_dir: Path) -> ModelStore:
-        """Load the champions from the registry, or from the local cache if it is unreachable."""
+    def open(
+        cls, tracking_uri: str, cache_dir: Path, registry_timeout: float | None = None
+    ) -> ModelStore:
+        """Load the champions from the registry, or from the local cache if it is unreachable.
+
+        Args:
+            tracking_uri: The MLflow registry.
+            cache_dir: The local copies of the champions (`RETAIN_MODEL_CACHE`).
+            registry_timeout: Seconds to wait for the registry before serving the cache (the
+                background reload keeps trying); None waits as long as MLflow does.
+        """
         cache_dir.mkdir(parents=True, exist_ok=True)
         try:
-            bundle = load_from_registry(tracking_uri, cache_dir)
+            bundle = _within(registry_timeout, lambda: load_from_registry(tracking_uri, cache_dir))
             error = None
+        except (OutdatedModelError, WrongModelError):
+            raise
         except Exception as exc:  # registry down, no champion yet, ...
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe_error(exc)
             logger.warning("Model registry unavailable (%s); serving cached champions", error)
-            bundle = load_from_cache(cache_dir)
+            try:
+                bundle = load_from_cache(cache_dir)
+            except Exception as cache_exc:
+                raise RuntimeError(
+                    f"Model registry unavailable ({error}) and no usable cached champions "
+                    f"({describe_error(cache_exc)})"
+                ) from cache_exc
         return cls(bundle, tracking_uri=tracking_uri, cache_dir=cache_dir, registry_error=error)
 
     @property
@@ -247,14 +360,29 @@ class ModelStore:
             try:
                 versions = champion_versions(self.tracking_uri)
             except Exception as exc:
-                self.registry_error = f"{type(exc).__name__}: {exc}"
+                if self.registry_error is None:  # say it once, not every interval
+                    logger.warning("Model registry unreachable: %s", describe_error(exc))
+                self.registry_error = describe_error(exc)
                 return False
             self.registry_error = None
             current = self._bundle
             in_use = {**current.versions, **current.failed}
             if versions == in_use and current.origin == "registry":
+                self.champion_error = None  # the alias went back to what serves
                 return False
-            bundle = load_from_registry(self.tracking_uri, self.cache_dir, versions)
+            if versions == self._rejected:
+                return False  # already said why these do not load
+            try:
+                bundle = load_from_registry(self.tracking_uri, self.cache_dir, versions)
+            except Exception as exc:
+                self._rejected = versions
+                self.champion_error = (
+                    f"the promoted champions ({_named(versions)}) did not load, "
+                    f"{current.model_version} serves on: {describe_error(exc)}"
+                )
+                logger.error("%s", self.champion_error)
+                return False
+            self._rejected, self.champion_error = None, None
             self.swap(bundle)
             return versions != in_use
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from serving.as_of import parse_as_of
 
 MAX_ACCOUNTS_PER_REQUEST = 1000
 
-AccountId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+MAX_ACCOUNT_ID = 200
+AccountId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ACCOUNT_ID)]
+AsOf = Annotated[datetime, BeforeValidator(parse_as_of)]  # ISO-8601 only, naive UTC
 
 
 class ScoreRequest(BaseModel):
@@ -22,9 +26,9 @@ class ScoreRequest(BaseModel):
         max_length=MAX_ACCOUNTS_PER_REQUEST,
         description=f"1 to {MAX_ACCOUNTS_PER_REQUEST} account ids.",
     )
-    as_of: datetime | None = Field(
+    as_of: AsOf | None = Field(
         default=None,
-        description="Score as of this time (UTC); default: the latest time in the data.",
+        description="Score as of this ISO-8601 date or time (UTC); default: the latest data.",
     )
 
 
@@ -136,6 +140,12 @@ class Readiness(BaseModel):
     )
     store_error: str | None = Field(
         default=None, description="Why touchpoints cannot be recorded (the store is down)."
+    )
+    champion_error: str | None = Field(
+        default=None, description="Why a newly promoted champion is not serving."
+    )
+    data_error: str | None = Field(
+        default=None, description="Why features for other as_of dates cannot be computed."
     )
     missing_models: dict[str, str] = Field(
         default_factory=dict, description="Optional models not in use, and why."

@@ -74,6 +74,20 @@ class ScoringService:
         if bundle.effects is not None:
             bundle.effects.warm(self.features.latest)
 
+    def is_ready(self, as_of: datetime | None) -> bool:
+        """Whether scoring at `as_of` needs no heavy work (features and effects in memory)."""
+        if not self.features.is_loaded(as_of):
+            return False
+        effects = self.models.bundle.effects
+        return effects is None or effects.is_computed(self.features.snapshot(as_of))
+
+    def prepare(self, as_of: datetime | None) -> None:
+        """Compute the features and the bundle's effects at `as_of` (heavy: use a thread)."""
+        snapshot = self.features.snapshot(as_of)
+        effects = self.models.bundle.effects
+        if effects is not None:
+            effects.prepare(snapshot)
+
     def score(
         self, account_ids: Sequence[str], as_of: datetime | None = None
     ) -> tuple[FeatureSnapshot, ModelBundle, list[AccountScore], list[UnknownAccount]]:

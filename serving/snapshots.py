@@ -1,7 +1,10 @@
 """The features that scoring reads: every active account's features as of T, as numpy.
 
 `FeatureStore` holds the snapshot at the source horizon (the latest time anything
-happened in the source) and computes other `as_of` dates on demand, keeping a few.
+happened in the source) and computes other `as_of` dates on demand, keeping a few. Files
+are read where they lie, so the store notes each file's size and modification time at
+start: a file changed afterwards stops on-demand dates with a clear `SourceChangedError`
+(the latest snapshot, already in memory, keeps serving) instead of mixing old and new data.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +22,38 @@ import pandas as pd
 
 ARR_FEATURE = "contract_arr"  # ARR of the current term with its add-ons
 RENEWAL_FEATURE = "days_to_renewal"
+
+
+class SourceChangedError(RuntimeError):
+    """The source's files changed (or broke) after the service loaded them."""
+
+
+def file_fingerprints(locations: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every file behind the source's tables."""
+    prints: dict[str, tuple[int, int]] = {}
+    for location in locations.values():
+        path = Path(location)
+        files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file():
+                stat = file.stat()
+                prints[str(file)] = (stat.st_size, stat.st_mtime_ns)
+    return prints
+
+
+def changed_files(before: dict[str, tuple[int, int]]) -> list[str]:
+    """The files of `before` that changed or disappeared since (names only)."""
+    changed = []
+    for name, fingerprint in before.items():
+        path = Path(name)
+        try:
+            stat = path.stat()
+        except OSError:
+            changed.append(path.name)
+            continue
+        if (stat.st_size, stat.st_mtime_ns) != fingerprint:
+            changed.append(path.name)
+    return changed
 
 
 @dataclass(frozen=True)
@@ -84,6 +120,18 @@ class FeatureStore:
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self.source: Any = None
+        self.fingerprints: dict[str, tuple[int, int]] = {}
+
+    @property
+    def data_error(self) -> str | None:
+        """Why other `as_of` dates cannot be computed (source files changed), or None."""
+        changed = changed_files(self.fingerprints)
+        if not changed:
+            return None
+        return (
+            f"source files changed since the service started ({', '.join(changed[:5])}); "
+            "restart it to serve the new data"
+        )
 
     @classmethod
     def from_source(
@@ -93,9 +141,16 @@ class FeatureStore:
         from features.source import load_source
 
         source = load_source(uri)
+        fingerprints = file_fingerprints(source.locations)
         lock = threading.Lock()  # one DuckDB connection: one query at a time
 
         def compute(when: datetime) -> FeatureSnapshot:
+            changed = changed_files(fingerprints)
+            if changed:
+                raise SourceChangedError(
+                    f"source files changed since the service started ({', '.join(changed[:5])}); "
+                    "restart it to serve the new data"
+                )
             with lock:
                 return build_snapshot(source.con, when)
 
@@ -106,6 +161,7 @@ class FeatureStore:
                 as_of = data_horizon(source.con)
         store = cls(compute(as_of), compute, cache_size)
         store.source = source  # keeps the connection open for on-demand as_of
+        store.fingerprints = fingerprints
         return store
 
     def is_loaded(self, as_of: datetime | None) -> bool:

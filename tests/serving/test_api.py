@@ -15,7 +15,7 @@ from schemathesis.checks import not_a_server_error
 from features.contract import ACTION_CODES
 from serving.app import create_app
 from serving.schemas import MAX_ACCOUNTS_PER_REQUEST
-from tests.support.serving import API_KEY, AS_OF, make_service, test_settings
+from tests.support.serving import API_KEY, AS_OF, OTHER_KEY, make_service, test_settings
 
 AUTH = {"X-API-Key": API_KEY}
 CONTRACT_FIELDS = (
@@ -106,7 +106,7 @@ def test_scoring_endpoints_need_a_valid_key(client, method, path, headers):
 
 
 def test_every_configured_key_works_and_probes_are_open(client):
-    response = client.get("/v1/models", headers={"X-API-Key": "other-key"})
+    response = client.get("/v1/models", headers={"X-API-Key": OTHER_KEY})
     assert response.status_code == 200
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
@@ -125,7 +125,7 @@ def test_no_configured_keys_means_no_access(service):
         ({"account_ids": [1, 2]}, 422, "valid string"),
         ({"account_ids": []}, 422, "at least 1 item"),
         ({"account_ids": [f"a{i}" for i in range(1001)]}, 422, "at most 1000 items"),
-        ({"account_ids": ["acct-0001"], "as_of": "yesterday"}, 422, "datetime"),
+        ({"account_ids": ["acct-0001"], "as_of": "yesterday"}, 422, "ISO-8601"),
         ({"account_ids": ["acct-0001"], "colour": "red"}, 422, "Extra inputs"),
         ({}, 422, "Field required"),
     ],

@@ -127,7 +127,7 @@ def test_registry_going_down_later_keeps_the_loaded_champions(registry, tmp_path
 
 
 def test_no_registry_and_no_cache_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no cached champion models"):
+    with pytest.raises(RuntimeError, match="no cached champion models"):
         ModelStore.open(f"sqlite:///{tmp_path}/none/mlflow.db", tmp_path / "empty-cache")
 
 

@@ -18,7 +18,8 @@ from training.calibration import Calibrator
 from training.model import AccountModel
 
 AS_OF = datetime(2026, 6, 1)
-API_KEY = "test-key-123"
+API_KEY = "test-key-0123456789"
+OTHER_KEY = "other-key-0123456789"
 CHURN_DRIVER = "days_since_key_user_active"  # the synthetic churn model mostly reads this
 UPSELL_DRIVER = "seat_utilization_30d"
 
@@ -111,7 +112,7 @@ def make_service(
 
 
 def test_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {"api_keys": f"other-key,{API_KEY}", "reload_seconds": 3600}
+    values: dict[str, object] = {"api_keys": f"{OTHER_KEY},{API_KEY}", "reload_seconds": 3600}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
