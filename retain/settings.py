@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from actions.plan_config import DEFAULT_PLAN
 from actions.playbook import DEFAULT_PLAYBOOK
 from store import DEFAULT_STORE_URL
 from training.names import DEFAULT_TRACKING_URI
@@ -39,6 +40,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     playbook: Path = DEFAULT_PLAYBOOK
+    plan: Path = Field(default=DEFAULT_PLAN, description="The weekly plan's settings (YAML).")
     model_cache: Path = Field(
         default=Path("mlruns/.serving-cache"), description="Last loaded champions, used offline."
     )

@@ -30,6 +30,7 @@ from serving import touchpoints
 from serving.as_of import check_as_of
 from serving.coverage import missing_families
 from serving.docs import add_local_docs
+from serving.plan_routes import attach_plan
 from serving.schemas import (
     MAX_ACCOUNT_ID,
     AccountScore,
@@ -51,8 +52,8 @@ logger = logging.getLogger(__name__)
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}}
 INLINE_ACCOUNTS = 20  # requests up to this many accounts are scored on the event loop
 ROUTES = (
-    "/v1/score", "/v1/models", "/v1/touchpoints", "/healthz", "/readyz", "/metrics", "/docs",
-    "/openapi.json",
+    "/v1/score", "/v1/models", "/v1/touchpoints", "/v1/plan", "/healthz", "/readyz", "/metrics",
+    "/docs", "/openapi.json",
 )  # fmt: skip
 
 
@@ -228,6 +229,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         return result
 
     touchpoints.attach_store(app, settings, [Depends(require_key)], metrics.registry)  # touchpoints
+    attach_plan(app, settings, [Depends(require_key)])  # GET /v1/plan
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
