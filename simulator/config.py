@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 MODULES: tuple[str, ...] = (
     "reports",
@@ -103,6 +104,13 @@ class SimConfig:
             churn and upsell probabilities (`simulator/outlook.py`).
         effect_draws: look-ahead paths per account, month and action behind the true
             action effects (the same paths with and without the action).
+        expansions: how growth is billed: `rows` (mid-term `expansion` rows, and uplifts
+            at renewal), `renewal` (no expansion rows: the seats bought mid-term arrive
+            with the next renewal, as on monthly billing) or `none` (no growth at all).
+        tables: the optional contract tables exported (`simulator.shapes`); the others
+            are left out, as a company without a help desk or survey tool would.
+        id_style: account and user ids: `plain`, `spaces`, `unicode` or `leading_zeros`.
+        timestamps: `seconds`, `subsecond` or `zoned` (written with a UTC offset).
     """
 
     events_per_user_month: float = 8.0
@@ -111,3 +119,7 @@ class SimConfig:
     pre_window_share: float = 0.6
     truth_draws: int = 24
     effect_draws: int = 12
+    expansions: Literal["rows", "renewal", "none"] = "rows"
+    tables: tuple[str, ...] = ("tickets", "surveys", "outcomes", "milestones", "touchpoints")
+    id_style: Literal["plain", "spaces", "unicode", "leading_zeros"] = "plain"
+    timestamps: Literal["seconds", "subsecond", "zoned"] = "seconds"

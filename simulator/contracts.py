@@ -142,13 +142,19 @@ def expand(
     lo_day: np.ndarray,
     hi_day: np.ndarray,
     rng: np.random.Generator,
+    billed_at_renewal: bool = False,
 ) -> None:
-    """Add co-terminous expansion rows for `idx`, starting in [lo_day, hi_day)."""
+    """Add co-terminous expansion rows for `idx`, starting in [lo_day, hi_day).
+
+    With `billed_at_renewal` no row is written: the seats are in use from now on but
+    billed from the next renewal, whose `arr` and `seats` carry them (monthly billing).
+    """
     if len(idx) == 0:
         return
     start = lo_day + (rng.random(len(idx)) * np.maximum(1, hi_day - lo_day)).astype("int64")
     extra = np.ceil(s.term_seats[idx] * rng.uniform(0.1, 0.35, len(idx))).astype("int64")
     arr = extra * p.price_per_seat[idx]
-    book.add(idx, 2, start, s.term_end[idx], arr, extra, p.plan[idx])
+    if not billed_at_renewal:
+        book.add(idx, 2, start, s.term_end[idx], arr, extra, p.plan[idx])
     s.term_arr[idx] += arr
     s.term_seats[idx] += extra

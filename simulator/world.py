@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from features.contract import ACTION_CODES
 from simulator import config as c
-from simulator import contracts, dynamics, risk, signals, usage
+from simulator import contracts, dynamics, risk, shapes, signals, usage
 from simulator.accounts import DAY, Profiles, accounts_frame, make_profiles
 from simulator.cs_team import choose_actions
 from simulator.frames import contract_frames
@@ -49,6 +49,7 @@ class World:
     start: datetime
     end: datetime
     stats: dict[str, int] = field(default_factory=dict)
+    config: c.SimConfig = field(default_factory=c.SimConfig)
 
 
 @dataclass
@@ -177,15 +178,19 @@ def _month(run: _Run, m: int, t0: int, t1: int, window_start_day: int) -> None:
         state, p.monthly_term[decide], cfg.external_churn
     )
     uplift = rng.random(len(decide)) < risk.uplift_probability(state, sat, p.monthly_term[decide])
+    uplift &= cfg.expansions != "none"
     contracts.renew(p, s, run.book, decide, churn, uplift, rng)
 
     others = alive[~deciding]
     q = risk.expansion_probability(
         s.risk(others, d0), _saturation(run, others, t0), s.upsell_boost[others]
     )
-    buys = others[rng.random(len(others)) < q]
+    buys = others[rng.random(len(others)) < q] if cfg.expansions != "none" else others[:0]
     lo_day = np.maximum(d0, s.term_start[buys] + 1)
-    contracts.expand(p, s, run.book, buys, lo_day, np.minimum(d1, s.term_end[buys]), rng)
+    contracts.expand(
+        p, s, run.book, buys, lo_day, np.minimum(d1, s.term_end[buys]), rng,
+        billed_at_renewal=cfg.expansions == "renewal",
+    )  # fmt: skip
     s.upsell_boost *= 0.5
 
     end_s = np.where(s.churned_day[alive] >= 0, s.churned_day[alive] * DAY, t1)
@@ -256,9 +261,11 @@ def simulate(
     for m in tqdm(range(months), desc="simulating months", disable=not progress):
         _month(run, m, int(month_s[m]), int(month_s[m + 1]), window_start_day)
     tables, truth = contract_frames(run, accounts_frame(p), months)
+    shapes.reshape(tables, truth, cfg.tables, cfg.id_style, cfg.timestamps, rng)
     world_start = pd.Timestamp(month_s[0], unit="s").to_pydatetime()
     world_end = pd.Timestamp(month_s[-1], unit="s").to_pydatetime()
-    return World(tables, truth, world_start, world_end, {"events": len(tables["events"])})
+    stats = {"events": len(tables["events"])}
+    return World(tables, truth, world_start, world_end, stats, config=cfg)
 
 
 def simulate_to_dir(

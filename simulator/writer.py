@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from features.contract import BOOL, DATE, FLOAT, INT, STRING, TABLES, TIMESTAMP
+from simulator.shapes import ZONE
 
 if TYPE_CHECKING:
     from simulator.world import World
@@ -34,27 +35,40 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
-def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
-    """A contract table as an Arrow table with the contract's canonical types."""
+def to_arrow(name: str, frame: pd.DataFrame, zone: str | None = None) -> pa.Table:
+    """A contract table as an Arrow table with the contract's canonical types.
+
+    With `zone`, timestamps (naive UTC in `frame`) are written as the same instants in
+    that time zone.
+    """
     table = TABLES[name]
-    arrays = []
+    arrays, fields = [], []
     for column in table.columns:
         target = ARROW_TYPES[column.type]
         array = pa.Array.from_pandas(frame[column.name])
         if array.type != target:
             array = array.cast(target, safe=False)
+        if zone is not None and column.type == TIMESTAMP:
+            target = pa.timestamp("us", tz=zone)
+            array = array.cast(pa.timestamp("us", tz="UTC")).cast(target)
         arrays.append(array)
-    schema = pa.schema([pa.field(col.name, ARROW_TYPES[col.type]) for col in table.columns])
-    return pa.Table.from_arrays(arrays, schema=schema)
+        fields.append(pa.field(column.name, target))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _csv_ready(table: pa.Table) -> pa.Table:
-    """Format timestamps as ISO-8601 text (`2024-03-05T14:02:11`); nulls stay empty."""
+def _csv_ready(table: pa.Table, timestamps: str = "seconds") -> pa.Table:
+    """Format timestamps as ISO-8601 text (`2024-03-05T14:02:11`); nulls stay empty.
+
+    `subsecond` keeps the fraction (`14:02:11.250000`), `zoned` adds the offset (`+0100`).
+    """
     columns = []
     for field in table.schema:
         column = table.column(field.name)
         if pa.types.is_timestamp(field.type):
-            column = pc.strftime(column.cast(pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S")
+            if timestamps == "seconds":
+                column = column.cast(pa.timestamp("s"))
+            zone = "%z" if timestamps == "zoned" else ""
+            column = pc.strftime(column, format=f"%Y-%m-%dT%H:%M:%S{zone}")
         columns.append(column)
     return pa.Table.from_arrays(columns, names=table.column_names)
 
@@ -84,12 +98,17 @@ def write_world(world: World, out: Path, fmt: str = "parquet", progress: bool = 
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"format must be parquet or csv, not {fmt!r}")
     out.mkdir(parents=True, exist_ok=True)
+    style = world.config.timestamps
+    zone = ZONE if style == "zoned" else None
     for name in tqdm(TABLES, desc=f"writing {fmt}", disable=not progress):
-        table = to_arrow(name, world.tables[name])
         for stale in (out / f"{name}.parquet", out / f"{name}.csv"):
             stale.unlink(missing_ok=True)
+        if name not in world.tables:  # an optional table this world does not export
+            shutil.rmtree(out / name, ignore_errors=True)
+            continue
+        table = to_arrow(name, world.tables[name], zone)
         if fmt == "csv":
-            pacsv.write_csv(_csv_ready(table), out / f"{name}.csv")
+            pacsv.write_csv(_csv_ready(table, style), out / f"{name}.csv")
         elif name == "events":
             shutil.rmtree(out / "events", ignore_errors=True)
             _write_events_parquet(table, out / "events")
