@@ -91,7 +91,7 @@ def format_value(value: float | None, unit: str) -> str:
     return _counted(value, unit) if key else _number(value)
 
 
-def _comparison(feature: FeatureLike, value: float, healthy_value: float) -> str:
+def comparison(feature: FeatureLike, value: float, healthy_value: float) -> str:
     """'worse than', 'better than' or 'in line with' healthy accounts, by the healthy direction."""
     if math.isclose(value, healthy_value, rel_tol=0.05, abs_tol=1e-9) or feature.healthy not in (
         "higher",
@@ -119,7 +119,7 @@ def describe(feature: FeatureLike, value: float | None, healthy_value: float | N
         return f"{label}: {shown}."
     healthy_shown = format_value(healthy_value, feature.unit)
     return (
-        f"{label}: {shown}, {_comparison(feature, value, healthy_value)} healthy accounts "
+        f"{label}: {shown}, {comparison(feature, value, healthy_value)} healthy accounts "
         f"({healthy_shown})."
     )
 
@@ -163,7 +163,8 @@ def top_drivers(
     """The `top` features with the largest SHAP contributions (either sign), largest first.
 
     Only what the data supports is shown: a feature with no value for the account, or in
-    `hidden` (its family had no data at training), is never a driver.
+    `hidden` (its family had no data at training), is never a driver, nor one whose value
+    does not differ from healthy accounts in the direction it pushes (`reads_as_reason`).
 
     Args:
         contributions: One account's contributions, one per feature (base value excluded).
@@ -175,14 +176,43 @@ def top_drivers(
         hidden: Features never shown (families without data at training).
     """
     order = np.argsort(-np.abs(contributions[: len(feature_names)]), kind="stable")
+    catalogue = catalogue if catalogue is not None else feature_catalogue()
     shown = [
         i
         for i in order
         if contributions[i] != 0.0
         and feature_names[i] not in hidden
         and _clean(values[i]) is not None
+        and reads_as_reason(
+            catalogue[feature_names[i]],
+            contributions[i],
+            values[i],
+            healthy_reference.get(feature_names[i]),
+        )
     ]
     return [
         driver(feature_names[i], contributions[i], values[i], healthy_reference, catalogue)
         for i in shown[:top]
     ]
+
+
+def reads_as_reason(
+    feature: FeatureLike, contribution: float, value: Any, healthy_value: Any
+) -> bool:
+    """Whether the account differs from healthy accounts the way the contribution pushes.
+
+    A driver raising the risk must be worse than healthy accounts, one lowering it better;
+    a value in line with healthy accounts is no reason either way (its contribution comes
+    from what it combines with, which a single sentence cannot say), so it is not shown.
+    A feature with no healthy direction counts when it differs ("unlike"); without a
+    healthy value to compare with, the sentence only states the value and is kept.
+    """
+    account, healthy = _clean(value), _clean(healthy_value)
+    if account is None or healthy is None:
+        return account is not None
+    verdict = comparison(feature, account, healthy)
+    if verdict == "unlike":
+        return True
+    if verdict == "in line with":
+        return False
+    return (verdict == "worse than") == (contribution > 0)

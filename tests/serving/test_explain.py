@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from features.definitions import FEATURE_NAMES, FEATURES, feature
-from serving.explain import describe, format_value, top_drivers
+from serving.explain import comparison, describe, format_value, reads_as_reason, top_drivers
 from tests.support.serving import CHURN_DRIVER, make_model, random_features
 
 
@@ -32,15 +32,52 @@ def test_top_drivers_are_the_largest_contributions_with_values(churn_model):
         assert 1 <= len(drivers) <= 5
         sizes = [abs(d.contribution) for d in drivers]
         assert sizes == sorted(sizes, reverse=True)
-        known = ~np.isnan(X[row])  # a feature without a value for the account is not shown
-        largest = np.max(np.abs(contributions[row, :-1][known]))
-        assert sizes[0] == pytest.approx(largest)
+        reasons = [  # known, and differing from healthy accounts the way it pushes
+            abs(contributions[row, j])
+            for j, name in enumerate(FEATURE_NAMES)
+            if not np.isnan(X[row, j])
+            and reads_as_reason(
+                feature(name), contributions[row, j], X[row, j], churn_model.healthy_reference[name]
+            )
+        ]
+        assert sizes[0] == pytest.approx(max(reasons))
         for d in drivers:
             j = FEATURE_NAMES.index(d.feature)
             assert d.contribution == pytest.approx(contributions[row, j])
             assert d.value == X[row, j]
             assert d.healthy_value == pytest.approx(churn_model.healthy_reference[d.feature])
             assert d.sentence.startswith(feature(d.feature).description)
+
+
+def test_a_risk_driver_differs_from_healthy_accounts_in_the_risky_direction(churn_model):
+    X = random_features(30, seed=8)[list(FEATURE_NAMES)].to_numpy(dtype=float)
+    contributions = churn_model.contributions(X)
+    shown = 0
+    for row in range(len(X)):
+        for d in top_drivers(
+            contributions[row], X[row], FEATURE_NAMES, churn_model.healthy_reference
+        ):
+            verdict = comparison(feature(d.feature), d.value, d.healthy_value)
+            assert verdict != "in line with", d.sentence
+            if verdict != "unlike":
+                assert (verdict == "worse than") == (d.contribution > 0), d.sentence
+            shown += 1
+    assert shown > 30
+
+
+def test_a_value_in_line_with_healthy_accounts_is_no_reason():
+    term = feature("term_length_days")  # the example: 365 days vs 366 raised risk
+    assert not reads_as_reason(term, 0.4, 365.0, 366.0)
+    assert reads_as_reason(term, 0.4, 30.0, 366.0)  # no healthy direction: differs, shown
+    quiet = feature("days_since_key_user_active")
+    assert reads_as_reason(quiet, 0.4, 41.0, 3.0)
+    assert not reads_as_reason(quiet, 0.4, 1.0, 3.0)  # better than healthy: not a risk reason
+    assert reads_as_reason(quiet, -0.4, 1.0, 3.0)  # ... but a reason for lower risk
+    names = ["term_length_days", "days_since_key_user_active"]
+    drivers = top_drivers(
+        np.array([0.9, 0.1]), np.array([365.0, 41.0]), names, {names[0]: 366.0, names[1]: 3.0}
+    )
+    assert [d.feature for d in drivers] == ["days_since_key_user_active"]
 
 
 def test_the_synthetic_churn_driver_leads_for_a_quiet_account(churn_model):
