@@ -1,0 +1,88 @@
+"""`retain plan` and `retain experiments` from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from retain.cli import app
+from serving.models import ModelStore
+from store import Store
+from tests.support import tiny_world, write_tables
+from tests.support.serving import make_bundle
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RETAIN_STORE_URL", f"sqlite:///{tmp_path}/store.db")
+    monkeypatch.setenv("RETAIN_MLFLOW_URI", f"sqlite:///{tmp_path}/none.db")
+    monkeypatch.setenv("RETAIN_MODEL_CACHE", str(tmp_path / "no-cache"))
+    return write_tables(tiny_world(), tmp_path / "tiny")
+
+
+def test_a_bad_plan_file_is_an_error_naming_the_field(world: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "plan.yaml"
+    bad.write_text("hours: {business_review: -3, exec_call: 1}\ncsm_hours: {default: 10}\n")
+    result = runner.invoke(
+        app,
+        ["plan", "--data", str(world), "--output", str(tmp_path / "p.csv"), "--config", str(bad)],
+    )
+    assert result.exit_code == 1
+    assert "hours.business_review: Input should be greater than or equal to 0" in result.output
+    assert "hours.exec_call: unknown action code 'exec_call'" in result.output
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_retain_plan_writes_and_stores_the_week(
+    world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ModelStore, "open", classmethod(lambda cls, *a, **k: cls(make_bundle())))
+    output = tmp_path / "plan.csv"
+    args = ["plan", "--data", str(world), "--output", str(output), "--week", "2024-06-03"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "greedy plan" in result.output and "bound" in result.output
+    lines = pd.read_csv(output)
+    stored = Store(f"sqlite:///{tmp_path}/store.db").plan_lines(pd.Timestamp("2024-06-03").date())
+    assert len(lines) == len(stored) > 0
+    assert set(lines["csm"]) <= {"dana", "lee"}  # 1003 has no owner: never planned
+    assert sorted(stored["assignment_probability"]) == sorted(lines["probability"])
+    again = runner.invoke(app, args)
+    assert "(already stored)" in again.output
+
+
+def plan_file(tmp_path: Path, week: str, arms: dict[str, str]) -> Path:
+    path = tmp_path / f"lines-{week}.csv"
+    pd.DataFrame(
+        {
+            "week": week,
+            "account_id": list(arms),
+            "action": "business_review",
+            "arm": list(arms.values()),
+            "probability": [0.95 if a == "planned" else 0.05 for a in arms.values()],
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_experiments_measure_the_randomized_slice(world: Path, tmp_path: Path) -> None:
+    # As of 2023-06-01, 1001 renews (churn 0) and 1002 churns (churn 1): planned - control.
+    path = plan_file(tmp_path, "2023-06-01", {"1001": "planned", "1002": "control"})
+    result = runner.invoke(app, ["experiments", "--data", str(world), "--plan", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "business review: churn -100.0 pts" in result.output
+    assert "on 1 planned vs 1 control lines" in result.output
+
+
+def test_experiments_say_when_there_is_nothing_to_judge(world: Path, tmp_path: Path) -> None:
+    path = plan_file(tmp_path, "2024-06-03", {"1001": "planned", "1003": "control"})
+    result = runner.invoke(app, ["experiments", "--data", str(world), "--plan", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Nothing to judge yet" in result.output
+    empty = runner.invoke(app, ["experiments", "--data", str(world)])
+    assert "No plan lines yet" in empty.output
