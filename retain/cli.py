@@ -190,6 +190,7 @@ def train(
     from actions.playbook import PlaybookError, load_playbook
     from features.source import ContractError
     from retain.settings import get_settings
+    from store import Store, StoreUnavailable
     from training.config import load_config
     from training.train import summary_lines
     from training.train import train as train_models
@@ -197,6 +198,8 @@ def train(
     settings = get_settings()
     try:
         when = datetime.fromisoformat(as_of) if as_of else None
+        with Store(settings.store_url) as store:  # touchpoints recorded through the service
+            recorded = store.touchpoints()
         result = train_models(
             data,
             when,
@@ -204,8 +207,9 @@ def train(
             report=typer.echo,
             tracking_uri=settings.mlflow_uri,
             playbook=load_playbook(settings.playbook),
+            recorded_touchpoints=recorded,
         )
-    except (ContractError, PlaybookError, ValueError) as error:
+    except (ContractError, PlaybookError, StoreUnavailable, ValueError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
     typer.echo("\n".join(summary_lines(result)))

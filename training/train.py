@@ -86,13 +86,21 @@ def build_training_set(
     return dataset, as_of
 
 
-def touchpoints_until(data: str, as_of: datetime) -> pd.DataFrame:
-    """The CS team's touchpoints logged up to `as_of` in the source."""
+def touchpoints_until(
+    data: str, as_of: datetime, recorded: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The CS team's touchpoints done up to `as_of`, each `touchpoint_id` once.
+
+    The source's touchpoints table, and those recorded through the service (`recorded`,
+    from `store.Store.touchpoints`); one the CRM exported back into the source counts once.
+    """
     from features.source import load_source
+    from store import combine_touchpoints
     from training.uplift.data import load_touchpoints
 
     with load_source(data) as source:
-        return load_touchpoints(source.con, as_of)
+        from_source = load_touchpoints(source.con, as_of)
+    return combine_touchpoints(from_source, recorded, until=as_of)
 
 
 def fit_target(
@@ -234,6 +242,7 @@ def train(
     tracking_uri: str | None = None,
     uplift: bool = True,
     playbook: Playbook | None = None,
+    recorded_touchpoints: pd.DataFrame | None = None,
 ) -> TrainingResult:
     """Train, evaluate, log and register the churn and upsell models.
 
@@ -248,6 +257,8 @@ def train(
         uplift: also learn next-best-action effects from the touchpoints (same run).
         playbook: the playbook serving uses; its rules give each action its symptoms in
             the uplift learner (default: the shipped `actions/playbook.yaml`).
+        recorded_touchpoints: touchpoints recorded through the service (the store's), read
+            with the source's; one the CRM also exported (same touchpoint_id) counts once.
 
     Returns:
         The models, metrics, truth comparisons and registry decisions.
@@ -310,7 +321,7 @@ def train(
             outcome.uplift = run_uplift(
                 data,
                 dataset,
-                touchpoints_until(data, as_of),
+                touchpoints_until(data, as_of, recorded_touchpoints),
                 as_of,
                 playbook if playbook is not None else load_playbook(DEFAULT_PLAYBOOK),
                 register=register,

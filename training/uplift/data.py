@@ -21,10 +21,11 @@ SNAPSHOT_KEYS = ("account_id", "as_of")
 
 
 def load_touchpoints(con: Any, until: datetime | None = None) -> pd.DataFrame:
-    """The CS team's touchpoints (account_id, ts, type) from a loaded source, up to `until`."""
+    """The CS team's touchpoints (touchpoint_id, account_id, ts, type) from a source, to `until`."""
+    columns = "touchpoint_id, account_id, ts, type"
     if until is None:
-        return con.execute("SELECT account_id, ts, type FROM touchpoints").df()
-    return con.execute("SELECT account_id, ts, type FROM touchpoints WHERE ts <= ?", [until]).df()
+        return con.execute(f"SELECT {columns} FROM touchpoints").df()
+    return con.execute(f"SELECT {columns} FROM touchpoints WHERE ts <= ?", [until]).df()
 
 
 def treatment_matrix(
