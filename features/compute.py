@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
+from typing import Protocol
 
 import duckdb
 import pandas as pd
@@ -21,6 +22,14 @@ from features.sql.sources import HELPERS, SOURCES
 from features.sql.spine import SPINE, snapshots_sql
 
 DERIVED = "features"
+
+
+class FeatureEngine(Protocol):
+    """Another engine's connection (`features.engines`) that runs the same feature SQL."""
+
+    def run_features(self, as_of: Sequence[datetime], features: Sequence[Feature]) -> pd.DataFrame:
+        """`features_sql(as_of, features)` run on the engine, naming any feature it cannot run."""
+        ...
 
 
 def as_timestamps(as_of: datetime | date | str | Sequence[datetime | date | str]) -> list[datetime]:
@@ -106,13 +115,14 @@ def features_sql(as_of: Sequence[datetime], features: Sequence[Feature] = FEATUR
 
 
 def compute_features(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | FeatureEngine,
     as_of: Sequence[datetime | date | str] | datetime | date | str,
 ) -> pd.DataFrame:
     """Features of every account active at each snapshot time, as known at that time.
 
     Args:
-        con: DuckDB connection holding the typed contract views (`load_source(...).con`).
+        con: Connection holding the typed contract views (`load_source(...).con`): DuckDB,
+            or another engine's (`features.engines`), which runs the same SQL.
         as_of: One or more snapshot times T (naive UTC; a date means midnight).
 
     Returns:
@@ -121,7 +131,10 @@ def compute_features(
         as floats (NaN where unknown), sorted by `as_of` then `account_id`.
     """
     stamps = as_timestamps(as_of)
-    frame = con.execute(features_sql(stamps)).df()
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        frame = con.execute(features_sql(stamps)).df()
+    else:
+        frame = con.run_features(stamps, FEATURES)
     frame["account_id"] = frame["account_id"].astype(str)
     frame["as_of"] = pd.to_datetime(frame["as_of"])
     frame[list(FEATURE_NAMES)] = frame[list(FEATURE_NAMES)].astype("float64")

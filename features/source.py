@@ -231,6 +231,10 @@ def load_source(uri: str | Path) -> Source:
     Raises:
         ContractError: The source breaks the data contract; the message lists every problem.
     """
+    from features.engines import active_engine, load_on_active_engine
+
+    if active_engine().name != "duckdb":  # the same views on Spark (`features.engines`)
+        return load_on_active_engine(str(uri))  # type: ignore[no-any-return]
     source = open_source(uri)
     try:
         problems = validate_source(source)

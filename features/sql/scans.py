@@ -29,7 +29,10 @@ USAGE_WINDOW_DAYS = 90  # longest window any usage feature looks back
 
 def days_between(earlier: str, later: str) -> str:
     """SQL for the days (fractional) from `earlier` to `later`."""
-    return f"((epoch(CAST({later} AS TIMESTAMP)) - epoch(CAST({earlier} AS TIMESTAMP))) / 86400.0)"
+    return (
+        f"(date_diff('microsecond', CAST({earlier} AS TIMESTAMP), CAST({later} AS TIMESTAMP))"
+        " / 86400e6)"
+    )
 
 
 def _literals(as_of: Sequence[datetime]) -> list[str]:
@@ -81,15 +84,23 @@ def module_windows_sql(as_of: Sequence[datetime]) -> str:
 
 
 def last_seen_sql(as_of: Sequence[datetime]) -> str:
-    """Per user and T, the latest event up to T (all time), in one pass over the events."""
+    """Per user and T, the latest event up to T (all time), in one pass over the events.
+
+    One column of latest times per T, then one row per T picked from them (portable
+    SQL: no list or `UNNEST`, which Spark allows only once per SELECT).
+    """
     stamps = _literals(as_of)
-    latest = ", ".join(f"MAX(CASE WHEN ts <= {t} THEN ts END)" for t in stamps)
+    latest = ", ".join(
+        f"MAX(CASE WHEN ts <= {t} THEN ts END) AS last_{i}" for i, t in enumerate(stamps)
+    )
+    pick = " ".join(f"WHEN n.as_of = {t} THEN u.last_{i}" for i, t in enumerate(stamps))
     return (
         "SELECT account_id, user_id, as_of, last_ts FROM ("
-        f"SELECT account_id, user_id, UNNEST([{', '.join(stamps)}]) AS as_of, "
-        f"UNNEST([{latest}]) AS last_ts FROM events "
+        f"SELECT u.account_id, u.user_id, n.as_of, CASE {pick} END AS last_ts FROM ("
+        f"SELECT account_id, user_id, {latest} FROM events "
         f"WHERE user_id IS NOT NULL AND ts <= {stamps[-1]} "
-        "GROUP BY account_id, user_id) WHERE last_ts IS NOT NULL"
+        "GROUP BY account_id, user_id) u CROSS JOIN snapshots n) seen "
+        "WHERE last_ts IS NOT NULL"
     )
 
 
