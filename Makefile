@@ -9,6 +9,7 @@ DEMO := data/demo
 ACCOUNTS ?= 2000
 SEED ?= 7
 AS_OF ?=
+EXTRAS ?= dev,spark
 export MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
 
 .PHONY: help install run demo-data validate train models score serve mlflow-ui test test-fast lint bench clean
@@ -19,10 +20,15 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	@if [[ ",$(EXTRAS)," == *,spark,* ]] && ! command -v java >/dev/null 2>&1; then \
+		echo "Installing Java 17 for Spark (apt)"; \
+		$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get update -qq && \
+		$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; \
+	fi
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install retain with its dev tools
+install: $(STAMP) ## Create .venv and install retain with its dev tools and the spark extra (EXTRAS=dev: no Spark)
 
 $(DEMO)/accounts.parquet: | $(STAMP)
 	$(BIN)/retain simulate --accounts $(ACCOUNTS) --seed $(SEED) --out $(DEMO)
@@ -53,8 +59,8 @@ serve: $(STAMP) ## Start the scoring API (RETAIN_DATA, default the demo world; R
 test: $(STAMP) ## Run the whole test suite (with the walkthrough notebook)
 	$(BIN)/pytest -n 2 --dist loadfile --nbmake tests notebooks
 
-test-fast: $(STAMP) ## The inner loop: every test not marked slow (no 2,000-account worlds)
-	$(BIN)/pytest -n 2 --dist loadfile -m "not slow" tests
+test-fast: $(STAMP) ## The inner loop: every test not marked slow or spark (no 2,000-account worlds, no Spark)
+	$(BIN)/pytest -n 2 --dist loadfile -m "not slow and not spark" tests
 
 lint: $(STAMP) ## Run ruff, mypy and the layer check (import-linter: layers point down only)
 	$(BIN)/ruff check .
@@ -62,7 +68,7 @@ lint: $(STAMP) ## Run ruff, mypy and the layer check (import-linter: layers poin
 	$(BIN)/mypy features actions training serving simulator store retain
 	$(BIN)/lint-imports
 
-bench: $(STAMP) ## Benchmarks: features over >= 10M events vs pandas; API latency vs mlflow serve
+bench: $(STAMP) ## Benchmarks: features over >= 10M events vs pandas; API latency vs mlflow serve; weekly plan vs greedy
 	@set -e; for bench in bench/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench; done
 
 clean: ## Remove generated data, MLflow store and caches (keeps .venv)
