@@ -29,6 +29,7 @@ from serving.coverage import missing_models
 from serving.effects import UpliftEffects
 from serving.files import atomic_write_text
 from training.credentials import describe_error
+from training.kinds import WrongModelError, check_model_kind
 from training.names import CHAMPION, model_name
 
 logger = logging.getLogger(__name__)
@@ -41,10 +42,6 @@ REQUIRED_MODELS = (CHURN_MODEL,)  # upsell and uplift are optional: serving.cove
 
 class OutdatedModelError(RuntimeError):
     """A registered model was pickled by an older retain whose modules no longer exist."""
-
-
-class WrongModelError(RuntimeError):
-    """A registered champion is not the kind of model its name says (e.g. upsell as churn)."""
 
 
 class RegistryTimeoutError(TimeoutError):
@@ -132,30 +129,6 @@ def champion_versions(tracking_uri: str) -> dict[str, str]:
     return versions
 
 
-def check_kind(model: Any, name: str, version: str) -> None:
-    """Raise `WrongModelError` unless `model` is what `name` promises, on known features.
-
-    A churn champion must be a churn `AccountModel` (not an upsell one registered under the
-    churn name), reading only features retain computes; an uplift champion must have
-    `effects`.
-    """
-    from features.definitions import FEATURE_NAMES
-
-    kind = name.removeprefix("retain-")
-    if name == UPLIFT_MODEL:
-        if not callable(getattr(model, "effects", None)):
-            raise WrongModelError(f"{name} v{version} is not an uplift model")
-        return
-    target = getattr(model, "target", None)
-    if target != kind:
-        raise WrongModelError(f"{name} v{version} is a {target} model, not a {kind} model")
-    unknown = [f for f in getattr(model, "feature_names", ()) if f not in FEATURE_NAMES]
-    if unknown:
-        raise WrongModelError(
-            f"{name} v{version} reads features retain does not compute: {', '.join(unknown[:5])}"
-        )
-
-
 def _load(
     folder: Path, name: str, version: str, refetch: Callable[[str], Path] | None = None
 ) -> Any:
@@ -171,7 +144,7 @@ def _load(
         logger.warning("%s; replacing it with a fresh copy from the registry", problem)
         shutil.rmtree(folder, ignore_errors=True)
         model = _unwrap(refetch(name), name, version)
-    check_kind(model, name, version)
+    check_model_kind(model, name.removeprefix("retain-"), f"{name} v{version}")
     return model
 
 

@@ -19,6 +19,7 @@ from mlflow.tracking import MlflowClient
 
 from training.config import PromotionConfig
 from training.evaluate import evaluate
+from training.kinds import check_model_kind
 from training.model import AccountModel
 from training.names import CHALLENGER, CHAMPION, MODEL_KINDS, model_name
 
@@ -108,12 +109,19 @@ def gate(
 
 
 def promote(client: MlflowClient, target: str, version: str) -> None:
-    """Move the `champion` alias to `version` by hand (KeyError if it does not exist)."""
+    """Move the `champion` alias to `version` by hand.
+
+    Raises:
+        KeyError: The version does not exist.
+        WrongModelError: It is not a `target` model on known features (nothing changes).
+    """
     name = model_name(target)
     try:
         client.get_model_version(name, version)
     except MlflowException as error:
         raise KeyError(f"{name} has no version {version}") from error
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model()
+    check_model_kind(model, target, f"{name} v{version}")
     client.set_registered_model_alias(name, CHAMPION, version)
     client.set_model_version_tag(name, version, "promotion", "promoted by hand")
 

@@ -18,8 +18,9 @@ from matplotlib.figure import Figure
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 
+from training.kinds import WrongModelError, check_model_kind
 from training.model import AccountModel
-from training.names import DEFAULT_TRACKING_URI
+from training.names import DEFAULT_TRACKING_URI, model_name
 
 EXPERIMENT = "retain"
 _REQUIREMENTS = ("lightgbm", "scikit-learn", "numpy", "pandas", "mlflow")
@@ -80,7 +81,19 @@ def log_figures(figures: dict[str, Figure], folder: str = "plots") -> None:
 def log_account_model(
     model: AccountModel, example: pd.DataFrame, registered_name: str | None
 ) -> ModelInfo:
-    """Log `model` as a pyfunc with signature and input example; register it if named."""
+    """Log `model` as a pyfunc with signature and input example; register it if named.
+
+    Raises:
+        WrongModelError: `registered_name` is another kind's name (e.g. an upsell model
+            under `retain-churn`) or the model reads features retain does not compute.
+    """
+    if registered_name is not None:
+        expected = model_name(model.target)
+        if registered_name != expected:
+            raise WrongModelError(
+                f"a {model.target} model is registered as {expected}, not {registered_name}"
+            )
+        check_model_kind(model, model.target, f"the {model.target} model")
     features = example[model.feature_names].astype(float)
     signature = infer_signature(features, model.predict_proba(features))
     requirements = [f"{name}=={version(name)}" for name in _REQUIREMENTS]

@@ -7,14 +7,48 @@ promotion during traffic) and checks that nothing good is lost and the operator 
 
 from __future__ import annotations
 
+import logging
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
+import mlflow
 import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from mlflow import MlflowClient
 
+from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
+from serving.app import create_app
 from serving.batch import COLUMNS, write_scores
+from serving.models import CHURN_MODEL, UPLIFT_MODEL, ModelStore
+from serving.scoring import ScoringService
+from serving.snapshots import FeatureStore
+from tests.support.registry import (
+    StandInUplift,
+    new_registry,
+    promote,
+    register,
+    register_python_model,
+)
+from tests.support.serving import (
+    API_KEY,
+    make_bundle,
+    make_model,
+    make_service,
+    random_features,
+    test_settings,
+)
+from tests.support.tiny import tiny_world, write_tables
+from training.kinds import WrongModelError
+from training.registry import promote as promote_by_hand
+from training.tracking import log_account_model
+
+AUTH = {"X-API-Key": API_KEY}
 
 DISK_FULL = textwrap.dedent(
     """
@@ -45,3 +79,182 @@ def test_disk_full_during_retain_score_keeps_the_previous_scores(tmp_path: Path)
     assert done.returncode != 0 and "File too large" in done.stderr
     assert output.read_bytes() == before  # the good file is untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.csv"]  # no partial left
+
+
+# --- the model registry ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """A registry with churn, upsell and uplift champions (module-wide: never changed)."""
+    root = tmp_path_factory.mktemp("faults")
+    uri = new_registry(root)
+    for target in ("churn", "upsell"):
+        promote(uri, f"retain-{target}", register(uri, target))
+    promote(uri, UPLIFT_MODEL, register_python_model(uri, UPLIFT_MODEL, StandInUplift()))
+    return uri
+
+
+def _down(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/no/such/dir/mlflow.db"
+
+
+def _recommendations(store: ModelStore) -> list[tuple[str, list[tuple[str, str]]]]:
+    service = make_service(n=30, store=store)
+    _, bundle, scores, _ = service.score([f"acct-{i:04d}" for i in range(30)])
+    return [(s.model_version, [(a.action, a.basis) for a in s.actions]) for s in scores]
+
+
+def test_registry_down_at_start_serves_the_same_recommendations_from_the_cache(registry, tmp_path):
+    cache = tmp_path / "cache"
+    from_registry = ModelStore.open(registry, cache)
+    from_cache = ModelStore.open(_down(tmp_path), cache)
+    assert from_cache.bundle.origin == "cache" and from_cache.registry_error
+    assert from_cache.bundle.model_version == from_registry.bundle.model_version
+    assert "retain-uplift:v1" in from_cache.bundle.model_version
+    served, cached = _recommendations(from_registry), _recommendations(from_cache)
+    assert cached == served
+    assert any(basis == "learned" for _, actions in cached for _, basis in actions)
+
+
+def test_http_registry_that_never_answers_serves_the_cache_then_catches_up(registry, tmp_path):
+    cache = tmp_path / "cache"
+    ModelStore.open(registry, cache)  # an earlier start filled the cache
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        uri = f"http://bob:s3cret@127.0.0.1:{silent.getsockname()[1]}"
+        store = ModelStore.open(uri, cache, registry_timeout=1)
+        assert store.bundle.origin == "cache"
+        assert "did not answer within 1 s" in (store.registry_error or "")
+    store.tracking_uri = registry  # the registry is back: the background reload catches up
+    assert store.refresh() is False  # same versions ...
+    assert store.bundle.origin == "registry"  # ... now loaded from the registry
+
+
+def test_a_corrupt_cache_entry_is_fetched_again_and_named(registry, tmp_path, caplog):
+    cache = tmp_path / "cache"
+    ModelStore.open(registry, cache)
+    pickled = next((cache / CHURN_MODEL).glob("*/python_model.pkl"))
+    pickled.write_bytes(b"not a pickle")
+    with caplog.at_level(logging.WARNING):
+        store = ModelStore.open(registry, cache)
+    assert store.bundle.origin == "registry" and store.registry_error is None
+    assert str(pickled.parent) in caplog.text and "unreadable" in caplog.text
+    assert pickled.read_bytes() != b"not a pickle"  # replaced by a good copy
+    pickled.write_bytes(b"not a pickle")
+    with pytest.raises(RuntimeError, match=f"{pickled.parent}.* is unreadable"):
+        ModelStore.open(_down(tmp_path), cache)  # no registry to fetch it from: say which
+
+
+def test_a_corrupt_champions_index_is_named(registry, tmp_path):
+    cache = tmp_path / "cache"
+    ModelStore.open(registry, cache)
+    (cache / "champions.json").write_text('{"retain-churn": ')
+    with pytest.raises(RuntimeError, match="champions.json is unreadable"):
+        ModelStore.open(_down(tmp_path), cache)
+
+
+@pytest.fixture
+def changing_registry(tmp_path):
+    """A registry of its own (promotions change it)."""
+    uri = new_registry(tmp_path / "mlruns")
+    for target in ("churn", "upsell"):
+        promote(uri, f"retain-{target}", register(uri, target))
+    return uri
+
+
+def test_registry_down_during_a_promotion_keeps_serving_then_picks_it_up(
+    changing_registry, tmp_path
+):
+    store = ModelStore.open(changing_registry, tmp_path / "cache")
+    promote(changing_registry, CHURN_MODEL, register(changing_registry, "churn", seed=2))
+    store.tracking_uri = _down(tmp_path)  # the registry goes down right after the promotion
+    assert store.refresh() is False and store.bundle.versions[CHURN_MODEL] == "1"
+    with TestClient(create_app(test_settings(), make_service(n=5, store=store))) as client:
+        assert client.get("/v1/accounts/acct-0001", headers=AUTH).status_code == 200
+        assert client.get("/readyz").json()["registry_error"]
+    store.tracking_uri = changing_registry
+    assert store.refresh() is True and store.bundle.versions[CHURN_MODEL] == "2"
+
+
+def test_a_promoted_champion_that_does_not_load_is_said_once_and_shown(
+    changing_registry, tmp_path, caplog
+):
+    store = ModelStore.open(changing_registry, tmp_path / "cache")
+    wrong = register(changing_registry, "upsell", name=CHURN_MODEL)  # upsell under churn
+    client = MlflowClient(tracking_uri=changing_registry, registry_uri=changing_registry)
+    with pytest.raises(WrongModelError, match="is an upsell model, not a churn model"):
+        promote_by_hand(client, "churn", wrong)
+    promote(changing_registry, CHURN_MODEL, wrong)  # promoted behind retain's back
+    with caplog.at_level(logging.ERROR):
+        assert store.refresh() is False
+        assert store.refresh() is False
+    assert store.bundle.versions[CHURN_MODEL] == "1"  # the old champion serves on
+    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
+    with TestClient(create_app(test_settings(), make_service(n=5, store=store))) as api:
+        ready = api.get("/readyz").json()
+    assert ready["status"].startswith("degraded") and "promoted champion" in ready["status"]
+    assert f"retain-churn:v{wrong}" in ready["champion_error"]
+    assert "not a churn model" in ready["champion_error"]
+
+
+def test_registering_a_model_under_another_kind_is_refused(changing_registry):
+    refused = pytest.raises(WrongModelError, match="registered as retain-upsell, not retain-churn")
+    with refused, mlflow.start_run():
+        log_account_model(make_model("upsell", trees=5), random_features(5), CHURN_MODEL)
+
+
+def test_sixteen_clients_across_a_hot_swap_get_no_failed_request(changing_registry, tmp_path):
+    store = ModelStore.open(changing_registry, tmp_path / "cache")
+    app = create_app(test_settings(reload_seconds=0.2), make_service(n=30, store=store))
+    statuses: list[int] = []
+    versions: set[str] = set()
+    stop = threading.Event()
+
+    def keep_scoring(client: TestClient, account: str) -> None:
+        while not stop.is_set():
+            response = client.get(f"/v1/accounts/{account}", headers=AUTH)
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                versions.add(response.json()["model_version"])
+
+    with TestClient(app) as client:
+        clients = [
+            threading.Thread(target=keep_scoring, args=(client, f"acct-{i:04d}")) for i in range(16)
+        ]
+        for thread in clients:
+            thread.start()
+        try:
+            promote(changing_registry, CHURN_MODEL, register(changing_registry, "churn", seed=3))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and store.bundle.versions[CHURN_MODEL] == "1":
+                time.sleep(0.1)
+            time.sleep(0.5)  # keep requests running across and after the switch
+        finally:
+            stop.set()
+            for thread in clients:
+                thread.join()
+    assert len(statuses) > 16 and set(statuses) == {200}
+    assert versions == {"retain-churn:v1,retain-upsell:v1", "retain-churn:v2,retain-upsell:v1"}
+
+
+# --- the data source --------------------------------------------------------------------
+
+
+def test_a_source_file_truncated_after_start_is_503_not_500(tmp_path):
+    source = write_tables(tiny_world(), tmp_path / "source", fmt="parquet")
+    features = FeatureStore.from_source(str(source))
+    service = ScoringService(ModelStore(make_bundle()), features, load_playbook(DEFAULT_PLAYBOOK))
+    accounts = source / "accounts.parquet"
+    accounts.write_bytes(accounts.read_bytes()[:100])  # truncated after start
+    account = features.latest.account_ids[0]
+    with TestClient(create_app(test_settings(), service)) as client:
+        historical = client.get(
+            f"/v1/accounts/{account}", params={"as_of": "2024-06-01"}, headers=AUTH
+        )
+        latest = client.get(f"/v1/accounts/{account}", headers=AUTH)
+        ready = client.get("/readyz").json()
+    assert historical.status_code == 503 and "accounts.parquet" in historical.json()["detail"]
+    assert latest.status_code == 200
+    assert "accounts.parquet" in ready["data_error"]
