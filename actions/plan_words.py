@@ -77,8 +77,8 @@ def why_arm(line: Mapping[str, Any]) -> str:
         )
     if line.get("arm") == "random":
         return (
-            f"Assigned at random (chance {probability:.1%}), not by the models: do it, so the "
-            "team learns what works where the plan would not look."
+            f"Assigned at random (chance {100 * probability:.2g}%), not by the models: do it, "
+            "so the team learns what works where the plan would not look."
         )
     return ""
 
