@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     registry_timeout: float = Field(
         default=15.0, gt=0, description="Seconds to wait for the registry at start, then the cache."
     )
+    users_file: Path | None = Field(
+        default=None, description="People who sign in to the pages at /app (YAML, argon2 hashes)."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None, description="Signs the pages' session cookies (32+ characters); no default."
+    )
+    session_hours: float = Field(default=12.0, gt=0, description="A page session lasts this long.")
 
     @property
     def api_key_list(self) -> tuple[str, ...]:

@@ -1,0 +1,202 @@
+"""The portfolio and account pages, and recording a touchpoint from the account page."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, datetime, time
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import numpy as np
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from features.contract import ACTION_CODES
+from serving import coverage
+from serving.pages import account as details
+from serving.pages.portfolio import RENEWAL_WINDOWS, SORTS, Filters, portfolio, totals
+from serving.pages.render import page
+from serving.pages.sessions import Session, check_csrf
+from serving.pages.state import PageError, Pages, history_of, pages_of, service_of
+from serving.touchpoints import TouchpointIn
+from store import StoreUnavailable, Touchpoint, TouchpointConflict, UnknownPlanLine
+from store.records import utc_now
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+RISK_TIERS = ("high", "medium", "low")
+
+
+def _choice(value: str | None, allowed: Any) -> str | None:
+    return value if value and value in allowed else None
+
+
+@router.get("")
+async def portfolio_page(
+    request: Request,
+    owner: str | None = None,
+    tier: str | None = None,
+    risk: str | None = None,
+    renewal: str | None = None,
+    sort: str = "arr_at_risk",
+) -> Response:
+    """The signed-in person's accounts (a manager: everyone's, filtered), by ARR at risk."""
+    pages = pages_of(request)
+    session = pages.session(request)
+    user = session.user
+    service = service_of(request, user)
+    scores = await asyncio.to_thread(pages.book.scores, service)
+    directory = await asyncio.to_thread(pages.directory.load, service)
+    history = await history_of(pages, service)
+    owners = sorted({i.owner for i in directory.values() if i.owner is not None})
+    tiers = sorted({s.account_tier for s in scores.values()})
+    filters = Filters(
+        owner=_choice(owner, owners) if user.is_manager else None,
+        account_tier=_choice(tier, tiers),
+        risk_tier=_choice(risk, RISK_TIERS),
+        renewal_days=int(renewal) if renewal and renewal.isdigit() else None,
+        sort=sort if sort in SORTS else "arr_at_risk",
+    )
+    rows = portfolio(
+        scores.values(), directory, history, filters, None if user.is_manager else user.csm_owner
+    )
+    return page(
+        request,
+        "portfolio.html",
+        user=user,
+        csrf_token=session.csrf,
+        rows=rows,
+        totals=totals(rows),
+        filters=filters,
+        owners=owners,
+        tiers=tiers,
+        risk_tiers=RISK_TIERS,
+        windows=RENEWAL_WINDOWS,
+        sorts={k: v[0] for k, v in SORTS.items()},
+        as_of=service.features.latest.as_of,
+        previous=history.dates[-2] if history is not None and len(history.dates) > 1 else None,
+    )
+
+
+async def _account(request: Request, pages: Pages, session: Session, account_id: str) -> Any:
+    """The account's score and owner, after checking the person may see it (404, 403)."""
+    service = service_of(request, session.user)
+    scores = await asyncio.to_thread(pages.book.scores, service)
+    score = scores.get(account_id)
+    if score is None:
+        raise PageError(404, f"No active account {account_id!r}.", user=session.user)
+    info = await asyncio.to_thread(pages.directory.of, service, account_id)
+    if not session.user.may_see(info.owner):
+        raise PageError(403, "This account belongs to another CSM.", user=session.user)
+    return service, score, info
+
+
+def _account_details(service: Any, store: Any, account_id: str) -> dict[str, Any]:
+    latest = service.features.latest
+    bundle = service.models.bundle
+    row = latest.row[account_id]
+    values = dict(zip(latest.feature_names, latest.matrix[row].tolist(), strict=True))
+    hidden = sorted(coverage.unsupported_features(bundle.churn, service.catalogue))
+    try:
+        touchpoints, store_error = details.timeline(service, store, account_id), None
+    except StoreUnavailable as error:
+        touchpoints, store_error = [], str(error)
+    return {
+        "measures": details.measures(
+            {k: None if np.isnan(v) else v for k, v in values.items()},
+            bundle.churn.healthy_reference,
+            service.catalogue,
+            hidden,
+        ),
+        "key_users": details.key_users(service, account_id, latest.as_of),
+        "kpis": details.kpi_results(service, account_id, latest.as_of),
+        "timeline": touchpoints,
+        "store_error": store_error,
+    }
+
+
+@router.get("/accounts/{account_id}")
+async def account_page(
+    request: Request, account_id: str, error: str | None = None, recorded: str | None = None
+) -> Response:
+    """One account: trend, measures, key users, KPIs, drivers, actions, touchpoints."""
+    pages = pages_of(request)
+    session = pages.session(request)
+    service, score, info = await _account(request, pages, session, account_id)
+    history = await history_of(pages, service)
+    store = getattr(request.app.state, "store", None)
+    extra = await asyncio.to_thread(_account_details, service, store, account_id)
+    chart = None
+    if history is not None:
+        churn, upsell = history.of(account_id)
+        chart = details.chart(history.dates, {"churn": churn, "upsell": upsell})
+        previous = history.previous_churn(account_id)
+    else:
+        previous = None
+    return page(
+        request,
+        "account.html",
+        user=session.user,
+        csrf_token=session.csrf,
+        score=score,
+        info=info,
+        chart=chart,
+        change=None if previous is None else score.churn_probability - previous,
+        raising=[d for d in score.drivers if d.contribution > 0],
+        lowering=[d for d in score.drivers if d.contribution < 0],
+        action_codes=ACTION_CODES,
+        touchpoint_id=f"page-{uuid.uuid4().hex}",
+        today=utc_now().date().isoformat(),
+        error=error,
+        recorded=recorded,
+        **extra,
+    )
+
+
+def _when(day: str) -> str:
+    """The form's day as a time: now when it is today, else midday (UTC)."""
+    chosen = date.fromisoformat(day)
+    now = utc_now()
+    when = now if chosen == now.date() else datetime.combine(chosen, time(12))
+    return when.isoformat()
+
+
+@router.post("/accounts/{account_id}/touchpoints")
+async def record_touchpoint(
+    request: Request,
+    account_id: str,
+    touchpoint_id: Annotated[str, Form(max_length=200)],
+    type: Annotated[str, Form(max_length=100)],
+    day: Annotated[str, Form(max_length=20)],
+    notes: Annotated[str, Form(max_length=10_000)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Record what was done for the account in the service's store, then show the timeline."""
+    pages = pages_of(request)
+    session = pages.session(request)
+    check_csrf(session, csrf_token)
+    await _account(request, pages, session, account_id)
+    back = f"/app/accounts/{quote(account_id, safe='')}"
+    try:
+        body = TouchpointIn.model_validate(
+            {
+                "touchpoint_id": touchpoint_id,
+                "account_id": account_id,
+                "type": type,
+                "ts": _when(day),
+                "owner": session.user.csm_owner,
+                "notes": notes.strip() or None,
+            }
+        )
+        await asyncio.to_thread(
+            request.app.state.store.add_touchpoint, Touchpoint(**body.model_dump())
+        )
+    except ValidationError as problem:
+        message = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in problem.errors())
+        return RedirectResponse(f"{back}?error={quote(message)}#record", status_code=303)
+    except ValueError:
+        return RedirectResponse(f"{back}?error={quote('day: not a date')}#record", status_code=303)
+    except (StoreUnavailable, TouchpointConflict, UnknownPlanLine) as problem:
+        return RedirectResponse(f"{back}?error={quote(str(problem))}#record", status_code=303)
+    return RedirectResponse(f"{back}?recorded=1#timeline", status_code=303)

@@ -1,0 +1,239 @@
+"""The CSM pages over HTTP: sign-in, sessions, CSRF, who sees what, escaping, recording."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.app import create_app
+from store import Store
+from tests.support.pages import PASSWORD, SCRIPT_NAME, PagesWorld, build_world
+from tests.support.serving import API_KEY, test_settings
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> PagesWorld:
+    return build_world(tmp_path_factory.mktemp("pages"))
+
+
+@pytest.fixture(scope="module")
+def app(world: PagesWorld):
+    return create_app(world.settings, world.service)
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Sign in through the form; returns the session's CSRF token from the next page."""
+    form = client.get("/app/login")
+    token = TOKEN.search(form.text).group(1)
+    answer = client.post(
+        "/app/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": "/app"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return TOKEN.search(client.get("/app").text).group(1)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+def api_scores(client: TestClient, ids: list[str]) -> dict[str, dict]:
+    answer = client.post("/v1/score", json={"account_ids": ids}, headers={"X-API-Key": API_KEY})
+    assert answer.status_code == 200, answer.text
+    return {s["account_id"]: s for s in answer.json()["scores"]}
+
+
+def shown_ids(html: str) -> list[str]:
+    return re.findall(r'<tr data-account-id="([^"]+)"', html)
+
+
+@pytest.mark.parametrize("path", ["/app", "/app/accounts/acc_00001", "/app/plan"])
+def test_every_page_sends_you_to_sign_in_without_a_session(client: TestClient, path: str) -> None:
+    answer = client.get(path, follow_redirects=False)
+    assert answer.status_code == 302
+    assert answer.headers["location"].startswith("/app/login?next=")
+    client.cookies.set("retain_session", "forged.value.here", path="/app")
+    assert client.get(path, follow_redirects=False).status_code == 302
+
+
+def test_sign_in_needs_the_password_and_the_form_token(client: TestClient) -> None:
+    token = TOKEN.search(client.get("/app/login").text).group(1)
+    wrong = client.post(
+        "/app/login", data={"username": "dana", "password": "nope", "csrf_token": token}
+    )
+    assert wrong.status_code == 401 and "Wrong username or password" in wrong.text
+    assert "retain_session" not in client.cookies
+    forged = client.post(
+        "/app/login", data={"username": "dana", "password": PASSWORD, "csrf_token": "guess"}
+    )
+    assert forged.status_code == 403 and "retain_session" not in client.cookies
+
+
+def test_the_session_cookie_is_httponly_samesite_and_secure_over_https(app) -> None:
+    with TestClient(app, base_url="https://testserver") as client:
+        token = TOKEN.search(client.get("/app/login").text).group(1)
+        answer = client.post(
+            "/app/login",
+            data={"username": "dana", "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+    cookie = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith("retain_session=")
+    )
+    flags = {part.strip().lower() for part in cookie.split(";")}
+    assert {"httponly", "samesite=lax", "secure", "path=/app"} <= flags
+    with TestClient(app) as plain:
+        token = TOKEN.search(plain.get("/app/login").text).group(1)
+        answer = plain.post(
+            "/app/login",
+            data={"username": "dana", "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+    cookie = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith("retain_session=")
+    )
+    assert "secure" not in {part.strip().lower() for part in cookie.split(";")}
+
+
+def test_a_csm_sees_their_accounts_by_arr_at_risk_with_totals_from_the_api(
+    client: TestClient, world: PagesWorld
+) -> None:
+    sign_in(client, world.csm)
+    html = client.get("/app").text
+    ids = shown_ids(html)
+    scores = api_scores(client, list(world.service.features.latest.account_ids))
+    owners = world.service.features.source.con.execute(
+        "SELECT account_id, csm_owner FROM accounts"
+    ).fetchall()
+    mine = {a for a, o in owners if o == world.csm_owner and a in scores}
+    assert len(mine) >= 3 and set(ids) == mine
+    at_risk = [scores[a]["arr_at_risk"] for a in ids]
+    assert at_risk == sorted(at_risk, reverse=True)
+    total = sum(scores[a]["arr_at_risk"] for a in mine)
+    assert f'data-testid="total-arr-at-risk">${total:,.0f}<' in html
+    high = sum(scores[a]["risk_tier"] == "high" for a in mine)
+    assert f'data-testid="total-high-risk">{high}<' in html
+    soon = sum(scores[a]["days_to_renewal"] <= 90 for a in mine)
+    assert f'data-testid="total-renewals">{soon}<' in html
+
+
+def test_a_manager_sees_everyone_and_filters(client: TestClient, world: PagesWorld) -> None:
+    sign_in(client, world.manager)
+    everyone = shown_ids(client.get("/app").text)
+    assert set(everyone) == set(world.service.features.latest.account_ids)
+    theirs = shown_ids(client.get("/app", params={"owner": world.other_owner}).text)
+    assert 0 < len(theirs) < len(everyone)
+    scores = api_scores(client, everyone)
+    soon = shown_ids(client.get("/app", params={"renewal": "90"}).text)
+    assert set(soon) == {a for a in everyone if scores[a]["days_to_renewal"] <= 90}
+    for risk in ("high", "medium", "low"):
+        kept = shown_ids(client.get("/app", params={"risk": risk}).text)
+        assert set(kept) == {a for a in everyone if scores[a]["risk_tier"] == risk}
+    tier = scores[everyone[0]]["account_tier"]
+    kept = shown_ids(client.get("/app", params={"tier": tier}).text)
+    assert everyone[0] in kept and all(scores[a]["account_tier"] == tier for a in kept)
+
+
+def test_a_csm_never_sees_another_owners_account(client: TestClient, world: PagesWorld) -> None:
+    sign_in(client, world.other_csm)
+    answer = client.get(f"/app/accounts/{world.script_account}")
+    assert answer.status_code == 403
+    assert SCRIPT_NAME not in answer.text and "Labs" not in answer.text
+    assert client.get("/app/accounts/no-such-account").status_code == 404
+    sign_in(client, world.manager)
+    assert client.get(f"/app/accounts/{world.script_account}").status_code == 200
+
+
+def test_names_with_markup_stay_text(client: TestClient, world: PagesWorld) -> None:
+    sign_in(client, world.csm)
+    for path in ("/app", f"/app/accounts/{world.script_account}"):
+        html = client.get(path).text
+        assert "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt; Labs" in html
+        assert "<script>" not in html
+
+
+def test_the_account_page_shows_why_and_what_to_do(client: TestClient, world: PagesWorld) -> None:
+    sign_in(client, world.csm)
+    score = api_scores(client, [world.script_account])[world.script_account]
+    html = client.get(f"/app/accounts/{world.script_account}").text
+    for driver in score["drivers"]:
+        assert driver["sentence"].replace("'", "&#39;") in html
+    for action in score["actions"]:
+        assert action["reason"].replace("'", "&#39;") in html
+    assert html.count('class="dot churn"') == 12  # the last 12 monthly snapshots
+    for heading in (
+        "Usage breadth",
+        "Usage depth",
+        "Usage frequency",
+        "Support",
+        "NPS",
+        "Key users",
+    ):
+        assert f"<h2>{heading}</h2>" in html
+
+
+def test_recording_a_touchpoint_needs_the_token_and_lands_in_the_store(
+    client: TestClient, world: PagesWorld
+) -> None:
+    csrf = sign_in(client, world.csm)
+    path = f"/app/accounts/{world.script_account}/touchpoints"
+    form = {"touchpoint_id": "page-test-1", "type": "training", "day": "2025-03-30",
+            "notes": "walked them through <b>reports</b>"}  # fmt: skip
+    assert client.post(path, data=form).status_code == 403
+    store = Store(world.settings.store_url)
+    assert store.touchpoints(account_id=world.script_account).empty
+    for _ in range(2):  # the same form sent twice is recorded once
+        answer = client.post(path, data={**form, "csrf_token": csrf}, follow_redirects=False)
+        assert answer.status_code == 303 and "recorded=1" in answer.headers["location"]
+    stored = store.touchpoints(account_id=world.script_account)
+    assert list(stored["touchpoint_id"]) == ["page-test-1"]
+    assert stored["owner"].iloc[0] == world.csm_owner and stored["type"].iloc[0] == "training"
+    html = client.get(answer.headers["location"]).text
+    timeline = html[html.index('id="timeline"') :]
+    assert "Training" in timeline and "&lt;b&gt;reports&lt;/b&gt;" in timeline
+    bad = client.post(path, data={**form, "touchpoint_id": "page-test-2", "type": "dance",
+                                  "csrf_token": csrf}, follow_redirects=False)  # fmt: skip
+    assert bad.status_code == 303 and "error=" in bad.headers["location"]
+
+
+def test_marking_a_plan_line_done_records_its_touchpoint(
+    client: TestClient, world: PagesWorld
+) -> None:
+    csrf = sign_in(client, world.csm)
+    html = client.get("/app/plan").text
+    lines = re.findall(r'action="/app/plan/lines/([^"/]+)/done"', html)
+    assert lines, "the CSM has lines to do this week"
+    answer = client.post(f"/app/plan/lines/{lines[0]}/done", data={"csrf_token": csrf})
+    assert answer.status_code == 200
+    stored = Store(world.settings.store_url).touchpoints()
+    assert list(stored.loc[stored["plan_line_id"] == lines[0], "touchpoint_id"]) == [
+        f"plan-{lines[0]}"
+    ]
+    assert f'data-plan-line="{lines[0]}"' in answer.text
+    row = answer.text[answer.text.index(f'data-plan-line="{lines[0]}"') :].split("</tr>")[0]
+    assert "Done" in row
+    other = sign_in(client, world.other_csm)
+    assert (
+        client.post(f"/app/plan/lines/{lines[0]}/done", data={"csrf_token": other}).status_code
+        == 403
+    )
+    assert client.get("/app/plan", params={"csm": world.csm_owner}).status_code == 403
+
+
+def test_without_sign_in_settings_the_pages_are_off_and_the_api_works(
+    world: PagesWorld, tmp_path: Path
+) -> None:
+    app = create_app(test_settings(store_url=f"sqlite:///{tmp_path}/s.db"), world.service)
+    with TestClient(app) as client:
+        answer = client.get("/app", follow_redirects=False)
+        assert answer.status_code == 503 and "RETAIN_SESSION_SECRET" in answer.text
+        assert api_scores(client, [world.script_account])
