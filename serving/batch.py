@@ -40,7 +40,7 @@ def score_frame(
 
 def check_output(output: Path) -> None:
     """Raise `ValueError` saying what to fix if scores cannot be written to `output`."""
-    if output.suffix.lower() not in (".parquet", ".csv"):
+    if not output.is_dir() and output.suffix.lower() not in (".parquet", ".csv"):
         raise ValueError(f"{output}: the output must end in .parquet or .csv")
     check_writable(output)
 
@@ -85,8 +85,12 @@ def run_batch(
 
     check_output(output)
     playbook = load_playbook(settings.playbook)
-    models = ModelStore.open(settings.mlflow_uri, settings.model_cache)
-    features = FeatureStore.from_source(data, as_of=as_of)
+    features = FeatureStore.from_source(data, as_of=as_of)  # a wrong date fails before MLflow
+    if not features.latest.account_ids:
+        raise ValueError(f"no account is active as of {features.latest.as_of}: nothing to score")
+    models = ModelStore.open(
+        settings.mlflow_uri, settings.model_cache, registry_timeout=settings.registry_timeout
+    )
     service = ScoringService(models, features, playbook)
     frame = score_frame(service, progress=progress)
     write_scores(frame, output)

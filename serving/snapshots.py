@@ -137,7 +137,11 @@ class FeatureStore:
     def from_source(
         cls, uri: str, as_of: datetime | None = None, cache_size: int = 8
     ) -> FeatureStore:
-        """Load a source and compute its features as of `as_of` (default: its latest time)."""
+        """Load a source and compute its features as of `as_of` (default: its latest time).
+
+        Raises:
+            ValueError: `as_of` is after the latest data in the source.
+        """
         from features.source import load_source
 
         source = load_source(uri)
@@ -154,11 +158,13 @@ class FeatureStore:
             with lock:
                 return build_snapshot(source.con, when)
 
-        if as_of is None:  # the latest time in the source, as training sees it
-            from features.labels import data_horizon
+        from features.labels import data_horizon
+        from serving.as_of import check_as_of
 
-            with lock:
-                as_of = data_horizon(source.con)
+        with lock:
+            horizon = data_horizon(source.con)  # the latest time in the source
+        check_as_of(as_of, horizon)  # the API's rule: nothing after the data
+        as_of = horizon if as_of is None else as_of
         store = cls(compute(as_of), compute, cache_size)
         store.source = source  # keeps the connection open for on-demand as_of
         store.fingerprints = fingerprints

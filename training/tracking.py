@@ -7,6 +7,9 @@ Nothing is configured at import.
 
 from __future__ import annotations
 
+import logging
+import os
+import warnings
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,31 @@ def configure_mlflow(uri: str | None = None) -> str:
         experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
     return str(experiment_id)
+
+
+class _MlflowChatter(logging.Filter):
+    """Passes MLflow's errors; its warnings and notes go to retain's log at debug level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR or not record.name.startswith("mlflow"):
+            return True
+        logging.getLogger("retain.mlflow").debug("%s: %s", record.name, record.getMessage())
+        return False
+
+
+def quiet_mlflow() -> None:
+    """Keep MLflow's warnings and download bars out of the CLI output (debug level instead).
+
+    retain's own progress and tables stay; MLflow errors still show.
+    """
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
+    chatter = _MlflowChatter()
+    mlflow_logger = logging.getLogger("mlflow")
+    for handler in [*mlflow_logger.handlers, *logging.getLogger().handlers]:
+        if not any(isinstance(f, _MlflowChatter) for f in handler.filters):
+            handler.addFilter(chatter)
+    mlflow_logger.addFilter(chatter)
 
 
 def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -1,0 +1,93 @@
+"""CLI arguments are checked before any work and wrong ones get one line saying what to fix."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from retain.cli import app, quiet_mlflow
+from tests.support.tiny import tiny_world, write_tables
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    return write_tables(tiny_world(), tmp_path / "source", fmt="parquet")
+
+
+def _one_line_error(result) -> str:  # type: ignore[no-untyped-def]
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("as_of", ["2025-13-01", "20250101", "yesterday"])
+def test_a_wrong_as_of_is_one_line_before_any_work(tmp_path, as_of):
+    output = tmp_path / "scores.csv"
+    result = runner.invoke(
+        app,
+        ["score", "--data", str(tmp_path / "nowhere"), "--output", str(output), "--as-of", as_of],
+    )
+    assert result.exit_code == 2
+    assert "--as-of" in _one_line_error(result)
+    assert not output.exists()
+
+
+def test_an_output_that_is_a_directory_fails_before_scoring(tmp_path):
+    folder = tmp_path / "scores.csv"
+    folder.mkdir()
+    result = runner.invoke(
+        app, ["score", "--data", str(tmp_path / "nowhere"), "--output", str(folder)]
+    )
+    assert result.exit_code == 2
+    assert "is a directory" in _one_line_error(result)
+
+
+def test_an_output_under_a_file_fails_before_scoring(tmp_path):
+    (tmp_path / "exports").write_text("a file, not a folder")
+    output = tmp_path / "exports" / "scores.csv"
+    result = runner.invoke(
+        app, ["score", "--data", str(tmp_path / "nowhere"), "--output", str(output)]
+    )
+    assert result.exit_code == 2
+    assert "not a writable folder" in _one_line_error(result)
+
+
+def test_as_of_after_the_data_is_refused_like_the_api_and_writes_nothing(source, tmp_path):
+    output = tmp_path / "scores.csv"
+    result = runner.invoke(
+        app, ["score", "--data", str(source), "--output", str(output), "--as-of", "2030-01-01"]
+    )
+    assert result.exit_code == 1
+    assert "after the latest data in the source" in _one_line_error(result)
+    assert not output.exists()
+
+
+def test_as_of_before_any_account_writes_no_header_only_file(source, tmp_path):
+    output = tmp_path / "scores.csv"
+    result = runner.invoke(
+        app, ["score", "--data", str(source), "--output", str(output), "--as-of", "2000-01-01"]
+    )
+    assert result.exit_code == 1
+    assert "no account is active" in _one_line_error(result)
+    assert not output.exists()
+
+
+def test_mlflow_chatter_goes_to_debug_and_retain_output_stays(caplog):
+    with caplog.at_level(logging.DEBUG):
+        quiet_mlflow()
+        logging.getLogger("mlflow.pyfunc").warning("cloudpickle version mismatch")
+        logging.getLogger("retain.train").warning("retain's own progress")
+    shown = {(r.name, r.levelno, r.getMessage()) for r in caplog.records}
+    assert ("retain.train", logging.WARNING, "retain's own progress") in shown
+    assert not any(name.startswith("mlflow") for name, _, _ in shown)
+    assert any(
+        name == "retain.mlflow" and level == logging.DEBUG and "cloudpickle" in message
+        for name, level, message in shown
+    )
