@@ -8,9 +8,7 @@ command so that `retain --help` stays fast. Every command reads the same setting
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
@@ -21,30 +19,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+ENGINE = typer.Option(
+    None, "--engine", help="Run the feature SQL on duckdb or spark (default: RETAIN_ENGINE)."
+)
+SPARK_MASTER = typer.Option(
+    None, "--spark-master", help="Spark master URL (default: RETAIN_SPARK_MASTER, local[2])."
+)
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Say what to fix in one line on stderr and exit (2: a wrong argument)."""
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(code=code)
 
+def _use_engine(engine: str | None, spark_master: str | None) -> None:
+    """Open this command's sources on --engine: DuckDB here, or Spark at --spark-master."""
+    from features.engines import use_engine
+    from retain.settings import get_settings
 
-def as_of_option(value: str | None) -> datetime | None:
-    """An `--as-of` read by the API's rules (`serving.as_of`), or a one-line error."""
-    from serving.as_of import parse_as_of
-
-    if not value:
-        return None
+    settings = get_settings()
     try:
-        return parse_as_of(value)
+        use_engine(engine or settings.engine, spark_master or settings.spark_master)
     except ValueError as error:
-        fail(f"--as-of: {error}")
-
-
-def quiet_mlflow() -> None:
-    """MLflow's warnings and download bars to debug level; retain's own output stays."""
-    from training.tracking import quiet_mlflow as quiet
-
-    quiet()
+        raise typer.BadParameter(str(error)) from error
 
 
 @app.command()
@@ -91,17 +83,22 @@ def features(
     output: Path | None = typer.Option(
         None, help="Write the features to this .parquet or .csv file."
     ),
+    engine: str | None = ENGINE,
+    spark_master: str | None = SPARK_MASTER,
 ) -> None:
     """Compute point-in-time features of every account active at --as-of."""
     from features.compute import compute_features
     from features.dataset import write_frame
     from features.definitions import FEATURE_NAMES
+    from features.engines.spark import FeatureEngineError
+    from features.engines.spark_sources import SparkSourceError
     from features.source import ContractError, load_source
 
+    _use_engine(engine, spark_master)
     try:
         with load_source(data) as source:
             frame = compute_features(source.con, as_of)
-    except ContractError as error:
+    except (ContractError, SparkSourceError, FeatureEngineError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
     if output is not None:
@@ -126,9 +123,13 @@ def dataset(
     output: Path | None = typer.Option(
         None, help="Write the training set to this .parquet or .csv file."
     ),
+    engine: str | None = ENGINE,
+    spark_master: str | None = SPARK_MASTER,
 ) -> None:
     """Build a training set of snapshots with churn and upsell labels."""
     from features.dataset import build_dataset, write_frame
+    from features.engines.spark import FeatureEngineError
+    from features.engines.spark_sources import SparkSourceError
     from features.snapshots import parse_every
     from features.source import ContractError, load_source
 
@@ -136,10 +137,11 @@ def dataset(
         parse_every(every)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
+    _use_engine(engine, spark_master)
     try:
         with load_source(data) as source:
             frame = build_dataset(source.con, start, end, every)
-    except ContractError as error:
+    except (ContractError, SparkSourceError, FeatureEngineError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
     snapshots = frame["as_of"].nunique()
@@ -166,7 +168,6 @@ def serve(
 
     from retain.settings import get_settings
     from serving.app import create_app
-    from serving.security import check_keys
 
     # One OpenMP thread per LightGBM call: concurrent requests then share the cores
     # instead of spin-waiting on each other (set before LightGBM first runs).
@@ -179,11 +180,6 @@ def serve(
         raise typer.BadParameter("give --data or set RETAIN_DATA")
     if not settings.api_key_list:
         typer.echo("Warning: RETAIN_API_KEYS is empty; scoring requests will get 401.", err=True)
-    try:
-        check_keys(settings.api_key_list)
-    except ValueError as error:
-        fail(str(error))
-    quiet_mlflow()
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
@@ -192,23 +188,20 @@ def score(
     data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
     output: Path = typer.Option(..., help="Where to write the scores: .parquet or .csv."),
     as_of: str = typer.Option(None, "--as-of", help="Score as of this date (default: latest)."),
+    engine: str | None = ENGINE,
+    spark_master: str | None = SPARK_MASTER,
 ) -> None:
     """Score every active account (drivers and actions included) into a file for the CRM."""
-    from features.source import ContractError
+    from datetime import datetime
+
     from retain.settings import get_settings
-    from serving.batch import check_output, run_batch
+    from serving.batch import run_batch
     from store import StoreUnavailable
 
-    when = as_of_option(as_of)
-    try:
-        check_output(output)  # before any work: a wrong path fails now, not after scoring
-    except ValueError as error:
-        fail(f"--output: {error}")
-    quiet_mlflow()
+    _use_engine(engine, spark_master)
+    when = datetime.fromisoformat(as_of) if as_of else None
     try:
         count = run_batch(data, output, when, get_settings())
-    except (ContractError, ValueError) as error:
-        fail(str(error), code=1)
     except StoreUnavailable as error:
         typer.echo(f"Wrote the scores to {output} but could not log them: {error}", err=True)
         raise typer.Exit(code=1) from error
@@ -222,8 +215,12 @@ def train(
         None, "--as-of", help="Use labels known at this date (default: the data's horizon)."
     ),
     config: Path | None = typer.Option(None, help="Training YAML (default: the packaged one)."),
+    engine: str | None = ENGINE,
+    spark_master: str | None = SPARK_MASTER,
 ) -> None:
     """Train the churn and upsell models, log them to MLflow and run the promotion gate."""
+    from datetime import datetime
+
     from actions.playbook import PlaybookError, load_playbook
     from features.source import ContractError
     from retain.settings import get_settings
@@ -233,9 +230,9 @@ def train(
     from training.train import train as train_models
 
     settings = get_settings()
-    when = as_of_option(as_of)
-    quiet_mlflow()
+    _use_engine(engine, spark_master)
     try:
+        when = datetime.fromisoformat(as_of) if as_of else None
         with Store(settings.store_url) as store:  # touchpoints recorded through the service
             recorded = store.touchpoints()
         result = train_models(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,10 @@ class Settings(BaseSettings):
     data: str | None = Field(
         default=None, description="The source: a directory of files or a DB URL."
     )
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb", description="Runs the feature SQL: duckdb (this machine) or spark."
+    )
+    spark_master: str = Field(default="local[2]", description="Spark master URL (engine spark).")
     mlflow_uri: str = Field(
         default=DEFAULT_TRACKING_URI, description="MLflow tracking and registry."
     )

@@ -105,7 +105,12 @@ def bind(sql: str, params: Sequence[Any]) -> str:
 @lru_cache(maxsize=4)
 def spark_session(master: str) -> Any:
     """The process's SparkContext on `master` (started once; ~10 s locally)."""
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:
+        raise RuntimeError(
+            "--engine spark needs the spark extra: pip install 'retain[spark]' (and Java 17)"
+        ) from error
 
     builder = SparkSession.builder.master(master).appName("retain-features")
     conf = {**SQL_CONF, **(LOCAL_CONF if master.startswith("local") else {})}

@@ -175,3 +175,28 @@ def test_a_missing_required_table_is_named(tmp_path: Path, spark: SparkConnectio
     path = write_tables(tables, tmp_path / "no_users", "parquet")
     with pytest.raises(SparkSourceError, match="required table users"):
         open_spark_source(str(path), spark)
+
+
+def test_the_cli_builds_the_same_training_set_on_spark(bare_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from features.engines import use_engine
+    from retain.cli import app
+
+    runner = CliRunner()
+    args = ["dataset", "--data", str(bare_dir), "--from", "2024-06-01", "--to", "2024-08-01"]
+    try:
+        on_duckdb = runner.invoke(app, [*args, "--output", str(tmp_path / "duck.parquet")])
+        on_spark = runner.invoke(
+            app,
+            [*args, "--output", str(tmp_path / "spark.parquet"), "--engine", "spark"]
+            + ["--spark-master", MASTER],
+        )
+    finally:
+        use_engine("duckdb")  # the CLI chose Spark for this process
+    assert on_duckdb.exit_code == 0, on_duckdb.output
+    assert on_spark.exit_code == 0, on_spark.output
+    duck = pd.read_parquet(tmp_path / "duck.parquet")
+    spark = pd.read_parquet(tmp_path / "spark.parquet")
+    assert duck["as_of"].nunique() == 3
+    _assert_same(duck.drop(columns="renewal_date"), spark.drop(columns="renewal_date"))
