@@ -8,7 +8,9 @@ command so that `retain --help` stays fast. Every command reads the same setting
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -37,6 +39,31 @@ def _use_engine(engine: str | None, spark_master: str | None) -> None:
         use_engine(engine or settings.engine, spark_master or settings.spark_master)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Say what to fix in one line on stderr and exit (2: a wrong argument)."""
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code=code)
+
+
+def as_of_option(value: str | None) -> datetime | None:
+    """An `--as-of` read by the API's rules (`serving.as_of`), or a one-line error."""
+    from serving.as_of import parse_as_of
+
+    if not value:
+        return None
+    try:
+        return parse_as_of(value)
+    except ValueError as error:
+        fail(f"--as-of: {error}")
+
+
+def quiet_mlflow() -> None:
+    """MLflow's warnings and download bars to debug level; retain's own output stays."""
+    from training.tracking import quiet_mlflow as quiet
+
+    quiet()
 
 
 @app.command()
@@ -168,6 +195,7 @@ def serve(
 
     from retain.settings import get_settings
     from serving.app import create_app
+    from serving.security import check_keys
 
     # One OpenMP thread per LightGBM call: concurrent requests then share the cores
     # instead of spin-waiting on each other (set before LightGBM first runs).
@@ -180,6 +208,11 @@ def serve(
         raise typer.BadParameter("give --data or set RETAIN_DATA")
     if not settings.api_key_list:
         typer.echo("Warning: RETAIN_API_KEYS is empty; scoring requests will get 401.", err=True)
+    try:
+        check_keys(settings.api_key_list)
+    except ValueError as error:
+        fail(str(error))
+    quiet_mlflow()
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
@@ -192,16 +225,22 @@ def score(
     spark_master: str | None = SPARK_MASTER,
 ) -> None:
     """Score every active account (drivers and actions included) into a file for the CRM."""
-    from datetime import datetime
-
+    from features.source import ContractError
     from retain.settings import get_settings
-    from serving.batch import run_batch
+    from serving.batch import check_output, run_batch
     from store import StoreUnavailable
 
     _use_engine(engine, spark_master)
-    when = datetime.fromisoformat(as_of) if as_of else None
+    when = as_of_option(as_of)
+    try:
+        check_output(output)  # before any work: a wrong path fails now, not after scoring
+    except ValueError as error:
+        fail(f"--output: {error}")
+    quiet_mlflow()
     try:
         count = run_batch(data, output, when, get_settings())
+    except (ContractError, ValueError) as error:
+        fail(str(error), code=1)
     except StoreUnavailable as error:
         typer.echo(f"Wrote the scores to {output} but could not log them: {error}", err=True)
         raise typer.Exit(code=1) from error
@@ -219,8 +258,6 @@ def train(
     spark_master: str | None = SPARK_MASTER,
 ) -> None:
     """Train the churn and upsell models, log them to MLflow and run the promotion gate."""
-    from datetime import datetime
-
     from actions.playbook import PlaybookError, load_playbook
     from features.source import ContractError
     from retain.settings import get_settings
@@ -231,8 +268,9 @@ def train(
 
     settings = get_settings()
     _use_engine(engine, spark_master)
+    when = as_of_option(as_of)
+    quiet_mlflow()
     try:
-        when = datetime.fromisoformat(as_of) if as_of else None
         with Store(settings.store_url) as store:  # touchpoints recorded through the service
             recorded = store.touchpoints()
         result = train_models(
