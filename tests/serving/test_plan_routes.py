@@ -111,3 +111,15 @@ def test_a_past_week_is_planned_on_that_weeks_scores(client: TestClient) -> None
     week = datetime(2026, 5, 4).date().isoformat()
     body = client.get("/v1/plan", params={"week": week, "csm": "lee"}, headers=AUTH).json()
     assert body["week"] == week and {line["csm"] for line in body["lines"]} == {"lee"}
+
+
+def test_a_touchpoint_can_follow_a_plan_line(client: TestClient, store_url: str) -> None:
+    line = client.get("/v1/plan", params={"csm": "lee"}, headers=AUTH).json()["lines"][0]
+    done = {
+        "touchpoint_id": "crm-follow", "account_id": line["account_id"], "type": line["action"],
+        "ts": AS_OF.isoformat(), "owner": "lee", "plan_line_id": line["plan_line_id"],
+    }  # fmt: skip
+    answer = client.post("/v1/touchpoints", json=done, headers=AUTH)
+    assert answer.status_code == 201, answer.text
+    stored = Store(store_url).touchpoints(account_id=line["account_id"])
+    assert stored["plan_line_id"].tolist() == [line["plan_line_id"]]
