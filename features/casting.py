@@ -27,6 +27,8 @@ def quote(name: str) -> str:
 def _kind(stored_type: str) -> str:
     """Classify a DuckDB type name: text, integer, float, decimal, bool, date, timestamp..."""
     upper = stored_type.upper()
+    if upper in ("NULL", '"NULL"'):  # a column with no values at all (Parquet's null type)
+        return "null"
     if upper == TEXT_TYPE or upper.startswith("VARCHAR"):
         return "text"
     if upper in _INTEGER_TYPES or upper in _UNSIGNED_TYPES:
@@ -118,6 +120,8 @@ def typed_expression(column: Column, stored_type: str) -> str | None:
     """
     value = quote(column.name)
     kind = _kind(stored_type)
+    if kind == "null":  # an empty optional column exported by pandas or pyarrow
+        return f"CAST(NULL AS {column.type})"
     if kind == "text":
         return _text_to(column.type, value)
     return _native_to(column.type, kind, value)

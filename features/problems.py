@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 MAX_EXAMPLES = 5
 
@@ -43,6 +44,48 @@ def first_line(error: BaseException) -> str:
     """The first line of an error message: what a user needs, without the hints."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
+
+
+def csv_header_problem(path: str | Path, columns: Sequence[str]) -> str | None:
+    """Why a CSV's header does not split into columns (another delimiter), or None."""
+    if len(columns) != 1 or not str(path).lower().endswith(".csv"):
+        return None
+    for delimiter, name in DELIMITERS.items():
+        if delimiter in columns[0]:
+            found = ", ".join(columns[0].split(delimiter)[:6])
+            return (
+                f"{Path(path).name} is separated by {name}, not commas (header: {found}, ...): "
+                "save it as comma-separated CSV"
+            )
+    return None
+
+
+def csv_encoding_problem(path: str | Path) -> str | None:
+    """Why a CSV is not UTF-8 (naming the line and the likely encoding), or None."""
+    if not str(path).lower().endswith(".csv"):
+        return None
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        byte = data[error.start : error.start + 1].hex()
+        return (
+            f"{Path(path).name} is not UTF-8 (byte 0x{byte} on line {line}; it looks like "
+            "Latin-1 / Windows-1252): save it as UTF-8"
+        )
+    return None
+
+
+def file_problem(path: str | Path, error: BaseException) -> str:
+    """What a user should know about a file DuckDB could not read: encoding, else the error."""
+    return csv_encoding_problem(path) or f"{Path(path).name} could not be read: {first_line(error)}"
 
 
 class ContractError(ValueError):

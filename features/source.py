@@ -25,7 +25,7 @@ import duckdb
 
 from features.casting import quote, typed_expression
 from features.contract import TABLES, create_table_sql
-from features.problems import first_line
+from features.problems import csv_header_problem, file_problem, first_line
 from features.validate import ContractError, validate_source
 
 __all__ = ["ContractError", "Source", "connect", "load_source", "open_source"]
@@ -133,10 +133,12 @@ def _open_directory(source: Source, directory: Path) -> list[str]:
             view = quote(f"raw_{name}")
             try:
                 source.con.execute(f"CREATE VIEW {view} AS SELECT * FROM {_read_file_sql(path)}")
-                source.stored_types(name)  # makes DuckDB read the header / schema now
+                columns = list(source.stored_types(name))  # DuckDB reads the header now
+                problem = csv_header_problem(path, columns)
             except duckdb.Error as error:
+                problem = file_problem(path, error)
+            if problem is not None:
                 source.con.execute(f"DROP VIEW IF EXISTS {view}")
-                problem = f"{path.name} could not be read: {first_line(error)}"
         if problem is None:
             present.append(name)
         else:

@@ -17,7 +17,7 @@ import duckdb
 from features.casting import describe, quote, typed_expression
 from features.checks import duplicate_keys, run_row_checks, unknown_references
 from features.contract import REQUIRED_TABLES, TABLES, Table
-from features.problems import ContractError, Problem, first_line
+from features.problems import ContractError, Problem, file_problem, first_line
 
 if TYPE_CHECKING:
     from features.source import Source
@@ -27,19 +27,22 @@ __all__ = ["ContractError", "Problem", "validate_source"]
 WHOLE_SOURCE = "(source)"
 
 
+def _loose(name: str) -> str:
+    """A column name without case, spaces or punctuation (`AccountID` ~ `account_id`)."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
 def _column_problems(source: Source, table: Table, stored: dict[str, str]) -> list[Problem]:
     """Missing contract columns and columns stored as a type that cannot hold their values."""
     problems = []
+    spelled = {_loose(name): name for name in stored}
     for column in table.columns:
         if column.name not in stored:
-            problems.append(
-                Problem(
-                    table.name,
-                    column.name,
-                    "column is missing (every contract column must be present; "
-                    "nullable ones may be empty)",
-                )
-            )
+            near = spelled.get(_loose(column.name))
+            hint = f"found {near!r}: names must match exactly" if near else (
+                "every contract column must be present; nullable ones may be empty"
+            )  # fmt: skip
+            problems.append(Problem(table.name, column.name, f"column is missing ({hint})"))
         elif typed_expression(column, stored[column.name]) is None:
             row = source.con.execute(
                 f"SELECT count({quote(column.name)}) FROM {quote('raw_' + table.name)}"
@@ -68,7 +71,7 @@ def _table_problems(source: Source, table: Table) -> tuple[dict[str, str] | None
         problems += duplicate_keys(source.con, table, stored)
     except duckdb.Error as error:
         where = source.locations.get(table.name, table.name)
-        return None, [Problem(table.name, None, f"{where} could not be read: {first_line(error)}")]
+        return None, [Problem(table.name, None, file_problem(where, error))]
     return stored, problems
 
 

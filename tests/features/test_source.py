@@ -269,3 +269,35 @@ def test_a_simulated_world_follows_the_contract(tmp_path: Path) -> None:
     for fmt in ("parquet", "csv"):
         with open_source(write_tables(tables, tmp_path / fmt, fmt)) as source:
             assert [str(problem) for problem in validate_source(source)] == []
+
+
+def _with_null_typed_column(directory: Path, table: str, column: str) -> None:
+    """Rewrite one table with `column` empty, stored as Parquet's null type (as pandas does)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = tiny_world()[table]
+    frame[column] = None
+    stored = pa.Table.from_pandas(frame, preserve_index=False)
+    assert stored.schema.field(column).type == pa.null()
+    pq.write_table(stored, directory / f"{table}.parquet")
+
+
+def test_an_empty_optional_column_of_parquet_null_type_loads_typed(tmp_path: Path) -> None:
+    directory = write_tables(tiny_world(), tmp_path, "parquet")
+    _with_null_typed_column(directory, "accounts", "industry")
+    with load_source(directory) as source:
+        types = dict(source.con.execute("SELECT column_name, data_type FROM "
+                                        "information_schema.columns WHERE table_name = 'accounts'"
+                                        ).fetchall())  # fmt: skip
+        values = source.con.execute("SELECT count(industry) FROM accounts").fetchone()
+    assert types["industry"] == "VARCHAR" and values == (0,)
+
+
+def test_an_empty_required_column_of_parquet_null_type_is_reported_as_nulls(tmp_path: Path) -> None:
+    directory = write_tables(tiny_world(), tmp_path, "parquet")
+    _with_null_typed_column(directory, "accounts", "created_at")
+    with open_source(directory) as source:
+        problems = [str(p) for p in validate_source(source)]
+    assert any(p.startswith("accounts.created_at") for p in problems)
+    assert not any("cannot hold" in p for p in problems)

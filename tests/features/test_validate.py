@@ -509,3 +509,37 @@ def test_an_optional_table_with_only_a_header_is_fine(tmp_path: Path) -> None:
     with open_source(write_tables(tables, tmp_path / "source")) as source:
         assert validate_source(source) == []
         assert "surveys" in source.present
+
+
+def _problems(directory: Path) -> list[str]:
+    with open_source(directory) as source:
+        return [str(problem) for problem in validate_source(source)]
+
+
+def test_a_semicolon_separated_csv_names_the_file_and_the_delimiter(tmp_path: Path) -> None:
+    directory = write_tables(tiny_world(), tmp_path, "csv")
+    tiny_world()["accounts"].to_csv(directory / "accounts.csv", sep=";", index=False)
+    problems = _problems(directory)
+    assert len(problems) == 1
+    assert "accounts.csv is separated by semicolons, not commas" in problems[0]
+    assert "account_id, name" in problems[0]  # the columns it found
+
+
+def test_a_latin1_csv_names_the_file_the_line_and_the_encoding(tmp_path: Path) -> None:
+    directory = write_tables(tiny_world(), tmp_path, "csv")
+    accounts = tiny_world()["accounts"]
+    accounts.loc[1, "name"] = "Société Générale"
+    accounts.to_csv(directory / "accounts.csv", index=False, encoding="latin-1")
+    problems = _problems(directory)
+    assert len(problems) == 1
+    assert "accounts.csv is not UTF-8" in problems[0] and "line 3" in problems[0]
+    assert "Latin-1" in problems[0]
+
+
+def test_a_wrongly_headed_csv_lists_the_missing_columns_and_those_found(tmp_path: Path) -> None:
+    directory = write_tables(tiny_world(), tmp_path, "csv")
+    renamed = tiny_world()["accounts"].rename(columns={"account_id": "AccountID"})
+    renamed.to_csv(directory / "accounts.csv", index=False)
+    problems = _problems(directory)
+    assert "accounts.account_id: column is missing (found 'AccountID'" in problems[0]
+    assert not any("Parser Error" in p for p in problems)
