@@ -27,7 +27,7 @@ import httpx
 import numpy as np
 
 BIN = Path(sys.executable).parent
-KEY = "bench-key"
+KEY = "bench-key-0123456789"  # keys need 16+ characters
 CLIENTS = 16
 
 
