@@ -68,7 +68,7 @@ lint: $(STAMP) ## Run ruff, mypy and the layer check (import-linter: layers poin
 	$(BIN)/mypy features actions training serving simulator store retain
 	$(BIN)/lint-imports
 
-bench: $(STAMP) ## Benchmarks: features over >= 10M events vs pandas; API latency vs mlflow serve; weekly plan vs greedy
+bench: $(STAMP) ## Benchmarks: features over >= 10M events vs pandas; API latency vs mlflow serve; weekly plan vs greedy; store writes vs plain drivers
 	@set -e; for bench in bench/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench; done
 
 clean: ## Remove generated data, MLflow store and caches (keeps .venv)

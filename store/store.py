@@ -28,6 +28,7 @@ from store.records import (
     PlanConflict,
     RecordedTouchpoint,
     Source,
+    StoreError,
     Touchpoint,
     TouchpointConflict,
     UnknownPlanLine,
@@ -111,32 +112,29 @@ class Store:
             TouchpointConflict: the id was recorded with different content.
             UnknownPlanLine: `plan_line_id` names no stored plan line.
         """
-        touchpoints = self._t("touchpoints")
-        try:
-            with self._transaction() as connection:
-                existing = self._stored_touchpoint(connection, touchpoint)
-                if existing is not None:
-                    return existing
-                if touchpoint.plan_line_id is not None:
-                    lines = self._t("plan_lines")
-                    found = connection.execute(
-                        sa.select(lines.c.plan_line_id).where(
-                            lines.c.plan_line_id == touchpoint.plan_line_id
-                        )
-                    ).first()
-                    if found is None:
-                        raise UnknownPlanLine(f"plan line {touchpoint.plan_line_id!r} is unknown")
-                recorded_at = utc_now()
-                connection.execute(
-                    touchpoints.insert().values(**touchpoint.row(), recorded_at=recorded_at)
+        touchpoints, recorded_at = self._t("touchpoints"), utc_now()
+        new_only = _insert_new(self.url.get_backend_name(), touchpoints)
+        with self._transaction() as connection:
+            if touchpoint.plan_line_id is not None:
+                lines = self._t("plan_lines")
+                found = connection.execute(
+                    sa.select(lines.c.plan_line_id).where(
+                        lines.c.plan_line_id == touchpoint.plan_line_id
+                    )
+                ).first()
+                if found is None:
+                    raise UnknownPlanLine(f"plan line {touchpoint.plan_line_id!r} is unknown")
+            inserted = connection.execute(
+                new_only.values(**touchpoint.row(), recorded_at=recorded_at).returning(
+                    touchpoints.c.touchpoint_id
                 )
+            ).first()
+            if inserted is not None:
                 return RecordedTouchpoint(touchpoint, recorded_at, created=True)
-        except sa.exc.IntegrityError:  # recorded by a concurrent call between read and write
-            with self._transaction() as connection:
-                existing = self._stored_touchpoint(connection, touchpoint)
-            if existing is None:
-                raise
-            return existing
+            existing = self._stored_touchpoint(connection, touchpoint)  # a repeat (or conflict)
+        if existing is None:  # pragma: no cover - the insert found the id, so it is there
+            raise StoreError(f"touchpoint {touchpoint.touchpoint_id!r} vanished")
+        return existing
 
     def _stored_touchpoint(
         self, connection: sa.Connection, touchpoint: Touchpoint
@@ -326,6 +324,14 @@ class Store:
         for name in times:
             frame[name] = pd.to_datetime(frame[name])
         return frame
+
+
+def _insert_new(backend: str, table: sa.Table) -> Any:
+    """INSERT that skips a row whose primary key is already stored (one statement, no race)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if backend == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
 
 
 def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
