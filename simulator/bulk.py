@@ -30,8 +30,14 @@ from simulator.config import SimConfig
 from simulator.world import simulate
 from simulator.writer import to_arrow
 
-ID_COLUMNS = ("account_id", "user_id", "subscription_id", "ticket_id", "response_id")
-ID_COLUMNS += ("touchpoint_id",)
+ID_COLUMNS: tuple[str, ...] = (
+    "account_id",
+    "user_id",
+    "subscription_id",
+    "ticket_id",
+    "response_id",
+    "touchpoint_id",
+)
 
 
 @dataclass(frozen=True)
