@@ -12,7 +12,7 @@ AS_OF ?=
 EXTRAS ?= dev,spark
 export MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
 
-.PHONY: help install run demo-data validate train models score serve mlflow-ui test test-fast lint bench clean
+.PHONY: help install run demo-data validate train models score serve mlflow-ui test test-fast lint bench clean browser screenshots
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -56,11 +56,25 @@ score: $(STAMP) ## Score every active demo account into outputs/scores.parquet (
 serve: $(STAMP) ## Start the scoring API (RETAIN_DATA, default the demo world; RETAIN_API_KEYS)
 	RETAIN_DATA=$${RETAIN_DATA:-$(DEMO)} $(BIN)/retain serve
 
-test: $(STAMP) ## Run the whole test suite (with the walkthrough notebook)
+# The browser tests drive the system Chromium (apt), never a downloaded one.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "Install Chromium at $(CHROMIUM) (Debian/Ubuntu: chromium chromium-driver)"; exit 1; }
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver
+
+browser: $(CHROMIUM) ## Install the system Chromium the browser tests drive (apt, only if missing)
+
+screenshots: $(STAMP) $(CHROMIUM) ## Screenshot each CSM page (small simulated world) into outputs/screenshots/
+	$(BIN)/python -m tests.browser.screenshots outputs/screenshots
+
+test: $(STAMP) $(CHROMIUM) ## Run the whole test suite (with the walkthrough notebook and the browser tests)
 	$(BIN)/pytest -n 2 --dist loadfile --nbmake tests notebooks
 
-test-fast: $(STAMP) ## The inner loop: every test not marked slow or spark (no 2,000-account worlds, no Spark)
-	$(BIN)/pytest -n 2 --dist loadfile -m "not slow and not spark" tests
+test-fast: $(STAMP) ## The inner loop: every test not marked slow, spark or browser (no 2,000-account worlds, no Spark, no Chromium)
+	$(BIN)/pytest -n 2 --dist loadfile -m "not slow and not spark and not browser" tests
 
 lint: $(STAMP) ## Run ruff, mypy and the layer check (import-linter: layers point down only)
 	$(BIN)/ruff check .
