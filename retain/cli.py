@@ -389,5 +389,42 @@ def experiments(
     typer.echo("\n".join(sentences))
 
 
+@app.command()
+def monitor(
+    data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
+    as_of: str = typer.Option(
+        None, "--as-of", help="Judge the snapshot at this date (default: the latest)."
+    ),
+    thresholds: Path | None = typer.Option(
+        None, help="Thresholds YAML (default: training/monitor/monitor.yaml)."
+    ),
+) -> None:
+    """Compare today's accounts and logged scores with the champion; exit 1 on an alarm."""
+    from datetime import datetime
+
+    from retain.settings import get_settings
+    from store import StoreUnavailable
+    from training.monitor.drift import MissingFeatures
+    from training.monitor.run import NoChampion, run_monitor
+    from training.monitor.thresholds import ThresholdsError
+
+    settings = get_settings()
+    try:
+        report = run_monitor(
+            data,
+            settings.mlflow_uri,
+            settings.store_url,
+            thresholds,
+            datetime.fromisoformat(as_of) if as_of else None,
+            settings.monitor_results,
+        )
+    except (MissingFeatures, NoChampion, ThresholdsError, StoreUnavailable, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo("\n".join(report.lines()))
+    if report.alarmed:
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":
     app()

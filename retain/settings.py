@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from actions.plan_config import DEFAULT_PLAN
 from actions.playbook import DEFAULT_PLAYBOOK
 from store import DEFAULT_STORE_URL
+from training.monitor import DEFAULT_RESULTS
 from training.names import DEFAULT_TRACKING_URI
 
 
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
     )
     registry_timeout: float = Field(
         default=15.0, gt=0, description="Seconds to wait for the registry at start, then the cache."
+    )
+    monitor_results: Path = Field(
+        default=DEFAULT_RESULTS,
+        description="`retain monitor` writes its latest results here; /metrics reads them.",
     )
     users_file: Path | None = Field(
         default=None, description="People who sign in to the pages at /app (YAML, argon2 hashes)."

@@ -30,6 +30,7 @@ from serving import touchpoints
 from serving.as_of import check_as_of
 from serving.coverage import missing_families
 from serving.docs import add_local_docs
+from serving.monitor_metrics import attach_monitor_gauges
 from serving.pages import attach_pages
 from serving.plan_routes import attach_plan
 from serving.schemas import (
@@ -230,6 +231,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         return result
 
     touchpoints.attach_store(app, settings, [Depends(require_key)], metrics.registry)  # touchpoints
+    attach_monitor_gauges(metrics.registry, settings)  # the latest `retain monitor` results
     attach_plan(app, settings, [Depends(require_key)])  # GET /v1/plan
     attach_pages(app, settings)  # the CSM pages at /app (people sign in; no API key)
 

@@ -30,11 +30,14 @@ class AccountModel(PythonModel):
             table): their features are never shown as drivers nor fire playbook rules.
         models_not_trained: model kind -> the one-line reason it was not trained in the
             same run (e.g. `upsell` on a history too short for its 180-day labels).
+        reference: the churn model's `training.monitor.TrainingReference` (what the
+            accounts looked like at training, for `retain monitor`); None before it existed.
     """
 
     # class-level defaults: models pickled before these existed still load
     missing_families: list[str] = []  # noqa: RUF012
     models_not_trained: dict[str, str] = {}  # noqa: RUF012
+    reference: Any = None
 
     def __init__(
         self,

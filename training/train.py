@@ -20,6 +20,7 @@ from training.calibration import Calibrator
 from training.config import TrainingConfig, load_config
 from training.evaluate import evaluate
 from training.model import AccountModel, healthy_reference
+from training.monitor.reference import reference_at
 from training.names import model_name
 from training.plots import evaluation_plots
 from training.registry import PromotionDecision, gate
@@ -295,6 +296,8 @@ def train(
                 truth, result.split.test, result.test_probability["model"], target
             )
         results[target] = result
+    report("Keeping a reference of today's accounts with the churn model (for monitoring) ...")
+    results["churn"].model.reference = reference_at(data, as_of, results["churn"].model)
     outcome = TrainingResult(
         as_of, len(dataset), feature_names, results, skipped=skipped, missing_families=missing
     )
