@@ -151,11 +151,11 @@ def test_a_feature_spark_cannot_run_is_named(irregular_dir: Path) -> None:
 
 
 def test_tables_in_a_spark_catalog_give_the_same_features(
-    irregular_dir: Path, spark: SparkConnection
+    irregular_dir: Path, spark: SparkConnection, tmp_path: Path
 ) -> None:
     chosen = [feature(n) for n in ("events_30d", "active_users_30d", "open_tickets", "nps_latest")]
     database = "crm_parity"
-    spark.session.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
+    spark.session.sql(f"CREATE DATABASE IF NOT EXISTS {database} LOCATION '{tmp_path / 'crm'}'")
     for path in sorted(irregular_dir.iterdir()):
         table = path.name.removesuffix(".parquet")
         frame = spark.session.read.parquet(str(path))
