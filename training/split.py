@@ -159,7 +159,10 @@ def _shortfall(
         )
     for name, part in (("validation", validation), ("test", test)):
         if part[target].nunique() < 2:
-            return f"the {name} period holds only one outcome"
+            return (
+                f"the {name} period's {len(part)} snapshots hold one outcome only"
+                f" ({int(part[target].sum())} positive)"
+            )
     return None
 
 
@@ -198,28 +201,39 @@ def time_split(frame: pd.DataFrame, target: str, as_of: datetime, config: SplitC
         )
         raise NotEnoughHistory(f"{target}: not trained: {what}.")
     reason = ""
+    floor = config.min_test_months + config.min_validation_months + config.min_train_months
+    best: tuple[tuple[bool, int, int], TimeSplit] | None = None
     for test, validation in period_lengths(config):
         if len(dates) < test + validation + config.min_train_months:
-            reason = (
+            reason = reason or (
                 f"only {len(dates)} snapshot months have {target} labels known at"
                 f" {as_of:%Y-%m-%d} (a label is known {delay}); need at least"
-                f" {test + validation + config.min_train_months}"
-                f" ({config.min_train_months} training + {validation} validation + {test} test)"
+                f" {floor}"
+                f" ({config.min_train_months} training + {config.min_validation_months}"
+                f" validation + {config.min_test_months} test)"
             )
             continue
         train, validation_rows, test_rows, validation_start, test_start = _parts(
             rows, dates, target, test, validation, config.embargo_days
         )
         shortfall = _shortfall(train, validation_rows, test_rows, target, config)
-        if shortfall is None:
-            return TimeSplit(
-                target=target,
-                train=train,
-                validation=validation_rows,
-                test=test_rows,
-                validation_start=validation_start,
-                test_start=test_start,
-                adapted=(test, validation) != (config.test_months, config.validation_months),
-            )
-        reason = f"with {validation} validation and {test} test months, {shortfall}"
+        if shortfall is not None:
+            reason = f"with {validation} validation and {test} test months, {shortfall}"
+            continue
+        split = TimeSplit(
+            target=target,
+            train=train,
+            validation=validation_rows,
+            test=test_rows,
+            validation_start=validation_start,
+            test_start=test_start,
+            adapted=(test, validation) != (config.test_months, config.validation_months),
+        )
+        # prefer training on at least as many months as the test covers, then the longest
+        # evaluation periods (the configured ones when the history allows)
+        rank = (split.months()["train_months"] >= test, test + validation, test)
+        if best is None or rank > best[0]:
+            best = (rank, split)
+    if best is not None:
+        return best[1]
     raise NotEnoughHistory(f"{target}: not trained: {reason}. Use a later --as-of or more history.")
