@@ -5,8 +5,8 @@ the change; the simulator itself is untouched.
 
 - `drop_module_usage`: a product release renames a module and the analytics export only
   keeps the module names it knows, so that module's usage drops to zero after the date.
-- `reprice`: a price change: every term starting on or after the date costs `factor` times
-  as much (same seats).
+- `reprice`: a price change: every term in force on or after the date costs `factor` times
+  as much (same seats), as a new price list applied to every contract at once would.
 - `add_small_accounts`: a new segment: copies of existing accounts' histories, moved so
   they become customers just after the date, with a fraction of the seats, ARR and staff.
 """
@@ -55,10 +55,14 @@ def drop_module_usage(tables: Tables, module: str, after: datetime) -> Tables:
 
 
 def reprice(tables: Tables, after: datetime, factor: float) -> Tables:
-    """Every subscription row starting on or after `after` costs `factor` times as much."""
+    """Every subscription row in force on or after `after` costs `factor` times as much.
+
+    Applied to whole terms (an export keeps one ARR per term), so compare the result with
+    a reference taken from the tables before the change, as a champion trained earlier has.
+    """
     changed = _copy(tables)
     subscriptions = changed["subscriptions"]
-    later = pd.to_datetime(subscriptions["start_date"]) >= pd.Timestamp(after)
+    later = pd.to_datetime(subscriptions["end_date"]) > pd.Timestamp(after)
     subscriptions.loc[later, "arr"] = subscriptions.loc[later, "arr"] * factor
     return changed
 

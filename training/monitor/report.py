@@ -13,6 +13,8 @@ import pandas as pd
 
 from training.monitor.alarms import Alarm
 
+SHOWN_ALARMS = 12  # in words; every alarm is in the JSON and the MLflow run
+
 
 @dataclass
 class MonitorReport:
@@ -52,9 +54,13 @@ class MonitorReport:
         """The findings in words: alarms first, then what was measured."""
         head = f"Monitor as of {self.as_of:%Y-%m-%d}, churn champion v{self.champion}"
         lines = [f"{head}, {self.accounts} active accounts."]
+        alarms = sorted(self.alarms, key=lambda a: a.kind != "outcome")  # outcomes first
         if self.alarms:
             lines.append(f"{len(self.alarms)} alarm(s):")
-            lines += [f"  - {alarm.message}" for alarm in self.alarms]
+            shown = alarms[:SHOWN_ALARMS]
+            lines += [f"  - {alarm.message}" for alarm in shown]
+            if len(self.alarms) > len(shown):
+                lines.append(f"  ... and {len(self.alarms) - len(shown)} more (see the MLflow run)")
         else:
             lines.append("No alarm: nothing crossed its threshold.")
         lines += [f"Note: {note}" for note in self.notes]

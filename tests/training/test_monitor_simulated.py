@@ -1,0 +1,96 @@
+"""The monitor on a simulated world: planted changes raise the right alarm within one
+monthly run; the unchanged world raises none over 12 monthly runs.
+
+Changes are planted in the tables after the simulation (`tests.support.planted`), at a date
+after the champion's training reference was taken, as a product release, a new price list
+or a new customer segment would reach a company's export.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from features.definitions import feature
+from simulator.world import simulate
+from store import SCORE_LOG_COLUMNS
+from tests.support import write_tables
+from tests.support.planted import add_small_accounts, drop_module_usage, reprice
+from tests.support.serving import make_model
+from training.monitor.reference import reference_at
+from training.monitor.run import monitor
+from training.monitor.thresholds import load_thresholds
+
+WORLD_END = datetime(2026, 7, 1)  # 30 months from 2024-01-01
+TRAINED = datetime(2025, 12, 1)  # the champion's training date (its reference)
+CHANGED = datetime(2025, 12, 3)  # the planted change
+FIRST_RUN = datetime(2026, 1, 1)  # the first monthly run after it
+NO_LOG = pd.DataFrame(columns=list(SCORE_LOG_COLUMNS))
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    return simulate(300, seed=5, months=30).tables
+
+
+@pytest.fixture(scope="module")
+def world(tables: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tables(tables, tmp_path_factory.mktemp("monitor-world") / "world", "parquet")
+
+
+def _champion(world: Path, trained: datetime):
+    model = make_model("churn", seed=3, trees=10)
+    model.reference = reference_at(str(world), trained, model)
+    return model
+
+
+def _families(alarms) -> set[str]:
+    return {feature(a.subject).family for a in alarms if a.kind in ("feature", "missing")}
+
+
+def test_an_unchanged_world_raises_no_alarm_over_twelve_monthly_runs(world: Path):
+    model = _champion(world, datetime(2025, 6, 1))  # never retrained: the reference ages
+    thresholds = load_thresholds()
+    runs = [pd.Timestamp("2025-07-01") + pd.DateOffset(months=m) for m in range(12)]
+    false_alarms = []
+    largest = 0.0
+    for when in runs:
+        report, _ = monitor(str(world), model, "1", NO_LOG, thresholds, when.to_pydatetime())
+        false_alarms += [f"{when:%Y-%m}: {a.message}" for a in report.alarms]
+        largest = max(largest, float(report.features["psi"].max()))
+    print(f"false alarms over {len(runs)} runs: {len(false_alarms)}; largest PSI {largest:.2f}")
+    assert largest > 0.25  # the customer base did age: a threshold alone would have fired
+    assert false_alarms == []
+
+
+def _first_run_alarms(changed: dict[str, pd.DataFrame], world: Path, tmp_path: Path):
+    model = _champion(world, TRAINED)
+    data = write_tables(changed, tmp_path / "changed", "parquet")
+    report, _ = monitor(str(data), model, "1", NO_LOG, load_thresholds(), FIRST_RUN)
+    control, _ = monitor(str(world), model, "1", NO_LOG, load_thresholds(), FIRST_RUN)
+    assert control.alarms == []  # the same month without the change: quiet
+    return report.alarms
+
+
+def test_a_module_renamed_by_a_release_raises_a_usage_alarm(tables, world: Path, tmp_path: Path):
+    alarms = _first_run_alarms(drop_module_usage(tables, "reports", CHANGED), world, tmp_path)
+    assert _families(alarms) == {"usage"}
+    assert {"features_used_30d", "modules_used_30d"} <= {a.subject for a in alarms}
+
+
+def test_a_price_change_raises_an_arr_alarm(tables, world: Path, tmp_path: Path):
+    alarms = _first_run_alarms(reprice(tables, CHANGED, 1.3), world, tmp_path)
+    assert _families(alarms) == {"contract"}
+    assert "arr_per_seat" in {a.subject for a in alarms}
+    assert "Annual recurring revenue per licensed seat" in alarms[0].message
+
+
+def test_a_new_segment_of_small_accounts_raises_size_alarms(tables, world: Path, tmp_path: Path):
+    changed = add_small_accounts(tables, CHANGED, count=60, world_end=WORLD_END)
+    alarms = _first_run_alarms(changed, world, tmp_path)
+    subjects = {a.subject for a in alarms}
+    assert {"contract_seats", "contract_arr", "employees"} <= subjects
+    assert alarms[0].subject in {"contract_seats", "contract_arr", "employees"}  # largest first
