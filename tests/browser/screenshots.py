@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 from playwright.sync_api import sync_playwright
+from pydantic import SecretStr
 
 from serving.app import create_app
 from tests.browser.server import chromium_path, serve, sign_in
@@ -27,8 +28,8 @@ def demo_world(root: Path) -> PagesWorld:
     from serving.app import build_service
 
     settings = Settings(
-        data="data/demo", store_url=f"sqlite:///{root}/store.db", api_keys=API_KEY,
-        users_file=root / "users.yaml", session_secret=SECRET,
+        data="data/demo", store_url=f"sqlite:///{root}/store.db", api_keys=SecretStr(API_KEY),
+        users_file=root / "users.yaml", session_secret=SecretStr(SECRET),
     )  # fmt: skip
     service = build_service(settings)
     con = service.features.source.con

@@ -16,6 +16,7 @@ import yaml
 from argon2 import PasswordHasher
 
 from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
+from retain.settings import Settings
 from serving.models import ModelStore
 from serving.scoring import ScoringService
 from serving.snapshots import FeatureStore
@@ -58,7 +59,7 @@ class PagesWorld:
     """What a pages test needs: the service, settings, and who signs in as what."""
 
     service: ScoringService
-    settings: object
+    settings: Settings
     data: Path
     csm: str  # username of a CSM with accounts
     csm_owner: str
