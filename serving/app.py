@@ -30,6 +30,7 @@ from serving import touchpoints
 from serving.as_of import check_as_of
 from serving.coverage import missing_families
 from serving.docs import add_local_docs
+from serving.memo import score_response_json
 from serving.monitor_metrics import attach_monitor_gauges
 from serving.pages import attach_pages
 from serving.plan_routes import attach_plan
@@ -214,8 +215,8 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             check_as_of(as_of, svc.features.latest.as_of)
             if not svc.is_ready(as_of):  # heavy: off the event loop, one per date, bounded
                 await gate.run(as_of, lambda: svc.prepare(as_of))
-            if len(ids) <= INLINE_ACCOUNTS and svc.is_ready(as_of):
-                result = svc.score(ids, as_of)  # ~1 ms: cheaper than a thread hop
+            if svc.is_memoized(as_of) or (len(ids) <= INLINE_ACCOUNTS and svc.is_ready(as_of)):
+                result = svc.score(ids, as_of)  # looked up, or ~1 ms: cheaper than a thread hop
             else:  # big batches queue on their own thread, apart from single accounts
                 loop = asyncio.get_running_loop()
                 result = await loop.run_in_executor(batches.pool(), svc.score, ids, as_of)
@@ -251,9 +252,13 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             **{code: {"model": ErrorOut} for code in (400, 413, 415, 503)},
         },
     )
-    async def score(body: ScoreRequest, svc: Service) -> ScoreResponse:
+    async def score(body: ScoreRequest, svc: Service) -> Any:
         """Score up to 1,000 accounts; unknown ids are listed, not an error."""
         snapshot, bundle, scores, unknown = await run(svc, body.account_ids, body.as_of)
+        parts = None if svc.memo is None else svc.memo.json_of(scores)
+        if parts is not None:  # latest scores: their JSON was made at warm-up, send it as is
+            raw = score_response_json(parts, snapshot.as_of, bundle.model_version, unknown)
+            return Response(raw, media_type="application/json")
         return ScoreResponse(
             as_of=snapshot.as_of, model_version=bundle.model_version, scores=scores, unknown=unknown
         )
@@ -270,11 +275,14 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         as_of: Annotated[
             AsOf | None, Query(description="An ISO-8601 date or time; default: the latest data.")
         ] = None,
-    ) -> AccountScore:
+    ) -> Any:
         """Score one account."""
         _, _, scores, unknown = await run(svc, [account_id], as_of)
         if unknown:
             raise HTTPException(404, f"account {account_id!r}: {unknown[0].error}")
+        parts = None if svc.memo is None else svc.memo.json_of(scores)
+        if parts is not None:  # the latest score: its JSON was made at warm-up
+            return Response(parts[0], media_type="application/json")
         return scores[0]
 
     @app.get(

@@ -20,6 +20,7 @@ from actions.playbook import Playbook
 from actions.ranking import ExpectedEffect, best_action, rank, suggest
 from actions.tiers import risk_tier
 from serving import coverage, explain
+from serving.memo import LatestScores
 from serving.models import AccountModelLike, ModelBundle, ModelStore
 from serving.schemas import AccountScore, ActionOut, DriverOut, UnknownAccount
 from serving.snapshots import FeatureSnapshot, FeatureStore
@@ -66,6 +67,7 @@ class ScoringService:
         self.playbook = playbook
         self.top_drivers = top_drivers
         self.catalogue = catalogue if catalogue is not None else explain.feature_catalogue()
+        self.memo: LatestScores | None = None  # the latest snapshot's scores (serving.memo)
         self.warm(models.bundle)
         models.on_swap = self.warm
 
@@ -73,6 +75,24 @@ class ScoringService:
         """Compute the bundle's expected effects for the latest snapshot before it serves."""
         if bundle.effects is not None:
             bundle.effects.warm(self.features.latest)
+        latest = self.features.latest
+        rows = np.arange(len(latest.account_ids), dtype=np.intp)
+        self.memo = LatestScores(bundle, latest, self._score_rows(bundle, latest, rows))
+
+    @staticmethod
+    def _unknown(account_id: str, snapshot: FeatureSnapshot) -> UnknownAccount:
+        return UnknownAccount(
+            account_id=account_id,
+            error=f"not an active account as of {snapshot.as_of.isoformat()}",
+        )
+
+    def is_memoized(self, as_of: datetime | None) -> bool:
+        """Whether scores at `as_of` are looked up, not computed (the latest snapshot)."""
+        memo = self.memo
+        snapshot = self.features.latest
+        if as_of is not None and as_of != snapshot.as_of:
+            return False
+        return memo is not None and memo.serves(self.models.bundle, snapshot)
 
     def is_ready(self, as_of: datetime | None) -> bool:
         """Whether scoring at `as_of` needs no heavy work (features and effects in memory)."""
@@ -94,6 +114,11 @@ class ScoringService:
         """Score the given accounts; ids not active at `as_of` come back as `unknown`."""
         bundle = self.models.bundle  # one bundle for the whole request
         snapshot = self.features.snapshot(as_of)
+        memo = self.memo
+        if memo is not None and memo.serves(bundle, snapshot):  # the latest: computed at warm
+            known = [memo.by_id[a] for a in account_ids if a in memo.by_id]
+            missing = [a for a in account_ids if a not in memo.by_id]
+            return snapshot, bundle, known, [self._unknown(a, snapshot) for a in missing]
         rows, unknown = [], []
         for account_id in account_ids:
             row = snapshot.row.get(account_id)
