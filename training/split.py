@@ -14,7 +14,8 @@ at the account's renewal date, the upsell label 180 days after `as_of`. So:
 
 The periods adapt to the history each model has: the configured test and validation
 lengths when the labelled months allow, else shorter ones (test and validation shrink
-together, test first) down to the configured floor (`min_test_months`,
+together, test first; preferring at least as many training as test months) down to the
+configured floor (`min_test_months`,
 `min_validation_months`, `min_train_months`, `min_positives`). Below it the model is
 not trained: `NotEnoughHistory` says why in one line. An upsell label is known 180 days
 after its snapshot, so upsell needs about six more months of history than churn.
@@ -229,9 +230,9 @@ def time_split(frame: pd.DataFrame, target: str, as_of: datetime, config: SplitC
             test_start=test_start,
             adapted=(test, validation) != (config.test_months, config.validation_months),
         )
-        # prefer training on at least as many months as the test covers, then the longest
-        # evaluation periods (the configured ones when the history allows)
-        rank = (split.months()["train_months"] >= test, test + validation, test)
+        # the configured periods whenever the history allows them; else prefer training on
+        # at least as many months as the test covers, then the longest evaluation periods
+        rank = (not split.adapted, split.months()["train_months"] >= test, test + validation, test)
         if best is None or rank > best[0]:
             best = (rank, split)
     if best is not None:
