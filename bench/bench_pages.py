@@ -111,7 +111,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"portfolio of {rows} accounts, {args.requests} requests each, server time "
           f"(load average {load:.1f} on {os.cpu_count()} cores):")  # fmt: skip
-    print(f"  first request (scores + 12-month history, once per model and data): {first:.0f} ms")
+    print(f"  first request (all scores, once per model and data): {first:.0f} ms")
     for name, values in (("portfolio", portfolio), ("sign-in page", signin), ("/healthz", trivial)):
         print(f"  {name:<13} p50 {p(values, 50):7.1f} ms  p95 {p(values, 95):7.1f} ms")
     cpu = timer.cpu["/app"][1:]

@@ -6,6 +6,7 @@ does not change between requests), names and owners from the source's accounts t
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 from collections.abc import Iterable, Sequence
@@ -86,6 +87,11 @@ class ScoreBook:
                 _, _, chunks = service.score_all()
                 self._scores = {s.account_id: s for chunk in chunks for s in chunk}
                 self._key = key
+                # Tens of thousands of long-lived objects: left to the cyclic GC, each full
+                # collection walks them all (a 500-account portfolio's p95 went from ~65 ms
+                # to ~400 ms). Collect now, then keep what lives out of later collections.
+                gc.collect()
+                gc.freeze()
             return self._scores
 
 
