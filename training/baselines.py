@@ -1,6 +1,10 @@
 """Baselines reported beside the model, on the same test period.
 
-* a logistic regression on the same features (imputation + scaling pipeline);
+* a logistic regression on the same features (imputation + scaling pipeline; features
+  with no observed value in training are left out);
+* a plain LightGBM, unconstrained, on a small usage-and-contract feature set
+  (`SIMPLE_FEATURES`) that any company's export supports: what a data scientist would
+  try first, so the model must not lose to it;
 * a hand-built health score of the kind CS teams keep in a spreadsheet: a weighted
   usage / support / NPS / contract-and-outcomes scorecard of named features, each
   scored 0-100 by its percentile among training accounts, healthy direction taken
@@ -9,6 +13,8 @@
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -37,14 +43,63 @@ HEALTH_SCORECARD: dict[str, float] = {
 }
 
 
+# Usage and contract facts every product and billing system has: 16 features.
+SIMPLE_FEATURES: tuple[str, ...] = (
+    "events_30d",
+    "active_users_30d",
+    "active_days_30d",
+    "events_change_30d",
+    "active_users_change_30d",
+    "days_since_last_activity",
+    "features_used_30d",
+    "value_events_30d",
+    "licensed_users",
+    "seat_utilization_30d",
+    "active_user_share_30d",
+    "contract_arr",
+    "contract_seats",
+    "tenure_days",
+    "days_to_renewal",
+    "term_length_days",
+)
+
+
+class LogisticBaseline:
+    """Median imputation (with missing-value flags), scaling and a logistic regression.
+
+    Features with no observed value in the training rows (a table the company does not
+    have) are left out instead of imputed from nothing.
+    """
+
+    def __init__(self, feature_names: list[str], target: str) -> None:
+        self.feature_names = list(feature_names)
+        self.target = target
+
+    def fit(self, train: pd.DataFrame) -> LogisticBaseline:
+        """Fit on the training rows."""
+        observed = train[self.feature_names].notna().any()
+        self.used_ = [name for name in self.feature_names if observed[name]]
+        self.pipeline_: Pipeline = make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True),
+            StandardScaler(),
+            LogisticRegression(C=0.5, max_iter=2000),
+        ).fit(train[self.used_].astype(float), train[self.target].to_numpy(dtype=float))
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probability of the target per row."""
+        return np.asarray(self.pipeline_.predict_proba(frame[self.used_].astype(float))[:, 1])
+
+
 def logistic_baseline(train: pd.DataFrame, feature_names: list[str], target: str) -> Pipeline:
-    """Median imputation (with missing-value flags), scaling and a logistic regression."""
-    pipeline = make_pipeline(
-        SimpleImputer(strategy="median", add_indicator=True),
-        StandardScaler(),
-        LogisticRegression(C=0.5, max_iter=2000),
-    )
-    return pipeline.fit(train[feature_names].astype(float), train[target].to_numpy(dtype=float))
+    """The fitted logistic pipeline on the observed features (`LogisticBaseline`)."""
+    return LogisticBaseline(feature_names, target).fit(train).pipeline_
+
+
+def simple_features(columns: Iterable[str]) -> list[str]:
+    """The `SIMPLE_FEATURES` present in `columns`, in their order."""
+    present = set(columns)
+    return [name for name in SIMPLE_FEATURES if name in present]
 
 
 class HealthScore:

@@ -67,6 +67,17 @@ class SearchConfig(_Strict):
         default=True,
         description="Constrain churn risk to move against each feature's healthy direction.",
     )
+    challengers: tuple[Literal["unconstrained", "simple"], ...] = Field(
+        default=("unconstrained", "simple"),
+        description="Also try the best configuration without monotone constraints and a plain "
+        "LightGBM on the small usage-and-contract set (`baselines.SIMPLE_FEATURES`); the "
+        "simplest within one standard error of the best on validation wins.",
+    )
+    selection: Literal["one_standard_error", "best"] = Field(
+        default="one_standard_error",
+        description="Pick the simplest candidate within one standard error of the best "
+        "validation ROC-AUC, or simply the best.",
+    )
 
 
 class TierConfig(_Strict):

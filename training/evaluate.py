@@ -81,3 +81,35 @@ def evaluate(
         lost = np.asarray(arr, dtype=float) * y
         metrics["arr_caught_top10"] = float(lost[top].sum() / lost.sum()) if lost.sum() else 0.0
     return metrics
+
+
+def paired_auc_gap(
+    outcome: ArrayLike,
+    probability: ArrayLike,
+    other: ArrayLike,
+    accounts: ArrayLike,
+    draws: int = 200,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """ROC-AUC of `probability` minus that of `other` on the same rows, and its noise.
+
+    The noise is the standard error of the gap over `draws` bootstrap resamples of
+    *accounts* (an account's snapshots share its renewal, so they are drawn together);
+    resamples with a single outcome are skipped.
+
+    Returns:
+        (gap, standard error); the error is NaN when no resample holds both outcomes.
+    """
+    y = np.asarray(outcome, dtype=float)
+    p, q = np.asarray(probability, dtype=float), np.asarray(other, dtype=float)
+    gap = float(roc_auc_score(y, p) - roc_auc_score(y, q))
+    codes, groups = pd.factorize(pd.Series(np.asarray(accounts)))
+    rows_of = [np.flatnonzero(codes == g) for g in range(len(groups))]
+    rng = np.random.default_rng(seed)
+    gaps = []
+    for _ in range(draws):
+        rows = np.concatenate([rows_of[g] for g in rng.integers(0, len(groups), len(groups))])
+        if np.unique(y[rows]).size < 2:
+            continue
+        gaps.append(roc_auc_score(y[rows], p[rows]) - roc_auc_score(y[rows], q[rows]))
+    return gap, float(np.std(gaps, ddof=1)) if len(gaps) > 1 else float("nan")

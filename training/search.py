@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -26,15 +27,29 @@ def positive_weight(outcome: np.ndarray, imbalance: str) -> float:
     return float(np.sqrt(ratio)) if imbalance == "sqrt" else ratio
 
 
+# A plain LightGBM: the simple challenger's (and the `plain_lightgbm` baseline's) settings.
+PLAIN_PARAMS = LightGBMParams(
+    num_leaves=15, learning_rate=0.05, min_child_samples=20, feature_fraction=0.9, lambda_l2=1.0
+)
+
+
 @dataclass(frozen=True)
 class SearchResult:
-    """The chosen booster and how every candidate did on the validation period."""
+    """The chosen booster and how every candidate did on the validation period.
+
+    `kind` is `configured` (the YAML's candidates; monotone for churn), `unconstrained`
+    (the best configured candidate without monotone constraints) or `simple` (a plain
+    LightGBM on the small usage-and-contract feature set); `feature_names` are the
+    chosen booster's columns.
+    """
 
     booster: lgb.Booster
     params: LightGBMParams
     best_iteration: int
     validation_auc: float
     trials: pd.DataFrame
+    kind: str = "configured"
+    feature_names: tuple[str, ...] = ()
 
 
 def churn_monotone_constraints(feature_names: list[str]) -> list[int]:
@@ -91,52 +106,116 @@ def search_booster(
     search: SearchConfig,
     seed: int,
     on_trial: Callable[[int, LightGBMParams, float], None] | None = None,
+    simple_features: list[str] | None = None,
 ) -> SearchResult:
-    """Try each configured candidate; keep the best by validation ROC-AUC.
+    """Try each configured candidate, then the challengers; keep the best by validation ROC-AUC.
 
     For churn (with `search.monotone_churn`), risk may only rise as a feature moves
     away from its healthy direction (`features.definitions`): a CS team's prior that
-    also keeps the explanations coherent with the feature descriptions.
+    also keeps the explanations coherent with the feature descriptions. It does not hold
+    in every business, so the challengers (`search.challengers`) try the best candidate
+    without it and a plain LightGBM on `simple_features`; the simplest candidate within one
+    standard error of the best on validation is chosen (`_one_standard_error`).
 
     Args:
         train: training rows with `feature_names` and the `target` label.
         validation: validation rows (early stopping and selection only).
         feature_names: feature columns, in model order.
         target: label column.
-        search: the candidates and early-stopping settings.
+        search: the candidates, challengers and early-stopping settings.
         seed: random seed, for reproducible models.
         on_trial: called after each candidate with (index, params, validation AUC).
+        simple_features: the simple challenger's columns (default: none, no simple one).
     """
     monotone = (
         churn_monotone_constraints(feature_names)
         if (target == "churn" and search.monotone_churn)
         else None
     )
-    train_x = train[feature_names].to_numpy(dtype=float, na_value=np.nan)
-    validation_x = validation[feature_names].to_numpy(dtype=float, na_value=np.nan)
     train_y = train[target].to_numpy(dtype=float)
     validation_y = validation[target].to_numpy(dtype=float)
-    trials: list[dict[str, float | int]] = []
-    best: tuple[float, int, lgb.Booster] | None = None
-    for index, params in enumerate(search.configs):
+
+    def matrices(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            train[names].to_numpy(dtype=float, na_value=np.nan),
+            validation[names].to_numpy(dtype=float, na_value=np.nan),
+        )
+
+    full = matrices(feature_names)
+    trials: list[dict[str, float | int | str]] = []
+    fitted: list[tuple[float, str, LightGBMParams, list[str], lgb.Booster]] = []
+
+    def attempt(kind: str, params: LightGBMParams, names: list[str], constraints: Any) -> None:
+        train_x, validation_x = full if names is feature_names else matrices(names)
         booster = fit_booster(
-            train_x, train_y, validation_x, validation_y, params, search, seed, monotone
+            train_x, train_y, validation_x, validation_y, params, search, seed, constraints
         )
         auc = float(booster.best_score["validation"]["auc"])
         trials.append(
             {
-                "candidate": index,
+                "candidate": len(trials),
+                "kind": kind,
                 **params.model_dump(),
+                "features": len(names),
                 "rounds": booster.best_iteration,
                 "validation_auc": auc,
             }
         )
         if on_trial is not None:
-            on_trial(index, params, auc)
-        if best is None or auc > best[0]:
-            best = (auc, index, booster)
-    assert best is not None
-    auc, index, booster = best
-    return SearchResult(
-        booster, search.configs[index], booster.best_iteration, auc, pd.DataFrame(trials)
+            on_trial(len(trials) - 1, params, auc)
+        fitted.append((auc, kind, params, names, booster))
+
+    for params in search.configs:
+        attempt("configured", params, feature_names, monotone)
+    configured = max(fitted, key=lambda f: f[0])
+    if "unconstrained" in search.challengers and monotone is not None and any(monotone):
+        attempt("unconstrained", configured[2], feature_names, None)
+    if "simple" in search.challengers and simple_features:
+        attempt("simple", PLAIN_PARAMS, list(simple_features), None)
+    finalists = [configured] + [f for f in fitted if f[1] != "configured"]
+    auc, kind, params, names, booster = (
+        _one_standard_error(finalists, validation, target, seed)
+        if search.selection == "one_standard_error"
+        else max(finalists, key=lambda f: f[0])
     )
+    return SearchResult(
+        booster, params, booster.best_iteration, auc, pd.DataFrame(trials), kind, tuple(names)
+    )
+
+
+SIMPLICITY = {"simple": 0, "configured": 1, "unconstrained": 2}
+
+
+def _one_standard_error(
+    candidates: list[tuple[float, str, LightGBMParams, list[str], lgb.Booster]],
+    validation: pd.DataFrame,
+    target: str,
+    seed: int,
+) -> tuple[float, str, LightGBMParams, list[str], lgb.Booster]:
+    """The simplest candidate within one standard error of the best on validation.
+
+    The one-standard-error rule (Breiman et al.): a validation period of a few months and
+    a few dozen outcomes cannot tell close candidates apart, and the simpler one (fewer
+    features, then monotone before unconstrained) generalises more safely. The error is
+    that of the paired ROC-AUC gap to the best, over bootstrap resamples of the
+    validation accounts (`evaluate.paired_auc_gap`).
+    """
+    from training.evaluate import paired_auc_gap
+
+    best = max(candidates, key=lambda c: c[0])
+    y = validation[target].to_numpy(dtype=float)
+
+    def scores(candidate: tuple[float, str, LightGBMParams, list[str], lgb.Booster]) -> Any:
+        x = validation[candidate[3]].to_numpy(dtype=float, na_value=np.nan)
+        return candidate[4].predict(x, raw_score=True, num_threads=1)
+
+    best_scores = scores(best)
+    for candidate in sorted(candidates, key=lambda c: SIMPLICITY[c[1]]):
+        if candidate is best:
+            return best
+        gap, se = paired_auc_gap(
+            y, best_scores, scores(candidate), validation["account_id"], draws=100, seed=seed
+        )
+        if gap <= se:
+            return candidate
+    return best

@@ -15,16 +15,16 @@ from mlflow.tracking import MlflowClient
 
 from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
 from actions.tiers import cut_points
-from training.baselines import HealthScoreBaseline, logistic_baseline
+from training.baselines import HealthScoreBaseline, LogisticBaseline, simple_features
 from training.calibration import Calibrator
 from training.config import TrainingConfig, load_config
-from training.evaluate import evaluate
+from training.evaluate import evaluate, paired_auc_gap
 from training.model import AccountModel, healthy_reference
 from training.monitor.reference import reference_at
 from training.names import model_name
 from training.plots import evaluation_plots
 from training.registry import PromotionDecision, gate
-from training.search import SearchResult, search_booster
+from training.search import PLAIN_PARAMS, SearchResult, fit_booster, search_booster
 from training.split import TARGETS, NotEnoughHistory, TimeSplit, time_split
 from training.tracking import configure_mlflow, flatten, log_account_model, log_figures, log_metrics
 from training.truth import compare_with_truth, describe, truth_file
@@ -44,6 +44,7 @@ class TargetResult:
     metrics: dict[str, dict[str, float]]  # model / logistic_regression / health_score
     test_probability: dict[str, np.ndarray]
     truth: dict[str, float] = field(default_factory=dict)
+    gaps: dict[str, tuple[float, float]] = field(default_factory=dict)  # baseline: (gap, se)
     version: str | None = None
     decision: PromotionDecision | None = None
 
@@ -119,36 +120,72 @@ def fit_target(
     report(split.describe())
 
     def on_trial(index: int, params: object, auc: float) -> None:
-        report(
-            f"  {target} candidate {index + 1}/{len(config.search.configs)}:"
-            f" validation ROC-AUC {auc:.3f}"
-        )
+        report(f"  {target} candidate {index + 1}: validation ROC-AUC {auc:.3f}")
 
+    simple = simple_features(feature_names)
     search = search_booster(
-        split.train, split.validation, feature_names, target, config.search, config.seed, on_trial
+        split.train,
+        split.validation,
+        feature_names,
+        target,
+        config.search,
+        config.seed,
+        on_trial,
+        simple_features=simple,
     )
-    validation_x = split.validation[feature_names].to_numpy(dtype=float, na_value=np.nan)
+    chosen = list(search.feature_names) or feature_names
+    report(f"  {target}: chose the {search.kind} candidate ({len(chosen)} features)")
+    validation_x = split.validation[chosen].to_numpy(dtype=float, na_value=np.nan)
     validation_raw = search.booster.predict(validation_x, raw_score=True, num_threads=1)
     calibrator = Calibrator(config.calibration).fit(validation_raw, split.validation[target])
     thresholds = cut_points(
         calibrator.transform(validation_raw), config.tiers.high_share, config.tiers.medium_share
     )
-    model = AccountModel(target, search.booster, calibrator, feature_names, thresholds, healthy)
+    model = AccountModel(target, search.booster, calibrator, chosen, thresholds, healthy)
 
     test = split.test
-    logistic = logistic_baseline(split.train, feature_names, target)
+    logistic = LogisticBaseline(feature_names, target).fit(split.train)
     health = HealthScoreBaseline(target).fit(split.train, split.validation)
     probabilities = {
         "model": model.predict_proba(test),
-        "logistic_regression": logistic.predict_proba(test[feature_names].astype(float))[:, 1],
+        "plain_lightgbm": plain_lightgbm(split, target, simple, config).predict_proba(test),
+        "logistic_regression": logistic.predict_proba(test),
         "health_score": health.predict_proba(test),
     }
     arr = test["arr"].to_numpy(dtype=float) if target == "churn" else None
-    metrics = {
-        name: evaluate(test[target].to_numpy(), p, test["as_of"], arr)
-        for name, p in probabilities.items()
-    }
-    return TargetResult(target, split, model, search, metrics, probabilities)
+    outcome = test[target].to_numpy()
+    metrics = {name: evaluate(outcome, p, test["as_of"], arr) for name, p in probabilities.items()}
+    gaps = {
+        name: paired_auc_gap(
+            outcome, probabilities["model"], probabilities[name], test["account_id"],
+            seed=config.seed,
+        )
+        for name in ("plain_lightgbm", "logistic_regression")
+    }  # fmt: skip
+    result = TargetResult(target, split, model, search, metrics, probabilities)
+    result.gaps = gaps
+    return result
+
+
+def plain_lightgbm(
+    split: TimeSplit, target: str, features: list[str], config: TrainingConfig
+) -> AccountModel:
+    """The plain baseline: unconstrained LightGBM on `features`, Platt-calibrated on validation."""
+    train_x = split.train[features].to_numpy(dtype=float, na_value=np.nan)
+    validation_x = split.validation[features].to_numpy(dtype=float, na_value=np.nan)
+    validation_y = split.validation[target].to_numpy(dtype=float)
+    booster = fit_booster(
+        train_x,
+        split.train[target].to_numpy(dtype=float),
+        validation_x,
+        validation_y,
+        PLAIN_PARAMS,
+        config.search,
+        config.seed,
+    )
+    raw = booster.predict(validation_x, raw_score=True, num_threads=1)
+    calibrator = Calibrator("platt").fit(raw, validation_y)
+    return AccountModel(target, booster, calibrator, features, {}, {})
 
 
 def _log_target(
@@ -165,7 +202,10 @@ def _log_target(
             f"{target}.tier_thresholds": result.model.tier_thresholds,
         }
     )
+    mlflow.log_param(f"{target}.chosen.kind", result.search.kind)
     mlflow.log_metric(f"{target}_validation_roc_auc", result.search.validation_auc)
+    for name, (gap, se) in result.gaps.items():
+        mlflow.log_metrics({f"{target}_auc_gap_vs_{name}": gap, f"{target}_auc_gap_se_{name}": se})
     mlflow.log_text(result.search.trials.to_csv(index=False), f"search/{target}_candidates.csv")
     for name, metrics in result.metrics.items():
         log_metrics(metrics, f"{target}_{name}_test_" if name != "model" else f"{target}_test_")
@@ -279,6 +319,12 @@ def train(
     truth_path = truth_file(data)
     truth = pd.read_parquet(truth_path) if truth_path else None
     splits, skipped = trainable_splits(dataset, as_of, config, report)
+    touchpoints = touchpoints_until(data, as_of, recorded_touchpoints) if uplift else None
+    if touchpoints is not None and touchpoints.empty:
+        skipped["uplift"] = (
+            "uplift: not trained: no touchpoints (what the CS team did) up to"
+            f" {as_of:%Y-%m-%d}, so no action effects can be learned; the playbook ranks actions."
+        )
     missing = families_without_data(dataset, feature_names)
     if missing:
         report(f"No data for the feature families: {', '.join(missing)} (not used as drivers)")
@@ -320,11 +366,11 @@ def train(
         for result in results.values():
             report(f"Logging {result.target} to MLflow ...")
             _log_target(result, register, config, report)
-        if uplift:
+        if touchpoints is not None:
             outcome.uplift = run_uplift(
                 data,
                 dataset,
-                touchpoints_until(data, as_of, recorded_touchpoints),
+                touchpoints,
                 as_of,
                 playbook if playbook is not None else load_playbook(DEFAULT_PLAYBOOK),
                 register=register,
@@ -361,8 +407,28 @@ def summary_lines(result: TrainingResult) -> list[str]:
                 "  churned ARR caught in the riskiest 10%:"
                 f" {r.metrics['model']['arr_caught_top10']:.0%}"
             )
+        lines.extend("  " + line for line in gap_lines(r))
         if r.truth:
             lines.append("  " + describe(target, r.truth))
     if result.uplift is not None and result.uplift.report is not None:
         lines.append(result.uplift.report.describe())
+    return lines
+
+
+NOISE_Z = 1.64  # one-sided 95%: a gap below -1.64 standard errors is a loss beyond noise
+
+
+def gap_lines(result: TargetResult) -> list[str]:
+    """The model against each plain baseline on the same test rows, with the gap's noise.
+
+    The noise is 1.64 standard errors of the ROC-AUC gap over 200 bootstrap resamples of
+    the test period's accounts (`evaluate.paired_auc_gap`).
+    """
+    lines = [f"chosen candidate: {result.search.kind} ({len(result.model.feature_names)} features)"]
+    for name, (gap, se) in result.gaps.items():
+        noise = NOISE_Z * se
+        verdict = "worse beyond noise" if gap < -noise else "within noise or better"
+        lines.append(
+            f"model - {name} ROC-AUC: {gap:+.3f} (noise {noise:.3f}, account bootstrap): {verdict}"
+        )
     return lines

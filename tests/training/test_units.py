@@ -250,8 +250,11 @@ def test_search_is_reproducible_with_a_seed(dataset, config):
     ]
     x = split.test[features].to_numpy(float)
     np.testing.assert_array_equal(runs[0].booster.predict(x), runs[1].booster.predict(x))
-    assert len(runs[0].trials) == len(config.search.configs)
-    assert runs[0].validation_auc == runs[0].trials["validation_auc"].max()
+    # the configured candidates, then the best of them without monotone constraints
+    assert runs[0].trials["kind"].tolist() == ["configured"] * len(config.search.configs) + [
+        "unconstrained"
+    ]
+    assert runs[0].validation_auc in set(runs[0].trials["validation_auc"])
 
 
 def test_account_model_contract(account_model):
@@ -293,8 +296,11 @@ def test_churn_risk_never_falls_as_a_feature_turns_unhealthy():
     data = synthetic_dataset()
     names = [n for n in FEATURE_NAMES if n in data.columns]
     train, validation = data.iloc[: len(data) // 2], data.iloc[len(data) // 2 :]
-    search = SearchConfig(
-        max_rounds=60, early_stopping_rounds=60, configs=[LightGBMParams(num_leaves=15)]
+    search = SearchConfig(  # the monotone candidates alone (no unconstrained challenger)
+        max_rounds=60,
+        early_stopping_rounds=60,
+        configs=[LightGBMParams(num_leaves=15)],
+        challengers=(),
     )
     booster = search_booster(train, validation, names, "churn", search, seed=0).booster
     signs = churn_monotone_constraints(names)
@@ -309,3 +315,78 @@ def test_churn_risk_never_falls_as_a_feature_turns_unhealthy():
         before = booster.predict(rows, raw_score=True)
         after = booster.predict(worse, raw_score=True)
         assert (after >= before - 1e-9).all(), f"{name} ({feature(name).healthy} is healthy)"
+
+
+# --- model selection and the plain baselines --------------------------------------------
+
+
+class _Scores:
+    """A stand-in booster returning fixed validation scores."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.scores = scores
+
+    def predict(self, x: np.ndarray, raw_score: bool = True, num_threads: int = 1) -> np.ndarray:
+        return self.scores
+
+
+def _candidates(noise: dict[str, float], n: int = 600, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.3).astype(float)
+    validation = pd.DataFrame({"account_id": [f"a{i}" for i in range(n)], "churn": y})
+    out = []
+    for kind, sd in noise.items():
+        scores = y + rng.normal(0, sd, n)
+        auc = evaluate(y, 1 / (1 + np.exp(-scores)), pd.Series([AS_OF] * n))["roc_auc"]
+        out.append((auc, kind, LightGBMParams(), ["f"], _Scores(scores)))
+    validation["f"] = 0.0
+    return out, validation
+
+
+def test_selection_takes_the_simpler_candidate_when_the_best_is_within_noise():
+    from training.search import _one_standard_error
+
+    close, validation = _candidates({"configured": 1.0, "simple": 1.02, "unconstrained": 0.98})
+    assert _one_standard_error(close, validation, "churn", seed=0)[1] == "simple"
+    apart, validation = _candidates({"configured": 0.6, "simple": 2.0, "unconstrained": 0.59})
+    assert _one_standard_error(apart, validation, "churn", seed=0)[1] == "configured"
+
+
+def test_paired_auc_gap_and_its_noise():
+    from training.evaluate import paired_auc_gap
+
+    rng = np.random.default_rng(4)
+    y = (rng.random(2000) < 0.3).astype(float)
+    accounts = np.repeat(np.arange(400), 5)
+    good, poor = y + rng.normal(0, 0.5, 2000), y + rng.normal(0, 2.0, 2000)
+    gap, se = paired_auc_gap(y, good, poor, accounts)
+    assert gap > 3 * se > 0
+    assert paired_auc_gap(y, good, good, accounts) == (0.0, 0.0)
+
+
+def test_the_logistic_baseline_leaves_out_features_never_observed(dataset):
+    from training.baselines import LogisticBaseline
+
+    split = time_split(dataset, "churn", AS_OF, SplitConfig(test_months=3, validation_months=2))
+    train = split.train.assign(nps_latest=np.nan)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Skipping features without any observed values"
+        logistic = LogisticBaseline(list(FEATURE_NAMES), "churn").fit(train)
+    assert "nps_latest" not in logistic.used_
+    assert logistic.predict_proba(split.test).shape == (len(split.test),)
+
+
+def test_training_reports_the_model_against_plain_baselines_on_the_same_rows(dataset, config):
+    from training.train import fit_target, gap_lines
+
+    split = time_split(dataset, "churn", AS_OF, SplitConfig(test_months=3, validation_months=2))
+    names = list(FEATURE_NAMES)
+    healthy = healthy_reference(split.train[split.train["churn"] == 0], names)
+    result = fit_target(dataset, "churn", AS_OF, config, names, healthy, lambda _: None, split)
+    assert set(result.metrics) >= {"model", "plain_lightgbm", "logistic_regression"}
+    assert {len(p) for p in result.test_probability.values()} == {len(split.test)}
+    lines = gap_lines(result)
+    assert any(line.startswith("model - plain_lightgbm ROC-AUC") for line in lines)
+    assert result.search.kind in lines[0]
