@@ -163,6 +163,10 @@ class SparkConnection:
             sql = bind(sql, params)
         return SparkResult(self.session.sql(translate(sql)))
 
+    def cursor(self) -> SparkConnection:
+        """The connection itself (DuckDB hands each thread a cursor; a SparkSession is shared)."""
+        return self
+
     def run_features(self, as_of: Sequence[datetime], features: Sequence[Feature]) -> pd.DataFrame:
         """`features` for every account active at each T, computed on Spark.
 
