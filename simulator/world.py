@@ -29,8 +29,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from features.contract import ACTION_CODES
+from simulator import causes, contracts, dynamics, risk, shapes, signals, usage
 from simulator import config as c
-from simulator import contracts, dynamics, risk, shapes, signals, usage
 from simulator.accounts import DAY, Profiles, accounts_frame, make_profiles
 from simulator.cs_team import choose_actions
 from simulator.frames import contract_frames
@@ -94,6 +94,7 @@ def _record_truth(run: _Run, idx: np.ndarray, t_s: int, day: int, month: int) ->
     churn, upsell = (row[0] for row in outlook(run, idx, t_s, seed, run.cfg.truth_draws))
     looks = outlook(run, idx, t_s, seed, run.cfg.effect_draws, (None, *ACTION_CODES))[0]
     stamp = np.full(len(idx), t_s, dtype="int64")
+    causes.record(run.buffer("truth_causes"), idx, stamp, state)
     run.buffer("truth_churn").add(
         account=idx, as_of=stamp, churn=churn, upsell=upsell, churn_if_unchanged=p0
     )
@@ -261,6 +262,7 @@ def simulate(
     for m in tqdm(range(months), desc="simulating months", disable=not progress):
         _month(run, m, int(month_s[m]), int(month_s[m + 1]), window_start_day)
     tables, truth = contract_frames(run, accounts_frame(p), months)
+    truth["causes"] = causes.truth_frame(run.rows.get("truth_causes"), p.account_ids)
     shapes.reshape(tables, truth, cfg.tables, cfg.id_style, cfg.timestamps, rng)
     world_start = pd.Timestamp(month_s[0], unit="s").to_pydatetime()
     world_end = pd.Timestamp(month_s[-1], unit="s").to_pydatetime()
