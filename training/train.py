@@ -141,7 +141,8 @@ def fit_target(
     thresholds = cut_points(
         calibrator.transform(validation_raw), config.tiers.high_share, config.tiers.medium_share
     )
-    model = AccountModel(target, search.booster, calibrator, chosen, thresholds, healthy)
+    typical = {name: healthy[name] for name in chosen}
+    model = AccountModel(target, search.booster, calibrator, chosen, thresholds, typical)
 
     test = split.test
     logistic = LogisticBaseline(feature_names, target).fit(split.train)
