@@ -73,13 +73,26 @@ def simulate(
     out: Path = typer.Option(..., help="Directory to write the contract tables into."),
     months: int = typer.Option(24, help="How many months of history."),
     fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
+    structure_seed: int | None = typer.Option(
+        None,
+        help="Draw the world's causal structure (what drives churn, what each action does,"
+        " the CS team's habits, the account mix) from this seed; default: the demo's.",
+    ),
 ) -> None:
     """Write a simulated SaaS world in the data-contract format, with ground truth."""
     from simulator.world import simulate_to_dir
 
     if fmt not in ("parquet", "csv"):
         raise typer.BadParameter("--format must be parquet or csv")
-    simulate_to_dir(out, n_accounts=accounts, seed=seed, months=months, fmt=fmt, progress=True)
+    simulate_to_dir(
+        out,
+        n_accounts=accounts,
+        seed=seed,
+        months=months,
+        fmt=fmt,
+        progress=True,
+        structure_seed=structure_seed,
+    )
     typer.echo(f"Wrote a simulated world of {accounts} accounts to {out}")
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import config as c
+from simulator.structure import TODAY, AccountMix
 
 DAY = 86_400
 
@@ -53,15 +54,23 @@ class Profiles:
 
 
 def make_profiles(
-    n: int, rng: np.random.Generator, start_day: int, months: int, cfg: c.SimConfig
+    n: int,
+    rng: np.random.Generator,
+    start_day: int,
+    months: int,
+    cfg: c.SimConfig,
+    mix: AccountMix = TODAY.mix,
 ) -> Profiles:
-    """Draw `n` accounts; a share signed before the window so renewals happen throughout."""
-    size = rng.choice(3, size=n, p=[0.6, 0.3, 0.1])
+    """Draw `n` accounts; a share signed before the window so renewals happen throughout.
+
+    `mix` gives the shares of account sizes and their seat ranges (the world's structure).
+    """
+    size = rng.choice(3, size=n, p=list(mix.size_shares))
     employees = np.round(np.exp(rng.normal(np.log([60.0, 600.0, 6000.0])[size], 0.5))).astype(
         "int64"
     )
-    seat_lo = np.array([5, 15, 50])[size]
-    seat_hi = np.array([16, 60, 151])[size]
+    seat_lo = np.array(mix.seat_lo)[size]
+    seat_hi = np.array(mix.seat_hi)[size]
     seats = rng.integers(seat_lo, seat_hi)
     plan = np.minimum(2, size + (rng.random(n) < 0.2)).astype("int64")
     price = np.array(c.PRICE_PER_SEAT)[plan] * rng.uniform(0.85, 1.15, n)

@@ -179,9 +179,11 @@ def _saturation(x: _Paths, rows: np.ndarray) -> np.ndarray:
     return risk.saturation(users / np.maximum(1.0, x.seats[rows]), x.modules[rows])
 
 
-def _act(x: _Paths, rows: np.ndarray, state: RiskState, code: str, fresh_keys: np.ndarray) -> None:
+def _act(
+    run: _Run, x: _Paths, rows: np.ndarray, state: RiskState, code: str, fresh_keys: np.ndarray
+) -> None:
     """Apply `code` to paths `rows` whose state is `state` (as `world._touchpoints` does)."""
-    after = risk.apply_action(state, code)
+    after = risk.apply_action(state, code, run.structure, run.p.size[x.acc[rows]])
     x.shift[rows] = after.term_shift
     x.modules[rows] = after.modules
     x.storm[rows] = after.storm
@@ -191,7 +193,7 @@ def _act(x: _Paths, rows: np.ndarray, state: RiskState, code: str, fresh_keys: n
     x.key_gone[rows[named]] = False
     x.fv[rows[(state.no_first_value > 0) & (after.no_first_value == 0)]] = True
     if code == "upsell_offer":
-        x.boost[rows[~risk.unhealthy(state)]] = risk.UPSELL_OFFER_BOOST
+        x.boost[rows[~risk.unhealthy(state)]] = run.structure.upsell_offer_boost
 
 
 def _touchpoints(
@@ -214,11 +216,13 @@ def _touchpoints(
         run.p.created_s[acc] > t0 - 90 * DAY,
         run.csm_activity[acc],
         rng,
+        run.structure.cs,
+        run.p.size[acc],
     )
     for a, code in enumerate(ACTION_CODES):
         sel = np.flatnonzero(actions == a)
         if len(sel):
-            _act(x, rows[sel], state.take(sel), code, fresh_keys)
+            _act(run, x, rows[sel], state.take(sel), code, fresh_keys)
     return fresh_keys
 
 
@@ -316,7 +320,7 @@ def outlook(
         for v, code in enumerate(first_actions if step == 0 else ()):
             if code is not None:
                 mine = rows[rows // paths == v]
-                _act(x, mine, x.risk(mine, d0, fv_due), code, forced)
+                _act(run, x, mine, x.risk(mine, d0, fv_due), code, forced)
 
         def draw(site: int, rows: np.ndarray, step: int = step) -> np.random.Generator:
             # duck-typed: _Draws has the Generator methods the dynamics call
@@ -328,11 +332,11 @@ def outlook(
         deciding = x.term_end[rows] <= d1
         dec, rest = rows[deciding], rows[~deciding]
         p_churn = risk.churn_probability(
-            state.take(np.flatnonzero(deciding)), monthly[dec], cfg.external_churn
+            state.take(np.flatnonzero(deciding)), monthly[dec], cfg.external_churn, run.structure
         )
         decision[dec] = np.where(np.isnan(decision[dec]), p_churn, decision[dec])
         u = risk.uplift_probability(
-            state.take(np.flatnonzero(deciding)), sat[deciding], monthly[dec]
+            state.take(np.flatnonzero(deciding)), sat[deciding], monthly[dec], run.structure
         )
         counts = (x.term_end[dec] > t_day) & (x.term_end[dec] <= t_day + UPSELL_DAYS)
         no_upsell[dec] *= 1.0 - counts * (1.0 - p_churn) * u
@@ -348,7 +352,7 @@ def outlook(
         x.shift[stay] = 0.0
 
         rest_state = state.take(np.flatnonzero(~deciding))
-        q = risk.expansion_probability(rest_state, sat[~deciding], x.boost[rest])
+        q = risk.expansion_probability(rest_state, sat[~deciding], x.boost[rest], run.structure)
         lo = np.maximum(d0, x.term_start[rest] + 1)
         hi = np.minimum(d1, x.term_end[rest])
         inside = np.clip(

@@ -46,6 +46,11 @@ A renewal brings a price or seat uplift with probability
 q the monthly expansion probability, u the uplift probability and p the churn probability at
 T, and r = 1 when the current term ends within 180 days of T: the chance of an upsell label
 if the state at T held for the next six months.
+
+Every number above is the demo world's structure (`simulator.structure.TODAY`). A world drawn
+from a structure seed (`simulate(..., structure_seed=k)`) has its own cause weights, action
+mechanisms (which causes an action removes, its log-odds shifts, scaled by account size) and
+upsell-offer boost: the functions take the `Structure` and default to `TODAY`.
 """
 
 from __future__ import annotations
@@ -54,7 +59,9 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-BASE_LOGIT = -2.9
+from simulator.structure import CAUSES, TODAY, Structure, cause_level
+
+BASE_LOGIT = -2.9  # TODAY's; a drawn world's is `Structure.churn.base`
 EXPANSION_BASE = -4.4
 UPLIFT_BASE = -2.2
 UPSELL_OFFER_BOOST = 1.5
@@ -90,20 +97,16 @@ class RiskState:
         return RiskState(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
 
-def observed_logit(s: RiskState) -> FloatArray:
-    """Churn logit from behaviour alone (no term noise, no action shifts)."""
-    adoption_gap = np.maximum(0.0, 4.0 - s.modules) / 3.0
-    return (
-        BASE_LOGIT
-        + 1.8 * s.key_gone
-        + 1.3 * adoption_gap
-        + 3.0 * s.kpi_shortfall
-        + 0.7 * s.kpi_miss
-        + 1.5 * s.no_first_value
-        + 1.0 * s.storm
-        + s.support_scar
-        - 1.5 * (s.engagement - 0.75)
-    )
+def observed_logit(s: RiskState, structure: Structure = TODAY) -> FloatArray:
+    """Churn logit from behaviour alone (no term noise, no action shifts).
+
+    The weights are the world's (`structure.churn`); `TODAY`'s are the module docstring's.
+    """
+    w = structure.churn
+    logit = np.full(len(s.modules), w.base)
+    for cause in CAUSES:
+        logit = logit + w.weight(cause) * cause_level(s, cause)
+    return logit
 
 
 def scar_after_month(scar: FloatArray, storm: FloatArray) -> FloatArray:
@@ -111,14 +114,16 @@ def scar_after_month(scar: FloatArray, storm: FloatArray) -> FloatArray:
     return np.minimum(SCAR_CAP, scar * (1.0 - SCAR_FADE) + SCAR_PER_STORM_MONTH * storm)
 
 
-def churn_logit(s: RiskState) -> FloatArray:
+def churn_logit(s: RiskState, structure: Structure = TODAY) -> FloatArray:
     """The full churn logit of the current term."""
-    return observed_logit(s) + s.term_noise + s.term_shift
+    return observed_logit(s, structure) + s.term_noise + s.term_shift
 
 
-def churn_probability(s: RiskState, monthly_term: np.ndarray, external: float) -> FloatArray:
+def churn_probability(
+    s: RiskState, monthly_term: np.ndarray, external: float, structure: Structure = TODAY
+) -> FloatArray:
     """Probability of not renewing at the next renewal date (see module docstring)."""
-    annual = 1.0 - (1.0 - sigmoid(churn_logit(s))) * (1.0 - external)
+    annual = 1.0 - (1.0 - sigmoid(churn_logit(s, structure))) * (1.0 - external)
     monthly = 1.0 - (1.0 - annual) ** (1.0 / 12.0)
     return np.where(monthly_term, monthly, annual)
 
@@ -134,33 +139,40 @@ def unhealthy(s: RiskState) -> np.ndarray:
     )
 
 
-def apply_action(s: RiskState, action: str) -> RiskState:
-    """The state right after the CS team does `action` on every account of `s`."""
-    bad = unhealthy(s)
+def apply_action(
+    s: RiskState,
+    action: str,
+    structure: Structure = TODAY,
+    size: np.ndarray | None = None,
+) -> RiskState:
+    """The state right after the CS team does `action` on every account of `s`.
+
+    What the action does is the world's (`structure.action(action)`): the causes it removes
+    from the state, then its shift of the term's churn log-odds (for healthy or unhealthy
+    accounts, per unit of each cause), scaled by the account `size` (0 small, 1 mid-market,
+    2 enterprise; None: unscaled). `TODAY` is the mechanism the module docstring describes.
+    """
+    mechanism = structure.action(action)
     shift = s.term_shift.copy()
     changes: dict[str, FloatArray] = {}
-    if action == "onboarding_push":
+    if "no_first_value" in mechanism.fixes:
         changes["no_first_value"] = np.zeros_like(s.no_first_value)
-    elif action == "training":
+    if "adoption_gap" in mechanism.fixes:
         distracted = (s.key_gone > 0) | (s.storm > 0)
-        changes["modules"] = np.minimum(8.0, s.modules + np.where(distracted, 1.0, 2.0))
-    elif action == "key_user_replacement":
+        focused, scattered = mechanism.modules_added
+        changes["modules"] = np.minimum(8.0, s.modules + np.where(distracted, scattered, focused))
+    if "key_gone" in mechanism.fixes:
         changes["key_gone"] = np.zeros_like(s.key_gone)
-    elif action == "business_review":
-        shift += -0.1 - 0.9 * s.kpi_miss
-    elif action == "exec_sponsor_call":
-        shift += -0.35
-    elif action == "support_escalation":
+    if "storm" in mechanism.fixes:
         changes["storm"] = np.zeros_like(s.storm)
-        changes["support_scar"] = s.support_scar * ESCALATION_SCAR_KEPT
-    elif action == "health_check":
-        shift += -0.1
-    elif action == "upsell_offer":
-        shift += np.where(bad, 0.7, -0.03)
-    elif action in ("referral_invite", "benchmark_program"):
-        shift += np.where(bad, 0.15, 0.0)
-    else:
-        raise ValueError(f"unknown action {action!r}")
+        changes["support_scar"] = s.support_scar * mechanism.scar_kept
+    if mechanism.shifts:
+        push = np.where(unhealthy(s), mechanism.shift_unhealthy, mechanism.shift_healthy)
+        for cause, amount in mechanism.shift_per_cause:
+            push = push + amount * cause_level(s, cause)
+        if size is not None:
+            push = push * np.asarray(mechanism.size_factor)[size]
+        shift += push
     return replace(s, term_shift=shift, **changes)
 
 
@@ -171,12 +183,20 @@ def saturation(seat_utilisation: FloatArray, modules: FloatArray) -> FloatArray:
     return seats + adoption
 
 
-def expansion_probability(s: RiskState, sat: FloatArray, boost: FloatArray) -> FloatArray:
+def _trouble(s: RiskState, structure: Structure) -> FloatArray:
+    return observed_logit(s, structure) - structure.churn.base
+
+
+def expansion_probability(
+    s: RiskState, sat: FloatArray, boost: FloatArray, structure: Structure = TODAY
+) -> FloatArray:
     """Monthly probability that an active account buys an expansion."""
-    return sigmoid(EXPANSION_BASE + 1.3 * sat - 0.8 * (observed_logit(s) - BASE_LOGIT) + boost)
+    return sigmoid(EXPANSION_BASE + 1.3 * sat - 0.8 * _trouble(s, structure) + boost)
 
 
-def uplift_probability(s: RiskState, sat: FloatArray, monthly_term: np.ndarray) -> FloatArray:
+def uplift_probability(
+    s: RiskState, sat: FloatArray, monthly_term: np.ndarray, structure: Structure = TODAY
+) -> FloatArray:
     """Probability that a renewal comes with a price or seat uplift (1/12 of it monthly)."""
-    annual = sigmoid(UPLIFT_BASE + 1.5 * sat - 0.6 * (observed_logit(s) - BASE_LOGIT))
+    annual = sigmoid(UPLIFT_BASE + 1.5 * sat - 0.6 * _trouble(s, structure))
     return np.where(monthly_term, annual / 12.0, annual)

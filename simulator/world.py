@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ from simulator.cs_team import choose_actions
 from simulator.frames import contract_frames
 from simulator.outlook import outlook
 from simulator.state import AccountState, RowBuffer, UserStore
+from simulator.structure import TODAY, Structure, structure_for
 
 TRUTH_STREAM = 7_001  # second word of the look-ahead generator's seed: [seed, stream, month]
 
@@ -50,6 +52,7 @@ class World:
     end: datetime
     stats: dict[str, int] = field(default_factory=dict)
     config: c.SimConfig = field(default_factory=c.SimConfig)
+    structure: Structure = TODAY
 
 
 @dataclass
@@ -63,6 +66,7 @@ class _Run:
     csm_activity: np.ndarray
     window_end_s: int
     seed: int = 0
+    structure: Structure = TODAY
     rows: dict[str, RowBuffer] = field(default_factory=dict)
 
     def buffer(self, name: str) -> RowBuffer:
@@ -88,18 +92,22 @@ def _record_truth(run: _Run, idx: np.ndarray, t_s: int, day: int, month: int) ->
     """
     s, monthly, ext = run.s, run.p.monthly_term[idx], run.cfg.external_churn
     state = s.risk(idx, day)
-    p0 = risk.churn_probability(state, monthly, ext)
+    world, size = run.structure, run.p.size[idx]
+    p0 = risk.churn_probability(state, monthly, ext, world)
 
     seed = [run.seed, TRUTH_STREAM, month]
     churn, upsell = (row[0] for row in outlook(run, idx, t_s, seed, run.cfg.truth_draws))
     looks = outlook(run, idx, t_s, seed, run.cfg.effect_draws, (None, *ACTION_CODES))[0]
     stamp = np.full(len(idx), t_s, dtype="int64")
-    causes.record(run.buffer("truth_causes"), idx, stamp, state)
+    causes.record(
+        run.buffer("truth_causes"), idx, stamp, state, partial(risk.observed_logit, structure=world)
+    )
     run.buffer("truth_churn").add(
         account=idx, as_of=stamp, churn=churn, upsell=upsell, churn_if_unchanged=p0
     )
     for a, code in enumerate(ACTION_CODES):
-        one_step = risk.churn_probability(risk.apply_action(state, code), monthly, ext) - p0
+        after = risk.apply_action(state, code, world, size)
+        one_step = risk.churn_probability(after, monthly, ext, world) - p0
         effect = looks[1 + a] - looks[0]
         run.buffer("truth_effects").add(
             account=idx,
@@ -122,6 +130,8 @@ def _touchpoints(run: _Run, idx: np.ndarray, t0: int, t1: int, day: int) -> None
         new_account,
         run.csm_activity[idx],
         rng,
+        run.structure.cs,
+        p.size[idx],
     )
     lo = np.maximum(t0, p.created_s[idx])
     hi = np.where(s.term_end[idx] * DAY <= t1, s.term_end[idx] * DAY, t1)
@@ -134,7 +144,7 @@ def _touchpoints(run: _Run, idx: np.ndarray, t0: int, t1: int, day: int) -> None
             continue
         ids = idx[sel]
         before = s.risk(ids, day)
-        after = risk.apply_action(before, code)
+        after = risk.apply_action(before, code, run.structure, p.size[ids])
         s.term_shift[ids] = after.term_shift
         s.modules[ids] = after.modules
         s.storm[ids] = after.storm
@@ -156,7 +166,7 @@ def _touchpoints(run: _Run, idx: np.ndarray, t0: int, t1: int, day: int) -> None
         s.fv_achieved[ids[reached]] = True
         s.fv_at_s[ids[reached]] = later[reached]
         if code == "upsell_offer":
-            s.upsell_boost[ids[~risk.unhealthy(before)]] = risk.UPSELL_OFFER_BOOST
+            s.upsell_boost[ids[~risk.unhealthy(before)]] = run.structure.upsell_offer_boost
 
 
 def _month(run: _Run, m: int, t0: int, t1: int, window_start_day: int) -> None:
@@ -176,15 +186,17 @@ def _month(run: _Run, m: int, t0: int, t1: int, window_start_day: int) -> None:
     state = s.risk(decide, d0)
     sat = _saturation(run, decide, t0)
     churn = rng.random(len(decide)) < risk.churn_probability(
-        state, p.monthly_term[decide], cfg.external_churn
+        state, p.monthly_term[decide], cfg.external_churn, run.structure
     )
-    uplift = rng.random(len(decide)) < risk.uplift_probability(state, sat, p.monthly_term[decide])
+    uplift = rng.random(len(decide)) < risk.uplift_probability(
+        state, sat, p.monthly_term[decide], run.structure
+    )
     uplift &= cfg.expansions != "none"
     contracts.renew(p, s, run.book, decide, churn, uplift, rng)
 
     others = alive[~deciding]
     q = risk.expansion_probability(
-        s.risk(others, d0), _saturation(run, others, t0), s.upsell_boost[others]
+        s.risk(others, d0), _saturation(run, others, t0), s.upsell_boost[others], run.structure
     )
     buys = others[rng.random(len(others)) < q] if cfg.expansions != "none" else others[:0]
     lo_day = np.maximum(d0, s.term_start[buys] + 1)
@@ -224,6 +236,7 @@ def simulate(
     start: date = date(2024, 1, 1),
     config: c.SimConfig | None = None,
     progress: bool = False,
+    structure_seed: int | None = None,
 ) -> World:
     """Simulate `n_accounts` customers over `months` months from `start`.
 
@@ -234,16 +247,20 @@ def simulate(
         start: first day of the window (the first of a month is advised).
         config: knobs such as event volume per user (`SimConfig`).
         progress: show a progress bar on stderr.
+        structure_seed: draws the world's causal structure (`simulator.structure`): which
+            causes drive churn, what each action does, how the CS team chooses, the account
+            mix. None is the one structure of the demo world; `seed` then only draws data.
 
     Returns:
         The `World` with contract tables in `tables` and ground truth in `truth`.
     """
     cfg = config or c.SimConfig()
+    structure = structure_for(structure_seed)
     rng = np.random.default_rng(seed)
     first = np.datetime64(start, "M")
     month_s = (first + np.arange(months + 1)).astype("datetime64[s]").astype("int64")
     window_start_day = int(month_s[0] // DAY)
-    p = make_profiles(n_accounts, rng, window_start_day, months, cfg)
+    p = make_profiles(n_accounts, rng, window_start_day, months, cfg, structure.mix)
     s = AccountState(n_accounts)
     run = _Run(
         p,
@@ -255,6 +272,7 @@ def simulate(
         rng.normal(0.0, 0.3, len(c.CSMS))[p.csm],
         int(month_s[-1]),
         seed,
+        structure,
     )
     before = np.flatnonzero(p.created_day < window_start_day)
     dynamics.start_accounts(p, s, run.users, before, int(month_s[0]), rng)
@@ -267,7 +285,7 @@ def simulate(
     world_start = pd.Timestamp(month_s[0], unit="s").to_pydatetime()
     world_end = pd.Timestamp(month_s[-1], unit="s").to_pydatetime()
     stats = {"events": len(tables["events"])}
-    return World(tables, truth, world_start, world_end, stats, config=cfg)
+    return World(tables, truth, world_start, world_end, stats, config=cfg, structure=structure)
 
 
 def simulate_to_dir(
@@ -278,10 +296,18 @@ def simulate_to_dir(
     fmt: str = "parquet",
     progress: bool = False,
     config: c.SimConfig | None = None,
+    structure_seed: int | None = None,
 ) -> World:
     """Simulate a world and write its tables (`fmt` parquet or csv) and `_truth/` to `out`."""
     from simulator.writer import write_world
 
-    world = simulate(n_accounts, seed, months=months, config=config, progress=progress)
+    world = simulate(
+        n_accounts,
+        seed,
+        months=months,
+        config=config,
+        progress=progress,
+        structure_seed=structure_seed,
+    )
     write_world(world, Path(out), fmt=fmt, progress=progress)
     return world
