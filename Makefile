@@ -12,7 +12,7 @@ AS_OF ?=
 EXTRAS ?= dev,spark
 export MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
 
-.PHONY: help install run demo-data validate train models score serve mlflow-ui test test-fast lint bench clean browser screenshots
+.PHONY: help install run demo-data validate train retrain models score serve mlflow-ui test test-fast lint bench clean browser screenshots
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ run: validate train score ## Set up, simulate demo data, train and register, sco
 
 train: demo-data ## Train churn and upsell models on the demo data, log to MLflow, gate promotion (AS_OF)
 	$(BIN)/retain train --data $(DEMO) $(if $(AS_OF),--as-of $(AS_OF))
+
+retrain: $(STAMP) ## For cron: retrain, promote only a better model, monitor, write outputs/retrain/latest.md
+	$(BIN)/retain retrain --data $${RETAIN_DATA:-$(DEMO)}
 
 models: $(STAMP) ## List registered model versions, aliases and test metrics
 	$(BIN)/retain models

@@ -439,5 +439,48 @@ def monitor(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def retrain(
+    data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
+    reports: Path = typer.Option(Path("outputs/retrain"), help="Folder of the one-page reports."),
+    thresholds: Path | None = typer.Option(
+        None, help="Monitor thresholds YAML (default: training/monitor/monitor.yaml)."
+    ),
+) -> None:
+    """For cron: retrain, promote only a better model, monitor, write the one-page report.
+
+    Exits 1 when an alarm remains after retraining (cron then mails it).
+    """
+    from actions.playbook import PlaybookError, load_playbook
+    from retain.settings import get_settings
+    from store import StoreUnavailable
+    from training.monitor.drift import MissingFeatures
+    from training.monitor.retrain import retrain as retrain_and_report
+    from training.monitor.run import NoChampion
+    from training.monitor.thresholds import ThresholdsError
+
+    settings = get_settings()
+    try:
+        outcome = retrain_and_report(
+            data,
+            settings.mlflow_uri,
+            settings.store_url,
+            playbook=load_playbook(settings.playbook),
+            reports=reports,
+            thresholds=thresholds,
+            results=settings.monitor_results,
+            report=typer.echo,
+        )
+    except (
+        MissingFeatures, NoChampion, PlaybookError, StoreUnavailable, ThresholdsError, ValueError
+    ) as error:  # fmt: skip
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo("\n".join(outcome.monitor.lines()))
+    typer.echo(f"Report for CS ops: {outcome.page}")
+    if outcome.monitor.alarmed:
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":
     app()

@@ -132,3 +132,39 @@ def _is_date_column(column: pd.Series) -> bool:
     """Whether a column holds dates (not timestamps)."""
     sample = column.dropna()
     return len(sample) > 0 and not isinstance(sample.iloc[0], pd.Timestamp | datetime)
+
+
+def new_churn_cause(
+    tables: Tables, after: datetime, segment: set[str], probability: float, seed: int = 0
+) -> Tables:
+    """From `after` on, accounts in `segment` leave at a renewal with `probability`.
+
+    Each renewal decided after `after` (a term ending then, `renewed`) becomes `churned`
+    with that probability, the cause lasting: the account leaves at the first one. Its
+    later terms and everything it did after leaving are dropped, as if it had left.
+    """
+    rng = np.random.default_rng(seed)
+    changed = _copy(tables)
+    subscriptions = changed["subscriptions"]
+    ends = pd.to_datetime(subscriptions["end_date"])
+    decided = (
+        subscriptions["account_id"].isin(segment)
+        & (ends > pd.Timestamp(after))
+        & (subscriptions["outcome"] == "renewed")
+        & subscriptions["kind"].isin(["new", "renewal"])
+    )
+    renewals = subscriptions.loc[decided].sort_values("end_date")
+    leaves = renewals.loc[rng.uniform(size=len(renewals)) < probability]
+    flipped = leaves.drop_duplicates("account_id")  # an account leaves at its first such renewal
+    left = dict(zip(flipped["account_id"], pd.to_datetime(flipped["end_date"]), strict=True))
+    subscriptions.loc[flipped.index, "outcome"] = "churned"
+    for name, frame in changed.items():
+        if name == "accounts" or name not in HAPPENED:
+            continue
+        gone = frame["account_id"].map(left)
+        when = pd.to_datetime(frame[HAPPENED[name]])
+        later = gone.notna() & (when >= gone)
+        if name == "subscriptions":
+            later &= ~frame.index.isin(flipped.index)
+        changed[name] = frame.loc[~later].reset_index(drop=True)
+    return changed

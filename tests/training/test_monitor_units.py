@@ -166,3 +166,39 @@ def test_the_shipped_thresholds_load_and_an_unknown_key_is_an_error(tmp_path: Pa
     wrong.write_text("drift:\n  psi_treshold: 0.3\n")
     with pytest.raises(ThresholdsError, match="psi_treshold"):
         load_thresholds(wrong)
+
+
+def test_the_retrain_page_says_what_changed_and_whether_the_new_model_was_promoted(
+    tmp_path: Path,
+):
+    from training.monitor.alarms import Alarm
+    from training.monitor.report import MonitorReport
+    from training.monitor.retrain_report import write_retrain_report
+    from training.registry import PromotionDecision
+
+    features = pd.DataFrame(
+        [
+            {"feature": "arr_per_seat", "psi": 3.2, "js": 0.6, "missing_then": 0.0,
+             "missing_now": 0.0, "natural_psi": 0.01, "psi_month": 3.0},
+            {"feature": "tenure_days", "psi": 0.1, "js": 0.1, "missing_then": 0.0,
+             "missing_now": 0.0, "natural_psi": 0.05, "psi_month": 0.01},
+        ]
+    )  # fmt: skip
+    alarm = Alarm("feature", "arr_per_seat", "'ARR per seat' (arr_per_seat) has shifted")
+    report = MonitorReport(
+        datetime(2026, 1, 1), "5", 240, features, {"psi": 0.1, "js": 0.1, "mean_then": 0.12,
+        "mean_now": 0.13, "natural_psi": 0.02}, {"high": (0.1, 0.12)}, pd.DataFrame(),
+        alarms=[alarm],
+    )  # fmt: skip
+    kept = PromotionDecision("churn", "6", "roc_auc", 0.79, "5", 0.81, False, "...")
+    promoted = PromotionDecision("upsell", "3", "roc_auc", 0.90, "2", 0.88, True, "...")
+    page = write_retrain_report(
+        tmp_path / "2026-01-01.md", report, {"churn": kept, "upsell": promoted}, {}, {}
+    )
+    text = page.read_text()
+    assert "kept v5" in text and "did not beat it (roc_auc 0.790 vs 0.810" in text
+    assert "new model v3 promoted" in text
+    assert "| Annual recurring revenue per licensed seat (`arr_per_seat`) | 3.20 |" in text
+    assert "'ARR per seat' (arr_per_seat) has shifted" in text
+    assert "A signal shifted" in text  # what to do
+    assert "Nothing to judge yet" in text

@@ -172,6 +172,36 @@ def monitor(
     return report, probability
 
 
+def load_champion(client: Any) -> tuple[str, Any]:
+    """The churn champion's version and its `AccountModel`.
+
+    Raises:
+        NoChampion: no churn champion is registered.
+    """
+    from training.registry import champion_version, load_account_model
+
+    version = champion_version(client, "churn")
+    if version is None:
+        raise NoChampion("no churn champion is registered: run `retain train` first")
+    return version, load_account_model("churn", version)
+
+
+def monitor_champion(
+    data: str,
+    model: Any,
+    version: str,
+    store_url: str,
+    thresholds: MonitorThresholds,
+    as_of: datetime | None = None,
+) -> tuple[MonitorReport, np.ndarray]:
+    """`monitor` with the score log read from the store at `store_url`."""
+    from store import Store
+
+    with Store(store_url) as store:
+        score_log = store.score_log()
+    return monitor(data, model, version, score_log, thresholds, as_of)
+
+
 def run_monitor(
     data: str,
     tracking_uri: str | None,
@@ -191,19 +221,12 @@ def run_monitor(
     """
     from mlflow.tracking import MlflowClient
 
-    from store import Store
-    from training.registry import champion_version, load_account_model
     from training.tracking import configure_mlflow
 
     thresholds = load_thresholds(thresholds_path)
     configure_mlflow(tracking_uri)
-    version = champion_version(MlflowClient(), "churn")
-    if version is None:
-        raise NoChampion("no churn champion is registered: run `retain train` first")
-    model = load_account_model("churn", version)
-    with Store(store_url) as store:
-        score_log = store.score_log()
-    report, probability = monitor(data, model, version, score_log, thresholds, as_of)
+    version, model = load_champion(MlflowClient())
+    report, probability = monitor_champion(data, model, version, store_url, thresholds, as_of)
     if log_to_mlflow:
         log_report(report, model, probability, thresholds)
     if results is not None:

@@ -1,0 +1,90 @@
+"""`make retrain` (for cron): retrain, gate, promote only a better model, monitor, report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from training.monitor.report import MonitorReport
+
+DEFAULT_REPORTS = Path("outputs/retrain")
+
+
+@dataclass
+class RetrainOutcome:
+    """One scheduled retrain: the training run, the monitor's findings and the page."""
+
+    training: Any  # training.train.TrainingResult
+    monitor: MonitorReport
+    page: Path
+
+
+def retrain(
+    data: str,
+    tracking_uri: str | None,
+    store_url: str,
+    playbook: Any = None,
+    reports: Path = DEFAULT_REPORTS,
+    thresholds: Path | None = None,
+    results: Path | None = None,
+    as_of: datetime | None = None,
+    report: Callable[[str], None] = print,
+    train_options: dict[str, Any] | None = None,
+) -> RetrainOutcome:
+    """Retrain with the promotion gate, then monitor the champion and write the page.
+
+    Args:
+        data: the source.
+        tracking_uri: MLflow store (registry).
+        store_url: the service's store (the score log).
+        playbook: the playbook serving uses (for the next-best-action learner).
+        reports: folder of the pages; the page is `<as_of>.md`, plus `latest.md`.
+        thresholds: the monitor's thresholds YAML (default: the shipped one).
+        results: where the monitor's JSON for `/metrics` goes (default `var/monitor/`).
+        as_of: train and monitor as of this date (default: the data's horizon).
+        report: where progress lines go.
+        train_options: more keyword arguments for `training.train.train` (tests).
+    """
+    import shutil
+
+    from mlflow.tracking import MlflowClient
+
+    from training.monitor import DEFAULT_RESULTS
+    from training.monitor.plots import calibration_plot, feature_shift_plot, score_shift_plot
+    from training.monitor.run import load_champion, log_report, monitor_champion
+    from training.monitor.thresholds import load_thresholds
+    from training.train import train
+
+    limits = load_thresholds(thresholds)
+    trained = train(
+        data,
+        as_of,
+        report=report,
+        tracking_uri=tracking_uri,
+        playbook=playbook,
+        **(train_options or {}),
+    )
+    version, model = load_champion(MlflowClient())
+    found, probability = monitor_champion(data, model, version, store_url, limits, as_of)
+    log_report(found, model, probability, limits)
+    found.write_json(results or DEFAULT_RESULTS)
+    figures: dict[str, Any] = {}
+    if not found.features.empty:
+        figures["shifts.png"] = feature_shift_plot(found.features, limits.drift.psi)
+    reference = getattr(model, "reference", None)
+    if reference is not None and reference.score is not None:
+        figures["scores.png"] = score_shift_plot(reference.score, probability)
+    if found.deciles:
+        figures["calibration.png"] = calibration_plot(found.deciles)
+    from training.monitor.retrain_report import write_retrain_report
+
+    decisions = {t: r.decision for t, r in trained.targets.items()}
+    page = write_retrain_report(
+        reports / f"{found.as_of:%Y-%m-%d}.md", found, decisions, trained.skipped, figures
+    )
+    shutil.copyfile(page, reports / "latest.md")
+    report(f"Wrote the retrain report to {page}")
+    return RetrainOutcome(trained, found, page)
