@@ -203,7 +203,7 @@ def time_split(frame: pd.DataFrame, target: str, as_of: datetime, config: SplitC
         raise NotEnoughHistory(f"{target}: not trained: {what}.")
     reason = ""
     floor = config.min_test_months + config.min_validation_months + config.min_train_months
-    best: tuple[tuple[bool, int, int], TimeSplit] | None = None
+    best: tuple[tuple[bool, bool, int, int], TimeSplit] | None = None
     for test, validation in period_lengths(config):
         if len(dates) < test + validation + config.min_train_months:
             reason = reason or (
