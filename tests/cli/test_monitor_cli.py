@@ -138,6 +138,15 @@ def test_logged_scores_are_held_against_the_renewals_since_and_shown_on_metrics(
     matured = int(output.split("Churn model v1 on ")[1].split(" ")[0])
     assert 0 < matured <= len(early)
 
+    import mlflow
+
+    runs = mlflow.search_runs(
+        experiment_names=["retain"], filter_string="tags.kind = 'monitor'", output_format="list"
+    )
+    logged = {a.path for a in mlflow.MlflowClient().list_artifacts(runs[0].info.run_id, "monitor")}
+    assert {"monitor/calibration.png", "monitor/score_shift.png", "monitor/report.txt"} <= logged
+    assert runs[0].data.metrics["outcome.v1.matured"] == matured
+
     settings = test_settings(monitor_results=setup["results"])
     with TestClient(create_app(settings, make_service())) as client:
         metrics = client.get("/metrics", headers={"X-API-Key": API_KEY}).text
