@@ -6,8 +6,9 @@ A Spark source is one of:
   `hdfs:///crm`, `/mnt/lake/crm`): `<table>.parquet` or a `<table>/` directory each;
 * `catalog:<database>`: tables named after the contract in a Spark catalog
   (`catalog:crm`, `catalog:spark_catalog.crm`);
-* a JDBC URL (`jdbc:postgresql://host/db?user=...`): one table per contract table;
-  the JDBC driver must be on Spark's classpath (`spark.jars`).
+* a JDBC URL (`jdbc:postgresql://host/db?user=...&currentSchema=crm`): one table per
+  contract table; the JDBC driver jar must be on the driver's and executors' class path
+  (`--driver-class-path` and `--jars`, e.g. in `PYSPARK_SUBMIT_ARGS`).
 
 Each present table becomes the view `<table>` with the contract's columns cast to
 the contract types (timestamps as naive UTC `TIMESTAMP_NTZ`); an absent optional
@@ -117,7 +118,9 @@ def _read_jdbc(session: Any, url: str, name: str) -> tuple[Any, str] | None:
     except Exception as error:
         if "does not exist" in str(error) or "not found" in str(error).lower():
             return None
-        raise SparkSourceError(f"table {name} could not be read over JDBC: {error}") from error
+        first = str(error).strip().splitlines()
+        why = " ".join(first[:2]) if first else type(error).__name__
+        raise SparkSourceError(f"table {name} could not be read over JDBC: {why}") from error
 
 
 def _reader(uri: str) -> Any:
