@@ -72,10 +72,11 @@ def build_reference(
     }
     if score is not None and probability is not None:
         measures["score"] = (score, np.asarray(probability, dtype=float))
-    months = snapshot["as_of"].to_numpy()
+    stamps = snapshot["as_of"].to_numpy()
+    months = [stamps == t for t in np.unique(stamps)]
     natural = {
         name: max(
-            (psi(np.asarray(b.shares), b.shares_of(values[months == t])) for t in set(months)),
+            (psi(np.asarray(b.shares), b.shares_of(values[month])) for month in months),
             default=0.0,
         )
         for name, (b, values) in measures.items()
