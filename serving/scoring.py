@@ -240,9 +240,14 @@ class ScoringService:
         bundle = self.models.bundle
         snapshot = self.features.snapshot(as_of)
         n = len(snapshot.account_ids)
+        memo = self.memo if self.memo is not None and self.memo.serves(bundle, snapshot) else None
 
         def chunks() -> Any:
             for start in range(0, n, chunk):
+                if memo is not None:  # the latest: scored once at warm-up
+                    ids = snapshot.account_ids[start : start + chunk]
+                    yield [memo.by_id[account_id] for account_id in ids]
+                    continue
                 rows = np.arange(start, min(start + chunk, n), dtype=np.intp)
                 yield self._score_rows(bundle, snapshot, rows)
 

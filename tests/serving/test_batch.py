@@ -52,3 +52,10 @@ def test_parquet_and_csv_outputs(service, tmp_path):
 def test_unknown_suffix_is_refused(service, tmp_path):
     with pytest.raises(ValueError, match=r"\.parquet or \.csv"):
         write_scores(score_frame(service, progress=False), tmp_path / "scores.xlsx")
+
+
+def test_batch_at_the_latest_date_reuses_the_scores_made_at_warm_up(monkeypatch):
+    service = make_service(n=10)
+    monkeypatch.setattr(service, "_score_rows", lambda *args: pytest.fail("scored twice"))
+    frame = score_frame(service, progress=False)
+    assert list(frame["account_id"]) == list(service.features.latest.account_ids)
