@@ -304,14 +304,20 @@ def train(
 @app.command()
 def models() -> None:
     """List the registered model versions with their aliases and test metrics."""
+    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
     from retain.settings import get_settings
+    from training.credentials import describe_error
     from training.registry import list_versions
     from training.tracking import configure_mlflow
 
-    configure_mlflow(get_settings().mlflow_uri)
-    versions = list_versions(MlflowClient())
+    quiet_mlflow()
+    try:
+        configure_mlflow(get_settings().mlflow_uri)
+        versions = list_versions(MlflowClient())
+    except MlflowException as error:  # the registry is unreachable: say so, without secrets
+        fail(f"the model registry: {describe_error(error)}", code=1)
     if versions.empty:
         typer.echo("No registered models yet: run `retain train`.")
         return
@@ -324,16 +330,21 @@ def promote(
     version: str = typer.Option(..., help="The version to make champion."),
 ) -> None:
     """Move the champion alias of a model to a version by hand."""
+    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
     from retain.settings import get_settings
+    from training.credentials import describe_error
     from training.names import model_name
     from training.registry import promote as promote_version
     from training.tracking import configure_mlflow
 
-    configure_mlflow(get_settings().mlflow_uri)
+    quiet_mlflow()
     try:
+        configure_mlflow(get_settings().mlflow_uri)
         promote_version(MlflowClient(), model, version)
+    except MlflowException as error:  # the registry is unreachable: say so, without secrets
+        fail(f"the model registry: {describe_error(error)}", code=1)
     except (KeyError, ValueError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error

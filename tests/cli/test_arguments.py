@@ -91,3 +91,18 @@ def test_mlflow_chatter_goes_to_debug_and_retain_output_stays(caplog):
         name == "retain.mlflow" and level == logging.DEBUG and "cloudpickle" in message
         for name, level, message in shown
     )
+
+
+def test_an_unreachable_registry_is_one_line_without_its_password(monkeypatch):
+    from retain.settings import get_settings
+
+    monkeypatch.setenv("RETAIN_MLFLOW_URI", "http://bob:s3cret@127.0.0.1:9")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["models"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    line = _one_line_error(result)
+    assert "127.0.0.1:9" in line and "s3cret" not in line and "bob" not in line
