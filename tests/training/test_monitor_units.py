@@ -202,3 +202,19 @@ def test_the_retrain_page_says_what_changed_and_whether_the_new_model_was_promot
     assert "'ARR per seat' (arr_per_seat) has shifted" in text
     assert "A signal shifted" in text  # what to do
     assert "Nothing to judge yet" in text
+
+
+def test_a_moved_tier_mix_and_a_shifted_score_are_alarms_in_words():
+    from training.monitor.alarms import score_alarms
+    from training.monitor.drift import tier_shift
+
+    shift = tier_shift({"high": 0.10, "medium": 0.20, "low": 0.70}, {"high": 0.30, "low": 0.70})
+    score = {"psi": 0.6, "js": 0.3, "mean_then": 0.12, "mean_now": 0.25, "natural_psi": 0.02}
+    alarms = score_alarms(score, shift, 0.5, DriftThresholds())
+    messages = [a.message for a in alarms]
+    assert "The churn scores have shifted since training: PSI 0.60, mean 12.0% then, 25.0% now" in (
+        messages
+    )
+    assert "The high-risk tier holds 20% more of the accounts than at training" in messages
+    assert "The medium-risk tier holds 20% fewer of the accounts than at training" in messages
+    assert not score_alarms(score, shift, 0.01, DriftThresholds(tier_share_change=0.5))
