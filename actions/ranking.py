@@ -5,10 +5,13 @@ one suggestion per action, in the playbook's order) and, when an uplift model ex
 action's expected effect on churn learned from the CS team's history (`ExpectedEffect`).
 
 `rank` orders them: actions whose effect was learned come first, by expected saved ARR
-(-effect x ARR - the action's cost), and only when they are expected to pay; then the
-playbook's suggestions that history cannot judge for this account, in playbook order. A
-playbook suggestion whose learned effect does not pay is left out. Without learned effects
-the playbook decides alone. The next-best-action is the top of the ranking, or `none`.
+(-effect x ARR - the action's cost), and only when they pay with the configured confidence:
+the pessimistic effect (`ExpectedEffect.pessimistic`, the effect at the confidence's bound,
+`training/uplift/uplift.yaml`'s `confidence`) must still save more than the action costs.
+Then come the playbook's suggestions that history cannot judge for this account, in
+playbook order. A playbook suggestion whose learned effect does not pay is left out. Without
+learned effects the playbook decides alone. The next-best-action is the top of the ranking,
+or `none`; `why_none` says in words why nothing was recommended.
 """
 
 from __future__ import annotations
@@ -35,6 +38,14 @@ class ExpectedEffect:
     basis: Basis
     basis_reason: str
     cost: float = 0.0
+    pessimistic: float | None = None  # the effect at the confidence bound (None: `effect`)
+
+    def saved(self, arr: float) -> tuple[float, float]:
+        """(expected, pessimistic) ARR saved net of cost on an account worth `arr`."""
+        effect = self.effect if self.effect is not None and _known(self.effect) else 0.0
+        bound = self.pessimistic if self.pessimistic is not None else effect
+        bound = bound if _known(bound) else effect
+        return -effect * arr - self.cost, -bound * arr - self.cost
 
 
 @dataclass(frozen=True)
@@ -135,8 +146,8 @@ def rank(
         if found.basis != "learned" or not _known(found.effect):
             continue
         effect = float(found.effect)  # type: ignore[arg-type]
-        saved = -effect * value - found.cost
-        if saved <= 0:
+        saved, sure = found.saved(value)
+        if saved <= 0 or sure <= 0:
             continue
         s = by_action.get(action)
         learned.append(
@@ -167,6 +178,30 @@ def rank(
     return ranked
 
 
+def why_none(effects: Mapping[str, ExpectedEffect] | None, arr: float | None) -> str:
+    """Why no learned action is recommended for an account, in a CSM's words."""
+    if effects is None:
+        return "no uplift model is registered, and no playbook rule fired"
+    if not _known(arr):
+        return "the account's ARR is unknown, so no action can be valued"
+    value = float(arr)  # type: ignore[arg-type]
+    learned = {a: e for a, e in effects.items() if e.basis == "learned" and _known(e.effect)}
+    if not learned:
+        return "history has too few comparable cases to judge any action for this account"
+    action, found = max(learned.items(), key=lambda item: item[1].saved(value)[0])
+    saved, sure = found.saved(value)
+    words = action.replace("_", " ")
+    if saved <= 0:
+        return (
+            f"no action is expected to pay: the best, {words}, would save"
+            f" {saved + found.cost:,.0f} of ARR for a cost of {found.cost:,.0f}"
+        )
+    return (
+        f"no action pays with enough confidence: {words} is expected to save {saved:,.0f}"
+        f" net of its cost, but could save {sure:,.0f} at the configured confidence"
+    )
+
+
 def _number(value: Any) -> float | None:
     value = float(value)
     return None if math.isnan(value) else value
@@ -178,13 +213,15 @@ def per_account(
     """Per-action arrays (effect, std, basis, reason) -> one {action: ExpectedEffect} per account.
 
     Args:
-        effects: e.g. `UpliftModel.effects(X)`: action -> (effect, std, basis, reason) arrays.
+        effects: e.g. `UpliftModel.effects(X)`: action -> (effect, std, basis, reason
+            [, pessimistic]) arrays.
         costs: action -> cost in ARR currency (missing = 0).
     """
     costs = costs or {}
     accounts: list[dict[str, ExpectedEffect]] = []
-    for action, (effect, std, basis, reason, *_) in effects.items():
+    for action, (effect, std, basis, reason, *rest) in effects.items():
         cost = float(costs.get(action, 0.0))
+        bound = rest[0] if rest and rest[0] is not None else None
         if not accounts:
             accounts = [{} for _ in range(len(effect))]
         for i in range(len(effect)):
@@ -194,6 +231,7 @@ def per_account(
                 "learned" if str(basis[i]) == "learned" else "playbook",
                 str(reason[i]),
                 cost,
+                None if bound is None else _number(bound[i]),
             )
     return accounts
 

@@ -100,3 +100,31 @@ def test_batch_ranking_by_saved_arr_with_costs_and_none():
     assert best_action(third) == "exec_sponsor_call"
     assert third[0].basis == PLAYBOOK and third[0].reason == "Do exec_sponsor_call."
     assert third[0].basis_reason == "too few" and third[0].expected_effect is None
+
+
+def test_an_action_is_recommended_only_when_it_pays_at_the_configured_confidence():
+    sure = ExpectedEffect(-0.02, 0.002, LEARNED, "learned", cost=100, pessimistic=-0.017)
+    shaky = ExpectedEffect(-0.05, 0.04, LEARNED, "learned", cost=100, pessimistic=-0.001)
+    ranked = rank([], {"health_check": sure, "training": shaky}, 20_000)
+    # training is expected to save more (900 vs 300) but might save only 20 - 100 < 0
+    assert [r.action for r in ranked] == ["health_check"]
+    assert ranked[0].expected_saved_arr == pytest.approx(0.02 * 20_000 - 100)
+
+
+def test_batch_ranking_reads_the_pessimistic_effect_when_the_model_gives_one():
+    effect, std = np.array([-0.05, -0.05]), np.array([0.01, 0.04])
+    bound = effect + 1.28 * std  # 90% confidence
+    effects = {"training": (effect, std, [LEARNED] * 2, [""] * 2, bound)}
+    result = next_best_actions(effects, np.array([10_000.0, 10_000.0]), {"training": 100.0})
+    assert [best_action(r) for r in result] == ["training", NO_ACTION]
+
+
+def test_why_none_says_whether_nothing_pays_or_nothing_pays_surely():
+    from actions.ranking import why_none
+
+    shaky = {"training": ExpectedEffect(-0.05, 0.04, LEARNED, "", cost=100, pessimistic=0.0)}
+    assert "enough confidence" in why_none(shaky, 20_000)
+    dear = {"training": ExpectedEffect(-0.001, 0.0, LEARNED, "", cost=100)}
+    assert "expected to pay" in why_none(dear, 20_000)
+    assert "too few comparable cases" in why_none({}, 20_000)
+    assert "no uplift model" in why_none(None, 20_000)

@@ -80,6 +80,19 @@ def test_model_pickles_and_predicts_the_same(confounded):
     )
 
 
+def test_pessimistic_effect_is_the_bound_at_the_configured_confidence(confounded):
+    model, X, _, _, _ = confounded
+    config = UpliftConfig(min_propensity=0.01, learner="dr_lightgbm", confidence=0.9)
+    sure = UpliftModel(config, random_state=0)
+    sure.__dict__.update({k: v for k, v in model.__dict__.items() if k.endswith("_")})
+    found = sure.effects(X.head(40))["exec_sponsor_call"]
+    learned = found.basis == LEARNED
+    assert learned.any()
+    bound = found.effect[learned] + 1.2815516 * found.std[learned]
+    np.testing.assert_allclose(found.pessimistic[learned], bound, rtol=1e-3)
+    assert np.all(found.pessimistic[learned] > found.effect[learned])
+
+
 def test_accounts_outside_overlap_fall_back_to_the_playbook(confounded):
     model, X, _, _, _ = confounded
     # Very healthy accounts: CSMs (almost) never called them; with a strict overlap rule

@@ -39,8 +39,15 @@ class UpliftConfig(BaseModel):
     bags: int = Field(default=8, ge=2)
     final_min_child_samples: int = Field(default=200, gt=0)
     nuisance: NuisanceParams = NuisanceParams()
+    confidence: float = Field(default=0.5, ge=0.5, lt=1.0)
     default_cost: float = Field(default=0.0, ge=0)
     costs: dict[str, float] = Field(default_factory=dict)
+
+    def z(self) -> float:
+        """Standard errors between an effect and its bound at `confidence` (0 at 0.5)."""
+        from scipy.stats import norm
+
+        return float(norm.ppf(self.confidence))
 
     def cost(self, action: str) -> float:
         """What doing `action` once costs, in ARR currency."""

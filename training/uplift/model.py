@@ -41,6 +41,7 @@ class ActionEffect(NamedTuple):
     std: np.ndarray
     basis: np.ndarray  # "learned" | "playbook"
     reason: np.ndarray
+    pessimistic: np.ndarray | None = None  # effect + z(confidence) x std: the bound that must pay
 
 
 class UpliftModel(PythonModel):
@@ -162,7 +163,8 @@ class UpliftModel(PythonModel):
                 effect[ok], std[ok] = self._predict(action, features[ok], symptoms[ok])
                 basis[ok] = LEARNED
                 reason[ok] = f"learned from {self.n_treated_[action]} times the CS team did it"
-            out[action] = ActionEffect(effect, std, basis, reason)
+            bound = effect + self.config.z() * np.nan_to_num(std, nan=0.0)
+            out[action] = ActionEffect(effect, std, basis, reason, bound)
         return out
 
     def predict(

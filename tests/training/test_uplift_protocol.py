@@ -1,0 +1,75 @@
+"""The honest protocol's arithmetic: values net of cost, the best choice, fixed policies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.contract import ACTION_CODES
+from simulator.structure import TODAY, draw_structure
+from training.uplift.protocol import (
+    best_values,
+    calibration_table,
+    cs_team_actions,
+    true_cause_actions,
+    values,
+)
+
+TRAINING, REVIEW = ACTION_CODES.index("training"), ACTION_CODES.index("business_review")
+
+
+def _effects() -> np.ndarray:
+    effects = np.zeros((2, len(ACTION_CODES)))
+    effects[0, TRAINING] = -0.10  # saves 1,000 on 10,000 ARR
+    effects[0, REVIEW] = -0.12  # saves 1,200 but costs 300
+    effects[1, TRAINING] = -0.001  # saves 2 on 2,000 ARR: never pays
+    return effects
+
+
+def test_values_count_true_saved_arr_net_of_cost_and_none_is_free():
+    arr, costs = np.array([10_000.0, 2_000.0]), {"training": 150.0, "business_review": 300.0}
+    gross, net = values(["training", "training"], _effects(), arr, costs)
+    assert gross == pytest.approx(1_000 + 2)
+    assert net == pytest.approx(1_000 + 2 - 300)
+    assert values(["none", "none"], _effects(), arr, costs) == (0.0, 0.0)
+
+
+def test_the_best_choice_takes_the_best_action_net_of_cost_or_none():
+    arr, costs = np.array([10_000.0, 2_000.0]), {"training": 150.0, "business_review": 300.0}
+    gross, net = best_values(_effects(), arr, costs)
+    assert gross == pytest.approx(1_200 + 2)  # without costs: the review, and training
+    assert net == pytest.approx(max(1_000 - 150, 1_200 - 300))  # account 2: none
+
+
+def test_cs_team_policy_is_the_first_action_in_the_window_after_the_snapshot():
+    snapshots = pd.DataFrame({"account_id": ["a", "b", "c"], "as_of": [datetime(2025, 1, 1)] * 3})
+    touchpoints = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b", "c"],
+            "ts": pd.to_datetime(["2025-01-20", "2025-01-05", "2024-12-30", "2025-05-01"]),
+            "type": ["training", "health_check", "training", "training"],
+        }
+    )
+    assert cs_team_actions(snapshots, touchpoints, 60) == ["health_check", "none", "none"]
+
+
+def test_true_cause_policy_takes_the_worlds_remedy_for_the_dominant_cause():
+    snapshots = pd.DataFrame({"account_id": ["a", "b"], "as_of": [datetime(2025, 1, 1)] * 2})
+    causes = snapshots.assign(dominant_cause=["key_user_gone", "none"])
+    assert true_cause_actions(snapshots, causes, TODAY) == ["key_user_replacement", "none"]
+    drawn = next(
+        draw_structure(k) for k in range(1, 60) if not draw_structure(k).remedies()["key_gone"]
+    )
+    assert true_cause_actions(snapshots, causes, drawn) == ["none", "none"]
+    assert true_cause_actions(snapshots, None, TODAY) is None
+
+
+def test_calibration_table_has_ten_deciles_in_points():
+    pairs = pd.DataFrame({"estimated": np.linspace(-0.1, 0.0, 100), "true": np.zeros(100)})
+    table = calibration_table(pairs)
+    assert len(table) == 10
+    assert table["estimated"].iloc[0] < table["estimated"].iloc[-1]
+    assert table["estimated"].iloc[0] == pytest.approx(-9.55, abs=0.1)

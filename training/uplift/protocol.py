@@ -1,0 +1,348 @@
+"""The honest protocol: next-best-action judged on simulated worlds it was not tuned on.
+
+Each world is drawn from a structure seed (`simulator.structure`): its own causes of churn,
+action mechanisms, CS-team habits and account mix. Settings (`uplift.yaml`) are chosen on
+the `TUNING` seeds only; the figures that count are on the `UNTOUCHED` seeds, mean and worst.
+
+Per world: simulate, build the training set, fit the uplift model on 70% of the accounts
+with what was known at the training date, and judge the policies on the other 30%'s at-risk
+snapshots against the world's true effects. Value = sum over accounts of (true churn
+reduction x ARR - the action's cost); the best choice takes the best action or none per
+account. Shares are of the best choice's value, net of cost and without costs (there the
+learned policy ranks with zero costs). Policies: `uplift` (the learned one, through
+`actions.ranking.rank`), `playbook` (the shipped file alone), `cs_team` (what the CS team
+did in the window after the snapshot, or nothing), `most_common` (always the team's most
+common action), `random`, and `true_cause` (a perfect diagnosis: the world's remedy for the
+account's dominant cause, `_truth/causes.parquet`, or none when it has no remedy).
+
+Run: `python -m training.uplift.protocol [--accounts 700] [--seeds 11 12 ...]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
+from actions.ranking import NO_ACTION, best_action, next_best_actions
+from features.contract import ACTION_CODES
+from simulator.structure import Structure
+from training.uplift.config import UpliftConfig, load_uplift_config
+from training.uplift.model import ActionEffect, fit_uplift
+from training.uplift.policy_eval import most_common_action, product_playbook, true_effects
+from training.uplift.run import HELD_OUT_SHARE, at_risk, held_out_accounts
+
+TUNING: tuple[int, ...] = (1, 2, 3)
+UNTOUCHED: tuple[int, ...] = (11, 12, 13, 14, 15, 16, 17, 18)
+POLICIES = ("uplift", "playbook", "cs_team", "most_common", "random", "true_cause")
+AS_OF = datetime(2026, 1, 1)  # a 24-month world from 2024-01-01 ends here
+# issue 18's dominant causes (simulator.causes) -> the structure's causes
+CAUSE_OF = {
+    "key_user_gone": "key_gone",
+    "low_usage": "disengaged",
+    "low_adoption": "adoption_gap",
+    "kpi_shortfall": "kpi_miss",
+    "no_first_value": "no_first_value",
+    "support_storm": "storm",
+}
+
+
+def values(
+    chosen: Sequence[str], effects: np.ndarray, arr: np.ndarray, costs: dict[str, float]
+) -> tuple[float, float]:
+    """(true ARR saved, the same net of the actions' costs) of doing `chosen[i]` on account i."""
+    column = {action: j for j, action in enumerate(ACTION_CODES)}
+    gross = net = 0.0
+    for i, action in enumerate(chosen):
+        if action == NO_ACTION or np.isnan(effects[i, column[action]]):
+            continue
+        saved = -effects[i, column[action]] * arr[i]
+        gross, net = gross + saved, net + saved - costs.get(action, 0.0)
+    return gross, net
+
+
+def best_values(
+    effects: np.ndarray, arr: np.ndarray, costs: dict[str, float]
+) -> tuple[float, float]:
+    """The best choice's value (best action or none per account), without and net of costs."""
+    saved = np.nan_to_num(-effects * arr[:, None], nan=-np.inf)
+    price = np.array([costs.get(a, 0.0) for a in ACTION_CODES])
+    gross = np.maximum(saved.max(axis=1), 0.0).sum()
+    net = np.maximum((saved - price[None, :]).max(axis=1), 0.0).sum()
+    return float(gross), float(net)
+
+
+def cs_team_actions(snapshots: pd.DataFrame, touchpoints: pd.DataFrame, days: int) -> list[str]:
+    """The first action the CS team logged in the `days` after each snapshot, or none."""
+    done = touchpoints[touchpoints["type"].isin(ACTION_CODES)].assign(
+        account_id=lambda f: f["account_id"].astype(str), ts=lambda f: pd.to_datetime(f["ts"])
+    )
+    rows = snapshots[["account_id", "as_of"]].assign(
+        account_id=lambda f: f["account_id"].astype(str),
+        as_of=lambda f: pd.to_datetime(f["as_of"]),
+        row=np.arange(len(snapshots)),
+    )
+    joined = rows.merge(done, on="account_id")
+    inside = (joined["ts"] > joined["as_of"]) & (
+        joined["ts"] <= joined["as_of"] + pd.Timedelta(days=days)
+    )
+    first = joined[inside].sort_values("ts").drop_duplicates("row").set_index("row")["type"]
+    return [str(first.get(i, NO_ACTION)) for i in range(len(snapshots))]
+
+
+def true_cause_actions(
+    snapshots: pd.DataFrame, causes: pd.DataFrame | None, structure: Structure
+) -> list[str] | None:
+    """The world's first remedy for each snapshot's dominant cause (None without the truth)."""
+    if causes is None or "dominant_cause" not in causes:
+        return None
+    remedy = structure.remedies()
+    keyed = causes.assign(
+        account_id=causes["account_id"].astype(str), as_of=pd.to_datetime(causes["as_of"])
+    ).set_index(["account_id", "as_of"])["dominant_cause"]
+    index = pd.MultiIndex.from_arrays(
+        [snapshots["account_id"].astype(str), pd.to_datetime(snapshots["as_of"])]
+    )
+    out = []
+    for cause in keyed.reindex(index).fillna(NO_ACTION):
+        fixes = remedy.get(CAUSE_OF.get(str(cause), ""), ())
+        out.append(fixes[0] if fixes else NO_ACTION)
+    return out
+
+
+@dataclass
+class WorldScore:
+    """One world's shares of the best choice per policy, and how well effects were learned."""
+
+    structure_seed: int
+    accounts: int
+    gross: dict[str, float]
+    net: dict[str, float]
+    net_value: dict[str, float]
+    rank_correlation: dict[str, float] = field(default_factory=dict)
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
+    picks: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class WorldData:
+    """What the protocol needs of one simulated world: history, truth and structure."""
+
+    structure_seed: int
+    dataset: pd.DataFrame
+    touchpoints: pd.DataFrame
+    truth: dict[str, pd.DataFrame]
+    structure: Structure
+
+
+def prepare_world(
+    structure_seed: int,
+    accounts: int = 700,
+    data_seed: int | None = None,
+    cache: Path | None = None,
+) -> WorldData:
+    """Simulate the world of `structure_seed` and build its training set (kept in `cache`)."""
+    import pickle
+
+    from features.dataset import build_dataset
+    from features.source import load_source
+    from simulator.world import simulate_to_dir
+
+    seed = 1000 + structure_seed if data_seed is None else data_seed
+    path = None if cache is None else cache / f"world-{structure_seed}-{seed}-{accounts}.pkl"
+    if path is not None and path.exists():
+        with open(path, "rb") as handle:
+            return pickle.load(handle)  # type: ignore[no-any-return]
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "world"
+        world = simulate_to_dir(out, accounts, seed, structure_seed=structure_seed)
+        with load_source(str(out)) as source:
+            dataset = build_dataset(source.con, "2024-02-01", "2025-12-01")
+            touchpoints = source.con.execute("SELECT account_id, ts, type FROM touchpoints").df()
+    data = WorldData(structure_seed, dataset, touchpoints, world.truth, world.structure)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            pickle.dump(data, handle)
+    return data
+
+
+def judge_world(data: WorldData, config: UpliftConfig | None = None) -> WorldScore:
+    """Fit on 70% of the world's accounts with what was known at `AS_OF`, judge on the rest."""
+    from training.split import labelled_rows
+
+    config = config or load_uplift_config()
+    costs = {a: config.cost(a) for a in ACTION_CODES}
+    structure_seed, dataset, touchpoints = data.structure_seed, data.dataset, data.touchpoints
+    truth = data.truth
+    held_out = held_out_accounts(dataset["account_id"], HELD_OUT_SHARE, structure_seed)
+    labelled = labelled_rows(dataset, "churn", AS_OF)
+    fitting = labelled[~labelled["account_id"].astype(str).isin(held_out)]
+    judged = dataset[
+        dataset["account_id"].astype(str).isin(held_out)
+        & (pd.to_datetime(dataset["as_of"]) < pd.Timestamp(AS_OF))
+    ]
+    snapshots = at_risk(judged, truth["churn"])
+    playbook = load_playbook(DEFAULT_PLAYBOOK)
+    model = fit_uplift(fitting, touchpoints, playbook, config, seed=structure_seed)
+    effects_true = true_effects(truth["action_effects"], snapshots)
+    arr = snapshots["arr"].to_numpy(dtype=float)
+    suggestions = product_playbook(snapshots, model.baseline_risk(snapshots), model.risk_cuts_)
+    learned = model.effects(snapshots)
+
+    def learned_policy(price: dict[str, float]) -> list[str]:
+        ranked = next_best_actions(learned, arr, price, suggestions)
+        return [best_action(r) for r in ranked]
+
+    rng = np.random.default_rng(structure_seed)
+    fixed = {
+        "playbook": [s[0].action if s else NO_ACTION for s in suggestions],
+        "cs_team": cs_team_actions(snapshots, touchpoints, config.window_days),
+        "most_common": [most_common_action(touchpoints)] * len(snapshots),
+        "random": list(rng.choice(ACTION_CODES, size=len(snapshots))),
+    }
+    cause_policy = true_cause_actions(snapshots, truth.get("causes"), data.structure)
+    if cause_policy is not None:
+        fixed["true_cause"] = cause_policy
+    best_gross, best_net = best_values(effects_true, arr, costs)
+    gross, net, net_value = {}, {}, {}
+    with_costs = learned_policy(costs)
+    for name, chosen in {"uplift": with_costs, **fixed}.items():
+        g, n = values(chosen, effects_true, arr, costs)
+        net[name], net_value[name] = n / best_net if best_net > 0 else 0.0, n
+        gross[name] = g / best_gross if best_gross > 0 else 0.0
+    free = values(learned_policy({}), effects_true, arr, costs)[0]
+    gross["uplift"] = free / best_gross if best_gross > 0 else 0.0
+    correlation, calibration = _effect_quality(learned, effects_true)
+    picks = {str(a): int(n) for a, n in pd.Series(with_costs).value_counts().items()}
+    return WorldScore(
+        structure_seed, len(snapshots), gross, net, net_value, correlation, calibration, picks
+    )
+
+
+def _effect_quality(
+    learned: dict[str, ActionEffect], truth: np.ndarray
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Per action Spearman correlation of learned with true effects; estimated vs true pairs."""
+    correlation, pairs = {}, []
+    for j, action in enumerate(ACTION_CODES):
+        found = learned.get(action)
+        if found is None:
+            continue
+        effect = np.asarray(found.effect, dtype=float)
+        ok = ~np.isnan(effect) & ~np.isnan(truth[:, j])
+        if ok.sum() > 10 and np.std(effect[ok]) > 0 and np.std(truth[ok, j]) > 0:
+            correlation[action] = float(spearmanr(effect[ok], truth[ok, j]).statistic)
+        pairs.append(
+            pd.DataFrame({"action": action, "estimated": effect[ok], "true": truth[ok, j]})
+        )
+    frame = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame()
+    return correlation, frame
+
+
+def calibration_table(pairs: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+    """Mean estimated and true effect (percentage points) by decile of the estimate."""
+    decile = pd.qcut(pairs["estimated"].rank(method="first"), bins, labels=False)
+    table = pairs.groupby(decile)[["estimated", "true"]].mean() * 100
+    table.index.name = "decile"
+    return table.round(2)
+
+
+@dataclass
+class ProtocolReport:
+    """Scores of every world, split into tuning and untouched seeds."""
+
+    tuning: list[WorldScore]
+    untouched: list[WorldScore]
+
+    def summary(self, scores: Sequence[WorldScore]) -> pd.DataFrame:
+        """Mean and worst share per policy, net and without costs."""
+        rows = {}
+        for policy in POLICIES:
+            net = [s.net[policy] for s in scores if policy in s.net]
+            gross = [s.gross[policy] for s in scores if policy in s.gross]
+            if net:
+                rows[policy] = {
+                    "net_mean": np.mean(net),
+                    "net_worst": np.min(net),
+                    "gross_mean": np.mean(gross),
+                    "gross_worst": np.min(gross),
+                }
+        return pd.DataFrame(rows).T
+
+    def metrics(self) -> dict[str, float]:
+        """Flat metrics for MLflow (prefix `protocol_`), on the untouched seeds."""
+        table = self.summary(self.untouched)
+        return {
+            f"protocol_{policy}_{column}": float(value)
+            for policy, row in table.iterrows()
+            for column, value in row.items()
+        }
+
+    def describe(self) -> str:
+        lines = []
+        for name, scores in (("tuning", self.tuning), ("untouched", self.untouched)):
+            if not scores:
+                continue
+            seeds = ", ".join(str(s.structure_seed) for s in scores)
+            lines.append(f"{name} structure seeds ({seeds}): share of the best choice")
+            lines.append((self.summary(scores) * 100).round(1).to_string())
+            lines.append("  per world (net of cost, learned | playbook | CS team):")
+            for s in scores:
+                lines.append(
+                    f"    seed {s.structure_seed}: {100 * s.net['uplift']:.0f}% |"
+                    f" {100 * s.net['playbook']:.0f}% | {100 * s.net['cs_team']:.0f}%"
+                    f"  ({s.accounts} snapshots; picks {s.picks})"
+                )
+        if self.untouched:
+            corr = pd.DataFrame([s.rank_correlation for s in self.untouched]).mean()
+            lines.append("untouched: mean rank correlation of learned with true effects")
+            lines.append("  " + ", ".join(f"{a} {c:+.2f}" for a, c in corr.items()))
+            pairs = pd.concat([s.calibration for s in self.untouched], ignore_index=True)
+            if len(pairs) >= 10:
+                lines.append("untouched: calibration, effect in pts by decile of the estimate")
+                lines.append(calibration_table(pairs).to_string())
+        return "\n".join(lines)
+
+
+def run_protocol(
+    tuning: Sequence[int] = TUNING,
+    untouched: Sequence[int] = UNTOUCHED,
+    accounts: int = 700,
+    config: UpliftConfig | None = None,
+    report: Callable[[str], None] = print,
+    cache: Path | None = None,
+) -> ProtocolReport:
+    """Judge the uplift settings on every tuning and untouched structure seed."""
+    scores: dict[str, list[WorldScore]] = {"tuning": [], "untouched": []}
+    for name, seeds in (("tuning", tuning), ("untouched", untouched)):
+        for seed in seeds:
+            score = judge_world(prepare_world(seed, accounts, cache=cache), config)
+            report(f"  {name} seed {seed}: net {100 * score.net['uplift']:.0f}% of the best")
+            scores[name].append(score)
+    return ProtocolReport(scores["tuning"], scores["untouched"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=700)
+    parser.add_argument("--tuning", type=int, nargs="*", default=list(TUNING))
+    parser.add_argument("--untouched", type=int, nargs="*", default=list(UNTOUCHED))
+    parser.add_argument("--config", type=Path, default=None)
+    parser.add_argument("--cache", type=Path, default=None, help="keep simulated worlds here")
+    args = parser.parse_args()
+    config = load_uplift_config(args.config)
+    result = run_protocol(args.tuning, args.untouched, args.accounts, config, print, args.cache)
+    print(result.describe())
+
+
+if __name__ == "__main__":
+    main()
