@@ -101,11 +101,15 @@ def reference_at(
 
     Every account active at `as_of` and at the same moment in the months before it
     (labelled or not: the population the model will score), with the model's scores.
+    Every feature of the catalogue is kept, not only those the model reads: a broken
+    export shows wherever it lands.
     """
     from features.compute import compute_features
+    from features.definitions import FEATURE_NAMES
     from features.source import load_source
 
     with load_source(data) as source:
         snapshot = compute_features(source.con, reference_dates(as_of, months))
     probability = model.predict_proba(snapshot)
-    return build_reference(snapshot, model.feature_names, probability, model.tier(probability))
+    names = [name for name in FEATURE_NAMES if name in snapshot.columns]
+    return build_reference(snapshot, names, probability, model.tier(probability))

@@ -129,7 +129,8 @@ def monitor(
     if reference is None:
         notes.append(NO_REFERENCE.format(version=champion))
     else:
-        drift = feature_drift(reference, snapshot, model.feature_names, previous)
+        watched = [name for name in reference.features if name in snapshot.columns]
+        drift = feature_drift(reference, snapshot, watched, previous)
         score = score_drift(reference, probability)
         if reference.score is not None and len(previous):
             score_month = psi(
