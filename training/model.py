@@ -32,12 +32,18 @@ class AccountModel(PythonModel):
             same run (e.g. `upsell` on a history too short for its 180-day labels).
         reference: the churn model's `training.monitor.TrainingReference` (what the
             accounts looked like at training, for `retain monitor`); None before it existed.
+        cause_reader: the churn model's `training.diagnosis.CauseReader`, which orders the
+            drivers by the cause they point to (`training.families`); None without one.
+        family_reference: feature -> median among healthy training accounts for every
+            feature (the chosen model may read fewer), to word drivers of every family.
     """
 
     # class-level defaults: models pickled before these existed still load
     missing_families: list[str] = []  # noqa: RUF012
     models_not_trained: dict[str, str] = {}  # noqa: RUF012
     reference: Any = None
+    cause_reader: Any = None  # training.diagnosis.CauseReader (churn only)
+    family_reference: dict[str, float] = {}  # noqa: RUF012
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from actions.tiers import cut_points
 from training.baselines import HealthScoreBaseline, LogisticBaseline, simple_features
 from training.calibration import Calibrator
 from training.config import TrainingConfig, load_config
+from training.diagnosis import load_reader
 from training.evaluate import evaluate, paired_auc_gap
 from training.model import AccountModel, healthy_reference
 from training.monitor.reference import reference_at
@@ -27,7 +28,12 @@ from training.registry import PromotionDecision, gate
 from training.search import PLAIN_PARAMS, SearchResult, fit_booster, search_booster
 from training.split import TARGETS, NotEnoughHistory, TimeSplit, time_split
 from training.tracking import configure_mlflow, flatten, log_account_model, log_figures, log_metrics
-from training.truth import compare_with_truth, describe, truth_file
+from training.truth import (
+    compare_with_truth,
+    describe,
+    explanations_against_causes,
+    truth_file,
+)
 from training.uplift import UpliftRun, run_uplift
 
 Report = Callable[[str], None]
@@ -338,10 +344,16 @@ def train(
         )
         result.model.missing_families = list(missing)
         result.model.models_not_trained = dict(skipped)
+        if target == "churn":  # drivers by family, ordered by the cause they point to
+            result.model.cause_reader, result.model.family_reference = load_reader(), healthy
         if truth is not None:
             result.truth = compare_with_truth(
                 truth, result.split.test, result.test_probability["model"], target
             )
+            if target == "churn":
+                result.truth |= explanations_against_causes(
+                    data, result.model, result.split.test, result.test_probability["model"]
+                )
         results[target] = result
     report("Keeping a reference of today's accounts with the churn model (for monitoring) ...")
     results["churn"].model.reference = reference_at(data, as_of, results["churn"].model)

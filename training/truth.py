@@ -3,11 +3,17 @@
 The simulator knows each account's true churn and upsell probability at every
 snapshot. Scoring those true probabilities on the same test rows gives the best
 ROC-AUC any model could expect; the trained model should come close to it.
+
+It also knows each account's dominant cause (`_truth/causes.parquet`): the drivers the
+service shows for at-risk accounts are checked against it, by signal family
+(`explanations_against_causes`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,8 +69,111 @@ def describe(target: str, comparison: dict[str, float]) -> str:
     """One line a reader understands."""
     if "truth_roc_auc" not in comparison:
         return f"{target}: no test rows matched the simulator's ground truth"
+    causes = "".join("\n  " + line for line in describe_causes(comparison))
     return (
         f"{target}: model ROC-AUC {comparison['model_roc_auc']:.3f} vs the true probabilities'"
         f" {comparison['truth_roc_auc']:.3f} on the same {int(comparison['rows'])} test rows"
         f" (gap {comparison['gap']:+.3f}); calibration error {comparison['model_ece']:.3f}"
+    ) + causes
+
+
+def causes_file(data: str | Path) -> Path | None:
+    """`<data>/_truth/causes.parquet` when `data` is a simulated world that has one."""
+    path = Path(str(data)) / "_truth" / "causes.parquet"
+    return path if path.is_file() else None
+
+
+def cause_agreement(
+    causes: pd.DataFrame, rows: pd.DataFrame, shown: Sequence[Sequence[str]]
+) -> dict[str, float]:
+    """How often the drivers shown name the family of the account's true dominant cause.
+
+    Args:
+        causes: `_truth/causes.parquet` (`account_id`, `as_of`, `dominant_cause`).
+        rows: The at-risk snapshots explained (`account_id`, `as_of`).
+        shown: Per row of `rows`, the families of its risk-raising drivers, first first.
+
+    Returns:
+        cause_rows (at-risk snapshots with a known cause), cause_first_driver (share whose
+        first driver is in the cause's family), cause_first_three (any of the first
+        three), and the same per cause (`cause_first_driver_<cause>`, ...).
+    """
+    from simulator.causes import CAUSE_FAMILY, NONE
+
+    explained = rows[["account_id", "as_of"]].copy()
+    explained["account_id"] = explained["account_id"].astype(str)
+    explained["as_of"] = pd.to_datetime(explained["as_of"])
+    explained["shown"] = [list(families) for families in shown]
+    truth = causes[["account_id", "as_of", "dominant_cause"]].copy()
+    truth["account_id"] = truth["account_id"].astype(str)
+    truth["as_of"] = pd.to_datetime(truth["as_of"])
+    joined = explained.merge(truth, on=["account_id", "as_of"], how="inner")
+    joined = joined[joined["dominant_cause"] != NONE]
+    family = joined["dominant_cause"].map(CAUSE_FAMILY)
+    first = np.array([f in s[:1] for f, s in zip(family, joined["shown"], strict=True)], bool)
+    three = np.array([f in s[:3] for f, s in zip(family, joined["shown"], strict=True)], bool)
+    result = {"cause_rows": float(len(joined))}
+    if len(joined):
+        result.update(cause_first_driver=float(first.mean()), cause_first_three=float(three.mean()))
+    for cause in sorted(set(joined["dominant_cause"])):
+        mine = (joined["dominant_cause"] == cause).to_numpy()
+        result[f"cause_rows_{cause}"] = float(mine.sum())
+        result[f"cause_first_driver_{cause}"] = float(first[mine].mean())
+        result[f"cause_first_three_{cause}"] = float(three[mine].mean())
+    return result
+
+
+def explanations_against_causes(
+    data: str | Path, model: Any, test: pd.DataFrame, probability: np.ndarray
+) -> dict[str, float]:
+    """`cause_agreement` of the drivers the service shows, on the test period's at-risk rows.
+
+    At risk is the model's high and medium tiers; the drivers are read exactly as serving
+    reads them (`training.families.read_batch` with the model's cause reader). Empty when
+    `data` has no `_truth/causes.parquet`.
+    """
+    path = causes_file(data)
+    if path is None:
+        return {}
+    from features.definitions import FEATURES
+    from training.families import first_families, read_batch
+
+    catalogue = {f.name: f for f in FEATURES}
+    names = [f.name for f in FEATURES if f.name in test.columns]
+    at_risk = np.isin(model.tier(np.asarray(probability, dtype=float)), ("high", "medium"))
+    rows = test.loc[at_risk]
+    if rows.empty:
+        return {"cause_rows": 0.0}
+    missing = set(getattr(model, "missing_families", []))
+    readings = read_batch(
+        names,
+        rows[names].to_numpy(dtype=float),
+        model.feature_names,
+        model.contributions(rows),
+        model.family_reference or model.healthy_reference,
+        catalogue,
+        model.cause_reader,
+        hidden={name for name in names if catalogue[name].family in missing},
     )
+    return cause_agreement(pd.read_parquet(path), rows, [first_families(r) for r in readings])
+
+
+def describe_causes(comparison: dict[str, float]) -> list[str]:
+    """Lines saying how often the first driver names the true cause's family."""
+    if not comparison.get("cause_rows"):
+        return []
+    from simulator.causes import CAUSE_LABEL
+
+    lines = [
+        f"drivers vs the true cause on {int(comparison['cause_rows'])} at-risk test snapshots:"
+        f" first driver in the cause's family {comparison['cause_first_driver']:.0%},"
+        f" any of the first three {comparison['cause_first_three']:.0%}"
+    ]
+    for cause, label in CAUSE_LABEL.items():
+        if f"cause_rows_{cause}" in comparison:
+            lines.append(
+                f"  {label}: {int(comparison[f'cause_rows_{cause}'])} snapshots,"
+                f" first {comparison[f'cause_first_driver_{cause}']:.0%},"
+                f" first three {comparison[f'cause_first_three_{cause}']:.0%}"
+            )
+    return lines

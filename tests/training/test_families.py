@@ -1,0 +1,132 @@
+"""Drivers by family: the proxies' credit goes to the cause the reader points to."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.definitions import FEATURES
+from training.diagnosis import CauseReader
+from training.families import first_families, read_batch, read_families
+from training.truth import cause_agreement
+
+CATALOGUE = {f.name: f for f in FEATURES}
+NAMES = ["key_users_lost_unreplaced_90d", "key_users", "seat_fill", "contract_arr", "tenure_days"]
+HEALTHY = {
+    "key_users_lost_unreplaced_90d": 0.0,
+    "key_users": 2.0,
+    "seat_fill": 1.0,
+    "contract_arr": 50_000.0,
+    "tenure_days": 700.0,
+}
+# A key user left (the cause); seat fill, its proxy, carries most of the model's credit.
+VALUES = np.array([1.0, 1.0, 0.75, 50_000.0, 2_000.0])
+SHAP = {
+    "key_users_lost_unreplaced_90d": 0.1,
+    "key_users": 0.0,
+    "seat_fill": 0.8,
+    "contract_arr": 0.0,
+    "tenure_days": -0.3,
+}
+
+
+def test_without_a_reader_the_proxy_leads() -> None:
+    readings = read_families(NAMES, VALUES, SHAP, HEALTHY, CATALOGUE)
+    assert first_families(readings) == ["users", "key_users"]
+    assert readings[0].lead == "seat_fill"
+    assert readings[-1].direction == "lowers" and readings[-1].family == "contract"
+
+
+def test_the_reader_hands_the_proxys_credit_to_the_cause() -> None:
+    readings = read_families(
+        NAMES,
+        VALUES,
+        SHAP,
+        HEALTHY,
+        CATALOGUE,
+        likelihood={"key_users": 0.9, "support": 0.1},
+        evidence={"key_users": {"key_users_lost_unreplaced_90d": 0.5, "key_users": 0.2}},
+    )
+    raising = [r for r in readings if r.direction == "raises"]
+    assert [r.family for r in raising] == ["key_users", "users"]
+    assert raising[0].lead == "key_users_lost_unreplaced_90d"
+    assert raising[0].features == ("key_users_lost_unreplaced_90d", "key_users")
+    # support has no feature worse than healthy here: no credit, never shown
+    assert sum(r.contribution for r in raising) == pytest.approx(0.9)
+    assert raising[0].contribution == pytest.approx(0.9 * 0.9 + 0.1 * 0.1)
+    assert raising[0].shap == pytest.approx(0.1)
+
+
+def test_a_family_in_line_with_healthy_accounts_is_never_a_reason() -> None:
+    values = np.array([0.0, 2.0, 0.75, 50_000.0, 2_000.0])  # key users as healthy accounts'
+    readings = read_families(
+        NAMES, values, SHAP, HEALTHY, CATALOGUE, likelihood={"key_users": 0.99}
+    )
+    assert "key_users" not in first_families(readings)
+    assert first_families(readings) == ["users"]
+
+
+def _toy_reader() -> tuple[CauseReader, pd.DataFrame]:
+    rng = np.random.default_rng(3)
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "key_users_lost_unreplaced_90d": rng.integers(0, 2, n).astype(float),
+            "open_tickets_urgent": rng.integers(0, 2, n).astype(float),
+            "seat_fill": rng.uniform(0.5, 1.0, n),
+        }
+    )
+    cause = np.where(
+        frame["key_users_lost_unreplaced_90d"] > 0,
+        "key_user_gone",
+        np.where(frame["open_tickets_urgent"] > 0, "support_storm", "none"),
+    )
+    families = {"key_user_gone": "key_users", "support_storm": "support"}
+    reader = CauseReader.fit(frame, pd.Series(cause), families, list(frame.columns))
+    return reader, frame
+
+
+def test_the_reader_learns_causes_and_survives_a_round_trip() -> None:
+    reader, frame = _toy_reader()
+    X = reader.matrix(frame, [])
+    p = reader.family_probabilities(X)
+    gone = frame["key_users_lost_unreplaced_90d"].to_numpy() > 0
+    storm = (~gone) & (frame["open_tickets_urgent"].to_numpy() > 0)
+    assert (p["key_users"][gone] > 0.9).all() and (p["support"][storm] > 0.9).all()
+    again = CauseReader.from_json(reader.to_json())
+    np.testing.assert_allclose(again.cause_probabilities(X), reader.cause_probabilities(X))
+    evidence = reader.family_evidence(X)
+    lean = evidence["key_users"][gone].mean(axis=0)
+    assert np.argmax(lean) == list(frame.columns).index("key_users_lost_unreplaced_90d")
+
+
+def test_read_batch_takes_the_readers_columns_from_the_snapshot() -> None:
+    reader, _ = _toy_reader()
+    names = ["seat_fill", "key_users_lost_unreplaced_90d", "open_tickets_urgent", "key_users"]
+    values = np.array([[0.75, 1.0, 0.0, 1.0], [0.75, 0.0, 2.0, 2.0]])
+    shap = np.array([[0.8, 0.1, 0.0, 0.0, -1.0], [0.8, 0.0, 0.1, 0.0, -1.0]])  # + base
+    healthy = {"seat_fill": 1.0, "key_users_lost_unreplaced_90d": 0.0}
+    healthy |= {"open_tickets_urgent": 0.0, "key_users": 2.0}
+    readings = read_batch(names, values, names, shap, healthy, CATALOGUE, reader)
+    assert [first_families(r)[0] for r in readings] == ["key_users", "support"]
+
+
+def test_cause_agreement_counts_first_and_any_of_three_per_cause() -> None:
+    as_of = pd.Timestamp("2025-01-01")
+    causes = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d"],
+            "as_of": [as_of] * 4,
+            "dominant_cause": ["key_user_gone", "key_user_gone", "support_storm", "none"],
+        }
+    )
+    rows = causes[["account_id", "as_of"]]
+    shown = [["key_users"], ["users", "outcomes", "key_users"], ["users"], ["usage"]]
+    found = cause_agreement(causes, rows, shown)
+    assert found["cause_rows"] == 3
+    assert found["cause_first_driver"] == pytest.approx(1 / 3)
+    assert found["cause_first_three"] == pytest.approx(2 / 3)
+    assert found["cause_first_driver_key_user_gone"] == pytest.approx(0.5)
+    assert found["cause_first_three_key_user_gone"] == pytest.approx(1.0)
+    assert found["cause_first_three_support_storm"] == pytest.approx(0.0)
