@@ -1,5 +1,8 @@
-"""Drivers in words: SHAP contributions turned into sentences a CSM understands.
+"""Drivers in words: contributions turned into sentences a CSM understands.
 
+`family_drivers` gives one driver per signal family, in the order
+`training.families.read_families` reads them (the cause the account's features point to
+first, credited with its proxies' share); `top_drivers` ranks single features by SHAP.
 Every sentence is built from the feature's definition (description, unit, healthy
 direction in `features.definitions`) and the model's `healthy_reference`; there is no
 per-feature code here, so a new feature is explained the day it is defined.
@@ -11,29 +14,32 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from training.families import FamilyReading, FeatureLike, comparison, reads_as_reason
+from training.families import clean as _clean
 
-class FeatureLike(Protocol):
-    """What explaining needs from `features.definitions.Feature`."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def description(self) -> str: ...
-    @property
-    def unit(self) -> str: ...
-    @property
-    def healthy(self) -> str: ...
+__all__ = [
+    "Driver",
+    "FeatureLike",
+    "comparison",
+    "describe",
+    "driver",
+    "family_drivers",
+    "format_value",
+    "reads_as_reason",
+    "top_drivers",
+]
 
 
 @dataclass(frozen=True)
 class Driver:
-    """One reason behind a score: a feature, its SHAP contribution and the words for it."""
+    """One reason behind a score: a feature, its family, its contribution and the words for it."""
 
     feature: str
+    family: str
     contribution: float
     value: float | None
     healthy_value: float | None
@@ -91,17 +97,6 @@ def format_value(value: float | None, unit: str) -> str:
     return _counted(value, unit) if key else _number(value)
 
 
-def comparison(feature: FeatureLike, value: float, healthy_value: float) -> str:
-    """'worse than', 'better than' or 'in line with' healthy accounts, by the healthy direction."""
-    if math.isclose(value, healthy_value, rel_tol=0.05, abs_tol=1e-9) or feature.healthy not in (
-        "higher",
-        "lower",
-    ):
-        return "in line with" if math.isclose(value, healthy_value, rel_tol=0.05) else "unlike"
-    better = value > healthy_value if feature.healthy == "higher" else value < healthy_value
-    return "better than" if better else "worse than"
-
-
 def describe(feature: FeatureLike, value: float | None, healthy_value: float | None) -> str:
     """One sentence for a feature's value next to the healthy accounts' typical value.
 
@@ -124,13 +119,6 @@ def describe(feature: FeatureLike, value: float | None, healthy_value: float | N
     )
 
 
-def _clean(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
-
-
 def driver(
     name: str,
     contribution: float,
@@ -144,6 +132,7 @@ def driver(
     healthy_value = _clean(healthy_reference.get(name))
     return Driver(
         feature=name,
+        family=catalogue[name].family,
         contribution=float(contribution),
         value=account_value,
         healthy_value=healthy_value,
@@ -196,23 +185,27 @@ def top_drivers(
     ]
 
 
-def reads_as_reason(
-    feature: FeatureLike, contribution: float, value: Any, healthy_value: Any
-) -> bool:
-    """Whether the account differs from healthy accounts the way the contribution pushes.
+def family_drivers(
+    readings: Sequence[FamilyReading],
+    values: Mapping[str, Any],
+    healthy_reference: Mapping[str, Any],
+    top: int = 5,
+    catalogue: Mapping[str, FeatureLike] | None = None,
+) -> list[Driver]:
+    """One driver per family (`training.families.read_families`), in the order read.
 
-    A driver raising the risk must be worse than healthy accounts, one lowering it better;
-    a value in line with healthy accounts is no reason either way (its contribution comes
-    from what it combines with, which a single sentence cannot say), so it is not shown.
-    A feature with no healthy direction counts when it differs ("unlike"); without a
-    healthy value to compare with, the sentence only states the value and is kept.
+    Each is the family's lead feature, the one that says it most plainly, carrying the
+    family's credited contribution; risk-raising families come first.
+
+    Args:
+        readings: The account's families, as `read_families` orders them.
+        values: Feature -> the account's value.
+        healthy_reference: Feature -> typical value among healthy accounts.
+        top: How many drivers to return.
+        catalogue: Feature definitions by name (defaults to `features.definitions`).
     """
-    account, healthy = _clean(value), _clean(healthy_value)
-    if account is None or healthy is None:
-        return account is not None
-    verdict = comparison(feature, account, healthy)
-    if verdict == "unlike":
-        return True
-    if verdict == "in line with":
-        return False
-    return (verdict == "worse than") == (contribution > 0)
+    catalogue = catalogue if catalogue is not None else feature_catalogue()
+    return [
+        driver(r.lead, r.contribution, values.get(r.lead), healthy_reference, catalogue)
+        for r in readings[:top]
+    ]

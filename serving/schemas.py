@@ -36,10 +36,30 @@ class DriverOut(BaseModel):
     """A reason behind the churn score."""
 
     feature: str
-    contribution: float = Field(description="SHAP contribution to the churn raw score.")
+    family: str = Field(description="The feature's signal family (key_users, usage, support...).")
+    contribution: float = Field(
+        description="The family's part of the churn raw score (log-odds): the SHAP of its "
+        "features, with the share of proxies handed to the cause the account's features "
+        "point to (drivers); the feature's SHAP (an action's drivers)."
+    )
     value: float | None = Field(description="The account's value (null when not known).")
     healthy_value: float | None = Field(description="Typical value among healthy accounts.")
     sentence: str
+
+
+class FamilyOut(BaseModel):
+    """A signal family's part in the churn score, in the order the drivers show them."""
+
+    family: str
+    direction: Literal["raises", "lowers"]
+    contribution: float = Field(description="Credited part of the churn raw score (log-odds).")
+    shap: float = Field(description="The churn model's SHAP summed over the family's features.")
+    likelihood: float | None = Field(
+        description="How likely the account's main cause is one this family reveals (the "
+        "cause reader's probability); null for families that reveal no cause."
+    )
+    lead: str = Field(description="The feature that says it most plainly.")
+    features: list[str] = Field(description="The family's features that read as reasons.")
 
 
 class ActionOut(BaseModel):
@@ -84,6 +104,9 @@ class AccountScore(BaseModel):
     renewal_date: datetime | None
     days_to_renewal: int | None
     drivers: list[DriverOut]
+    families: list[FamilyOut] = Field(
+        default_factory=list, description="The drivers' families: raising the risk first."
+    )
     actions: list[ActionOut]
 
 

@@ -22,8 +22,9 @@ from actions.tiers import risk_tier
 from serving import coverage, explain
 from serving.memo import LatestScores
 from serving.models import AccountModelLike, ModelBundle, ModelStore
-from serving.schemas import AccountScore, ActionOut, DriverOut, UnknownAccount
+from serving.schemas import AccountScore, ActionOut, DriverOut, FamilyOut, UnknownAccount
 from serving.snapshots import FeatureSnapshot, FeatureStore
+from training.families import FamilyReading, read_batch
 
 __all__ = ["FeatureSnapshot", "FeatureStore", "ScoringService"]
 
@@ -48,6 +49,8 @@ class _Batch:
     names: list[str]
     healthy: dict[str, Any]
     effects: list[Mapping[str, ExpectedEffect]] | None
+    reference: dict[str, Any]  # healthy values of every family's features (wording)
+    readings: list[list[FamilyReading]]  # drivers by family (training.families)
 
 
 class ScoringService:
@@ -142,6 +145,9 @@ class ScoringService:
         values = snapshot.matrix[rows]
         churn_X = values[:, _columns(bundle.churn, snapshot)]
         contributions = bundle.churn.contributions(churn_X)
+        hidden = coverage.unsupported_features(bundle.churn, self.catalogue)
+        reference = dict(getattr(bundle.churn, "family_reference", None) or {})
+        reference = reference or dict(bundle.churn.healthy_reference)
         batch = _Batch(
             values=values,
             churn_X=churn_X,
@@ -152,10 +158,21 @@ class ScoringService:
             else np.clip(
                 bundle.upsell.predict_proba(values[:, _columns(bundle.upsell, snapshot)]), 0.0, 1.0
             ),
-            hidden=coverage.unsupported_features(bundle.churn, self.catalogue),
+            hidden=hidden,
             names=list(bundle.churn.feature_names),
             healthy=dict(bundle.churn.healthy_reference),
             effects=bundle.effects(snapshot, rows) if bundle.effects is not None else None,
+            reference=reference,
+            readings=read_batch(
+                snapshot.feature_names,
+                values,
+                bundle.churn.feature_names,
+                contributions,
+                reference,
+                self.catalogue,
+                getattr(bundle.churn, "cause_reader", None),
+                hidden,
+            ),
         )
         return [self._account(bundle, snapshot, int(row), i, batch) for i, row in enumerate(rows)]
 
@@ -180,16 +197,9 @@ class ScoringService:
         contributions = batch.contributions[i]
         by_feature = dict(zip(batch.names, contributions.tolist(), strict=False))  # no base
         effects = None if batch.effects is None else batch.effects[i]
-        healthy, catalogue = batch.healthy, self.catalogue
-        drivers = explain.top_drivers(
-            contributions,
-            batch.churn_X[i],
-            batch.names,
-            healthy,
-            self.top_drivers,
-            catalogue,
-            hidden=batch.hidden,
-        )
+        healthy, catalogue = batch.reference, self.catalogue
+        readings = batch.readings[i]
+        drivers = explain.family_drivers(readings, facts, healthy, self.top_drivers, catalogue)
         ranked = rank(suggest(fired, by_feature), effects, arr)
         if bundle.upsell is None:  # whether it would expand is the missing model's call
             ranked = [r for r in ranked if r.action not in coverage.EXPANSION_ACTIONS]
@@ -230,6 +240,7 @@ class ScoringService:
             renewal_date=renewal,
             days_to_renewal=None if renewal is None else (renewal - snapshot.as_of).days,
             drivers=[DriverOut(**vars(d)) for d in drivers],
+            families=[FamilyOut(**(vars(r) | {"features": list(r.features)})) for r in readings],
             actions=actions,
         )
 

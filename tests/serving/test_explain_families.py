@@ -1,0 +1,61 @@
+"""The served drivers come one per signal family, in the order the diagnosis reads them."""
+
+from __future__ import annotations
+
+import pytest
+
+from features.definitions import feature
+from serving.explain import comparison
+from serving.models import ModelBundle
+from tests.support.serving import make_model, make_service
+from training.diagnosis import load_reader
+
+
+def _bundle(reader: bool) -> ModelBundle:
+    churn = make_model("churn")
+    churn.cause_reader = load_reader() if reader else None
+    return ModelBundle(churn, make_model("upsell", 1), {"retain-churn": "1"}, origin="memory")
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["shap-only", "cause-reader"])
+def scores(request):
+    service = make_service(120, bundle=_bundle(request.param))
+    return service.score(service.features.latest.account_ids)[2]
+
+
+def test_every_driver_carries_its_family_and_leads_it(scores):
+    shown = 0
+    for score in scores:
+        assert [d.family for d in score.drivers] == [f.family for f in score.families][
+            : len(score.drivers)
+        ]
+        for d, family in zip(score.drivers, score.families, strict=False):
+            assert d.family == feature(d.feature).family == family.family
+            assert d.feature == family.lead and d.contribution == pytest.approx(family.contribution)
+            shown += 1
+    assert shown > 100
+
+
+def test_raising_families_come_first_and_never_read_in_line_with_healthy(scores):
+    raised = 0
+    for score in scores:
+        directions = [f.direction for f in score.families]
+        assert directions == sorted(directions, key=lambda d: d != "raises")
+        for d in score.drivers:
+            if d.value is None or d.healthy_value is None:
+                continue
+            verdict = comparison(feature(d.feature), d.value, d.healthy_value)
+            assert verdict != "in line with", d.sentence
+            if d.contribution > 0 and verdict != "unlike":
+                assert verdict == "worse than", d.sentence
+                raised += 1
+    assert raised > 50
+
+
+def test_the_reader_gives_cause_families_a_likelihood():
+    service = make_service(60, bundle=_bundle(True))
+    scores = service.score(service.features.latest.account_ids)[2]
+    cause_families = {"key_users", "usage", "outcomes", "milestones", "support"}
+    led = [f for s in scores for f in s.families if f.family in cause_families]
+    assert led and all(f.likelihood is not None for f in led)
+    assert any(f.likelihood > 0.3 for f in led)
