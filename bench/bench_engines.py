@@ -14,7 +14,7 @@ Then, in one run on the same data:
   DuckDB on the same subset, checked equal.
 
 Ratios are against DuckDB measured in the same run. `make bench` runs the default
-size (10M events, Spark included: minutes); 100M events with `--events 100000000`
+size (3M events, Spark included: minutes); 100M events with `--events 100000000`
 (add `--no-spark`: Spark local[2] would take hours there).
 """
 
@@ -101,8 +101,8 @@ def assert_same(left: pd.DataFrame, right: pd.DataFrame, columns: list[str]) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=10_000_000, help="events in the world")
-    parser.add_argument("--pandas-events", type=int, default=5_000_000, help="pandas subset")
+    parser.add_argument("--events", type=int, default=3_000_000, help="events in the world")
+    parser.add_argument("--pandas-events", type=int, default=1_000_000, help="pandas subset")
     parser.add_argument("--spark-master", default="local[2]")
     parser.add_argument("--spark-driver-memory", default="4g")
     parser.add_argument("--no-spark", action="store_true", help="DuckDB and pandas only")
