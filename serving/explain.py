@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from serving.fact_words import fact_sentence
 from training.families import FamilyReading, FeatureLike, comparison, reads_as_reason
 from training.families import clean as _clean
 
@@ -191,11 +193,15 @@ def family_drivers(
     healthy_reference: Mapping[str, Any],
     top: int = 5,
     catalogue: Mapping[str, FeatureLike] | None = None,
+    facts: Mapping[str, Any] | None = None,
+    as_of: datetime | None = None,
 ) -> list[Driver]:
     """One driver per family (`training.families.read_families`), in the order read.
 
     Each is the family's lead feature, the one that says it most plainly, carrying the
-    family's credited contribution; risk-raising families come first.
+    family's credited contribution; risk-raising families come first. A family raising
+    the risk says what happened and when where the snapshot's dated facts allow it
+    (`serving.fact_words`), else the lead feature's value against healthy accounts.
 
     Args:
         readings: The account's families, as `read_families` orders them.
@@ -203,9 +209,17 @@ def family_drivers(
         healthy_reference: Feature -> typical value among healthy accounts.
         top: How many drivers to return.
         catalogue: Feature definitions by name (defaults to `features.definitions`).
+        facts: The account's dated facts (`features.facts`), if known.
+        as_of: The snapshot time the facts are as of.
     """
     catalogue = catalogue if catalogue is not None else feature_catalogue()
-    return [
-        driver(r.lead, r.contribution, values.get(r.lead), healthy_reference, catalogue)
-        for r in readings[:top]
-    ]
+    drivers = []
+    for r in readings[:top]:
+        found = driver(r.lead, r.contribution, values.get(r.lead), healthy_reference, catalogue)
+        dated = (
+            fact_sentence(r.family, facts, values, healthy_reference, as_of)
+            if r.direction == "raises"
+            else None
+        )
+        drivers.append(found if dated is None else replace(found, sentence=dated))
+    return drivers

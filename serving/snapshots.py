@@ -66,6 +66,7 @@ class FeatureSnapshot:
     matrix: np.ndarray  # (accounts, features), float64, NaN where unknown
     arr: np.ndarray  # (accounts,), NaN where unknown
     renewal_dates: tuple[datetime | None, ...]
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # features.facts, by id
     row: dict[str, int] = field(init=False, repr=False)  # account_id -> matrix row
     column: dict[str, int] = field(init=False, repr=False)  # feature -> matrix column
 
@@ -74,10 +75,13 @@ class FeatureSnapshot:
         object.__setattr__(self, "column", {f: j for j, f in enumerate(self.feature_names)})
 
 
-def snapshot_from_frames(as_of: datetime, features: pd.DataFrame) -> FeatureSnapshot:
+def snapshot_from_frames(
+    as_of: datetime, features: pd.DataFrame, facts: pd.DataFrame | None = None
+) -> FeatureSnapshot:
     """Build a snapshot from a `compute_features` frame (`account_id`, `as_of`, features).
 
-    ARR and the renewal date come from the `contract_arr` and `days_to_renewal` features.
+    ARR and the renewal date come from the `contract_arr` and `days_to_renewal` features;
+    `facts` (`features.facts.compute_facts`) are the dated facts the drivers quote.
     """
     names = tuple(c for c in features.columns if c not in ("account_id", "as_of"))
     matrix = features[list(names)].apply(pd.to_numeric, errors="coerce")
@@ -95,14 +99,23 @@ def snapshot_from_frames(as_of: datetime, features: pd.DataFrame) -> FeatureSnap
         matrix=matrix_np,
         arr=np.array(arr, dtype=np.float64),
         renewal_dates=tuple(renewals),
+        facts={} if facts is None else _facts_by_account(facts),
     )
+
+
+def _facts_by_account(facts: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    columns = [c for c in facts.columns if c not in ("account_id", "as_of")]
+    rows = facts[columns].astype(object).where(facts[columns].notna(), None)
+    records: list[dict[str, Any]] = rows.to_dict("records")  # type: ignore[assignment]
+    return dict(zip(facts["account_id"].astype(str), records, strict=True))
 
 
 def build_snapshot(con: Any, as_of: datetime) -> FeatureSnapshot:
     """Compute the features of the accounts active at `as_of`."""
     from features.compute import compute_features
+    from features.facts import compute_facts
 
-    return snapshot_from_frames(as_of, compute_features(con, [as_of]))
+    return snapshot_from_frames(as_of, compute_features(con, [as_of]), compute_facts(con, [as_of]))
 
 
 class FeatureStore:

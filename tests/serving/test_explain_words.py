@@ -1,0 +1,84 @@
+"""Driver sentences say what happened, when and against what, from point-in-time facts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
+from serving.fact_words import fact_sentence
+from serving.models import ModelBundle, ModelStore
+from serving.scoring import ScoringService
+from serving.snapshots import FeatureStore
+from simulator.world import simulate_to_dir
+from tests.support.serving import make_model
+from training.diagnosis import load_reader
+
+AS_OF = datetime(2025, 11, 20)
+
+
+def test_a_departed_key_user_is_named_with_the_day_they_left():
+    facts = {
+        "key_user_left_id": "u_0042",
+        "key_user_left_role": "admin",
+        "key_user_left_at": pd.Timestamp("2025-11-03 14:00"),
+        "key_user_last_use": pd.Timestamp("2025-10-28 09:00"),
+    }
+    values = {"key_users_lost_unreplaced_90d": 1.0, "days_since_key_user_active": 23.0}
+    healthy = {"days_since_key_user_active": 3.0}
+    sentence = fact_sentence("key_users", facts, values, healthy, AS_OF)
+    assert sentence == (
+        "The account's admin (user u_0042) left on 3 Nov 2025 and nobody has taken their"
+        " place; no key user has used the product since 28 Oct 2025 (healthy accounts:"
+        " within 3 days)."
+    )
+
+
+def test_pressing_tickets_say_how_many_and_for_how_long():
+    facts = {"pressing_tickets_open": 3, "oldest_pressing_opened_at": pd.Timestamp("2025-11-08")}
+    sentence = fact_sentence("support", facts, {}, {"open_tickets": 0.0}, AS_OF)
+    assert sentence == (
+        "3 urgent or high-priority tickets open, the oldest for 12 days (opened 8 Nov 2025)"
+        " (healthy accounts: 0 open tickets)."
+    )
+
+
+def test_no_dated_sentence_for_what_is_in_line_with_healthy_accounts_or_not_due():
+    kpi = {"kpi_name": "hours_saved", "kpi_actual": 41.0, "kpi_target": 40.0}
+    kpi["kpi_period_end"] = pd.Timestamp("2025-10-31")
+    assert fact_sentence("outcomes", kpi, {}, {"kpi_attainment_latest": 1.0}, AS_OF) is None
+    low = dict(kpi, kpi_actual=24.8)
+    assert fact_sentence("outcomes", low, {}, {"kpi_attainment_latest": 1.0}, AS_OF) == (
+        "Latest KPI result: hours saved at 62% of target in the period ending 31 Oct 2025"
+        " (healthy accounts: 100%)."
+    )
+    due_later = {"first_value_due": pd.Timestamp("2025-12-01")}
+    assert fact_sentence("milestones", due_later, {}, {}, AS_OF) is None
+    assert fact_sentence("support", {"pressing_tickets_open": 0}, {}, {}, AS_OF) is None
+    assert fact_sentence("usage", {"pressing_tickets_open": 3}, {}, {}, AS_OF) is None
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    data = tmp_path_factory.mktemp("words") / "world"
+    simulate_to_dir(data, n_accounts=150, seed=3, months=8)
+    churn = make_model("churn")
+    churn.cause_reader = load_reader()
+    bundle = ModelBundle(churn, make_model("upsell", 1), {"retain-churn": "1"}, origin="memory")
+    features = FeatureStore.from_source(str(data))
+    service = ScoringService(ModelStore(bundle), features, load_playbook(DEFAULT_PLAYBOOK))
+    return features.latest, service.score(features.latest.account_ids)[2]
+
+
+def test_served_key_user_drivers_name_who_left_and_when(served):
+    snapshot, scores = served
+    named = 0
+    for score in scores:
+        facts = snapshot.facts[score.account_id]
+        for d in score.drivers:
+            if d.family == "key_users" and d.contribution > 0 and facts["key_user_left_id"]:
+                assert f"(user {facts['key_user_left_id']}) left on" in d.sentence
+                named += 1
+    assert named > 0
