@@ -18,7 +18,7 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -82,6 +82,13 @@ class ModelBundle:
     def __post_init__(self) -> None:
         if self.uplift is not None:
             object.__setattr__(self, "effects", UpliftEffects(self.uplift))
+
+    def without_uplift(self, reason: str) -> ModelBundle:
+        """The same bundle with the playbook ranking actions instead of its uplift model."""
+        version = self.versions.get(UPLIFT_MODEL)
+        failed = {**self.failed, **({UPLIFT_MODEL: version} if version else {})}
+        kept = {name: v for name, v in self.versions.items() if name != UPLIFT_MODEL}
+        return replace(self, versions=kept, uplift=None, uplift_error=reason, failed=failed)
 
     @property
     def model_version(self) -> str:
@@ -272,7 +279,7 @@ class ModelStore:
         tracking_uri: str | None = None,
         cache_dir: Path | None = None,
         registry_error: str | None = None,
-        on_swap: Callable[[ModelBundle], None] | None = None,
+        on_swap: Callable[[ModelBundle], ModelBundle | None] | None = None,
     ) -> None:
         self._bundle = bundle
         self.tracking_uri = tracking_uri
@@ -320,8 +327,8 @@ class ModelStore:
 
     def swap(self, bundle: ModelBundle) -> None:
         """Put a new bundle in service (one atomic reference assignment)."""
-        if self.on_swap is not None:
-            self.on_swap(bundle)  # e.g. warm up before the switch
+        if self.on_swap is not None:  # e.g. warm up before the switch; may drop a failing part
+            bundle = self.on_swap(bundle) or bundle
         self._bundle = bundle
         logger.info("Now serving %s (from %s)", bundle.model_version, bundle.origin)
 
@@ -347,6 +354,7 @@ class ModelStore:
                 return False  # already said why these do not load
             try:
                 bundle = load_from_registry(self.tracking_uri, self.cache_dir, versions)
+                self.swap(bundle)  # warming up can fail too: then the old bundle serves on
             except Exception as exc:
                 self._rejected = versions
                 self.champion_error = (
@@ -356,7 +364,6 @@ class ModelStore:
                 logger.error("%s", self.champion_error)
                 return False
             self._rejected, self.champion_error = None, None
-            self.swap(bundle)
             return versions != in_use
 
     async def watch(self, every_seconds: float) -> None:

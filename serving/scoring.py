@@ -9,6 +9,7 @@ contributions add up to the raw score, which the calibrator turns into the proba
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,9 +25,11 @@ from serving.memo import LatestScores
 from serving.models import AccountModelLike, ModelBundle, ModelStore
 from serving.schemas import AccountScore, ActionOut, DriverOut, FamilyOut, UnknownAccount
 from serving.snapshots import FeatureSnapshot, FeatureStore
+from training.credentials import describe_error
 from training.families import FamilyReading, read_batch
 
 __all__ = ["FeatureSnapshot", "FeatureStore", "ScoringService"]
+logger = logging.getLogger(__name__)
 
 
 def _columns(model: AccountModelLike, snapshot: FeatureSnapshot) -> np.ndarray:
@@ -71,16 +74,29 @@ class ScoringService:
         self.top_drivers = top_drivers
         self.catalogue = catalogue if catalogue is not None else explain.feature_catalogue()
         self.memo: LatestScores | None = None  # the latest snapshot's scores (serving.memo)
-        self.warm(models.bundle)
+        bundle = self.warm(models.bundle)
+        if bundle is not models.bundle:  # its uplift model failed: the playbook ranks
+            models.swap(bundle)
         models.on_swap = self.warm
 
-    def warm(self, bundle: ModelBundle) -> None:
-        """Compute the bundle's expected effects for the latest snapshot before it serves."""
+    def warm(self, bundle: ModelBundle) -> ModelBundle:
+        """Compute the bundle's effects and scores for the latest snapshot before it serves.
+
+        Returns:
+            The bundle to serve: without its uplift model if that fails on these features
+            (the playbook ranks actions; `/readyz` shows `uplift_error`).
+        """
         if bundle.effects is not None:
-            bundle.effects.warm(self.features.latest)
+            try:
+                bundle.effects.warm(self.features.latest)
+            except Exception as exc:
+                reason = f"the uplift model failed on the latest features: {describe_error(exc)}"
+                logger.error("%s; the playbook ranks actions", reason)
+                bundle = bundle.without_uplift(reason)
         latest = self.features.latest
         rows = np.arange(len(latest.account_ids), dtype=np.intp)
         self.memo = LatestScores(bundle, latest, self._score_rows(bundle, latest, rows))
+        return bundle
 
     @staticmethod
     def _unknown(account_id: str, snapshot: FeatureSnapshot) -> UnknownAccount:

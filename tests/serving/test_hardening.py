@@ -204,3 +204,25 @@ def test_a_source_file_changed_after_start_is_503_and_shown_in_readyz(tmp_path):
     assert historical.status_code == 503 and "changed" in historical.json()["detail"]
     assert latest.status_code == 200  # the latest snapshot is in memory and still serves
     assert ready["status"].startswith("degraded") and "accounts.parquet" in ready["data_error"]
+
+
+class BrokenUplift:
+    """An uplift model that loads but fails on the features (pickled by an older retain)."""
+
+    config = None
+    actions_ = ("exec_sponsor_call",)
+
+    def effects(self, X: pd.DataFrame) -> dict[str, ActionEffect]:
+        raise AttributeError("'UpliftConfig' object has no attribute 'confidence'")
+
+
+def test_an_uplift_model_failing_at_warm_up_leaves_the_playbook_and_shows_in_readyz():
+    service = make_service(n=8, bundle=make_bundle(uplift=BrokenUplift()))
+    bundle = service.models.bundle
+    assert bundle.uplift is None and "retain-uplift" not in bundle.model_version
+    with TestClient(create_app(test_settings(), service)) as client:
+        ready = client.get("/readyz").json()
+        score = client.get("/v1/accounts/acct-0001", headers=AUTH).json()
+    assert "confidence" in ready["uplift_error"] and ready["status"].startswith("degraded")
+    assert {action["basis"] for action in score["actions"]} <= {"playbook"}
+    assert score["model_version"] == bundle.model_version
