@@ -15,9 +15,11 @@ Needs the `spark` extra (`pip install retain[spark]`: pyspark and sqlglot) and J
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -41,6 +43,8 @@ LOCAL_CONF: dict[str, str] = {
     "spark.driver.host": "127.0.0.1",
     "spark.sql.shuffle.partitions": "8",
     "spark.ui.showConsoleProgress": "false",
+    # A local session's catalog lives in memory only: its folder stays out of the cwd.
+    "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "retain-spark-warehouse"),
 }
 
 
