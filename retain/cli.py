@@ -413,6 +413,30 @@ def experiments(
     typer.echo("\n".join(sentences))
 
 
+@app.command("evaluate-policy")
+def evaluate_policy(
+    data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
+) -> None:
+    """Estimate from your own history what the learned policy, the playbook and the CS team save.
+
+    A doubly robust off-policy estimate with bootstrap intervals; says where history is too
+    thin to judge (which actions, which ARR segments). Needs a registered uplift champion.
+    """
+    from actions.playbook import PlaybookError, load_playbook
+    from retain.settings import get_settings
+    from training.uplift.offpolicy_run import ChampionMissing, load_champion
+    from training.uplift.offpolicy_run import evaluate_policy as estimate
+
+    settings = get_settings()
+    quiet_mlflow()
+    try:
+        model = load_champion(settings.mlflow_uri)
+        estimate(data, model, load_playbook(settings.playbook), report=typer.echo)
+    except (ChampionMissing, PlaybookError, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from error
+
+
 @app.command()
 def monitor(
     data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),

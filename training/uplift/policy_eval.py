@@ -25,11 +25,21 @@ from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
 from actions.ranking import NO_ACTION, Suggestion, best_action, next_best_actions, suggest
 from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
+from simulator.structure import Structure
 from training.uplift.config import load_uplift_config
 from training.uplift.model import UpliftModel
 
 KEYS = ["account_id", "as_of"]
 POLICIES = ("uplift", "playbook", "most_common", "random")
+# issue 18's dominant causes (simulator.causes) -> the structure's causes
+CAUSE_OF = {
+    "key_user_gone": "key_gone",
+    "low_usage": "disengaged",
+    "low_adoption": "adoption_gap",
+    "kpi_shortfall": "kpi_miss",
+    "no_first_value": "no_first_value",
+    "support_storm": "storm",
+}
 
 
 def product_playbook(
@@ -96,6 +106,51 @@ def policy_value(chosen: Sequence[str], effects: np.ndarray, arr: np.ndarray) ->
     return saved
 
 
+def values(
+    chosen: Sequence[str], effects: np.ndarray, arr: np.ndarray, costs: dict[str, float]
+) -> tuple[float, float]:
+    """(true ARR saved, the same net of the actions' costs) of doing `chosen[i]` on account i."""
+    column = {action: j for j, action in enumerate(ACTION_CODES)}
+    gross = net = 0.0
+    for i, action in enumerate(chosen):
+        if action == NO_ACTION or np.isnan(effects[i, column[action]]):
+            continue
+        saved = -effects[i, column[action]] * arr[i]
+        gross, net = gross + saved, net + saved - costs.get(action, 0.0)
+    return gross, net
+
+
+def best_values(
+    effects: np.ndarray, arr: np.ndarray, costs: dict[str, float]
+) -> tuple[float, float]:
+    """The best choice's value (best action or none per account), without and net of costs."""
+    saved = np.nan_to_num(-effects * arr[:, None], nan=-np.inf)
+    price = np.array([costs.get(a, 0.0) for a in ACTION_CODES])
+    gross = np.maximum(saved.max(axis=1), 0.0).sum()
+    net = np.maximum((saved - price[None, :]).max(axis=1), 0.0).sum()
+    return float(gross), float(net)
+
+
+def true_cause_actions(
+    snapshots: pd.DataFrame, causes: pd.DataFrame | None, structure: Structure
+) -> list[str] | None:
+    """The world's first remedy for each snapshot's dominant cause (None without the truth)."""
+    if causes is None or "dominant_cause" not in causes:
+        return None
+    remedy = structure.remedies()
+    keyed = causes.assign(
+        account_id=causes["account_id"].astype(str), as_of=pd.to_datetime(causes["as_of"])
+    ).set_index(["account_id", "as_of"])["dominant_cause"]
+    index = pd.MultiIndex.from_arrays(
+        [snapshots["account_id"].astype(str), pd.to_datetime(snapshots["as_of"])]
+    )
+    out = []
+    for cause in keyed.reindex(index).fillna(NO_ACTION):
+        fixes = remedy.get(CAUSE_OF.get(str(cause), ""), ())
+        out.append(fixes[0] if fixes else NO_ACTION)
+    return out
+
+
 @dataclass(frozen=True)
 class PolicyReport:
     """Value of each policy as ARR saved and as a share of the oracle's."""
@@ -108,9 +163,16 @@ class PolicyReport:
     actions: dict[str, int] = field(default_factory=dict)
     correlations: dict[str, float] = field(default_factory=dict)
     one_step_shares: dict[str, float] = field(default_factory=dict)
+    net_values: dict[str, float] = field(default_factory=dict)
+    net_oracle_value: float = 0.0
 
     def share(self, policy: str) -> float:
         return self.values[policy] / self.oracle_value if self.oracle_value > 0 else 0.0
+
+    def net_share(self, policy: str) -> float:
+        """Share of the best choice's value net of action costs (best action or none)."""
+        best = self.net_oracle_value
+        return self.net_values.get(policy, 0.0) / best if best > 0 else 0.0
 
     def metrics(self) -> dict[str, float]:
         """Flat metrics for MLflow (prefix `uplift_`)."""
@@ -126,6 +188,8 @@ class PolicyReport:
             out[f"uplift_value_share_{policy}"] = self.share(policy)
         for policy, share in self.one_step_shares.items():
             out[f"uplift_value_share_{policy}_one_step"] = share
+        for policy in self.net_values:
+            out[f"uplift_net_share_{policy}"] = self.net_share(policy)
         return out
 
     def describe(self) -> str:
@@ -140,10 +204,16 @@ class PolicyReport:
             "most_common": "always the most common action",
             "random": "random action",
         }
-        for policy in POLICIES:
+        names |= {"cs_team": "what the CS team did", "true_cause": "true cause's remedy"}
+        for policy in self.values:
+            net = (
+                f"  net of cost {100 * self.net_share(policy):6.1f}%"
+                if policy in self.net_values
+                else ""
+            )
             lines.append(
                 f"  {names[policy]:<38} {self.values[policy]:>12,.0f}"
-                f"  {100 * self.share(policy):5.1f}% of the oracle"
+                f"  {100 * self.share(policy):5.1f}% of the oracle{net}"
             )
         if self.one_step_shares:
             shares = ", ".join(
@@ -171,6 +241,10 @@ def evaluate_policies(
     playbook: Sequence[Sequence[Suggestion]] | None = None,
     playbook_source: str | None = None,
     seed: int = 0,
+    touchpoints: pd.DataFrame | None = None,
+    causes: pd.DataFrame | None = None,
+    structure: Structure | None = None,
+    window_days: int = 60,
 ) -> PolicyReport:
     """Compare the learned policy with the playbook, most-common and random policies.
 
@@ -186,6 +260,12 @@ def evaluate_policies(
         playbook_source: where `playbook` came from, for the report (default: the shipped
             playbook's `actions/playbook.yaml` when `playbook` is None, else "given").
         seed: seed of the random policy.
+        touchpoints: the CS team's touchpoints; adds `cs_team` (its first action in the
+            `window_days` after each snapshot, or none).
+        causes: the simulator's `_truth/causes.parquet`; with `structure` adds
+            `true_cause` (the remedy of each snapshot's dominant cause).
+        structure: the simulated world's causal structure (whose remedies count).
+        window_days: how long after a snapshot the CS team's action counts.
     """
     if costs is None:
         config = load_uplift_config()
@@ -210,6 +290,14 @@ def evaluate_policies(
         "most_common": [common_action] * len(snapshots),
         "random": list(rng.choice(ACTION_CODES, size=len(snapshots))),
     }
+    if touchpoints is not None:
+        from training.uplift.offpolicy import cs_team_actions
+
+        policies["cs_team"] = cs_team_actions(snapshots, touchpoints, window_days)
+    if causes is not None and structure is not None:
+        remedies = true_cause_actions(snapshots, causes, structure)
+        if remedies is not None:
+            policies["true_cause"] = remedies
     learned = np.mean([np.mean(found.basis == "learned") for found in effects.values()])
     counts = pd.Series(policies["uplift"]).value_counts()
     correlations = {}
@@ -237,6 +325,8 @@ def evaluate_policies(
         learned_share=float(learned),
         actions={str(k): int(v) for k, v in counts.items()},
         correlations=correlations,
+        net_values={name: values(picks, truth, arr, costs)[1] for name, picks in policies.items()},
+        net_oracle_value=best_values(truth, arr, costs)[1],
     )
 
 

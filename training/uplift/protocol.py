@@ -31,91 +31,28 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
+from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
 from actions.ranking import NO_ACTION, best_action, next_best_actions
 from features.contract import ACTION_CODES
 from simulator.structure import Structure
 from training.uplift.config import UpliftConfig, load_uplift_config
-from training.uplift.model import ActionEffect, fit_uplift
-from training.uplift.policy_eval import most_common_action, product_playbook, true_effects
+from training.uplift.model import ActionEffect, UpliftModel, fit_uplift
+from training.uplift.offpolicy import cs_team_actions
+from training.uplift.offpolicy_run import evaluate_on_history, policies_on
+from training.uplift.policy_eval import (
+    best_values,
+    most_common_action,
+    product_playbook,
+    true_cause_actions,
+    true_effects,
+    values,
+)
 from training.uplift.run import HELD_OUT_SHARE, at_risk, held_out_accounts
 
 TUNING: tuple[int, ...] = (1, 2, 3)
 UNTOUCHED: tuple[int, ...] = (11, 12, 13, 14, 15, 16, 17, 18)
 POLICIES = ("uplift", "playbook", "cs_team", "most_common", "random", "true_cause")
 AS_OF = datetime(2026, 1, 1)  # a 24-month world from 2024-01-01 ends here
-# issue 18's dominant causes (simulator.causes) -> the structure's causes
-CAUSE_OF = {
-    "key_user_gone": "key_gone",
-    "low_usage": "disengaged",
-    "low_adoption": "adoption_gap",
-    "kpi_shortfall": "kpi_miss",
-    "no_first_value": "no_first_value",
-    "support_storm": "storm",
-}
-
-
-def values(
-    chosen: Sequence[str], effects: np.ndarray, arr: np.ndarray, costs: dict[str, float]
-) -> tuple[float, float]:
-    """(true ARR saved, the same net of the actions' costs) of doing `chosen[i]` on account i."""
-    column = {action: j for j, action in enumerate(ACTION_CODES)}
-    gross = net = 0.0
-    for i, action in enumerate(chosen):
-        if action == NO_ACTION or np.isnan(effects[i, column[action]]):
-            continue
-        saved = -effects[i, column[action]] * arr[i]
-        gross, net = gross + saved, net + saved - costs.get(action, 0.0)
-    return gross, net
-
-
-def best_values(
-    effects: np.ndarray, arr: np.ndarray, costs: dict[str, float]
-) -> tuple[float, float]:
-    """The best choice's value (best action or none per account), without and net of costs."""
-    saved = np.nan_to_num(-effects * arr[:, None], nan=-np.inf)
-    price = np.array([costs.get(a, 0.0) for a in ACTION_CODES])
-    gross = np.maximum(saved.max(axis=1), 0.0).sum()
-    net = np.maximum((saved - price[None, :]).max(axis=1), 0.0).sum()
-    return float(gross), float(net)
-
-
-def cs_team_actions(snapshots: pd.DataFrame, touchpoints: pd.DataFrame, days: int) -> list[str]:
-    """The first action the CS team logged in the `days` after each snapshot, or none."""
-    done = touchpoints[touchpoints["type"].isin(ACTION_CODES)].assign(
-        account_id=lambda f: f["account_id"].astype(str), ts=lambda f: pd.to_datetime(f["ts"])
-    )
-    rows = snapshots[["account_id", "as_of"]].assign(
-        account_id=lambda f: f["account_id"].astype(str),
-        as_of=lambda f: pd.to_datetime(f["as_of"]),
-        row=np.arange(len(snapshots)),
-    )
-    joined = rows.merge(done, on="account_id")
-    inside = (joined["ts"] > joined["as_of"]) & (
-        joined["ts"] <= joined["as_of"] + pd.Timedelta(days=days)
-    )
-    first = joined[inside].sort_values("ts").drop_duplicates("row").set_index("row")["type"]
-    return [str(first.get(i, NO_ACTION)) for i in range(len(snapshots))]
-
-
-def true_cause_actions(
-    snapshots: pd.DataFrame, causes: pd.DataFrame | None, structure: Structure
-) -> list[str] | None:
-    """The world's first remedy for each snapshot's dominant cause (None without the truth)."""
-    if causes is None or "dominant_cause" not in causes:
-        return None
-    remedy = structure.remedies()
-    keyed = causes.assign(
-        account_id=causes["account_id"].astype(str), as_of=pd.to_datetime(causes["as_of"])
-    ).set_index(["account_id", "as_of"])["dominant_cause"]
-    index = pd.MultiIndex.from_arrays(
-        [snapshots["account_id"].astype(str), pd.to_datetime(snapshots["as_of"])]
-    )
-    out = []
-    for cause in keyed.reindex(index).fillna(NO_ACTION):
-        fixes = remedy.get(CAUSE_OF.get(str(cause), ""), ())
-        out.append(fixes[0] if fixes else NO_ACTION)
-    return out
 
 
 @dataclass
@@ -130,6 +67,11 @@ class WorldScore:
     rank_correlation: dict[str, float] = field(default_factory=dict)
     calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
     picks: dict[str, int] = field(default_factory=dict)
+    offpolicy: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+
+    def covered(self) -> dict[str, bool]:
+        """Per policy: whether the off-policy interval holds the true value."""
+        return {p: low <= true <= high for p, (_, low, high, true) in self.offpolicy.items()}
 
 
 @dataclass
@@ -175,8 +117,14 @@ def prepare_world(
     return data
 
 
-def judge_world(data: WorldData, config: UpliftConfig | None = None) -> WorldScore:
-    """Fit on 70% of the world's accounts with what was known at `AS_OF`, judge on the rest."""
+def judge_world(
+    data: WorldData, config: UpliftConfig | None = None, model: UpliftModel | None = None
+) -> WorldScore:
+    """Fit on 70% of the world's accounts with what was known at `AS_OF`, judge on the rest.
+
+    `model`: a model already fitted on this world's 70% (to judge other ranking settings of
+    `config`, such as `confidence`, without refitting).
+    """
     from training.split import labelled_rows
 
     config = config or load_uplift_config()
@@ -192,7 +140,9 @@ def judge_world(data: WorldData, config: UpliftConfig | None = None) -> WorldSco
     ]
     snapshots = at_risk(judged, truth["churn"])
     playbook = load_playbook(DEFAULT_PLAYBOOK)
-    model = fit_uplift(fitting, touchpoints, playbook, config, seed=structure_seed)
+    if model is None:
+        model = fit_uplift(fitting, touchpoints, playbook, config, seed=structure_seed)
+    model.config = config
     effects_true = true_effects(truth["action_effects"], snapshots)
     arr = snapshots["arr"].to_numpy(dtype=float)
     suggestions = product_playbook(snapshots, model.baseline_risk(snapshots), model.risk_cuts_)
@@ -223,9 +173,40 @@ def judge_world(data: WorldData, config: UpliftConfig | None = None) -> WorldSco
     gross["uplift"] = free / best_gross if best_gross > 0 else 0.0
     correlation, calibration = _effect_quality(learned, effects_true)
     picks = {str(a): int(n) for a, n in pd.Series(with_costs).value_counts().items()}
+    held_labelled = labelled[labelled["account_id"].astype(str).isin(held_out)]
+    offpolicy = _offpolicy_against_truth(model, held_labelled, touchpoints, truth, playbook)
     return WorldScore(
-        structure_seed, len(snapshots), gross, net, net_value, correlation, calibration, picks
+        structure_seed,
+        len(snapshots),
+        gross,
+        net,
+        net_value,
+        correlation,
+        calibration,
+        picks,
+        offpolicy,
     )
+
+
+def _offpolicy_against_truth(
+    model: UpliftModel,
+    rows: pd.DataFrame,
+    touchpoints: pd.DataFrame,
+    truth: dict[str, pd.DataFrame],
+    playbook: Playbook,
+) -> dict[str, tuple[float, float, float, float]]:
+    """`evaluate-policy`'s estimate on held-out history next to each policy's true value."""
+    rows = rows[rows["arr"].notna()].reset_index(drop=True)
+    estimates = evaluate_on_history(rows, touchpoints, model, playbook, AS_OF)
+    costs = {a: model.config.cost(a) for a in ACTION_CODES}
+    taken = cs_team_actions(rows, touchpoints, model.config.window_days)
+    chosen = policies_on(model, rows, taken, playbook, costs)
+    effects = true_effects(truth["action_effects"], rows)
+    arr = rows["arr"].to_numpy(dtype=float)
+    return {
+        e.policy: (e.value, e.low, e.high, values(chosen[e.policy], effects, arr, costs)[1])
+        for e in estimates
+    }
 
 
 def _effect_quality(
@@ -306,6 +287,13 @@ class ProtocolReport:
             corr = pd.DataFrame([s.rank_correlation for s in self.untouched]).mean()
             lines.append("untouched: mean rank correlation of learned with true effects")
             lines.append("  " + ", ".join(f"{a} {c:+.2f}" for a, c in corr.items()))
+            covered = pd.DataFrame([s.covered() for s in self.untouched])
+            if not covered.empty:
+                lines.append(
+                    "untouched: evaluate-policy's 90% interval holds the true value in "
+                    + ", ".join(f"{p} {100 * c:.0f}%" for p, c in covered.mean().items())
+                    + " of worlds"
+                )
             pairs = pd.concat([s.calibration for s in self.untouched], ignore_index=True)
             if len(pairs) >= 10:
                 lines.append("untouched: calibration, effect in pts by decile of the estimate")

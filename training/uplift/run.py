@@ -23,6 +23,7 @@ import pandas as pd
 
 from actions.playbook import Playbook
 from features.contract import ACTION_CODES
+from simulator.structure import TODAY, Structure
 from training.names import CHALLENGER, CHAMPION, model_name
 from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.model import UpliftModel, fit_uplift
@@ -83,6 +84,8 @@ def train_uplift(
     churn_truth: pd.DataFrame | None = None,
     config: UpliftConfig | None = None,
     seed: int = 0,
+    causes: pd.DataFrame | None = None,
+    structure: Structure | None = None,
 ) -> UpliftRun:
     """Fit the uplift model on labels known at `as_of`; judge it when the truth is known.
 
@@ -95,6 +98,9 @@ def train_uplift(
         churn_truth: the simulator's true churn probabilities (defines at-risk accounts).
         config: uplift settings (default training/uplift.yaml).
         seed: random seed.
+        causes: the simulator's dominant causes (`_truth/causes.parquet`); with
+            `structure` adds the true-cause playbook to the report.
+        structure: the world's causal structure (`retain train` assumes the demo's).
     """
     from training.split import labelled_rows
 
@@ -117,6 +123,10 @@ def train_uplift(
             most_common_action(touchpoints),
             costs={action: config.cost(action) for action in ACTION_CODES},
             seed=seed,
+            touchpoints=touchpoints,
+            causes=causes,
+            structure=structure,
+            window_days=config.window_days,
         )
     return UpliftRun(fit_uplift(labelled, touchpoints, playbook, config, seed), report)
 
@@ -143,6 +153,8 @@ def run_uplift(
         truth_frame(data, "action_effects"),
         truth_frame(data, "churn"),
         seed=seed,
+        causes=truth_frame(data, "causes"),
+        structure=TODAY,
     )
     learned = [a for a in outcome.model.actions_ if a in outcome.model.final_]
     report(

@@ -1,0 +1,205 @@
+"""What a policy would have saved, estimated from the company's own history (no ground truth).
+
+A doubly robust off-policy estimate (Dudik, Langford and Li 2011). Each labelled snapshot
+(account, as_of) has the action the CS team took in the window after it (the first
+touchpoint, or none) and whether the account churned at its next renewal. Two models are
+cross-fitted by account: the chance CSMs take each action given the features (propensity,
+multinomial LightGBM) and the churn probability given the features and the action taken
+(outcome, LightGBM on features plus the action). For policy pi, per snapshot,
+
+    dr(a) = mu(x, a) + [a_taken = a] / e(a | x) x (churn - mu(x, a))
+    saved = ARR x (dr(none) - dr(pi(x))) - cost(pi(x))
+
+and the policy's value is the sum of `saved` (ARR saved net of cost against doing nothing),
+with a bootstrap over accounts for the interval. Propensities are floored at `MIN_PROPENSITY`
+so a rare action cannot blow the estimate up; where the policy picks an action CSMs almost
+never took for such accounts, or took fewer than `THIN` times in a segment, the report says
+that history is too thin to judge it there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from lightgbm import LGBMClassifier
+from sklearn.model_selection import GroupKFold
+
+from actions.ranking import NO_ACTION
+from features.contract import ACTION_CODES
+
+ARMS: tuple[str, ...] = (NO_ACTION, *ACTION_CODES)
+MIN_PROPENSITY = 0.02
+# The propensity model is kept smooth: an overfit one puts near-zero chances on the few
+# treated accounts it memorised, and their weights then dominate the estimate.
+SMOOTH: dict[str, Any] = {
+    "n_estimators": 60,
+    "learning_rate": 0.05,
+    "num_leaves": 7,
+    "min_child_samples": 100,
+}
+THIN = 30  # fewer times done than this in a segment: too thin to judge there
+SEGMENTS = ((0.0, "ARR under 10k"), (10_000.0, "ARR 10k-50k"), (50_000.0, "ARR 50k and more"))
+
+
+def segment_of(arr: np.ndarray) -> np.ndarray:
+    """The ARR band of each account (`SEGMENTS`)."""
+    bounds = [lo for lo, _ in SEGMENTS]
+    names = np.array([name for _, name in SEGMENTS], dtype=object)
+    return names[np.searchsorted(bounds, np.nan_to_num(arr, nan=0.0), side="right") - 1]
+
+
+@dataclass
+class Nuisance:
+    """Cross-fitted propensities and outcome predictions per snapshot and arm (`ARMS`)."""
+
+    propensity: np.ndarray  # (rows, arms)
+    outcome: np.ndarray  # (rows, arms): churn probability if that arm were taken
+    taken: np.ndarray  # (rows,) index into ARMS
+
+
+def cs_team_actions(snapshots: pd.DataFrame, touchpoints: pd.DataFrame, days: int) -> list[str]:
+    """The first action the CS team logged in the `days` after each snapshot, or none."""
+    done = touchpoints[touchpoints["type"].isin(ACTION_CODES)].assign(
+        account_id=lambda f: f["account_id"].astype(str), ts=lambda f: pd.to_datetime(f["ts"])
+    )
+    rows = snapshots[["account_id", "as_of"]].assign(
+        account_id=lambda f: f["account_id"].astype(str),
+        as_of=lambda f: pd.to_datetime(f["as_of"]),
+        row=np.arange(len(snapshots)),
+    )
+    joined = rows.merge(done, on="account_id")
+    inside = (joined["ts"] > joined["as_of"]) & (
+        joined["ts"] <= joined["as_of"] + pd.Timedelta(days=days)
+    )
+    first = joined[inside].sort_values("ts").drop_duplicates("row").set_index("row")["type"]
+    return [str(first.get(i, NO_ACTION)) for i in range(len(snapshots))]
+
+
+def fit_nuisance(
+    X: np.ndarray, taken: np.ndarray, churn: np.ndarray, groups: np.ndarray, seed: int = 0
+) -> Nuisance:
+    """Cross-fit (2 folds by account) the propensity and outcome models."""
+    n, k = len(churn), len(ARMS)
+    propensity, outcome = np.zeros((n, k)), np.zeros((n, k))
+    params: dict[str, Any] = {
+        "n_estimators": 120,
+        "learning_rate": 0.05,
+        "num_leaves": 15,
+        "min_child_samples": 40,
+    }
+    folds = GroupKFold(n_splits=2, shuffle=True, random_state=seed)
+    for train, test in folds.split(X, churn, groups):
+        seen = np.unique(taken[train])
+        chooser = LGBMClassifier(**SMOOTH, random_state=seed, n_jobs=1, verbose=-1)
+        chooser.fit(X[train], taken[train])
+        propensity[np.ix_(test, seen)] = chooser.predict_proba(X[test])
+        onehot = np.eye(k)[taken[train]]
+        model = LGBMClassifier(**params, random_state=seed + 1, n_jobs=1, verbose=-1)
+        model.fit(np.hstack([X[train], onehot]), churn[train])
+        for a in range(k):
+            arm = np.zeros((len(test), k))
+            arm[:, a] = 1.0
+            outcome[test, a] = np.asarray(model.predict_proba(np.hstack([X[test], arm])))[:, 1]
+    return Nuisance(propensity, outcome, taken)
+
+
+def saved_per_snapshot(
+    nuisance: Nuisance,
+    chosen: Sequence[str],
+    churn: np.ndarray,
+    arr: np.ndarray,
+    costs: Mapping[str, float],
+) -> np.ndarray:
+    """Doubly robust ARR saved net of cost against doing nothing, per snapshot."""
+    index = {arm: j for j, arm in enumerate(ARMS)}
+    rows = np.arange(len(churn))
+    picked = np.array([index[a] for a in chosen])
+
+    def dr(arm: np.ndarray) -> np.ndarray:
+        mu = nuisance.outcome[rows, arm]
+        e = np.maximum(nuisance.propensity[rows, arm], MIN_PROPENSITY)
+        return mu + (nuisance.taken == arm) / e * (churn - mu)
+
+    price = np.array([0.0 if a == NO_ACTION else costs.get(a, 0.0) for a in chosen])
+    return arr * (dr(np.zeros(len(rows), "int64")) - dr(picked)) - price
+
+
+@dataclass
+class PolicyEstimate:
+    """A policy's estimated value with its bootstrap interval, and where history is thin."""
+
+    policy: str
+    value: float
+    low: float
+    high: float
+    thin: list[str] = field(default_factory=list)
+
+    def line(self, level: float) -> str:
+        text = (
+            f"  {self.policy:<12} {self.value:>12,.0f}   {100 * level:.0f}% interval"
+            f" [{self.low:,.0f}, {self.high:,.0f}]"
+        )
+        return text + (f"\n    too thin to judge: {'; '.join(self.thin)}" if self.thin else "")
+
+
+def estimate(
+    saved: np.ndarray, groups: np.ndarray, level: float = 0.9, draws: int = 300, seed: int = 0
+) -> tuple[float, float, float]:
+    """Sum of `saved` and its percentile bootstrap interval over accounts."""
+    codes, uniques = pd.factorize(groups)
+    per_account = np.bincount(codes, weights=saved, minlength=len(uniques))
+    rng = np.random.default_rng(seed)
+    totals = [per_account[rng.integers(0, len(uniques), len(uniques))].sum() for _ in range(draws)]
+    tail = (1.0 - level) / 2.0
+    return (
+        float(saved.sum()),
+        float(np.quantile(totals, tail)),
+        float(np.quantile(totals, 1 - tail)),
+    )
+
+
+def thin_spots(nuisance: Nuisance, chosen: Sequence[str], arr: np.ndarray) -> list[str]:
+    """Actions and ARR segments where the policy relies on actions history rarely shows."""
+    out = []
+    picked = np.asarray(chosen, dtype=object)
+    segments = segment_of(arr)
+    taken = np.asarray(ARMS, dtype=object)[nuisance.taken]
+    index = {arm: j for j, arm in enumerate(ARMS)}
+    for action in ACTION_CODES:
+        mine = picked == action
+        if not mine.any():
+            continue
+        rare = nuisance.propensity[mine, index[action]] < MIN_PROPENSITY
+        if rare.mean() > 0.5:
+            out.append(f"{action} (CSMs almost never did it for such accounts)")
+        for name in dict.fromkeys(segments[mine]):
+            done = int(((taken == action) & (segments == name)).sum())
+            if done < THIN:
+                out.append(f"{action} in {name} (done {done} times)")
+    return out
+
+
+def evaluate_offpolicy(
+    X: np.ndarray,
+    taken: Sequence[str],
+    churn: np.ndarray,
+    arr: np.ndarray,
+    groups: np.ndarray,
+    policies: Mapping[str, Sequence[str]],
+    costs: Mapping[str, float],
+    level: float = 0.9,
+    seed: int = 0,
+) -> list[PolicyEstimate]:
+    """Doubly robust value of each policy (name -> action per snapshot) with its interval."""
+    index = {arm: j for j, arm in enumerate(ARMS)}
+    nuisance = fit_nuisance(X, np.array([index[a] for a in taken]), churn, groups, seed)
+    out = []
+    for name, chosen in policies.items():
+        saved = saved_per_snapshot(nuisance, chosen, churn, arr, costs)
+        value, low, high = estimate(saved, groups, level, seed=seed)
+        out.append(PolicyEstimate(name, value, low, high, thin_spots(nuisance, chosen, arr)))
+    return out
