@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from actions.playbook import Rule
+from features.definitions import FEATURE_NAMES, feature
 
 NO_ACTION = "none"
 Basis = Literal["learned", "playbook"]
@@ -75,12 +76,18 @@ class RankedAction:
 
 
 def suggest(
-    fired: Sequence[Rule], contributions: Mapping[str, float] | None = None
+    fired: Sequence[Rule],
+    contributions: Mapping[str, float] | None = None,
+    diagnosis: Sequence[str] = (),
 ) -> list[Suggestion]:
     """Merge fired rules into one suggestion per action, in the playbook's order.
 
-    Actions are ordered by the highest priority among their rules, then by how much churn
-    risk their triggering features add (their SHAP contributions, when given).
+    With a `diagnosis` (the signal families raising the account's risk, first first, as
+    its drivers show them: `training.families`), an action whose triggering features
+    belong to an earlier family comes first, so the playbook answers the cause the CSM
+    reads first. Then actions are ordered by the highest priority among their rules, then
+    by how much churn risk their triggering features add (their SHAP contributions, when
+    given).
     """
     contributions = contributions or {}
     merged: dict[str, list[Rule]] = {}
@@ -104,7 +111,17 @@ def suggest(
     def risk_added(suggestion: Suggestion) -> float:
         return sum(max(contributions.get(f, 0.0), 0.0) for f in suggestion.features)
 
-    return sorted(suggestions, key=lambda s: (-s.priority, -risk_added(s)))
+    place = {family: i for i, family in enumerate(diagnosis)}
+
+    def diagnosed(suggestion: Suggestion) -> int:
+        families = (_family(f) for f in suggestion.features)
+        return min((place.get(f, len(place)) for f in families), default=len(place))
+
+    return sorted(suggestions, key=lambda s: (diagnosed(s), -s.priority, -risk_added(s)))
+
+
+def _family(name: str) -> str:
+    return feature(name).family if name in FEATURE_NAMES else ""
 
 
 def effect_sentence(action: str, effect: float | None, std: float | None) -> str:

@@ -224,7 +224,8 @@ class ScoringService:
             snapshot.facts.get(snapshot.account_ids[row]),
             snapshot.as_of,
         )
-        ranked = rank(suggest(fired, by_feature), effects, arr)
+        diagnosis = [r.family for r in readings if r.direction == "raises"]
+        ranked = rank(suggest(fired, by_feature, diagnosis), effects, arr)
         if bundle.upsell is None:  # whether it would expand is the missing model's call
             ranked = [r for r in ranked if r.action not in coverage.EXPANSION_ACTIONS]
         actions = [

@@ -59,3 +59,15 @@ def test_the_reader_gives_cause_families_a_likelihood():
     led = [f for s in scores for f in s.families if f.family in cause_families]
     assert led and all(f.likelihood is not None for f in led)
     assert any(f.likelihood > 0.3 for f in led)
+
+
+def test_the_first_action_answers_the_first_driver_when_the_playbook_can(scores):
+    checked = 0
+    for score in scores:
+        if not score.drivers or score.drivers[0].contribution <= 0:
+            continue
+        first = score.drivers[0].family
+        if any(d.family == first for a in score.actions for d in a.drivers):
+            assert any(d.family == first for d in score.actions[0].drivers), score.account_id
+            checked += 1
+    assert checked > 5
