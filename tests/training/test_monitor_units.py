@@ -152,12 +152,13 @@ def test_outcome_alarms_name_the_version_and_the_metric():
         }
     )
     outcomes, deciles = outcome_metrics(matured, 0.01, 0.05)
-    alarms = outcome_alarms(outcomes, OutcomeThresholds())
+    alarms = outcome_alarms(outcomes, OutcomeThresholds(), champion="4")
+    assert not outcome_alarms(outcomes, OutcomeThresholds(), champion="5")  # no longer serves
     messages = " ".join(a.message for a in alarms)
     assert "churn model v4 ranks poorly" in messages
     assert "churn model v4 is miscalibrated" in messages
     assert set(deciles) == {"4"}
-    assert not outcome_alarms(outcomes, OutcomeThresholds(min_matured=n + 1))  # too few
+    assert not outcome_alarms(outcomes, OutcomeThresholds(min_matured=n + 1), "4")  # too few
 
 
 def test_the_shipped_thresholds_load_and_an_unknown_key_is_an_error(tmp_path: Path):

@@ -92,11 +92,16 @@ def score_alarms(
     return alarms
 
 
-def outcome_alarms(outcomes: pd.DataFrame, thresholds: OutcomeThresholds) -> list[Alarm]:
-    """Alarms for model versions whose matured scores fell short (enough of them only)."""
+def outcome_alarms(
+    outcomes: pd.DataFrame, thresholds: OutcomeThresholds, champion: str
+) -> list[Alarm]:
+    """Alarms when the champion's matured scores fell short (with enough of them).
+
+    Earlier versions are measured and shown, never alarmed on: they no longer serve.
+    """
     alarms = []
     for row in _records(outcomes):
-        if row["matured"] < thresholds.min_matured:
+        if row["matured"] < thresholds.min_matured or str(row["version"]) != str(champion):
             continue
         name = f"churn model v{row['version']}"
         if not math.isnan(row["roc_auc"]) and row["roc_auc"] < thresholds.min_roc_auc:
@@ -138,12 +143,13 @@ def all_alarms(
     tiers: Mapping[str, float],
     outcomes: pd.DataFrame,
     thresholds: MonitorThresholds,
+    champion: str,
 ) -> list[Alarm]:
     """Every alarm of one monitor run, features first."""
     return [
         *drift_alarms(features, descriptions, thresholds.drift),
         *score_alarms(score, tiers, score_psi_month, thresholds.drift),
-        *outcome_alarms(outcomes, thresholds.outcomes),
+        *outcome_alarms(outcomes, thresholds.outcomes, champion),
     ]
 
 

@@ -15,11 +15,16 @@ DEFAULT_REPORTS = Path("outputs/retrain")
 
 @dataclass
 class RetrainOutcome:
-    """One scheduled retrain: the training run, the monitor's findings and the page."""
+    """One scheduled retrain: the training run, the champion's monitor run and the page.
+
+    `monitor` judges the champion after retraining (its alarms decide the exit code and
+    go to `/metrics`); the page tells what changed while the previous champion served.
+    """
 
     training: Any  # training.train.TrainingResult
     monitor: MonitorReport
     page: Path
+    previous: MonitorReport | None = None  # the replaced champion's run, shown on the page
 
 
 def retrain(
@@ -54,11 +59,17 @@ def retrain(
 
     from training.monitor import DEFAULT_RESULTS
     from training.monitor.plots import calibration_plot, feature_shift_plot, score_shift_plot
-    from training.monitor.run import load_champion, log_report, monitor_champion
+    from training.monitor.run import NoChampion, load_champion, log_report, monitor_champion
     from training.monitor.thresholds import load_thresholds
+    from training.tracking import configure_mlflow
     from training.train import train
 
     limits = load_thresholds(thresholds)
+    configure_mlflow(tracking_uri)
+    try:
+        before: tuple[str, Any] | None = load_champion(MlflowClient())
+    except NoChampion:
+        before = None
     trained = train(
         data,
         as_of,
@@ -71,20 +82,33 @@ def retrain(
     found, probability = monitor_champion(data, model, version, store_url, limits, as_of)
     log_report(found, model, probability, limits)
     found.write_json(results or DEFAULT_RESULTS)
+    # the page tells what changed while the model in use this month served
+    shown, shown_model, shown_probability, replaced = found, model, probability, None
+    if before is not None and before[0] != version:
+        replaced = found
+        shown_model = before[1]
+        shown, shown_probability = monitor_champion(
+            data, shown_model, before[0], store_url, limits, as_of
+        )
     figures: dict[str, Any] = {}
-    if not found.features.empty:
-        figures["shifts.png"] = feature_shift_plot(found.features, limits.drift.psi)
-    reference = getattr(model, "reference", None)
+    if not shown.features.empty:
+        figures["shifts.png"] = feature_shift_plot(shown.features, limits.drift.psi)
+    reference = getattr(shown_model, "reference", None)
     if reference is not None and reference.score is not None:
-        figures["scores.png"] = score_shift_plot(reference.score, probability)
-    if found.deciles:
-        figures["calibration.png"] = calibration_plot(found.deciles)
+        figures["scores.png"] = score_shift_plot(reference.score, shown_probability)
+    if shown.deciles:
+        figures["calibration.png"] = calibration_plot(shown.deciles)
     from training.monitor.retrain_report import write_retrain_report
 
     decisions = {t: r.decision for t, r in trained.targets.items()}
     page = write_retrain_report(
-        reports / f"{found.as_of:%Y-%m-%d}.md", found, decisions, trained.skipped, figures
+        reports / f"{found.as_of:%Y-%m-%d}.md",
+        shown,
+        decisions,
+        trained.skipped,
+        figures,
+        replaced_by=replaced,
     )
     shutil.copyfile(page, reports / "latest.md")
     report(f"Wrote the retrain report to {page}")
-    return RetrainOutcome(trained, found, page)
+    return RetrainOutcome(trained, found, page, shown if replaced is not None else None)

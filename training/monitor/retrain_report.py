@@ -69,8 +69,13 @@ def write_retrain_report(
     decisions: Mapping[str, Any],
     skipped: Mapping[str, str],
     figures: Mapping[str, Any],
+    replaced_by: MonitorReport | None = None,
 ) -> Path:
-    """Write the Markdown page to `path` and its plots beside it; returns `path`."""
+    """Write the Markdown page to `path` and its plots beside it; returns `path`.
+
+    `report` judges the churn model that served this month; when the retrain replaced it,
+    `replaced_by` is the new champion's monitor run (what remains after retraining).
+    """
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,10 +86,19 @@ def write_retrain_report(
         plt.close(figure)
         images.append(image.name)
     verdict = (
-        f"**{len(report.alarms)} alarm(s) after retraining**: see below."
+        f"**{len(report.alarms)} alarm(s)** on the churn model in use (v{report.champion}):"
+        " see below."
         if report.alarms
         else "**No alarm**: the accounts and the scores look like what the model learned from."
     )
+    if replaced_by is not None:
+        left = len(replaced_by.alarms)
+        verdict += (
+            f" The retrain replaced it with v{replaced_by.champion}, trained on today's"
+            f" accounts: {left} alarm(s) remain"
+            + (": " + "; ".join(a.message for a in replaced_by.alarms) if left else "")
+            + "."
+        )
     lines = [
         f"# Monthly model check, as of {report.as_of:%Y-%m-%d}",
         "",
@@ -93,14 +107,14 @@ def write_retrain_report(
         "## Was a new model put in use?",
         *decision_lines(decisions, skipped),
         "",
-        f"The churn model now in use is v{report.champion}; it scores {report.accounts} active"
-        " accounts.",
+        f"The churn model now in use is"
+        f" v{(replaced_by or report).champion}; it scores {report.accounts} active accounts.",
         "",
         "## Alarms",
         *([f"- {a.message}" for a in report.alarms] or ["- None."]),
         *([""] + [f"Note: {note}" for note in report.notes] if report.notes else []),
         "",
-        "## What changed in the accounts since the model in use was trained",
+        f"## What changed in the accounts since v{report.champion} was trained",
     ]
     if report.features.empty:
         lines.append("Not measured: " + "; ".join(report.notes))

@@ -156,7 +156,9 @@ def monitor(
             )
     descriptions = {name: feature(name).description for name in drift["feature"]}
     shift = tier_shift({t: a for t, (a, _) in mix.items()}, tiers_now) if mix else {}
-    alarms = all_alarms(drift, descriptions, score, score_month, shift, outcomes, thresholds)
+    alarms = all_alarms(
+        drift, descriptions, score, score_month, shift, outcomes, thresholds, champion
+    )
     report = MonitorReport(
         as_of=pd.Timestamp(horizon).to_pydatetime(),
         champion=champion,
