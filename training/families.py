@@ -23,6 +23,9 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+SHARE_FLOOR = 0.2
+"""A cause family's weight is p x (own SHAP + this share of the total): see `read_families`."""
+
 
 class FeatureLike(Protocol):
     """What explaining needs from `features.definitions.Feature`."""
@@ -117,11 +120,15 @@ def read_families(
 ) -> list[FamilyReading]:
     """The families behind one account's score, risk-raising first, largest credit first.
 
-    Credit: M is the churn model's positive SHAP over features that read as reasons. A
-    family that reveals a cause and has a feature worse than healthy accounts is
-    eligible; L is its reader probabilities' sum. Each family is credited (1 - L) x its
-    own share of M plus its reader probability x M: as far as the reader is sure, the
-    credit of the proxies goes to the cause they stand for. The credits add up to M.
+    Credit: M is the churn model's positive SHAP over features that read as reasons,
+    own_f a family's part of it. A family that reveals a cause and has a feature worse
+    than healthy accounts is eligible; L is the sum of the eligible families' reader
+    probabilities p_f. Each family keeps (1 - L) x own_f, and L x M is shared among the
+    eligible families in proportion to p_f x (own_f + M / 5): the reader says which cause
+    the features point to, the company's own churn model how much that family weighs in
+    its renewals (the floor M / 5 keeps a cause the model does not read). As far as the
+    reader is sure, the proxies' credit goes to the cause they stand for; the credits
+    add up to M.
 
     Args:
         names: The snapshot's feature names (every family's features).
@@ -152,7 +159,12 @@ def read_families(
     mass = sum(own.values())
     eligible = {f: p for f, p in (likelihood or {}).items() if worse.get(f) and p > 0}
     handed = min(1.0, sum(eligible.values()))
-    credit = {f: (1 - handed) * own.get(f, 0.0) + eligible.get(f, 0.0) * mass for f in summed}
+    weight = {f: p * (own.get(f, 0.0) + mass * SHARE_FLOOR) for f, p in eligible.items()}
+    total = sum(weight.values()) or 1.0
+    credit = {
+        f: (1 - handed) * own.get(f, 0.0) + handed * mass * weight.get(f, 0.0) / total
+        for f in summed
+    }
     readings: list[FamilyReading] = []
     for family in sorted((f for f in credit if credit[f] > 0), key=lambda f: -credit[f]):
         mine = {n: s for n, s in pushing.get(family, {}).items() if s > 0}
