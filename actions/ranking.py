@@ -11,7 +11,8 @@ the pessimistic effect (`ExpectedEffect.pessimistic`, the effect at the confiden
 Then come the playbook's suggestions that history cannot judge for this account, in
 playbook order. A playbook suggestion whose learned effect does not pay is left out. Without
 learned effects the playbook decides alone. The next-best-action is the top of the ranking,
-or `none`; `why_none` says in words why nothing was recommended.
+or `none`; `why_none` says in words why nothing was recommended. An account at high churn
+risk never gets an upsell pitch (`NO_PITCH_TIERS`; the weekly plan has the same rule).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from actions.playbook import Rule
 from features.definitions import FEATURE_NAMES, feature
 
 NO_ACTION = "none"
+UPSELL_PITCH = "upsell_offer"
+NO_PITCH_TIERS = ("high",)  # churn risk tiers that never get an upsell pitch
 Basis = Literal["learned", "playbook"]
 
 
@@ -141,6 +144,7 @@ def rank(
     suggestions: Sequence[Suggestion],
     effects: Mapping[str, ExpectedEffect] | None,
     arr: float | None,
+    risk_tier: str | None = None,
 ) -> list[RankedAction]:
     """The account's actions, best first (see the module docstring for the rule).
 
@@ -149,7 +153,13 @@ def rank(
         effects: action code -> expected effect for the account, or None without a model.
         arr: the account's ARR; when unknown, learned effects cannot be valued and the
             playbook decides.
+        risk_tier: the account's churn risk tier; at `NO_PITCH_TIERS` no upsell pitch.
     """
+    if risk_tier in NO_PITCH_TIERS:
+        suggestions = [s for s in suggestions if s.action != UPSELL_PITCH]
+        effects = (
+            None if effects is None else {a: e for a, e in effects.items() if a != UPSELL_PITCH}
+        )
     if effects is None or not _known(arr):
         reason = "no uplift model" if effects is None else "the account's ARR is unknown"
         return [
@@ -258,6 +268,7 @@ def next_best_actions(
     arr: Sequence[float] | np.ndarray,
     costs: Mapping[str, float],
     suggestions: Sequence[Sequence[Suggestion]] | None = None,
+    risk_tiers: Sequence[str] | None = None,
 ) -> list[list[RankedAction]]:
     """`rank` for a batch of accounts: the ranked actions of each (empty means `none`).
 
@@ -266,11 +277,13 @@ def next_best_actions(
         arr: each account's ARR.
         costs: action -> cost in ARR currency (missing = 0).
         suggestions: per account, the playbook's suggestions in its order.
+        risk_tiers: per account, its churn risk tier (no upsell pitch at high risk).
     """
     values = np.asarray(arr, dtype=float)
     found = per_account(effects, costs) or [{} for _ in range(len(values))]
     playbook = list(suggestions) if suggestions is not None else [[] for _ in range(len(values))]
-    return [rank(playbook[i], found[i], float(values[i])) for i in range(len(values))]
+    tiers = list(risk_tiers) if risk_tiers is not None else [None] * len(values)
+    return [rank(playbook[i], found[i], float(values[i]), tiers[i]) for i in range(len(values))]
 
 
 def best_action(ranked: Sequence[RankedAction]) -> str:

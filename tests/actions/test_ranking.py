@@ -128,3 +128,11 @@ def test_why_none_says_whether_nothing_pays_or_nothing_pays_surely():
     assert "expected to pay" in why_none(dear, 20_000)
     assert "too few comparable cases" in why_none({}, 20_000)
     assert "no uplift model" in why_none(None, 20_000)
+
+
+def test_no_upsell_pitch_at_high_churn_risk_however_much_it_pays():
+    pitch = ExpectedEffect(-0.2, 0.01, LEARNED, "learned", cost=100)
+    fired = [_rule("upsell_offer", 90)]
+    assert [r.action for r in rank(suggest(fired), {"upsell_offer": pitch}, 50_000, "high")] == []
+    medium = rank(suggest(fired), {"upsell_offer": pitch}, 50_000, "medium")
+    assert [r.action for r in medium] == ["upsell_offer"]

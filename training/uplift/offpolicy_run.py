@@ -17,6 +17,7 @@ import pandas as pd
 
 from actions.playbook import Playbook
 from actions.ranking import NO_ACTION, best_action, next_best_actions
+from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from training.uplift.model import UpliftModel
 from training.uplift.offpolicy import PolicyEstimate, cs_team_actions, evaluate_offpolicy
@@ -37,7 +38,9 @@ def policies_on(
     suggestions = product_playbook(
         snapshots, model.baseline_risk(snapshots), model.risk_cuts_, playbook
     )
-    ranked = next_best_actions(model.effects(snapshots), arr, dict(costs), suggestions)
+    risk = model.baseline_risk(snapshots)
+    tiers = [risk_tier(float(p), model.risk_cuts_) for p in risk]
+    ranked = next_best_actions(model.effects(snapshots), arr, dict(costs), suggestions, tiers)
     return {
         "learned": [best_action(r) for r in ranked],
         "playbook": [s[0].action if s else NO_ACTION for s in suggestions],

@@ -280,7 +280,9 @@ def evaluate_policies(
     truth = true_effects(action_effects, snapshots)
     oracle = oracle_value(truth, arr)
     effects = model.effects(snapshots)
-    chosen = [best_action(ranked) for ranked in next_best_actions(effects, arr, costs, playbook)]
+    tiers = [risk_tier(float(p), model.risk_cuts_) for p in model.baseline_risk(snapshots)]
+    ranked = next_best_actions(effects, arr, costs, playbook, tiers)
+    chosen = [best_action(actions) for actions in ranked]
     rng = np.random.default_rng(seed)
     policies = {
         "uplift": list(chosen),

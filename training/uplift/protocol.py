@@ -33,6 +33,7 @@ from scipy.stats import spearmanr
 
 from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
 from actions.ranking import NO_ACTION, best_action, next_best_actions
+from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from simulator.structure import Structure
 from training.uplift.config import UpliftConfig, load_uplift_config
@@ -147,9 +148,10 @@ def judge_world(
     arr = snapshots["arr"].to_numpy(dtype=float)
     suggestions = product_playbook(snapshots, model.baseline_risk(snapshots), model.risk_cuts_)
     learned = model.effects(snapshots)
+    tiers = [risk_tier(float(p), model.risk_cuts_) for p in model.baseline_risk(snapshots)]
 
     def learned_policy(price: dict[str, float]) -> list[str]:
-        ranked = next_best_actions(learned, arr, price, suggestions)
+        ranked = next_best_actions(learned, arr, price, suggestions, tiers)
         return [best_action(r) for r in ranked]
 
     rng = np.random.default_rng(structure_seed)
