@@ -379,7 +379,7 @@ def train(
         for result in results.values():
             report(f"Logging {result.target} to MLflow ...")
             _log_target(result, register, config, report)
-        if touchpoints is not None:
+        if touchpoints is not None and "uplift" not in skipped:  # no touchpoints: no model
             outcome.uplift = run_uplift(
                 data,
                 dataset,
