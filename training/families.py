@@ -126,7 +126,8 @@ def read_families(
     probabilities p_f. Each family keeps (1 - L) x own_f, and L x M is shared among the
     eligible families in proportion to p_f x (own_f + M / 5): the reader says which cause
     the features point to, the company's own churn model how much that family weighs in
-    its renewals (the floor M / 5 keeps a cause the model does not read). As far as the
+    its renewals (the floor M / 5 keeps a cause it leans on little; for a family the
+    chosen model does not read at all, p_f x M stands in for own_f). As far as the
     reader is sure, the proxies' credit goes to the cause they stand for; the credits
     add up to M.
 
@@ -159,7 +160,10 @@ def read_families(
     mass = sum(own.values())
     eligible = {f: p for f, p in (likelihood or {}).items() if worse.get(f) and p > 0}
     handed = min(1.0, sum(eligible.values()))
-    weight = {f: p * (own.get(f, 0.0) + mass * SHARE_FLOOR) for f, p in eligible.items()}
+    read = {catalogue[n].family for n in contributions if n in catalogue}
+    # a family the model does not read has no SHAP of its own: the reader's share stands in
+    seen = {f: own.get(f, 0.0) if f in read else p * mass for f, p in eligible.items()}
+    weight = {f: p * (seen[f] + mass * SHARE_FLOOR) for f, p in eligible.items()}
     total = sum(weight.values()) or 1.0
     credit = {
         f: (1 - handed) * own.get(f, 0.0) + handed * mass * weight.get(f, 0.0) / total
