@@ -155,7 +155,12 @@ def explanations_against_causes(
         model.cause_reader,
         hidden={name for name in names if catalogue[name].family in missing},
     )
-    return cause_agreement(pd.read_parquet(path), rows, [first_families(r) for r in readings])
+    found = cause_agreement(pd.read_parquet(path), rows, [first_families(r) for r in readings])
+    checks = getattr(model.cause_reader, "checks", None) or {}
+    for key in ("worlds", "first_driver_mean", "first_driver_worst", "first_three_mean"):
+        if key in checks:  # what the shipped reader reached on untouched structure seeds
+            found[f"cause_reader_untouched_{key}"] = float(checks[key])
+    return found
 
 
 def describe_causes(comparison: dict[str, float]) -> list[str]:
@@ -169,6 +174,14 @@ def describe_causes(comparison: dict[str, float]) -> list[str]:
         f" first driver in the cause's family {comparison['cause_first_driver']:.0%},"
         f" any of the first three {comparison['cause_first_three']:.0%}"
     ]
+    if "cause_reader_untouched_first_driver_mean" in comparison:
+        lines.append(
+            f"  (the cause reader, on {int(comparison['cause_reader_untouched_worlds'])}"
+            " untouched structure seeds when it was fitted: first driver"
+            f" {comparison['cause_reader_untouched_first_driver_mean']:.0%}, worst world"
+            f" {comparison['cause_reader_untouched_first_driver_worst']:.0%}; first three"
+            f" {comparison['cause_reader_untouched_first_three_mean']:.0%})"
+        )
     for cause, label in CAUSE_LABEL.items():
         if f"cause_rows_{cause}" in comparison:
             lines.append(
