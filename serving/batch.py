@@ -1,7 +1,7 @@
 """`retain score`: every active account's score, drivers and actions in one file for the CRM.
 
 The rows are exactly what `POST /v1/score` returns, written as Parquet or CSV by the
-output's suffix; in CSV the nested `drivers` and `actions` are JSON strings.
+output's suffix; in CSV the nested `drivers`, `families` and `actions` are JSON strings.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from serving.scoring import ScoringService
 from serving.service_settings import ServiceSettings
 
 COLUMNS = tuple(AccountScore.model_fields)
-NESTED = ("drivers", "actions")
+NESTED = ("drivers", "families", "actions")
 
 
 def score_frame(

@@ -71,3 +71,20 @@ def test_the_first_action_answers_the_first_driver_when_the_playbook_can(scores)
             assert any(d.family == first for d in score.actions[0].drivers), score.account_id
             checked += 1
     assert checked > 5
+
+
+def test_retain_score_writes_the_families_as_json_in_csv(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from serving.batch import score_frame, write_scores
+
+    service = make_service(20, bundle=_bundle(True))
+    frame = score_frame(service, progress=False)
+    write_scores(frame, tmp_path / "scores.csv")
+    csv = pd.read_csv(tmp_path / "scores.csv")
+    first = json.loads(csv["families"].iloc[0])
+    assert [f["family"] for f in first] == [f["family"] for f in frame["families"].iloc[0]]
+    drivers = json.loads(csv["drivers"].iloc[0])
+    assert all("family" in d for d in drivers)
