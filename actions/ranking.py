@@ -43,13 +43,19 @@ class ExpectedEffect:
     basis_reason: str
     cost: float = 0.0
     pessimistic: float | None = None  # the effect at the confidence bound (None: `effect`)
+    expansion: float | None = None  # expansion ARR the action adds, as a share of ARR
 
     def saved(self, arr: float) -> tuple[float, float]:
-        """(expected, pessimistic) ARR saved net of cost on an account worth `arr`."""
+        """(expected, pessimistic) ARR saved net of cost on an account worth `arr`.
+
+        Saved ARR is the churn reduction's plus the expansion the action adds (upsell and
+        referral invitations, valued by the upsell learner).
+        """
         effect = self.effect if self.effect is not None and _known(self.effect) else 0.0
         bound = self.pessimistic if self.pessimistic is not None else effect
         bound = bound if _known(bound) else effect
-        return -effect * arr - self.cost, -bound * arr - self.cost
+        gain = self.expansion if self.expansion is not None and _known(self.expansion) else 0.0
+        return (gain - effect) * arr - self.cost, (gain - bound) * arr - self.cost
 
 
 @dataclass(frozen=True)
@@ -241,7 +247,7 @@ def per_account(
 
     Args:
         effects: e.g. `UpliftModel.effects(X)`: action -> (effect, std, basis, reason
-            [, pessimistic]) arrays.
+            [, pessimistic[, expansion]]) arrays.
         costs: action -> cost in ARR currency (missing = 0).
     """
     costs = costs or {}
@@ -249,6 +255,7 @@ def per_account(
     for action, (effect, std, basis, reason, *rest) in effects.items():
         cost = float(costs.get(action, 0.0))
         bound = rest[0] if rest and rest[0] is not None else None
+        gain = rest[1] if len(rest) > 1 and rest[1] is not None else None
         if not accounts:
             accounts = [{} for _ in range(len(effect))]
         for i in range(len(effect)):
@@ -259,6 +266,7 @@ def per_account(
                 str(reason[i]),
                 cost,
                 None if bound is None else _number(bound[i]),
+                None if gain is None else _number(gain[i]),
             )
     return accounts
 

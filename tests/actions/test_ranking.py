@@ -136,3 +136,13 @@ def test_no_upsell_pitch_at_high_churn_risk_however_much_it_pays():
     assert [r.action for r in rank(suggest(fired), {"upsell_offer": pitch}, 50_000, "high")] == []
     medium = rank(suggest(fired), {"upsell_offer": pitch}, 50_000, "medium")
     assert [r.action for r in medium] == ["upsell_offer"]
+
+
+def test_an_upsell_pitch_is_valued_by_the_expansion_it_brings_as_well_as_churn():
+    # No effect on churn, but 5% of ARR in expected expansion: 2,500 on 50,000, minus 100
+    pitch = ExpectedEffect(0.0, 0.01, LEARNED, "learned", cost=100, expansion=0.05)
+    ranked = rank([], {"upsell_offer": pitch}, 50_000, "low")
+    assert [r.action for r in ranked] == ["upsell_offer"]
+    assert ranked[0].expected_saved_arr == pytest.approx(0.05 * 50_000 - 100)
+    without = ExpectedEffect(0.0, 0.01, LEARNED, "learned", cost=100)
+    assert rank([], {"upsell_offer": without}, 50_000, "low") == []

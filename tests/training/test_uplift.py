@@ -171,3 +171,25 @@ def test_config_rejects_typos_and_unknown_actions(tmp_path):
     assert load_uplift_config().cost("exec_sponsor_call") > load_uplift_config().cost(
         "health_check"
     )
+
+
+def test_expansion_actions_are_valued_by_their_effect_on_the_upsell_label():
+    rng = np.random.default_rng(3)
+    n_accounts, months = 1200, 3
+    n = n_accounts * months
+    X = pd.DataFrame(rng.normal(size=(n, 3)), columns=["usage", "nps", "seats"])
+    offered = (rng.random(n) < 0.25).astype(int)
+    grows = 1 / (1 + np.exp(-(-1.5 + 0.8 * X["usage"])))
+    upsell = (rng.random(n) < np.clip(grows + 0.2 * offered, 0, 1)).astype(float)
+    churn = (rng.random(n) < 0.15).astype(float)  # the pitch does not move churn here
+    treatments = pd.DataFrame({"upsell_offer": offered, "health_check": 1 - offered})
+    groups = np.repeat(np.arange(n_accounts), months).astype(str)
+    config = UpliftConfig(min_propensity=0.01, expansion_value_share=0.2, bags=2)
+    model = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
+    model.fit_expansion(X, treatments, upsell, groups)
+    found = model.effects(X.head(300))
+    gain = found["upsell_offer"].expansion
+    assert gain is not None
+    # about +0.2 chance of expanding x 0.2 of ARR per expansion = +0.04 of ARR
+    assert 0.015 < np.mean(gain) < 0.08
+    assert found["health_check"].expansion is None  # not an expansion action

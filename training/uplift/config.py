@@ -40,6 +40,8 @@ class UpliftConfig(BaseModel):
     final_min_child_samples: int = Field(default=200, gt=0)
     nuisance: NuisanceParams = NuisanceParams()
     confidence: float = Field(default=0.5, ge=0.5, lt=1.0)
+    expansion_actions: tuple[str, ...] = ("upsell_offer", "referral_invite")
+    expansion_value_share: float = Field(default=0.2, ge=0)
     default_cost: float = Field(default=0.0, ge=0)
     costs: dict[str, float] = Field(default_factory=dict)
 

@@ -42,6 +42,7 @@ class ActionEffect(NamedTuple):
     basis: np.ndarray  # "learned" | "playbook"
     reason: np.ndarray
     pessimistic: np.ndarray | None = None  # effect + z(confidence) x std: the bound that must pay
+    expansion: np.ndarray | None = None  # expected expansion ARR gained, as a share of ARR
 
 
 class UpliftModel(PythonModel):
@@ -164,8 +165,40 @@ class UpliftModel(PythonModel):
                 basis[ok] = LEARNED
                 reason[ok] = f"learned from {self.n_treated_[action]} times the CS team did it"
             bound = effect + self.config.z() * np.nan_to_num(std, nan=0.0)
-            out[action] = ActionEffect(effect, std, basis, reason, bound)
+            gain = self._expansion_gain(action, X, basis)
+            out[action] = ActionEffect(effect, std, basis, reason, bound, gain)
         return out
+
+    def _expansion_gain(self, action: str, X: pd.DataFrame, basis: np.ndarray) -> np.ndarray | None:
+        """Expansion ARR the action adds, as a share of ARR (learned accounts; else None).
+
+        The change in the chance of an upsell label (`expansion_`, the same learner on the
+        upsell label) times `expansion_value_share`, the expected size of an expansion.
+        """
+        nested = getattr(self, "expansion_", None)
+        if nested is None or action not in nested.final_:
+            return None
+        found = nested.effects(X)[action]
+        lift = np.where(basis == LEARNED, np.nan_to_num(found.effect, nan=0.0), 0.0)
+        return lift * self.config.expansion_value_share
+
+    def fit_expansion(
+        self,
+        X: pd.DataFrame,
+        treatments: pd.DataFrame,
+        upsell: np.ndarray,
+        groups: np.ndarray,
+    ) -> UpliftModel:
+        """Learn the expansion actions' effect on the upsell label (`config.expansion_actions`)."""
+        actions = [a for a in self.config.expansion_actions if a in treatments.columns]
+        if not actions:
+            return self
+        config = self.config.model_copy(
+            update={"expansion_actions": (), "symptoms": False, "interactions": 0, "bags": 4}
+        )
+        nested = UpliftModel(config, random_state=self.random_state + 7)
+        self.expansion_ = nested.fit(X, treatments[actions], upsell, groups)
+        return self
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -259,6 +292,7 @@ def fit_uplift(
     config: UpliftConfig | None = None,
     seed: int = 0,
     feature_names: Sequence[str] | None = None,
+    upsell_rows: pd.DataFrame | None = None,
 ) -> UpliftModel:
     """Learn per-action effects from a training set and the CS team's touchpoints.
 
@@ -270,6 +304,8 @@ def fit_uplift(
         config: uplift settings; default `load_uplift_config()`.
         seed: random seed.
         feature_names: the columns to condition on; default `FEATURE_NAMES`.
+        upsell_rows: snapshots whose upsell label was known at the training date; the
+            expansion actions (`config.expansion_actions`) also learn their effect on it.
     """
     config = config or load_uplift_config()
     if feature_names is None:
@@ -279,6 +315,15 @@ def fit_uplift(
     labelled = dataset[dataset["churn"].notna()].reset_index(drop=True)
     treated = treatment_matrix(labelled, touchpoints, config.window_days)
     model = UpliftModel(config, random_state=seed)
-    return model.fit(
+    model.fit(
         labelled[list(feature_names)], treated, labelled["churn"], labelled["account_id"], playbook
     )
+    if config.expansion_actions and upsell_rows is not None and len(upsell_rows):
+        grew = upsell_rows[upsell_rows["upsell"].notna()].reset_index(drop=True)
+        model.fit_expansion(
+            grew[list(feature_names)],
+            treatment_matrix(grew, touchpoints, config.window_days),
+            grew["upsell"].to_numpy(dtype=float),
+            grew["account_id"].to_numpy(),
+        )
+    return model

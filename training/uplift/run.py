@@ -107,6 +107,7 @@ def train_uplift(
     config = config or load_uplift_config()
     touchpoints = touchpoints[pd.to_datetime(touchpoints["ts"]) <= pd.Timestamp(as_of)]
     labelled = labelled_rows(dataset, "churn", as_of)
+    upsell_known = labelled_rows(dataset, "upsell", as_of) if "upsell" in dataset else None
     report = None
     if action_effects is not None:
         held_out = held_out_accounts(dataset["account_id"], HELD_OUT_SHARE, seed)
@@ -115,7 +116,12 @@ def train_uplift(
             dataset["account_id"].astype(str).isin(held_out)
             & (pd.to_datetime(dataset["as_of"]) < pd.Timestamp(as_of))
         ]
-        model = fit_uplift(fitting, touchpoints, playbook, config, seed)
+        grown = (
+            None
+            if upsell_known is None
+            else upsell_known[~upsell_known["account_id"].astype(str).isin(held_out)]
+        )
+        model = fit_uplift(fitting, touchpoints, playbook, config, seed, upsell_rows=grown)
         report = evaluate_policies(
             model,
             at_risk(judged, churn_truth),
@@ -128,7 +134,8 @@ def train_uplift(
             structure=structure,
             window_days=config.window_days,
         )
-    return UpliftRun(fit_uplift(labelled, touchpoints, playbook, config, seed), report)
+    final = fit_uplift(labelled, touchpoints, playbook, config, seed, upsell_rows=upsell_known)
+    return UpliftRun(final, report)
 
 
 def run_uplift(
