@@ -5,8 +5,9 @@
 Each world is a directory written by `retain simulate` (it has `_truth/causes.parquet`);
 draw them from different structure seeds (`--structure-seed`), the tuning worlds from
 other seeds than the untouched ones. The shipped reader: tuning structure seeds 101-108
-(`--accounts 500 --months 18 --seed 1000+K`), untouched 201-208 (`--seed 2000+K`). The reader is fitted on every monthly snapshot of
-the tuning worlds whose dominant cause is known. On each untouched world a plain churn
+(`--accounts 500 --months 18 --seed 1000+K`), untouched 201-208 (`--seed 2000+K`).
+The reader is fitted on every monthly snapshot of the tuning worlds whose dominant cause
+is known. On each untouched world a plain churn
 model is fitted on its first 60% of labelled months; on the later months the drivers are
 read as serving reads them (`training.families`) for the accounts in its high and medium
 tiers (the riskiest 30%), and `training.truth.cause_agreement` says how often the first
