@@ -5,7 +5,9 @@ The public entry points: `fit_uplift` (learn from a training set and touchpoints
 `run_uplift` (the step `retain train` runs: fit, judge on the simulator's truth, log,
 register). Modules: `config` (settings, `uplift.yaml`), `data` (touchpoints and treatment
 windows), `pooled` and `model` (the learners), `symptoms` (playbook symptoms per action),
-`policy_eval` (value against the simulator's true effects), `run` (the training step).
+`policy_eval` (value against the simulator's true effects), `run` (the training step),
+`protocol` (tuning and untouched simulated worlds of other causal structures),
+`offpolicy` and `offpolicy_run` (`retain evaluate-policy`: doubly robust value from history).
 """
 
 from training.uplift.config import UpliftConfig, load_uplift_config

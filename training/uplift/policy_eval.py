@@ -4,8 +4,11 @@ The value of a policy (one action, or none, per at-risk account) is the sum over
 accounts of the *true* reduction in churn probability of its action times the account's
 ARR (`_truth/action_effects.parquet`). It is reported as a share of the oracle's value (the
 best true action per account, or none when nothing helps) and compared, on the same
-accounts, with the playbook alone, "always the CS team's most common action" and random
-actions.
+accounts, with the playbook alone, "always the CS team's most common action", random
+actions and, when given, what the CS team did and the true-cause playbook (the world's
+remedy for the dominant cause, `_truth/causes.parquet`). Each share is also given net of
+the actions' costs (`values`, `best_values`: the best choice then takes the best action net
+of cost, or none).
 
 The true effect (`effect`) is the simulator's look-ahead: the expected churn probability at
 the renewal with the action done now minus without, everything the action sets in motion
