@@ -73,3 +73,25 @@ def test_calibration_table_has_ten_deciles_in_points():
     assert len(table) == 10
     assert table["estimated"].iloc[0] < table["estimated"].iloc[-1]
     assert table["estimated"].iloc[0] == pytest.approx(-9.55, abs=0.1)
+
+
+@pytest.mark.slow
+def test_a_drawn_world_is_judged_end_to_end(tmp_path):
+    from training.uplift.protocol import ProtocolReport, judge_world, prepare_world
+
+    data = prepare_world(21, accounts=300, cache=tmp_path)
+    assert data.structure.seed == 21
+    score = judge_world(data)
+    assert score.accounts > 30
+    assert set(score.net) == {
+        "uplift", "playbook", "cs_team", "most_common", "random", "true_cause"
+    }  # fmt: skip
+    # nothing beats the best choice, net of cost or without
+    assert max(score.net.values()) <= 1.0 + 1e-9
+    assert max(score.gross.values()) <= 1.0 + 1e-9
+    assert score.net["true_cause"] > score.net["random"]
+    assert set(score.offpolicy) == {"learned", "playbook", "cs_team"}
+    for value, low, high, _ in score.offpolicy.values():
+        assert low <= value <= high
+    text = ProtocolReport([], [score]).describe()
+    assert "untouched structure seeds (21)" in text
