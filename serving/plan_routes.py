@@ -118,6 +118,10 @@ async def plan(
         lines = store.plan_lines(start.date(), csm)
     except StoreUnavailable as error:
         raise HTTPException(503, f"the store is unreachable: {error}") from None
+    except LookupError as error:  # e.g. a service without a source of account owners
+        raise HTTPException(503, f"no plan can be made: {error}") from None
+    except ValueError as error:
+        raise HTTPException(422, f"week: {error}") from None
     if csm is not None and lines.empty and csm not in _owners(service):
         raise HTTPException(404, f"no account is owned by CSM {csm!r}")
     summary = stored["summary"] or {}
