@@ -90,7 +90,8 @@ def candidate_lines(
             else:
                 continue  # neither a learned value nor an ARR to value it by
             expansion = 0.0
-            if action.action == UPSELL_ACTION and arr is not None:
+            # a learned upsell value already holds its expansion (actions.ranking.rank)
+            if action.action == UPSELL_ACTION and arr is not None and action.basis != "learned":
                 upsell = score.upsell_probability or 0.0
                 expansion = upsell * arr * config.upsell_value_share
             drivers = action.drivers or score.drivers

@@ -225,7 +225,7 @@ class ScoringService:
             snapshot.as_of,
         )
         diagnosis = [r.family for r in readings if r.direction == "raises"]
-        ranked = rank(suggest(fired, by_feature, diagnosis), effects, arr)
+        ranked = rank(suggest(fired, by_feature, diagnosis), effects, arr, tier)
         if bundle.upsell is None:  # whether it would expand is the missing model's call
             ranked = [r for r in ranked if r.action not in coverage.EXPANSION_ACTIONS]
         actions = [

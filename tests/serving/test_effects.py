@@ -147,3 +147,25 @@ def test_none_when_nothing_is_expected_to_help():
     for score in scores:
         assert score.actions == []  # every action is learned to hurt: none pays
         assert score.next_best_action == "none"
+
+
+def test_no_upsell_pitch_to_an_account_at_high_churn_risk_even_when_learned_to_help():
+    class PitchHelps(FakeUplift):
+        def effects(self, X: pd.DataFrame) -> dict[str, ActionEffect]:
+            n = len(X)
+            found = super().effects(X)
+            found["upsell_offer"] = ActionEffect(
+                np.full(n, -0.3),
+                np.full(n, 0.01),
+                np.full(n, "learned", dtype=object),
+                np.full(n, "learned", dtype=object),
+            )
+            return found
+
+    service = make_service(n=60, bundle=make_bundle(uplift=PitchHelps()))
+    _, _, scores, _ = service.score([f"acct-{i:04d}" for i in range(60)])
+    high = [s for s in scores if s.risk_tier == "high"]
+    others = [s for s in scores if s.risk_tier != "high"]
+    assert high and others
+    assert all("upsell_offer" not in {a.action for a in s.actions} for s in high)
+    assert any(s.next_best_action == "upsell_offer" for s in others)  # elsewhere it pays

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pytest
 
 from actions.plan_config import load_plan_config
@@ -44,3 +45,33 @@ def test_candidates_carry_owner_touchpoint_and_value() -> None:
 def test_the_default_week_starts_at_the_first_midnight_of_or_after_the_data() -> None:
     assert default_week(datetime(2026, 6, 1)) == datetime(2026, 6, 1)
     assert default_week(datetime(2025, 12, 31, 21, 45)) == datetime(2026, 1, 1)
+
+
+def test_a_learned_upsell_value_is_not_credited_its_expansion_twice() -> None:
+    from tests.serving.test_effects import FakeUplift
+    from tests.support.serving import make_bundle
+    from training.uplift import ActionEffect
+
+    class PitchHelps(FakeUplift):
+        def effects(self, X):  # type: ignore[no-untyped-def]
+            found = super().effects(X)
+            n = len(X)
+            found["upsell_offer"] = ActionEffect(
+                np.full(n, -0.3), np.full(n, 0.01),
+                np.full(n, "learned", dtype=object), np.full(n, "learned", dtype=object),
+            )  # fmt: skip
+            return found
+
+    service = make_service(n=40, bundle=make_bundle(uplift=PitchHelps()))
+    _, _, scores, _ = service.score(list(service.features.latest.account_ids))
+    context = AccountContext(owners={s.account_id: "dana" for s in scores}, last_touch={})
+    frame = candidate_lines(scores, context, load_plan_config(), lambda a: 0.0)
+    learned = frame[(frame["action"] == "upsell_offer") & (frame["basis"] == "learned")]
+    assert len(learned) > 0
+    by_account = {s.account_id: s for s in scores}
+    for line in learned.to_dict("records"):
+        offer = next(
+            a for a in by_account[line["account_id"]].actions if a.action == "upsell_offer"
+        )
+        assert line["saved_arr"] == pytest.approx(offer.expected_saved_arr)
+        assert line["expansion_arr"] == 0.0
