@@ -42,18 +42,11 @@ from features.contract import TABLES  # noqa: E402
 from features.definitions import FEATURES, feature  # noqa: E402
 from features.snapshots import snapshot_dates  # noqa: E402
 from features.source import load_source  # noqa: E402
+from simulator.bulk import ID_COLUMNS  # noqa: E402
 
 BENCH = ROOT / "data" / "bench"
 SEED_ACCOUNTS = 1000
 SUBSET = ("events_30d", "active_users_30d", "value_share_30d", "active_days_30d")
-ID_COLUMNS = {
-    "account_id",
-    "user_id",
-    "subscription_id",
-    "ticket_id",
-    "response_id",
-    "touchpoint_id",
-}
 
 
 def peak_rss_mb() -> float:

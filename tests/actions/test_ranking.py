@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from actions.playbook import Rule
 from actions.ranking import (
     NO_ACTION,
     ExpectedEffect,
@@ -14,18 +13,9 @@ from actions.ranking import (
     rank,
     suggest,
 )
+from tests.support.rules import one_rule as _rule
 
 LEARNED, PLAYBOOK = "learned", "playbook"
-
-
-def _rule(action: str, priority: int, feature: str = "nps_latest") -> Rule:
-    return Rule(
-        name=f"{action} rule",
-        action=action,
-        reason=f"Do {action}.",
-        priority=priority,
-        when=({"feature": feature, "op": ">", "value": 0},),  # type: ignore[arg-type]
-    )
 
 
 def test_suggestions_by_priority_then_risk_added():

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from actions.playbook import Rule
 from actions.ranking import rank, suggest
-
-
-def _rule(action: str, priority: int, feature: str) -> Rule:
-    return Rule(
-        name=f"{action} rule",
-        action=action,
-        reason=f"Do {action}.",
-        priority=priority,
-        when=({"feature": feature, "op": ">", "value": 0},),  # type: ignore[arg-type]
-    )
-
+from tests.support.rules import one_rule as _rule
 
 FIRED = [
     _rule("support_escalation", 92, "open_tickets_urgent"),
