@@ -20,6 +20,7 @@ users and milestones from before it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
@@ -40,6 +41,11 @@ from simulator.state import AccountState, RowBuffer, UserStore
 from simulator.structure import TODAY, Structure, structure_for
 
 TRUTH_STREAM = 7_001  # second word of the look-ahead generator's seed: [seed, stream, month]
+
+# A CS team other than the world's own: (accounts idx, month start t0 in seconds) -> the
+# action index per account (into ACTION_CODES, -1 for none); `simulator.closed_loop` plugs
+# in a team that follows the service's plan.
+Team = Callable[[np.ndarray, int], np.ndarray]
 
 
 @dataclass
@@ -68,6 +74,7 @@ class _Run:
     seed: int = 0
     structure: Structure = TODAY
     rows: dict[str, RowBuffer] = field(default_factory=dict)
+    team: Team | None = None  # who picks the touchpoints; None: the world's CS team
 
     def buffer(self, name: str) -> RowBuffer:
         return self.rows.setdefault(name, RowBuffer())
@@ -121,18 +128,19 @@ def _record_truth(run: _Run, idx: np.ndarray, t_s: int, day: int, month: int) ->
 def _touchpoints(run: _Run, idx: np.ndarray, t0: int, t1: int, day: int) -> None:
     """Let the CS team act on accounts `idx` during [t0, t1) and apply the effects."""
     p, s, rng = run.p, run.s, run.rng
-    state = s.risk(idx, day)
-    new_account = p.created_s[idx] > t0 - 90 * DAY
-    actions = choose_actions(
-        state,
-        _saturation(run, idx, t0),
-        s.last_nps[idx],
-        new_account,
-        run.csm_activity[idx],
-        rng,
-        run.structure.cs,
-        p.size[idx],
-    )
+    if run.team is not None:
+        actions = run.team(idx, t0)
+    else:
+        actions = choose_actions(
+            s.risk(idx, day),
+            _saturation(run, idx, t0),
+            s.last_nps[idx],
+            p.created_s[idx] > t0 - 90 * DAY,
+            run.csm_activity[idx],
+            rng,
+            run.structure.cs,
+            p.size[idx],
+        )
     lo = np.maximum(t0, p.created_s[idx])
     hi = np.where(s.term_end[idx] * DAY <= t1, s.term_end[idx] * DAY, t1)
     ts = lo + (rng.random(len(idx)) * np.maximum(1, hi - lo)).astype("int64")
@@ -229,6 +237,45 @@ def _month(run: _Run, m: int, t0: int, t1: int, window_start_day: int) -> None:
     s.alive[s.churned_day >= 0] = False
 
 
+def open_run(
+    n_accounts: int,
+    seed: int,
+    months: int,
+    start: date,
+    cfg: c.SimConfig,
+    structure_seed: int | None,
+) -> tuple[_Run, np.ndarray]:
+    """A world's run before its first month, and its month starts (seconds, months + 1)."""
+    structure = structure_for(structure_seed)
+    rng = np.random.default_rng(seed)
+    first = np.datetime64(start, "M")
+    month_s = (first + np.arange(months + 1)).astype("datetime64[s]").astype("int64")
+    window_start_day = int(month_s[0] // DAY)
+    p = make_profiles(n_accounts, rng, window_start_day, months, cfg, structure.mix)
+    s = AccountState(n_accounts)
+    run = _Run(
+        p,
+        s,
+        UserStore(),
+        contracts.SubscriptionBook(),
+        cfg,
+        rng,
+        rng.normal(0.0, 0.3, len(c.CSMS))[p.csm],
+        int(month_s[-1]),
+        seed,
+        structure,
+    )
+    before = np.flatnonzero(p.created_day < window_start_day)
+    dynamics.start_accounts(p, s, run.users, before, int(month_s[0]), rng)
+    contracts.open_first_terms(p, s, run.book, before, window_start_day)
+    return run, month_s
+
+
+def step_month(run: _Run, m: int, month_s: np.ndarray) -> None:
+    """Live month `m` of the window (`month_s` from `open_run`)."""
+    _month(run, m, int(month_s[m]), int(month_s[m + 1]), int(month_s[0] // DAY))
+
+
 def simulate(
     n_accounts: int,
     seed: int,
@@ -255,30 +302,10 @@ def simulate(
         The `World` with contract tables in `tables` and ground truth in `truth`.
     """
     cfg = config or c.SimConfig()
-    structure = structure_for(structure_seed)
-    rng = np.random.default_rng(seed)
-    first = np.datetime64(start, "M")
-    month_s = (first + np.arange(months + 1)).astype("datetime64[s]").astype("int64")
-    window_start_day = int(month_s[0] // DAY)
-    p = make_profiles(n_accounts, rng, window_start_day, months, cfg, structure.mix)
-    s = AccountState(n_accounts)
-    run = _Run(
-        p,
-        s,
-        UserStore(),
-        contracts.SubscriptionBook(),
-        cfg,
-        rng,
-        rng.normal(0.0, 0.3, len(c.CSMS))[p.csm],
-        int(month_s[-1]),
-        seed,
-        structure,
-    )
-    before = np.flatnonzero(p.created_day < window_start_day)
-    dynamics.start_accounts(p, s, run.users, before, int(month_s[0]), rng)
-    contracts.open_first_terms(p, s, run.book, before, window_start_day)
+    run, month_s = open_run(n_accounts, seed, months, start, cfg, structure_seed)
     for m in tqdm(range(months), desc="simulating months", disable=not progress):
-        _month(run, m, int(month_s[m]), int(month_s[m + 1]), window_start_day)
+        step_month(run, m, month_s)
+    p, rng, structure = run.p, run.rng, run.structure
     tables, truth = contract_frames(run, accounts_frame(p), months)
     truth["causes"] = causes.truth_frame(run.rows.get("truth_causes"), p.account_ids)
     shapes.reshape(tables, truth, cfg.tables, cfg.id_style, cfg.timestamps, rng)
