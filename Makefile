@@ -12,7 +12,7 @@ AS_OF ?=
 EXTRAS ?= dev,spark
 export MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
 
-.PHONY: help install run demo-data validate train retrain models score serve mlflow-ui test test-fast lint bench clean browser screenshots
+.PHONY: help install run demo-data validate train retrain models score serve mlflow-ui test test-fast lint bench closed-loop clean browser screenshots
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ lint: $(STAMP) ## Run ruff, mypy and the layer check (import-linter: layers poin
 
 bench: $(STAMP) ## Benchmarks: features over >= 10M events vs pandas; API latency vs mlflow serve; weekly plan vs greedy; store writes vs plain drivers
 	@set -e; for bench in bench/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench; done
+
+closed-loop: $(STAMP) ## The loop on the simulator: 12 months of plan, act, record, retrain; with and without randomized slices vs the playbook (outputs/closed-loop/)
+	$(BIN)/retain closed-loop --output outputs/closed-loop
 
 clean: ## Remove generated data, MLflow store and caches (keeps .venv)
 	rm -rf data outputs .pytest_cache .mypy_cache .ruff_cache

@@ -437,6 +437,51 @@ def evaluate_policy(
         raise typer.Exit(code=1) from error
 
 
+@app.command("closed-loop")
+def closed_loop(
+    accounts: int = typer.Option(300, help="Accounts in the simulated world."),
+    seed: int = typer.Option(7, help="The world's data seed (every arm lives the same)."),
+    structure_seed: int | None = typer.Option(
+        None, help="Draw the world's causal structure from this seed (default: the demo's)."
+    ),
+    burn_in: int = typer.Option(12, help="Months of history with the world's own CS team."),
+    months: int = typer.Option(12, help="Months of the closed loop."),
+    follow: float = typer.Option(0.8, help="Chance the team does a planned or random line."),
+    control_share: float | None = typer.Option(
+        None, help="The randomized arm's control share (default: the plan file's)."
+    ),
+    random_share: float | None = typer.Option(
+        None, help="The randomized arm's random share (default: the plan file's)."
+    ),
+    output: Path = typer.Option(Path("outputs/closed-loop"), help="Folder for the results."),
+) -> None:
+    """Prove the loop on the simulator: plan, act, record, retrain monthly; vs the playbook.
+
+    Arms on the same world and seeds: the learned plan with randomized slices, without
+    them, and the playbook alone. Writes months.csv, report.txt and each arm's store.
+    """
+    from actions.plan_config import PlanConfigError, load_plan_config
+    from retain.settings import get_settings
+    from training.closed_loop import LoopSettings, run_closed_loop, write_report
+
+    if not 0.0 <= follow <= 1.0:
+        raise typer.BadParameter("--follow must be between 0 and 1")
+    try:
+        settings = LoopSettings(
+            accounts, seed, structure_seed, burn_in, months, follow,
+            control_share=control_share, random_share=random_share,
+        )  # fmt: skip
+        report = run_closed_loop(
+            settings, output, load_plan_config(get_settings().plan), report=typer.echo
+        )
+    except (PlanConfigError, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo(report.describe())
+    written = write_report(report, output)
+    typer.echo(f"Wrote {', '.join(str(path) for path in written)}")
+
+
 @app.command()
 def monitor(
     data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),

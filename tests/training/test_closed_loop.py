@@ -1,0 +1,117 @@
+"""The closed loop's parts: who follows which line, the arms' plan settings, the scoring."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from actions.plan_config import load_plan_config
+from features.contract import ACTION_CODES
+from store import Store, Touchpoint
+from training.closed_loop import (
+    LoopSettings,
+    arm_plan_config,
+    follow_plan,
+    score_month,
+    stored_plan,
+)
+from training.uplift.model import ActionEffect
+
+MONTH = datetime(2025, 3, 1)
+
+
+def plan_lines(n: int) -> pd.DataFrame:
+    arms = np.array(["planned", "control", "random"])[np.arange(n) % 3]
+    return pd.DataFrame(
+        {
+            "account_id": [f"acc_{i:05d}" for i in range(n)],
+            "csm": "Dana Kim",
+            "action": np.array(ACTION_CODES)[np.arange(n) % len(ACTION_CODES)],
+            "arm": arms,
+            "probability": np.where(arms == "planned", 0.9, 0.1),
+            "saved_arr": 100.0,
+            "hours": 1.0,
+            "why": "because",
+        }
+    )
+
+
+def test_planned_and_random_lines_are_done_with_the_follow_chance_and_never_a_control() -> None:
+    lines = plan_lines(6000)
+    done = follow_plan(lines, follow=0.7, seed=5, month=MONTH)
+    by_account = lines.set_index("account_id")
+    arms = by_account.loc[list(done), "arm"]
+    assert "control" not in set(arms)
+    assert all(by_account.at[a, "action"] == action for a, action in done.items())
+    doable = (lines["arm"] != "control").sum()
+    assert len(done) / doable == pytest.approx(0.7, abs=0.03)
+    assert follow_plan(lines, 0.7, 5, MONTH) == done  # the same draw again
+    assert len(follow_plan(lines, 1.0, 5, MONTH)) == doable
+    assert follow_plan(lines, 0.0, 5, MONTH) == {}
+
+
+def test_only_the_randomized_arm_keeps_randomized_slices() -> None:
+    base = load_plan_config()
+    settings = LoopSettings()
+    randomized = arm_plan_config(base, "randomized", settings).experiments
+    assert randomized.control_share == base.experiments.control_share > 0
+    assert randomized.random_share == base.experiments.random_share > 0
+    for arm in ("not_randomized", "playbook"):
+        experiments = arm_plan_config(base, arm, settings).experiments
+        assert experiments.control_share == experiments.random_share == 0
+        assert all(experiments.control(a) == 0 for a in ACTION_CODES)
+    wide = LoopSettings(control_share=0.3, random_share=0.25)
+    assert arm_plan_config(base, "randomized", wide).experiments.random_share == 0.25
+    assert arm_plan_config(base, "not_randomized", wide).experiments.random_share == 0
+    with pytest.raises(ValueError, match="random_share"):
+        arm_plan_config(base, "randomized", LoopSettings(random_share=0.9))
+
+
+def test_settings_say_what_is_wrong() -> None:
+    with pytest.raises(ValueError, match="unknown arms"):
+        LoopSettings(arms=("randomised",))
+    with pytest.raises(ValueError, match="follow"):
+        LoopSettings(follow=1.5)
+
+
+def effect(values: list[float], learned: list[bool]) -> ActionEffect:
+    basis = np.where(learned, "learned", "playbook")
+    return ActionEffect(np.where(learned, values, np.nan), np.zeros(len(values)), basis, basis)
+
+
+def test_a_month_is_scored_on_the_true_effects_of_what_was_done() -> None:
+    accounts = ["a", "b"]
+    truth = pd.DataFrame(
+        [(a, action, -0.10 if a == "a" else 0.02) for a in accounts for action in ACTION_CODES],
+        columns=["account_id", "action", "effect"],
+    )
+    scored = pd.DataFrame({"account_id": accounts, "arr": [10_000.0, 50_000.0]})
+    done = pd.DataFrame({"account_id": ["a", "b"], "type": ["training", "health_check"]})
+    learned = {"training": effect([-0.05, 0.02], [True, True])}
+    costs = {"training": 150.0, "health_check": 50.0}
+    month = score_month("randomized", MONTH, scored, learned, truth, done, costs)
+    assert month.saved_arr == pytest.approx(0.10 * 10_000 - 0.02 * 50_000)
+    assert month.saved_arr_net == pytest.approx(month.saved_arr - 200.0)
+    # training: errors 5 and 0 pts; every other action unknown (0): 10 and 2 pts
+    others = (len(ACTION_CODES) - 1) * (10 + 2)
+    assert month.mae_pts == pytest.approx((5 + 0 + others) / (2 * len(ACTION_CODES)))
+    assert month.mae_learned_pts == pytest.approx(2.5)
+    assert month.learned_share == pytest.approx(1 / len(ACTION_CODES))
+    assert month.mae_by_action["training"] == pytest.approx(2.5)
+    assert np.isnan(month.rank_correlation)  # too few learned accounts to rank
+
+
+def test_the_plan_and_the_touchpoints_that_follow_it_land_in_the_store(tmp_path) -> None:  # noqa: ANN001
+    lines = plan_lines(6)
+    with Store(f"sqlite:///{tmp_path / 'loop.db'}") as store:
+        assert store.save_plan(stored_plan("randomized-2025-03-01", MONTH, lines, 600.0))
+        stored = store.plan_lines(MONTH.date())
+        assert sorted(stored["arm"]) == sorted(lines["arm"])
+        line = stored["plan_line_id"].iloc[0]
+        store.add_touchpoint(
+            Touchpoint("tp_0000001", "acc_00000", MONTH, "onboarding_push", plan_line_id=line)
+        )
+        assert list(store.touchpoints()["plan_line_id"]) == [line]

@@ -1,0 +1,547 @@
+"""The closed loop, proven on the simulator (issue 12): plan, act, record, retrain, month by month.
+
+A world is simulated for `burn_in` months with its own CS team (the confounded history the
+service is deployed on). From then on, for `months` months, each *arm* lives the same
+world's future (`simulator.closed_loop.LiveWorld.fork`: same past, same seeds):
+
+1. the models retrain on what is known at the month's start: the source's tables and
+   touchpoints before the loop, and the touchpoints the team recorded through the service's
+   store (`store.Store`) since, each once (`store.combine_touchpoints`), churn labels of
+   renewals decided by then (`training.split.labelled_rows`); the uplift learner
+   (`training.uplift.fit_uplift`, the shipped settings but `bags`) gives every running
+   account's effects and, through its cross-fitted churn baseline, its churn risk tier;
+2. the plan (`actions.plan.plan_week`, the shipped `plan.yaml`: hours per action, hours per
+   CSM, caps, contact gap, no upsell pitch at high risk) is solved from candidate lines
+   built as the service builds them (`serving.plan.candidate_lines`' rule), and stored;
+3. the team does each `planned` or `random` line with probability `follow` (a reproducible
+   draw per account and month, the same in every arm), never a `control` line, and records
+   what it did in the store, with the plan line it follows;
+4. the simulator lives the month with exactly those actions and their true effects.
+
+Arms: `randomized` (the learned plan with its randomized slices: the plan file's control
+and random shares, or those given), `not_randomized` (the same plan with both shares 0)
+and `playbook` (the team follows the playbook alone: every candidate is a playbook
+suggestion valued at the plan file's `assumed_effect`, the same hours and caps; its models
+are fitted too, to show what its history teaches).
+
+Per arm and month it reports the true saved ARR of what was done (the simulator's true
+effect of each done action on the account's churn probability at the month's start, x ARR,
+and net of the action's cost) and how far the learned effects are from the true ones for
+every running account: mean absolute error over all (account, action) pairs with an effect
+the service does not know counted as 0 (`mae_pts`), the same over learned pairs only
+(`mae_learned_pts`) and the share of pairs learned, and the mean per-action Spearman rank
+correlation. At the end, the ARR under contract in each arm's world.
+
+Run: `retain closed-loop` (`retain/cli.py`); `make closed-loop`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from actions.plan import CANDIDATE_COLUMNS, plan_week
+from actions.plan_config import PlanConfig, load_plan_config
+from actions.plan_holdouts import uniform
+from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
+from actions.ranking import next_best_actions
+from actions.tiers import risk_tiers
+from features.contract import ACTION_CODES
+from simulator.closed_loop import LiveWorld
+from store import Plan, PlanLine, Store, Touchpoint, combine_touchpoints
+from training.uplift.config import UpliftConfig, load_uplift_config
+from training.uplift.model import fit_uplift
+from training.uplift.policy_eval import product_playbook
+
+ARMS = ("randomized", "not_randomized", "playbook")
+FOLLOW_PURPOSE = "closed-loop-follow"
+MIN_FOR_CORRELATION = 20  # learned accounts an action needs for its rank correlation
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """The smallest world that shows the loop, and how the team and the models behave."""
+
+    accounts: int = 300
+    seed: int = 7
+    structure_seed: int | None = None  # None: the demo world's structure
+    burn_in: int = 12  # months of history with the world's own CS team
+    months: int = 12  # months of the closed loop
+    follow: float = 0.8  # chance the team does a planned (or random) line
+    bags: int = 2  # the uplift learner's bags (the shipped 8 is 4x slower)
+    control_share: float | None = None  # the randomized arm's shares; None: plan.yaml's
+    random_share: float | None = None
+    arms: tuple[str, ...] = ARMS
+
+    def __post_init__(self) -> None:
+        if self.accounts < 1 or self.burn_in < 2 or self.months < 1:
+            raise ValueError("the loop needs accounts >= 1, burn_in >= 2 and months >= 1")
+        if not 0.0 <= self.follow <= 1.0:
+            raise ValueError(f"follow must be between 0 and 1, got {self.follow}")
+        unknown = set(self.arms) - set(ARMS)
+        if unknown:
+            raise ValueError(f"unknown arms {sorted(unknown)}; known: {', '.join(ARMS)}")
+
+
+@dataclass(frozen=True)
+class MonthResult:
+    """One arm's month: what was planned and done, its true value, the learned effects' error."""
+
+    arm: str
+    month: datetime
+    running: int
+    lines: dict[str, int]
+    done: int
+    saved_arr: float
+    saved_arr_net: float
+    mae_pts: float
+    mae_learned_pts: float
+    learned_share: float
+    rank_correlation: float
+    mae_by_action: dict[str, float] = field(default_factory=dict)
+    training_rows: int = 0
+
+    def row(self) -> dict[str, Any]:
+        flat = {k: v for k, v in self.__dict__.items() if k not in ("lines", "mae_by_action")}
+        flat.update(
+            {f"lines_{arm}": self.lines.get(arm, 0) for arm in ("planned", "control", "random")}
+        )
+        flat.update({f"mae_pts_{a}": v for a, v in self.mae_by_action.items()})
+        return flat
+
+
+@dataclass
+class ArmResult:
+    """An arm's months, the ARR under contract when the loop ends, its store's counts."""
+
+    arm: str
+    months: list[MonthResult]
+    final_arr: float = 0.0
+    stored_touchpoints: int = 0
+    stored_plans: int = 0
+
+    @property
+    def saved_arr(self) -> float:
+        return float(sum(m.saved_arr for m in self.months))
+
+    @property
+    def saved_arr_net(self) -> float:
+        return float(sum(m.saved_arr_net for m in self.months))
+
+
+@dataclass
+class LoopReport:
+    """Every arm's result on the same world and seeds."""
+
+    settings: LoopSettings
+    arms: dict[str, ArmResult]
+    seconds: float = 0.0
+
+    def frame(self) -> pd.DataFrame:
+        """One row per arm and month."""
+        return pd.DataFrame([m.row() for a in self.arms.values() for m in a.months])
+
+    def describe(self) -> str:
+        s = self.settings
+        world = "demo" if s.structure_seed is None else f"structure seed {s.structure_seed}"
+        lines = [
+            f"Closed loop: {s.accounts} accounts ({world}, data seed {s.seed}), {s.burn_in}"
+            f" months of history, then {s.months} months; the team does a line with"
+            f" probability {s.follow:.0%}; {self.seconds / 60:.1f} min",
+            "",
+            "month by month (true saved ARR net of cost | effect error, mean abs pts over all"
+            " (account, action) pairs, unknown = 0 | rank correlation):",
+        ]
+        frame = self.frame()
+        if not frame.empty:
+            wide = frame.pivot_table(
+                index="month",
+                columns="arm",
+                values=["saved_arr_net", "mae_pts", "rank_correlation"],
+            )
+            lines.append(wide.round(3).to_string())
+        lines.append("")
+        lines.append("arm: true saved ARR (net of cost) | ARR under contract at the end | lines")
+        base = self.arms.get("playbook")
+        for name, arm in self.arms.items():
+            counts = pd.DataFrame([m.lines for m in arm.months]).sum().to_dict()
+            versus = ""
+            if base is not None and name != "playbook" and base.saved_arr_net:
+                versus = f" ({arm.saved_arr_net / base.saved_arr_net:.2f}x the playbook's)"
+            lines.append(
+                f"  {name}: {arm.saved_arr:,.0f} ({arm.saved_arr_net:,.0f}){versus} |"
+                f" {arm.final_arr:,.0f} | {', '.join(f'{k} {int(v)}' for k, v in counts.items())}"
+            )
+        lines.append("")
+        lines.append("effect error, first 3 months -> last 3 months (mean abs pts; rank corr):")
+        for name, arm in self.arms.items():
+            first, last = arm.months[:3], arm.months[-3:]
+            if first:
+                lines.append(
+                    f"  {name}: {_mean(first, 'mae_pts'):.2f} -> {_mean(last, 'mae_pts'):.2f};"
+                    f" {_mean(first, 'rank_correlation'):+.2f} ->"
+                    f" {_mean(last, 'rank_correlation'):+.2f}"
+                )
+        return "\n".join(lines)
+
+
+def _mean(months: Sequence[MonthResult], name: str) -> float:
+    values = [getattr(m, name) for m in months]
+    return float(np.nanmean(values)) if any(np.isfinite(values)) else float("nan")
+
+
+def arm_plan_config(base: PlanConfig, arm: str, settings: LoopSettings) -> PlanConfig:
+    """The plan settings of an arm: only the randomized arm keeps randomized slices."""
+    experiments = base.experiments
+    if arm == "randomized":
+        shares = {
+            "control_share": experiments.control_share
+            if settings.control_share is None
+            else settings.control_share,
+            "random_share": experiments.random_share
+            if settings.random_share is None
+            else settings.random_share,
+        }
+        if settings.control_share is not None:
+            shares["control_share_by_action"] = {}
+    else:
+        shares = {"control_share": 0.0, "random_share": 0.0, "control_share_by_action": {}}
+    checked = {**base.model_dump(), "experiments": {**experiments.model_dump(), **shares}}
+    return PlanConfig.model_validate(checked)  # a share out of bounds is an error here
+
+
+def run_closed_loop(
+    settings: LoopSettings = LoopSettings(),
+    folder: Path | None = None,
+    plan_config: PlanConfig | None = None,
+    uplift_config: UpliftConfig | None = None,
+    report: Callable[[str], None] = print,
+) -> LoopReport:
+    """Run every arm of `settings` on one world (see the module docstring).
+
+    `folder` keeps each arm's store (`<arm>.db`); default a temporary folder.
+    """
+    started = time.monotonic()
+    plan_config = plan_config or load_plan_config()
+    base_uplift = uplift_config or load_uplift_config()
+    uplift = base_uplift.model_copy(update={"bags": settings.bags})
+    playbook = load_playbook(DEFAULT_PLAYBOOK)
+    report(f"Simulating {settings.burn_in} months of history ...")
+    world = LiveWorld.open(
+        settings.accounts, settings.seed, settings.burn_in, settings.months, settings.structure_seed
+    )
+    results: dict[str, ArmResult] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        where = folder or Path(scratch)
+        where.mkdir(parents=True, exist_ok=True)
+        for arm in settings.arms:
+            store_path = where / f"{arm}.db"
+            store_path.unlink(missing_ok=True)
+            with Store(f"sqlite:///{store_path.resolve()}") as store:
+                results[arm] = run_arm(
+                    world.fork(),
+                    arm,
+                    arm_plan_config(plan_config, arm, settings),
+                    uplift,
+                    playbook,
+                    store,
+                    settings,
+                    report,
+                )
+    return LoopReport(settings, results, time.monotonic() - started)
+
+
+def run_arm(
+    world: LiveWorld,
+    arm: str,
+    plan_config: PlanConfig,
+    uplift: UpliftConfig,
+    playbook: Playbook,
+    store: Store,
+    settings: LoopSettings,
+    report: Callable[[str], None] = print,
+) -> ArmResult:
+    """Live `settings.months` months of `world` with the team following `arm`'s plans."""
+    loop_start = world.now
+    months: list[MonthResult] = []
+    costs = {a: uplift.cost(a) for a in ACTION_CODES}
+    for k in range(settings.months):
+        now = world.now
+        with tempfile.TemporaryDirectory() as folder:
+            known = _known_at(world, loop_start, store, Path(folder))
+        model = fit_uplift(known.labelled, known.touchpoints, playbook, uplift, seed=settings.seed)
+        scored = known.current
+        risk = model.baseline_risk(scored)
+        cuts = model.risk_cuts_
+        effects = model.effects(scored)
+        arr = scored["arr"].to_numpy(dtype=float)
+        suggestions = product_playbook(scored, risk, cuts, playbook)
+        tiers = list(risk_tiers(risk, cuts))
+        used = {} if arm == "playbook" else effects
+        ranked = next_best_actions(used, arr, costs, suggestions, tiers)
+        candidates = candidate_frame(scored, ranked, tiers, known, plan_config, costs)
+        plan = plan_week(candidates, plan_config, now)
+        plan_id = f"{arm}-{now:%Y-%m-%d}"
+        store.save_plan(stored_plan(plan_id, now, plan.lines, plan.value))
+        chosen = follow_plan(plan.lines, settings.follow, settings.seed, now)
+        lived = world.live_month(_doing(chosen))
+        line_of = {a: f"{plan_id}-{a}" for a in plan.lines["account_id"]}
+        for tp in lived.touchpoints.to_dict("records"):
+            store.add_touchpoint(
+                Touchpoint(
+                    touchpoint_id=str(tp["touchpoint_id"]),
+                    account_id=str(tp["account_id"]),
+                    ts=tp["ts"],
+                    type=str(tp["type"]),
+                    owner=str(tp["owner"]),
+                    plan_line_id=line_of.get(str(tp["account_id"])),
+                )
+            )
+        month = score_month(arm, now, scored, effects, lived.effects, lived.touchpoints, costs)
+        month = replace(
+            month,
+            lines={str(a): int(n) for a, n in plan.lines["arm"].value_counts().items()},
+            training_rows=len(known.labelled),
+        )
+        months.append(month)
+        report(
+            f"  {arm} {now:%Y-%m}: {month.done} done of {len(plan.lines)} lines, true saved"
+            f" {month.saved_arr_net:,.0f} net; effect error {month.mae_pts:.2f} pts,"
+            f" rank corr {month.rank_correlation:+.2f} ({k + 1}/{settings.months})"
+        )
+    result = ArmResult(arm, months, final_arr=_arr_under_contract(world))
+    result.stored_touchpoints = len(store.touchpoints())
+    result.stored_plans = len(store.plans())
+    return result
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the service knows at a month's start."""
+
+    labelled: pd.DataFrame  # snapshots with a churn label known by now
+    current: pd.DataFrame  # every running account's features now, with arr
+    touchpoints: pd.DataFrame  # the source's (before the loop) and the store's, each once
+    last_touch: dict[str, datetime]
+    owners: dict[str, str]
+
+
+def _known_at(world: LiveWorld, loop_start: datetime, store: Store, folder: Path) -> Known:
+    """Write the tables known now as a source, read it as training does, add the store's."""
+    from features.compute import compute_features
+    from features.dataset import build_dataset
+    from features.labels import compute_labels
+    from features.source import load_source
+    from training.split import labelled_rows
+    from training.uplift.data import load_touchpoints
+
+    now = world.now
+    tables = world.tables()
+    touches = tables["touchpoints"]
+    # the CRM's export ends where the loop starts: the team records through the service since
+    tables["touchpoints"] = touches[pd.to_datetime(touches["ts"]) < loop_start]
+    for name, table in tables.items():
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+    first = _datetime(int(world.month_s[1]))
+    with load_source(folder) as source:
+        dataset = build_dataset(source.con, first, now)
+        current = compute_features(source.con, [now]).merge(
+            compute_labels(source.con, [now])[["account_id", "as_of", "arr", "renewal_date"]],
+            on=["account_id", "as_of"],
+        )
+        from_source = load_touchpoints(source.con, now)
+    combined = combine_touchpoints(from_source, store.touchpoints(), until=now)
+    last = combined.groupby("account_id")["ts"].max()
+    owners = tables["accounts"].set_index("account_id")["csm_owner"].astype(str).to_dict()
+    current = current[current["arr"].notna()].reset_index(drop=True)
+    return Known(
+        labelled=labelled_rows(dataset, "churn", now).reset_index(drop=True),
+        current=current,
+        touchpoints=combined,
+        last_touch={str(a): pd.Timestamp(t).to_pydatetime() for a, t in last.items()},
+        owners=owners,
+    )
+
+
+def candidate_frame(
+    scored: pd.DataFrame,
+    ranked: Sequence[Sequence[Any]],
+    tiers: Sequence[str],
+    known: Known,
+    config: PlanConfig,
+    costs: dict[str, float],
+) -> pd.DataFrame:
+    """Candidate lines as the service builds them (`serving.plan.candidate_lines`' rule).
+
+    A learned action is worth its expected saved ARR net of cost; a playbook suggestion
+    history cannot judge, the plan file's `assumed_effect` x ARR minus its cost. (The
+    service adds an upsell pitch's expected expansion from the upsell model; the loop
+    trains no upsell model, so a playbook upsell pitch is valued on churn alone.)
+    """
+    rows = []
+    for i, account in enumerate(scored["account_id"].astype(str)):
+        arr = float(scored["arr"].iat[i])
+        for action in ranked[i]:
+            if action.basis == "learned" and action.expected_saved_arr is not None:
+                saved = float(action.expected_saved_arr)
+            else:
+                saved = config.assumed_effect * arr - costs.get(action.action, 0.0)
+            rows.append(
+                {
+                    "account_id": account,
+                    "csm": known.owners.get(account),
+                    "action": action.action,
+                    "saved_arr": saved,
+                    "risk_tier": tiers[i],
+                    "last_touch": known.last_touch.get(account),
+                    "reason": action.reason,
+                    "expected_effect": action.expected_effect,
+                    "basis": action.basis,
+                    "arr": arr,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=None if rows else list(CANDIDATE_COLUMNS))
+    frame["last_touch"] = pd.to_datetime(frame["last_touch"])
+    return frame
+
+
+def stored_plan(plan_id: str, week: datetime, lines: pd.DataFrame, value: float) -> Plan:
+    """The month's plan as the store keeps it, one line per account."""
+    return Plan(
+        plan_id=plan_id,
+        week=week.date(),
+        lines=[
+            PlanLine(
+                plan_line_id=f"{plan_id}-{row['account_id']}",
+                account_id=str(row["account_id"]),
+                action=str(row["action"]),
+                arm=row["arm"],
+                assignment_probability=float(row["probability"]),
+                owner=str(row["csm"]),
+                expected_value=float(row["saved_arr"]),
+                hours=float(row["hours"]),
+                reason=str(row["why"]),
+            )
+            for row in lines.to_dict("records")
+        ],
+        model_version="closed-loop",
+        summary={"value": round(value, 2)},
+    )
+
+
+def follow_plan(lines: pd.DataFrame, follow: float, seed: int, month: datetime) -> dict[str, str]:
+    """What the team does: each planned or random line with probability `follow`, no control.
+
+    The draw is per account and month (not per arm), so arms that plan the same line for
+    the same account do it or skip it alike.
+    """
+    doable = lines[lines["arm"].isin(["planned", "random"])]
+    accounts = [str(a) for a in doable["account_id"]]
+    does = uniform(seed, month, accounts, FOLLOW_PURPOSE) < follow
+    return dict(zip(np.asarray(accounts)[does], doable["action"].astype(str)[does], strict=True))
+
+
+def score_month(
+    arm: str,
+    month: datetime,
+    scored: pd.DataFrame,
+    effects: dict[str, Any],
+    true_effects: pd.DataFrame,
+    done: pd.DataFrame,
+    costs: dict[str, float],
+) -> MonthResult:
+    """True value of what was done and the learned effects' error against the truth."""
+    truth = true_effects.pivot_table(index="account_id", columns="action", values="effect")
+    truth = truth.reindex(columns=list(ACTION_CODES))
+    arr = scored.set_index(scored["account_id"].astype(str))["arr"].astype(float)
+    saved = net = 0.0
+    for tp in done.itertuples():
+        effect = truth.at[tp.account_id, tp.type] if tp.account_id in truth.index else np.nan
+        value = arr.get(tp.account_id, np.nan)
+        if np.isfinite(effect) and np.isfinite(value):
+            saved += -effect * value
+            net += -effect * value - costs.get(str(tp.type), 0.0)
+    rows = truth.reindex(scored["account_id"].astype(str)).to_numpy(dtype=float)
+    learned = np.column_stack(
+        [
+            np.where(
+                np.asarray(effects[a].basis) == "learned",
+                np.asarray(effects[a].effect, dtype=float),
+                np.nan,
+            )
+            if a in effects
+            else np.full(len(scored), np.nan)
+            for a in ACTION_CODES
+        ]
+    )
+    has_truth = np.isfinite(rows)
+    is_learned = np.isfinite(learned) & has_truth
+    error = np.abs(np.where(is_learned, learned, 0.0) - rows)
+    by_action = {
+        a: float(np.nanmean(np.where(has_truth[:, j], error[:, j], np.nan))) * 100
+        for j, a in enumerate(ACTION_CODES)
+        if has_truth[:, j].any()
+    }
+    correlations = []
+    for j in range(len(ACTION_CODES)):
+        ok = is_learned[:, j]
+        if (
+            ok.sum() >= MIN_FOR_CORRELATION
+            and np.std(learned[ok, j]) > 0
+            and np.std(rows[ok, j]) > 0
+        ):
+            correlations.append(float(spearmanr(learned[ok, j], rows[ok, j]).statistic))
+    return MonthResult(
+        arm=arm,
+        month=month,
+        running=len(truth),
+        lines={},
+        done=len(done),
+        saved_arr=saved,
+        saved_arr_net=net,
+        mae_pts=float(error[has_truth].mean() * 100) if has_truth.any() else float("nan"),
+        mae_learned_pts=float(error[is_learned].mean() * 100) if is_learned.any() else float("nan"),
+        learned_share=float(is_learned.sum() / max(has_truth.sum(), 1)),
+        rank_correlation=float(np.mean(correlations)) if correlations else float("nan"),
+        mae_by_action=by_action,
+    )
+
+
+def _arr_under_contract(world: LiveWorld) -> float:
+    """The ARR of every running account at the loop's end (`features.labels`' arr)."""
+    from features.labels import compute_labels
+    from features.source import load_source
+
+    with tempfile.TemporaryDirectory() as folder:
+        for name, table in world.tables().items():
+            table.to_parquet(Path(folder) / f"{name}.parquet", index=False)
+        with load_source(folder) as source:
+            labels = compute_labels(source.con, [world.now])
+    return float(labels["arr"].sum())
+
+
+def _doing(chosen: dict[str, str]) -> Callable[[datetime, Any], dict[str, str]]:
+    """The team of a month whose choice is already made (the plan, followed or not)."""
+    return lambda _start, _running: chosen
+
+
+def _datetime(seconds: int) -> datetime:
+    return pd.Timestamp(seconds, unit="s").to_pydatetime()
+
+
+def write_report(report: LoopReport, folder: Path) -> list[Path]:
+    """`months.csv` (one row per arm and month) and `report.txt` (the summary) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    months, text = folder / "months.csv", folder / "report.txt"
+    report.frame().to_csv(months, index=False)
+    text.write_text(report.describe() + "\n")
+    return [months, text]
