@@ -462,7 +462,8 @@ def closed_loop(
     """
     from actions.plan_config import PlanConfigError, load_plan_config
     from retain.settings import get_settings
-    from training.closed_loop import LoopSettings, run_closed_loop, write_report
+    from training.closed_loop import LoopSettings, run_closed_loop
+    from training.closed_loop_score import write_report
 
     if not 0.0 <= follow <= 1.0:
         raise typer.BadParameter("--follow must be between 0 and 1")

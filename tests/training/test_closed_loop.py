@@ -15,9 +15,9 @@ from training.closed_loop import (
     LoopSettings,
     arm_plan_config,
     follow_plan,
-    score_month,
     stored_plan,
 )
+from training.closed_loop_score import score_month
 from training.uplift.model import ActionEffect
 
 MONTH = datetime(2025, 3, 1)

@@ -1,0 +1,211 @@
+"""The closed loop's figures: what each arm's months were worth and how well effects were learned.
+
+`score_month` judges one month against the simulator's truth: the true saved ARR of the
+actions done (each done action's true effect on the account's churn probability at the
+month's start x the account's ARR; net of the action's cost) and the learned effects'
+error for every running account (mean absolute error over all (account, action) pairs,
+an effect the service does not know counted as 0; over learned pairs only; the share
+learned; the mean per-action Spearman rank correlation). `LoopReport` holds every arm's
+months (`training.closed_loop.run_closed_loop`) and writes them (`write_report`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from features.contract import ACTION_CODES
+
+if TYPE_CHECKING:
+    from training.closed_loop import LoopSettings
+
+MIN_FOR_CORRELATION = 20  # learned accounts an action needs for its rank correlation
+
+
+@dataclass(frozen=True)
+class MonthResult:
+    """One arm's month: what was planned and done, its true value, the learned effects' error."""
+
+    arm: str
+    month: datetime
+    running: int
+    lines: dict[str, int]
+    done: int
+    saved_arr: float
+    saved_arr_net: float
+    mae_pts: float
+    mae_learned_pts: float
+    learned_share: float
+    rank_correlation: float
+    mae_by_action: dict[str, float] = field(default_factory=dict)
+    training_rows: int = 0
+
+    def row(self) -> dict[str, Any]:
+        flat = {k: v for k, v in self.__dict__.items() if k not in ("lines", "mae_by_action")}
+        flat.update(
+            {f"lines_{arm}": self.lines.get(arm, 0) for arm in ("planned", "control", "random")}
+        )
+        flat.update({f"mae_pts_{a}": v for a, v in self.mae_by_action.items()})
+        return flat
+
+
+@dataclass
+class ArmResult:
+    """An arm's months, the ARR under contract when the loop ends, its store's counts."""
+
+    arm: str
+    months: list[MonthResult]
+    final_arr: float = 0.0
+    stored_touchpoints: int = 0
+    stored_plans: int = 0
+
+    @property
+    def saved_arr(self) -> float:
+        return float(sum(m.saved_arr for m in self.months))
+
+    @property
+    def saved_arr_net(self) -> float:
+        return float(sum(m.saved_arr_net for m in self.months))
+
+
+@dataclass
+class LoopReport:
+    """Every arm's result on the same world and seeds."""
+
+    settings: LoopSettings
+    arms: dict[str, ArmResult]
+    seconds: float = 0.0
+
+    def frame(self) -> pd.DataFrame:
+        """One row per arm and month."""
+        return pd.DataFrame([m.row() for a in self.arms.values() for m in a.months])
+
+    def describe(self) -> str:
+        s = self.settings
+        world = "demo" if s.structure_seed is None else f"structure seed {s.structure_seed}"
+        lines = [
+            f"Closed loop: {s.accounts} accounts ({world}, data seed {s.seed}), {s.burn_in}"
+            f" months of history, then {s.months} months; the team does a line with"
+            f" probability {s.follow:.0%}; {self.seconds / 60:.1f} min",
+            "",
+            "month by month (true saved ARR net of cost | effect error, mean abs pts over all"
+            " (account, action) pairs, unknown = 0 | rank correlation):",
+        ]
+        frame = self.frame()
+        if not frame.empty:
+            wide = frame.pivot_table(
+                index="month",
+                columns="arm",
+                values=["saved_arr_net", "mae_pts", "rank_correlation"],
+            )
+            lines.append(wide.round(3).to_string())
+        lines.append("")
+        lines.append("arm: true saved ARR (net of cost) | ARR under contract at the end | lines")
+        base = self.arms.get("playbook")
+        for name, arm in self.arms.items():
+            counts = pd.DataFrame([m.lines for m in arm.months]).sum().to_dict()
+            versus = ""
+            if base is not None and name != "playbook" and base.saved_arr_net:
+                versus = f" ({arm.saved_arr_net / base.saved_arr_net:.2f}x the playbook's)"
+            lines.append(
+                f"  {name}: {arm.saved_arr:,.0f} ({arm.saved_arr_net:,.0f}){versus} |"
+                f" {arm.final_arr:,.0f} | {', '.join(f'{k} {int(v)}' for k, v in counts.items())}"
+            )
+        lines.append("")
+        lines.append("effect error, first 3 months -> last 3 months (mean abs pts; rank corr):")
+        for name, arm in self.arms.items():
+            first, last = arm.months[:3], arm.months[-3:]
+            if first:
+                lines.append(
+                    f"  {name}: {_mean(first, 'mae_pts'):.2f} -> {_mean(last, 'mae_pts'):.2f};"
+                    f" {_mean(first, 'rank_correlation'):+.2f} ->"
+                    f" {_mean(last, 'rank_correlation'):+.2f}"
+                )
+        return "\n".join(lines)
+
+
+def _mean(months: Sequence[MonthResult], name: str) -> float:
+    values = [getattr(m, name) for m in months]
+    return float(np.nanmean(values)) if any(np.isfinite(values)) else float("nan")
+
+
+def score_month(
+    arm: str,
+    month: datetime,
+    scored: pd.DataFrame,
+    effects: dict[str, Any],
+    true_effects: pd.DataFrame,
+    done: pd.DataFrame,
+    costs: dict[str, float],
+) -> MonthResult:
+    """True value of what was done and the learned effects' error against the truth."""
+    truth = true_effects.pivot_table(index="account_id", columns="action", values="effect")
+    truth = truth.reindex(columns=list(ACTION_CODES))
+    arr = scored.set_index(scored["account_id"].astype(str))["arr"].astype(float)
+    saved = net = 0.0
+    for tp in done.itertuples():
+        effect = truth.at[tp.account_id, tp.type] if tp.account_id in truth.index else np.nan
+        value = arr.get(tp.account_id, np.nan)
+        if np.isfinite(effect) and np.isfinite(value):
+            saved += -effect * value
+            net += -effect * value - costs.get(str(tp.type), 0.0)
+    rows = truth.reindex(scored["account_id"].astype(str)).to_numpy(dtype=float)
+    learned = np.column_stack(
+        [
+            np.where(
+                np.asarray(effects[a].basis) == "learned",
+                np.asarray(effects[a].effect, dtype=float),
+                np.nan,
+            )
+            if a in effects
+            else np.full(len(scored), np.nan)
+            for a in ACTION_CODES
+        ]
+    )
+    has_truth = np.isfinite(rows)
+    is_learned = np.isfinite(learned) & has_truth
+    error = np.abs(np.where(is_learned, learned, 0.0) - rows)
+    by_action = {
+        a: float(np.nanmean(np.where(has_truth[:, j], error[:, j], np.nan))) * 100
+        for j, a in enumerate(ACTION_CODES)
+        if has_truth[:, j].any()
+    }
+    correlations = []
+    for j in range(len(ACTION_CODES)):
+        ok = is_learned[:, j]
+        if (
+            ok.sum() >= MIN_FOR_CORRELATION
+            and np.std(learned[ok, j]) > 0
+            and np.std(rows[ok, j]) > 0
+        ):
+            correlations.append(float(spearmanr(learned[ok, j], rows[ok, j]).statistic))
+    return MonthResult(
+        arm=arm,
+        month=month,
+        running=len(truth),
+        lines={},
+        done=len(done),
+        saved_arr=saved,
+        saved_arr_net=net,
+        mae_pts=float(error[has_truth].mean() * 100) if has_truth.any() else float("nan"),
+        mae_learned_pts=float(error[is_learned].mean() * 100) if is_learned.any() else float("nan"),
+        learned_share=float(is_learned.sum() / max(has_truth.sum(), 1)),
+        rank_correlation=float(np.mean(correlations)) if correlations else float("nan"),
+        mae_by_action=by_action,
+    )
+
+
+def write_report(report: LoopReport, folder: Path) -> list[Path]:
+    """`months.csv` (one row per arm and month) and `report.txt` (the summary) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    months, text = folder / "months.csv", folder / "report.txt"
+    report.frame().to_csv(months, index=False)
+    text.write_text(report.describe() + "\n")
+    return [months, text]
