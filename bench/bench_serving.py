@@ -114,7 +114,7 @@ def prepare(work: Path, accounts: int) -> tuple[str, str]:
     os.environ["RETAIN_MLFLOW_URI"] = uri
     from training.train import train
 
-    train(data, report=lambda line: None)
+    train(data, report=lambda line: None, tracking_uri=uri)  # never the checkout's mlruns
     return data, uri
 
 

@@ -44,6 +44,8 @@ class Source:
         present: Contract tables the source holds and that could be read.
         unreadable: Table name (or "" for the whole source) -> why it could not be read.
         locations: Table name -> file or table it was read from, for messages.
+        database_file: The DuckDB file whose tables are read in place (attached read-only),
+            or None; a long-running reader watches it like the files of a directory.
     """
 
     uri: str
@@ -51,6 +53,7 @@ class Source:
     present: tuple[str, ...] = ()
     unreadable: dict[str, str] = field(default_factory=dict)
     locations: dict[str, str] = field(default_factory=dict)
+    database_file: str | None = None
 
     def stored_types(self, table: str) -> dict[str, str]:
         """Column name -> DuckDB type of `raw_<table>`, as stored."""
@@ -155,6 +158,7 @@ def _open_duckdb_file(source: Source, path: str) -> list[str]:
     except duckdb.Error as error:
         source.unreadable[SOURCE] = f"{path} could not be opened: {first_line(error)}"
         return []
+    source.database_file = path
     tables = {
         str(row[0])
         for row in source.con.execute(

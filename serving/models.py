@@ -7,6 +7,9 @@ the next request sees the new champion. When the registry cannot be reached the 
 champions copied to the local cache (`RETAIN_MODEL_CACHE`) are served instead. A model
 registered by an older layout of retain that no longer unpickles is named, with the advice
 to retrain; an uplift model that does not load leaves the playbook to decide and says why.
+Registry loads never overlap: a start-up load that outlives `registry_timeout` holds the
+loading lock until it is done, and the periodic reload skips its turn meanwhile, then takes
+that load's bundle if it still names the champions.
 """
 
 from __future__ import annotations
@@ -233,26 +236,38 @@ def load_from_registry(
     return bundle
 
 
-def _within(seconds: float | None, work: Callable[[], ModelBundle]) -> ModelBundle:
-    """Run `work`, giving up after `seconds` (it goes on in a daemon thread, then is dropped)."""
-    if seconds is None:
-        return work()
-    outcome: dict[str, Any] = {}
+class _StartLoad:
+    """The start-up registry load, run on a thread of its own holding the loading lock.
 
-    def run() -> None:
-        try:
-            outcome["bundle"] = work()
-        except BaseException as exc:
-            outcome["error"] = exc
+    When it outlives the start-up bound, the service starts from the cache and the
+    periodic reload (`ModelStore.refresh`) adopts this load's bundle once it is done:
+    never a second load of the same champions beside it.
+    """
 
-    worker = threading.Thread(target=run, name="registry-at-start", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise RegistryTimeoutError(f"the model registry did not answer within {seconds:g} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["bundle"]  # type: ignore[no-any-return]
+    def __init__(self, work: Callable[[], ModelBundle], loading: threading.Lock) -> None:
+        self._work = work
+        self._loading = loading
+        self.bundle: ModelBundle | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="registry-at-start", daemon=True)
+
+    def _run(self) -> None:
+        with self._loading:  # the reload waits its turn (it does not queue: it skips)
+            try:
+                self.bundle = self._work()
+            except BaseException as exc:
+                self.error = exc
+
+    def result(self, seconds: float | None) -> ModelBundle:
+        """Start the load and wait at most `seconds` (None: as long as it takes)."""
+        self.thread.start()
+        self.thread.join(seconds)
+        if self.thread.is_alive():
+            raise RegistryTimeoutError(f"the model registry did not answer within {seconds:g} s")
+        if self.error is not None:
+            raise self.error
+        assert self.bundle is not None
+        return self.bundle
 
 
 def load_from_cache(cache_dir: Path) -> ModelBundle:
@@ -280,6 +295,8 @@ class ModelStore:
         cache_dir: Path | None = None,
         registry_error: str | None = None,
         on_swap: Callable[[ModelBundle], ModelBundle | None] | None = None,
+        loading: threading.Lock | None = None,
+        late: _StartLoad | None = None,
     ) -> None:
         self._bundle = bundle
         self.tracking_uri = tracking_uri
@@ -288,7 +305,8 @@ class ModelStore:
         self.champion_error: str | None = None  # a promoted champion that did not load
         self._rejected: dict[str, str] | None = None  # the versions that did not load
         self.on_swap = on_swap
-        self._lock = threading.Lock()
+        self._lock = loading or threading.Lock()  # one registry load at a time
+        self._late = late  # a start-up load still running: the reload adopts its result
 
     @classmethod
     def open(
@@ -300,15 +318,20 @@ class ModelStore:
             tracking_uri: The MLflow registry.
             cache_dir: The local copies of the champions (`RETAIN_MODEL_CACHE`).
             registry_timeout: Seconds to wait for the registry before serving the cache (the
-                background reload keeps trying); None waits as long as MLflow does.
+                load goes on in the background and the reload takes its champions when it
+                is done); None waits as long as MLflow does.
         """
         cache_dir.mkdir(parents=True, exist_ok=True)
+        loading = threading.Lock()
+        start = _StartLoad(lambda: load_from_registry(tracking_uri, cache_dir), loading)
+        late: _StartLoad | None = None
         try:
-            bundle = _within(registry_timeout, lambda: load_from_registry(tracking_uri, cache_dir))
+            bundle = start.result(registry_timeout)
             error = None
         except (OutdatedModelError, WrongModelError):
             raise
         except Exception as exc:  # registry down, no champion yet, ...
+            late = start if isinstance(exc, RegistryTimeoutError) else None
             error = describe_error(exc)
             logger.warning("Model registry unavailable (%s); serving cached champions", error)
             try:
@@ -318,7 +341,14 @@ class ModelStore:
                     f"Model registry unavailable ({error}) and no usable cached champions "
                     f"({describe_error(cache_exc)})"
                 ) from cache_exc
-        return cls(bundle, tracking_uri=tracking_uri, cache_dir=cache_dir, registry_error=error)
+        return cls(
+            bundle,
+            tracking_uri=tracking_uri,
+            cache_dir=cache_dir,
+            registry_error=error,
+            loading=loading,
+            late=late,
+        )
 
     @property
     def bundle(self) -> ModelBundle:
@@ -333,38 +363,60 @@ class ModelStore:
         logger.info("Now serving %s (from %s)", bundle.model_version, bundle.origin)
 
     def refresh(self) -> bool:
-        """Check the champion alias; load and swap in a newly promoted version. True if swapped."""
+        """Check the champion alias; load and swap in a newly promoted version. True if swapped.
+
+        One registry load at a time: while another one runs (the start-up load that
+        outlived its bound), this returns False at once and the next interval looks again.
+        """
         if self.tracking_uri is None or self.cache_dir is None:
             return False
-        with self._lock:
-            try:
-                versions = champion_versions(self.tracking_uri)
-            except Exception as exc:
-                if self.registry_error is None:  # say it once, not every interval
-                    logger.warning("Model registry unreachable: %s", describe_error(exc))
-                self.registry_error = describe_error(exc)
-                return False
-            self.registry_error = None
-            current = self._bundle
-            in_use = {**current.versions, **current.failed}
-            if versions == in_use and current.origin == "registry":
-                self.champion_error = None  # the alias went back to what serves
-                return False
-            if versions == self._rejected:
-                return False  # already said why these do not load
-            try:
-                bundle = load_from_registry(self.tracking_uri, self.cache_dir, versions)
-                self.swap(bundle)  # warming up can fail too: then the old bundle serves on
-            except Exception as exc:
-                self._rejected = versions
-                self.champion_error = (
-                    f"the promoted champions ({_named(versions)}) did not load, "
-                    f"{current.model_version} serves on: {describe_error(exc)}"
-                )
-                logger.error("%s", self.champion_error)
-                return False
-            self._rejected, self.champion_error = None, None
-            return versions != in_use
+        if not self._lock.acquire(blocking=False):
+            return False  # the start-up load is still under way
+        try:
+            return self._refresh(self.tracking_uri, self.cache_dir)
+        finally:
+            self._lock.release()
+
+    def _late_bundle(self) -> ModelBundle | None:
+        """The bundle of a start-up load that finished after the bound (once), or None."""
+        late, self._late = self._late, None
+        if late is None or late.bundle is None:
+            return None  # none, or it failed: this reload loads for itself
+        return late.bundle
+
+    def _refresh(self, tracking_uri: str, cache_dir: Path) -> bool:
+        try:
+            versions = champion_versions(tracking_uri)
+        except Exception as exc:
+            if self.registry_error is None:  # say it once, not every interval
+                logger.warning("Model registry unreachable: %s", describe_error(exc))
+            self.registry_error = describe_error(exc)
+            return False
+        self.registry_error = None
+        late = self._late_bundle()
+        current = self._bundle
+        in_use = {**current.versions, **current.failed}
+        if versions == in_use and current.origin == "registry":
+            self.champion_error = None  # the alias went back to what serves
+            return False
+        if versions == self._rejected:
+            return False  # already said why these do not load
+        try:
+            if late is not None and {**late.versions, **late.failed} == versions:
+                bundle = late  # loaded at start, still the champions: no second load
+            else:
+                bundle = load_from_registry(tracking_uri, cache_dir, versions)
+            self.swap(bundle)  # warming up can fail too: then the old bundle serves on
+        except Exception as exc:
+            self._rejected = versions
+            self.champion_error = (
+                f"the promoted champions ({_named(versions)}) did not load, "
+                f"{current.model_version} serves on: {describe_error(exc)}"
+            )
+            logger.error("%s", self.champion_error)
+            return False
+        self._rejected, self.champion_error = None, None
+        return versions != in_use
 
     async def watch(self, every_seconds: float) -> None:
         """Poll the registry forever (run as a background task; cancel to stop)."""

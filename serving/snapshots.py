@@ -2,9 +2,10 @@
 
 `FeatureStore` holds the snapshot at the source horizon (the latest time anything
 happened in the source) and computes other `as_of` dates on demand, keeping a few. Files
-are read where they lie, so the store notes each file's size and modification time at
-start: a file changed afterwards stops on-demand dates with a clear `SourceChangedError`
-(the latest snapshot, already in memory, keeps serving) instead of mixing old and new data.
+(a directory's tables, or a DuckDB file attached read-only) are read where they lie, so
+the store notes each file's size and modification time at start: a file changed
+afterwards stops on-demand dates with a clear `SourceChangedError` (the latest snapshot,
+already in memory, keeps serving) instead of mixing old and new data.
 """
 
 from __future__ import annotations
@@ -158,7 +159,11 @@ class FeatureStore:
         from features.source import load_source
 
         source = load_source(uri)
-        fingerprints = file_fingerprints(source.locations)
+        watched = dict(source.locations)
+        database_file = getattr(source, "database_file", None)  # a DuckDB file, read in place
+        if database_file is not None:
+            watched[""] = database_file
+        fingerprints = file_fingerprints(watched)
         lock = threading.Lock()  # one DuckDB connection: one query at a time
 
         def compute(when: datetime) -> FeatureSnapshot:

@@ -117,7 +117,11 @@ def test_registry_down_at_start_serves_the_same_recommendations_from_the_cache(r
     assert any(basis == "learned" for _, actions in cached for _, basis in actions)
 
 
-def test_http_registry_that_never_answers_serves_the_cache_then_catches_up(registry, tmp_path):
+def test_http_registry_that_never_answers_serves_the_cache_then_catches_up(
+    registry, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")  # MLflow gives up on it in 2 s
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     cache = tmp_path / "cache"
     ModelStore.open(registry, cache)  # an earlier start filled the cache
     with socket.socket() as silent:  # accepts connections, never answers
@@ -127,9 +131,12 @@ def test_http_registry_that_never_answers_serves_the_cache_then_catches_up(regis
         store = ModelStore.open(uri, cache, registry_timeout=1)
         assert store.bundle.origin == "cache"
         assert "did not answer within 1 s" in (store.registry_error or "")
-    store.tracking_uri = registry  # the registry is back: the background reload catches up
-    assert store.refresh() is False  # same versions ...
-    assert store.bundle.origin == "registry"  # ... now loaded from the registry
+    store.tracking_uri = registry  # the registry is back ...
+    deadline = time.monotonic() + 30
+    while store.bundle.origin == "cache" and time.monotonic() < deadline:
+        assert store.refresh() is False  # ... once MLflow gives up, the reload catches up:
+        time.sleep(0.1)  # same versions, now loaded from the registry
+    assert store.bundle.origin == "registry" and store.registry_error is None
 
 
 def test_a_corrupt_cache_entry_is_fetched_again_and_named(registry, tmp_path, caplog):
@@ -258,3 +265,124 @@ def test_a_source_file_truncated_after_start_is_503_not_500(tmp_path):
     assert historical.status_code == 503 and "accounts.parquet" in historical.json()["detail"]
     assert latest.status_code == 200
     assert "accounts.parquet" in ready["data_error"]
+
+
+def _duckdb_source(path: Path) -> Path:
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        for name, frame in tiny_world().items():
+            con.register("frame", frame)
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame')
+            con.unregister("frame")
+    return path
+
+
+@pytest.mark.parametrize("damage", ["truncated", "deleted", "replaced"])
+def test_a_duckdb_file_changed_after_start_is_503_like_the_files(tmp_path, damage):
+    path = _duckdb_source(tmp_path / "crm.duckdb")
+    features = FeatureStore.from_source(str(path))
+    service = ScoringService(ModelStore(make_bundle()), features, load_playbook(DEFAULT_PLAYBOOK))
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:4096])
+    elif damage == "deleted":
+        path.unlink()
+    else:  # a new export renamed over the old file: other data than the latest snapshot's
+        _duckdb_source(tmp_path / "new.duckdb").rename(path)
+    account = features.latest.account_ids[0]
+    with TestClient(create_app(test_settings(), service)) as client:
+        historical = client.get(
+            f"/v1/accounts/{account}", params={"as_of": "2024-06-01"}, headers=AUTH
+        )
+        latest = client.get(f"/v1/accounts/{account}", headers=AUTH)
+        ready = client.get("/readyz").json()
+    assert historical.status_code == 503 and "crm.duckdb" in historical.json()["detail"]
+    assert latest.status_code == 200
+    assert ready["status"].startswith("degraded") and "crm.duckdb" in ready["data_error"]
+
+
+def test_a_late_start_up_load_and_the_reload_never_overlap(
+    changing_registry, tmp_path, monkeypatch
+):
+    import serving.models as models
+
+    cache = tmp_path / "cache"
+    ModelStore.open(changing_registry, cache)  # an earlier start filled the cache
+    real_load, release = models.load_from_registry, threading.Event()
+    active, most, calls = [0], [0], []
+    guard = threading.Lock()
+
+    def slow_registry(uri: str, cache_dir: Path, versions: dict[str, str] | None = None):
+        versions = versions or models.champion_versions(uri)  # the alias answers ...
+        with guard:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+            calls.append(dict(versions))
+        try:
+            if len(calls) == 1:
+                assert release.wait(60)  # ... the first download hangs until released
+            return real_load(uri, cache_dir, versions)
+        finally:
+            with guard:
+                active[0] -= 1
+
+    monkeypatch.setattr(models, "load_from_registry", slow_registry)
+    store = ModelStore.open(changing_registry, cache, registry_timeout=0.2)
+    assert store.bundle.origin == "cache" and "within 0.2 s" in (store.registry_error or "")
+    swaps: list[dict[str, str]] = []
+    store.on_swap = lambda bundle: swaps.append(dict(bundle.versions))  # type: ignore[func-returns-value]
+    results: list[bool] = []
+    reloads = [threading.Thread(target=lambda: results.append(store.refresh())) for _ in range(4)]
+    for thread in reloads:  # the periodic reload fires while the start-up load hangs
+        thread.start()
+    for thread in reloads:
+        thread.join()
+    assert results == [False] * 4 and store.bundle.origin == "cache"
+    release.set()
+    deadline = time.monotonic() + 60
+    while store.bundle.origin != "registry" and time.monotonic() < deadline:
+        store.refresh()  # the next intervals: takes the late load's bundle once it is done
+        time.sleep(0.05)
+    assert store.refresh() is False  # and then nothing more to do
+    v1 = {CHURN_MODEL: "1", "retain-upsell": "1"}
+    assert most[0] == 1 and calls == [v1]  # one load at a time, and no second load of v1
+    assert swaps == [v1] and store.bundle.versions == v1
+    assert {n: e["version"] for n, e in _cache_index(cache).items()} == v1
+
+
+def test_a_promotion_while_the_start_up_load_hangs_gives_one_whole_bundle(
+    changing_registry, tmp_path, monkeypatch
+):
+    import serving.models as models
+
+    cache = tmp_path / "cache"
+    ModelStore.open(changing_registry, cache)
+    real_load, release, calls = models.load_from_registry, threading.Event(), []
+
+    def slow_registry(uri: str, cache_dir: Path, versions: dict[str, str] | None = None):
+        versions = versions or models.champion_versions(uri)
+        calls.append(dict(versions))
+        if len(calls) == 1:
+            assert release.wait(60)
+        return real_load(uri, cache_dir, versions)
+
+    monkeypatch.setattr(models, "load_from_registry", slow_registry)
+    store = ModelStore.open(changing_registry, cache, registry_timeout=0.2)
+    swaps: list[dict[str, str]] = []
+    store.on_swap = lambda bundle: swaps.append(dict(bundle.versions))  # type: ignore[func-returns-value]
+    promote(changing_registry, CHURN_MODEL, register(changing_registry, "churn", seed=2))
+    assert store.refresh() is False  # the start-up load (of v1) still holds the registry
+    release.set()
+    deadline = time.monotonic() + 60
+    while store.bundle.origin != "registry" and time.monotonic() < deadline:
+        store.refresh()
+        time.sleep(0.05)
+    v2 = {CHURN_MODEL: "2", "retain-upsell": "1"}
+    assert swaps == [v2] and store.bundle.versions == v2  # v1 loaded late is not swapped in
+    assert {n: e["version"] for n, e in _cache_index(cache).items()} == v2  # cache names v2
+
+
+def _cache_index(cache: Path) -> dict[str, dict[str, str]]:
+    import json
+
+    return json.loads((cache / "champions.json").read_text())  # type: ignore[no-any-return]
