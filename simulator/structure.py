@@ -27,7 +27,9 @@ remove or offset it) as the world's truth about causes.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -326,3 +328,22 @@ def draw_structure(seed: int) -> Structure:
 def structure_for(seed: int | None) -> Structure:
     """`TODAY` for None, else the structure drawn from `seed`."""
     return TODAY if seed is None else draw_structure(seed)
+
+
+STRUCTURE_FILE = "structure.json"  # in a written world's `_truth/`: which structure made it
+
+
+def write_structure(truth_dir: Path, seed: int | None) -> None:
+    """Record in `truth_dir` the structure seed the world was drawn from (null: `TODAY`)."""
+    (truth_dir / STRUCTURE_FILE).write_text(json.dumps({"structure_seed": seed}) + "\n")
+
+
+def read_structure(truth_dir: Path) -> Structure | None:
+    """The structure a written world was drawn from; None when `truth_dir` does not say.
+
+    Worlds written before the structure was recorded were all drawn from `TODAY`.
+    """
+    path = truth_dir / STRUCTURE_FILE
+    if not path.is_file():
+        return TODAY if truth_dir.is_dir() else None
+    return structure_for(json.loads(path.read_text())["structure_seed"])

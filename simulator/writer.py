@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from features.contract import BOOL, DATE, FLOAT, INT, STRING, TABLES, TIMESTAMP
 from simulator.shapes import ZONE
+from simulator.structure import write_structure
 
 if TYPE_CHECKING:
     from simulator.world import World
@@ -118,3 +119,4 @@ def write_world(world: World, out: Path, fmt: str = "parquet", progress: bool = 
     truth_dir.mkdir(exist_ok=True)
     for name, frame in world.truth.items():
         frame.to_parquet(truth_dir / f"{name}.parquet", index=False)
+    write_structure(truth_dir, world.structure.seed)

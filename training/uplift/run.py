@@ -23,7 +23,7 @@ import pandas as pd
 
 from actions.playbook import Playbook
 from features.contract import ACTION_CODES
-from simulator.structure import TODAY, Structure
+from simulator.structure import TODAY, Structure, read_structure
 from training.names import CHALLENGER, CHAMPION, model_name
 from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.model import UpliftModel, fit_uplift
@@ -100,7 +100,7 @@ def train_uplift(
         seed: random seed.
         causes: the simulator's dominant causes (`_truth/causes.parquet`); with
             `structure` adds the true-cause playbook to the report.
-        structure: the world's causal structure (`retain train` assumes the demo's).
+        structure: the world's causal structure (`retain train` reads `_truth/structure.json`).
     """
     from training.split import labelled_rows
 
@@ -161,7 +161,7 @@ def run_uplift(
         truth_frame(data, "churn"),
         seed=seed,
         causes=truth_frame(data, "causes"),
-        structure=TODAY,
+        structure=read_structure(Path(str(data)) / "_truth") or TODAY,
     )
     learned = [a for a in outcome.model.actions_ if a in outcome.model.final_]
     report(
