@@ -92,6 +92,7 @@ class LoopSettings:
 def arm_plan_config(base: PlanConfig, arm: str, settings: LoopSettings) -> PlanConfig:
     """The plan settings of an arm: only the randomized arm keeps randomized slices."""
     experiments = base.experiments
+    shares: dict[str, Any]
     if arm == "randomized":
         shares = {
             "control_share": experiments.control_share
@@ -251,7 +252,10 @@ def _known_at(world: LiveWorld, loop_start: datetime, store: Store, folder: Path
         from_source = load_touchpoints(source.con, now)
     combined = combine_touchpoints(from_source, store.touchpoints(), until=now)
     last = combined.groupby("account_id")["ts"].max()
-    owners = tables["accounts"].set_index("account_id")["csm_owner"].astype(str).to_dict()
+    accounts = tables["accounts"]
+    owners = dict(
+        zip(accounts["account_id"].astype(str), accounts["csm_owner"].astype(str), strict=True)
+    )
     current = current[current["arr"].notna()].reset_index(drop=True)
     return Known(
         labelled=labelled_rows(dataset, "churn", now).reset_index(drop=True),
@@ -278,8 +282,9 @@ def candidate_frame(
     trains no upsell model, so a playbook upsell pitch is valued on churn alone.)
     """
     rows = []
+    values = scored["arr"].to_numpy(dtype=float)
     for i, account in enumerate(scored["account_id"].astype(str)):
-        arr = float(scored["arr"].iat[i])
+        arr = float(values[i])
         for action in ranked[i]:
             if action.basis == "learned" and action.expected_saved_arr is not None:
                 saved = float(action.expected_saved_arr)

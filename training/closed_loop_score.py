@@ -150,12 +150,15 @@ def score_month(
     truth = truth.reindex(columns=list(ACTION_CODES))
     arr = scored.set_index(scored["account_id"].astype(str))["arr"].astype(float)
     saved = net = 0.0
-    for tp in done.itertuples():
-        effect = truth.at[tp.account_id, tp.type] if tp.account_id in truth.index else np.nan
-        value = arr.get(tp.account_id, np.nan)
+    for account, action in zip(
+        done["account_id"].astype(str), done["type"].astype(str), strict=True
+    ):
+        known = account in truth.index and account in arr.index
+        effect = float(truth.at[account, action]) if known else np.nan  # type: ignore[arg-type]
+        value = float(arr[account]) if known else np.nan
         if np.isfinite(effect) and np.isfinite(value):
             saved += -effect * value
-            net += -effect * value - costs.get(str(tp.type), 0.0)
+            net += -effect * value - costs.get(action, 0.0)
     rows = truth.reindex(scored["account_id"].astype(str)).to_numpy(dtype=float)
     learned = np.column_stack(
         [
