@@ -44,6 +44,7 @@ class MonthResult:
     mae_learned_pts: float
     learned_share: float
     rank_correlation: float
+    average_error_pts: float = float("nan")
     mae_by_action: dict[str, float] = field(default_factory=dict)
     training_rows: int = 0
 
@@ -119,14 +120,23 @@ class LoopReport:
                 f" {arm.final_arr:,.0f} | {', '.join(f'{k} {int(v)}' for k, v in counts.items())}"
             )
         lines.append("")
-        lines.append("effect error, first 3 months -> last 3 months (mean abs pts; rank corr):")
+        lines.append(
+            "effect error, first 3 months -> last 3 months (mean abs pts; rank corr;"
+            " error of each learned action's average effect, pts):"
+        )
         for name, arm in self.arms.items():
             first, last = arm.months[:3], arm.months[-3:]
             if first:
                 lines.append(
-                    f"  {name}: {_mean(first, 'mae_pts'):.2f} -> {_mean(last, 'mae_pts'):.2f};"
-                    f" {_mean(first, 'rank_correlation'):+.2f} ->"
-                    f" {_mean(last, 'rank_correlation'):+.2f}"
+                    f"  {name}: "
+                    + "; ".join(
+                        f"{_mean(first, f):{form}} -> {_mean(last, f):{form}}"
+                        for f, form in (
+                            ("mae_pts", ".2f"),
+                            ("rank_correlation", "+.2f"),
+                            ("average_error_pts", ".2f"),
+                        )
+                    )
                 )
         return "\n".join(lines)
 
@@ -180,9 +190,11 @@ def score_month(
         for j, a in enumerate(ACTION_CODES)
         if has_truth[:, j].any()
     }
-    correlations = []
+    correlations, averages = [], []
     for j in range(len(ACTION_CODES)):
         ok = is_learned[:, j]
+        if ok.sum() >= MIN_FOR_CORRELATION:  # the action's average effect where it is learned
+            averages.append(abs(float(learned[ok, j].mean() - rows[ok, j].mean())) * 100)
         if (
             ok.sum() >= MIN_FOR_CORRELATION
             and np.std(learned[ok, j]) > 0
@@ -201,6 +213,7 @@ def score_month(
         mae_learned_pts=float(error[is_learned].mean() * 100) if is_learned.any() else float("nan"),
         learned_share=float(is_learned.sum() / max(has_truth.sum(), 1)),
         rank_correlation=float(np.mean(correlations)) if correlations else float("nan"),
+        average_error_pts=float(np.mean(averages)) if averages else float("nan"),
         mae_by_action=by_action,
     )
 

@@ -102,6 +102,25 @@ def test_a_month_is_scored_on_the_true_effects_of_what_was_done() -> None:
     assert month.learned_share == pytest.approx(1 / len(ACTION_CODES))
     assert month.mae_by_action["training"] == pytest.approx(2.5)
     assert np.isnan(month.rank_correlation)  # too few learned accounts to rank
+    assert np.isnan(month.average_error_pts)
+
+
+def test_the_average_effect_error_is_per_learned_action() -> None:
+    n = 40
+    accounts = [f"a{i}" for i in range(n)]
+    true = np.linspace(-0.1, 0.0, n)
+    truth = pd.DataFrame(
+        [(a, action, t) for a, t in zip(accounts, true, strict=True) for action in ACTION_CODES],
+        columns=["account_id", "action", "effect"],
+    )
+    scored = pd.DataFrame({"account_id": accounts, "arr": 1000.0})
+    shifted = list(true[::-1] + 0.01)  # right on average but for 1 pt, ranked backwards
+    learned = {"training": effect(shifted, [True] * n)}
+    nothing = pd.DataFrame(columns=["account_id", "type"])
+    month = score_month("randomized", MONTH, scored, learned, truth, nothing, {})
+    assert month.average_error_pts == pytest.approx(1.0)
+    assert month.rank_correlation == pytest.approx(-1.0)
+    assert month.saved_arr == 0.0
 
 
 def test_the_plan_and_the_touchpoints_that_follow_it_land_in_the_store(tmp_path) -> None:  # noqa: ANN001
