@@ -127,6 +127,7 @@ def run_closed_loop(
     uplift = base_uplift.model_copy(update={"bags": settings.bags})
     playbook = load_playbook(DEFAULT_PLAYBOOK)
     report(f"Simulating {settings.burn_in} months of history ...")
+    configs = {arm: arm_plan_config(plan_config, arm, settings) for arm in settings.arms}
     world = LiveWorld.open(
         settings.accounts, settings.seed, settings.burn_in, settings.months, settings.structure_seed
     )
@@ -141,7 +142,7 @@ def run_closed_loop(
                 results[arm] = run_arm(
                     world.fork(),
                     arm,
-                    arm_plan_config(plan_config, arm, settings),
+                    configs[arm],
                     uplift,
                     playbook,
                     store,
