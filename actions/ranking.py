@@ -10,9 +10,14 @@ the pessimistic effect (`ExpectedEffect.pessimistic`, the effect at the confiden
 `training/uplift/uplift.yaml`'s `confidence`) must still save more than the action costs.
 Then come the playbook's suggestions that history cannot judge for this account, in
 playbook order. A playbook suggestion whose learned effect does not pay is left out. Without
-learned effects the playbook decides alone. The next-best-action is the top of the ranking,
-or `none`; `why_none` says in words why nothing was recommended. An account at high churn
-risk never gets an upsell pitch (`NO_PITCH_TIERS`; the weekly plan has the same rule).
+learned effects the playbook decides alone. The diagnosis has the last word among learned
+actions that are not surely different: when the top learned action does not answer the first
+driver the CSM reads (`Suggestion.answers_first_driver`) and an action that does is expected
+to save at least what the top is sure to save (its value at the confidence bound), that action
+goes first, so what is read and what is recommended never contradict (`contradicts`). The
+next-best-action is the top of the ranking, or `none`; `why_none` says in words why nothing
+was recommended. An account at high churn risk never gets an upsell pitch (`NO_PITCH_TIERS`;
+the weekly plan has the same rule).
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class Suggestion:
     reason: str
     features: tuple[str, ...]
     priority: int
+    answers_first_driver: bool = False  # a triggering feature is in the first driver's family
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,8 @@ def suggest(
     belong to an earlier family comes first, so the playbook answers the cause the CSM
     reads first. Then actions are ordered by the highest priority among their rules, then
     by how much churn risk their triggering features add (their SHAP contributions, when
-    given).
+    given). A suggestion triggered by a feature of the first family answers the first
+    driver (`Suggestion.answers_first_driver`), which `rank` uses among learned actions.
     """
     contributions = contributions or {}
     merged: dict[str, list[Rule]] = {}
@@ -114,6 +121,8 @@ def suggest(
                     dict.fromkeys(c.feature for r in rules for c in r.when if c.feature)
                 ),
                 priority=rules[0].priority,
+                answers_first_driver=bool(diagnosis)
+                and any(_family(c.feature or "") == diagnosis[0] for r in rules for c in r.when),
             )
         )
 
@@ -174,7 +183,7 @@ def rank(
         ]
     value = float(arr)  # type: ignore[arg-type]
     by_action = {s.action: s for s in suggestions}
-    learned: list[tuple[float, RankedAction]] = []
+    learned: list[tuple[float, float, RankedAction]] = []
     for action, found in effects.items():
         if found.basis != "learned" or not _known(found.effect):
             continue
@@ -186,6 +195,7 @@ def rank(
         learned.append(
             (
                 saved,
+                sure,
                 RankedAction(
                     action=action,
                     reason=s.reason if s else effect_sentence(action, effect, found.std),
@@ -200,7 +210,8 @@ def rank(
             )
         )
     learned.sort(key=lambda item: -item[0])
-    ranked = [action for _, action in learned]
+    learned = _follow_diagnosis(learned, by_action)
+    ranked = [action for _, _, action in learned]
     for s in suggestions:
         known = effects.get(s.action)
         if known is None or known.basis != "learned" or not _known(known.effect):
@@ -209,6 +220,63 @@ def rank(
                 RankedAction(s.action, s.reason, s.rules, s.features, basis_reason=reason)
             )
     return ranked
+
+
+def _answers(action: str, by_action: Mapping[str, Suggestion]) -> bool:
+    found = by_action.get(action)
+    return found is not None and found.answers_first_driver
+
+
+def _follow_diagnosis(
+    learned: list[tuple[float, float, RankedAction]], by_action: Mapping[str, Suggestion]
+) -> list[tuple[float, float, RankedAction]]:
+    """Learned actions (saved, sure, action), best first, the first driver's remedy on top.
+
+    The remedy (the best-valued learned action answering the first driver) goes first when
+    it saves at least what the best is sure to save (see the module docstring).
+    """
+    if not learned or _answers(learned[0][2].action, by_action):
+        return learned
+    best_sure = learned[0][1]
+    for i, (saved, _, action) in enumerate(learned):
+        if _answers(action.action, by_action) and saved >= best_sure:
+            return [learned[i], *learned[:i], *learned[i + 1 :]]
+    return learned
+
+
+def contradicts(
+    ranked: Sequence[RankedAction],
+    suggestions: Sequence[Suggestion],
+    effects: Mapping[str, ExpectedEffect] | None,
+    arr: float | None,
+    risk_tier: str | None = None,
+) -> bool:
+    """Whether the recommendation disagrees with the drivers shown.
+
+    It does when the top action is learned and does not answer the first driver, while an
+    action that answers it (a playbook rule on the first driver's family fired for it) has a
+    learned value that pays (expected and pessimistic saved ARR net of cost above zero) and
+    is within the top action's uncertainty: expected to save at least what the top is sure
+    to save at the configured confidence (no upsell pitch at `NO_PITCH_TIERS`, as in `rank`).
+    """
+    if not ranked or ranked[0].basis != "learned" or effects is None or not _known(arr):
+        return False
+    by_action = {s.action: s for s in suggestions}
+    if _answers(ranked[0].action, by_action):
+        return False
+    top = effects.get(ranked[0].action)
+    if top is None:
+        return False
+    best_sure = top.saved(float(arr))[1]  # type: ignore[arg-type]
+    for action, found in effects.items():
+        if not _answers(action, by_action) or found.basis != "learned" or not _known(found.effect):
+            continue
+        if action == UPSELL_PITCH and risk_tier in NO_PITCH_TIERS:
+            continue
+        saved, sure = found.saved(float(arr))  # type: ignore[arg-type]
+        if saved > 0 and sure > 0 and saved >= best_sure:
+            return True
+    return False
 
 
 def why_none(effects: Mapping[str, ExpectedEffect] | None, arr: float | None) -> str:
