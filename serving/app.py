@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -34,6 +34,7 @@ from serving.memo import score_response_json
 from serving.monitor_metrics import attach_monitor_gauges
 from serving.pages import attach_pages
 from serving.plan_routes import attach_plan
+from serving.priority import BatchLane
 from serving.schemas import (
     MAX_ACCOUNT_ID,
     AccountScore,
@@ -54,6 +55,7 @@ from serving.warming import AsOfGate, Busy
 logger = logging.getLogger(__name__)
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}}
 INLINE_ACCOUNTS = 20  # requests up to this many accounts are scored on the event loop
+STREAM_ACCOUNTS = 200  # a big latest-date response is sent this many accounts at a time
 ROUTES = (
     "/v1/score", "/v1/models", "/v1/touchpoints", "/v1/plan", "/healthz", "/readyz", "/metrics",
     "/docs", "/openapi.json",
@@ -177,6 +179,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
     metrics = Metrics()
     gate = AsOfGate()  # new as_of dates: computed off the event loop, a few at a time
     batches = AsOfGate(slots=1, name="batch")  # big requests queue on one thread of their own
+    lane = BatchLane()  # big latest-date responses: one at a time, after small requests
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -211,6 +214,8 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
     require_key = key_checker(keys)
 
     async def run(svc: ScoringService, ids: list[str], as_of: datetime | None) -> Any:
+        if len(ids) <= INLINE_ACCOUNTS:
+            lane.small_request()
         try:
             check_as_of(as_of, svc.features.latest.as_of)
             if not svc.is_ready(as_of):  # heavy: off the event loop, one per date, bounded
@@ -256,11 +261,47 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         """Score up to 1,000 accounts; unknown ids are listed, not an error."""
         snapshot, bundle, scores, unknown = await run(svc, body.account_ids, body.as_of)
         parts = None if svc.memo is None else svc.memo.json_of(scores)
+        if parts is not None and len(parts) > INLINE_ACCOUNTS:  # latest scores, many of them
+            return _stream(parts, snapshot.as_of, bundle.model_version, unknown)
         if parts is not None:  # latest scores: their JSON was made at warm-up, send it as is
             raw = score_response_json(parts, snapshot.as_of, bundle.model_version, unknown)
             return Response(raw, media_type="application/json")
-        return ScoreResponse(
+        response = ScoreResponse(
             as_of=snapshot.as_of, model_version=bundle.model_version, scores=scores, unknown=unknown
+        )
+        if len(scores) <= INLINE_ACCOUNTS:
+            return response
+        loop = asyncio.get_running_loop()  # serialising many accounts: on the batch thread
+        text = await loop.run_in_executor(batches.pool(), response.model_dump_json)
+        return Response(text.encode(), media_type="application/json")
+
+    def _stream(
+        parts: list[bytes], as_of: datetime, model_version: str, unknown: list[Any]
+    ) -> StreamingResponse:
+        """Send many stored scores a slice at a time, letting other requests in between.
+
+        A 1,000-account response is ~4 MB: sent in one piece it holds the event loop (and
+        every single-account request behind it) while it is copied out; slices of
+        `STREAM_ACCOUNTS` let the loop serve waiting requests between them, and the lane
+        (`serving.priority`) sends one such response at a time, pausing while single
+        accounts are asked for. The bytes and the Content-Length are the same as in one piece.
+        """
+        shell = score_response_json([], as_of, model_version, unknown)
+        head, tail = shell.split(b'"scores":[]', 1)
+        head, tail = head + b'"scores":[', b"]" + tail
+        length = len(head) + len(tail) + sum(map(len, parts)) + len(parts) - 1
+
+        async def slices() -> AsyncIterator[bytes]:
+            async with lane.turn():
+                yield head
+                for start in range(0, len(parts), STREAM_ACCOUNTS):
+                    await lane.step_aside()  # requests that arrived meanwhile go first
+                    piece = b",".join(parts[start : start + STREAM_ACCOUNTS])
+                    yield b"," + piece if start else piece
+                yield tail
+
+        return StreamingResponse(
+            slices(), media_type="application/json", headers={"Content-Length": str(length)}
         )
 
     @app.get(

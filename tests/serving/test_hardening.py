@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from serving.app import create_app
 from serving.models import ModelStore
+from serving.schemas import ScoreResponse
 from serving.snapshots import SourceChangedError
 from tests.support.serving import API_KEY, AS_OF, make_bundle, make_service, test_settings
 from training.uplift import ActionEffect
@@ -226,3 +227,76 @@ def test_an_uplift_model_failing_at_warm_up_leaves_the_playbook_and_shows_in_rea
     assert "confidence" in ready["uplift_error"] and ready["status"].startswith("degraded")
     assert {action["basis"] for action in score["actions"]} <= {"playbook"}
     assert score["model_version"] == bundle.model_version
+
+
+def _asgi_get_or_post(app, path: str, log: list[str], name: str, body: bytes = b""):
+    """Call the ASGI app directly (one event loop for every request); log each body message."""
+    import asyncio
+
+    method = "POST" if body else "GET"
+    headers = [(b"host", b"test"), (b"x-api-key", API_KEY.encode())]
+    if body:
+        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": headers, "client": ("test", 1), "server": ("test", 80),
+    }  # fmt: skip
+    chunks: list[bytes] = []
+    length: list[int] = []
+    asked = False
+
+    async def receive() -> dict[str, object]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client never goes away
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            length.extend(int(v) for k, v in message["headers"] if k == b"content-length")  # type: ignore[attr-defined]
+        if message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))  # type: ignore[arg-type]
+            if not message.get("more_body"):
+                log.append(name)
+
+    async def call() -> bytes:
+        await app(scope, receive, send)
+        assert length == [sum(map(len, chunks))]  # the Content-Length of the whole body
+        return b"".join(chunks)
+
+    return call()
+
+
+def test_single_accounts_are_answered_between_the_slices_of_big_batches(monkeypatch):
+    import asyncio
+    import json
+
+    monkeypatch.setattr("serving.app.STREAM_ACCOUNTS", 50)  # 8 slices of a 400-account batch
+    service = make_service(n=400)  # latest scores in memory: a batch is only sent out
+    app = create_app(test_settings(), service)
+    ids = [f"acct-{i:04d}" for i in range(400)]
+    body = json.dumps({"account_ids": ids}).encode()
+    done: list[str] = []
+
+    async def traffic() -> list[bytes]:
+        first = asyncio.ensure_future(_asgi_get_or_post(app, "/v1/score", done, "batch 1", body))
+        second = asyncio.ensure_future(_asgi_get_or_post(app, "/v1/score", done, "batch 2", body))
+        for _ in range(3):  # both batches have started sending
+            await asyncio.sleep(0)
+        singles = [
+            _asgi_get_or_post(app, f"/v1/accounts/acct-{i:04d}", done, "single") for i in range(4)
+        ]
+        return await asyncio.gather(first, second, *singles)
+
+    batch_1, batch_2, *singles = asyncio.run(traffic())
+    assert done.index("single") < done.index("batch 1")  # not stuck behind a 400-account batch
+    assert done[-1] == "batch 2"  # and the second batch waited for the first
+    snapshot, bundle, scores, unknown = service.score(ids)
+    whole = ScoreResponse(
+        as_of=snapshot.as_of, model_version=bundle.model_version, scores=scores, unknown=unknown
+    )
+    assert batch_1 == batch_2 == whole.model_dump_json().encode()  # the same bytes, in slices
+    assert [json.loads(s)["account_id"] for s in singles] == ids[:4]
