@@ -300,3 +300,20 @@ def test_single_accounts_are_answered_between_the_slices_of_big_batches(monkeypa
     )
     assert batch_1 == batch_2 == whole.model_dump_json().encode()  # the same bytes, in slices
     assert [json.loads(s)["account_id"] for s in singles] == ids[:4]
+
+
+def test_a_big_batch_at_another_date_is_the_same_answer_as_small_ones():
+    service = make_service(n=30)
+    ids = [f"acct-{i:04d}" for i in range(30)]
+    with TestClient(create_app(test_settings(), service)) as client:
+
+        def post(account_ids: list[str]) -> dict[str, object]:
+            body = {"account_ids": account_ids, "as_of": "2026-01-01"}
+            response = client.post("/v1/score", json=body, headers=AUTH)
+            assert response.status_code == 200
+            return response.json()  # type: ignore[no-any-return]
+
+        big = post([*ids, "nobody"])  # serialised on the batch thread
+        small = [post(ids[i : i + 10]) for i in range(0, 30, 10)]  # by FastAPI, on the loop
+    assert big["scores"] == [score for part in small for score in part["scores"]]  # type: ignore[index]
+    assert [u["account_id"] for u in big["unknown"]] == ["nobody"]  # type: ignore[index]
