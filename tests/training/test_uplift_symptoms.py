@@ -97,3 +97,39 @@ def test_an_action_never_helps_less_where_its_symptoms_show():
     assert fitted[0, 0] < -0.3  # the action still helps
     flipped = _logit_shifts(done, 1 - symptom, empty, churn, np.full(n, -1.0), np.ones(n), 1.0, 1.0)
     assert -0.8 < flipped[0, 1] < -0.2  # where it truly helps more, the shift is learned
+
+
+class _ReaderOfColumn:
+    """A stand-in cause reader: the chance of each cause is read off one feature column."""
+
+    def __init__(self, columns: list[str]) -> None:
+        self.feature_names = columns
+
+    def matrix(self, features: pd.DataFrame, names: list[str]) -> np.ndarray:
+        return features.reindex(columns=self.feature_names).to_numpy(dtype=float)
+
+    def cause_probabilities(self, X: np.ndarray) -> np.ndarray:
+        return np.nan_to_num(X, nan=0.0)
+
+
+def test_learner_finds_which_diagnosed_cause_an_action_remedies(monkeypatch):
+    # No playbook rule says it: the diagnosis (a cause reader) is the only modifier offered.
+    X, treatments, churn, groups, lost = gated_history()
+    X = X.rename(columns={"key_users_lost_unreplaced_90d": "diagnosed_key_user_gone"})
+    monkeypatch.setattr(
+        "training.uplift.model.load_reader", lambda: _ReaderOfColumn(["diagnosed_key_user_gone"])
+    )
+    config = UpliftConfig(min_propensity=0.01, bags=4, interactions=0, cause_l2=1.0)
+    diagnosed = UpliftModel(config.model_copy(update={"causes": True}), random_state=0)
+    found = diagnosed.fit(X, treatments, churn, groups).effects(X)["key_user_replacement"]
+    learned = found.basis == LEARNED
+    with_cause = np.nanmean(found.effect[learned & lost])
+    without = np.nanmean(found.effect[learned & ~lost])
+    assert with_cause < -0.15  # truly -0.25
+    assert abs(without) < 0.06  # truly 0 for accounts whose diagnosis is another cause
+
+    blind = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
+    assert blind.cause_reader_ is None
+    unaware = blind.effects(X)["key_user_replacement"]
+    gap = np.nanmean(unaware.effect[learned & lost]) - np.nanmean(unaware.effect[learned & ~lost])
+    assert with_cause - without < gap - 0.1  # the diagnosis separates the two

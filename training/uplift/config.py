@@ -35,6 +35,8 @@ class UpliftConfig(BaseModel):
     centre_treatments: bool = True
     symptoms: bool = True
     symptom_l2: float = Field(default=1.0, ge=0)
+    causes: bool = False
+    cause_l2: float = Field(default=10.0, ge=0)
     cv: int = Field(default=2, ge=2)
     bags: int = Field(default=8, ge=2)
     final_min_child_samples: int = Field(default=200, gt=0)

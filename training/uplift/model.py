@@ -26,6 +26,7 @@ from sklearn.model_selection import GroupKFold
 
 from actions.playbook import Playbook
 from actions.tiers import cut_points
+from training.diagnosis import CauseReader, load_reader
 from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.data import treatment_matrix
 from training.uplift.pooled import PooledFit, fit_pooled, sigmoid, usual_chance
@@ -83,10 +84,14 @@ class UpliftModel(PythonModel):
         self.final_: dict[str, list[Any]] = {}
         self.pooled_: list[PooledFit] = []
         self.symptoms_: dict[str, list[Conditions]] = {}
+        self.cause_reader_: CauseReader | None = None
         if self.config.learner == "pooled_logit":
             if self.config.symptoms and playbook is not None:
                 self.symptoms_ = action_symptoms(playbook, self.actions_, self.feature_names_)
-            self._fit_pooled(features, treatments.to_numpy(), self._symptoms(X), y, groups)
+            if self.config.causes:
+                self.cause_reader_ = load_reader()
+            T = treatments.to_numpy()
+            self._fit_pooled(features, T, self._symptoms(X), self._causes(X), y, groups)
         for i, action in enumerate(self.actions_):
             treated = treatments[action].to_numpy().astype(int)
             self.n_treated_[action] = int(treated.sum())
@@ -116,8 +121,25 @@ class UpliftModel(PythonModel):
         """(rows, actions): 1 where the action's playbook symptoms show (see `symptoms_`)."""
         return symptom_matrix(X, getattr(self, "symptoms_", {}), self.actions_)
 
+    def _causes(self, X: pd.DataFrame) -> np.ndarray | None:
+        """(rows, causes): the diagnosed chance of each cause (`cause_reader_`), or None.
+
+        The shipped cause reader (`training.diagnosis`) is copied into the fitted model, so
+        refitting the reader later does not change a registered model's inputs.
+        """
+        reader = getattr(self, "cause_reader_", None)
+        if reader is None:
+            return None
+        return reader.cause_probabilities(reader.matrix(X, self.feature_names_))
+
     def _fit_pooled(
-        self, X: np.ndarray, T: np.ndarray, A: np.ndarray, y: np.ndarray, groups: np.ndarray
+        self,
+        X: np.ndarray,
+        T: np.ndarray,
+        A: np.ndarray,
+        D: np.ndarray | None,
+        y: np.ndarray,
+        groups: np.ndarray,
     ) -> None:
         codes, uniques = pd.factorize(groups)
         rng = np.random.default_rng(self.random_state)
@@ -143,13 +165,15 @@ class UpliftModel(PythonModel):
                     self.config.symptom_l2,
                     self.config.cv,
                     self.random_state + b,
+                    causes=D,
+                    cause_l2=self.config.cause_l2,
                 )  # fmt: skip
             )
 
     def effects(self, X: pd.DataFrame) -> dict[str, ActionEffect]:
         """Expected change in churn probability per action if done now, with its basis."""
         features = X[self.feature_names_].to_numpy(dtype=float)
-        symptoms = self._symptoms(X)
+        symptoms, causes = self._symptoms(X), self._causes(X)
         n, low = len(features), self.config.min_propensity
         out: dict[str, ActionEffect] = {}
         for action in self.actions_:
@@ -161,7 +185,8 @@ class UpliftModel(PythonModel):
                 ok = (chance >= low) & (chance <= 1 - low)
                 reason[chance < low] = f"CSMs almost never did {action} for accounts like this"
                 reason[chance > 1 - low] = f"CSMs almost always did {action} for accounts like this"
-                effect[ok], std[ok] = self._predict(action, features[ok], symptoms[ok])
+                diagnosed = None if causes is None else causes[ok]
+                effect[ok], std[ok] = self._predict(action, features[ok], symptoms[ok], diagnosed)
                 basis[ok] = LEARNED
                 reason[ok] = f"learned from {self.n_treated_[action]} times the CS team did it"
             bound = effect + self.config.z() * np.nan_to_num(std, nan=0.0)
@@ -194,7 +219,13 @@ class UpliftModel(PythonModel):
         if not actions:
             return self
         config = self.config.model_copy(
-            update={"expansion_actions": (), "symptoms": False, "interactions": 0, "bags": 4}
+            update={
+                "expansion_actions": (),
+                "symptoms": False,
+                "causes": False,
+                "interactions": 0,
+                "bags": 4,
+            }
         )
         nested = UpliftModel(config, random_state=self.random_state + 7)
         self.expansion_ = nested.fit(X, treatments[actions], upsell, groups)
@@ -261,7 +292,7 @@ class UpliftModel(PythonModel):
         return bags
 
     def _predict(
-        self, action: str, X: np.ndarray, symptoms: np.ndarray
+        self, action: str, X: np.ndarray, symptoms: np.ndarray, causes: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         if len(X) == 0:
             return np.empty(0), np.empty(0)
@@ -270,7 +301,7 @@ class UpliftModel(PythonModel):
             column = int(models[0])
             bagged = np.stack(
                 [
-                    sigmoid(bag.baseline_logit(X) + bag.shifts(X, symptoms)[:, column])
+                    sigmoid(bag.baseline_logit(X) + bag.shifts(X, symptoms, causes)[:, column])
                     - sigmoid(bag.baseline_logit(X))
                     for bag in self.pooled_
                 ]

@@ -35,18 +35,23 @@ class PooledFit:
     center: np.ndarray
     scale: np.ndarray
     selected: np.ndarray
-    coefficients: np.ndarray  # (actions, 2 + selected): constant, symptom, interactions
+    coefficients: np.ndarray  # (actions, 2 + selected + causes): constant, symptom, modifiers
 
     def baseline_logit(self, X: np.ndarray) -> np.ndarray:
         """Churn log-odds without a new action."""
         return np.asarray(self.baseline.predict_proba(X, raw_score=True), dtype=float)
 
-    def shifts(self, X: np.ndarray, symptoms: np.ndarray) -> np.ndarray:
+    def shifts(
+        self, X: np.ndarray, symptoms: np.ndarray, causes: np.ndarray | None = None
+    ) -> np.ndarray:
         """(rows, actions) change in churn log-odds if each action is done.
 
-        `symptoms` is (rows, actions), 1 where the action's playbook symptoms show.
+        `symptoms` is (rows, actions), 1 where the action's playbook symptoms show;
+        `causes` is (rows, causes), the diagnosed chance of each cause (fits with causes).
         """
         S = standardise(X, self.center, self.scale)[:, self.selected]
+        if causes is not None and causes.shape[1]:
+            S = np.hstack([S, causes])
         B = self.coefficients
         return B[:, 0][None, :] + symptoms * B[:, 1][None, :] + S @ B[:, 2:].T
 
@@ -63,18 +68,20 @@ def _logit_shifts(
     y: np.ndarray,
     offset: np.ndarray,
     w: np.ndarray,
-    l2: float,
+    l2: float | np.ndarray,
     symptom_l2: float,
 ) -> np.ndarray:
     """Weighted L2 logistic regression of churn on actions x (1, symptom, S), fixed offset.
 
-    Row n's log-odds: offset + sum_k T[n,k] (B[k,0] + A[n,k] B[k,1] + S[n] . B[k,2:]).
+    Row n's log-odds: offset + sum_k T[n,k] (B[k,0] + A[n,k] B[k,1] + S[n] . B[k,2:]);
+    `l2` is the ridge penalty of the columns of S (one for all, or one per column).
     The symptom coefficients B[:, 1] are bounded at 0 from above: where the playbook says
     an action is called for, it does not help less than elsewhere (history, confounded by
     who CSMs act on, otherwise can flip the sign on thin actions).
     """
     k, d = T.shape[1], S.shape[1]
     TA = T * A
+    l2 = np.broadcast_to(np.asarray(l2, dtype=float), (d,))
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         B = theta.reshape(k, d + 2)
@@ -82,10 +89,10 @@ def _logit_shifts(
         residual = w * (1.0 / (1.0 + np.exp(-eta)) - y)
         value = np.sum(w * (np.logaddexp(0.0, eta) - y * eta))
         value += 1e-3 * np.sum(B[:, 0] ** 2) + symptom_l2 * np.sum(B[:, 1] ** 2)
-        value += l2 * np.sum(B[:, 2:] ** 2)
+        value += np.sum(l2[None, :] * B[:, 2:] ** 2)
         grad0 = T.T @ residual + 2e-3 * B[:, 0]
         grad1 = TA.T @ residual + 2.0 * symptom_l2 * B[:, 1]
-        grad2 = np.einsum("nk,nd,n->kd", T, S, residual) + 2.0 * l2 * B[:, 2:]
+        grad2 = np.einsum("nk,nd,n->kd", T, S, residual) + 2.0 * l2[None, :] * B[:, 2:]
         return float(value), np.column_stack([grad0, grad1, grad2]).ravel()
 
     # The playbook's premise: an action helps at least as much where its symptoms show.
@@ -107,6 +114,8 @@ def fit_pooled(
     symptom_l2: float,
     cv: int,
     seed: int,
+    causes: np.ndarray | None = None,
+    cause_l2: float = 0.0,
 ) -> PooledFit:
     """Fit one bag: cross-fitted baseline offsets, then the per-action log-odds shifts.
 
@@ -124,6 +133,9 @@ def fit_pooled(
         symptom_l2: ridge penalty on the symptom modifiers.
         cv: cross-fitting folds for the offsets.
         seed: random seed.
+        causes: (rows, causes) diagnosed chance of each cause (`training.diagnosis`),
+            extra effect modifiers of every action; None: none.
+        cause_l2: ridge penalty on the cause modifiers.
     """
 
     def model() -> LGBMClassifier:
@@ -142,8 +154,12 @@ def fit_pooled(
     scale = np.nanstd(X, axis=0)
     scale = np.where(np.isnan(scale) | (scale == 0), 1.0, scale)
     S = standardise(X, center, scale)[:, selected]
+    penalty = np.full(S.shape[1], l2)
+    if causes is not None and causes.shape[1]:
+        S = np.hstack([S, causes])
+        penalty = np.concatenate([penalty, np.full(causes.shape[1], cause_l2)])
     coefficients = _logit_shifts(
-        T.astype(float), A.astype(float), S, y, offset, weights, l2, symptom_l2
+        T.astype(float), A.astype(float), S, y, offset, weights, penalty, symptom_l2
     )
     return PooledFit(baseline, center, scale, selected, coefficients)
 
