@@ -189,22 +189,9 @@ def summary(built: BuiltPlan) -> dict[str, Any]:
 
 def store_plan(built: BuiltPlan) -> Any:
     """The plan as the store keeps it (`store.Plan`), one `PlanLine` per account."""
-    from store import Plan, PlanLine
+    from store import Plan, plan_lines
 
-    lines = [
-        PlanLine(
-            plan_line_id=f"{built.plan_id}-{row['account_id']}",
-            account_id=str(row["account_id"]),
-            action=str(row["action"]),
-            arm=row["arm"],
-            assignment_probability=float(row["probability"]),
-            owner=str(row["csm"]),
-            expected_value=float(row["saved_arr"]),
-            hours=float(row["hours"]),
-            reason=str(row["why"]),
-        )
-        for row in built.plan.lines.to_dict("records")
-    ]
+    lines = plan_lines(built.plan_id, built.plan.lines.to_dict("records"))
     return Plan(
         plan_id=built.plan_id,
         week=built.plan.week.date(),

@@ -22,6 +22,7 @@ from store.records import (
     Touchpoint,
     TouchpointConflict,
     UnknownPlanLine,
+    plan_lines,
 )
 from store.schema import ARMS, SCHEMA_VERSION
 from store.store import Store, open_store
@@ -39,6 +40,7 @@ __all__ = [
     "Plan",
     "PlanConflict",
     "PlanLine",
+    "plan_lines",
     "RecordedTouchpoint",
     "Store",
     "StoreError",

@@ -142,6 +142,28 @@ class PlanLine:
             )
 
 
+def plan_lines(plan_id: str, rows: Sequence[Mapping[Any, Any]]) -> list[PlanLine]:
+    """A plan's lines as stored, from the rows of `actions.plan`'s plan frame.
+
+    Each row has `account_id`, `action`, `arm`, `probability`, `csm`, `saved_arr`, `hours`
+    and `why`; the line id is `<plan_id>-<account_id>` (one line per account and plan).
+    """
+    return [
+        PlanLine(
+            plan_line_id=f"{plan_id}-{row['account_id']}",
+            account_id=str(row["account_id"]),
+            action=str(row["action"]),
+            arm=row["arm"],
+            assignment_probability=float(row["probability"]),
+            owner=str(row["csm"]),
+            expected_value=float(row["saved_arr"]),
+            hours=float(row["hours"]),
+            reason=str(row["why"]),
+        )
+        for row in rows
+    ]
+
+
 @dataclass(frozen=True)
 class Plan:
     """A weekly plan: its lines, the model version it came from and a summary (value, bound)."""

@@ -54,7 +54,7 @@ from actions.ranking import next_best_actions
 from actions.tiers import risk_tiers
 from features.contract import ACTION_CODES
 from simulator.closed_loop import LiveWorld
-from store import Plan, PlanLine, Store, Touchpoint, combine_touchpoints
+from store import Plan, Store, Touchpoint, combine_touchpoints, plan_lines
 from training.closed_loop_score import ArmResult, LoopReport, MonthResult, score_month
 from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.model import fit_uplift
@@ -315,20 +315,7 @@ def stored_plan(plan_id: str, week: datetime, lines: pd.DataFrame, value: float)
     return Plan(
         plan_id=plan_id,
         week=week.date(),
-        lines=[
-            PlanLine(
-                plan_line_id=f"{plan_id}-{row['account_id']}",
-                account_id=str(row["account_id"]),
-                action=str(row["action"]),
-                arm=row["arm"],
-                assignment_probability=float(row["probability"]),
-                owner=str(row["csm"]),
-                expected_value=float(row["saved_arr"]),
-                hours=float(row["hours"]),
-                reason=str(row["why"]),
-            )
-            for row in lines.to_dict("records")
-        ],
+        lines=plan_lines(plan_id, lines.to_dict("records")),
         model_version="closed-loop",
         summary={"value": round(value, 2)},
     )
