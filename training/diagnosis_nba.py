@@ -38,12 +38,10 @@ from features.definitions import FEATURE_NAMES, FEATURES
 from training.diagnosis import load_reader
 from training.diagnosis_fit import quick_churn_model
 from training.families import first_families, read_batch
-from training.split import labelled_rows
 from training.uplift.config import load_uplift_config
 from training.uplift.model import fit_uplift
 from training.uplift.policy_eval import best_values, true_effects, values
-from training.uplift.protocol import AS_OF, TUNING, prepare_world
-from training.uplift.run import HELD_OUT_SHARE, at_risk, held_out_accounts
+from training.uplift.protocol import TUNING, prepare_world, split_world
 
 
 def judge(seed: int, accounts: int, cache: Path | None) -> dict[str, float]:
@@ -52,15 +50,8 @@ def judge(seed: int, accounts: int, cache: Path | None) -> dict[str, float]:
     costs = {a: config.cost(a) for a in ACTION_CODES}
     playbook = load_playbook(DEFAULT_PLAYBOOK)
     data = prepare_world(seed, accounts, cache=cache)
-    dataset, truth = data.dataset, data.truth
-    held_out = held_out_accounts(dataset["account_id"], HELD_OUT_SHARE, seed)
-    labelled = labelled_rows(dataset, "churn", AS_OF)
-    fitting = labelled[~labelled["account_id"].astype(str).isin(held_out)]
-    judged = dataset[
-        dataset["account_id"].astype(str).isin(held_out)
-        & (pd.to_datetime(dataset["as_of"]) < pd.Timestamp(AS_OF))
-    ]
-    snapshots = at_risk(judged, truth["churn"])
+    truth = data.truth
+    fitting, snapshots, _, _ = split_world(data)
     model = fit_uplift(fitting, data.touchpoints, playbook, config, seed=seed)
     effects_true = true_effects(truth["action_effects"], snapshots)
     arr = snapshots["arr"].to_numpy(dtype=float)

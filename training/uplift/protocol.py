@@ -16,7 +16,10 @@ common action), `random`, and `true_cause` (a perfect diagnosis: the world's rem
 account's dominant cause, `_truth/causes.parquet`, or none when it has no remedy).
 
 Run: `python -m training.uplift.protocol [--accounts 700] [--tuning 1 2 3] [--untouched 11 ...]
-[--cache DIR] [--mlflow URI]`; about 5 minutes a world on 2 busy cores.
+[--cache DIR] [--mlflow URI] [--record]`; about 5 minutes a world on 2 busy cores. `--record`
+writes the figures with the settings they were measured with to `protocol.json` beside this
+file (`protocol_record.py`); `retain train` prints them and logs them to MLflow while those
+settings are the ones in use.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from training.uplift.policy_eval import (
     true_effects,
     values,
 )
+from training.uplift.protocol_record import RECORD, record_protocol
 from training.uplift.run import HELD_OUT_SHARE, at_risk, held_out_accounts
 
 TUNING: tuple[int, ...] = (1, 2, 3)
@@ -119,6 +123,25 @@ def prepare_world(
     return data
 
 
+def split_world(data: WorldData) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, set[str]]:
+    """(fitting rows, judged at-risk snapshots, labelled rows, held-out accounts) of a world.
+
+    Fitting: 70% of the accounts' snapshots whose churn label was known at `AS_OF`; judged:
+    the other 30%'s at-risk snapshots before `AS_OF`.
+    """
+    from training.split import labelled_rows
+
+    dataset = data.dataset
+    held_out = held_out_accounts(dataset["account_id"], HELD_OUT_SHARE, data.structure_seed)
+    labelled = labelled_rows(dataset, "churn", AS_OF)
+    fitting = labelled[~labelled["account_id"].astype(str).isin(held_out)]
+    judged = dataset[
+        dataset["account_id"].astype(str).isin(held_out)
+        & (pd.to_datetime(dataset["as_of"]) < pd.Timestamp(AS_OF))
+    ]
+    return fitting, at_risk(judged, data.truth["churn"]), labelled, held_out
+
+
 def judge_world(
     data: WorldData, config: UpliftConfig | None = None, model: UpliftModel | None = None
 ) -> WorldScore:
@@ -127,20 +150,10 @@ def judge_world(
     `model`: a model already fitted on this world's 70% (to judge other ranking settings of
     `config`, such as `confidence`, without refitting).
     """
-    from training.split import labelled_rows
-
     config = config or load_uplift_config()
     costs = {a: config.cost(a) for a in ACTION_CODES}
-    structure_seed, dataset, touchpoints = data.structure_seed, data.dataset, data.touchpoints
-    truth = data.truth
-    held_out = held_out_accounts(dataset["account_id"], HELD_OUT_SHARE, structure_seed)
-    labelled = labelled_rows(dataset, "churn", AS_OF)
-    fitting = labelled[~labelled["account_id"].astype(str).isin(held_out)]
-    judged = dataset[
-        dataset["account_id"].astype(str).isin(held_out)
-        & (pd.to_datetime(dataset["as_of"]) < pd.Timestamp(AS_OF))
-    ]
-    snapshots = at_risk(judged, truth["churn"])
+    structure_seed, touchpoints, truth = data.structure_seed, data.touchpoints, data.truth
+    fitting, snapshots, labelled, held_out = split_world(data)
     playbook = load_playbook(DEFAULT_PLAYBOOK)
     if model is None:
         model = fit_uplift(fitting, touchpoints, playbook, config, seed=structure_seed)
@@ -330,10 +343,17 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=None)
     parser.add_argument("--cache", type=Path, default=None, help="keep simulated worlds here")
     parser.add_argument("--mlflow", default=None, help="log the figures to this tracking URI")
+    parser.add_argument("--record", action="store_true", help=f"write {RECORD}")
     args = parser.parse_args()
     config = load_uplift_config(args.config)
     result = run_protocol(args.tuning, args.untouched, args.accounts, config, print, args.cache)
     print(result.describe())
+    if args.record:
+        seeds = (
+            [s.structure_seed for s in result.tuning],
+            [s.structure_seed for s in result.untouched],
+        )
+        record_protocol(result.metrics(), config, args.accounts, *seeds)
     if args.mlflow:
         import mlflow
 
