@@ -33,6 +33,7 @@ from training.uplift.policy_eval import (
     log_policy_report,
     most_common_action,
 )
+from training.uplift.protocol_record import describe_recorded, recorded_protocol
 
 REGISTERED_NAME = model_name("uplift")
 AT_RISK_PROBABILITY = 0.2
@@ -170,6 +171,14 @@ def run_uplift(
     if outcome.report is not None:
         report(outcome.report.describe())
         log_policy_report(outcome.report)
+    recorded = recorded_protocol(outcome.model.config)
+    if recorded is not None:  # measured with these very settings on other structures
+        report(describe_recorded(recorded))
+        mlflow.log_metrics(recorded)
+    else:
+        report(
+            "  no protocol figures for these uplift settings: python -m training.uplift.protocol"
+        )
     mlflow.log_dict(outcome.model.config.model_dump(), "uplift/config.json")
     mlflow.log_dict(outcome.model.n_treated_, "uplift/times_done.json")
     info = mlflow.pyfunc.log_model(
