@@ -18,6 +18,7 @@ from features.postgres import split_url
 from features.source import ContractError, Source, load_source, open_source
 from features.validate import validate_source
 from tests.support import tiny_world, write_tables
+from tests.support.tables import write_duckdb_file
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -104,20 +105,11 @@ def test_integer_ids_in_parquet_match_string_ids(tmp_path: Path, from_parquet: S
         assert_same_tables(from_parquet, source)
 
 
-def write_duckdb_file(path: Path) -> Path:
-    with duckdb.connect(str(path)) as con:
-        for name, frame in tiny_world().items():
-            con.register("frame", frame)
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame')
-            con.unregister("frame")
-    return path
-
-
 @pytest.mark.parametrize("as_url", [True, False], ids=["duckdb-url", "db-path"])
 def test_a_duckdb_file_loads_like_the_files(
     tmp_path: Path, from_parquet: Source, as_url: bool
 ) -> None:
-    path = write_duckdb_file(tmp_path / "crm.duckdb")
+    path = write_duckdb_file(tmp_path / "crm.duckdb", tiny_world())
     uri = f"duckdb://{path}" if as_url else str(path)
     with load_source(uri) as source:
         assert source.present == tuple(TABLES)

@@ -15,6 +15,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -43,6 +44,7 @@ from tests.support.serving import (
     random_features,
     test_settings,
 )
+from tests.support.tables import write_duckdb_file
 from tests.support.tiny import tiny_world, write_tables
 from training.kinds import WrongModelError
 from training.registry import promote as promote_by_hand
@@ -249,6 +251,16 @@ def test_sixteen_clients_across_a_hot_swap_get_no_failed_request(changing_regist
 # --- the data source --------------------------------------------------------------------
 
 
+def _historical_latest_ready(service: ScoringService, account: str) -> tuple[Any, Any, Any]:
+    """An earlier as_of and the latest for `account`, then what /readyz says."""
+    with TestClient(create_app(test_settings(), service)) as client:
+        historical = client.get(
+            f"/v1/accounts/{account}", params={"as_of": "2024-06-01"}, headers=AUTH
+        )
+        latest = client.get(f"/v1/accounts/{account}", headers=AUTH)
+        return historical, latest, client.get("/readyz").json()
+
+
 def test_a_source_file_truncated_after_start_is_503_not_500(tmp_path):
     source = write_tables(tiny_world(), tmp_path / "source", fmt="parquet")
     features = FeatureStore.from_source(str(source))
@@ -256,31 +268,15 @@ def test_a_source_file_truncated_after_start_is_503_not_500(tmp_path):
     accounts = source / "accounts.parquet"
     accounts.write_bytes(accounts.read_bytes()[:100])  # truncated after start
     account = features.latest.account_ids[0]
-    with TestClient(create_app(test_settings(), service)) as client:
-        historical = client.get(
-            f"/v1/accounts/{account}", params={"as_of": "2024-06-01"}, headers=AUTH
-        )
-        latest = client.get(f"/v1/accounts/{account}", headers=AUTH)
-        ready = client.get("/readyz").json()
+    historical, latest, ready = _historical_latest_ready(service, account)
     assert historical.status_code == 503 and "accounts.parquet" in historical.json()["detail"]
     assert latest.status_code == 200
     assert "accounts.parquet" in ready["data_error"]
 
 
-def _duckdb_source(path: Path) -> Path:
-    import duckdb
-
-    with duckdb.connect(str(path)) as con:
-        for name, frame in tiny_world().items():
-            con.register("frame", frame)
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame')
-            con.unregister("frame")
-    return path
-
-
 @pytest.mark.parametrize("damage", ["truncated", "deleted", "replaced"])
 def test_a_duckdb_file_changed_after_start_is_503_like_the_files(tmp_path, damage):
-    path = _duckdb_source(tmp_path / "crm.duckdb")
+    path = write_duckdb_file(tmp_path / "crm.duckdb", tiny_world())
     features = FeatureStore.from_source(str(path))
     service = ScoringService(ModelStore(make_bundle()), features, load_playbook(DEFAULT_PLAYBOOK))
     if damage == "truncated":
@@ -288,14 +284,9 @@ def test_a_duckdb_file_changed_after_start_is_503_like_the_files(tmp_path, damag
     elif damage == "deleted":
         path.unlink()
     else:  # a new export renamed over the old file: other data than the latest snapshot's
-        _duckdb_source(tmp_path / "new.duckdb").rename(path)
+        write_duckdb_file(tmp_path / "new.duckdb", tiny_world()).rename(path)
     account = features.latest.account_ids[0]
-    with TestClient(create_app(test_settings(), service)) as client:
-        historical = client.get(
-            f"/v1/accounts/{account}", params={"as_of": "2024-06-01"}, headers=AUTH
-        )
-        latest = client.get(f"/v1/accounts/{account}", headers=AUTH)
-        ready = client.get("/readyz").json()
+    historical, latest, ready = _historical_latest_ready(service, account)
     assert historical.status_code == 503 and "crm.duckdb" in historical.json()["detail"]
     assert latest.status_code == 200
     assert ready["status"].startswith("degraded") and "crm.duckdb" in ready["data_error"]

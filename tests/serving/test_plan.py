@@ -48,8 +48,7 @@ def test_the_default_week_starts_at_the_first_midnight_of_or_after_the_data() ->
 
 
 def test_a_learned_upsell_value_is_not_credited_its_expansion_twice() -> None:
-    from tests.serving.test_effects import FakeUplift
-    from tests.support.serving import make_bundle
+    from tests.support.serving import FakeUplift, make_bundle
     from training.uplift import ActionEffect
 
     class PitchHelps(FakeUplift):

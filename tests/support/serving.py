@@ -16,6 +16,7 @@ from serving.scoring import ScoringService
 from serving.snapshots import FeatureStore, snapshot_from_frames
 from training.calibration import Calibrator
 from training.model import AccountModel
+from training.uplift import ActionEffect, UpliftConfig
 
 AS_OF = datetime(2026, 6, 1)
 API_KEY = "test-key-0123456789"
@@ -118,3 +119,37 @@ def test_settings(**overrides: object) -> Settings:
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+FAKE_COSTS = {"exec_sponsor_call": 500.0, "health_check": 50.0}
+
+
+class FakeUplift:
+    """Stands in for a fitted UpliftModel: the call cuts churn by 10 points for every
+    account, a health check adds nothing, upsell offers are unknown to history."""
+
+    def __init__(self) -> None:
+        self.config = UpliftConfig(costs=FAKE_COSTS)
+        self.actions_ = ["exec_sponsor_call", "health_check", "upsell_offer"]
+        self.calls = 0
+
+    def effects(self, X: pd.DataFrame) -> dict[str, ActionEffect]:
+        self.calls += 1
+        n = len(X)
+
+        def learned(value: float) -> ActionEffect:
+            basis = np.full(n, "learned", dtype=object)
+            reason = np.full(n, "learned from 400 times", dtype=object)
+            return ActionEffect(np.full(n, value), np.full(n, 0.02), basis, reason)
+
+        unknown = ActionEffect(
+            np.full(n, np.nan),
+            np.full(n, np.nan),
+            np.full(n, "playbook", dtype=object),
+            np.full(n, "too few comparable cases", dtype=object),
+        )
+        return {
+            "exec_sponsor_call": learned(-0.10),
+            "health_check": learned(0.0),
+            "upsell_offer": unknown,
+        }

@@ -7,6 +7,8 @@ point-in-time tests' way of changing the future.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -242,3 +244,13 @@ def change_after(
         ignore_index=True,
     )
     return w
+
+
+def write_duckdb_file(path: Path, tables: dict[str, pd.DataFrame]) -> Path:
+    """`tables` as the tables of a DuckDB database file at `path` (a `.duckdb` source)."""
+    with duckdb.connect(str(path)) as con:
+        for name, frame in tables.items():
+            con.register("frame", frame)
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame')
+            con.unregister("frame")
+    return path
