@@ -43,6 +43,21 @@ def _in_window(t: str) -> str:
     return f"ts <= {t} AND ts > {t} - INTERVAL '{USAGE_WINDOW_DAYS}' DAY"
 
 
+def _before(days: int) -> str:
+    """SQL for the time `days` days before T (`{t}`)."""
+    return f"{{t}} - INTERVAL '{days}' DAY"
+
+
+def _aged(start: int, stop: int) -> str:
+    """Condition: an event's age before T is in [start, stop) days.
+
+    Compares times, not computed ages (the same test: an age is a whole number of
+    microseconds over a day's, so `age >= 7` holds exactly when `ts <= T - 7 days`),
+    which spares a division per event.
+    """
+    return f"ts <= {_before(start)} AND ts > {_before(stop)}"
+
+
 def _per_snapshot(template: str, as_of: Sequence[datetime]) -> str:
     """`template` (with `{t}` for the T literal) once per T, as one `UNION ALL`."""
     return "\nUNION ALL\n".join(template.format(t=t) for t in _literals(as_of))
@@ -61,12 +76,11 @@ def window_events_sql(as_of: Sequence[datetime]) -> str:
 
 def user_windows_sql(as_of: Sequence[datetime]) -> str:
     """Per user active in the usage window of each T: latest event and window counts."""
-    age = days_between("ts", "{t}")
     return _per_snapshot(
         "SELECT account_id, {t} AS as_of, user_id, MAX(ts) AS last_ts, "
-        f"SUM(CASE WHEN {age} >= 7 AND {age} < 14 THEN 1 ELSE 0 END) AS events_7_14d, "
-        f"SUM(CASE WHEN {age} >= 30 AND {age} < 60 THEN 1 ELSE 0 END) AS events_30_60d, "
-        f"SUM(CASE WHEN {age} < 30 THEN 1 ELSE 0 END) AS events_30d "
+        f"SUM(CASE WHEN {_aged(7, 14)} THEN 1 ELSE 0 END) AS events_7_14d, "
+        f"SUM(CASE WHEN {_aged(30, 60)} THEN 1 ELSE 0 END) AS events_30_60d, "
+        f"SUM(CASE WHEN ts > {_before(30)} THEN 1 ELSE 0 END) AS events_30d "
         f"FROM events WHERE user_id IS NOT NULL AND {_in_window('{t}')} "
         "GROUP BY account_id, user_id",
         as_of,
@@ -77,7 +91,7 @@ def module_windows_sql(as_of: Sequence[datetime]) -> str:
     """Per module and function used in the usage window of each T: days since last use."""
     return _per_snapshot(
         "SELECT account_id, {t} AS as_of, module, module || '/' || COALESCE(feature, '') "
-        f"AS feature_key, FLOOR(MIN({days_between('ts', '{t}')})) AS age_days "
+        f"AS feature_key, FLOOR({days_between('MAX(ts)', '{t}')}) AS age_days "
         f"FROM events WHERE {_in_window('{t}')} GROUP BY account_id, module, feature",
         as_of,
     )
