@@ -21,12 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
 
 from features.compute import as_timestamps
 from features.sql.spine import SPINE, TERM_KINDS, snapshots_sql
+
+if TYPE_CHECKING:
+    from features.engines.spark import SparkConnection
 
 UPSELL_WINDOW_DAYS = 180
 
@@ -51,7 +55,7 @@ SELECT MAX(seen) FROM (
 """
 
 
-def data_horizon(con: duckdb.DuckDBPyConnection) -> datetime:
+def data_horizon(con: duckdb.DuckDBPyConnection | SparkConnection) -> datetime:
     """The data's horizon: the latest timestamp the source has seen happen.
 
     The maximum over event, ticket (opened or closed), survey, touchpoint,
@@ -140,14 +144,15 @@ ORDER BY p.as_of, p.account_id
 
 
 def compute_labels(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | SparkConnection,
     as_of: Sequence[datetime | date | str] | datetime | date | str,
     horizon: datetime | None = None,
 ) -> pd.DataFrame:
     """Churn and upsell labels for every account active at each snapshot time.
 
     Args:
-        con: DuckDB connection holding the typed contract views.
+        con: Connection holding the typed contract views: DuckDB, or Spark's
+            (`features.engines.spark`), which runs the same SQL.
         as_of: One or more snapshot times T.
         horizon: The data's horizon; `data_horizon(con)` when not given.
 

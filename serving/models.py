@@ -54,9 +54,11 @@ class RegistryTimeoutError(TimeoutError):
 class AccountModelLike(Protocol):
     """What serving needs from `training.model.AccountModel` (docs/architecture.md)."""
 
-    feature_names: Sequence[str]
     tier_thresholds: Any
     healthy_reference: Any
+
+    @property
+    def feature_names(self) -> Sequence[str]: ...  # read-only: a list[str] attribute fits
 
     def raw_score(self, X: Any) -> np.ndarray: ...
     def predict_proba(self, X: Any) -> np.ndarray: ...

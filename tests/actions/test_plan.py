@@ -135,7 +135,9 @@ def test_controls_are_the_configured_share_with_their_probabilities() -> None:
         experiments={"seed": 4, "control_share": 0.1, "random_share": 0.0},
     )
     given = candidates(4000, seed=1, csms=("dana",))
-    given = given[given["action"] == "health_check"].assign(saved_arr=1.0, last_touch=pd.NaT)
+    given = given[given["action"] == "health_check"].assign(
+        saved_arr=1.0, last_touch=np.datetime64("NaT")
+    )
     lines = plan_week(given, cfg, WEEK).lines
     assert len(lines) == 4000
     control = lines["arm"] == "control"
@@ -157,7 +159,9 @@ def test_random_lines_are_a_small_share_of_the_plan_with_their_probability() -> 
     )
     given = candidates(3000, seed=2, csms=("dana", "lee", "kim"))
     given = given[given["action"].isin(["health_check", "business_review"])]
-    given = given.assign(last_touch=pd.NaT, risk_tier="low", saved_arr=given["saved_arr"].abs() + 1)
+    given = given.assign(
+        last_touch=np.datetime64("NaT"), risk_tier="low", saved_arr=given["saved_arr"].abs() + 1
+    )
     plan = plan_week(given, cfg, WEEK)
     lines = plan.lines
     random = lines[lines["arm"] == "random"]

@@ -32,6 +32,7 @@ def test_the_effect_is_recovered_on_a_randomized_slice() -> None:
     (found,) = measure_actions(lines)
     assert found.pending == 100
     assert found.planned + found.control == n - 100
+    assert found.low is not None and found.high is not None
     assert found.low < -0.08 < found.high
     assert found.high < 0  # the slice is big enough to show it helps
     assert found.observational == pytest.approx(-0.05)

@@ -7,6 +7,7 @@ import pytest
 
 from actions.ranking import (
     NO_ACTION,
+    Basis,
     ExpectedEffect,
     best_action,
     next_best_actions,
@@ -15,7 +16,8 @@ from actions.ranking import (
 )
 from tests.support.rules import one_rule as _rule
 
-LEARNED, PLAYBOOK = "learned", "playbook"
+LEARNED: Basis = "learned"
+PLAYBOOK: Basis = "playbook"
 
 
 def test_suggestions_by_priority_then_risk_added():

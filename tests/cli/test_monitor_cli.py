@@ -21,6 +21,7 @@ from simulator.world import simulate_to_dir
 from store import Store
 from tests.support.registry import new_registry, promote, register_python_model
 from tests.support.serving import make_model, test_settings
+from training.model import AccountModel
 from training.monitor.reference import reference_at
 
 runner = CliRunner()
@@ -52,7 +53,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
     get_settings.cache_clear()
 
 
-def _champion(uri: str, data: Path, with_reference: bool = True, **attributes: object) -> object:
+def _champion(
+    uri: str, data: Path, with_reference: bool = True, **attributes: object
+) -> AccountModel:
     model = make_model("churn", seed=3, trees=10)
     if with_reference:
         model.reference = reference_at(str(data), HORIZON, model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from retain.settings import Settings, get_settings
 
 
 @pytest.fixture
-def in_folder_with_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def in_folder_with_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for name in ("RETAIN_MLFLOW_URI", "RETAIN_PLAYBOOK", "RETAIN_DATA"):
         monkeypatch.delenv(name, raising=False)
     store = tmp_path / "elsewhere" / "mlflow.db"

@@ -50,10 +50,10 @@ def _complete(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         frame = frame.copy()
         for column in frame.columns[frame.dtypes.map(pd.api.types.is_datetime64_dtype)]:
             frame[column] = frame[column].astype("datetime64[us]")
-        for column in TABLES[name].columns:
-            if column.name not in frame:
-                frame[column.name] = pd.Series(
-                    pd.NA, index=frame.index, dtype=dtypes.get(column.type, "string")
+        for wanted in TABLES[name].columns:
+            if wanted.name not in frame:
+                frame[wanted.name] = pd.Series(
+                    pd.NA, index=frame.index, dtype=dtypes.get(wanted.type, "string")
                 )
         filled[name] = frame
     return filled

@@ -57,6 +57,7 @@ def test_a_risk_driver_differs_from_healthy_accounts_in_the_risky_direction(chur
         for d in top_drivers(
             contributions[row], X[row], FEATURE_NAMES, churn_model.healthy_reference
         ):
+            assert d.value is not None and d.healthy_value is not None, d.sentence
             verdict = comparison(feature(d.feature), d.value, d.healthy_value)
             assert verdict != "in line with", d.sentence
             if verdict != "unlike":

@@ -58,7 +58,7 @@ def test_the_reader_gives_cause_families_a_likelihood():
     cause_families = {"key_users", "usage", "outcomes", "milestones", "support"}
     led = [f for s in scores for f in s.families if f.family in cause_families]
     assert led and all(f.likelihood is not None for f in led)
-    assert any(f.likelihood > 0.3 for f in led)
+    assert any(f.likelihood is not None and f.likelihood > 0.3 for f in led)
 
 
 def test_the_first_action_answers_the_first_driver_when_the_playbook_can(scores):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +17,7 @@ from fastapi.testclient import TestClient
 from serving.app import create_app
 from serving.models import ModelStore
 from serving.schemas import ScoreResponse
-from serving.snapshots import SourceChangedError
+from serving.snapshots import FeatureSnapshot, SourceChangedError
 from tests.support.serving import API_KEY, AS_OF, make_bundle, make_service, test_settings
 from training.uplift import ActionEffect
 
@@ -157,7 +160,7 @@ def test_a_new_as_of_never_stalls_the_server_and_is_computed_once_and_bounded():
     uplift.armed = True
     with TestClient(create_app(test_settings(), service)) as client:
 
-        def ask(day: str, account: str = "acct-0001") -> object:
+        def ask(day: str, account: str = "acct-0001") -> httpx.Response:
             return client.get(f"/v1/accounts/{account}", params={"as_of": day}, headers=AUTH)
 
         first, first_done = _in_thread(lambda: ask(dates[0]))
@@ -186,8 +189,10 @@ def test_a_source_file_changed_after_start_is_503_and_shown_in_readyz(tmp_path):
 
     service.features.fingerprints = file_fingerprints({"accounts": str(changed)})
     original = service.features._compute
+    assert original is not None  # make_service's store computes other dates
 
-    def compute(when):  # what `FeatureStore.from_source` does with its fingerprints
+    # what `FeatureStore.from_source` does with its fingerprints
+    def compute(when: datetime) -> FeatureSnapshot:
         from serving.snapshots import changed_files
 
         if changed_files(service.features.fingerprints):
@@ -307,7 +312,7 @@ def test_a_big_batch_at_another_date_is_the_same_answer_as_small_ones():
     ids = [f"acct-{i:04d}" for i in range(30)]
     with TestClient(create_app(test_settings(), service)) as client:
 
-        def post(account_ids: list[str]) -> dict[str, object]:
+        def post(account_ids: list[str]) -> dict[str, Any]:
             body = {"account_ids": account_ids, "as_of": "2026-01-01"}
             response = client.post("/v1/score", json=body, headers=AUTH)
             assert response.status_code == 200
@@ -315,5 +320,5 @@ def test_a_big_batch_at_another_date_is_the_same_answer_as_small_ones():
 
         big = post([*ids, "nobody"])  # serialised on the batch thread
         small = [post(ids[i : i + 10]) for i in range(0, 30, 10)]  # by FastAPI, on the loop
-    assert big["scores"] == [score for part in small for score in part["scores"]]  # type: ignore[index]
-    assert [u["account_id"] for u in big["unknown"]] == ["nobody"]  # type: ignore[index]
+    assert big["scores"] == [score for part in small for score in part["scores"]]
+    assert [u["account_id"] for u in big["unknown"]] == ["nobody"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -24,7 +25,7 @@ def test_no_results_yet_is_a_zero_not_an_error(tmp_path: Path):
 
 def test_a_new_monitor_run_shows_at_the_next_scrape(tmp_path: Path):
     path = tmp_path / "latest.json"
-    results = {
+    results: dict[str, Any] = {
         "alarms": [{"kind": "feature", "subject": "arr_per_seat", "message": "..."}],
         "features": [{"feature": "arr_per_seat", "psi": 3.2, "missing_now": 0.0}],
         "score": {"psi": 0.1},

@@ -27,17 +27,24 @@ def app(world: PagesWorld):
     return create_app(world.settings, world.service)
 
 
+def form_token(html: str) -> str:
+    """The CSRF token in the page's form."""
+    found = TOKEN.search(html)
+    assert found is not None, "no CSRF token on the page"
+    return found.group(1)
+
+
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Sign in through the form; returns the session's CSRF token from the next page."""
     form = client.get("/app/login")
-    token = TOKEN.search(form.text).group(1)
+    token = form_token(form.text)
     answer = client.post(
         "/app/login",
         data={"username": username, "password": password, "csrf_token": token, "next": "/app"},
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
-    return TOKEN.search(client.get("/app").text).group(1)
+    return form_token(client.get("/app").text)
 
 
 @pytest.fixture
@@ -66,7 +73,7 @@ def test_every_page_sends_you_to_sign_in_without_a_session(client: TestClient, p
 
 
 def test_sign_in_needs_the_password_and_the_form_token(client: TestClient) -> None:
-    token = TOKEN.search(client.get("/app/login").text).group(1)
+    token = form_token(client.get("/app/login").text)
     wrong = client.post(
         "/app/login", data={"username": "dana", "password": "nope", "csrf_token": token}
     )
@@ -80,7 +87,7 @@ def test_sign_in_needs_the_password_and_the_form_token(client: TestClient) -> No
 
 def test_the_session_cookie_is_httponly_samesite_and_secure_over_https(app) -> None:
     with TestClient(app, base_url="https://testserver") as client:
-        token = TOKEN.search(client.get("/app/login").text).group(1)
+        token = form_token(client.get("/app/login").text)
         answer = client.post(
             "/app/login",
             data={"username": "dana", "password": PASSWORD, "csrf_token": token},
@@ -92,7 +99,7 @@ def test_the_session_cookie_is_httponly_samesite_and_secure_over_https(app) -> N
     flags = {part.strip().lower() for part in cookie.split(";")}
     assert {"httponly", "samesite=lax", "secure", "path=/app"} <= flags
     with TestClient(app) as plain:
-        token = TOKEN.search(plain.get("/app/login").text).group(1)
+        token = form_token(plain.get("/app/login").text)
         answer = plain.post(
             "/app/login",
             data={"username": "dana", "password": PASSWORD, "csrf_token": token},

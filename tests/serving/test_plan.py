@@ -31,6 +31,7 @@ def test_candidates_carry_owner_touchpoint_and_value() -> None:
     by_account = {s.account_id: s for s in scores}
     for line in frame.to_dict("records"):  # no uplift model: every value is the assumed one
         score = by_account[line["account_id"]]
+        assert score.arr is not None
         assumed = config.assumed_effect * score.arr - COSTS.get(line["action"], 50.0)
         expansion = (
             (score.upsell_probability or 0) * score.arr * config.upsell_value_share

@@ -12,7 +12,7 @@ import pytest
 from features.labels import compute_labels
 from features.source import load_source
 from simulator.config import SimConfig
-from simulator.shapes import OPTIONAL_TABLES
+from simulator.shapes import OPTIONAL_TABLES, IdStyle
 from simulator.world import World, simulate, simulate_to_dir
 
 
@@ -54,15 +54,16 @@ def test_upsell_labels_on_a_world_whose_only_expansions_happen_at_renewals(renew
     subs = renewal_only.tables["subscriptions"]
     renewals = subs[subs["kind"] == "renewal"]
     expected = []
-    for row in labels.itertuples():
-        t = pd.Timestamp(row.as_of)
+    rows = zip(labels["account_id"], labels["as_of"], labels["arr"], strict=True)
+    for account_id, as_of, arr in rows:
+        t = pd.Timestamp(as_of)
         start = pd.to_datetime(renewals["start_date"])
         window = renewals[
-            (renewals["account_id"] == row.account_id)
+            (renewals["account_id"] == account_id)
             & (start > t)
             & (start <= t + pd.Timedelta(days=180))
         ]
-        expected.append(float((window["arr"] > row.arr + 1e-6).any()))
+        expected.append(float((window["arr"] > arr + 1e-6).any()))
     assert labels["upsell"].sum() >= 5  # growth at renewal is found without expansion rows
     assert labels["upsell"].tolist() == expected
 
@@ -79,7 +80,7 @@ def test_optional_tables_are_left_out_of_the_export(tmp_path: Path):
 
 
 @pytest.mark.parametrize("style", ["spaces", "unicode", "leading_zeros"])
-def test_id_styles_keep_every_reference_intact(style: str):
+def test_id_styles_keep_every_reference_intact(style: IdStyle):
     plain, styled = (
         simulate(40, seed=4, months=4),
         simulate(40, seed=4, months=4, config=SimConfig(id_style=style)),

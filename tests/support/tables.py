@@ -7,6 +7,7 @@ point-in-time tests' way of changing the future.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -123,7 +124,9 @@ def random_world(seed: int, n_accounts: int = 30) -> dict[str, pd.DataFrame]:
             "ts": _stamps(rng, n_events),
             "account_id": users["account_id"].to_numpy()[user_index],
             "user_id": np.where(
-                rng.random(n_events) < 0.05, None, users["user_id"].to_numpy()[user_index]
+                rng.random(n_events) < 0.05,
+                np.array(None, dtype=object),
+                users["user_id"].to_numpy()[user_index],
             ),
             "module": rng.choice(["Reports", "Mod/ä", "x y", "7"], n_events),
             "feature": rng.choice(np.array(["a", "b", None], dtype=object), n_events),
@@ -187,7 +190,7 @@ def change_after(
     rng = np.random.default_rng(seed)
     w = {name: frame.copy() for name, frame in world.items()}
 
-    def rework(name: str, column: str, **changes: object) -> None:
+    def rework(name: str, column: str, **changes: str | bool | Callable[[int], np.ndarray]) -> None:
         frame = w[name]
         after = frame[column] > t
         keep = ~after | (rng.random(len(frame)) < 0.5)
@@ -223,7 +226,9 @@ def change_after(
     not_yet = ~(milestones["achieved_at"] <= t)
     milestones.loc[not_yet, "achieved_at"] = _later(rng, t, not_yet.sum()).to_numpy()
     extra = milestones.head(3).assign(
-        milestone="adoption", due_date=(t + pd.Timedelta(days=9)).normalize(), achieved_at=pd.NaT
+        milestone="adoption",
+        due_date=(t + pd.Timedelta(days=9)).normalize(),
+        achieved_at=np.datetime64("NaT"),
     )
     w["milestones"] = pd.concat([milestones, extra], ignore_index=True)
     open_at_t = subs["end_date"] > t

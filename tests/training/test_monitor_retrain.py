@@ -11,6 +11,7 @@ renewals where the old model's do not.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -55,20 +56,27 @@ def test_calibration_decay_is_seen_on_matured_renewals_and_the_retrain_recovers_
     data = write_tables(new_churn_cause(tables, CHANGED, small, 0.4), tmp_path / "world", "parquet")
     uri = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
     store_url = f"sqlite:///{tmp_path}/store.db"
-    common = dict(store_url=store_url, reports=tmp_path / "reports", results=tmp_path / "m.json")
     lines: list[str] = []
+    run = partial(  # the same source, registry, store and pages each time
+        retrain,
+        str(data),
+        uri,
+        store_url,
+        reports=tmp_path / "reports",
+        results=tmp_path / "m.json",
+        report=lines.append,
+        train_options=QUIET,
+    )
 
     # July 2025: the first champion, trained before the change showed in any renewal
-    first = retrain(str(data), uri, as_of=CHANGED, report=lines.append, train_options=QUIET,
-                    **common)  # fmt: skip
+    first = run(as_of=CHANGED)
     configure_mlflow(uri)
     old_version, old_model = load_champion(MlflowClient())
     assert first.monitor.outcomes.empty  # nothing logged yet: nothing to judge
     _log(store_url, data, old_model, old_version, [datetime(2025, m, 1) for m in (7, 8, 9, 10)])
 
     # July 2026: the scheduled retrain; the old scores have matured
-    second = retrain(str(data), uri, as_of=RETRAINED, report=lines.append, train_options=QUIET,
-                     **common)  # fmt: skip
+    second = run(as_of=RETRAINED)
     decision = second.training.targets["churn"].decision
     assert decision.promoted, decision.reason
     assert second.previous is not None  # the page judges the model that served the year

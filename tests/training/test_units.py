@@ -312,8 +312,8 @@ def test_churn_risk_never_falls_as_a_feature_turns_unhealthy():
         worse = rows.copy()
         spread = np.nanstd(rows[:, names.index(name)]) or 1.0
         worse[:, names.index(name)] += sign * spread  # one standard deviation less healthy
-        before = booster.predict(rows, raw_score=True)
-        after = booster.predict(worse, raw_score=True)
+        before = np.asarray(booster.predict(rows, raw_score=True))  # dense rows: an array
+        after = np.asarray(booster.predict(worse, raw_score=True))
         assert (after >= before - 1e-9).all(), f"{name} ({feature(name).healthy} is healthy)"
 
 
