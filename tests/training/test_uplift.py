@@ -71,6 +71,24 @@ def test_dr_learner_finds_the_call_helps_with_about_the_true_size(confounded):
     assert np.all(found.std[learned] > 0)
 
 
+def test_econml_forest_learner_finds_the_call_helps_and_gives_a_baseline_risk():
+    X, treatments, churn, groups, risk = confounded_history()
+    config = UpliftConfig(min_propensity=0.01, learner="econml_forest_dr", causes=False)
+    model = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
+    found = model.effects(X)["exec_sponsor_call"]
+    learned = found.basis == LEARNED
+    assert learned.mean() > 0.8
+    average = np.nanmean(found.effect[learned])
+    assert average < -0.07
+    assert abs(average - TRUE_EFFECT) < 0.07
+    assert np.all(found.std[learned] > 0)
+    baseline = model.baseline_risk(X)  # risk tiers need it: the protocol judges every learner
+    assert np.corrcoef(baseline, risk)[0, 1] > 0.5
+    assert len(model.risk_cuts_) == 2
+    again = pickle.loads(pickle.dumps(model)).effects(X.head(20))["exec_sponsor_call"]
+    np.testing.assert_allclose(again.effect, found.effect[:20])
+
+
 def test_model_pickles_and_predicts_the_same(confounded):
     model, X, _, _, _ = confounded
     again = pickle.loads(pickle.dumps(model))
@@ -88,6 +106,7 @@ def test_pessimistic_effect_is_the_bound_at_the_configured_confidence(confounded
     found = sure.effects(X.head(40))["exec_sponsor_call"]
     learned = found.basis == LEARNED
     assert learned.any()
+    assert found.pessimistic is not None
     bound = found.effect[learned] + 1.2815516 * found.std[learned]
     np.testing.assert_allclose(found.pessimistic[learned], bound, rtol=1e-3)
     assert np.all(found.pessimistic[learned] > found.effect[learned])

@@ -29,7 +29,7 @@ class UpliftConfig(BaseModel):
     min_treated: int = Field(default=40, ge=1)
     min_untreated: int = Field(default=40, ge=1)
     min_propensity: float = Field(default=0.005, ge=0, lt=0.5)
-    learner: Literal["pooled_logit", "dr_lightgbm"] = "pooled_logit"
+    learner: Literal["pooled_logit", "dr_lightgbm", "econml_forest_dr"] = "pooled_logit"
     interactions: int = Field(default=20, ge=0)
     interaction_l2: float = Field(default=300.0, ge=0)
     centre_treatments: bool = True

@@ -85,13 +85,16 @@ class UpliftModel(PythonModel):
         self.pooled_: list[PooledFit] = []
         self.symptoms_: dict[str, list[Conditions]] = {}
         self.cause_reader_: CauseReader | None = None
+        if self.config.causes and self.config.learner != "dr_lightgbm":
+            self.cause_reader_ = load_reader()
         if self.config.learner == "pooled_logit":
             if self.config.symptoms and playbook is not None:
                 self.symptoms_ = action_symptoms(playbook, self.actions_, self.feature_names_)
-            if self.config.causes:
-                self.cause_reader_ = load_reader()
             T = treatments.to_numpy()
             self._fit_pooled(features, T, self._symptoms(X), self._causes(X), y, groups)
+        else:
+            self.baseline_ = self._classifier(self.random_state + 1).fit(features, y)
+        modifiers = self._modifiers(features, self._causes(X))
         for i, action in enumerate(self.actions_):
             treated = treatments[action].to_numpy().astype(int)
             self.n_treated_[action] = int(treated.sum())
@@ -104,18 +107,30 @@ class UpliftModel(PythonModel):
             self.propensity_[action] = self._classifier(seed).fit(features, treated)
             if self.config.learner == "pooled_logit":
                 self.final_[action] = [i]  # the action's column in the pooled shifts
+            elif self.config.learner == "econml_forest_dr":
+                from training.uplift.forest import fit_forest_dr
+
+                found = fit_forest_dr(modifiers, treated, y, groups, self.config, seed)
+                self.final_[action] = [found]
             else:
                 self.final_[action] = self._fit_dr(features, treated, y, groups, seed)
-        if self.pooled_:
-            self.risk_cuts_ = cut_points(self.baseline_risk(X), 0.10, 0.20)
+        self.risk_cuts_ = cut_points(self.baseline_risk(X), 0.10, 0.20)
         return self
 
     def baseline_risk(self, X: pd.DataFrame) -> np.ndarray:
-        """Churn probability without a new action (pooled learner; NaN for the others)."""
-        if not getattr(self, "pooled_", None):
-            return np.full(len(X), np.nan)
+        """Churn probability without a new action.
+
+        The pooled learner's baseline; the other learners' a LightGBM churn classifier
+        fitted on the same snapshots (`baseline_`).
+        """
         features = X[self.feature_names_].to_numpy(dtype=float)
-        return np.mean([sigmoid(bag.baseline_logit(features)) for bag in self.pooled_], axis=0)
+        if getattr(self, "pooled_", None):
+            return np.mean([sigmoid(bag.baseline_logit(features)) for bag in self.pooled_], axis=0)
+        return _chance(self.baseline_, features)
+
+    def _modifiers(self, features: np.ndarray, causes: np.ndarray | None) -> np.ndarray:
+        """What the econml learner conditions its effects on: features, diagnosed causes."""
+        return features if causes is None else np.hstack([features, causes])
 
     def _symptoms(self, X: pd.DataFrame) -> np.ndarray:
         """(rows, actions): 1 where the action's playbook symptoms show (see `symptoms_`)."""
@@ -297,6 +312,8 @@ class UpliftModel(PythonModel):
         if len(X) == 0:
             return np.empty(0), np.empty(0)
         models = self.final_[action]
+        if self.config.learner == "econml_forest_dr":
+            return models[0].predict(self._modifiers(X, causes))  # type: ignore[no-any-return]
         if self.config.learner == "pooled_logit":
             column = int(models[0])
             bagged = np.stack(
