@@ -82,7 +82,7 @@ test-fast: $(STAMP) ## The inner loop: every test not marked slow, spark or brow
 lint: $(STAMP) ## Run ruff, mypy and the layer check (import-linter: layers point down only)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy features actions training serving simulator store retain
+	$(BIN)/mypy features actions training serving simulator store retain tests
 	$(BIN)/lint-imports
 
 bench: $(STAMP) ## Benchmarks: features over >= 10M events vs pandas; API latency vs mlflow serve; weekly plan vs greedy; store writes vs plain drivers
