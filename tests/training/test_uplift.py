@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
 from training.uplift import UpliftConfig, UpliftModel, fit_uplift, load_uplift_config
 from training.uplift.data import treatment_matrix
-from training.uplift.model import LEARNED, PLAYBOOK
+from training.uplift.model import LEARNED, PLAYBOOK, ActionEffect
 
 TRUE_EFFECT = -0.15
 
@@ -60,15 +60,18 @@ def test_naive_comparison_makes_the_call_look_harmful(confounded):
     assert churn[called].mean() - churn[~called].mean() > 0.05
 
 
-def test_dr_learner_finds_the_call_helps_with_about_the_true_size(confounded):
-    model, X, _, _, _ = confounded
-    found = model.effects(X)["exec_sponsor_call"]
+def assert_finds_the_call_helps_with_about_the_true_size(found: ActionEffect) -> None:
     learned = found.basis == LEARNED
     assert learned.mean() > 0.8
     average = np.nanmean(found.effect[learned])
     assert average < -0.07
     assert abs(average - TRUE_EFFECT) < 0.07
     assert np.all(found.std[learned] > 0)
+
+
+def test_dr_learner_finds_the_call_helps_with_about_the_true_size(confounded):
+    model, X, _, _, _ = confounded
+    assert_finds_the_call_helps_with_about_the_true_size(model.effects(X)["exec_sponsor_call"])
 
 
 def test_econml_forest_learner_finds_the_call_helps_and_gives_a_baseline_risk():
@@ -76,12 +79,7 @@ def test_econml_forest_learner_finds_the_call_helps_and_gives_a_baseline_risk():
     config = UpliftConfig(min_propensity=0.01, learner="econml_forest_dr", causes=False)
     model = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
     found = model.effects(X)["exec_sponsor_call"]
-    learned = found.basis == LEARNED
-    assert learned.mean() > 0.8
-    average = np.nanmean(found.effect[learned])
-    assert average < -0.07
-    assert abs(average - TRUE_EFFECT) < 0.07
-    assert np.all(found.std[learned] > 0)
+    assert_finds_the_call_helps_with_about_the_true_size(found)
     baseline = model.baseline_risk(X)  # risk tiers need it: the protocol judges every learner
     assert np.corrcoef(baseline, risk)[0, 1] > 0.5
     assert len(model.risk_cuts_) == 2
