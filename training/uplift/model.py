@@ -5,8 +5,9 @@ features, how much doing each action now changes the probability that the accoun
 renew: a cross-fitted LightGBM churn baseline shared by all actions, and per-action shifts
 of the churn log-odds on top, bagged over accounts for the standard error. `dr_lightgbm` is
 a per-action doubly robust learner (cross-fitted LightGBM propensity and outcome models, DR
-pseudo-outcome, bagged LightGBM final stage), kept as the alternative the pooled learner is
-measured against.
+pseudo-outcome, bagged LightGBM final stage) and `econml_forest_dr` econml's forest DR
+learner (`forest.py`), kept as the alternatives the pooled learner is measured against
+(README); those two take their baseline churn risk from a plain LightGBM classifier.
 
 Where history has too few comparable cases (too few treated or untreated snapshots, or a
 propensity near 0 or 1) the action falls back to the playbook, flagged per account with
@@ -47,7 +48,7 @@ class ActionEffect(NamedTuple):
 
 
 class UpliftModel(PythonModel):
-    """One DR-learner per action code; `fit` returns self, learned attributes end in `_`.
+    """Per-action effects from one of the learners above; learned attributes end in `_`.
 
     A pyfunc: registered as `retain-uplift`, `unwrap_python_model()` gives this object.
     """
