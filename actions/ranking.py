@@ -8,6 +8,8 @@ action's expected effect on churn learned from the CS team's history (`ExpectedE
 (-effect x ARR - the action's cost), and only when they pay with the configured confidence:
 the pessimistic effect (`ExpectedEffect.pessimistic`, the effect at the confidence's bound,
 `training/uplift/uplift.yaml`'s `confidence`) must still save more than the action costs.
+Where the playbook suggests the action for the account, its rule counts as evidence too and
+the bound is taken at `playbook_confidence` instead (`ExpectedEffect.suggested_pessimistic`).
 Then come the playbook's suggestions that history cannot judge for this account, in
 playbook order. A playbook suggestion whose learned effect does not pay is left out. Without
 learned effects the playbook decides alone. The diagnosis has the last word among learned
@@ -49,15 +51,20 @@ class ExpectedEffect:
     cost: float = 0.0
     pessimistic: float | None = None  # the effect at the confidence bound (None: `effect`)
     expansion: float | None = None  # expansion ARR the action adds, as a share of ARR
+    # the bound where the playbook suggests the action (`playbook_confidence`; None: the same)
+    suggested_pessimistic: float | None = None
 
-    def saved(self, arr: float) -> tuple[float, float]:
+    def saved(self, arr: float, suggested: bool = False) -> tuple[float, float]:
         """(expected, pessimistic) ARR saved net of cost on an account worth `arr`.
 
         Saved ARR is the churn reduction's plus the expansion the action adds (upsell and
-        referral invitations, valued by the upsell learner).
+        referral invitations, valued by the upsell learner). `suggested`: the playbook
+        suggests this action for the account, so its bound is `suggested_pessimistic`.
         """
         effect = self.effect if self.effect is not None and _known(self.effect) else 0.0
         bound = self.pessimistic if self.pessimistic is not None else effect
+        if suggested and self.suggested_pessimistic is not None:
+            bound = self.suggested_pessimistic
         bound = bound if _known(bound) else effect
         gain = self.expansion if self.expansion is not None and _known(self.expansion) else 0.0
         return (gain - effect) * arr - self.cost, (gain - bound) * arr - self.cost
@@ -188,10 +195,10 @@ def rank(
         if found.basis != "learned" or not _known(found.effect):
             continue
         effect = float(found.effect)  # type: ignore[arg-type]
-        saved, sure = found.saved(value)
+        s = by_action.get(action)
+        saved, sure = found.saved(value, suggested=s is not None)
         if saved <= 0 or sure <= 0:
             continue
-        s = by_action.get(action)
         learned.append(
             (
                 saved,
@@ -267,13 +274,13 @@ def contradicts(
     top = effects.get(ranked[0].action)
     if top is None:
         return False
-    best_sure = top.saved(float(arr))[1]  # type: ignore[arg-type]
+    best_sure = top.saved(float(arr), ranked[0].action in by_action)[1]  # type: ignore[arg-type]
     for action, found in effects.items():
         if not _answers(action, by_action) or found.basis != "learned" or not _known(found.effect):
             continue
         if action == UPSELL_PITCH and risk_tier in NO_PITCH_TIERS:
             continue
-        saved, sure = found.saved(float(arr))  # type: ignore[arg-type]
+        saved, sure = found.saved(float(arr), suggested=True)  # type: ignore[arg-type]
         if saved > 0 and sure > 0 and saved >= best_sure:
             return True
     return False
@@ -315,7 +322,7 @@ def per_account(
 
     Args:
         effects: e.g. `UpliftModel.effects(X)`: action -> (effect, std, basis, reason
-            [, pessimistic[, expansion]]) arrays.
+            [, pessimistic[, expansion[, pessimistic where suggested]]]) arrays.
         costs: action -> cost in ARR currency (missing = 0).
     """
     costs = costs or {}
@@ -324,6 +331,7 @@ def per_account(
         cost = float(costs.get(action, 0.0))
         bound = rest[0] if rest and rest[0] is not None else None
         gain = rest[1] if len(rest) > 1 and rest[1] is not None else None
+        relaxed = rest[2] if len(rest) > 2 and rest[2] is not None else None
         if not accounts:
             accounts = [{} for _ in range(len(effect))]
         for i in range(len(effect)):
@@ -335,6 +343,7 @@ def per_account(
                 cost,
                 None if bound is None else _number(bound[i]),
                 None if gain is None else _number(gain[i]),
+                None if relaxed is None else _number(relaxed[i]),
             )
     return accounts
 

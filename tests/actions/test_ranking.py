@@ -103,6 +103,34 @@ def test_an_action_is_recommended_only_when_it_pays_at_the_configured_confidence
     assert ranked[0].expected_saved_arr == pytest.approx(0.02 * 20_000 - 100)
 
 
+def test_a_suggested_action_needs_only_the_playbook_confidence_to_be_recommended():
+    # training pays at its expected effect but not at the configured confidence's bound
+    shaky = ExpectedEffect(
+        -0.05, 0.04, LEARNED, "learned", cost=100, pessimistic=-0.001, suggested_pessimistic=-0.03
+    )
+    suggested = suggest([_rule("training", 5)])
+    assert best_action(rank([], {"training": shaky}, 20_000)) == NO_ACTION
+    ranked = rank(suggested, {"training": shaky}, 20_000)
+    assert [r.action for r in ranked] == ["training"]
+    assert ranked[0].basis == "learned"
+    # without a bound of its own a suggested action is held to the configured one
+    strict = ExpectedEffect(-0.05, 0.04, LEARNED, "learned", cost=100, pessimistic=-0.001)
+    assert best_action(rank(suggested, {"training": strict}, 20_000)) == NO_ACTION
+
+
+def test_batch_ranking_passes_the_suggested_bound_to_suggested_actions_only():
+    effect, std = np.array([-0.05, -0.05]), np.array([0.04, 0.04])
+    effects = {
+        "training": (effect, std, [LEARNED] * 2, [""] * 2, effect + 1.28 * std, None, effect)
+    }
+    suggested = suggest([_rule("training", 5)])
+    result = next_best_actions(
+        effects, np.array([10_000.0, 10_000.0]), {"training": 100.0}, [suggested, []]
+    )
+    assert [best_action(r) for r in result] == ["training", NO_ACTION]
+    assert result[0][0].basis == "learned"
+
+
 def test_batch_ranking_reads_the_pessimistic_effect_when_the_model_gives_one():
     effect, std = np.array([-0.05, -0.05]), np.array([0.01, 0.04])
     bound = effect + 1.28 * std  # 90% confidence

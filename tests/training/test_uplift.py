@@ -108,6 +108,12 @@ def test_pessimistic_effect_is_the_bound_at_the_configured_confidence(confounded
     bound = found.effect[learned] + 1.2815516 * found.std[learned]
     np.testing.assert_allclose(found.pessimistic[learned], bound, rtol=1e-3)
     assert np.all(found.pessimistic[learned] > found.effect[learned])
+    assert found.pessimistic_suggested is not None  # unset playbook_confidence: the same bound
+    np.testing.assert_allclose(found.pessimistic_suggested[learned], found.pessimistic[learned])
+    sure.config = config.model_copy(update={"playbook_confidence": 0.5})
+    relaxed = sure.effects(X.head(40))["exec_sponsor_call"].pessimistic_suggested
+    assert relaxed is not None
+    np.testing.assert_allclose(relaxed[learned], found.effect[learned])
 
 
 def test_accounts_outside_overlap_fall_back_to_the_playbook(confounded):

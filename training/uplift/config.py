@@ -42,6 +42,7 @@ class UpliftConfig(BaseModel):
     final_min_child_samples: int = Field(default=200, gt=0)
     nuisance: NuisanceParams = NuisanceParams()
     confidence: float = Field(default=0.5, ge=0.5, lt=1.0)
+    playbook_confidence: float | None = Field(default=None, ge=0.5, lt=1.0)
     expansion_actions: tuple[str, ...] = ("upsell_offer", "referral_invite")
     expansion_value_share: float = Field(default=0.2, ge=0)
     default_cost: float = Field(default=0.0, ge=0)
@@ -52,6 +53,13 @@ class UpliftConfig(BaseModel):
         from scipy.stats import norm
 
         return float(norm.ppf(self.confidence))
+
+    def z_suggested(self) -> float:
+        """`z` for an action the playbook suggests for the account (`playbook_confidence`)."""
+        from scipy.stats import norm
+
+        level = getattr(self, "playbook_confidence", None)  # None in older pickles too
+        return float(norm.ppf(self.confidence if level is None else level))
 
     def cost(self, action: str) -> float:
         """What doing `action` once costs, in ARR currency."""

@@ -45,6 +45,9 @@ class ActionEffect(NamedTuple):
     reason: np.ndarray
     pessimistic: np.ndarray | None = None  # effect + z(confidence) x std: the bound that must pay
     expansion: np.ndarray | None = None  # expected expansion ARR gained, as a share of ARR
+    # effect + z(playbook_confidence) x std: the bound that must pay where the playbook
+    # suggests the action for the account
+    pessimistic_suggested: np.ndarray | None = None
 
 
 class UpliftModel(PythonModel):
@@ -205,9 +208,11 @@ class UpliftModel(PythonModel):
                 effect[ok], std[ok] = self._predict(action, features[ok], symptoms[ok], diagnosed)
                 basis[ok] = LEARNED
                 reason[ok] = f"learned from {self.n_treated_[action]} times the CS team did it"
-            bound = effect + self.config.z() * np.nan_to_num(std, nan=0.0)
+            spread = np.nan_to_num(std, nan=0.0)
+            bound = effect + self.config.z() * spread
+            suggested = effect + self.config.z_suggested() * spread
             gain = self._expansion_gain(action, X, basis)
-            out[action] = ActionEffect(effect, std, basis, reason, bound, gain)
+            out[action] = ActionEffect(effect, std, basis, reason, bound, gain, suggested)
         return out
 
     def _expansion_gain(self, action: str, X: pd.DataFrame, basis: np.ndarray) -> np.ndarray | None:
