@@ -91,14 +91,14 @@ class UpliftModel(PythonModel):
         self.cause_reader_: CauseReader | None = None
         if self.config.causes and self.config.learner != "dr_lightgbm":
             self.cause_reader_ = load_reader()
+        causes = self._causes(X)  # read once: the cause reader predicts every row
         if self.config.learner == "pooled_logit":
             if self.config.symptoms and playbook is not None:
                 self.symptoms_ = action_symptoms(playbook, self.actions_, self.feature_names_)
             T = treatments.to_numpy()
-            self._fit_pooled(features, T, self._symptoms(X), self._causes(X), y, groups)
+            self._fit_pooled(features, T, self._symptoms(X), causes, y, groups)
         else:
             self.baseline_ = self._classifier(self.random_state + 1).fit(features, y)
-        modifiers = self._modifiers(features, self._causes(X))
         for i, action in enumerate(self.actions_):
             treated = treatments[action].to_numpy().astype(int)
             self.n_treated_[action] = int(treated.sum())
@@ -114,6 +114,7 @@ class UpliftModel(PythonModel):
             elif self.config.learner == "econml_forest_dr":
                 from training.uplift.forest import fit_forest_dr
 
+                modifiers = self._modifiers(features, causes)
                 found = fit_forest_dr(modifiers, treated, y, groups, self.config, seed)
                 self.final_[action] = [found]
             else:
