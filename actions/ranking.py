@@ -286,27 +286,54 @@ def contradicts(
     return False
 
 
-def why_none(effects: Mapping[str, ExpectedEffect] | None, arr: float | None) -> str:
-    """Why no learned action is recommended for an account, in a CSM's words."""
+def why_none(
+    effects: Mapping[str, ExpectedEffect] | None,
+    arr: float | None,
+    suggestions: Sequence[Suggestion] = (),
+    risk_tier: str | None = None,
+) -> str:
+    """Why `rank` recommends nothing for an account, in a CSM's words.
+
+    Judged as `rank` judges: an action the playbook suggests for the account (`suggestions`)
+    at its own bound (`playbook_confidence`), no upsell pitch at `NO_PITCH_TIERS`.
+    """
     if effects is None:
         return "no uplift model is registered, and no playbook rule fired"
     if not _known(arr):
         return "the account's ARR is unknown, so no action can be valued"
     value = float(arr)  # type: ignore[arg-type]
-    learned = {a: e for a, e in effects.items() if e.basis == "learned" and _known(e.effect)}
-    if not learned:
+    suggested = {s.action for s in suggestions}
+    judged = {a: e for a, e in effects.items() if e.basis == "learned" and _known(e.effect)}
+    if not judged:
         return "history has too few comparable cases to judge any action for this account"
-    action, found = max(learned.items(), key=lambda item: item[1].saved(value)[0])
-    saved, sure = found.saved(value)
+    valued = {
+        action: found.saved(value, suggested=action in suggested)
+        for action, found in judged.items()
+        if not (action == UPSELL_PITCH and risk_tier in NO_PITCH_TIERS)
+    }
+    if not valued:
+        return (
+            "the only action history can judge is an upsell offer,"
+            " and the churn risk is too high to pitch one"
+        )
+    action = max(valued, key=lambda name: valued[name][0])
+    saved, sure = valued[action]
+    cost = effects[action].cost
     words = action.replace("_", " ")
     if saved <= 0:
         return (
             f"no action is expected to pay: the best, {words}, would save"
-            f" {saved + found.cost:,.0f} of ARR for a cost of {found.cost:,.0f}"
+            f" {saved + cost:,.0f} of ARR for a cost of {cost:,.0f}"
         )
+    level = (
+        "at the confidence asked of an action the playbook suggests"
+        if action in suggested
+        else "at the configured confidence"
+    )
+    worst = f"save only {sure:,.0f}" if sure >= 0 else f"lose {-sure:,.0f}"
     return (
         f"no action pays with enough confidence: {words} is expected to save {saved:,.0f}"
-        f" net of its cost, but could save {sure:,.0f} at the configured confidence"
+        f" net of its cost, but could {worst} {level}"
     )
 
 

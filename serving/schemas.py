@@ -96,6 +96,10 @@ class AccountScore(BaseModel):
         ge=0, le=1, description="Null when no upsell model is in use (see /v1/models)."
     )
     next_best_action: str = Field(description="The top action code, or `none`.")
+    none_reason: str | None = Field(
+        default=None,
+        description="Why `next_best_action` is `none`, in words; null when one is recommended.",
+    )
     model_version: str
     risk_tier: Literal["high", "medium", "low"]
     account_tier: str = Field(description="Playbook tier, e.g. reference, growth, standard.")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from actions.playbook import Playbook
-from actions.ranking import ExpectedEffect, best_action, rank, suggest
+from actions.ranking import ExpectedEffect, best_action, rank, suggest, why_none
 from actions.tiers import risk_tier
 from serving import coverage, explain
 from serving.memo import LatestScores
@@ -225,9 +225,17 @@ class ScoringService:
             snapshot.as_of,
         )
         diagnosis = [r.family for r in readings if r.direction == "raises"]
-        ranked = rank(suggest(fired, by_feature, diagnosis), effects, arr, tier)
+        suggestions = suggest(fired, by_feature, diagnosis)
+        ranked = rank(suggestions, effects, arr, tier)
+        none_reason = None if ranked else why_none(effects, arr, suggestions, tier)
         if bundle.upsell is None:  # whether it would expand is the missing model's call
-            ranked = [r for r in ranked if r.action not in coverage.EXPANSION_ACTIONS]
+            kept = [r for r in ranked if r.action not in coverage.EXPANSION_ACTIONS]
+            if ranked and not kept:
+                none_reason = (
+                    "only an upsell offer would pay, and no upsell model says whether the"
+                    " account would expand (/v1/models says why there is none)"
+                )
+            ranked = kept
         actions = [
             ActionOut(
                 action=ranked_action.action,
@@ -257,6 +265,7 @@ class ScoringService:
             churn_probability=churn_p,
             upsell_probability=upsell_p,
             next_best_action=best_action(ranked),
+            none_reason=none_reason,
             model_version=bundle.model_version,
             risk_tier=tier,  # type: ignore[arg-type]
             account_tier=account_tier,

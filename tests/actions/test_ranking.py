@@ -150,6 +150,30 @@ def test_why_none_says_whether_nothing_pays_or_nothing_pays_surely():
     assert "no uplift model" in why_none(None, 20_000)
 
 
+def test_why_none_judges_a_suggested_action_at_the_playbook_bound_as_rank_does():
+    from actions.ranking import why_none
+
+    # expected to save 0.05 x 20,000 - 100 = 900; at 80%: lose 100; where suggested: lose 60
+    found = ExpectedEffect(
+        -0.05, 0.04, LEARNED, "", cost=100, pessimistic=0.0, suggested_pessimistic=-0.002
+    )
+    suggested = suggest([_rule("training", 50)])
+    assert rank(suggested, {"training": found}, 20_000) == []
+    plain = why_none({"training": found}, 20_000)
+    assert "could lose 100 at the configured confidence" in plain
+    said = why_none({"training": found}, 20_000, suggested)
+    assert "could lose 60 at the confidence asked of an action the playbook suggests" in said
+
+
+def test_why_none_does_not_offer_a_pitch_rank_withheld_at_high_risk():
+    from actions.ranking import why_none
+
+    pitch = {"upsell_offer": ExpectedEffect(-0.2, 0.01, LEARNED, "", cost=100)}
+    assert rank([], pitch, 50_000, "high") == []
+    assert "too high to pitch" in why_none(pitch, 50_000, (), "high")
+    assert "too high to pitch" not in why_none(pitch, 50_000, (), "medium")
+
+
 def test_no_upsell_pitch_at_high_churn_risk_however_much_it_pays():
     pitch = ExpectedEffect(-0.2, 0.01, LEARNED, "learned", cost=100)
     fired = [_rule("upsell_offer", 90)]

@@ -43,6 +43,7 @@ def test_without_an_upsell_model_scores_carry_null_and_no_upsell_offer():
     offered = {a.action for s in scores for a in s.actions}
     assert not offered & EXPANSION_ACTIONS
     assert {s.next_best_action for s in scores} - {"none"}  # other actions still recommended
+    assert all((s.none_reason is None) == (s.next_best_action != "none") for s in scores)
     assert bundle.missing["retain-upsell"] == REASON
 
 

@@ -121,6 +121,8 @@ def test_none_when_nothing_is_expected_to_help():
     for score in scores:
         assert score.actions == []  # every action is learned to hurt: none pays
         assert score.next_best_action == "none"
+        assert score.none_reason is not None
+        assert score.none_reason.startswith("no action is expected to pay: the best,")
 
 
 def test_no_upsell_pitch_to_an_account_at_high_churn_risk_even_when_learned_to_help():
@@ -143,3 +145,5 @@ def test_no_upsell_pitch_to_an_account_at_high_churn_risk_even_when_learned_to_h
     assert high and others
     assert all("upsell_offer" not in {a.action for a in s.actions} for s in high)
     assert any(s.next_best_action == "upsell_offer" for s in others)  # elsewhere it pays
+    for score in scores:  # a reason exactly where nothing is recommended
+        assert (score.none_reason is None) == (score.next_best_action != "none")
