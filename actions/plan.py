@@ -3,7 +3,8 @@
 A pure function of candidate lines and the plan settings (`actions.plan_config`):
 `plan_week(candidates, config, week)` leaves out what the rules forbid (an account
 contacted within `contact_gap_days` of its last touchpoint, an upsell pitch to an account
-at high churn risk, an action with no hours or no owner), draws the randomized lines
+at high churn risk, an action with no hours or no owner, an action an earlier plan held the
+account back from as a control until its renewal), draws the randomized lines
 (`actions.plan_holdouts`), then chooses lines maximising expected saved ARR subject to each
 CSM's hours and the organisation-wide caps per action, exactly, with `scipy.optimize.milp`
 (HiGHS). The problem is pruned first (the best `PER_ACCOUNT` actions of each account, the
@@ -35,7 +36,7 @@ CANDIDATE_COLUMNS = (
 )  # fmt: skip
 LINE_COLUMNS = (
     "week", "account_id", "csm", "action", "arm", "probability", "hours", "saved_arr",
-    "expected_effect", "basis", "risk_tier", "why",
+    "expected_effect", "basis", "risk_tier", "why", "holdout_until",
 )  # fmt: skip
 PER_ACCOUNT = 3  # best actions kept per account before solving
 PER_CSM = 60  # at least this many best accounts kept per CSM before solving
@@ -72,12 +73,27 @@ class WeekPlan:
 
 
 def eligible(
-    candidates: pd.DataFrame, config: PlanConfig, week: datetime
+    candidates: pd.DataFrame,
+    config: PlanConfig,
+    week: datetime,
+    holdouts: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Candidate lines the rules allow, with their `hours`; and how many each rule left out."""
+    """Candidate lines the rules allow, with their `hours`; and how many each rule left out.
+
+    `holdouts`: (account_id, action) pairs an earlier plan held back as controls until the
+    account's renewal (`store.Store.holdouts`); those pairs are not planned.
+    """
     frame = candidates.reset_index(drop=True)
     last = pd.to_datetime(frame["last_touch"])
+    held = pd.Series(False, index=frame.index)
+    if holdouts is not None and not holdouts.empty:
+        pairs = set(
+            zip(holdouts["account_id"].astype(str), holdouts["action"].astype(str), strict=True)
+        )
+        keys = zip(frame["account_id"].astype(str), frame["action"].astype(str), strict=True)
+        held = pd.Series([key in pairs for key in keys], index=frame.index)
     rules = {
+        "held back as a control until the renewal": held,
         "no hours set for the action": ~frame["action"].isin(list(config.hours)),
         "no CSM owner": frame["csm"].isna() | (frame["csm"].astype(str) == ""),
         "contacted within the contact gap": last.notna()
@@ -231,14 +247,21 @@ def _after(
     return hours, left
 
 
-def plan_week(candidates: pd.DataFrame, config: PlanConfig, week: datetime) -> WeekPlan:
+def plan_week(
+    candidates: pd.DataFrame,
+    config: PlanConfig,
+    week: datetime,
+    holdouts: pd.DataFrame | None = None,
+) -> WeekPlan:
     """The week's plan (see the module docstring); `candidates` has `CANDIDATE_COLUMNS`.
 
     Optional candidate columns carried to the lines and their words: `expected_effect`,
-    `basis`, `churn_probability`, `arr`, `days_to_renewal`, `driver`.
+    `basis`, `churn_probability`, `arr`, `days_to_renewal`, `driver`, and `renewal_date`
+    (a control line is held back until it: `holdout_until`). `holdouts`: pairs still held
+    back by earlier plans' controls (see `eligible`).
     """
     started = time.process_time()
-    allowed, excluded = eligible(candidates, config, week)
+    allowed, excluded = eligible(candidates, config, week, holdouts)
     capacity, caps = _capacity(allowed, config), dict(config.caps)
     paying = allowed[allowed["saved_arr"] > 0]
     size = int(greedy(paying, capacity, caps).sum())  # how many lines the week holds, roughly
@@ -261,6 +284,8 @@ def plan_week(candidates: pd.DataFrame, config: PlanConfig, week: datetime) -> W
     for column, default in (("expected_effect", np.nan), ("basis", "playbook")):
         if column not in lines:
             lines[column] = default
+    renewal = pd.to_datetime(lines["renewal_date"]) if "renewal_date" in lines else pd.NaT
+    lines["holdout_until"] = pd.Series(renewal, index=lines.index).where(lines["arm"] == "control")
     lines["why"] = [why_line(row, config) for row in lines.to_dict("records")]  # type: ignore[arg-type]
     lines = lines.sort_values(["csm", "saved_arr"], ascending=[True, False], kind="stable")
     return WeekPlan(

@@ -9,8 +9,12 @@ same week again gives the same arms):
   actions chosen uniformly (arm `random`, probability q / k for k allowed actions), whatever
   the models think of it. These lines take their CSM's hours first.
 * `hold_back`: after the plan is solved, each planned line is held back with its action's
-  `control_share` (arm `control`: not done this week, probability `control_share`); the
-  others are arm `planned` with probability `1 - control_share`.
+  `control_share` (arm `control`, probability `control_share`); the others are arm
+  `planned` with probability `1 - control_share`. A control is held back until the
+  account's next renewal (the line's `holdout_until`): later plans do not give the account
+  that action before it (`actions.plan.eligible`). Held back for one week only, most
+  controls would be planned the next week and done, and their renewal would measure a
+  week's delay instead of the action's absence.
 
 Planned and control lines of one action come from the same accounts by a coin flip, so the
 difference in their churn at the renewal is the action's effect on the accounts the plan

@@ -6,6 +6,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
 from actions.plan_config import PlanConfig
 
 
@@ -71,9 +73,15 @@ def why_arm(line: Mapping[str, Any]) -> str:
     action = words(str(line["action"]))
     probability = _number(line.get("probability")) or 0.0
     if line.get("arm") == "control":
+        until = line.get("holdout_until")
+        when = (
+            "this week"
+            if until is None or pd.isna(until)
+            else f"before the renewal on {pd.Timestamp(until):%-d %b %Y}"
+        )
         return (
             f"Held back at random as a control ({probability:.0%} of planned {action}s are): "
-            f"do not do it this week, so the team learns what a {action} truly does."
+            f"do not do it {when}, so the team learns what a {action} truly does."
         )
     if line.get("arm") == "random":
         return (

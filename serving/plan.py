@@ -110,6 +110,7 @@ def candidate_lines(
                     "churn_probability": score.churn_probability,
                     "arr": arr,
                     "days_to_renewal": score.days_to_renewal,
+                    "renewal_date": score.renewal_date,
                     "driver": drivers[0].sentence if drivers else "",
                 }
             )
@@ -144,6 +145,7 @@ def build_plan(
     week: datetime | None = None,
     context: AccountContext | None = None,
     recorded: pd.DataFrame | None = None,
+    holdouts: pd.DataFrame | None = None,
 ) -> BuiltPlan:
     """Score every active account and plan the week.
 
@@ -155,6 +157,8 @@ def build_plan(
             scored as of it, or as of the latest data when it lies beyond.
         context: owners and last touchpoints (default: read from the service's source).
         recorded: touchpoints recorded through the service (see `account_context`).
+        holdouts: (account_id, action) pairs earlier plans hold back until the renewal
+            (`store.Store.holdouts`).
     """
     latest = service.features.latest.as_of
     week = week or default_week(latest)
@@ -166,7 +170,7 @@ def build_plan(
         context = account_context(source.con, week, recorded)
     snapshot, bundle, chunks = service.score_all(as_of)
     scores = [score for chunk in chunks for score in chunk]
-    plan = plan_week(candidate_lines(scores, context, config, cost), config, week)
+    plan = plan_week(candidate_lines(scores, context, config, cost), config, week, holdouts)
     return BuiltPlan(
         plan, plan_id_of(plan, bundle.model_version), snapshot.as_of, bundle.model_version
     )
@@ -240,10 +244,15 @@ def run_plan(
         load_playbook(settings.playbook),
     )
     with Store(settings.store_url) as store:
+        recorded: pd.DataFrame | None
+        holdouts: pd.DataFrame | None
         try:
             recorded = store.touchpoints()
+            holdouts = store.holdouts((week or default_week(service.features.latest.as_of)).date())
         except StoreUnavailable:  # plan from the source's touchpoints; saving will say so
-            recorded = None
-        built = build_plan(service, config, load_uplift_config().cost, week, recorded=recorded)
+            recorded = holdouts = None
+        built = build_plan(
+            service, config, load_uplift_config().cost, week, recorded=recorded, holdouts=holdouts
+        )
         write_plan(built.plan.lines.assign(plan_id=built.plan_id), output)
         return built, store.save_plan(store_plan(built))

@@ -68,7 +68,10 @@ class Planner:
             if not store.plans(week.date()).empty:
                 return
             recorded = store.touchpoints()
-            built = build_plan(service, self.config, self.cost, week, recorded=recorded)
+            holdouts = store.holdouts(week.date())
+            built = build_plan(
+                service, self.config, self.cost, week, recorded=recorded, holdouts=holdouts
+            )
             store.save_plan(store_plan(built))
 
 

@@ -17,7 +17,7 @@ TOUCHPOINT_COLUMNS = (
 )  # fmt: skip
 PLAN_LINE_COLUMNS = (
     "plan_line_id", "plan_id", "week", "account_id", "owner", "action", "arm",
-    "assignment_probability", "expected_value", "hours", "reason",
+    "assignment_probability", "expected_value", "hours", "reason", "holdout_until",
 )  # fmt: skip
 PLAN_COLUMNS = ("plan_id", "week", "model_version", "summary", "created_at")
 SCORE_COLUMNS = (
@@ -121,6 +121,9 @@ class PlanLine:
         expected_value: expected saved ARR minus cost, if known.
         hours: CSM hours the action takes.
         reason: why this account and this action, in words.
+        holdout_until: for a `control` line, the account's next renewal when planned: until
+            then later plans do not give it this action, so its outcome is the action's
+            absence (None: held back for this week only).
     """
 
     plan_line_id: str
@@ -132,6 +135,7 @@ class PlanLine:
     expected_value: float | None = None
     hours: float | None = None
     reason: str | None = None
+    holdout_until: date | None = None
 
     def __post_init__(self) -> None:
         if self.arm not in ("planned", "control", "random"):
@@ -159,9 +163,17 @@ def plan_lines(plan_id: str, rows: Sequence[Mapping[Any, Any]]) -> list[PlanLine
             expected_value=float(row["saved_arr"]),
             hours=float(row["hours"]),
             reason=str(row["why"]),
+            holdout_until=_day(row.get("holdout_until")) if row["arm"] == "control" else None,
         )
         for row in rows
     ]
+
+
+def _day(value: Any) -> date | None:
+    """A date from a date, datetime or timestamp; None when missing."""
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).date()
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ def build_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("expected_value", sa.Float),
         sa.Column("hours", sa.Float),
         sa.Column("reason", sa.Text),
+        sa.Column("holdout_until", sa.Date),
         sa.CheckConstraint(f"arm IN {ARMS}", name="plan_line_arm"),
         sa.CheckConstraint(
             "assignment_probability >= 0 AND assignment_probability <= 1",
@@ -97,8 +98,18 @@ def _create_v1(connection: sa.Connection, metadata: sa.MetaData) -> None:
     metadata.create_all(connection, tables=tables)
 
 
+def _add_holdout_until(connection: sa.Connection, metadata: sa.MetaData) -> None:
+    """A control line keeps its account out of the action until this date (its renewal)."""
+    lines = table(metadata, "plan_lines")
+    present = {c["name"] for c in sa.inspect(connection).get_columns(lines.name, lines.schema)}
+    if "holdout_until" not in present:  # a store made by v1 of this code
+        name = lines.name if lines.schema is None else f'"{lines.schema}"."{lines.name}"'
+        connection.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN holdout_until DATE"))
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("touchpoints, plans and plan lines, the score log", _create_v1),
+    ("plan lines: holdout_until, a control held back until the renewal", _add_holdout_until),
 )
 """Migration n+1 is MIGRATIONS[n]: append, never edit one that has shipped."""
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -250,6 +250,27 @@ class Store:
             query = query.where(lines.c.owner == csm)
         return self._frame(query.order_by(lines.c.plan_line_id), PLAN_LINE_COLUMNS, ())
 
+    def holdouts(self, week: date) -> pd.DataFrame:
+        """(account_id, action) pairs still held back as controls at `week`.
+
+        A `control` line of an earlier week's plan (the latest saved for that week) holds
+        its account out of its action until its `holdout_until` (the renewal it was planned
+        before); plans for `week` leave those pairs out (`actions.plan.plan_week`).
+        """
+        lines = self._t("plan_lines")
+        stored = self.plans()
+        earlier = stored[pd.to_datetime(stored["week"]) < pd.Timestamp(week)]
+        latest = earlier.drop_duplicates("week")["plan_id"].tolist()  # newest first per week
+        columns = ("account_id", "action", "holdout_until")
+        query = (
+            sa.select(*(lines.c[name] for name in columns))
+            .where(lines.c.plan_id.in_(latest))
+            .where(lines.c.arm == "control")
+            .where(lines.c.holdout_until > week)
+        )
+        found = self._frame(query, columns, ())
+        return found.drop_duplicates(["account_id", "action"]).reset_index(drop=True)
+
     # --- score log ----------------------------------------------------------------------
 
     def log_scores(

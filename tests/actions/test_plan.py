@@ -151,6 +151,33 @@ def test_controls_are_the_configured_share_with_their_probabilities() -> None:
     assert not other["arm"].equals(lines.set_index("account_id")["arm"])
 
 
+def test_a_control_is_held_back_until_its_renewal_not_planned_the_next_week() -> None:
+    cfg = config(
+        hours={"health_check": 1, "business_review": 1},
+        csm_hours={"default": 10_000},
+        experiments={"seed": 4, "control_share": 0.2, "random_share": 0.0},
+    )
+    given = candidates(200, seed=2, csms=("dana",))
+    given = given[given["action"].isin(["health_check", "business_review"])].assign(
+        last_touch=np.datetime64("NaT"), renewal_date=WEEK + timedelta(days=90)
+    )
+    given.loc[given["action"] == "health_check", "saved_arr"] = 100.0
+    given.loc[given["action"] == "business_review", "saved_arr"] = 50.0
+    first = plan_week(given, cfg, WEEK).lines
+    control = first["arm"] == "control"
+    assert control.sum() > 10
+    assert (first.loc[control, "holdout_until"] == WEEK + timedelta(days=90)).all()
+    assert first.loc[~control, "holdout_until"].isna().all()
+    assert first.loc[control, "why"].str.contains("before the renewal on 30 Aug 2026").all()
+    held = first.loc[control, ["account_id", "action"]]
+    later = plan_week(given, cfg, WEEK + timedelta(days=7), held).lines.set_index("account_id")
+    again = later.loc[held["account_id"]]
+    assert (again["action"] == "business_review").all()  # the held-back action is not planned
+    assert plan_week(given, cfg, WEEK + timedelta(days=7), held).excluded[
+        "held back as a control until the renewal"
+    ] == len(held)
+
+
 def test_random_lines_are_a_small_share_of_the_plan_with_their_probability() -> None:
     cfg = config(
         hours={"health_check": 1, "business_review": 1},

@@ -123,3 +123,24 @@ def test_a_touchpoint_can_follow_a_plan_line(client: TestClient, store_url: str)
     assert answer.status_code == 201, answer.text
     stored = Store(store_url).touchpoints(account_id=line["account_id"])
     assert stored["plan_line_id"].tolist() == [line["plan_line_id"]]
+
+
+def test_an_earlier_control_keeps_its_action_out_of_the_week(
+    service, client: TestClient, tmp_path: Path
+) -> None:
+    from store import Plan, PlanLine
+
+    first = client.get("/v1/plan", headers=AUTH).json()["lines"][0]
+    account, action = first["account_id"], first["action"]
+    held_url = f"sqlite:///{tmp_path}/held.db"
+    earlier = PlanLine(
+        "old-1", account, action, "control", 0.05, first["csm"],
+        holdout_until=(AS_OF + timedelta(days=200)).date(),
+    )  # fmt: skip
+    with Store(held_url) as store:
+        store.save_plan(Plan("old", (AS_OF - timedelta(days=7)).date(), [earlier]))
+    with TestClient(create_app(test_settings(store_url=held_url), service)) as held_client:
+        lines = held_client.get("/v1/plan", headers=AUTH).json()["lines"]
+    assert (account, action) not in {(line["account_id"], line["action"]) for line in lines}
+    excluded = Store(held_url).plans(AS_OF.date())["summary"].iloc[0]["excluded"]
+    assert excluded["held back as a control until the renewal"] == 1

@@ -114,3 +114,64 @@ def test_a_big_batch_is_one_transaction(store: Store, monkeypatch: pytest.Monkey
         store.log_scores(bad, "batch")
     assert store.score_log().empty
     assert store.log_scores(scores(10), "batch") == 10
+
+
+def _control(line_id: str, account: str, action: str, until: date | None) -> PlanLine:
+    return PlanLine(line_id, account, action, "control", 0.2, "dana", holdout_until=until)
+
+
+def test_a_control_holds_its_account_out_of_the_action_until_its_renewal(store: Store) -> None:
+    renewal = date(2026, 9, 1)
+    store.save_plan(
+        Plan(
+            "plan-a",
+            WEEK,
+            [
+                _control("a-1", "acct-0001", "training", renewal),
+                _control("a-2", "acct-0002", "health_check", None),  # this week only
+                PlanLine("a-3", "acct-0003", "training", "planned", 0.8, "dana"),
+            ],
+        )
+    )
+    held = store.holdouts(date(2026, 6, 8))
+    assert held[["account_id", "action"]].values.tolist() == [["acct-0001", "training"]]
+    assert store.holdouts(WEEK).empty  # the week's own plan does not hold itself back
+    assert store.holdouts(renewal).empty  # the renewal decided: the account is free again
+    assert store.plan_lines(WEEK)["holdout_until"].tolist()[0] == renewal
+
+
+def test_only_the_latest_plan_of_a_week_holds_accounts_back(store: Store) -> None:
+    old = [_control("a-1", "acct-0001", "training", date(2026, 9, 1))]
+    store.save_plan(Plan("plan-a", WEEK, old, created_at=datetime(2026, 5, 30)))
+    new = [PlanLine("b-1", "acct-0001", "training", "planned", 0.8, "dana")]
+    store.save_plan(Plan("plan-b", WEEK, new, created_at=datetime(2026, 5, 31)))
+    assert store.holdouts(date(2026, 6, 8)).empty
+
+
+def test_a_store_made_before_holdouts_gains_the_column_and_keeps_its_plans(
+    store_url: str,
+) -> None:
+    import sqlalchemy as sa
+
+    from store import open_store
+
+    with open_store(store_url) as made:  # make it look like schema version 1
+        versions = made.metadata.tables[
+            f"{made.schema}.store_schema_version" if made.schema else "store_schema_version"
+        ]
+        name = f'"{made.schema}".plan_lines' if made.schema else "plan_lines"
+        with made.engine.begin() as connection:
+            connection.execute(sa.text(f"ALTER TABLE {name} DROP COLUMN holdout_until"))
+            connection.execute(versions.delete().where(versions.c.version > 1))
+            connection.execute(
+                sa.text(f"INSERT INTO {name} (plan_line_id, plan_id, account_id, action, arm,"
+                        " assignment_probability) VALUES ('old-1', 'old', 'acct-0009',"
+                        " 'training', 'control', 0.05)")
+            )  # fmt: skip
+    with open_store(store_url) as reopened:
+        reopened.save_plan(Plan("plan-a", WEEK, [_control("a-1", "acct-0001", "training",
+                                                          date(2026, 9, 1))]))  # fmt: skip
+        assert len(reopened.holdouts(date(2026, 6, 8))) == 1
+        with reopened.engine.connect() as connection:
+            kept = connection.execute(sa.text(f"SELECT account_id FROM {name}")).scalars().all()
+    assert "acct-0009" in kept
