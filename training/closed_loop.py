@@ -57,6 +57,7 @@ from simulator.closed_loop import LiveWorld
 from store import Plan, Store, Touchpoint, combine_touchpoints, plan_lines
 from training.closed_loop_score import ArmResult, LoopReport, MonthResult, score_month
 from training.uplift.config import UpliftConfig, load_uplift_config
+from training.uplift.grounding import ground, randomized_effects, shifts
 from training.uplift.model import fit_uplift
 from training.uplift.policy_eval import product_playbook
 
@@ -78,6 +79,7 @@ class LoopSettings:
     control_share: float | None = None  # the randomized arm's shares; None: plan.yaml's
     random_share: float | None = None
     arms: tuple[str, ...] = ARMS
+    ground: bool = False  # move learned effects toward the randomized slice's (grounding.py)
 
     def __post_init__(self) -> None:
         if self.accounts < 1 or self.burn_in < 2 or self.months < 1:
@@ -165,6 +167,7 @@ def run_arm(
     """Live `settings.months` months of `world` with the team following `arm`'s plans."""
     loop_start = world.now
     months: list[MonthResult] = []
+    logged: list[pd.DataFrame] = []  # every plan line with the model's raw effect and done
     costs = {a: uplift.cost(a) for a in ACTION_CODES}
     for k in range(settings.months):
         now = world.now
@@ -174,17 +177,20 @@ def run_arm(
         scored = known.current
         risk = model.baseline_risk(scored)
         cuts = model.risk_cuts_
-        effects = model.effects(scored)
+        raw = model.effects(scored)
+        moved = shifts(randomized_effects(_with_outcomes(logged, known.labelled)))
+        effects = ground(raw, moved) if settings.ground and moved else raw
         arr = scored["arr"].to_numpy(dtype=float)
         suggestions = product_playbook(scored, risk, cuts, playbook)
         tiers = list(risk_tiers(risk, cuts))
         used = {} if arm == "playbook" else effects
         ranked = next_best_actions(used, arr, costs, suggestions, tiers)
         candidates = candidate_frame(scored, ranked, tiers, known, plan_config, costs)
-        plan = plan_week(candidates, plan_config, now)
+        plan = plan_week(candidates, plan_config, now, store.holdouts(now.date()))
         plan_id = f"{arm}-{now:%Y-%m-%d}"
         store.save_plan(stored_plan(plan_id, now, plan.lines, plan.value))
         chosen = follow_plan(plan.lines, settings.follow, settings.seed, now)
+        logged.append(_log_lines(plan.lines, chosen, raw, scored, now))
         lived = world.live_month(_doing(chosen))
         line_of = {a: f"{plan_id}-{a}" for a in plan.lines["account_id"]}
         for tp in lived.touchpoints.to_dict("records"):
@@ -203,6 +209,7 @@ def run_arm(
             month,
             lines={str(a): int(n) for a, n in plan.lines["arm"].value_counts().items()},
             training_rows=len(known.labelled),
+            grounded=moved if settings.ground else {},
         )
         months.append(month)
         report(
@@ -284,6 +291,7 @@ def candidate_frame(
     """
     rows = []
     values = scored["arr"].to_numpy(dtype=float)
+    renewals = pd.to_datetime(scored["renewal_date"]).to_numpy()
     for i, account in enumerate(scored["account_id"].astype(str)):
         arr = float(values[i])
         for action in ranked[i]:
@@ -303,6 +311,7 @@ def candidate_frame(
                     "expected_effect": action.expected_effect,
                     "basis": action.basis,
                     "arr": arr,
+                    "renewal_date": renewals[i],
                 }
             )
     frame = pd.DataFrame(rows, columns=None if rows else list(CANDIDATE_COLUMNS))
@@ -344,6 +353,51 @@ def _arr_under_contract(world: LiveWorld) -> float:
         with load_source(folder) as source:
             labels = compute_labels(source.con, [world.now])
     return float(labels["arr"].sum())
+
+
+def _log_lines(
+    lines: pd.DataFrame,
+    chosen: dict[str, str],
+    raw: dict[str, Any],
+    scored: pd.DataFrame,
+    week: datetime,
+) -> pd.DataFrame:
+    """The month's plan lines with the model's raw expected effect and whether it was done."""
+    row = {a: i for i, a in enumerate(scored["account_id"].astype(str))}
+    expected = []
+    for account, action in zip(lines["account_id"].astype(str), lines["action"], strict=True):
+        found = raw.get(str(action))
+        i = row.get(account)
+        learned = found is not None and i is not None and str(found.basis[i]) == "learned"
+        expected.append(float(found.effect[i]) if learned else np.nan)  # type: ignore[union-attr]
+    return pd.DataFrame(
+        {
+            "week": pd.Timestamp(week),
+            "account_id": lines["account_id"].astype(str).to_numpy(),
+            "action": lines["action"].astype(str).to_numpy(),
+            "arm": lines["arm"].astype(str).to_numpy(),
+            "probability": lines["probability"].astype(float).to_numpy(),
+            "done": [
+                chosen.get(str(a)) == str(b)
+                for a, b in zip(lines["account_id"], lines["action"], strict=True)
+            ],
+            "expected_effect": expected,
+        }
+    )
+
+
+def _with_outcomes(logged: list[pd.DataFrame], labelled: pd.DataFrame) -> pd.DataFrame:
+    """The logged lines with churn at the renewal after their week (NaN while unknown)."""
+    columns = ["week", "account_id", "action", "arm", "probability", "done", "expected_effect"]
+    if not logged:
+        return pd.DataFrame(columns=[*columns, "churn"])
+    lines = pd.concat(logged, ignore_index=True)
+    known = labelled[["account_id", "as_of", "churn"]].copy()
+    known["account_id"] = known["account_id"].astype(str)
+    known["week"] = pd.to_datetime(known["as_of"])
+    return lines.merge(
+        known[["account_id", "week", "churn"]], on=["account_id", "week"], how="left"
+    )
 
 
 def _doing(chosen: dict[str, str]) -> Callable[[datetime, Any], dict[str, str]]:
