@@ -12,7 +12,8 @@ world's future (`simulator.closed_loop.LiveWorld.fork`: same past, same seeds):
    account's effects and, through its cross-fitted churn baseline, its churn risk tier;
 2. the plan (`actions.plan.plan_week`, the shipped `plan.yaml`: hours per action, hours per
    CSM, caps, contact gap, no upsell pitch at high risk) is solved from candidate lines
-   built as the service builds them (`serving.plan.candidate_lines`' rule), and stored;
+   built as the service builds them (`serving.plan.candidate_lines`' rule), leaving out what
+   an earlier month's control holds back until the account's renewal, and stored;
 3. the team does each `planned` or `random` line with probability `follow` (a reproducible
    draw per account and month, the same in every arm), never a `control` line, and records
    what it did in the store, with the plan line it follows;
@@ -57,7 +58,6 @@ from simulator.closed_loop import LiveWorld
 from store import Plan, Store, Touchpoint, combine_touchpoints, plan_lines
 from training.closed_loop_score import ArmResult, LoopReport, MonthResult, score_month
 from training.uplift.config import UpliftConfig, load_uplift_config
-from training.uplift.grounding import ground, randomized_effects, shifts
 from training.uplift.model import fit_uplift
 from training.uplift.policy_eval import product_playbook
 
@@ -79,7 +79,6 @@ class LoopSettings:
     control_share: float | None = None  # the randomized arm's shares; None: plan.yaml's
     random_share: float | None = None
     arms: tuple[str, ...] = ARMS
-    ground: bool = False  # move learned effects toward the randomized slice's (grounding.py)
 
     def __post_init__(self) -> None:
         if self.accounts < 1 or self.burn_in < 2 or self.months < 1:
@@ -167,7 +166,6 @@ def run_arm(
     """Live `settings.months` months of `world` with the team following `arm`'s plans."""
     loop_start = world.now
     months: list[MonthResult] = []
-    logged: list[pd.DataFrame] = []  # every plan line with the model's raw effect and done
     costs = {a: uplift.cost(a) for a in ACTION_CODES}
     for k in range(settings.months):
         now = world.now
@@ -177,9 +175,7 @@ def run_arm(
         scored = known.current
         risk = model.baseline_risk(scored)
         cuts = model.risk_cuts_
-        raw = model.effects(scored)
-        moved = shifts(randomized_effects(_with_outcomes(logged, known.labelled)))
-        effects = ground(raw, moved) if settings.ground and moved else raw
+        effects = model.effects(scored)
         arr = scored["arr"].to_numpy(dtype=float)
         suggestions = product_playbook(scored, risk, cuts, playbook)
         tiers = list(risk_tiers(risk, cuts))
@@ -190,7 +186,6 @@ def run_arm(
         plan_id = f"{arm}-{now:%Y-%m-%d}"
         store.save_plan(stored_plan(plan_id, now, plan.lines, plan.value))
         chosen = follow_plan(plan.lines, settings.follow, settings.seed, now)
-        logged.append(_log_lines(plan.lines, chosen, raw, scored, now))
         lived = world.live_month(_doing(chosen))
         line_of = {a: f"{plan_id}-{a}" for a in plan.lines["account_id"]}
         for tp in lived.touchpoints.to_dict("records"):
@@ -209,7 +204,6 @@ def run_arm(
             month,
             lines={str(a): int(n) for a, n in plan.lines["arm"].value_counts().items()},
             training_rows=len(known.labelled),
-            grounded=moved if settings.ground else {},
         )
         months.append(month)
         report(
@@ -353,51 +347,6 @@ def _arr_under_contract(world: LiveWorld) -> float:
         with load_source(folder) as source:
             labels = compute_labels(source.con, [world.now])
     return float(labels["arr"].sum())
-
-
-def _log_lines(
-    lines: pd.DataFrame,
-    chosen: dict[str, str],
-    raw: dict[str, Any],
-    scored: pd.DataFrame,
-    week: datetime,
-) -> pd.DataFrame:
-    """The month's plan lines with the model's raw expected effect and whether it was done."""
-    row = {a: i for i, a in enumerate(scored["account_id"].astype(str))}
-    expected = []
-    for account, action in zip(lines["account_id"].astype(str), lines["action"], strict=True):
-        found = raw.get(str(action))
-        i = row.get(account)
-        learned = found is not None and i is not None and str(found.basis[i]) == "learned"
-        expected.append(float(found.effect[i]) if learned else np.nan)  # type: ignore[union-attr]
-    return pd.DataFrame(
-        {
-            "week": pd.Timestamp(week),
-            "account_id": lines["account_id"].astype(str).to_numpy(),
-            "action": lines["action"].astype(str).to_numpy(),
-            "arm": lines["arm"].astype(str).to_numpy(),
-            "probability": lines["probability"].astype(float).to_numpy(),
-            "done": [
-                chosen.get(str(a)) == str(b)
-                for a, b in zip(lines["account_id"], lines["action"], strict=True)
-            ],
-            "expected_effect": expected,
-        }
-    )
-
-
-def _with_outcomes(logged: list[pd.DataFrame], labelled: pd.DataFrame) -> pd.DataFrame:
-    """The logged lines with churn at the renewal after their week (NaN while unknown)."""
-    columns = ["week", "account_id", "action", "arm", "probability", "done", "expected_effect"]
-    if not logged:
-        return pd.DataFrame(columns=[*columns, "churn"])
-    lines = pd.concat(logged, ignore_index=True)
-    known = labelled[["account_id", "as_of", "churn"]].copy()
-    known["account_id"] = known["account_id"].astype(str)
-    known["week"] = pd.to_datetime(known["as_of"])
-    return lines.merge(
-        known[["account_id", "week", "churn"]], on=["account_id", "week"], how="left"
-    )
 
 
 def _doing(chosen: dict[str, str]) -> Callable[[datetime, Any], dict[str, str]]:

@@ -47,16 +47,13 @@ class MonthResult:
     average_error_pts: float = float("nan")
     mae_by_action: dict[str, float] = field(default_factory=dict)
     training_rows: int = 0
-    grounded: dict[str, float] = field(default_factory=dict)  # action -> shift applied
 
     def row(self) -> dict[str, Any]:
-        nested = ("lines", "mae_by_action", "grounded")
-        flat = {k: v for k, v in self.__dict__.items() if k not in nested}
+        flat = {k: v for k, v in self.__dict__.items() if k not in ("lines", "mae_by_action")}
         flat.update(
             {f"lines_{arm}": self.lines.get(arm, 0) for arm in ("planned", "control", "random")}
         )
         flat.update({f"mae_pts_{a}": v for a, v in self.mae_by_action.items()})
-        flat.update({f"shift_pts_{a}": 100 * v for a, v in self.grounded.items()})
         return flat
 
 

@@ -134,26 +134,3 @@ def test_the_plan_and_the_touchpoints_that_follow_it_land_in_the_store(tmp_path)
             Touchpoint("tp_0000001", "acc_00000", MONTH, "onboarding_push", plan_line_id=line)
         )
         assert list(store.touchpoints()["plan_line_id"]) == [line]
-
-
-def test_logged_lines_carry_the_raw_effect_whether_done_and_their_renewal() -> None:
-    from training.closed_loop import _log_lines, _with_outcomes
-
-    lines = plan_lines(3)  # acc_00000 planned onboarding_push, 00001 control, 00002 random
-    scored = pd.DataFrame({"account_id": ["acc_00002", "acc_00000", "acc_00001"]})
-    raw = {
-        "onboarding_push": effect([0.0, -0.04, 0.0], [False, True, False]),
-        "training": effect([0.0, 0.0, -0.02], [False, False, True]),
-    }
-    logged = _log_lines(lines, {"acc_00000": "onboarding_push"}, raw, scored, MONTH)
-    assert logged["done"].tolist() == [True, False, False]
-    assert logged["expected_effect"].iloc[0] == pytest.approx(-0.04)
-    assert logged["expected_effect"].iloc[1] == pytest.approx(-0.02)  # acc_00001's training
-    assert np.isnan(logged["expected_effect"].iloc[2])  # no effect learned for the action
-    labelled = pd.DataFrame(
-        {"account_id": ["acc_00000", "acc_00001"], "as_of": [MONTH, MONTH], "churn": [0.0, 1.0]}
-    )
-    known = _with_outcomes([logged], labelled)
-    assert known["churn"].tolist()[:2] == [0.0, 1.0]
-    assert np.isnan(known["churn"].iloc[2])  # its renewal is not decided yet
-    assert _with_outcomes([], labelled).empty
