@@ -243,12 +243,13 @@ def run_plan(
         FeatureStore.from_source(data),
         load_playbook(settings.playbook),
     )
+    week = week or default_week(service.features.latest.as_of)
     with Store(settings.store_url) as store:
         recorded: pd.DataFrame | None
         holdouts: pd.DataFrame | None
         try:
             recorded = store.touchpoints()
-            holdouts = store.holdouts((week or default_week(service.features.latest.as_of)).date())
+            holdouts = store.holdouts(week.date())
         except StoreUnavailable:  # plan from the source's touchpoints; saving will say so
             recorded = holdouts = None
         built = build_plan(

@@ -99,6 +99,8 @@ class UpliftModel(PythonModel):
             self._fit_pooled(features, T, self._symptoms(X), causes, y, groups)
         else:
             self.baseline_ = self._classifier(self.random_state + 1).fit(features, y)
+        forest = self.config.learner == "econml_forest_dr"
+        modifiers = self._modifiers(features, causes) if forest else features  # built once
         for i, action in enumerate(self.actions_):
             treated = treatments[action].to_numpy().astype(int)
             self.n_treated_[action] = int(treated.sum())
@@ -111,10 +113,9 @@ class UpliftModel(PythonModel):
             self.propensity_[action] = self._classifier(seed).fit(features, treated)
             if self.config.learner == "pooled_logit":
                 self.final_[action] = [i]  # the action's column in the pooled shifts
-            elif self.config.learner == "econml_forest_dr":
+            elif forest:
                 from training.uplift.forest import fit_forest_dr
 
-                modifiers = self._modifiers(features, causes)
                 found = fit_forest_dr(modifiers, treated, y, groups, self.config, seed)
                 self.final_[action] = [found]
             else:
