@@ -447,6 +447,14 @@ def closed_loop(
     burn_in: int = typer.Option(12, help="Months of history with the world's own CS team."),
     months: int = typer.Option(12, help="Months of the closed loop."),
     follow: float = typer.Option(0.8, help="Chance the team does a planned or random line."),
+    sense: float = typer.Option(
+        0.0,
+        help="How much that chance follows the account's true churn log-odds, which the data"
+        " does not show (0: CSMs skip lines at random).",
+    ),
+    own_team: float = typer.Option(
+        0.0, help="Chance the world's own CS team also acts, as it did, where the plan does not."
+    ),
     control_share: float | None = typer.Option(
         None, help="The randomized arm's control share (default: the plan file's)."
     ),
@@ -469,8 +477,8 @@ def closed_loop(
         raise typer.BadParameter("--follow must be between 0 and 1")
     try:
         settings = LoopSettings(
-            accounts, seed, structure_seed, burn_in, months, follow,
-            control_share=control_share, random_share=random_share,
+            accounts, seed, structure_seed, burn_in, months, follow, sense=sense,
+            own_team=own_team, control_share=control_share, random_share=random_share,
         )  # fmt: skip
         report = run_closed_loop(
             settings, output, load_plan_config(get_settings().plan), report=typer.echo

@@ -36,6 +36,11 @@ SNAPSHOT_STREAM = 7_301  # second word of the generator that draws a snapshot's 
 # The team's choice for one month: account id -> action code (accounts left out: nothing).
 Choice = Mapping[str, str]
 
+# Who chooses: (month start, running account ids, each one's true churn probability at the
+# start) -> the choice. The probability is what CSMs sense in their calls and the data does
+# not show; a team that skips or adds lines on it deviates from a plan for hidden reasons.
+Chooser = Callable[[datetime, np.ndarray, np.ndarray], Choice]
+
 
 @dataclass(frozen=True)
 class LivedMonth:
@@ -111,11 +116,16 @@ class LiveWorld:
         tables, _ = contract_frames(known, accounts, self.month)
         return tables
 
-    def live_month(self, choose: Callable[[datetime, np.ndarray], Choice]) -> LivedMonth:
-        """Live the next month; `choose(start, running account ids)` says what the team does.
+    def live_month(self, choose: Chooser, own_team: float = 0.0) -> LivedMonth:
+        """Live the next month; `choose(start, running ids, true churn)` says what is done.
 
-        An action chosen for an account that is not running this month is not done.
+        An action chosen for an account that is not running this month is not done. An
+        account that started this month has no true churn yet: NaN.
+        `own_team`: the chance that the world's own CS team also acts, with its usual
+        (confounded) choice, on a running account `choose` leaves out.
         """
+        if not 0.0 <= own_team <= 1.0:
+            raise ValueError(f"own_team must be between 0 and 1, got {own_team}")
         if self.months_left <= 0:
             raise ValueError("the world has no month left to live")
         start, t0 = self.now, int(self.month_s[self.month])
@@ -123,18 +133,29 @@ class LiveWorld:
         index = {code: i for i, code in enumerate(ACTION_CODES)}
 
         def team(idx: np.ndarray, month_start: int) -> np.ndarray:
-            chosen = choose(_datetime(month_start), ids[idx])
+            chosen = choose(_datetime(month_start), ids[idx], self._churn_now(idx, month_start))
             return np.array([index.get(chosen.get(a, ""), -1) for a in ids[idx]], dtype="int64")
 
-        self.run.team = team
+        self.run.team, self.run.own_share = team, own_team
         done = self.run.rows.get("touchpoints")
         before = 0 if done is None else len(done)
         try:
             step_month(self.run, self.month, self.month_s)
         finally:
-            self.run.team = None
+            self.run.team, self.run.own_share = None, 0.0
         self.month += 1
         return LivedMonth(start, self._touchpoints_since(before), *self._truth_at(t0))
+
+    def _churn_now(self, idx: np.ndarray, t0: int) -> np.ndarray:
+        """True churn probability of accounts `idx` as recorded at month start `t0` (NaN: none).
+
+        The month's truth is recorded before the team acts (`simulator.world._month`).
+        """
+        churn = self.run.rows["truth_churn"]
+        now = churn.column("as_of").astype("int64") == t0
+        probability = np.full(self.run.p.n, np.nan)
+        probability[churn.column("account").astype("int64")[now]] = churn.column("churn")[now]
+        return probability[idx]
 
     def _touchpoints_since(self, first: int) -> pd.DataFrame:
         rows = self.run.rows.get("touchpoints")

@@ -75,6 +75,7 @@ class _Run:
     structure: Structure = TODAY
     rows: dict[str, RowBuffer] = field(default_factory=dict)
     team: Team | None = None  # who picks the touchpoints; None: the world's CS team
+    own_share: float = 0.0  # with a team: the world's own team's chance to act where it does not
 
     def buffer(self, name: str) -> RowBuffer:
         return self.rows.setdefault(name, RowBuffer())
@@ -128,10 +129,9 @@ def _record_truth(run: _Run, idx: np.ndarray, t_s: int, day: int, month: int) ->
 def _touchpoints(run: _Run, idx: np.ndarray, t0: int, t1: int, day: int) -> None:
     """Let the CS team act on accounts `idx` during [t0, t1) and apply the effects."""
     p, s, rng = run.p, run.s, run.rng
-    if run.team is not None:
-        actions = run.team(idx, t0)
-    else:
-        actions = choose_actions(
+
+    def own_team() -> np.ndarray:
+        return choose_actions(
             s.risk(idx, day),
             _saturation(run, idx, t0),
             s.last_nps[idx],
@@ -141,6 +141,15 @@ def _touchpoints(run: _Run, idx: np.ndarray, t0: int, t1: int, day: int) -> None
             run.structure.cs,
             p.size[idx],
         )
+
+    if run.team is None:
+        actions = own_team()
+    else:
+        actions = run.team(idx, t0)
+        if run.own_share > 0:  # the world's own team also acts where the other does not
+            usual = own_team()
+            adds = (actions < 0) & (rng.random(len(idx)) < run.own_share)
+            actions = np.where(adds, usual, actions)
     lo = np.maximum(t0, p.created_s[idx])
     hi = np.where(s.term_end[idx] * DAY <= t1, s.term_end[idx] * DAY, t1)
     ts = lo + (rng.random(len(idx)) * np.maximum(1, hi - lo)).astype("int64")

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +75,10 @@ class LoopSettings:
     burn_in: int = 12  # months of history with the world's own CS team
     months: int = 12  # months of the closed loop
     follow: float = 0.8  # chance the team does a planned (or random) line
+    # how much that chance follows what CSMs sense and the data does not show: the log-odds
+    # of doing a line rise by `sense` per unit of the account's true churn log-odds (0: none)
+    sense: float = 0.0
+    own_team: float = 0.0  # chance the world's own team also acts where the plan does not
     bags: int = 2  # the uplift learner's bags (the shipped 8 is 4x slower)
     control_share: float | None = None  # the randomized arm's shares; None: plan.yaml's
     random_share: float | None = None
@@ -85,6 +89,8 @@ class LoopSettings:
             raise ValueError("the loop needs accounts >= 1, burn_in >= 2 and months >= 1")
         if not 0.0 <= self.follow <= 1.0:
             raise ValueError(f"follow must be between 0 and 1, got {self.follow}")
+        if not 0.0 <= self.own_team <= 1.0:
+            raise ValueError(f"own_team must be between 0 and 1, got {self.own_team}")
         unknown = set(self.arms) - set(ARMS)
         if unknown:
             raise ValueError(f"unknown arms {sorted(unknown)}; known: {', '.join(ARMS)}")
@@ -185,8 +191,7 @@ def run_arm(
         plan = plan_week(candidates, plan_config, now, store.holdouts(now.date()))
         plan_id = f"{arm}-{now:%Y-%m-%d}"
         store.save_plan(stored_plan(plan_id, now, plan.lines, plan.value))
-        chosen = follow_plan(plan.lines, settings.follow, settings.seed, now)
-        lived = world.live_month(_doing(chosen))
+        lived = world.live_month(_team(plan.lines, settings, now), own_team=settings.own_team)
         line_of = {a: f"{plan_id}-{a}" for a in plan.lines["account_id"]}
         for tp in lived.touchpoints.to_dict("records"):
             store.add_touchpoint(
@@ -324,16 +329,44 @@ def stored_plan(plan_id: str, week: datetime, lines: pd.DataFrame, value: float)
     )
 
 
-def follow_plan(lines: pd.DataFrame, follow: float, seed: int, month: datetime) -> dict[str, str]:
+def follow_plan(
+    lines: pd.DataFrame,
+    follow: float,
+    seed: int,
+    month: datetime,
+    sensed: Mapping[str, float] | None = None,
+    sense: float = 0.0,
+) -> dict[str, str]:
     """What the team does: each planned or random line with probability `follow`, no control.
 
     The draw is per account and month (not per arm), so arms that plan the same line for
-    the same account do it or skip it alike.
+    the same account do it or skip it alike. With `sense`, the chance follows what CSMs
+    sense and the data does not show (`sensed`: account -> true churn probability): its
+    log-odds are `follow`'s plus `sense` x (the account's churn log-odds - the lines'
+    median), so the team skips the accounts it feels are fine and does the troubled ones.
     """
     doable = lines[lines["arm"].isin(["planned", "random"])]
     accounts = [str(a) for a in doable["account_id"]]
-    does = uniform(seed, month, accounts, FOLLOW_PURPOSE) < follow
+    chance = np.full(len(accounts), follow)
+    if sense and sensed is not None and 0.0 < follow < 1.0 and accounts:
+        churn = np.clip([sensed.get(a, np.nan) for a in accounts], 1e-6, 1 - 1e-6)
+        felt = np.log(churn / (1 - churn))
+        felt = np.nan_to_num(felt - np.nanmedian(felt)) if np.isfinite(felt).any() else 0.0
+        chance = 1.0 / (1.0 + np.exp(-(np.log(follow / (1 - follow)) + sense * felt)))
+    does = uniform(seed, month, accounts, FOLLOW_PURPOSE) < chance
     return dict(zip(np.asarray(accounts)[does], doable["action"].astype(str)[does], strict=True))
+
+
+def _team(
+    lines: pd.DataFrame, settings: LoopSettings, month: datetime
+) -> Callable[[datetime, np.ndarray, np.ndarray], dict[str, str]]:
+    """The team of a month: it follows the plan's lines as `follow_plan` says."""
+
+    def choose(_start: datetime, running: np.ndarray, churn: np.ndarray) -> dict[str, str]:
+        sensed = dict(zip((str(a) for a in running), churn, strict=True))
+        return follow_plan(lines, settings.follow, settings.seed, month, sensed, settings.sense)
+
+    return choose
 
 
 def _arr_under_contract(world: LiveWorld) -> float:
@@ -347,11 +380,6 @@ def _arr_under_contract(world: LiveWorld) -> float:
         with load_source(folder) as source:
             labels = compute_labels(source.con, [world.now])
     return float(labels["arr"].sum())
-
-
-def _doing(chosen: dict[str, str]) -> Callable[[datetime, Any], dict[str, str]]:
-    """The team of a month whose choice is already made (the plan, followed or not)."""
-    return lambda _start, _running: chosen
 
 
 def _datetime(seconds: int) -> datetime:

@@ -94,7 +94,7 @@ class LoopReport:
         lines = [
             f"Closed loop: {s.accounts} accounts ({world}, data seed {s.seed}), {s.burn_in}"
             f" months of history, then {s.months} months; the team does a line with"
-            f" probability {s.follow:.0%}; {self.seconds / 60:.1f} min",
+            f" probability {s.follow:.0%}{_deviations(s)}; {self.seconds / 60:.1f} min",
             "",
             "month by month (true saved ARR net of cost | effect error, mean abs pts over all"
             " (account, action) pairs, unknown = 0 | rank correlation):",
@@ -225,3 +225,13 @@ def write_report(report: LoopReport, folder: Path) -> list[Path]:
     report.frame().to_csv(months, index=False)
     text.write_text(report.describe() + "\n")
     return [months, text]
+
+
+def _deviations(s: LoopSettings) -> str:
+    """How the simulated team strays from the plan for reasons the data does not show."""
+    words = []
+    if s.sense:
+        words.append(f", more often where it senses risk the data does not show (x{s.sense:g})")
+    if s.own_team:
+        words.append(f"; the world's own team also acts where the plan does not ({s.own_team:.0%})")
+    return "".join(words)

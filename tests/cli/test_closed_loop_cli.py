@@ -41,3 +41,10 @@ def test_a_loop_without_months_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["closed-loop", "--months", "0", "--output", str(tmp_path)])
     assert result.exit_code == 1
     assert "months >= 1" in result.output
+
+
+def test_an_own_team_chance_out_of_bounds_is_refused(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["closed-loop", "--own-team", "2", "--output", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "own_team must be between 0 and 1" in result.output
+    assert not (tmp_path / "months.csv").exists()

@@ -53,6 +53,34 @@ def test_planned_and_random_lines_are_done_with_the_follow_chance_and_never_a_co
     assert follow_plan(lines, 0.0, 5, MONTH) == {}
 
 
+def test_a_team_that_senses_hidden_risk_does_the_troubled_accounts_lines_more_often() -> None:
+    lines = plan_lines(6000)
+    doable = lines[lines["arm"] != "control"]
+    rng = np.random.default_rng(0)
+    sensed = dict(zip(lines["account_id"], rng.uniform(0.02, 0.9, len(lines)), strict=True))
+    done = follow_plan(lines, 0.7, 5, MONTH, sensed, sense=2.0)
+    assert "control" not in set(lines.set_index("account_id").loc[list(done), "arm"])
+    churn = doable["account_id"].map(sensed)
+    did = doable["account_id"].isin(list(done))
+    assert churn[did].mean() > churn[~did].mean() + 0.1  # the skipped ones felt fine
+    assert 0.55 < did.mean() < 0.85  # about as many lines done overall
+    # without sense, or without what was sensed, the draw is the plain one
+    plain = follow_plan(lines, 0.7, 5, MONTH)
+    assert follow_plan(lines, 0.7, 5, MONTH, sensed, sense=0.0) == plain
+    assert follow_plan(lines, 0.7, 5, MONTH, None, sense=2.0) == plain
+    assert len(follow_plan(lines, 1.0, 5, MONTH, sensed, sense=2.0)) == len(doable)
+
+
+def test_the_report_says_how_the_team_strays_from_the_plan() -> None:
+    from training.closed_loop_score import LoopReport
+
+    plain = LoopReport(LoopSettings(), {}).describe()
+    assert "senses" not in plain and "own team" not in plain
+    strays = LoopReport(LoopSettings(sense=1.5, own_team=0.3), {}).describe()
+    assert "senses risk the data does not show (x1.5)" in strays
+    assert "own team also acts where the plan does not (30%)" in strays
+
+
 def test_only_the_randomized_arm_keeps_randomized_slices() -> None:
     base = load_plan_config()
     settings = LoopSettings()
