@@ -87,6 +87,7 @@ def train_uplift(
     seed: int = 0,
     causes: pd.DataFrame | None = None,
     structure: Structure | None = None,
+    final: bool = True,
 ) -> UpliftRun:
     """Fit the uplift model on labels known at `as_of`; judge it when the truth is known.
 
@@ -102,6 +103,8 @@ def train_uplift(
         causes: the simulator's dominant causes (`_truth/causes.parquet`); with
             `structure` adds the true-cause playbook to the report.
         structure: the world's causal structure (`retain train` reads `_truth/structure.json`).
+        final: refit on every labelled account for serving; False (only to judge, with the
+            truth given): the model is the one judged, fitted on the non-held-out accounts.
     """
     from training.split import labelled_rows
 
@@ -135,8 +138,10 @@ def train_uplift(
             structure=structure,
             window_days=config.window_days,
         )
-    final = fit_uplift(labelled, touchpoints, playbook, config, seed, upsell_rows=upsell_known)
-    return UpliftRun(final, report)
+    if not final and report is not None:
+        return UpliftRun(model, report)
+    served = fit_uplift(labelled, touchpoints, playbook, config, seed, upsell_rows=upsell_known)
+    return UpliftRun(served, report)
 
 
 def run_uplift(
