@@ -220,9 +220,11 @@ def create_typed_views(source: Source) -> None:
             f"{typed_expression(column, stored[column.name])} AS {quote(column.name)}"
             for column in table.columns
         )
-        source.con.execute(
-            f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT {columns} FROM {quote('raw_' + name)}"
-        )
+        # A CSV file is parsed again by every query that reads a view over it, and the
+        # features read events many times: such a table is typed and stored once instead.
+        kind = "TABLE" if source.locations.get(name, "").endswith(".csv") else "VIEW"
+        raw = quote("raw_" + name)
+        source.con.execute(f"CREATE OR REPLACE {kind} {quote(name)} AS SELECT {columns} FROM {raw}")
 
 
 def load_source(uri: str | Path) -> Source:

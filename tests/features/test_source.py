@@ -64,6 +64,16 @@ def test_csv_and_parquet_load_identically(tiny_csv_dir: Path, from_parquet: Sour
         assert_same_tables(from_parquet, from_csv)
 
 
+def test_csv_tables_are_typed_and_stored_once_parquet_stays_a_view(
+    tiny_csv_dir: Path, from_parquet: Source
+) -> None:
+    kinds = "SELECT table_name, table_type FROM information_schema.tables WHERE table_name = ?"
+    with load_source(tiny_csv_dir) as from_csv:
+        # every query over a view would parse the CSV file again
+        assert from_csv.con.execute(kinds, ["events"]).fetchall() == [("events", "BASE TABLE")]
+    assert from_parquet.con.execute(kinds, ["events"]).fetchall() == [("events", "VIEW")]
+
+
 def test_events_may_be_a_directory_of_parquet_files(tmp_path: Path, from_parquet: Source) -> None:
     tables = tiny_world()
     events = tables.pop("events")
