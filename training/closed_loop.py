@@ -16,7 +16,10 @@ world's future (`simulator.closed_loop.LiveWorld.fork`: same past, same seeds):
    an earlier month's control holds back until the account's renewal, and stored;
 3. the team does each `planned` or `random` line with probability `follow` (a reproducible
    draw per account and month, the same in every arm), never a `control` line, and records
-   what it did in the store, with the plan line it follows;
+   what it did in the store, with the plan line it follows; a team may also stray for
+   reasons the data does not show: with `sense` it does the lines of accounts whose true
+   churn risk is higher more often, and with `own_team` the world's own CS team keeps
+   acting, as it did before the service, on accounts the plan gives no line (controls too);
 4. the simulator lives the month with exactly those actions and their true effects.
 
 Arms: `randomized` (the learned plan with its randomized slices: the plan file's control
