@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -49,15 +50,15 @@ def test_the_team_is_told_each_running_accounts_true_churn_at_the_months_start(
 ) -> None:
     told: dict[str, float] = {}
 
-    def note(_start: object, running: object, churn: object) -> dict[str, str]:
-        told.update(zip(list(running), list(churn), strict=True))  # type: ignore[call-overload]
+    def note(_start: object, running: np.ndarray, churn: np.ndarray) -> dict[str, str]:
+        told.update(zip((str(a) for a in running), churn.tolist(), strict=True))
         return {}
 
     lived = world.fork().live_month(note)
     truth = lived.churn.set_index("account_id")["churn_probability"]
     assert len(truth) > 20
     assert set(truth.index) <= set(told)
-    assert all(told[a] == pytest.approx(p) for a, p in truth.items())
+    assert all(told[str(a)] == pytest.approx(p) for a, p in truth.items())
 
 
 def test_the_worlds_own_team_acts_beside_another_only_where_asked(world: LiveWorld) -> None:
