@@ -29,10 +29,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from features.casting import quote, typed_expression  # noqa: E402
+from features.casting import quote  # noqa: E402
 from features.compute import compute_features  # noqa: E402
-from features.contract import TABLES  # noqa: E402
-from features.source import Source, load_source  # noqa: E402
+from features.source import Source, load_source, typed_select  # noqa: E402
 from simulator.world import simulate  # noqa: E402
 
 SNAPSHOTS = list(pd.date_range("2024-12-01", periods=12, freq="MS").to_pydatetime())
@@ -46,15 +45,8 @@ def as_views(source: Source) -> None:
         ).fetchone()
         if kind is None or kind[0] != "BASE TABLE":
             continue
-        stored = source.stored_types(name)
-        columns = ", ".join(
-            f"{typed_expression(column, stored[column.name])} AS {quote(column.name)}"
-            for column in TABLES[name].columns
-        )
         source.con.execute(f"DROP TABLE {quote(name)}")
-        source.con.execute(
-            f"CREATE VIEW {quote(name)} AS SELECT {columns} FROM {quote('raw_' + name)}"
-        )
+        source.con.execute(f"CREATE VIEW {quote(name)} AS {typed_select(source, name)}")
 
 
 def features_seconds(folder: Path, prepare: Callable[[Source], None] | None = None) -> float:

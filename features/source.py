@@ -205,26 +205,31 @@ def open_source(uri: str | Path) -> Source:
     return source
 
 
+def typed_select(source: Source, name: str) -> str:
+    """The SELECT that reads present table `name` of `source` through the contract types."""
+    stored = source.stored_types(name)
+    columns = ", ".join(
+        f"{typed_expression(column, stored[column.name])} AS {quote(column.name)}"
+        for column in TABLES[name].columns
+    )
+    return f"SELECT {columns} FROM {quote('raw_' + name)}"
+
+
 def create_typed_views(source: Source) -> None:
     """Create the typed view `<table>` for all nine contract tables on `source.con`.
 
     Present tables are read through the contract types; an absent table (only
     optional ones pass validation) becomes an empty table with the contract columns.
+    A CSV file is parsed again by every query that reads a view over it, and the features
+    read events many times: a CSV table is typed and stored once instead (a table).
     """
     for name, table in TABLES.items():
         if name not in source.present:
             source.con.execute(create_table_sql(table))
             continue
-        stored = source.stored_types(name)
-        columns = ", ".join(
-            f"{typed_expression(column, stored[column.name])} AS {quote(column.name)}"
-            for column in table.columns
-        )
-        # A CSV file is parsed again by every query that reads a view over it, and the
-        # features read events many times: such a table is typed and stored once instead.
         kind = "TABLE" if source.locations.get(name, "").endswith(".csv") else "VIEW"
-        raw = quote("raw_" + name)
-        source.con.execute(f"CREATE OR REPLACE {kind} {quote(name)} AS SELECT {columns} FROM {raw}")
+        select = typed_select(source, name)
+        source.con.execute(f"CREATE OR REPLACE {kind} {quote(name)} AS {select}")
 
 
 def load_source(uri: str | Path) -> Source:
