@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+import os
 
-import pandas as pd
-import pytest
+# The suite runs two workers on two cores: one BLAS/OpenMP thread each. OpenBLAS's extra
+# threads spin against the other worker and made thin matrix products several times slower
+# (bench/bench_pooled.py). Set before numpy loads where possible (notebook kernels and
+# subprocesses inherit it) and applied to the already loaded libraries below.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
-from tests.support import tiny_world, write_tables
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from tests.support import tiny_world, write_tables  # noqa: E402
+
+threadpool_limits(limits=1)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ action never helps less where the playbook calls for it.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ import numpy as np
 from lightgbm import LGBMClassifier
 from scipy.optimize import minimize
 from sklearn.model_selection import GroupKFold
+from threadpoolctl import threadpool_limits
 
 
 @dataclass
@@ -70,6 +72,7 @@ def _logit_shifts(
     w: np.ndarray,
     l2: float | np.ndarray,
     symptom_l2: float,
+    blas_threads: int | None = 1,
 ) -> np.ndarray:
     """Weighted L2 logistic regression of churn on actions x (1, symptom, S), fixed offset.
 
@@ -78,6 +81,9 @@ def _logit_shifts(
     The symptom coefficients B[:, 1] are bounded at 0 from above: where the playbook says
     an action is called for, it does not help less than elsewhere (history, confounded by
     who CSMs act on, otherwise can flip the sign on thin actions).
+    `blas_threads`: BLAS threads while fitting (None: the library's default). One, because
+    the products are thin (snapshots x a dozen columns) and repeated thousands of times;
+    `bench/bench_pooled.py` measures it against OpenBLAS's default.
     """
     k, d = T.shape[1], S.shape[1]
     TA = T * A
@@ -85,19 +91,22 @@ def _logit_shifts(
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         B = theta.reshape(k, d + 2)
-        eta = offset + T @ B[:, 0] + TA @ B[:, 1] + np.einsum("nk,nd,kd->n", T, S, B[:, 2:])
+        # (S @ B.T) * T summed over actions: two BLAS products instead of a three-operand
+        # einsum, which loops in C without BLAS (13 of 78 s of a 300-account `train`).
+        eta = offset + T @ B[:, 0] + TA @ B[:, 1] + np.sum(T * (S @ B[:, 2:].T), axis=1)
         residual = w * (1.0 / (1.0 + np.exp(-eta)) - y)
         value = np.sum(w * (np.logaddexp(0.0, eta) - y * eta))
         value += 1e-3 * np.sum(B[:, 0] ** 2) + symptom_l2 * np.sum(B[:, 1] ** 2)
         value += np.sum(l2[None, :] * B[:, 2:] ** 2)
         grad0 = T.T @ residual + 2e-3 * B[:, 0]
         grad1 = TA.T @ residual + 2.0 * symptom_l2 * B[:, 1]
-        grad2 = np.einsum("nk,nd,n->kd", T, S, residual) + 2.0 * l2[None, :] * B[:, 2:]
+        grad2 = (T * residual[:, None]).T @ S + 2.0 * l2[None, :] * B[:, 2:]
         return float(value), np.column_stack([grad0, grad1, grad2]).ravel()
 
     # The playbook's premise: an action helps at least as much where its symptoms show.
     bounds = [(None, 0.0) if i % (d + 2) == 1 else (None, None) for i in range(k * (d + 2))]
-    result = minimize(loss, np.zeros(k * (d + 2)), jac=True, method="L-BFGS-B", bounds=bounds)
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        result = minimize(loss, np.zeros(k * (d + 2)), jac=True, method="L-BFGS-B", bounds=bounds)
     return np.asarray(result.x).reshape(k, d + 2)
 
 
@@ -149,9 +158,11 @@ def fit_pooled(
     baseline = model().fit(X, y, sample_weight=weights)
     gain = baseline.booster_.feature_importance("gain")
     selected = np.argsort(-gain, kind="stable")[:interactions]
-    center = np.nanmedian(X, axis=0)
+    with warnings.catch_warnings():  # a table the company lacks: all-NaN columns, handled
+        warnings.simplefilter("ignore", RuntimeWarning)
+        center = np.nanmedian(X, axis=0)
+        scale = np.nanstd(X, axis=0)
     center = np.where(np.isnan(center), 0.0, center)
-    scale = np.nanstd(X, axis=0)
     scale = np.where(np.isnan(scale) | (scale == 0), 1.0, scale)
     S = standardise(X, center, scale)[:, selected]
     penalty = np.full(S.shape[1], l2)
