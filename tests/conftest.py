@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 # The suite runs two workers on two cores: one BLAS/OpenMP thread each. OpenBLAS's extra
-# threads spin against the other worker and made thin matrix products several times slower
+# threads spin against the other worker: the uplift learner's thin products took 1.4-2x as long
 # (bench/bench_pooled.py). Set before numpy loads where possible (notebook kernels and
 # subprocesses inherit it) and applied to the already loaded libraries below.
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
