@@ -216,3 +216,21 @@ def test_expansion_actions_are_valued_by_their_effect_on_the_upsell_label():
     # about +0.2 chance of expanding x 0.2 of ARR per expansion = +0.04 of ARR
     assert 0.015 < np.mean(gain) < 0.08
     assert found["health_check"].expansion is None  # not an expansion action
+
+
+def test_pooled_regression_recovers_the_shifts_whatever_the_blas_threads():
+    from training.uplift.pooled import _logit_shifts
+
+    rng = np.random.default_rng(3)
+    n, k, d = 20_000, 3, 2
+    T = (rng.random((n, k)) < 0.2).astype(float)
+    S = rng.normal(size=(n, d))
+    offset = rng.normal(-1.0, 0.5, n)
+    truth = np.array([[-0.8, 0.0, 0.4, 0.0], [0.0, 0.0, 0.0, 0.0], [0.5, 0.0, 0.0, -0.3]])
+    eta = offset + T @ truth[:, 0] + np.sum(T * (S @ truth[:, 2:].T), axis=1)
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
+    args = (T, np.zeros((n, k)), S, y, offset, np.ones(n), 1e-3, 1.0)
+    one = _logit_shifts(*args, blas_threads=1)
+    default = _logit_shifts(*args, blas_threads=None)
+    np.testing.assert_allclose(one, default, atol=1e-8)
+    np.testing.assert_allclose(one[:, [0, 2, 3]], truth[:, [0, 2, 3]], atol=0.15)
