@@ -1,12 +1,13 @@
 """Benchmark: the pooled uplift learner's regression with one BLAS thread vs the default.
 
 `training.uplift.pooled._logit_shifts` fits every action's shift of the churn log-odds by
-L-BFGS: thousands of products of a thin matrix (snapshots x a dozen columns), each too
-small to share between threads. It runs with one BLAS thread; the reference is OpenBLAS's
-default (one thread per core), on the same synthetic problem (`--rows` snapshots, 11
-actions, 10 modifiers), the best of `--repeat` runs, interleaved; once with the machine
-otherwise idle and once with another process keeping one core busy (as under `make test`'s
-two workers, or a server next to other jobs). Ratios below 1 mean one thread is faster.
+L-BFGS: hundreds of products of a thin matrix (snapshots x a dozen columns) per fit, each
+too small to share between threads. It runs with one BLAS thread; the reference is
+OpenBLAS's default (one thread per core), on the same synthetic problem (`--rows`
+snapshots, 11 actions, 10 modifiers), the best of `--repeat` runs, interleaved; once with
+the machine as it is (run it on a quiet one) and once with another process keeping one core
+busy (as under `make test`'s two workers, or a server next to other jobs). Ratios below 1
+mean one thread is faster.
 
 Run with `make bench` (or `python bench/bench_pooled.py [--rows N] [--repeat R]`).
 """
@@ -67,7 +68,7 @@ def main() -> None:
     a = _logit_shifts(*data, l2=1e-3, symptom_l2=1e-3, blas_threads=None)
     b = _logit_shifts(*data, l2=1e-3, symptom_l2=1e-3, blas_threads=1)
     print(f"same coefficients: max difference {np.abs(a - b).max():.1e}")
-    for label, busy in (("idle machine", False), ("one core kept busy", True)):
+    for label, busy in (("machine as it is", False), ("one core kept busy", True)):
         stop = multiprocessing.Event()
         spinner = multiprocessing.Process(target=spin, args=(stop,)) if busy else None
         if spinner is not None:

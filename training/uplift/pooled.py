@@ -82,7 +82,7 @@ def _logit_shifts(
     an action is called for, it does not help less than elsewhere (history, confounded by
     who CSMs act on, otherwise can flip the sign on thin actions).
     `blas_threads`: BLAS threads while fitting (None: the library's default). One, because
-    the products are thin (snapshots x a dozen columns) and repeated thousands of times;
+    the products are thin (snapshots x a dozen columns) and repeated hundreds of times;
     `bench/bench_pooled.py` measures it against OpenBLAS's default.
     """
     k, d = T.shape[1], S.shape[1]
