@@ -95,3 +95,43 @@ def test_a_drawn_world_is_judged_end_to_end(tmp_path):
         assert low <= value <= high
     text = ProtocolReport([], [score]).describe()
     assert "untouched structure seeds (21)" in text
+
+
+def test_a_cached_world_reads_back_whichever_entry_point_wrote_it(tmp_path):
+    """`python -m training.uplift.protocol --cache` runs the module as `__main__`; the worlds
+    it keeps must load from `run_protocol`, a notebook or a script all the same."""
+    import subprocess
+    import sys
+
+    from training.uplift.protocol import load_world
+
+    path = tmp_path / "world.pkl"
+    writer = f"""
+import runpy
+import pandas as pd
+from simulator.structure import draw_structure
+# the module run under a name no import can find, as `python -m` runs it (`__main__`)
+ns = runpy.run_module(
+    "training.uplift.protocol", run_name="protocol_run_as_a_script", alter_sys=True
+)
+assert ns["WorldData"].__module__ == "protocol_run_as_a_script"
+frame = pd.DataFrame({{"account_id": ["a1"], "churn": [1.0]}})
+data = ns["WorldData"](5, frame, frame.iloc[:0], {{"churn": frame}}, draw_structure(5))
+ns["save_world"](__import__("pathlib").Path({str(path)!r}), data)
+"""
+    subprocess.run([sys.executable, "-c", writer], check=True, capture_output=True)
+    data = load_world(path)
+    assert data.structure_seed == 5 and data.structure.seed == 5
+    assert data.dataset["account_id"].tolist() == ["a1"]
+    assert set(data.truth) == {"churn"}
+
+
+def test_a_cache_file_of_another_kind_is_named_in_the_error(tmp_path):
+    import pickle
+
+    from training.uplift.protocol import load_world
+
+    path = tmp_path / "world-1-1001-700.pkl"
+    path.write_bytes(pickle.dumps(["not a world"]))
+    with pytest.raises(ValueError, match="world-1-1001-700.pkl is not a world kept"):
+        load_world(path)

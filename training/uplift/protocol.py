@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -98,8 +98,6 @@ def prepare_world(
     cache: Path | None = None,
 ) -> WorldData:
     """Simulate the world of `structure_seed` and build its training set (kept in `cache`)."""
-    import pickle
-
     from features.dataset import build_dataset
     from features.source import load_source
     from simulator.world import simulate_to_dir
@@ -107,8 +105,7 @@ def prepare_world(
     seed = 1000 + structure_seed if data_seed is None else data_seed
     path = None if cache is None else cache / f"world-{structure_seed}-{seed}-{accounts}.pkl"
     if path is not None and path.exists():
-        with open(path, "rb") as handle:
-            return pickle.load(handle)  # type: ignore[no-any-return]
+        return load_world(path)
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "world"
         world = simulate_to_dir(out, accounts, seed, structure_seed=structure_seed)
@@ -117,10 +114,36 @@ def prepare_world(
             touchpoints = source.con.execute("SELECT account_id, ts, type FROM touchpoints").df()
     data = WorldData(structure_seed, dataset, touchpoints, world.truth, world.structure)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as handle:
-            pickle.dump(data, handle)
+        save_world(path, data)
     return data
+
+
+def save_world(path: Path, data: WorldData) -> None:
+    """Keep a prepared world in the cache as a plain dict of its fields.
+
+    Not the `WorldData` object: run as `python -m training.uplift.protocol` its class is
+    `__main__.WorldData`, and a pickle naming that class could be read back by no other
+    entry point (`run_protocol` from `retain train`, a notebook, a script).
+    """
+    import pickle
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        pickle.dump({f.name: getattr(data, f.name) for f in fields(WorldData)}, handle)
+
+
+def load_world(path: Path) -> WorldData:
+    """A world kept by `save_world`."""
+    import pickle
+
+    with open(path, "rb") as handle:
+        try:
+            kept = pickle.load(handle)
+        except AttributeError:  # an older cache's `__main__.WorldData`
+            kept = None
+    if not isinstance(kept, dict):
+        raise ValueError(f"{path} is not a world kept by this version; delete it to simulate again")
+    return WorldData(**kept)
 
 
 def split_world(data: WorldData) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, set[str]]:
