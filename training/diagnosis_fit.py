@@ -1,11 +1,16 @@
 """Fit the shipped cause reader on simulated worlds and check it on untouched ones.
 
     python -m training.diagnosis_fit --tuning W1 W2 ... --untouched U1 U2 ... [--out PATH]
+    python -m training.diagnosis_fit --check-only --untouched U1 U2 ... [--out PATH]
+
+`--check-only` keeps the reader at `--out` as it is and only replaces the checks it carries
+(on fresh untouched worlds, say), so what `retain train` prints of it stays true.
 
 Each world is a directory written by `retain simulate` (it has `_truth/causes.parquet`);
 draw them from different structure seeds (`--structure-seed`), the tuning worlds from
 other seeds than the untouched ones. The shipped reader: tuning structure seeds 101-108
-(`--accounts 500 --months 18 --seed 1000+K`), untouched 201-208 (`--seed 2000+K`).
+(`--accounts 500 --months 18 --seed 1000+K`), checked on untouched 201-224 (`--seed
+2000+K`; fitted beside 201-208, re-checked with 209-224 added).
 The reader is fitted on every monthly snapshot of the tuning worlds whose dominant cause
 is known. On each untouched world a plain churn
 model is fitted on its first 60% of labelled months; on the later months the drivers are
@@ -19,6 +24,7 @@ world and each cause's share pooled over the worlds are written into the reader
 from __future__ import annotations
 
 import argparse
+import gzip
 from pathlib import Path
 
 import lightgbm as lgb
@@ -125,12 +131,24 @@ def main(argv: list[str] | None = None) -> None:
     from simulator.causes import CAUSE_FAMILY
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tuning", nargs="+", type=Path, required=True)
+    parser.add_argument("--tuning", nargs="+", type=Path)
     parser.add_argument("--untouched", nargs="+", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=SHIPPED_READER)
+    parser.add_argument(
+        "--check-only",
+        action="store_true",
+        help="re-check the reader already at --out on --untouched, without refitting it",
+    )
     args = parser.parse_args(argv)
-    tuning = pd.concat([world_snapshots(world) for world in args.tuning], ignore_index=True)
-    reader = CauseReader.fit(tuning, tuning["dominant_cause"], CAUSE_FAMILY, FEATURE_NAMES)
+    if args.check_only:
+        if not args.out.is_file():
+            parser.error(f"--check-only: there is no reader at {args.out}")
+        reader = CauseReader.from_json(gzip.decompress(args.out.read_bytes()).decode())
+    elif not args.tuning:
+        parser.error("--tuning is required unless --check-only")
+    else:
+        tuning = pd.concat([world_snapshots(world) for world in args.tuning], ignore_index=True)
+        reader = CauseReader.fit(tuning, tuning["dominant_cause"], CAUSE_FAMILY, FEATURE_NAMES)
     reader.checks = check(reader, args.untouched)
     print({k: round(v, 3) for k, v in reader.checks.items()})
     reader.save(args.out)
