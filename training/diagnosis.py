@@ -56,7 +56,8 @@ class CauseReader:
         causes: Cause names (`simulator.causes.CAUSES`).
         families: The feature family that reveals each cause, in `causes` order.
         feature_names: The columns the booster reads, in order.
-        checks: What it reached on untouched simulated worlds when it was fitted.
+        checks: What it reached on untouched simulated worlds when last checked (fitted or
+            `diagnosis_fit --check-only`).
     """
 
     booster: lgb.Booster

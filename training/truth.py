@@ -177,7 +177,7 @@ def describe_causes(comparison: dict[str, float]) -> list[str]:
     if "cause_reader_untouched_first_driver_mean" in comparison:
         lines.append(
             f"  (the cause reader, on {int(comparison['cause_reader_untouched_worlds'])}"
-            " untouched structure seeds when it was fitted: first driver"
+            " untouched structure seeds when last checked: first driver"
             f" {comparison['cause_reader_untouched_first_driver_mean']:.0%}, worst world"
             f" {comparison['cause_reader_untouched_first_driver_worst']:.0%}; first three"
             f" {comparison['cause_reader_untouched_first_three_mean']:.0%})"
