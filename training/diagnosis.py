@@ -150,6 +150,11 @@ class CauseReader:
             dict(data.get("checks", {})),
         )
 
+    @classmethod
+    def load(cls, path: Path) -> CauseReader:
+        """The reader written by `save`."""
+        return cls.from_json(gzip.decompress(path.read_bytes()).decode())
+
     def save(self, path: Path) -> None:
         """Write the reader gzipped (`training/cause_reader.json.gz` when shipped)."""
         path.write_bytes(gzip.compress(self.to_json().encode(), mtime=0))
@@ -160,4 +165,4 @@ def load_reader(path: Path = SHIPPED_READER) -> CauseReader | None:
     """The reader at `path`, or None when there is none (drivers then follow SHAP alone)."""
     if not path.is_file():
         return None
-    return CauseReader.from_json(gzip.decompress(path.read_bytes()).decode())
+    return CauseReader.load(path)

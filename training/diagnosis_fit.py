@@ -24,7 +24,6 @@ world and each cause's share pooled over the worlds are written into the reader
 from __future__ import annotations
 
 import argparse
-import gzip
 from pathlib import Path
 
 import lightgbm as lgb
@@ -143,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.check_only:
         if not args.out.is_file():
             parser.error(f"--check-only: there is no reader at {args.out}")
-        reader = CauseReader.from_json(gzip.decompress(args.out.read_bytes()).decode())
+        reader = CauseReader.load(args.out)
     elif not args.tuning:
         parser.error("--tuning is required unless --check-only")
     else:

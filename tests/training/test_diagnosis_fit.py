@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import shutil
 
 import pytest
@@ -11,17 +10,13 @@ from training.diagnosis import SHIPPED_READER, CauseReader
 from training.diagnosis_fit import main
 
 
-def _read(path):
-    return CauseReader.from_json(gzip.decompress(path.read_bytes()).decode())
-
-
 @pytest.mark.slow
 def test_check_only_renews_the_checks_and_keeps_the_reader(trained_world, tmp_path, capsys):
     out = tmp_path / "reader.json.gz"
     shutil.copy(SHIPPED_READER, out)
-    before = _read(out)
+    before = CauseReader.load(out)
     main(["--check-only", "--untouched", str(trained_world.data), "--out", str(out)])
-    after = _read(out)
+    after = CauseReader.load(out)
     assert after.booster.model_to_string() == before.booster.model_to_string()
     assert after.checks["worlds"] == 1.0 != before.checks["worlds"]
     assert 0.0 <= after.checks["first_driver_worst"] <= after.checks["first_three_worst"] <= 1.0
