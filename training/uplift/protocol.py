@@ -25,6 +25,7 @@ settings are the ones in use.
 from __future__ import annotations
 
 import argparse
+import pickle
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
@@ -125,8 +126,6 @@ def save_world(path: Path, data: WorldData) -> None:
     `__main__.WorldData`, and a pickle naming that class could be read back by no other
     entry point (`run_protocol` from `retain train`, a notebook, a script).
     """
-    import pickle
-
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
         pickle.dump({f.name: getattr(data, f.name) for f in fields(WorldData)}, handle)
@@ -134,8 +133,6 @@ def save_world(path: Path, data: WorldData) -> None:
 
 def load_world(path: Path) -> WorldData:
     """A world kept by `save_world`."""
-    import pickle
-
     with open(path, "rb") as handle:
         try:
             kept = pickle.load(handle)
