@@ -170,16 +170,25 @@ def test_why_none_does_not_offer_a_pitch_rank_withheld_at_high_risk():
 
     pitch = {"upsell_offer": ExpectedEffect(-0.2, 0.01, LEARNED, "", cost=100)}
     assert rank([], pitch, 50_000, "high") == []
-    assert "too high to pitch" in why_none(pitch, 50_000, (), "high")
-    assert "too high to pitch" not in why_none(pitch, 50_000, (), "medium")
+    assert "too high to ask" in why_none(pitch, 50_000, (), "high")
+    assert "too high to ask" in why_none(pitch, 50_000, (), "medium")
+    assert "too high to ask" not in why_none(pitch, 50_000, (), "low")
 
 
-def test_no_upsell_pitch_at_high_churn_risk_however_much_it_pays():
+@pytest.mark.parametrize("ask", ["upsell_offer", "referral_invite", "benchmark_program"])
+def test_no_growth_ask_at_high_or_medium_churn_risk_however_much_it_pays(ask):
     pitch = ExpectedEffect(-0.2, 0.01, LEARNED, "learned", cost=100)
-    fired = [_rule("upsell_offer", 90)]
-    assert [r.action for r in rank(suggest(fired), {"upsell_offer": pitch}, 50_000, "high")] == []
-    medium = rank(suggest(fired), {"upsell_offer": pitch}, 50_000, "medium")
-    assert [r.action for r in medium] == ["upsell_offer"]
+    fired = [_rule(ask, 90)]
+    for tier in ("high", "medium"):
+        assert [r.action for r in rank(suggest(fired), {ask: pitch}, 50_000, tier)] == []
+    low = rank(suggest(fired), {ask: pitch}, 50_000, "low")
+    assert [r.action for r in low] == [ask]
+
+
+def test_a_rescue_action_is_still_recommended_at_high_risk():
+    helps = ExpectedEffect(-0.2, 0.01, LEARNED, "learned", cost=100)
+    ranked = rank([], {"training": helps, "referral_invite": helps}, 50_000, "high")
+    assert [r.action for r in ranked] == ["training"]
 
 
 def test_an_upsell_pitch_is_valued_by_the_expansion_it_brings_as_well_as_churn():
