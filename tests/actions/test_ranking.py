@@ -165,7 +165,7 @@ def test_why_none_judges_a_suggested_action_at_the_playbook_bound_as_rank_does()
     assert "could lose 60 at the confidence asked of an action the playbook suggests" in said
 
 
-def test_why_none_does_not_offer_a_pitch_rank_withheld_at_high_risk():
+def test_why_none_does_not_offer_a_pitch_rank_withheld_at_high_or_medium_risk():
     from actions.ranking import why_none
 
     pitch = {"upsell_offer": ExpectedEffect(-0.2, 0.01, LEARNED, "", cost=100)}
