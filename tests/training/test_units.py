@@ -364,6 +364,25 @@ def test_paired_auc_gap_and_its_noise():
     assert paired_auc_gap(y, good, good, accounts) == (0.0, 0.0)
 
 
+def test_weighted_auc_equals_roc_auc_on_the_resampled_rows():
+    from sklearn.metrics import roc_auc_score
+
+    from training.evaluate import WeightedAuc
+
+    rng = np.random.default_rng(8)
+    y = (rng.random(600) < 0.2).astype(float)
+    for score in (y + rng.normal(0, 1.0, 600), np.round(rng.random(600) * 5) + y):  # ties
+        auc = WeightedAuc(y, score)
+        for _ in range(20):
+            counts = rng.multinomial(600, np.full(600, 1 / 600))
+            rows = np.repeat(np.arange(600), counts)
+            assert auc(counts.astype(float)) == pytest.approx(
+                roc_auc_score(y[rows], score[rows]), abs=1e-12
+            )
+    single = np.where(y == 1, 0.0, 1.0)  # weights on negatives only
+    assert not WeightedAuc(y, y).defined(single)
+
+
 def test_the_logistic_baseline_leaves_out_features_never_observed(dataset):
     from training.baselines import LogisticBaseline
 
