@@ -74,10 +74,10 @@ screenshots: $(STAMP) $(CHROMIUM) ## Screenshot each CSM page (small simulated w
 	$(BIN)/python -m tests.browser.screenshots outputs/screenshots
 
 test: $(STAMP) $(CHROMIUM) ## Run the whole test suite (with the walkthrough notebook and the browser tests)
-	$(BIN)/pytest -n 2 --dist loadfile --nbmake tests notebooks
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --nbmake tests notebooks
 
 test-fast: $(STAMP) ## The inner loop: every test not marked slow, spark or browser (no 2,000-account worlds, no Spark, no Chromium)
-	$(BIN)/pytest -n 2 --dist loadfile -m "not slow and not spark and not browser" tests
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not spark and not browser" tests
 
 lint: $(STAMP) ## Run ruff, mypy and the layer check (import-linter: layers point down only)
 	$(BIN)/ruff check .
