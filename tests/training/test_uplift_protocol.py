@@ -75,6 +75,23 @@ def test_calibration_table_has_ten_deciles_in_points():
     assert table["estimated"].iloc[0] == pytest.approx(-9.55, abs=0.1)
 
 
+def test_a_world_judged_with_several_learner_seeds_counts_once_with_its_mean():
+    from training.uplift.protocol import ProtocolReport, WorldScore
+
+    def score(world: int, share: float, learner_seed: int) -> WorldScore:
+        shares = {"uplift": share, "playbook": 0.1, "cs_team": 0.05}
+        return WorldScore(world, 100, shares, shares, {}, learner_seed=learner_seed)
+
+    # world 1 at 0.2 and 0.6 (mean 0.4), world 2 once at 0.5
+    report = ProtocolReport([], [score(1, 0.2, 0), score(1, 0.6, 1000), score(2, 0.5, 0)])
+    row = report.summary(report.untouched).loc["uplift"]
+    assert row["net_mean"] == pytest.approx(0.45)  # not (0.2 + 0.6 + 0.5) / 3
+    assert row["net_worst"] == pytest.approx(0.4)  # not the single fit's 0.2
+    text = report.describe()
+    assert "untouched structure seeds (1, 2)" in text
+    assert "seed 1 (learner seed +1000): 60%" in text
+
+
 @pytest.mark.slow
 def test_a_drawn_world_is_judged_end_to_end(tmp_path):
     from training.uplift.protocol import ProtocolReport, judge_world, prepare_world

@@ -16,7 +16,9 @@ common action), `random`, and `true_cause` (a perfect diagnosis: the world's rem
 account's dominant cause, `_truth/causes.parquet`, or none when it has no remedy).
 
 Run: `python -m training.uplift.protocol [--accounts 700] [--tuning 1 2 3] [--untouched 11 ...]
-[--cache DIR] [--mlflow URI] [--record]`; about 5 minutes a world on 2 busy cores. `--record`
+[--cache DIR] [--learner-seeds N] [--mlflow URI] [--record]`; about 5 minutes a world on 2
+busy cores (1-2 with `--cache` once the world is kept), N times that with `--learner-seeds
+N` (each world's figure is then its mean over N learner seeds). `--record`
 writes the figures with the settings they were measured with to `protocol.json` beside this
 file (`protocol_record.py`); `retain train` prints them and logs them to MLflow while those
 settings are the ones in use.
@@ -75,6 +77,7 @@ class WorldScore:
     calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
     picks: dict[str, int] = field(default_factory=dict)
     offpolicy: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    learner_seed: int = 0  # added to the structure seed to seed the learner (`judge_world`)
 
     def covered(self) -> dict[str, bool]:
         """Per policy: whether the off-policy interval holds the true value."""
@@ -163,12 +166,16 @@ def split_world(data: WorldData) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
 
 
 def judge_world(
-    data: WorldData, config: UpliftConfig | None = None, model: UpliftModel | None = None
+    data: WorldData,
+    config: UpliftConfig | None = None,
+    model: UpliftModel | None = None,
+    learner_seed: int = 0,
 ) -> WorldScore:
     """Fit on 70% of the world's accounts with what was known at `AS_OF`, judge on the rest.
 
     `model`: a model already fitted on this world's 70% (to judge other ranking settings of
-    `config`, such as `confidence`, without refitting).
+    `config`, such as `confidence`, without refitting). `learner_seed`: added to the
+    structure seed that seeds the learner's bootstraps and folds (0: the recorded figures).
     """
     config = config or load_uplift_config()
     costs = {a: config.cost(a) for a in ACTION_CODES}
@@ -176,7 +183,9 @@ def judge_world(
     fitting, snapshots, labelled, held_out = split_world(data)
     playbook = load_playbook(DEFAULT_PLAYBOOK)
     if model is None:
-        model = fit_uplift(fitting, touchpoints, playbook, config, seed=structure_seed)
+        model = fit_uplift(
+            fitting, touchpoints, playbook, config, seed=structure_seed + learner_seed
+        )
     model.config = config
     effects_true = true_effects(truth["action_effects"], snapshots)
     arr = snapshots["arr"].to_numpy(dtype=float)
@@ -221,6 +230,7 @@ def judge_world(
         calibration,
         picks,
         offpolicy,
+        learner_seed,
     )
 
 
@@ -273,6 +283,16 @@ def calibration_table(pairs: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
     return table.round(2)
 
 
+def _per_world(scores: Sequence[WorldScore], kind: str, policy: str) -> list[float]:
+    """`policy`'s share (`kind`: net or gross) per world, averaged over its learner seeds."""
+    by_world: dict[int, list[float]] = {}
+    for score in scores:
+        shares = getattr(score, kind)
+        if policy in shares:
+            by_world.setdefault(score.structure_seed, []).append(shares[policy])
+    return [float(np.mean(values)) for values in by_world.values()]
+
+
 @dataclass
 class ProtocolReport:
     """Scores of every world, split into tuning and untouched seeds."""
@@ -281,11 +301,14 @@ class ProtocolReport:
     untouched: list[WorldScore]
 
     def summary(self, scores: Sequence[WorldScore]) -> pd.DataFrame:
-        """Mean and worst share per policy, net and without costs."""
+        """Mean and worst share per policy, net and without costs, over worlds.
+
+        A world judged with several learner seeds counts once, with its mean over them.
+        """
         rows = {}
         for policy in POLICIES:
-            net = [s.net[policy] for s in scores if policy in s.net]
-            gross = [s.gross[policy] for s in scores if policy in s.gross]
+            net = _per_world(scores, "net", policy)
+            gross = _per_world(scores, "gross", policy)
             if net:
                 rows[policy] = {
                     "net_mean": np.mean(net),
@@ -309,13 +332,14 @@ class ProtocolReport:
         for name, scores in (("tuning", self.tuning), ("untouched", self.untouched)):
             if not scores:
                 continue
-            seeds = ", ".join(str(s.structure_seed) for s in scores)
+            seeds = ", ".join(dict.fromkeys(str(s.structure_seed) for s in scores))
             lines.append(f"{name} structure seeds ({seeds}): share of the best choice")
             lines.append((self.summary(scores) * 100).round(1).to_string())
             lines.append("  per world (net of cost, learned | playbook | CS team):")
             for s in scores:
+                learner = f" (learner seed +{s.learner_seed})" if s.learner_seed else ""
                 lines.append(
-                    f"    seed {s.structure_seed}: {100 * s.net['uplift']:.0f}% |"
+                    f"    seed {s.structure_seed}{learner}: {100 * s.net['uplift']:.0f}% |"
                     f" {100 * s.net['playbook']:.0f}% | {100 * s.net['cs_team']:.0f}%"
                     f"  ({s.accounts} snapshots; picks {s.picks})"
                 )
@@ -344,14 +368,26 @@ def run_protocol(
     config: UpliftConfig | None = None,
     report: Callable[[str], None] = print,
     cache: Path | None = None,
+    learner_seeds: int = 1,
 ) -> ProtocolReport:
-    """Judge the uplift settings on every tuning and untouched structure seed."""
+    """Judge the uplift settings on every tuning and untouched structure seed.
+
+    `learner_seeds`: fit and judge each world this many times, the learner seeded with the
+    structure seed + 0, 1000, 2000...; a world's figure is then its mean over them. One
+    fit's figure moves by up to 24 points with the seed alone (README), so settings are
+    compared more surely on two or more.
+    """
     scores: dict[str, list[WorldScore]] = {"tuning": [], "untouched": []}
     for name, seeds in (("tuning", tuning), ("untouched", untouched)):
         for seed in seeds:
-            score = judge_world(prepare_world(seed, accounts, cache=cache), config)
-            report(f"  {name} seed {seed}: net {100 * score.net['uplift']:.0f}% of the best")
-            scores[name].append(score)
+            data = prepare_world(seed, accounts, cache=cache)
+            for offset in range(0, 1000 * learner_seeds, 1000):
+                score = judge_world(data, config, learner_seed=offset)
+                report(
+                    f"  {name} seed {seed} (learner seed +{offset}):"
+                    f" net {100 * score.net['uplift']:.0f}% of the best"
+                )
+                scores[name].append(score)
     return ProtocolReport(scores["tuning"], scores["untouched"])
 
 
@@ -362,18 +398,28 @@ def main() -> None:
     parser.add_argument("--untouched", type=int, nargs="*", default=list(UNTOUCHED))
     parser.add_argument("--config", type=Path, default=None)
     parser.add_argument("--cache", type=Path, default=None, help="keep simulated worlds here")
+    parser.add_argument(
+        "--learner-seeds",
+        type=int,
+        default=1,
+        help="fit each world this many times with different learner seeds; average per world",
+    )
     parser.add_argument("--mlflow", default=None, help="log the figures to this tracking URI")
     parser.add_argument("--record", action="store_true", help=f"write {RECORD}")
     args = parser.parse_args()
     config = load_uplift_config(args.config)
-    result = run_protocol(args.tuning, args.untouched, args.accounts, config, print, args.cache)
+    result = run_protocol(
+        args.tuning, args.untouched, args.accounts, config, print, args.cache, args.learner_seeds
+    )
     print(result.describe())
     if args.record:
-        seeds = (
-            [s.structure_seed for s in result.tuning],
-            [s.structure_seed for s in result.untouched],
+        seeds = (  # each world once, however many learner seeds judged it
+            list(dict.fromkeys(s.structure_seed for s in result.tuning)),
+            list(dict.fromkeys(s.structure_seed for s in result.untouched)),
         )
-        record_protocol(result.metrics(), config, args.accounts, *seeds)
+        record_protocol(
+            result.metrics(), config, args.accounts, *seeds, learner_seeds=args.learner_seeds
+        )
     if args.mlflow:
         import mlflow
 
@@ -383,6 +429,7 @@ def main() -> None:
         with mlflow.start_run(run_name="uplift-protocol"):
             mlflow.log_params({"tuning": args.tuning, "untouched": args.untouched})
             mlflow.log_params({"accounts": args.accounts, "confidence": config.confidence})
+            mlflow.log_params({"learner_seeds": args.learner_seeds})
             mlflow.log_metrics(result.metrics())
             mlflow.log_text(result.describe(), "uplift/protocol.txt")
 

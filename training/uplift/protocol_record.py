@@ -25,11 +25,13 @@ def record_protocol(
     tuning: Sequence[int],
     untouched: Sequence[int],
     path: Path = RECORD,
+    learner_seeds: int = 1,
 ) -> None:
     """Write the untouched seeds' figures (`ProtocolReport.metrics`) and their settings."""
     record = {
         "config": config.model_dump(mode="json"),
         "accounts": accounts,
+        "learner_seeds": learner_seeds,
         "tuning": list(tuning),
         "untouched": list(untouched),
         "metrics": {name: round(value, 4) for name, value in metrics.items()},
