@@ -175,7 +175,8 @@ def judge_world(
 
     `model`: a model already fitted on this world's 70% (to judge other ranking settings of
     `config`, such as `confidence`, without refitting). `learner_seed`: added to the
-    structure seed that seeds the learner's bootstraps and folds (0: the recorded figures).
+    structure seed that seeds the learner's bootstraps and folds (`protocol.json` holds the
+    mean of the fits at 0 and 1000).
     """
     config = config or load_uplift_config()
     costs = {a: config.cost(a) for a in ACTION_CODES}
