@@ -16,11 +16,14 @@ def test_figures_come_back_only_for_the_settings_they_were_measured_with(tmp_pat
     path = tmp_path / "protocol.json"
     config = UpliftConfig(confidence=0.8)
     assert recorded_protocol(config, path) is None  # nothing measured yet
-    record_protocol(METRICS, config, 700, [1, 2, 3], list(range(11, 19)), path)
-    assert recorded_protocol(config, path) == METRICS
+    record_protocol(METRICS, config, 700, [1, 2, 3], list(range(11, 19)), path, learner_seeds=2)
+    recorded = recorded_protocol(config, path)
+    assert recorded == {**METRICS, "protocol_learner_seeds": 2.0}
     assert recorded_protocol(config.model_copy(update={"cause_l2": 3.0}), path) is None
-    line = describe_recorded(METRICS)
+    line = describe_recorded(recorded)
     assert "net of cost mean 55.2%" in line and "true cause's remedy 76.9%" in line
+    assert "each world the mean of 2 fits with different learner seeds" in line
+    assert "learner seeds" not in describe_recorded(METRICS)  # one fit per world: nothing to say
 
 
 def test_the_shipped_settings_have_their_protocol_figures():

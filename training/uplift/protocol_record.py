@@ -42,15 +42,17 @@ def record_protocol(
 def recorded_protocol(config: UpliftConfig, path: Path = RECORD) -> dict[str, float] | None:
     """The recorded figures if they were measured with `config`, else None.
 
-    None also when there is no record: the figures then say nothing about this model
-    (rerun `python -m training.uplift.protocol --record`).
+    With them `protocol_learner_seeds`: how many fits, with different learner seeds, each
+    world's figure is the mean of. None also when there is no record: the figures then say
+    nothing about this model (rerun `python -m training.uplift.protocol --record`).
     """
     if not path.is_file():
         return None
     record = json.loads(path.read_text())
     if record["config"] != config.model_dump(mode="json"):
         return None
-    return {name: float(value) for name, value in record["metrics"].items()}
+    figures = {name: float(value) for name, value in record["metrics"].items()}
+    return {**figures, "protocol_learner_seeds": float(record.get("learner_seeds", 1))}
 
 
 def describe_recorded(metrics: dict[str, float]) -> str:
@@ -60,9 +62,13 @@ def describe_recorded(metrics: dict[str, float]) -> str:
         value = Decimal(str(metrics[f"protocol_{policy}_{column}"])) * 100
         return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
+    seeds = int(metrics.get("protocol_learner_seeds", 1))
+    fits = ""
+    if seeds > 1:
+        fits = f", each world the mean of {seeds} fits with different learner seeds"
     return (
         "  on untouched simulated worlds of other causal structures (python -m "
-        "training.uplift.protocol, these settings): net of cost mean "
+        f"training.uplift.protocol, these settings{fits}): net of cost mean "
         f"{share('uplift', 'net_mean')}, worst {share('uplift', 'net_worst')}; without costs "
         f"mean {share('uplift', 'gross_mean')}; the playbook alone "
         f"{share('playbook', 'net_mean')}, the true cause's remedy "
