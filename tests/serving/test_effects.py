@@ -65,9 +65,9 @@ def test_playbook_reason_is_kept_when_a_rule_also_suggests_the_learned_action(se
     learned_only = [s for s in scores if not s.actions[0].rules]
     assert fired and learned_only  # both cases occur among these 40 accounts
     for score in fired:
-        assert "renewed more often" not in score.actions[0].reason
+        assert "how accounts like this did" not in score.actions[0].reason
     for score in learned_only:
-        assert "renewed more often after a exec sponsor call" in score.actions[0].reason
+        assert "how accounts like this did after a exec sponsor call" in score.actions[0].reason
 
 
 def test_effects_are_computed_when_the_bundle_loads_not_on_a_request():

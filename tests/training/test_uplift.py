@@ -216,6 +216,12 @@ def test_expansion_actions_are_valued_by_their_effect_on_the_upsell_label():
     # about +0.2 chance of expanding x 0.2 of ARR per expansion = +0.04 of ARR
     assert 0.015 < np.mean(gain) < 0.08
     assert found["health_check"].expansion is None  # not an expansion action
+    # CSMs' hidden read of churn risk (`selection_bias`) is not taken out of the upsell label
+    biased = UpliftModel(config.model_copy(update={"selection_bias": 0.5}), random_state=0)
+    biased.fit(X, treatments, churn, groups).fit_expansion(X, treatments, upsell, groups)
+    again = biased.effects(X.head(300))["upsell_offer"].expansion
+    assert again is not None
+    np.testing.assert_allclose(again, gain)
 
 
 def test_pooled_regression_recovers_the_shifts_whatever_the_blas_threads():
@@ -234,3 +240,55 @@ def test_pooled_regression_recovers_the_shifts_whatever_the_blas_threads():
     default = _logit_shifts(*args, blas_threads=None)
     np.testing.assert_allclose(one, default, atol=1e-8)
     np.testing.assert_allclose(one[:, [0, 2, 3]], truth[:, [0, 2, 3]], atol=0.15)
+
+
+def hidden_risk_history(n_accounts: int = 1500, months: int = 4, seed: int = 3):
+    """CSMs call accounts whose risk they hear on calls and the features miss; the call does
+    nothing. Returns the history and the called accounts' excess hidden log-odds."""
+    rng = np.random.default_rng(seed)
+    n = n_accounts * months
+    X = pd.DataFrame(rng.normal(size=(n, 3)), columns=["usage", "nps", "tickets"])
+    hidden = rng.normal(size=n)  # what CSMs hear and the data does not hold
+    logit = -1.2 - 1.0 * X["usage"] + 0.6 * X["tickets"] + hidden
+    called = rng.random(n) < 1 / (1 + np.exp(-(-2.0 + 0.8 * X["tickets"] + 1.5 * hidden)))
+    churn = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
+    treatments = pd.DataFrame({"exec_sponsor_call": called.astype(int)})
+    groups = np.repeat(np.arange(n_accounts), months).astype(str)
+    excess = float(hidden[called].mean() - hidden[~called].mean())
+    return X, treatments, churn, groups, excess
+
+
+def test_selection_bias_takes_the_hidden_risk_out_of_learned_effects():
+    X, treatments, churn, groups, excess = hidden_risk_history()
+    config = UpliftConfig(min_propensity=0.01, symptoms=False, bags=4)
+    plain = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
+    found = plain.effects(X)["exec_sponsor_call"]
+    learned = found.basis == LEARNED
+    assert learned.mean() > 0.8
+    # The call does nothing, yet history shows it harmful: CSMs chose the riskier accounts.
+    assert np.nanmean(found.effect[learned]) > 0.03
+    unbiased = UpliftModel(config.model_copy(update={"selection_bias": excess}), random_state=0)
+    unbiased.__dict__.update({k: v for k, v in plain.__dict__.items() if k.endswith("_")})
+    fixed = unbiased.effects(X)["exec_sponsor_call"]
+    assert np.array_equal(fixed.basis, found.basis)  # only learned effects move
+    assert all("more risk than the data shows" in r for r in fixed.reason[learned])
+    assert not any("more risk" in r for r in found.reason)
+    assert abs(np.nanmean(fixed.effect[learned])) < 0.5 * np.nanmean(found.effect[learned])
+    # the treated churn loses `selection_bias` log-odds; the bound follows the effect
+    base = plain.baseline_risk(X)[learned]
+    treated = base + found.effect[learned]
+    expected = 1 / (1 + np.exp(-(np.log(treated / (1 - treated)) - excess))) - base
+    np.testing.assert_allclose(fixed.effect[learned], expected, rtol=1e-6)
+    assert fixed.pessimistic is not None
+    np.testing.assert_allclose(
+        fixed.pessimistic[learned], fixed.effect[learned] + config.z() * fixed.std[learned]
+    )
+    # log-odds, not points: a safe account's churn cannot fall below zero
+    assert np.all(base + fixed.effect[learned] > 0)
+    assert np.all(np.abs(fixed.effect[learned] - found.effect[learned]) <= 0.25 * excess)
+
+
+def test_selection_bias_cannot_be_negative():
+    with pytest.raises(ValidationError):
+        UpliftConfig(selection_bias=-0.1)
+    assert UpliftConfig().hidden_risk() == 0.0

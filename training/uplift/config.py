@@ -41,6 +41,7 @@ class UpliftConfig(BaseModel):
     bags: int = Field(default=8, ge=2)
     final_min_child_samples: int = Field(default=200, gt=0)
     nuisance: NuisanceParams = NuisanceParams()
+    selection_bias: float = Field(default=0.0, ge=0)
     confidence: float = Field(default=0.5, ge=0.5, lt=1.0)
     playbook_confidence: float | None = Field(default=None, ge=0.5, lt=1.0)
     expansion_actions: tuple[str, ...] = ("upsell_offer", "referral_invite")
@@ -60,6 +61,10 @@ class UpliftConfig(BaseModel):
 
         level = getattr(self, "playbook_confidence", None)  # None in older pickles too
         return float(norm.ppf(self.confidence if level is None else level))
+
+    def hidden_risk(self) -> float:
+        """`selection_bias`: log-odds of churn risk CSMs saw and the features do not show."""
+        return float(getattr(self, "selection_bias", 0.0))  # absent in older pickles
 
     def cost(self, action: str) -> float:
         """What doing `action` once costs, in ARR currency."""

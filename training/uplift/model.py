@@ -196,6 +196,7 @@ class UpliftModel(PythonModel):
         features = X[self.feature_names_].to_numpy(dtype=float)
         symptoms, causes = self._symptoms(X), self._causes(X)
         n, low = len(features), self.config.min_propensity
+        baseline = self.baseline_risk(X) if self.config.hidden_risk() > 0 else None
         out: dict[str, ActionEffect] = {}
         for action in self.actions_:
             effect, std = np.full(n, np.nan), np.full(n, np.nan)
@@ -208,14 +209,31 @@ class UpliftModel(PythonModel):
                 reason[chance > 1 - low] = f"CSMs almost always did {action} for accounts like this"
                 diagnosed = None if causes is None else causes[ok]
                 effect[ok], std[ok] = self._predict(action, features[ok], symptoms[ok], diagnosed)
+                if baseline is not None:
+                    effect[ok] = self._unbiased(effect[ok], baseline[ok])
                 basis[ok] = LEARNED
                 reason[ok] = f"learned from {self.n_treated_[action]} times the CS team did it"
+                if baseline is not None:
+                    reason[ok] += (
+                        ", allowing for CSMs acting on accounts at more risk than the data shows"
+                    )
             spread = np.nan_to_num(std, nan=0.0)
             bound = effect + self.config.z() * spread
             suggested = effect + self.config.z_suggested() * spread
             gain = self._expansion_gain(action, X, basis)
             out[action] = ActionEffect(effect, std, basis, reason, bound, gain, suggested)
         return out
+
+    def _unbiased(self, effect: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+        """`effect` with the hidden risk of the accounts CSMs chose taken out (`selection_bias`).
+
+        CSMs act on accounts that are riskier than their features show (they hear it on
+        calls), so the churn history shows after an action overstates what the action left
+        of the risk. The treated churn `baseline + effect` loses `selection_bias` log-odds;
+        the effect is what remains of it against the baseline.
+        """
+        treated = np.clip(baseline + effect, 1e-6, 1 - 1e-6)
+        return sigmoid(np.log(treated / (1 - treated)) - self.config.hidden_risk()) - baseline
 
     def _expansion_gain(self, action: str, X: pd.DataFrame, basis: np.ndarray) -> np.ndarray | None:
         """Expansion ARR the action adds, as a share of ARR (learned accounts; else None).
@@ -244,6 +262,7 @@ class UpliftModel(PythonModel):
         config = self.config.model_copy(
             update={
                 "expansion_actions": (),
+                "selection_bias": 0.0,  # the churn label's bias, not the upsell label's
                 "symptoms": False,
                 "causes": False,
                 "interactions": 0,
