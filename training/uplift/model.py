@@ -228,9 +228,9 @@ class UpliftModel(PythonModel):
         """`effect` with the hidden risk of the accounts CSMs chose taken out (`selection_bias`).
 
         CSMs act on accounts that are riskier than their features show (they hear it on
-        calls), so the churn history shows after an action overstates what the action left
-        of the risk. The treated churn `baseline + effect` loses `selection_bias` log-odds;
-        the effect is what remains of it against the baseline.
+        calls), so the churn seen after an action overstates the risk the action left. The
+        treated churn `baseline + effect` loses `selection_bias` log-odds; the effect is
+        what remains of it against the baseline.
         """
         treated = np.clip(baseline + effect, 1e-6, 1 - 1e-6)
         return sigmoid(np.log(treated / (1 - treated)) - self.config.hidden_risk()) - baseline
