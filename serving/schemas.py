@@ -70,7 +70,12 @@ class ActionOut(BaseModel):
     rules: list[str] = Field(description="Playbook rules that recommended it.")
     drivers: list[DriverOut] = Field(description="The drivers that triggered it.")
     expected_effect: float | None = Field(
-        default=None, description="Expected change in churn probability (negative helps), if known."
+        default=None,
+        description=(
+            "Expected change in churn probability (negative helps), if known. A learned effect"
+            " has uplift.yaml's selection_bias (the hidden risk of the accounts CSMs chose to"
+            " act on) taken out; basis_reason says so."
+        ),
     )
     effect_std: float | None = Field(
         default=None, description="Standard error of expected_effect (null when not learned)."
