@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier, LGBMRegressor
 from mlflow.pyfunc import PythonModel
+from scipy.special import logit
 from sklearn.model_selection import GroupKFold
 
 from actions.playbook import Playbook
@@ -233,7 +234,7 @@ class UpliftModel(PythonModel):
         what remains of it against the baseline.
         """
         treated = np.clip(baseline + effect, 1e-6, 1 - 1e-6)
-        return sigmoid(np.log(treated / (1 - treated)) - self.config.hidden_risk()) - baseline
+        return sigmoid(logit(treated) - self.config.hidden_risk()) - baseline
 
     def _expansion_gain(self, action: str, X: pd.DataFrame, basis: np.ndarray) -> np.ndarray | None:
         """Expansion ARR the action adds, as a share of ARR (learned accounts; else None).
