@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from training.uplift.offpolicy import evaluate_offpolicy, segment_of
+from training.uplift.offpolicy import cs_team_actions, evaluate_offpolicy, segment_of
 
 TRUE_EFFECT = -0.15
 
@@ -44,6 +45,41 @@ def test_doubly_robust_value_recovers_the_true_value_of_always_calling():
     assert not (always.low <= naive <= always.high)  # the naive comparison is confounded
     assert never.value == 0.0 and never.low == 0.0 == never.high
     assert always.low < always.value < always.high
+
+
+def test_what_the_team_did_is_valued_on_the_outcomes_seen():
+    X, taken, churn, arr, groups, risk = _history()
+    called = np.array(taken) != "none"
+    true_value = float(np.sum(np.minimum(risk, -TRUE_EFFECT) * arr * called) - 500.0 * called.sum())
+    costs = {"exec_sponsor_call": 500.0}
+    as_a_rule = list(taken)  # the same choices but one, so weighted as a rule of the features
+    as_a_rule[0] = "none" if taken[0] != "none" else "exec_sponsor_call"
+    team, rule = evaluate_offpolicy(
+        X, taken, churn, arr, groups, {"team": taken, "rule": as_a_rule}, costs
+    )
+    assert team.low <= true_value <= team.high
+    assert team.high - team.low < 0.5 * (rule.high - rule.low)
+
+
+def test_the_team_s_action_counts_only_before_the_renewal():
+    snapshots = pd.DataFrame(
+        {
+            "account_id": ["a", "b"],
+            "as_of": pd.to_datetime(["2025-01-01", "2025-01-01"]),
+            "renewal_date": pd.to_datetime(["2025-06-01", "2025-01-20"]),
+        }
+    )
+    touchpoints = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "b"],
+            "ts": pd.to_datetime(["2025-02-01", "2025-02-01", "2025-01-25"]),
+            "type": ["training", "training", "health_check"],
+        }
+    )
+    # b renewed (or churned) on 20 January: nothing done after it can change that renewal
+    assert cs_team_actions(snapshots, touchpoints, days=60) == ["training", "none"]
+    unbounded = snapshots.drop(columns="renewal_date")
+    assert cs_team_actions(unbounded, touchpoints, days=60) == ["training", "health_check"]
 
 
 def test_actions_history_never_shows_are_reported_as_too_thin():

@@ -28,6 +28,40 @@ def load_touchpoints(con: Any, until: datetime | None = None) -> pd.DataFrame:
     return con.execute(f"SELECT {columns} FROM touchpoints WHERE ts <= ?", [until]).df()
 
 
+def actions_in_window(
+    snapshots: pd.DataFrame,
+    touchpoints: pd.DataFrame,
+    window_days: int,
+    actions: Sequence[str] = ACTION_CODES,
+) -> pd.DataFrame:
+    """Each action logged in a snapshot's window: columns row (position in `snapshots`), ts, type.
+
+    The window is (as_of, as_of + window_days], cut at the snapshot's `renewal_date` when the
+    frame has one: an action after the renewal cannot change it, and a churned account is
+    no longer there to act on, so counting such actions would make every action look
+    protective.
+    """
+    start = pd.to_datetime(snapshots["as_of"]).to_numpy(dtype="datetime64[ns]")
+    end = start + np.timedelta64(window_days, "D")
+    if "renewal_date" in snapshots:
+        renewal = pd.to_datetime(snapshots["renewal_date"]).to_numpy(dtype="datetime64[ns]")
+        end = np.where(np.isnat(renewal) | (end <= renewal), end, renewal)
+    rows = pd.DataFrame(
+        {
+            "row": np.arange(len(snapshots)),
+            "account_id": snapshots["account_id"].astype(str).to_numpy(),
+            "start": start,
+            "end": end,
+        }
+    )
+    done = touchpoints.loc[touchpoints["type"].isin(actions), ["account_id", "ts", "type"]].copy()
+    done["account_id"] = done["account_id"].astype(str)
+    done["ts"] = pd.to_datetime(done["ts"])
+    joined = rows.merge(done, on="account_id")
+    inside = (joined["ts"] > joined["start"]) & (joined["ts"] <= joined["end"])
+    return joined.loc[inside, ["row", "ts", "type"]]
+
+
 def treatment_matrix(
     snapshots: pd.DataFrame,
     touchpoints: pd.DataFrame,
@@ -49,24 +83,7 @@ def treatment_matrix(
     treated = pd.DataFrame(0, index=snapshots.index, columns=list(actions), dtype=np.int8)
     if touchpoints.empty or snapshots.empty:
         return treated
-    start = pd.to_datetime(snapshots["as_of"]).to_numpy(dtype="datetime64[ns]")
-    end = start + np.timedelta64(window_days, "D")
-    if "renewal_date" in snapshots:
-        renewal = pd.to_datetime(snapshots["renewal_date"]).to_numpy(dtype="datetime64[ns]")
-        end = np.where(np.isnat(renewal) | (end <= renewal), end, renewal)
-    rows = pd.DataFrame(
-        {
-            "row": np.arange(len(snapshots)),
-            "account_id": snapshots["account_id"].astype(str).to_numpy(),
-            "start": start,
-            "end": end,
-        }
-    )
-    done = touchpoints.loc[touchpoints["type"].isin(actions), ["account_id", "ts", "type"]].copy()
-    done["account_id"] = done["account_id"].astype(str)
-    done["ts"] = pd.to_datetime(done["ts"])
-    joined = rows.merge(done, on="account_id")
-    joined = joined[(joined["ts"] > joined["start"]) & (joined["ts"] <= joined["end"])]
+    joined = actions_in_window(snapshots, touchpoints, window_days, actions)
     if joined.empty:
         return treated
     column = {action: i for i, action in enumerate(actions)}

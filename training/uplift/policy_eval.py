@@ -264,7 +264,7 @@ def evaluate_policies(
             playbook's `actions/playbook.yaml` when `playbook` is None, else "given").
         seed: seed of the random policy.
         touchpoints: the CS team's touchpoints; adds `cs_team` (its first action in the
-            `window_days` after each snapshot, or none).
+            `window_days` after each snapshot, cut at its renewal, or none).
         causes: the simulator's `_truth/causes.parquet`; with `structure` adds
             `true_cause` (the remedy of each snapshot's dominant cause).
         structure: the simulated world's causal structure (whose remedies count).
