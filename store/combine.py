@@ -26,11 +26,13 @@ def combine_touchpoints(
 
     Returns:
         The source's columns, sorted by time; a touchpoint in both is the recorded copy.
+        With recorded touchpoints, also `plan_line_id`: the plan line each follows (empty
+        for the source's and for what the team did of its own accord).
     """
     if recorded is None or recorded.empty:
         combined = source.copy()
     else:
-        columns = list(source.columns)
+        columns = list(dict.fromkeys([*source.columns, "plan_line_id"]))
         kept = recorded.reindex(columns=columns)
         from_source = source[~source["touchpoint_id"].isin(set(recorded["touchpoint_id"]))]
         parts = [part for part in (from_source, kept) if not part.empty]

@@ -124,7 +124,8 @@ def test_a_touchpoint_in_both_the_source_and_the_store_counts_once(store: Store)
     )
     combined = combine_touchpoints(source, store.touchpoints())
     assert combined["touchpoint_id"].tolist() == ["crm-0", "crm-1", "crm-2"]
-    assert list(combined.columns) == list(source.columns)
+    assert list(combined.columns) == [*source.columns, "plan_line_id"]
+    assert combined["plan_line_id"].isna().all()  # neither recorded one follows a plan line
     cut = combine_touchpoints(source, store.touchpoints(), until=WHEN + timedelta(hours=1))
     assert cut["touchpoint_id"].tolist() == ["crm-0", "crm-1"]
     alone = combine_touchpoints(source, None)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
 from training.uplift import UpliftConfig, UpliftModel, fit_uplift, load_uplift_config
-from training.uplift.data import treatment_matrix
+from training.uplift.data import own_choice_share, treatment_matrix
 from training.uplift.model import LEARNED, PLAYBOOK, ActionEffect
 
 TRUE_EFFECT = -0.15
@@ -286,6 +286,48 @@ def test_selection_bias_takes_the_hidden_risk_out_of_learned_effects():
     # log-odds, not points: a safe account's churn cannot fall below zero
     assert np.all(base + fixed.effect[learned] > 0)
     assert np.all(np.abs(fixed.effect[learned] - found.effect[learned]) <= 0.25 * excess)
+
+
+def test_selection_bias_spares_what_followed_plan_lines():
+    X, treatments, churn, groups, excess = hidden_risk_history(n_accounts=600)
+    config = UpliftConfig(min_propensity=0.01, symptoms=False, bags=2, selection_bias=excess)
+    model = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
+    found = {}
+    for share in (1.0, 0.5, 0.0):
+        model.own_share_ = {"exec_sponsor_call": share}
+        found[share] = model.effects(X)["exec_sponsor_call"]
+    learned = found[1.0].basis == LEARNED
+    base = model.baseline_risk(X)[learned]
+
+    def treated_logit(share: float) -> np.ndarray:
+        treated = base + found[share].effect[learned]
+        return np.log(treated / (1 - treated))
+
+    # the plan chose its accounts on the features: only the team's own choices hid risk
+    np.testing.assert_allclose(treated_logit(0.5) - treated_logit(1.0), 0.5 * excess, rtol=1e-5)
+    np.testing.assert_allclose(treated_logit(0.0) - treated_logit(1.0), excess, rtol=1e-5)
+    assert "more risk than the data shows" in found[0.0].reason[learned][0]
+
+
+def test_own_choice_share_counts_what_the_team_chose_without_a_plan_line():
+    snapshots = pd.DataFrame(
+        {"account_id": ["a", "b", "c", "d"], "as_of": pd.to_datetime(["2025-01-01"] * 4)}
+    )
+    touchpoints = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "c", "d"],
+            "ts": pd.to_datetime(["2025-01-10"] * 5),
+            "type": ["training", "training", "training", "training", "health_check"],
+            "plan_line_id": [None, "plan-1-b", "plan-1-c", None, "plan-1-d"],
+        }
+    )
+    share = own_choice_share(snapshots, touchpoints, window_days=30)
+    # a: own; b: the plan's; c: the plan's line and once more of the team's accord: own
+    assert share["training"] == pytest.approx(2 / 3)
+    assert share["health_check"] == 0.0
+    assert share["business_review"] == 1.0  # never done: nothing says it was planned
+    alone = own_choice_share(snapshots, touchpoints.drop(columns="plan_line_id"), 30)
+    assert set(alone.values()) == {1.0}
 
 
 def test_selection_bias_cannot_be_negative():

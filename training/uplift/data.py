@@ -34,7 +34,9 @@ def actions_in_window(
     window_days: int,
     actions: Sequence[str] = ACTION_CODES,
 ) -> pd.DataFrame:
-    """Each action logged in a snapshot's window: columns row (position in `snapshots`), ts, type.
+    """Each action logged in a snapshot's window: row (position in `snapshots`), ts, type.
+
+    With a `plan_line_id` column in `touchpoints`, it comes along.
 
     The window is (as_of, as_of + window_days], cut at the snapshot's `renewal_date` when the
     frame has one: an action after the renewal cannot change it, and a churned account is
@@ -54,12 +56,13 @@ def actions_in_window(
             "end": end,
         }
     )
-    done = touchpoints.loc[touchpoints["type"].isin(actions), ["account_id", "ts", "type"]].copy()
+    kept = [c for c in ("account_id", "ts", "type", "plan_line_id") if c in touchpoints.columns]
+    done = touchpoints.loc[touchpoints["type"].isin(actions), kept].copy()
     done["account_id"] = done["account_id"].astype(str)
     done["ts"] = pd.to_datetime(done["ts"])
     joined = rows.merge(done, on="account_id")
     inside = (joined["ts"] > joined["start"]) & (joined["ts"] <= joined["end"])
-    return joined.loc[inside, ["row", "ts", "type"]]
+    return joined.loc[inside, ["row", *kept[1:]]]
 
 
 def treatment_matrix(
@@ -90,3 +93,30 @@ def treatment_matrix(
     values = treated.to_numpy(copy=True)
     values[joined["row"].to_numpy(), joined["type"].map(column).to_numpy()] = 1
     return pd.DataFrame(values, index=snapshots.index, columns=list(actions))
+
+
+def own_choice_share(
+    snapshots: pd.DataFrame,
+    touchpoints: pd.DataFrame,
+    window_days: int,
+    actions: Sequence[str] = ACTION_CODES,
+) -> dict[str, float]:
+    """Per action, the share of its treated snapshots the CS team chose on its own.
+
+    A snapshot treated with an action counts as the team's own choice unless every such
+    touchpoint in its window follows a plan line (`plan_line_id`, recorded through the
+    service): the plan chose those accounts on the features the learner sees, the team
+    chose the others on what it heard as well. Without a `plan_line_id` column every
+    action is the team's own; an action never done counts as 1.
+    """
+    share = {action: 1.0 for action in actions}
+    if "plan_line_id" not in touchpoints.columns:
+        return share
+    found = actions_in_window(snapshots, touchpoints, window_days, actions)
+    if found.empty:
+        return share
+    planned = found["plan_line_id"].notna() & (found["plan_line_id"].astype(str) != "")
+    own = (~planned).groupby([found["row"], found["type"]]).any()
+    for action, flags in own.groupby(level="type"):
+        share[str(action)] = float(flags.mean())
+    return share

@@ -30,7 +30,7 @@ from actions.playbook import Playbook
 from actions.tiers import cut_points
 from training.diagnosis import CauseReader, load_reader
 from training.uplift.config import UpliftConfig, load_uplift_config
-from training.uplift.data import treatment_matrix
+from training.uplift.data import own_choice_share, treatment_matrix
 from training.uplift.pooled import PooledFit, fit_pooled, sigmoid, usual_chance
 from training.uplift.symptoms import Conditions, action_symptoms, symptom_matrix
 
@@ -85,6 +85,8 @@ class UpliftModel(PythonModel):
         self.feature_names_ = list(X.columns)
         self.actions_ = list(treatments.columns)
         self.n_treated_: dict[str, int] = {}
+        # per action, the share of its history the team chose on its own (`fit_uplift`)
+        self.own_share_: dict[str, float] = {}
         self.propensity_: dict[str, LGBMClassifier] = {}
         self.final_: dict[str, list[Any]] = {}
         self.pooled_: list[PooledFit] = []
@@ -211,7 +213,7 @@ class UpliftModel(PythonModel):
                 diagnosed = None if causes is None else causes[ok]
                 effect[ok], std[ok] = self._predict(action, features[ok], symptoms[ok], diagnosed)
                 if baseline is not None:
-                    effect[ok] = self._unbiased(effect[ok], baseline[ok])
+                    effect[ok] = self._unbiased(effect[ok], baseline[ok], action)
                 basis[ok] = LEARNED
                 reason[ok] = f"learned from {self.n_treated_[action]} times the CS team did it"
                 if baseline is not None:
@@ -225,16 +227,18 @@ class UpliftModel(PythonModel):
             out[action] = ActionEffect(effect, std, basis, reason, bound, gain, suggested)
         return out
 
-    def _unbiased(self, effect: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    def _unbiased(self, effect: np.ndarray, baseline: np.ndarray, action: str) -> np.ndarray:
         """`effect` with the hidden risk of the accounts CSMs chose taken out (`selection_bias`).
 
         CSMs act on accounts that are riskier than their features show (they hear it on
         calls), so the churn seen after an action overstates the risk the action left. The
-        treated churn `baseline + effect` loses `selection_bias` log-odds; the effect is
-        what remains of it against the baseline.
+        treated churn `baseline + effect` loses `selection_bias` log-odds times the share of
+        the action's history the team chose on its own (`own_share_`; the rest followed plan
+        lines, chosen on the features); the effect is what remains against the baseline.
         """
+        bias = self.config.hidden_risk() * getattr(self, "own_share_", {}).get(action, 1.0)
         treated = np.clip(baseline + effect, 1e-6, 1 - 1e-6)
-        return sigmoid(logit(treated) - self.config.hidden_risk()) - baseline
+        return sigmoid(logit(treated) - bias) - baseline
 
     def _expansion_gain(self, action: str, X: pd.DataFrame, basis: np.ndarray) -> np.ndarray | None:
         """Expansion ARR the action adds, as a share of ARR (learned accounts; else None).
@@ -394,6 +398,7 @@ def fit_uplift(
     model.fit(
         labelled[list(feature_names)], treated, labelled["churn"], labelled["account_id"], playbook
     )
+    model.own_share_ = own_choice_share(labelled, touchpoints, config.window_days)
     if config.expansion_actions and upsell_rows is not None and len(upsell_rows):
         grew = upsell_rows[upsell_rows["upsell"].notna()].reset_index(drop=True)
         model.fit_expansion(
