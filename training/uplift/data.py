@@ -36,12 +36,10 @@ def actions_in_window(
 ) -> pd.DataFrame:
     """Each action logged in a snapshot's window: row (position in `snapshots`), ts, type.
 
-    With a `plan_line_id` column in `touchpoints`, it comes along.
-
-    The window is (as_of, as_of + window_days], cut at the snapshot's `renewal_date` when the
-    frame has one: an action after the renewal cannot change it, and a churned account is
-    no longer there to act on, so counting such actions would make every action look
-    protective.
+    `plan_line_id` comes along when `touchpoints` has it. The window is (as_of, as_of +
+    window_days], cut at the snapshot's `renewal_date` when the frame has one: an action
+    after the renewal cannot change it, and a churned account is no longer there to act on,
+    so counting such actions would make every action look protective.
     """
     start = pd.to_datetime(snapshots["as_of"]).to_numpy(dtype="datetime64[ns]")
     end = start + np.timedelta64(window_days, "D")

@@ -3,20 +3,20 @@
 A doubly robust off-policy estimate (Dudik, Langford and Li 2011). Each labelled snapshot
 (account, as_of) has the action the CS team took in the window after it (the first
 touchpoint, or none; the learner's window, cut at the renewal) and whether the account
-churned at its next renewal. Two models are
-cross-fitted by account: the chance CSMs take each action given the features (propensity,
-multinomial LightGBM) and the churn probability given the features and the action taken
-(outcome, LightGBM on features plus the action). For policy pi, per snapshot,
+churned at its next renewal. Two models are cross-fitted by account: the chance CSMs take
+each action given the features (propensity, multinomial LightGBM) and the churn
+probability given the features and the action taken (outcome, LightGBM on features plus
+the action). For policy pi, per snapshot,
 
     dr(a) = mu(x, a) + [a_taken = a] / e(a | x) x (churn - mu(x, a))
     saved = ARR x (dr(none) - dr(pi(x))) - cost(pi(x))
 
-except for what the CS team did, whose outcomes were seen: saved = ARR x (dr(none) - churn)
-- cost. The policy's value is the sum of `saved` (ARR saved net of cost against doing nothing),
-with a bootstrap over accounts for the interval. Propensities are floored at `MIN_PROPENSITY`
-so a rare action cannot blow the estimate up; where the policy picks an action CSMs almost
-never took for such accounts, or took fewer than `THIN` times in a segment, the report says
-that history is too thin to judge it there.
+except for what the CS team did, whose outcomes were seen: saved = ARR x (dr(none) -
+churn) - cost. A policy's value is the sum of `saved` (ARR saved net of cost against doing
+nothing), with a bootstrap over accounts for the interval. Propensities are floored at
+`MIN_PROPENSITY` so a rare action cannot blow the estimate up; where the policy picks an
+action CSMs almost never took for such accounts, or took fewer than `THIN` times in a
+segment, the report says that history is too thin to judge it there.
 """
 
 from __future__ import annotations
