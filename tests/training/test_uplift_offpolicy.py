@@ -90,6 +90,16 @@ def test_actions_history_never_shows_are_reported_as_too_thin():
     assert any("training" in spot for spot in found[0].thin)
 
 
+def test_what_the_team_did_is_never_too_thin_to_judge():
+    X, taken, churn, arr, groups, _ = _history(n=800)
+    done = ["training"] * 20 + list(taken[20:])  # a rare action: done 20 times in the segment
+    team, rule = evaluate_offpolicy(
+        X, done, churn, arr, groups, {"team": done, "rule": ["training"] * len(done)}, {}
+    )
+    assert any("training" in spot for spot in rule.thin)
+    assert team.thin == []  # its outcomes were seen, whatever the chance of its choices
+
+
 def test_segments_are_arr_bands():
     names = segment_of(np.array([500.0, 20_000.0, 80_000.0, np.nan]))
     assert list(names) == ["ARR under 10k", "ARR 10k-50k", "ARR 50k and more", "ARR under 10k"]

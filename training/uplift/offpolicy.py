@@ -15,7 +15,7 @@ except for what the CS team did, whose outcomes were seen: saved = ARR x (dr(non
 churn) - cost. A policy's value is the sum of `saved` (ARR saved net of cost against doing
 nothing), with a bootstrap over accounts for the interval. Propensities are floored at
 `MIN_PROPENSITY` so a rare action cannot blow the estimate up; where the policy picks an
-action CSMs almost never took for such accounts, or took fewer than `THIN` times in a
+action CSMs took for fewer than 5% of such accounts, or fewer than `THIN` times in a
 segment, the report says that history is too thin to judge it there.
 """
 
@@ -39,7 +39,7 @@ ARMS: tuple[str, ...] = (NO_ACTION, *ACTION_CODES)
 # against 0.02 the interval held the true value as often or more (learned 12 of 12 fits,
 # playbook 10 against 8, CS team 10 both) and was 30-45% narrower; self-normalised weights, a
 # smoother outcome model and three cross-fittings pooled did no better (README,
-# "Next-best-action"). It is also where "CSMs almost never did it" starts (`thin_spots`).
+# "Next-best-action"). Below it, history is too thin to judge an action (`thin_spots`).
 MIN_PROPENSITY = 0.05
 # The propensity model is kept smooth: an overfit one puts near-zero chances on the few
 # treated accounts it memorised, and their weights then dominate the estimate.
@@ -185,7 +185,9 @@ def thin_spots(nuisance: Nuisance, chosen: Sequence[str], arr: np.ndarray) -> li
             continue
         rare = nuisance.propensity[mine, index[action]] < MIN_PROPENSITY
         if rare.mean() > 0.5:
-            out.append(f"{action} (CSMs almost never did it for such accounts)")
+            out.append(
+                f"{action} (CSMs did it for fewer than {MIN_PROPENSITY:.0%} of such accounts)"
+            )
         for name in dict.fromkeys(segments[mine]):
             done = int(((taken == action) & (segments == name)).sum())
             if done < THIN:
@@ -211,5 +213,8 @@ def evaluate_offpolicy(
     for name, chosen in policies.items():
         saved = saved_per_snapshot(nuisance, chosen, churn, arr, costs)
         value, low, high = estimate(saved, groups, level, seed=seed)
-        out.append(PolicyEstimate(name, value, low, high, thin_spots(nuisance, chosen, arr)))
+        # what was done was seen: its value leans on no chance of doing it
+        seen = list(chosen) == list(taken)
+        thin = [] if seen else thin_spots(nuisance, chosen, arr)
+        out.append(PolicyEstimate(name, value, low, high, thin))
     return out
