@@ -39,6 +39,7 @@ Run: `retain closed-loop` (`retain/cli.py`); `make closed-loop`.
 
 from __future__ import annotations
 
+import copy
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -61,7 +62,7 @@ from simulator.closed_loop import LiveWorld
 from store import Plan, Store, Touchpoint, combine_touchpoints, plan_lines
 from training.closed_loop_score import ArmResult, LoopReport, MonthResult, score_month
 from training.uplift.config import UpliftConfig, load_uplift_config
-from training.uplift.model import fit_uplift
+from training.uplift.model import UpliftModel, fit_uplift
 from training.uplift.policy_eval import product_playbook
 
 ARMS = ("randomized", "not_randomized", "playbook")
@@ -207,7 +208,11 @@ def run_arm(
                     plan_line_id=line_of.get(str(tp["account_id"])),
                 )
             )
-        month = score_month(arm, now, scored, effects, lived.effects, lived.touchpoints, costs)
+        alone = model.config.model_copy(update={"selection_bias": 0.0})
+        history = _with_config(model, alone).effects(scored)
+        month = score_month(
+            arm, now, scored, effects, lived.effects, lived.touchpoints, costs, history
+        )
         month = replace(
             month,
             lines={str(a): int(n) for a, n in plan.lines["arm"].value_counts().items()},
@@ -223,6 +228,13 @@ def run_arm(
     result.stored_touchpoints = len(store.touchpoints())
     result.stored_plans = len(store.plans())
     return result
+
+
+def _with_config(model: UpliftModel, config: UpliftConfig) -> UpliftModel:
+    """A shallow copy of `model` that judges with `config` (the fitted parts shared)."""
+    other = copy.copy(model)
+    other.config = config
+    return other
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ actions done (each done action's true effect on the account's churn probability 
 month's start x the account's ARR; net of the action's cost) and the learned effects'
 error for every running account (mean absolute error over all (account, action) pairs,
 an effect the service does not know counted as 0; over learned pairs only; the share
-learned; the mean per-action Spearman rank correlation). `LoopReport` holds every arm's
+learned; the mean per-action Spearman rank correlation; the error of the effects as history
+alone shows them, before `selection_bias`). `LoopReport` holds every arm's
 months (`training.closed_loop.run_closed_loop`) and writes them (`write_report`).
 """
 
@@ -47,6 +48,9 @@ class MonthResult:
     average_error_pts: float = float("nan")
     mae_by_action: dict[str, float] = field(default_factory=dict)
     training_rows: int = 0
+    # the same mean absolute error for the effects as history alone shows them, before
+    # `selection_bias` (a fixed prior, not learned) is taken out; NaN without it
+    mae_history_pts: float = float("nan")
 
     def row(self) -> dict[str, Any]:
         flat = {k: v for k, v in self.__dict__.items() if k not in ("lines", "mae_by_action")}
@@ -122,7 +126,8 @@ class LoopReport:
         lines.append("")
         lines.append(
             "effect error, first 3 months -> last 3 months (mean abs pts; rank corr;"
-            " error of each learned action's average effect, pts):"
+            " error of each learned action's average effect, pts; mean abs pts of the"
+            " effects as history alone shows them, before selection_bias):"
         )
         for name, arm in self.arms.items():
             first, last = arm.months[:3], arm.months[-3:]
@@ -135,6 +140,7 @@ class LoopReport:
                             ("mae_pts", ".2f"),
                             ("rank_correlation", "+.2f"),
                             ("average_error_pts", ".2f"),
+                            ("mae_history_pts", ".2f"),
                         )
                     )
                 )
@@ -154,8 +160,12 @@ def score_month(
     true_effects: pd.DataFrame,
     done: pd.DataFrame,
     costs: dict[str, float],
+    history_effects: dict[str, Any] | None = None,
 ) -> MonthResult:
-    """True value of what was done and the learned effects' error against the truth."""
+    """True value of what was done and the learned effects' error against the truth.
+
+    `history_effects`: the same effects without `selection_bias` (`mae_history_pts`).
+    """
     truth = true_effects.pivot_table(index="account_id", columns="action", values="effect")
     truth = truth.reindex(columns=list(ACTION_CODES))
     arr = scored.set_index(scored["account_id"].astype(str))["arr"].astype(float)
@@ -170,21 +180,14 @@ def score_month(
             saved += -effect * value
             net += -effect * value - costs.get(action, 0.0)
     rows = truth.reindex(scored["account_id"].astype(str)).to_numpy(dtype=float)
-    learned = np.column_stack(
-        [
-            np.where(
-                np.asarray(effects[a].basis) == "learned",
-                np.asarray(effects[a].effect, dtype=float),
-                np.nan,
-            )
-            if a in effects
-            else np.full(len(scored), np.nan)
-            for a in ACTION_CODES
-        ]
-    )
     has_truth = np.isfinite(rows)
+    learned = _learned(effects, len(scored))
     is_learned = np.isfinite(learned) & has_truth
     error = np.abs(np.where(is_learned, learned, 0.0) - rows)
+    history = float("nan")
+    if history_effects is not None and has_truth.any():
+        alone = _learned(history_effects, len(scored))
+        history = float(np.abs(np.where(np.isfinite(alone), alone, 0.0) - rows)[has_truth].mean())
     by_action = {
         a: float(np.nanmean(np.where(has_truth[:, j], error[:, j], np.nan))) * 100
         for j, a in enumerate(ACTION_CODES)
@@ -215,6 +218,23 @@ def score_month(
         rank_correlation=float(np.mean(correlations)) if correlations else float("nan"),
         average_error_pts=float(np.mean(averages)) if averages else float("nan"),
         mae_by_action=by_action,
+        mae_history_pts=history * 100,
+    )
+
+
+def _learned(effects: dict[str, Any], n: int) -> np.ndarray:
+    """(accounts, actions) learned effect per pair, NaN where the service did not learn it."""
+    return np.column_stack(
+        [
+            np.where(
+                np.asarray(effects[a].basis) == "learned",
+                np.asarray(effects[a].effect, dtype=float),
+                np.nan,
+            )
+            if a in effects
+            else np.full(n, np.nan)
+            for a in ACTION_CODES
+        ]
     )
 
 

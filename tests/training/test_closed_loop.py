@@ -131,6 +131,12 @@ def test_a_month_is_scored_on_the_true_effects_of_what_was_done() -> None:
     assert month.mae_by_action["training"] == pytest.approx(2.5)
     assert np.isnan(month.rank_correlation)  # too few learned accounts to rank
     assert np.isnan(month.average_error_pts)
+    assert np.isnan(month.mae_history_pts)  # no effects without selection_bias given
+    # the effects as history alone shows them (before selection_bias): training -0.10, +0.02
+    alone = {"training": effect([-0.10, 0.02], [True, True])}
+    month = score_month("randomized", MONTH, scored, learned, truth, done, costs, alone)
+    assert month.mae_history_pts == pytest.approx(others / (2 * len(ACTION_CODES)))
+    assert month.mae_pts == pytest.approx((5 + 0 + others) / (2 * len(ACTION_CODES)))
 
 
 def test_the_average_effect_error_is_per_learned_action() -> None:
