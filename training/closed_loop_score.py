@@ -6,7 +6,8 @@ month's start x the account's ARR; net of the action's cost) and the learned eff
 error for every running account (mean absolute error over all (account, action) pairs,
 an effect the service does not know counted as 0; over learned pairs only; the share
 learned; the mean per-action Spearman rank correlation; the error of the effects as history
-alone shows them, before `selection_bias`). `LoopReport` holds every arm's
+alone shows them, before `selection_bias`; and the error of knowing nothing, every effect 0,
+the mean absolute true effect). `LoopReport` holds every arm's
 months (`training.closed_loop.run_closed_loop`) and writes them (`write_report`).
 """
 
@@ -51,6 +52,8 @@ class MonthResult:
     # the same mean absolute error for the effects as history alone shows them, before
     # `selection_bias` (a fixed prior, not learned) is taken out; NaN without it
     mae_history_pts: float = float("nan")
+    # the error of knowing nothing (every effect 0): the mean absolute true effect
+    zero_error_pts: float = float("nan")
 
     def row(self) -> dict[str, Any]:
         flat = {k: v for k, v in self.__dict__.items() if k not in ("lines", "mae_by_action")}
@@ -127,7 +130,8 @@ class LoopReport:
         lines.append(
             "effect error, first 3 months -> last 3 months (mean abs pts; rank corr;"
             " error of each learned action's average effect, pts; mean abs pts of the"
-            " effects as history alone shows them, before selection_bias):"
+            " effects as history alone shows them, before selection_bias; the error of"
+            " knowing nothing, every effect 0):"
         )
         for name, arm in self.arms.items():
             first, last = arm.months[:3], arm.months[-3:]
@@ -141,6 +145,7 @@ class LoopReport:
                             ("rank_correlation", "+.2f"),
                             ("average_error_pts", ".2f"),
                             ("mae_history_pts", ".2f"),
+                            ("zero_error_pts", ".2f"),
                         )
                     )
                 )
@@ -219,6 +224,7 @@ def score_month(
         average_error_pts=float(np.mean(averages)) if averages else float("nan"),
         mae_by_action=by_action,
         mae_history_pts=history * 100,
+        zero_error_pts=float(np.abs(rows[has_truth]).mean() * 100) if has_truth.any() else np.nan,
     )
 
 

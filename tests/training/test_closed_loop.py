@@ -136,6 +136,7 @@ def test_a_month_is_scored_on_the_true_effects_of_what_was_done() -> None:
     alone = {"training": effect([-0.10, 0.02], [True, True])}
     month = score_month("randomized", MONTH, scored, learned, truth, done, costs, alone)
     assert month.mae_history_pts == pytest.approx(others / (2 * len(ACTION_CODES)))
+    assert month.zero_error_pts == pytest.approx(6.0)  # |-10| and |+2| pts for every action
     assert month.mae_pts == pytest.approx((5 + 0 + others) / (2 * len(ACTION_CODES)))
 
 
