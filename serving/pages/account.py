@@ -188,7 +188,7 @@ def timeline(service: Any, store: Any, account_id: str) -> list[dict[str, Any]]:
     recorded = store.touchpoints(account_id=account_id) if store is not None else None
     combined = combine_touchpoints(source, recorded)
     if recorded is not None and not recorded.empty:
-        extra = recorded.set_index("touchpoint_id")[["plan_line_id", "recorded_at"]]
+        extra = recorded.set_index("touchpoint_id")[["recorded_at"]]  # plan_line_id is kept
         combined = combined.join(extra, on="touchpoint_id")
     return _records(combined.iloc[::-1])
 
