@@ -133,9 +133,15 @@ def saved_per_snapshot(
         return mu + (nuisance.taken == arm) / e * (churn - mu)
 
     nothing = dr(np.zeros(len(rows), "int64"))
-    if np.array_equal(picked, nuisance.taken):
+    if was_done(nuisance, chosen):
         return arr * (nothing - churn) - price
     return arr * (nothing - dr(picked)) - price
+
+
+def was_done(nuisance: Nuisance, chosen: Sequence[str]) -> bool:
+    """Whether the policy chose what was done on every snapshot: its outcomes were seen."""
+    index = {arm: j for j, arm in enumerate(ARMS)}
+    return bool(np.array_equal([index[a] for a in chosen], nuisance.taken))
 
 
 @dataclass
@@ -214,7 +220,6 @@ def evaluate_offpolicy(
         saved = saved_per_snapshot(nuisance, chosen, churn, arr, costs)
         value, low, high = estimate(saved, groups, level, seed=seed)
         # what was done was seen: its value leans on no chance of doing it
-        seen = list(chosen) == list(taken)
-        thin = [] if seen else thin_spots(nuisance, chosen, arr)
+        thin = [] if was_done(nuisance, chosen) else thin_spots(nuisance, chosen, arr)
         out.append(PolicyEstimate(name, value, low, high, thin))
     return out
