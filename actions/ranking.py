@@ -161,7 +161,7 @@ def effect_sentence(action: str, effect: float | None, std: float | None) -> str
     """A CSM's sentence for a learned effect with no playbook reason behind it."""
     words = action.replace("_", " ")
     return (
-        f"Learned from how accounts like this did after a {words}: churn risk "
+        f"Learned from how accounts like this did after the CS team's {words}: churn risk "
         f"{100 * (effect or 0.0):+.1f} pts (+/- {100 * (std or 0.0):.1f})."
     )
 

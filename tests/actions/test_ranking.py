@@ -83,7 +83,7 @@ def test_batch_ranking_by_saved_arr_with_costs_and_none():
     assert [a.action for a in first] == ["training"]  # call: 500 saved - 500 cost = 0
     assert first[0].expected_saved_arr == pytest.approx(950.0)
     assert first[0].expected_effect == pytest.approx(-0.10)
-    assert "how accounts like this did after a training" in first[0].reason
+    assert "how accounts like this did after the CS team's training" in first[0].reason
     # Account 2: training is expected to hurt; the call is unknown to history but the
     # playbook suggests it, so it is recommended on the playbook's word with its reason.
     call = suggest([_rule("exec_sponsor_call", 50)])
