@@ -67,7 +67,8 @@ def test_playbook_reason_is_kept_when_a_rule_also_suggests_the_learned_action(se
     for score in fired:
         assert "how accounts like this did" not in score.actions[0].reason
     for score in learned_only:
-        assert "how accounts like this did after the CS team's exec sponsor call" in score.actions[0].reason
+        reason = score.actions[0].reason
+        assert "how accounts like this did after the CS team's exec sponsor call" in reason
 
 
 def test_effects_are_computed_when_the_bundle_loads_not_on_a_request():
