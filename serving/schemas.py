@@ -74,7 +74,8 @@ class ActionOut(BaseModel):
         description=(
             "Expected change in churn probability (negative helps), if known. A learned effect"
             " has uplift.yaml's selection_bias (the hidden risk of the accounts CSMs chose to"
-            " act on) taken out; basis_reason says so."
+            " act on; growth_selection_bias for a growth ask) taken out where it is above 0;"
+            " basis_reason says so."
         ),
     )
     effect_std: float | None = Field(

@@ -210,7 +210,9 @@ def run_arm(
             )
         history = None  # the effects as history alone shows them, where a prior moved them
         if model.config.hidden_risk() > 0:
-            alone = model.config.model_copy(update={"selection_bias": 0.0})
+            alone = model.config.model_copy(
+                update={"selection_bias": 0.0, "growth_selection_bias": 0.0}
+            )
             history = _with_config(model, alone).effects(scored)
         month = score_month(
             arm, now, scored, effects, lived.effects, lived.touchpoints, costs, history

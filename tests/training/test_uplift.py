@@ -333,4 +333,48 @@ def test_own_choice_share_counts_what_the_team_chose_without_a_plan_line():
 def test_selection_bias_cannot_be_negative():
     with pytest.raises(ValidationError):
         UpliftConfig(selection_bias=-0.1)
+    with pytest.raises(ValidationError):
+        UpliftConfig(growth_selection_bias=-0.1)
     assert UpliftConfig().hidden_risk() == 0.0
+
+
+def test_growth_asks_take_their_own_selection_bias():
+    config = UpliftConfig(selection_bias=1.2, growth_selection_bias=0.0)
+    assert config.hidden_risk("exec_sponsor_call") == 1.2
+    assert config.hidden_risk("training") == 1.2
+    for ask in ("upsell_offer", "referral_invite", "benchmark_program"):
+        assert config.hidden_risk(ask) == 0.0
+    assert config.hidden_risk() == 1.2  # any action's: whether a baseline is needed at all
+    # a model pickled before the growth asks had their own keeps one bias for all
+    older = config.model_copy()
+    del older.__dict__["growth_selection_bias"]
+    assert older.hidden_risk("referral_invite") == 1.2
+
+
+def test_a_growth_ask_keeps_what_history_shows_when_its_bias_is_zero():
+    X, treatments, churn, groups, excess = hidden_risk_history(n_accounts=800)
+    rng = np.random.default_rng(5)
+    # CSMs invite accounts they sense are happy; the invitation itself does nothing
+    happy = -np.asarray(X["tickets"]) + rng.normal(size=len(X))
+    treatments["referral_invite"] = (rng.random(len(X)) < 1 / (1 + np.exp(2.0 - happy))).astype(int)
+    config = UpliftConfig(min_propensity=0.01, symptoms=False, bags=2)
+    plain = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
+    cleared = UpliftModel(
+        config.model_copy(update={"selection_bias": excess, "growth_selection_bias": 0.0}),
+        random_state=0,
+    )
+    cleared.__dict__.update({k: v for k, v in plain.__dict__.items() if k.endswith("_")})
+    before, after = plain.effects(X), cleared.effects(X)
+    learned = before["referral_invite"].basis == LEARNED
+    assert learned.mean() > 0.8
+    np.testing.assert_allclose(
+        after["referral_invite"].effect[learned], before["referral_invite"].effect[learned]
+    )
+    assert not any("more risk" in r for r in after["referral_invite"].reason)
+    # the call, chosen on hidden risk, still has it taken out
+    called = after["exec_sponsor_call"].basis == LEARNED
+    moved = after["exec_sponsor_call"].effect[called] - before["exec_sponsor_call"].effect[called]
+    assert np.all(moved < 0)
+    assert all(
+        "more risk than the data shows" in r for r in after["exec_sponsor_call"].reason[called]
+    )

@@ -8,6 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from actions.ranking import GROWTH_ASKS
 from features.contract import ACTION_CODES
 
 DEFAULT_CONFIG = Path(__file__).with_name("uplift.yaml")
@@ -42,6 +43,7 @@ class UpliftConfig(BaseModel):
     final_min_child_samples: int = Field(default=200, gt=0)
     nuisance: NuisanceParams = NuisanceParams()
     selection_bias: float = Field(default=0.0, ge=0)
+    growth_selection_bias: float = Field(default=0.0, ge=0)
     confidence: float = Field(default=0.5, ge=0.5, lt=1.0)
     playbook_confidence: float | None = Field(default=None, ge=0.5, lt=1.0)
     expansion_actions: tuple[str, ...] = ("upsell_offer", "referral_invite")
@@ -62,9 +64,18 @@ class UpliftConfig(BaseModel):
         level = getattr(self, "playbook_confidence", None)  # None in older pickles too
         return float(norm.ppf(self.confidence if level is None else level))
 
-    def hidden_risk(self) -> float:
-        """`selection_bias`: log-odds of churn risk CSMs saw and the features do not show."""
-        return float(getattr(self, "selection_bias", 0.0))  # absent in older pickles
+    def hidden_risk(self, action: str | None = None) -> float:
+        """Log-odds of churn risk CSMs saw and the features do not show, for `action`.
+
+        `growth_selection_bias` for the growth asks (`actions.ranking.GROWTH_ASKS`: CSMs
+        make them where they sense a happy account, not a troubled one), `selection_bias`
+        for every other action; without an action, the larger of the two.
+        """
+        usual = float(getattr(self, "selection_bias", 0.0))  # absent in older pickles
+        growth = float(getattr(self, "growth_selection_bias", usual))  # older: one for all
+        if action is None:
+            return max(usual, growth)
+        return growth if action in GROWTH_ASKS else usual
 
     def cost(self, action: str) -> float:
         """What doing `action` once costs, in ARR currency."""

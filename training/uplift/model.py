@@ -216,7 +216,7 @@ class UpliftModel(PythonModel):
                     effect[ok] = self._unbiased(effect[ok], baseline[ok], action)
                 basis[ok] = LEARNED
                 reason[ok] = f"learned from {self.n_treated_[action]} times the CS team did it"
-                if baseline is not None:
+                if baseline is not None and self.config.hidden_risk(action) > 0:
                     reason[ok] += (
                         ", allowing for CSMs acting on accounts at more risk than the data shows"
                     )
@@ -232,11 +232,14 @@ class UpliftModel(PythonModel):
 
         CSMs act on accounts that are riskier than their features show (they hear it on
         calls), so the churn seen after an action overstates the risk the action left. The
-        treated churn `baseline + effect` loses `selection_bias` log-odds times the share of
-        the action's history the team chose on its own (`own_share_`; the rest followed plan
-        lines, chosen on the features); the effect is what remains against the baseline.
+        treated churn `baseline + effect` loses the action's hidden risk in log-odds
+        (`config.hidden_risk`: `selection_bias`, or `growth_selection_bias` for a growth ask)
+        times the share of the action's history the team chose on its own (`own_share_`;
+        the rest followed plan lines, chosen on the features); the effect is what remains
+        against the baseline.
         """
-        bias = self.config.hidden_risk() * getattr(self, "own_share_", {}).get(action, 1.0)
+        share = getattr(self, "own_share_", {}).get(action, 1.0)
+        bias = self.config.hidden_risk(action) * share
         treated = np.clip(baseline + effect, 1e-6, 1 - 1e-6)
         return sigmoid(logit(treated) - bias) - baseline
 
