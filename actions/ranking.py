@@ -42,7 +42,7 @@ NO_ACTION = "none"
 # picked for 164 of 1,082 at-risk snapshots, true effect on churn 0 or harmful). Withholding
 # them at high and medium risk: tuning seeds 1-6, net share of the best choice, mean 50.1%
 # against 48.6% at high risk only and 48.2% for upsell pitches at high risk only; on the
-# untouched seeds 11-18, 58.8% against 58.7%, worst world 29.1% both (README).
+# untouched seeds 11-18, 58.8% against 58.7%, worst world 29.1% both (docs/results.md).
 GROWTH_ASKS = ("upsell_offer", "referral_invite", "benchmark_program")
 NO_PITCH_TIERS = ("high", "medium")  # churn risk tiers that are never asked for growth
 Basis = Literal["learned", "playbook"]

@@ -7,7 +7,7 @@ family-summed SHAP, SHAP filtered to features that differ from healthy accounts,
 attribution along a causal order of the families, a classifier that reads the dominant
 cause from all the features named the right family first for 97% of at-risk accounts on
 untouched data seeds, where the best attribution reached 72% with 7-15% for support
-storms and lost key users (README, "Explanations that name the cause").
+storms and lost key users (docs/results.md, "Explanations that name the cause").
 
 `CauseReader` is that classifier: a multiclass LightGBM over `simulator.causes.CAUSES`,
 fitted by `training.diagnosis_fit` on a tuning set of simulated worlds drawn from several
@@ -44,7 +44,7 @@ READER_PARAMS: dict[str, object] = {
     "deterministic": True,
 }
 READER_ROUNDS = 150
-BALANCE = 0.5  # measured: 1.0 and 0.0 against 0.5 on the untouched worlds (README)
+BALANCE = 0.5  # measured: 1.0 and 0.0 against 0.5 on the untouched worlds (docs/results.md)
 
 
 @dataclass

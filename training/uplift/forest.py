@@ -8,8 +8,8 @@ the pooled learner's bagged spread. The forest cannot take missing values, so fe
 filled with the training medians (a feature missing everywhere with 0) and the cause
 reader's probabilities, when given, are appended to them as effect modifiers.
 
-Measured against the pooled learner on the protocol's worlds (README, "Next-best-action");
-the pooled learner stays the default.
+Measured against the pooled learner on the protocol's worlds (docs/results.md, "Learners
+compared"); the pooled learner stays the default.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ of the churn log-odds on top, bagged over accounts for the standard error. `dr_l
 a per-action doubly robust learner (cross-fitted LightGBM propensity and outcome models, DR
 pseudo-outcome, bagged LightGBM final stage) and `econml_forest_dr` econml's forest DR
 learner (`forest.py`), kept as the alternatives the pooled learner is measured against
-(README); those two take their baseline churn risk from a plain LightGBM classifier.
+(docs/results.md); those two take their baseline churn risk from a plain LightGBM classifier.
 
 Where history has too few comparable cases (too few treated or untreated snapshots, or a
 propensity near 0 or 1) the action falls back to the playbook, flagged per account with

@@ -38,7 +38,7 @@ ARMS: tuple[str, ...] = (NO_ACTION, *ACTION_CODES)
 # Chosen on tuning structure seeds 1-6 (two learner seeds each; training/uplift/protocol.py):
 # against 0.02 the interval held the true value as often or more (learned 12 of 12 fits,
 # playbook 10 against 8, CS team 10 both) and was 30-45% narrower; self-normalised weights, a
-# smoother outcome model and three cross-fittings pooled did no better (README,
+# smoother outcome model and three cross-fittings pooled did no better (docs/results.md,
 # "Next-best-action"). Below it, history is too thin to judge an action (`thin_spots`).
 MIN_PROPENSITY = 0.05
 # The propensity model is kept smooth: an overfit one puts near-zero chances on the few
@@ -120,7 +120,7 @@ def saved_per_snapshot(
     outcomes observed: its churn is the churn seen, and only doing nothing is estimated.
     Weighting those outcomes as if the team's choices were a rule of the features (one over
     the chance of what it happened to do) only adds noise: tens of millions of interval on
-    worlds whose true value is under one million (README).
+    worlds whose true value is under one million (docs/results.md).
     """
     index = {arm: j for j, arm in enumerate(ARMS)}
     rows = np.arange(len(churn))

@@ -375,7 +375,7 @@ def run_protocol(
 
     `learner_seeds`: fit and judge each world this many times, the learner seeded with the
     structure seed + 0, 1000, 2000...; a world's figure is then its mean over them. One
-    fit's figure moves by up to 24 points with the seed alone (README), so settings are
+    fit's figure moves by up to 24 points with the seed alone (docs/results.md), so settings are
     compared more surely on two or more.
     """
     scores: dict[str, list[WorldScore]] = {"tuning": [], "untouched": []}
