@@ -35,7 +35,7 @@ from scipy.optimize import minimize
 from features.definitions import FEATURE_NAMES
 from simulator.causes import CAUSE_FAMILY
 from simulator.structure import TODAY, draw_structure, read_structure
-from training.diagnosis import CauseReader
+from training.diagnosis import READER_PARAMS, CauseReader
 from training.diagnosis_fit import quick_churn_model, world_snapshots
 from training.truth import explanations_against_causes
 
@@ -50,18 +50,7 @@ PRIMARY = {  # the weight (`ChurnCauses` field) each cause's level is measured a
     "support_storm": "storm",
 }
 PRIOR = np.array([TODAY.churn.weight(PRIMARY[c]) for c in CAUSES])
-LEVEL_PARAMS: dict[str, object] = {
-    "objective": "regression",
-    "num_leaves": 15,
-    "learning_rate": 0.05,
-    "min_child_samples": 20,
-    "feature_fraction": 0.9,
-    "lambda_l2": 1.0,
-    "verbose": -1,
-    "num_threads": 2,
-    "seed": 1,
-    "deterministic": True,
-}
+LEVEL_PARAMS: dict[str, object] = dict(READER_PARAMS, objective="regression", num_threads=2)
 
 
 def snapshots(world: Path) -> pd.DataFrame:
