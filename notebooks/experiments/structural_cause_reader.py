@@ -34,7 +34,7 @@ from scipy.optimize import minimize
 
 from features.definitions import FEATURE_NAMES
 from simulator.causes import CAUSE_FAMILY
-from simulator.structure import TODAY, draw_structure, read_structure
+from simulator.structure import TODAY, read_structure
 from training.diagnosis import READER_PARAMS, CauseReader
 from training.diagnosis_fit import quick_churn_model, world_snapshots
 from training.truth import explanations_against_causes
@@ -62,7 +62,8 @@ def snapshots(world: Path) -> pd.DataFrame:
     parts = [f"contribution_{c}" for c in CAUSES]
     frame = frame.merge(causes[["account_id", "as_of", *parts]], on=["account_id", "as_of"])
     structure = read_structure(world / "_truth")
-    churn = (structure or draw_structure(int(world.name))).churn
+    assert structure is not None, f"{world} has no _truth/ (not a simulated world)"
+    churn = structure.churn
     weights = pd.DataFrame({f"w_{c}": churn.weight(PRIMARY[c]) for c in CAUSES}, index=frame.index)
     return pd.concat([frame, weights], axis=1)
 
