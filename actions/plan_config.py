@@ -9,6 +9,7 @@ the field (e.g. `hours.business_reviw`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -76,6 +77,12 @@ class PlanConfig(BaseModel):
     assumed_effect: float = Field(default=0.02, ge=0, le=1)
     upsell_value_share: float = Field(default=0.1, ge=0)
     experiments: Experiments = Experiments()
+
+    def assumed_for(self, churn_probability: float | None) -> float:
+        """`assumed_effect` for an account: never more churn than the account has."""
+        if churn_probability is None or math.isnan(churn_probability):
+            return self.assumed_effect
+        return min(self.assumed_effect, max(float(churn_probability), 0.0))
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -52,8 +52,9 @@ def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
     if line.get("basis") == "learned" and effect is not None:
         basis = f"learned from the team's history: churn {100 * effect:+.1f} pts"
     else:
+        assumed = config.assumed_for(_number(line.get("churn_probability")))
         basis = (
-            f"assumed {100 * config.assumed_effect:.0f} pts less churn: "
+            f"assumed {100 * assumed:.3g} pts less churn: "
             "history cannot judge it for this account yet"
         )
     hours = _number(line.get("hours"))

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -164,6 +164,34 @@ def effect_sentence(action: str, effect: float | None, std: float | None) -> str
         f"Learned from how accounts like this did after the CS team's {words}: churn risk "
         f"{100 * (effect or 0.0):+.1f} pts (+/- {100 * (std or 0.0):.1f})."
     )
+
+
+def within_risk(
+    effects: Mapping[str, ExpectedEffect] | None, churn_probability: float
+) -> dict[str, ExpectedEffect] | None:
+    """The effects bounded by the account's churn probability p (the churn model's score).
+
+    An action can take away no more churn than there is (-p) and add no more than is left
+    (1 - p). The uplift learner states effects against its own baseline, which is not the churn
+    model's score; on an account the churn model scores at 19% a learned -27 points would
+    value more ARR than the account can lose.
+    """
+    if effects is None or not _known(churn_probability):
+        return None if effects is None else dict(effects)
+    low, high = -float(churn_probability), 1.0 - float(churn_probability)
+
+    def bounded(value: float | None) -> float | None:
+        return value if value is None or not _known(value) else min(max(value, low), high)
+
+    return {
+        action: replace(
+            found,
+            effect=bounded(found.effect),
+            pessimistic=bounded(found.pessimistic),
+            suggested_pessimistic=bounded(found.suggested_pessimistic),
+        )
+        for action, found in effects.items()
+    }
 
 
 def _known(value: float | None) -> bool:

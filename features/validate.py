@@ -5,7 +5,9 @@ value that is not of its type, a null where none is allowed, a value outside
 its allowed set or range, a duplicated key, a reference to an unknown account
 or user, dates out of order, an unreadable file) becomes one `Problem` naming
 the table, column, number of rows and up to five examples. All checks are
-DuckDB SQL, so they stay fast on millions of events.
+DuckDB SQL, so they stay fast on millions of events. `source_notes` adds what
+follows the contract but may not be what was meant (touchpoint types that are
+not action codes), as notes rather than problems.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from features.casting import describe, quote, typed_expression
 from features.checks import duplicate_keys, run_row_checks, unknown_references
 from features.contract import REQUIRED_TABLES, TABLES, Table
 from features.problems import ContractError, Problem, file_problem, first_line
+from features.touchpoint_types import type_counts, validate_note
 
 if TYPE_CHECKING:
     from features.source import Source
 
-__all__ = ["ContractError", "Problem", "validate_source"]
+__all__ = ["ContractError", "Problem", "source_notes", "validate_source"]
 
 WHOLE_SOURCE = "(source)"
 
@@ -103,3 +106,21 @@ def validate_source(source: Source) -> list[Problem]:
             problems.append(Problem(name, None, f"could not be read: {first_line(error)}"))
     order = list(TABLES)
     return sorted(problems, key=lambda p: order.index(p.table) if p.table in order else -1)
+
+
+def source_notes(source: Source) -> list[str]:
+    """What follows the contract but may not be what the user meant; not problems.
+
+    Touchpoint types that are not action codes are allowed and ignored: the note counts
+    them and names the action code a type looks like ("Health Check": `health_check`).
+    A touchpoints table without a readable `type` column is left to `validate_source`.
+    """
+    if "touchpoints" not in source.present:
+        return []
+    try:
+        if "type" not in source.stored_types("touchpoints"):
+            return []
+        note = validate_note(type_counts(source.con))
+    except duckdb.Error:
+        return []
+    return [note] if note else []

@@ -8,7 +8,8 @@ command so that `retain --help` stays fast. Every command reads the same setting
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -59,6 +60,19 @@ def as_of_option(value: str | None) -> datetime | None:
         fail(f"--as-of: {error}")
 
 
+def week_option(value: str | None) -> date | None:
+    """A `--week`: a calendar date written YYYY-MM-DD, or a one-line error."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"--week: {value!r} is not a date; give it as YYYY-MM-DD, e.g. 2026-11-16")
+
+
 def quiet_mlflow() -> None:
     """MLflow's warnings and download bars to debug level; retain's own output stays."""
     from training.tracking import quiet_mlflow as quiet
@@ -100,18 +114,27 @@ def simulate(
 def validate(
     data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
 ) -> None:
-    """Check a source against the data contract; exit 1 listing every problem."""
+    """Check a source against the data contract; exit 1 listing every problem.
+
+    Touchpoint types that are not action codes are allowed: a note counts them and says
+    which action code a type looks like ("Health Check": health_check).
+    """
     from features.source import open_source
-    from features.validate import validate_source
+    from features.validate import source_notes, validate_source
 
     with open_source(data) as source:
         problems = validate_source(source)
+        notes = source_notes(source)
     if problems:
         typer.echo(f"{data}: {len(problems)} problem(s) with the data contract:", err=True)
         for problem in problems:
             typer.echo(f"  - {problem}", err=True)
+        for note in notes:
+            typer.echo(note, err=True)
         raise typer.Exit(code=1)
     typer.echo(f"{data}: follows the data contract ({', '.join(sorted(source.present))}).")
+    for note in notes:
+        typer.echo(note)
 
 
 @app.command()
@@ -201,7 +224,14 @@ def serve(
     host: str = typer.Option(None, help="Interface to listen on (default: RETAIN_HOST)."),
     port: int = typer.Option(None, help="Port (default: RETAIN_PORT)."),
 ) -> None:
-    """Start the scoring API with the champion models and the source's latest features."""
+    """Start the scoring API with the champion models and the source's latest features.
+
+    Reads the champions from RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db) and
+    keeps a copy in RETAIN_MODEL_CACHE (default mlruns/.serving-cache), writes touchpoints
+    and the score log to RETAIN_STORE_URL (default sqlite:///var/retain-store.db), paths
+    relative to the current directory, and lets in only clients sending a key listed in
+    RETAIN_API_KEYS (no default: nobody).
+    """
     import os
 
     import uvicorn
@@ -237,7 +267,13 @@ def score(
     engine: str | None = ENGINE,
     spark_master: str | None = SPARK_MASTER,
 ) -> None:
-    """Score every active account (drivers and actions included) into a file for the CRM."""
+    """Score every active account (drivers and actions included) into a file for the CRM.
+
+    Reads the champions from RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db), keeps
+    a copy in RETAIN_MODEL_CACHE (default mlruns/.serving-cache) and logs every row to
+    RETAIN_STORE_URL (default sqlite:///var/retain-store.db), paths relative to the current
+    directory.
+    """
     from features.source import ContractError
     from retain.settings import get_settings
     from serving.batch import check_output, run_batch
@@ -270,7 +306,13 @@ def train(
     engine: str | None = ENGINE,
     spark_master: str | None = SPARK_MASTER,
 ) -> None:
-    """Train the churn and upsell models, log them to MLflow and run the promotion gate."""
+    """Train the churn and upsell models, log them to MLflow and run the promotion gate.
+
+    Writes runs and models to RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db,
+    artifacts in mlruns/artifacts) and reads the touchpoints recorded through the service
+    from RETAIN_STORE_URL (default sqlite:///var/retain-store.db), paths relative to the
+    current directory.
+    """
     from actions.playbook import PlaybookError, load_playbook
     from features.source import ContractError
     from retain.settings import get_settings
@@ -298,12 +340,16 @@ def train(
     except (ContractError, PlaybookError, StoreUnavailable, ValueError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
-    typer.echo("\n".join(summary_lines(result)))
+    typer.echo("\n".join(summary_lines(result, reasons=False)))  # reported as they happened
 
 
 @app.command()
 def models() -> None:
-    """List the registered model versions with their aliases and test metrics."""
+    """List the registered model versions with their aliases and test metrics.
+
+    Reads RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db, relative to the current
+    directory).
+    """
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -329,7 +375,11 @@ def promote(
     model: str = typer.Option(..., help="churn or upsell."),
     version: str = typer.Option(..., help="The version to make champion."),
 ) -> None:
-    """Move the champion alias of a model to a version by hand."""
+    """Move the champion alias of a model to a version by hand.
+
+    Writes to RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db, relative to the current
+    directory).
+    """
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -356,23 +406,30 @@ def plan(
     data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
     output: Path = typer.Option(..., help="Where to write the plan lines: .parquet or .csv."),
     week: str = typer.Option(
-        None, "--week", help="First day of the week (default: the day after the latest data)."
+        None,
+        "--week",
+        help="Any date in the week to plan, YYYY-MM-DD; the week starts on its Monday "
+        "(default: the first week that starts at or after the end of the data).",
     ),
     config: Path | None = typer.Option(
         None, help="Plan settings YAML (default: RETAIN_PLAN, else actions/plan.yaml)."
     ),
 ) -> None:
-    """Plan the CS team's week: at most one action per account, within each CSM's hours."""
-    from datetime import datetime
+    """Plan the CS team's week: at most one action per account, within each CSM's hours.
 
+    Reads the champions from RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db), keeps
+    a copy in RETAIN_MODEL_CACHE (default mlruns/.serving-cache) and the plan in
+    RETAIN_STORE_URL (default sqlite:///var/retain-store.db), paths relative to the current
+    directory.
+    """
     from actions.plan_config import PlanConfigError, load_plan_config
     from retain.settings import get_settings
     from serving.plan import run_plan, summary
     from store import StoreUnavailable
 
     settings = get_settings()
+    when = week_option(week)
     try:
-        when = datetime.fromisoformat(week) if week else None
         built, stored = run_plan(
             data, output, when, settings, load_plan_config(config or settings.plan)
         )
@@ -400,7 +457,12 @@ def experiments(
         None, "--plan", help="Plan files from `retain plan` (default: the store's plans)."
     ),
 ) -> None:
-    """Per action: the effect measured on the plans' randomized slice next to the model's."""
+    """Per action: the effect measured on the plans' randomized slice next to the model's.
+
+    Reads the plans from RETAIN_STORE_URL (default sqlite:///var/retain-store.db) and the
+    uplift champion from RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db), paths
+    relative to the current directory.
+    """
     from retain.settings import get_settings
     from serving.plan_experiments import run_experiments
     from store import StoreUnavailable
@@ -421,6 +483,9 @@ def evaluate_policy(
 
     A doubly robust off-policy estimate with bootstrap intervals; says where history is too
     thin to judge (which actions, which ARR segments). Needs a registered uplift champion.
+
+    Reads it from RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db, relative to the
+    current directory).
     """
     from actions.playbook import PlaybookError, load_playbook
     from retain.settings import get_settings
@@ -501,7 +566,13 @@ def monitor(
         None, help="Thresholds YAML (default: training/monitor/monitor.yaml)."
     ),
 ) -> None:
-    """Compare today's accounts and logged scores with the champion; exit 1 on an alarm."""
+    """Compare today's accounts and logged scores with the champion; exit 1 on an alarm.
+
+    Reads the champion from RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db) and the
+    score log from RETAIN_STORE_URL (default sqlite:///var/retain-store.db), and writes its
+    results to RETAIN_MONITOR_RESULTS (default var/monitor/latest.json), paths relative to
+    the current directory.
+    """
     from datetime import datetime
 
     from retain.settings import get_settings
@@ -538,7 +609,10 @@ def retrain(
 ) -> None:
     """For cron: retrain, promote only a better model, monitor, write the one-page report.
 
-    Exits 1 when an alarm remains after retraining (cron then mails it).
+    Exits 1 when an alarm remains after retraining (cron then mails it). Writes to
+    RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db) and RETAIN_MONITOR_RESULTS
+    (default var/monitor/latest.json) and reads RETAIN_STORE_URL (default
+    sqlite:///var/retain-store.db), paths relative to the current directory.
     """
     from actions.playbook import PlaybookError, load_playbook
     from retain.settings import get_settings

@@ -3,9 +3,10 @@
 Each account's ranked actions (`ScoringService`) become candidate lines: who owns the
 account (the accounts table's `csm_owner`), what the action is expected to save net of its
 cost (the learned effect; for a playbook suggestion history cannot judge, the plan file's
-`assumed_effect`; an upsell offer also earns its expected expansion), the churn risk tier
-and the account's last touchpoint (the source's touchpoints and those recorded through the
-service, each once). `retain plan` and `GET /v1/plan` both call `build_plan`.
+`assumed_effect`, never more than the account's churn probability; an upsell offer also
+earns its expected expansion), the churn risk tier and the account's last touchpoint (the
+source's touchpoints and those recorded through the service, each once). `retain plan` and
+`GET /v1/plan` both call `build_plan`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,25 @@ class AccountContext:
     last_touch: Mapping[str, datetime]
 
 
+def week_of(day: date) -> datetime:
+    """The week `day` falls in, by its start: the Monday on or before it, at midnight.
+
+    A plan's week is an ISO week (Monday to Sunday), so every date of a week names the same
+    week, and the same stored plan.
+    """
+    monday = day - timedelta(days=day.weekday())
+    return datetime(monday.year, monday.month, monday.day)
+
+
 def default_week(latest: datetime) -> datetime:
-    """The week to plan when none is given: it starts at the first midnight at or after the data."""
+    """The week to plan when none is given: the first that starts at or after the data ends.
+
+    It starts at the first Monday midnight at or after `latest`: a week the data already
+    reaches into would be planned on its Monday's scores and touchpoints, not the latest.
+    """
     midnight = datetime.combine(latest.date(), datetime.min.time())
-    return midnight if midnight == latest else midnight + timedelta(days=1)
+    first = midnight if midnight == latest else midnight + timedelta(days=1)
+    return week_of(first + timedelta(days=6))
 
 
 def account_context(
@@ -86,7 +102,7 @@ def candidate_lines(
             if action.basis == "learned" and _known(action.expected_saved_arr):
                 saved = float(action.expected_saved_arr)  # type: ignore[arg-type]
             elif arr is not None:
-                saved = config.assumed_effect * arr - cost(action.action)
+                saved = config.assumed_for(score.churn_probability) * arr - cost(action.action)
             else:
                 continue  # neither a learned value nor an ARR to value it by
             expansion = 0.0
@@ -142,7 +158,7 @@ def build_plan(
     service: ScoringService,
     config: PlanConfig,
     cost: Callable[[str], float],
-    week: datetime | None = None,
+    week: date | None = None,
     context: AccountContext | None = None,
     recorded: pd.DataFrame | None = None,
     holdouts: pd.DataFrame | None = None,
@@ -153,15 +169,16 @@ def build_plan(
         service: the scoring service (its features' source gives owners and touchpoints).
         config: the plan settings.
         cost: action -> cost in ARR currency (for playbook suggestions without a value).
-        week: the week's start (default: the midnight after the latest data); accounts are
-            scored as of it, or as of the latest data when it lies beyond.
+        week: a date in the week to plan, which starts on its Monday (`week_of`; default:
+            `default_week`); accounts are scored as of the week's start, or as of the
+            latest data when it lies beyond.
         context: owners and last touchpoints (default: read from the service's source).
         recorded: touchpoints recorded through the service (see `account_context`).
         holdouts: (account_id, action) pairs earlier plans hold back until the renewal
             (`store.Store.holdouts`).
     """
     latest = service.features.latest.as_of
-    week = week or default_week(latest)
+    week = week_of(week) if week else default_week(latest)
     as_of = None if week >= latest else week
     if context is None:
         source = getattr(service.features, "source", None)
@@ -220,9 +237,11 @@ def write_plan(lines: pd.DataFrame, output: Path) -> None:
 
 
 def run_plan(
-    data: str, output: Path, week: datetime | None, settings: Any, config: PlanConfig
+    data: str, output: Path, week: date | None, settings: Any, config: PlanConfig
 ) -> tuple[BuiltPlan, bool]:
     """`retain plan`: load the champions and the source, plan the week, write and store it.
+
+    `week` is any date in the week to plan (its Monday starts it; default: `default_week`).
 
     Returns:
         The plan, and whether the store took it (False: the same plan was stored before).
@@ -243,7 +262,7 @@ def run_plan(
         FeatureStore.from_source(data),
         load_playbook(settings.playbook),
     )
-    week = week or default_week(service.features.latest.as_of)
+    week = week_of(week) if week else default_week(service.features.latest.as_of)
     with Store(settings.store_url) as store:
         recorded: pd.DataFrame | None
         holdouts: pd.DataFrame | None

@@ -2,8 +2,9 @@
 
 The plan of a week is made once and kept in the store, so a CSM sees the same lines all
 week: the first request for a week without a stored plan builds it (`serving.plan`) with
-the plan settings (`RETAIN_PLAN`) and stores it; later ones read it back. The store being
-down is a 503 (the plan could not see the touchpoints recorded through the service).
+the plan settings (`RETAIN_PLAN`) and stores it; later ones read it back. A week runs
+Monday to Sunday: any date in it asks for the same plan (`serving.plan.week_of`). The store
+being down is a 503 (the plan could not see the touchpoints recorded through the service).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from actions.plan_config import DEFAULT_PLAN, PlanConfig, load_plan_config
-from serving.plan import build_plan, default_week, store_plan
+from serving.plan import build_plan, default_week, store_plan, week_of
 
 router = APIRouter(tags=["plan"])
 
@@ -43,7 +44,7 @@ class PlanOut(BaseModel):
     """The week's plan, or one CSM's part of it."""
 
     plan_id: str
-    week: date
+    week: date = Field(description="The Monday the plan's week starts on.")
     csm: str | None
     model_version: str | None
     value: float | None = Field(description="Expected saved ARR of the optimised lines.")
@@ -100,7 +101,13 @@ def _owners(service: Any) -> set[str]:
 async def plan(
     request: Request,
     csm: Annotated[str | None, Query(description="The CSM (accounts.csm_owner).")] = None,
-    week: Annotated[date | None, Query(description="Default: the week after the data.")] = None,
+    week: Annotated[
+        date | None,
+        Query(
+            description="Any date in the week, which starts on its Monday (default: the first "
+            "week that starts at or after the end of the data)."
+        ),
+    ] = None,
 ) -> PlanOut:
     """The week's plan: at most one action per account within each CSM's hours."""
     from store import StoreUnavailable
@@ -110,11 +117,7 @@ async def plan(
     if service is None or store is None:
         raise HTTPException(503, "the service is still loading")
     planner: Planner = request.app.state.planner
-    start = (
-        datetime.combine(week, datetime.min.time())
-        if week
-        else default_week(service.features.latest.as_of)
-    )
+    start = week_of(week) if week else default_week(service.features.latest.as_of)
     try:
         await asyncio.to_thread(planner.ensure, service, store, start)
         stored = store.plans(start.date()).iloc[0]

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from actions.playbook import Playbook
-from actions.ranking import ExpectedEffect, best_action, rank, suggest, why_none
+from actions.ranking import (
+    ExpectedEffect,
+    best_action,
+    rank,
+    suggest,
+    why_none,
+    within_risk,
+)
 from actions.tiers import risk_tier
 from serving import coverage, explain
 from serving.memo import LatestScores
@@ -212,7 +219,7 @@ class ScoringService:
         fired = self.playbook.matches(facts, tier, account_tier)
         contributions = batch.contributions[i]
         by_feature = dict(zip(batch.names, contributions.tolist(), strict=False))  # no base
-        effects = None if batch.effects is None else batch.effects[i]
+        effects = None if batch.effects is None else within_risk(batch.effects[i], churn_p)
         healthy, catalogue = batch.reference, self.catalogue
         readings = batch.readings[i]
         drivers = explain.family_drivers(

@@ -332,6 +332,7 @@ def train(
             "uplift: not trained: no touchpoints (what the CS team did) up to"
             f" {as_of:%Y-%m-%d}, so no action effects can be learned; the playbook ranks actions."
         )
+        report(skipped["uplift"])
     missing = families_without_data(dataset, feature_names)
     if missing:
         report(f"No data for the feature families: {', '.join(missing)} (not used as drivers)")
@@ -394,14 +395,18 @@ def train(
     return outcome
 
 
-def summary_lines(result: TrainingResult) -> list[str]:
+def summary_lines(result: TrainingResult, reasons: bool = True) -> list[str]:
     """The test-period comparison of model, baselines and (if known) the truth.
 
-    On simulated data it ends with the next-best-action policies against the oracle.
+    It begins with why each skipped model was not trained, unless `reasons` is False:
+    `train` reports each reason as it skips the model, so a caller that shows those lines
+    (`retain train`) would print it twice. On simulated data it ends with the
+    next-best-action policies against the oracle.
     """
+    skipped = result.skipped if reasons else {}
     lines = [
         f"{target}: {reason}" if not reason.startswith(target) else reason
-        for target, reason in result.skipped.items()
+        for target, reason in skipped.items()
     ]
     for target, r in result.targets.items():
         lines.append(

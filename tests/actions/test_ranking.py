@@ -13,6 +13,7 @@ from actions.ranking import (
     next_best_actions,
     rank,
     suggest,
+    within_risk,
 )
 from tests.support.rules import one_rule as _rule
 
@@ -199,3 +200,21 @@ def test_an_upsell_pitch_is_valued_by_the_expansion_it_brings_as_well_as_churn()
     assert ranked[0].expected_saved_arr == pytest.approx(0.05 * 50_000 - 100)
     without = ExpectedEffect(0.0, 0.01, LEARNED, "learned", cost=100)
     assert rank([], {"upsell_offer": without}, 50_000, "low") == []
+
+
+def test_effects_stop_at_the_churn_there_is():
+    found = {
+        "training": ExpectedEffect(-0.27, 0.05, LEARNED, "learned", cost=100.0, pessimistic=-0.2),
+        "upsell_offer": ExpectedEffect(0.95, 0.05, LEARNED, "learned"),
+        "health_check": ExpectedEffect(-0.05, 0.01, LEARNED, "learned"),
+        "exec_sponsor_call": ExpectedEffect(None, None, PLAYBOOK, "too few cases"),
+    }
+    bounded = within_risk(found, 0.19)
+    assert bounded is not None
+    assert bounded["training"].effect == pytest.approx(-0.19)
+    assert bounded["training"].pessimistic == pytest.approx(-0.19)
+    assert bounded["training"].saved(10_000)[0] == pytest.approx(0.19 * 10_000 - 100.0)
+    assert bounded["upsell_offer"].effect == pytest.approx(0.81)
+    assert bounded["health_check"] == found["health_check"]  # within bounds: unchanged
+    assert bounded["exec_sponsor_call"].effect is None
+    assert within_risk(None, 0.19) is None

@@ -56,6 +56,34 @@ def test_retain_plan_writes_and_stores_the_week(
     assert "(already stored)" in again.output
 
 
+def test_a_date_in_the_week_plans_the_week_from_its_monday(
+    world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ModelStore, "open", classmethod(lambda cls, *a, **k: cls(make_bundle())))
+    output = str(tmp_path / "plan.csv")
+    thursday = runner.invoke(
+        app, ["plan", "--data", str(world), "--output", output, "--week", "2024-06-06"]
+    )
+    assert thursday.exit_code == 0, thursday.output
+    assert "for the week of 2024-06-03:" in thursday.output
+    assert set(pd.read_csv(output)["week"].str[:10]) == {"2024-06-03"}
+    default = runner.invoke(app, ["plan", "--data", str(world), "--output", output])
+    assert default.exit_code == 0, default.output
+    weeks = Store(f"sqlite:///{tmp_path}/store.db").plans()["week"]
+    assert len(weeks) == 2 and all(pd.Timestamp(w).weekday() == 0 for w in weeks)
+
+
+def test_a_week_that_is_not_a_date_is_an_error_naming_the_option(
+    world: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "p.csv"
+    args = ["plan", "--data", str(world), "--output", str(output), "--week", "03/11/2025"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "--week: '03/11/2025' is not a date; give it as YYYY-MM-DD" in result.output
+    assert "isoformat" not in result.output and not output.exists()
+
+
 def plan_file(tmp_path: Path, week: str, arms: dict[str, str]) -> Path:
     path = tmp_path / f"lines-{week}.csv"
     pd.DataFrame(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import pytest
 
 from actions.plan_config import load_plan_config
-from serving.plan import AccountContext, candidate_lines, default_week
+from serving.plan import AccountContext, candidate_lines, default_week, week_of
 from tests.support.serving import make_service
 
 COSTS = {"upsell_offer": 100.0}
@@ -32,7 +33,8 @@ def test_candidates_carry_owner_touchpoint_and_value() -> None:
     for line in frame.to_dict("records"):  # no uplift model: every value is the assumed one
         score = by_account[line["account_id"]]
         assert score.arr is not None
-        assumed = config.assumed_effect * score.arr - COSTS.get(line["action"], 50.0)
+        effect = min(config.assumed_effect, score.churn_probability)
+        assumed = effect * score.arr - COSTS.get(line["action"], 50.0)
         expansion = (
             (score.upsell_probability or 0) * score.arr * config.upsell_value_share
             if line["action"] == "upsell_offer"
@@ -43,26 +45,40 @@ def test_candidates_carry_owner_touchpoint_and_value() -> None:
         assert line["expansion_arr"] == pytest.approx(expansion)
 
 
-def test_the_default_week_starts_at_the_first_midnight_of_or_after_the_data() -> None:
-    assert default_week(datetime(2026, 6, 1)) == datetime(2026, 6, 1)
-    assert default_week(datetime(2025, 12, 31, 21, 45)) == datetime(2026, 1, 1)
+def test_the_default_week_is_the_first_monday_week_at_or_after_the_data() -> None:
+    assert default_week(datetime(2026, 6, 1)) == datetime(2026, 6, 1)  # a Monday midnight
+    assert default_week(datetime(2025, 12, 31, 21, 45)) == datetime(2026, 1, 5)
+    assert default_week(datetime(2026, 11, 14, 17, 30)) == datetime(2026, 11, 16)  # Saturday
+    assert default_week(datetime(2026, 11, 15)) == datetime(2026, 11, 16)  # Sunday midnight
 
 
-def test_a_learned_upsell_value_is_not_credited_its_expansion_twice() -> None:
+def test_any_date_stands_for_the_week_from_its_monday() -> None:
+    for day in (date(2026, 11, 16), date(2026, 11, 19), datetime(2026, 11, 22, 23, 59)):
+        assert week_of(day) == datetime(2026, 11, 16)
+    assert week_of(date(2026, 11, 23)) == datetime(2026, 11, 23)
+    assert week_of(date(2026, 1, 1)) == datetime(2025, 12, 29)  # ISO week 1 of 2026
+
+
+def _helping(action: str, effect: float) -> Any:
+    """A service whose stand-in uplift model learned `effect` for `action` on every account."""
     from tests.support.serving import FakeUplift, make_bundle
     from training.uplift import ActionEffect
 
-    class PitchHelps(FakeUplift):
+    class Helps(FakeUplift):
         def effects(self, X):  # type: ignore[no-untyped-def]
             found = super().effects(X)
             n = len(X)
-            found["upsell_offer"] = ActionEffect(
-                np.full(n, -0.3), np.full(n, 0.01),
+            found[action] = ActionEffect(
+                np.full(n, effect), np.full(n, 0.01),
                 np.full(n, "learned", dtype=object), np.full(n, "learned", dtype=object),
             )  # fmt: skip
             return found
 
-    service = make_service(n=40, bundle=make_bundle(uplift=PitchHelps()))
+    return make_service(n=40, bundle=make_bundle(uplift=Helps()))
+
+
+def test_a_learned_upsell_value_is_not_credited_its_expansion_twice() -> None:
+    service = _helping("upsell_offer", -0.3)
     _, _, scores, _ = service.score(list(service.features.latest.account_ids))
     context = AccountContext(owners={s.account_id: "dana" for s in scores}, last_touch={})
     frame = candidate_lines(scores, context, load_plan_config(), lambda a: 0.0)
@@ -75,3 +91,24 @@ def test_a_learned_upsell_value_is_not_credited_its_expansion_twice() -> None:
         )
         assert line["saved_arr"] == pytest.approx(offer.expected_saved_arr)
         assert line["expansion_arr"] == 0.0
+
+
+def test_no_value_is_more_churn_than_the_account_has() -> None:
+    """An assumed 2-point effect on a 1.5% risk, or a learned -30 points on a 19% risk, would
+    value more ARR than the account can lose: both stop at the churn probability."""
+    service = _helping("training", -0.3)
+    _, _, scores, _ = service.score(list(service.features.latest.account_ids))
+    taught = [a for s in scores for a in s.actions if a.action == "training"]
+    assert taught, "the fake learner's training effect should be ranked for some account"
+    for score in scores:
+        for action in score.actions:
+            if action.expected_effect is not None:
+                assert action.expected_effect >= -score.churn_probability - 1e-12
+                assert score.arr is not None
+                assert action.expected_saved_arr is not None
+                assert action.expected_saved_arr <= score.churn_probability * score.arr
+    assert any(a.expected_effect is not None and a.expected_effect > -0.3 for a in taught)
+    config = load_plan_config()
+    assert config.assumed_for(0.015) == pytest.approx(0.015)
+    assert config.assumed_for(0.4) == config.assumed_effect
+    assert config.assumed_for(None) == config.assumed_effect

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -98,6 +99,27 @@ def test_a_later_week_gets_its_own_plan(client: TestClient) -> None:
     assert body["week"] == week
     first = client.get("/v1/plan", headers=AUTH).json()
     assert first["plan_id"] != body["plan_id"]
+
+
+def test_dates_of_one_week_share_its_plan_and_the_next_week_gets_another(
+    client: TestClient, store_url: str
+) -> None:
+    monday = client.get("/v1/plan", params={"week": "2026-11-16"}, headers=AUTH).json()
+    thursday = client.get(
+        "/v1/plan", params={"week": "2026-11-19", "csm": "dana"}, headers=AUTH
+    ).json()
+    assert monday["week"] == thursday["week"] == "2026-11-16"
+    assert thursday["plan_id"] == monday["plan_id"]
+    next_week = client.get("/v1/plan", params={"week": "2026-11-23"}, headers=AUTH).json()
+    assert next_week["week"] == "2026-11-23" and next_week["plan_id"] != monday["plan_id"]
+    weeks = sorted(str(week) for week in Store(store_url).plans()["week"])
+    assert weeks == ["2026-11-16", "2026-11-23"]  # one stored plan per week
+
+
+def test_a_plans_week_starts_on_a_monday(client: TestClient, store_url: str) -> None:
+    sunday = client.get("/v1/plan", params={"week": "2026-06-07"}, headers=AUTH).json()
+    assert sunday["week"] == "2026-06-01"
+    assert all(pd.Timestamp(w).weekday() == 0 for w in Store(store_url).plans()["week"])
 
 
 def test_a_store_that_is_down_is_503(service) -> None:

@@ -103,3 +103,17 @@ def test_what_the_team_did_is_never_too_thin_to_judge():
 def test_segments_are_arr_bands():
     names = segment_of(np.array([500.0, 20_000.0, 80_000.0, np.nan]))
     assert list(names) == ["ARR under 10k", "ARR 10k-50k", "ARR 50k and more", "ARR under 10k"]
+
+
+def test_a_history_without_any_action_is_valued_not_a_crash():
+    """Touchpoints whose types are no action code leave every snapshot at `none`."""
+    X, _, churn, arr, groups, _ = _history(n=400)
+    n = len(churn)
+    never, always = evaluate_offpolicy(
+        X, ["none"] * n, churn, arr, groups,
+        {"never": ["none"] * n, "always_call": ["exec_sponsor_call"] * n},
+        {"exec_sponsor_call": 500.0},
+    )  # fmt: skip
+    assert never.value == 0.0
+    assert np.isfinite(always.value) and always.low <= always.value <= always.high
+    assert any("exec_sponsor_call" in spot for spot in always.thin)  # never done: too thin

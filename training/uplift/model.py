@@ -35,6 +35,7 @@ from training.uplift.pooled import PooledFit, fit_pooled, sigmoid, usual_chance
 from training.uplift.symptoms import Conditions, action_symptoms, symptom_matrix
 
 LEARNED, PLAYBOOK = "learned", "playbook"
+TOO_FEW = "too few comparable cases in history"  # an action below `min_treated` / `min_untreated`
 
 
 class ActionEffect(NamedTuple):
@@ -294,7 +295,7 @@ class UpliftModel(PythonModel):
 
     def _too_few(self, action: str) -> str:
         treated = getattr(self, "n_treated_", {}).get(action, 0)
-        return f"too few comparable cases in history ({treated} times {action} was done)"
+        return f"{TOO_FEW} ({treated} times {action} was done)"
 
     def _classifier(self, seed: int) -> LGBMClassifier:
         params = self.config.nuisance.model_dump()

@@ -94,9 +94,12 @@ def fit_nuisance(
     folds = GroupKFold(n_splits=2, shuffle=True, random_state=seed)
     for train, test in folds.split(X, churn, groups):
         seen = np.unique(taken[train])
-        chooser = LGBMClassifier(**SMOOTH, random_state=seed, n_jobs=1, verbose=-1)
-        chooser.fit(X[train], taken[train])
-        propensity[np.ix_(test, seen)] = chooser.predict_proba(X[test])
+        if len(seen) == 1:  # one arm only (say, no action ever taken): it is certain
+            propensity[test, seen[0]] = 1.0
+        else:
+            chooser = LGBMClassifier(**SMOOTH, random_state=seed, n_jobs=1, verbose=-1)
+            chooser.fit(X[train], taken[train])
+            propensity[np.ix_(test, seen)] = chooser.predict_proba(X[test])
         onehot = np.eye(k)[taken[train]]
         model = LGBMClassifier(**params, random_state=seed + 1, n_jobs=1, verbose=-1)
         model.fit(np.hstack([X[train], onehot]), churn[train])

@@ -26,6 +26,7 @@ from features.contract import ACTION_CODES
 from simulator.structure import TODAY, Structure, read_structure
 from training.names import CHALLENGER, CHAMPION, model_name
 from training.uplift.config import UpliftConfig, load_uplift_config
+from training.uplift.learned import learned_line
 from training.uplift.model import UpliftModel, fit_uplift
 from training.uplift.policy_eval import (
     PolicyReport,
@@ -169,10 +170,7 @@ def run_uplift(
         causes=truth_frame(data, "causes"),
         structure=read_structure(Path(str(data)) / "_truth") or TODAY,
     )
-    learned = [a for a in outcome.model.actions_ if a in outcome.model.final_]
-    report(
-        f"  effects learned for {len(learned)} of {len(ACTION_CODES)} actions: {', '.join(learned)}"
-    )
+    report(f"  {learned_line(outcome.model, touchpoints)}")
     if outcome.report is not None:
         report(outcome.report.describe())
         log_policy_report(outcome.report)

@@ -1,0 +1,57 @@
+"""`retain train`'s uplift line says why an action's effect was not learned."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from features.contract import ACTION_CODES
+from training.uplift.config import UpliftConfig
+from training.uplift.learned import learned_line
+from training.uplift.model import UpliftModel
+
+
+def _fitted(learned: dict[str, int], done: dict[str, int]) -> UpliftModel:
+    """An uplift model as `fit` leaves it: learned in `final_`, times done in `n_treated_`."""
+    model = UpliftModel(UpliftConfig(min_treated=40, min_untreated=40))
+    model.actions_ = list(ACTION_CODES)
+    model.final_ = {action: [i] for i, action in enumerate(ACTION_CODES) if action in learned}
+    model.n_treated_ = {action: 0 for action in ACTION_CODES} | learned | done
+    return model
+
+
+def _touchpoints(types: dict[str, int]) -> pd.DataFrame:
+    kinds = [kind for kind, n in types.items() for _ in range(n)]
+    return pd.DataFrame({"account_id": "a1", "ts": pd.Timestamp("2025-01-01"), "type": kinds})
+
+
+def test_no_type_is_an_action_code():
+    line = learned_line(
+        _fitted({}, {}), _touchpoints({"Health Check": 412, "QBR": 300, "Training": 250})
+    )
+    assert line == (
+        "effects learned for 0 of 10 actions: no touchpoint type is an action code (found"
+        " 'Health Check' 412 (looks like health_check), 'QBR' 300, 'Training' 250 (looks like"
+        " training); only exact codes count, see docs/data-contract.md)"
+    )
+
+
+def test_actions_with_too_little_history_are_named_with_the_times_done():
+    model = _fitted({"training": 120, "health_check": 90}, {"upsell_offer": 12})
+    line = learned_line(model, _touchpoints({"training": 130, "health_check": 95, "QBR": 5}))
+    assert line.startswith("effects learned for 2 of 10 actions: training, health_check; ")
+    assert "the playbook ranks the rest, too few comparable cases in history" in line
+    assert "(times done, 40 needed): onboarding_push 0," in line and "upsell_offer 12" in line
+    assert "look like" not in line  # QBR looks like no action code
+
+
+def test_near_miss_types_are_named_when_actions_are_missing():
+    model = _fitted({"training": 120}, {})
+    line = learned_line(model, _touchpoints({"training": 130, "Health Check": 80}))
+    assert "types that look like an action code but are not one: 'Health Check' 80" in line
+    assert "(looks like health_check)" in line and "only exact codes count" in line
+
+
+def test_every_action_learned_lists_them_only():
+    model = _fitted({action: 100 for action in ACTION_CODES}, {})
+    line = learned_line(model, _touchpoints({"health_check": 100, "Note": 3}))
+    assert line == f"effects learned for 10 of 10 actions: {', '.join(ACTION_CODES)}"

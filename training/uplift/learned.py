@@ -1,0 +1,57 @@
+"""The line `retain train` prints on which actions' effects were learned, and why not the rest.
+
+An action's effect is learned when history holds enough snapshots with it and without it
+(`min_treated`, `min_untreated` in `uplift.yaml`); the others fall back to the playbook.
+When none of the touchpoints' types is an action code nothing can be learned at all, and
+the line names the types found, with the action code each looks like (only exact codes
+count: `features.touchpoint_types`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from features.contract import ACTION_CODES
+from features.touchpoint_types import CONTRACT_PAGE, describe_types, near_misses, other_types
+from training.uplift.model import TOO_FEW, UpliftModel
+
+
+def learned_line(model: UpliftModel, touchpoints: pd.DataFrame) -> str:
+    """`effects learned for 5 of 10 actions: ...; <why not the others>`, in words.
+
+    Args:
+        model: the fitted uplift model (`final_` holds the learned actions, `n_treated_`
+            how many snapshots each was done after).
+        touchpoints: the touchpoints it learned from (a `type` column).
+    """
+    learned = [action for action in model.actions_ if action in model.final_]
+    head = f"effects learned for {len(learned)} of {len(ACTION_CODES)} actions"
+    counts = {str(k): int(n) for k, n in touchpoints["type"].dropna().value_counts().items()}
+    others = other_types(counts)
+    exact_only = f"only exact codes count, see {CONTRACT_PAGE}"
+    if counts and len(others) == len(counts):
+        return (
+            f"{head}: no touchpoint type is an action code"
+            f" (found {describe_types(others)}; {exact_only})"
+        )
+    parts = [", ".join(learned)] if learned else []
+    rest = [action for action in model.actions_ if action not in model.final_]
+    done = {action: model.n_treated_.get(action, 0) for action in rest}
+    few = [action for action in rest if done[action] < model.config.min_treated]
+    if few:
+        parts.append(
+            f"the playbook ranks {'the rest' if learned else 'them all'}, {TOO_FEW}"
+            f" (times done, {model.config.min_treated} needed): "
+            + ", ".join(f"{action} {done[action]}" for action in few)
+        )
+    usual = [action for action in rest if action not in few]
+    if usual:
+        parts.append(
+            f"done after nearly every snapshot (fewer than {model.config.min_untreated}"
+            f" without it to compare with): {', '.join(usual)}"
+        )
+    near = near_misses(others)
+    if rest and near:
+        parts.append(f"types that look like an action code but are not one: {describe_types(near)}")
+        parts[-1] += f" ({exact_only})"
+    return f"{head}: {'; '.join(parts)}"
