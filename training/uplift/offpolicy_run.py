@@ -131,7 +131,9 @@ def load_champion(tracking_uri: str) -> UpliftModel:
         loaded = mlflow.pyfunc.load_model(f"models:/{REGISTERED_NAME}@champion")
     except MlflowException as error:
         raise ChampionMissing(
-            f"no {REGISTERED_NAME} champion in {tracking_uri}: run `retain train` first"
+            f"no {REGISTERED_NAME} champion in {tracking_uri}: run `retain train` first (a"
+            " model whose actions lost money on held-out history is kept as `challenger`,"
+            " not champion; `retain train` says so)"
         ) from error
     model = loaded.unwrap_python_model()
     if not isinstance(model, UpliftModel):

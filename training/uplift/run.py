@@ -6,9 +6,14 @@ When the source is a simulated world (`_truth/` beside the data), the learned po
 judged on held-out accounts against the true action effects, and the model that is
 registered is then refit on every account.
 
-The model is logged in the churn run as the pyfunc `uplift_model` and registered as
-`retain-uplift`; a new version is `challenger` and becomes `champion` when there is none
-yet or its share of the oracle's value is at least the champion's.
+Any source, simulated or not, also gets the check a company can run on itself: a model
+fitted without a held-out share of accounts is judged on their history by `retain
+evaluate-policy`'s doubly robust estimate. The model is logged in the churn run as the pyfunc
+`uplift_model` and registered as `retain-uplift`; a new version is `challenger`, and becomes
+`champion` when there is none yet or its share of the oracle's value is at least the
+champion's (simulated data), unless the held-out history says its actions lose money: the
+whole interval of their estimated value net of cost below zero. Without a champion the
+playbook ranks actions.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ import numpy as np
 import pandas as pd
 
 from actions.playbook import Playbook
+from actions.ranking import NO_ACTION
 from features.contract import ACTION_CODES
 from simulator.structure import TODAY, Structure, read_structure
 from training.names import CHALLENGER, CHAMPION, model_name
 from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.learned import learned_line
 from training.uplift.model import UpliftModel, fit_uplift
+from training.uplift.offpolicy import PolicyEstimate, cs_team_actions
+from training.uplift.offpolicy_run import LEVEL, evaluate_on_history
 from training.uplift.policy_eval import (
     PolicyReport,
     evaluate_policies,
@@ -39,6 +47,7 @@ from training.uplift.protocol_record import describe_recorded, recorded_protocol
 REGISTERED_NAME = model_name("uplift")
 AT_RISK_PROBABILITY = 0.2
 HELD_OUT_SHARE = 0.3
+MIN_CHECK_ROWS = 100  # held-out labelled snapshots below which the history check is skipped
 
 
 @dataclass
@@ -48,6 +57,40 @@ class UpliftRun:
     model: UpliftModel
     report: PolicyReport | None = None
     version: str | None = None
+    check: HistoryCheck | None = None
+
+
+@dataclass
+class HistoryCheck:
+    """The learned policy, the playbook and the CS team on held-out accounts' history."""
+
+    estimates: list[PolicyEstimate]
+    accounts: int
+    snapshots: int
+
+    @property
+    def learned(self) -> PolicyEstimate:
+        return next(e for e in self.estimates if e.policy == "learned")
+
+    @property
+    def loses(self) -> bool:
+        """Whether the learned actions lose money by the held-out history, surely (interval)."""
+        return self.learned.high < 0
+
+    def describe(self) -> str:
+        lines = [
+            f"  Held-out history ({self.accounts} accounts, {self.snapshots} labelled snapshots"
+            f" not fitted on): ARR saved net of cost against doing nothing, doubly robust,"
+            f" {100 * LEVEL:.0f}% interval:",
+            *(e.line(LEVEL) for e in self.estimates),
+        ]
+        if self.loses:
+            lines.append(
+                "  By this history the learned actions cost more than they save:"
+                " not made champion (the playbook ranks actions until a model that does not"
+                " lose is trained)."
+            )
+        return "\n".join(lines)
 
 
 def truth_frame(data: str, name: str) -> pd.DataFrame | None:
@@ -114,19 +157,20 @@ def train_uplift(
     labelled = labelled_rows(dataset, "churn", as_of)
     upsell_known = labelled_rows(dataset, "upsell", as_of) if "upsell" in dataset else None
     report = None
+    held_out = held_out_accounts(dataset["account_id"], HELD_OUT_SHARE, seed)
+    fitting = labelled[~labelled["account_id"].astype(str).isin(held_out)]
+    grown = (
+        None
+        if upsell_known is None
+        else upsell_known[~upsell_known["account_id"].astype(str).isin(held_out)]
+    )
+    model = fit_uplift(fitting, touchpoints, playbook, config, seed, upsell_rows=grown)
+    check = history_check(model, dataset, held_out, touchpoints, playbook, as_of)
     if action_effects is not None:
-        held_out = held_out_accounts(dataset["account_id"], HELD_OUT_SHARE, seed)
-        fitting = labelled[~labelled["account_id"].astype(str).isin(held_out)]
         judged = dataset[
             dataset["account_id"].astype(str).isin(held_out)
             & (pd.to_datetime(dataset["as_of"]) < pd.Timestamp(as_of))
         ]
-        grown = (
-            None
-            if upsell_known is None
-            else upsell_known[~upsell_known["account_id"].astype(str).isin(held_out)]
-        )
-        model = fit_uplift(fitting, touchpoints, playbook, config, seed, upsell_rows=grown)
         report = evaluate_policies(
             model,
             at_risk(judged, churn_truth),
@@ -140,9 +184,35 @@ def train_uplift(
             window_days=config.window_days,
         )
     if not final and report is not None:
-        return UpliftRun(model, report)
+        return UpliftRun(model, report, check=check)
     served = fit_uplift(labelled, touchpoints, playbook, config, seed, upsell_rows=upsell_known)
-    return UpliftRun(served, report)
+    return UpliftRun(served, report, check=check)
+
+
+def history_check(
+    model: UpliftModel,
+    dataset: pd.DataFrame,
+    held_out: set[str],
+    touchpoints: pd.DataFrame,
+    playbook: Playbook | None,
+    as_of: datetime,
+) -> HistoryCheck | None:
+    """`evaluate-policy` on the held-out accounts' labelled history (None: too little of it).
+
+    Too little: fewer than `MIN_CHECK_ROWS` labelled snapshots, or no churn or no action
+    (a touchpoint whose type is an action code) after any of them.
+    """
+    from training.split import labelled_rows
+
+    rows = labelled_rows(dataset[dataset["account_id"].astype(str).isin(held_out)], "churn", as_of)
+    rows = rows[rows["arr"].notna()]
+    if len(rows) < MIN_CHECK_ROWS or rows["churn"].nunique() < 2:
+        return None
+    taken = cs_team_actions(rows.reset_index(drop=True), touchpoints, model.config.window_days)
+    if all(action == NO_ACTION for action in taken):
+        return None
+    estimates = evaluate_on_history(rows, touchpoints, model, playbook, as_of)
+    return HistoryCheck(estimates, int(rows["account_id"].nunique()), len(rows))
 
 
 def run_uplift(
@@ -174,6 +244,17 @@ def run_uplift(
     if outcome.report is not None:
         report(outcome.report.describe())
         log_policy_report(outcome.report)
+    if outcome.check is not None:
+        report(outcome.check.describe())
+        mlflow.log_metrics(
+            {f"uplift_history_{e.policy}": e.value for e in outcome.check.estimates}
+            | {"uplift_history_learned_high": outcome.check.learned.high}
+        )
+    else:
+        report(
+            "  Held-out history too thin to check the learned actions on (under"
+            f" {MIN_CHECK_ROWS} labelled snapshots, or no churn or no action among them)."
+        )
     recorded = recorded_protocol(outcome.model.config)
     if recorded is not None:  # measured with these very settings on other structures
         report(describe_recorded(recorded))
@@ -205,6 +286,16 @@ def _set_aliases(outcome: UpliftRun) -> str:
     share = outcome.report.share("uplift") if outcome.report else None
     if share is not None:
         client.set_model_version_tag(REGISTERED_NAME, version, "value_share", f"{share:.4f}")
+    if outcome.check is not None:
+        learned = outcome.check.learned
+        client.set_model_version_tag(
+            REGISTERED_NAME,
+            version,
+            "history_check",
+            f"{learned.value:.0f} [{learned.low:.0f}, {learned.high:.0f}]",
+        )
+        if outcome.check.loses:
+            return "challenger (not champion: its actions lose money on held-out history)"
     try:
         champion = client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION)
     except MlflowException:
