@@ -50,6 +50,7 @@ PRIMARY = {  # the weight (`ChurnCauses` field) each cause's level is measured a
     "support_storm": "storm",
 }
 PRIOR = np.array([TODAY.churn.weight(PRIMARY[c]) for c in CAUSES])
+WEIGHT_ERRORS: dict[str, list[float]] = {}  # variant -> per world, mean |log w - log true w|
 LEVEL_PARAMS: dict[str, object] = dict(READER_PARAMS, objective="regression", num_threads=2)
 
 
@@ -144,10 +145,18 @@ def reader_for(
     variant: str, pooled: CauseReader, boosters: list[lgb.Booster], early: pd.DataFrame
 ) -> WeightedReader:
     """The variant's reader, its weights estimated on the world's early labelled rows."""
-    kind, sd, T, factor = variant.split(":")
-    near = ((early["days_to_renewal"] <= 60) & (early["term_length_days"] >= 300)).to_numpy()
+    kind, sd, T, factor, *rest = variant.split(":")
+    window = rest[0] if rest else "annual60"
+    if window == "annual60":  # rounds 1-2: near an annual renewal
+        near = ((early["days_to_renewal"] <= 60) & (early["term_length_days"] >= 300)).to_numpy()
+    elif window == "all":
+        near = np.ones(len(early), bool)
+    else:  # round 3: within `window` days of the next renewal, any term
+        near = (early["days_to_renewal"] <= float(window)).to_numpy()
     S = levels(boosters, early[NAMES].to_numpy(float))[near]
     mean, cov = weights_posterior(S, early["churn"].to_numpy()[near], float(sd))
+    truth = np.log([early[f"w_{c}"].iloc[0] for c in CAUSES])
+    WEIGHT_ERRORS.setdefault(variant, []).append(float(np.abs(mean - truth).mean()))
     if kind == "map":
         draws = np.exp(mean)[None, :]
     else:
@@ -190,6 +199,8 @@ def summary(results: dict[int, dict[str, dict[str, float]]]) -> None:
             if rows.sum():
                 hits = (frame[f"cause_first_driver_{cause}"].fillna(0.0) * rows).sum()
                 line += f" {cause} {hits / rows.sum():.2f} ({int(rows.sum())})"
+        if WEIGHT_ERRORS.get(variant):
+            line += f" | log-weight error {np.mean(WEIGHT_ERRORS[variant]):.2f}"
         print(line, flush=True)
 
 
@@ -212,6 +223,13 @@ GRID = [f"map:0.7:{T}:1" for T in (0.25, 0.5, 1.0)] + [
     for T in Ts
     for f in ((1, 1.5) if kind == "posterior" else (1,))
 ] + ["map:0.7:0.5:1.5", "map:0.7:0.5:2"]  # fmt: skip
+GRID3 = [  # round 3: the weights from more of the world's renewals
+    f"{kind}:{sd}:0.5:{f}:{w}"
+    for kind in ("map", "posterior")
+    for sd in (0.45, 0.7)
+    for w in ("60", "180", "all")
+    for f in (1, 1.5)
+]
 
 
 def main() -> None:
@@ -221,6 +239,7 @@ def main() -> None:
     parser.add_argument("--tuning", help="seeds lo-hi to fit on")
     parser.add_argument("--untouched", help="seeds lo-hi to check on")
     parser.add_argument("--variant", action="append", default=[])
+    parser.add_argument("--round", type=int, default=2, help="--cv's grid: 2 (rounds 1-2) or 3")
     args = parser.parse_args()
     if args.cv:
         ks = seeds(args.cv)
@@ -230,7 +249,9 @@ def main() -> None:
         for fold in (order[i::4] for i in range(4)):
             pooled, boosters = fit([data[k] for k in ks if k not in fold])
             for k in fold:
-                results[k] = check_world(args.worlds / str(k), data[k], pooled, boosters, GRID)
+                grid = GRID3 if args.round == 3 else GRID
+                results[k] = check_world(args.worlds / str(k), data[k], pooled, boosters, grid)
+                print(f"world {k} done", flush=True)
         summary(results)
         return
     pooled, boosters = fit([snapshots(args.worlds / str(k)) for k in seeds(args.tuning)])
