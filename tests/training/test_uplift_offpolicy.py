@@ -117,3 +117,27 @@ def test_a_history_without_any_action_is_valued_not_a_crash():
     assert never.value == 0.0
     assert np.isfinite(always.value) and always.low <= always.value <= always.high
     assert any("exec_sponsor_call" in spot for spot in always.thin)  # never done: too thin
+
+
+def test_the_interval_allows_for_csms_choosing_on_risk_the_data_does_not_show():
+    """CSMs call the accounts whose hidden risk they sense (u, never in the features): the
+    bootstrap interval alone misses the true value, the one allowing for it holds it."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    X, hidden = rng.normal(size=(n, 3)), rng.normal(size=n)
+    risk = 1 / (1 + np.exp(-(-0.5 - 1.5 * X[:, 0] + 0.35 * hidden)))
+    called = rng.random(n) < 1 / (1 + np.exp(-(-1.0 + 2.0 * hidden)))
+    churn = (rng.random(n) < np.clip(risk + TRUE_EFFECT * called, 0, 1)).astype(float)
+    arr, groups = np.full(n, 10_000.0), np.arange(n).astype(str)
+    taken = list(np.where(called, "exec_sponsor_call", "none"))
+    true_value = float(np.sum(np.minimum(risk, -TRUE_EFFECT) * arr) - 500.0 * n)
+    always = ["exec_sponsor_call"] * n
+    costs = {"exec_sponsor_call": 500.0}
+    (found,) = evaluate_offpolicy(X, taken, churn, arr, groups, {"always": always}, costs)
+    assert found.sampling is not None
+    assert not found.sampling[0] <= true_value <= found.sampling[1]
+    assert found.low <= true_value <= found.high
+    assert found.low <= found.sampling[0] <= found.value <= found.sampling[1] <= found.high
+    (bare,) = evaluate_offpolicy(X, taken, churn, arr, groups, {"always": always}, costs, hidden=0)
+    assert (bare.low, bare.high) == found.sampling and bare.value == found.value
+    assert "sampling alone" in found.line(0.9)
