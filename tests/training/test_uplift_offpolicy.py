@@ -140,4 +140,5 @@ def test_the_interval_allows_for_csms_choosing_on_risk_the_data_does_not_show():
     assert found.low <= found.sampling[0] <= found.value <= found.sampling[1] <= found.high
     (bare,) = evaluate_offpolicy(X, taken, churn, arr, groups, {"always": always}, costs, hidden=0)
     assert (bare.low, bare.high) == found.sampling and bare.value == found.value
+    assert bare.sampling is None and "sampling alone" not in bare.line(0.9)
     assert "sampling alone" in found.line(0.9)

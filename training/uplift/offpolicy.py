@@ -15,10 +15,10 @@ except for what the CS team did, whose outcomes were seen: saved = ARR x (dr(non
 churn) - cost. A policy's value is the sum of `saved` (ARR saved net of cost against doing
 nothing), with a bootstrap over accounts for the interval. The interval also allows for CSMs
 having chosen whom to act on by risk the data does not show: it spans the bootstrap
-intervals with the churn seen after every action the team took shifted by
-`HIDDEN_SELECTION` churn log-odds either way (churn - (mu - sigmoid(logit mu -+ b)), mu the
-outcome model's churn for what was done), the estimate staying the unshifted one; the
-bootstrap interval alone is kept beside it. Propensities are floored at
+intervals with the churn seen after every action the team took shifted by b =
+-`HIDDEN_SELECTION` and +`HIDDEN_SELECTION` churn log-odds (churn - (mu - sigmoid(logit mu -
+b)), mu the outcome model's churn for what was done), the estimate staying the unshifted
+one; the bootstrap interval alone is kept beside it. Propensities are floored at
 `MIN_PROPENSITY` so a rare action cannot blow the estimate up; where the policy picks an
 action CSMs took for fewer than 5% of such accounts, or fewer than `THIN` times in a
 segment, the report says that history is too thin to judge it there.
@@ -255,7 +255,7 @@ def evaluate_offpolicy(
     for name, chosen in policies.items():
         saved = saved_per_snapshot(nuisance, chosen, churn, arr, costs)
         value, low, high = estimate(saved, groups, level, seed=seed)
-        sampling = (low, high)
+        sampling = (low, high) if shifted else None
         for seen in shifted:
             _, lo, hi = estimate(
                 saved_per_snapshot(nuisance, chosen, seen, arr, costs), groups, level, seed=seed
