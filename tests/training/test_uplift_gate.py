@@ -14,7 +14,7 @@ from training.uplift.run import REGISTERED_NAME, HistoryCheck, UpliftRun, _set_a
 
 def _check(low: float, high: float) -> HistoryCheck:
     estimates = [
-        PolicyEstimate("learned", (low + high) / 2, low, high),
+        PolicyEstimate("learned", (low + high) / 2, low, high, ["training (done 3 times)"]),
         PolicyEstimate("playbook", 0.0, -1.0, 1.0),
         PolicyEstimate("cs_team", 0.0, -1.0, 1.0),
     ]
@@ -26,6 +26,7 @@ def test_only_an_interval_wholly_below_zero_is_a_loss() -> None:
     assert not _check(-90_000.0, 17_000.0).loses  # history cannot tell: not refused
     text = _check(-90_000.0, -1_000.0).describe()
     assert "not made champion" in text and "60 accounts" in text
+    assert "done 3 times" not in text  # where history is thin is evaluate-policy's to say
     assert "not made champion" not in _check(-90_000.0, 17_000.0).describe()
 
 

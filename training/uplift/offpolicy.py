@@ -170,14 +170,17 @@ class PolicyEstimate:
     thin: list[str] = field(default_factory=list)
     sampling: tuple[float, float] | None = None  # the bootstrap interval alone
 
-    def line(self, level: float) -> str:
+    def line(self, level: float, thin: bool = True) -> str:
+        """The estimate in one line; `thin`: and, below it, where history is too thin."""
         text = (
             f"  {self.policy:<12} {self.value:>12,.0f}   {100 * level:.0f}% interval"
             f" [{self.low:,.0f}, {self.high:,.0f}]"
         )
         if self.sampling is not None:
             text += f" (sampling alone [{self.sampling[0]:,.0f}, {self.sampling[1]:,.0f}])"
-        return text + (f"\n    too thin to judge: {'; '.join(self.thin)}" if self.thin else "")
+        if not thin or not self.thin:
+            return text
+        return text + f"\n    too thin to judge: {'; '.join(self.thin)}"
 
 
 def estimate(

@@ -81,8 +81,9 @@ class HistoryCheck:
         lines = [
             f"  Held-out history ({self.accounts} accounts, {self.snapshots} labelled snapshots"
             f" not fitted on): ARR saved net of cost against doing nothing, doubly robust,"
-            f" {100 * LEVEL:.0f}% interval:",
-            *(e.line(LEVEL) for e in self.estimates),
+            f" {100 * LEVEL:.0f}% interval (`retain evaluate-policy` also says where history"
+            " is too thin to judge):",
+            *(e.line(LEVEL, thin=False) for e in self.estimates),
         ]
         if self.loses:
             lines.append(
