@@ -154,7 +154,7 @@ CATALOGUE = [
         "subscriptions",
         "subscription_id",
         2,
-        ("'s1'",),
+        ("'s1' (rows 1, 4)",),  # the key and the data rows that share it
         "must be unique",
         tables=cell("subscriptions", 3, "subscription_id", "s1"),
     ),
@@ -163,7 +163,7 @@ CATALOGUE = [
         "outcomes",
         "account_id, kpi, period_end",
         2,
-        ("'1001, revenue_uplift_pct, 2023-06-30'",),
+        ("'1001, revenue_uplift_pct, 2023-06-30' (rows 1, 2)",),
         "must be unique",
         tables=cell("outcomes", 1, "period_end", "2023-06-30"),
     ),
