@@ -178,17 +178,17 @@ def duplicate_keys(
     keys = ", ".join(quote(k) for k in table.key)
     text = " || ', ' || ".join(f"CAST({quote(k)} AS VARCHAR)" for k in table.key)
     not_null = " AND ".join(f"{quote(k)} IS NOT NULL" for k in table.key)
-    shared = (
-        f"SELECT {text} AS key_text, count(*) AS n, list({ROW} ORDER BY {ROW}) AS rows_"
-        f" FROM ({typed_select(table, stored, with_row=True)})"
-        f" WHERE {not_null} GROUP BY {keys} HAVING count(*) > 1"
-    )
-    row = con.execute(f"SELECT count(*), sum(n) FROM ({shared})").fetchone()
+    row = con.execute(
+        f"SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM ({typed_select(table, stored)})"
+        f" WHERE {not_null} GROUP BY {keys} HAVING count(*) > 1)"
+    ).fetchone()
     if not row or not row[0]:
         return []
+    # only when there are duplicates: which rows share the first keys (a second pass)
     first = con.execute(
-        f"SELECT key_text, rows_[1:{MAX_EXAMPLES}] FROM ({shared})"
-        f" ORDER BY key_text LIMIT {MAX_EXAMPLES}"
+        f"SELECT {text} AS key_text, list({ROW} ORDER BY {ROW})[1:{MAX_EXAMPLES}]"
+        f" FROM ({typed_select(table, stored, with_row=True)}) WHERE {not_null}"
+        f" GROUP BY {keys} HAVING count(*) > 1 ORDER BY key_text LIMIT {MAX_EXAMPLES}"
     ).fetchall()
     message = f"has {row[0]} duplicated key value(s); ({', '.join(table.key)}) must be unique"
     examples = tuple(
