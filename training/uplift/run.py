@@ -165,9 +165,20 @@ def train_uplift(
         if upsell_known is None
         else upsell_known[~upsell_known["account_id"].astype(str).isin(held_out)]
     )
-    model = fit_uplift(fitting, touchpoints, playbook, config, seed, upsell_rows=grown)
-    check = history_check(model, dataset, held_out, touchpoints, playbook, as_of)
-    if action_effects is not None:
+    checked = checkable_rows(labelled, held_out, touchpoints, config.window_days)
+    model: UpliftModel | None = None
+    if action_effects is not None or checked is not None:  # else no use for a held-out fit
+        model = fit_uplift(fitting, touchpoints, playbook, config, seed, upsell_rows=grown)
+    check = (
+        None
+        if model is None or checked is None
+        else HistoryCheck(
+            evaluate_on_history(checked, touchpoints, model, playbook, as_of),
+            int(checked["account_id"].nunique()),
+            len(checked),
+        )
+    )
+    if action_effects is not None and model is not None:
         judged = dataset[
             dataset["account_id"].astype(str).isin(held_out)
             & (pd.to_datetime(dataset["as_of"]) < pd.Timestamp(as_of))
@@ -184,36 +195,25 @@ def train_uplift(
             structure=structure,
             window_days=config.window_days,
         )
-    if not final and report is not None:
+    if not final and model is not None and report is not None:
         return UpliftRun(model, report, check=check)
     served = fit_uplift(labelled, touchpoints, playbook, config, seed, upsell_rows=upsell_known)
     return UpliftRun(served, report, check=check)
 
 
-def history_check(
-    model: UpliftModel,
-    dataset: pd.DataFrame,
-    held_out: set[str],
-    touchpoints: pd.DataFrame,
-    playbook: Playbook | None,
-    as_of: datetime,
-) -> HistoryCheck | None:
-    """`evaluate-policy` on the held-out accounts' labelled history (None: too little of it).
+def checkable_rows(
+    labelled: pd.DataFrame, held_out: set[str], touchpoints: pd.DataFrame, window_days: int
+) -> pd.DataFrame | None:
+    """The held-out accounts' labelled snapshots `evaluate-policy` can judge (None: too few).
 
-    Too little: fewer than `MIN_CHECK_ROWS` labelled snapshots, or no churn or no action
-    (a touchpoint whose type is an action code) after any of them.
+    Too few: under `MIN_CHECK_ROWS` snapshots with an ARR, or no churn or no action (a
+    touchpoint whose type is an action code) after any of them.
     """
-    from training.split import labelled_rows
-
-    rows = labelled_rows(dataset[dataset["account_id"].astype(str).isin(held_out)], "churn", as_of)
-    rows = rows[rows["arr"].notna()]
+    rows = labelled[labelled["account_id"].astype(str).isin(held_out) & labelled["arr"].notna()]
     if len(rows) < MIN_CHECK_ROWS or rows["churn"].nunique() < 2:
         return None
-    taken = cs_team_actions(rows.reset_index(drop=True), touchpoints, model.config.window_days)
-    if all(action == NO_ACTION for action in taken):
-        return None
-    estimates = evaluate_on_history(rows, touchpoints, model, playbook, as_of)
-    return HistoryCheck(estimates, int(rows["account_id"].nunique()), len(rows))
+    taken = cs_team_actions(rows.reset_index(drop=True), touchpoints, window_days)
+    return None if all(action == NO_ACTION for action in taken) else rows
 
 
 def run_uplift(
