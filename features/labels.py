@@ -44,7 +44,7 @@ SELECT MAX(seen) FROM (
     UNION ALL SELECT MAX(ts) FROM surveys
     UNION ALL SELECT MAX(ts) FROM touchpoints
     UNION ALL SELECT MAX(achieved_at) FROM milestones
-    UNION ALL SELECT MAX(CAST(period_end AS TIMESTAMP)) FROM outcomes
+    UNION ALL SELECT MAX(CAST(period_end AS TIMESTAMP)) FROM outcomes WHERE actual IS NOT NULL
     UNION ALL SELECT MAX(created_at) FROM users
     UNION ALL SELECT MAX(deactivated_at) FROM users
     UNION ALL SELECT MAX(created_at) FROM accounts
@@ -59,7 +59,8 @@ def data_horizon(con: duckdb.DuckDBPyConnection | SparkConnection) -> datetime:
     """The data's horizon: the latest timestamp the source has seen happen.
 
     The maximum over event, ticket (opened or closed), survey, touchpoint,
-    milestone achievement, outcome period end, user creation or deactivation,
+    milestone achievement, reported outcome period end (a row without an `actual`, such
+    as next quarter's target planned ahead, reports nothing), user creation or deactivation,
     account creation and subscription start times, plus the end date of every
     term whose outcome is recorded. Contract end dates of still-open terms are
     promises, not observations, and do not count.

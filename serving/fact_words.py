@@ -42,7 +42,17 @@ def _healthy_days(healthy: Mapping[str, Any], name: str) -> str:
     value = _get(healthy, name)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return f" (healthy accounts: within {float(value):.0f} days)"
+    days = f"{float(value):.0f}"
+    return f" (healthy accounts: within {days} {'day' if days == '1' else 'days'})"
+
+
+def _quiet_like_healthy(values: Mapping[str, Any], healthy: Mapping[str, Any]) -> bool:
+    """Whether key users were last active no longer ago than at healthy accounts."""
+    quiet = _get(values, "days_since_key_user_active")
+    usual = _get(healthy, "days_since_key_user_active")
+    if not (_known(quiet) and _known(usual)):
+        return False
+    return float(quiet) <= float(usual) or math.isclose(float(quiet), float(usual), rel_tol=0.05)
 
 
 def key_users(
@@ -59,11 +69,13 @@ def key_users(
     if _known(_get(facts, "key_user_left_id")):
         role = _get(facts, "key_user_left_role") or "key user"
         unreplaced = (_get(values, "key_users_lost_unreplaced_90d") or 0) >= 1
+        # Other key users as active as at healthy accounts: no reason to say since when.
+        quiet = "" if _known(last) and _quiet_like_healthy(values, healthy) else f"; {since}"
         return (
             f"The account's {role} (user {facts['key_user_left_id']}) left on"
             f" {_day(facts['key_user_left_at'])}"
             + (" and nobody has taken their place" if unreplaced else "")
-            + f"; {since}."
+            + f"{quiet}."
         )
     quiet = _get(values, "days_since_key_user_active")
     if _known(last) and quiet is not None and quiet > 30:

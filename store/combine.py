@@ -1,8 +1,9 @@
 """The one rule for reading touchpoints from two places: a touchpoint counts once.
 
 A touchpoint recorded through the service may come back in the source's touchpoints table
-when the CRM exports it; both carry the same `touchpoint_id`. The service's copy is kept
-(it knows the plan line it follows).
+when the CRM exports it; both carry the same `touchpoint_id` and account. The service's
+copy is kept (it knows the plan line it follows). An id the service recorded for another
+account than the source's row names two different touchpoints: both are kept.
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ def combine_touchpoints(
     else:
         columns = list(dict.fromkeys([*source.columns, "plan_line_id"]))
         kept = recorded.reindex(columns=columns)
-        from_source = source[~source["touchpoint_id"].isin(set(recorded["touchpoint_id"]))]
+        # The same touchpoint is the same id at the same account: a source row whose id
+        # the service recorded for another account is another touchpoint, and is kept.
+        pairs = pd.MultiIndex.from_frame(source[["touchpoint_id", "account_id"]].astype(str))
+        seen = pd.MultiIndex.from_frame(recorded[["touchpoint_id", "account_id"]].astype(str))
+        from_source = source[~pairs.isin(seen)]
         parts = [part for part in (from_source, kept) if not part.empty]
         combined = pd.concat(parts, ignore_index=True) if parts else source.iloc[:0].copy()
         combined["ts"] = pd.to_datetime(combined["ts"])

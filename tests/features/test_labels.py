@@ -51,6 +51,35 @@ def test_horizon_is_latest_observation_not_open_contract_end() -> None:
     assert data_horizon(_con()) == datetime(2025, 3, 1)
 
 
+def test_a_kpi_target_planned_ahead_does_not_move_the_horizon() -> None:
+    # A second audit's export held next quarter's KPI targets with no actual yet: the
+    # horizon jumped to their period end, `retain score` scored as of that future date
+    # (dropping every account whose term ended before it) and upsell labels were set to 0
+    # before their 180 days had passed.
+    accounts = pd.DataFrame({"account_id": ["a", "b", "c"], "created_at": ["2023-01-01"] * 3})
+    events = pd.DataFrame(
+        {"ts": ["2025-03-01"], "account_id": ["a"], "module": ["m"], "event_type": ["view"]}
+    )
+    outcomes = pd.DataFrame(
+        {
+            "account_id": ["a", "a"],
+            "period_end": ["2024-12-31", "2025-06-30"],
+            "kpi": ["hours_saved", "hours_saved"],
+            "target": [100.0, 100.0],
+            "actual": [80.0, None],
+        }
+    )
+    con = typed_connection(
+        {
+            "accounts": accounts,
+            "subscriptions": _subscriptions(),
+            "events": events,
+            "outcomes": outcomes,
+        }
+    )
+    assert data_horizon(con) == datetime(2025, 3, 1)
+
+
 def test_churn_label_is_outcome_of_the_current_term() -> None:
     labels = _labels("2023-08-01")
     assert labels.loc["a", "churn"] == 0 and labels.loc["b", "churn"] == 0

@@ -36,6 +36,30 @@ def test_a_departed_key_user_is_named_with_the_day_they_left():
     )
 
 
+def test_a_departed_key_user_does_not_claim_the_others_went_quiet_when_they_did_not():
+    # A second audit's export: the executive left, but the champion used the product on
+    # the day of the snapshot; the sentence said "no key user has used the product since
+    # 20 Nov 2025 (healthy accounts: within 1 days)", a value in line with healthy
+    # accounts given as a reason.
+    facts = {
+        "key_user_left_id": "u_0042",
+        "key_user_left_role": "executive",
+        "key_user_left_at": pd.Timestamp("2025-10-13 14:00"),
+        "key_user_last_use": pd.Timestamp("2025-11-19 17:30"),
+    }
+    values = {"key_users_lost_unreplaced_90d": 1.0, "days_since_key_user_active": 0.27}
+    healthy = {"days_since_key_user_active": 1.0}
+    sentence = fact_sentence("key_users", facts, values, healthy, AS_OF)
+    assert sentence == (
+        "The account's executive (user u_0042) left on 13 Oct 2025 and nobody has taken"
+        " their place."
+    )
+    quiet = dict(values, days_since_key_user_active=8.0)
+    assert fact_sentence("key_users", facts, quiet, healthy, AS_OF).endswith(
+        "; no key user has used the product since 19 Nov 2025 (healthy accounts: within 1 day)."
+    )
+
+
 def test_pressing_tickets_say_how_many_and_for_how_long():
     facts = {"pressing_tickets_open": 3, "oldest_pressing_opened_at": pd.Timestamp("2025-11-08")}
     sentence = fact_sentence("support", facts, {}, {"open_tickets": 0.0}, AS_OF)

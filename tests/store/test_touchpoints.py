@@ -130,3 +130,24 @@ def test_a_touchpoint_in_both_the_source_and_the_store_counts_once(store: Store)
     assert cut["touchpoint_id"].tolist() == ["crm-0", "crm-1"]
     alone = combine_touchpoints(source, None)
     assert alone["touchpoint_id"].tolist() == ["crm-0", "crm-1"]
+
+
+def test_a_source_touchpoint_whose_id_was_recorded_for_another_account_is_kept(
+    store: Store,
+) -> None:
+    # A second audit: the API accepted crm-5 for one account while the source's crm-5 was
+    # another account's training; training then silently lost the source's row.
+    store.add_touchpoint(touchpoint(5, account_id="acct-0001"))
+    source = pd.DataFrame(
+        {
+            "touchpoint_id": ["crm-5"],
+            "account_id": ["acct-0009"],
+            "ts": pd.to_datetime([WHEN - timedelta(days=30)]),
+            "type": ["training"],
+        }
+    )
+    combined = combine_touchpoints(source, store.touchpoints())
+    assert sorted(zip(combined["touchpoint_id"], combined["account_id"], strict=True)) == [
+        ("crm-5", "acct-0001"),
+        ("crm-5", "acct-0009"),
+    ]
