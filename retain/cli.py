@@ -484,11 +484,13 @@ def evaluate_policy(
     A doubly robust off-policy estimate with bootstrap intervals; says where history is too
     thin to judge (which actions, which ARR segments). Needs a registered uplift champion.
 
-    Reads it from RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db, relative to the
-    current directory).
+    Reads it from RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db) and the touchpoints
+    recorded through the service from RETAIN_STORE_URL (default sqlite:///var/retain-store.db),
+    paths relative to the current directory.
     """
     from actions.playbook import PlaybookError, load_playbook
     from retain.settings import get_settings
+    from store import Store, StoreUnavailable
     from training.uplift.offpolicy_run import ChampionMissing, load_champion
     from training.uplift.offpolicy_run import evaluate_policy as estimate
 
@@ -496,8 +498,11 @@ def evaluate_policy(
     quiet_mlflow()
     try:
         model = load_champion(settings.mlflow_uri)
-        estimate(data, model, load_playbook(settings.playbook), report=typer.echo)
-    except (ChampionMissing, PlaybookError, ValueError) as error:
+        with Store(settings.store_url) as store:  # touchpoints recorded through the service
+            recorded = store.touchpoints()
+        playbook = load_playbook(settings.playbook)
+        estimate(data, model, playbook, report=typer.echo, recorded=recorded)
+    except (ChampionMissing, PlaybookError, StoreUnavailable, ValueError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
 

@@ -18,3 +18,26 @@ def test_without_an_uplift_champion_it_says_to_train_first(tmp_path: Path, monke
     assert "retain-uplift champion" in result.output
     assert "retain train" in result.output
     assert "Traceback" not in result.output
+
+
+def test_it_reads_the_touchpoints_recorded_through_the_service(tmp_path: Path, monkeypatch):
+    """Training learns from the store's touchpoints; the estimate of the same history must too."""
+    import pandas as pd
+
+    from tests.support.stores import recorded_touchpoints
+
+    recorded_touchpoints(tmp_path)
+    monkeypatch.setenv("RETAIN_STORE_URL", f"sqlite:///{tmp_path}/store.db")
+    monkeypatch.setattr("training.uplift.offpolicy_run.load_champion", lambda uri: object())
+    seen: dict[str, object] = {}
+
+    def fake_estimate(*args: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr("training.uplift.offpolicy_run.evaluate_policy", fake_estimate)
+    result = runner.invoke(app, ["evaluate-policy", "--data", "anything"])
+    assert result.exit_code == 1 and "stop here" in result.output
+    given = seen["recorded"]
+    assert isinstance(given, pd.DataFrame)
+    assert given["touchpoint_id"].tolist() == ["p2", "svc-1", "svc-2"]

@@ -20,7 +20,7 @@ NAMED: dict[str, tuple[Named, ...]] = {
     "serve": (MLFLOW, CACHE, STORE, ("RETAIN_API_KEYS", None)),
     "score": (MLFLOW, CACHE, STORE),
     "plan": (MLFLOW, CACHE, STORE),
-    "evaluate-policy": (MLFLOW,),
+    "evaluate-policy": (MLFLOW, STORE),
     "experiments": (MLFLOW, STORE),
     "models": (MLFLOW,),
     "promote": (MLFLOW,),

@@ -85,14 +85,19 @@ def evaluate_policy(
     model: UpliftModel,
     playbook: Playbook | None,
     report: Callable[[str], None] = print,
+    recorded: pd.DataFrame | None = None,
 ) -> list[PolicyEstimate]:
-    """`retain evaluate-policy`: build the history of `data`, estimate, print the table."""
+    """`retain evaluate-policy`: build the history of `data`, estimate, print the table.
+
+    `recorded`: touchpoints recorded through the service (`store.Store.touchpoints`), read
+    with the source's as training reads them, each touchpoint once.
+    """
     from training.config import load_config
     from training.train import build_training_set, touchpoints_until
 
     report(f"Building the history of {data} ...")
     dataset, as_of = build_training_set(data, None, load_config())
-    touchpoints = touchpoints_until(data, as_of)
+    touchpoints = touchpoints_until(data, as_of, recorded)
     estimates = evaluate_on_history(dataset, touchpoints, model, playbook, as_of)
     report(
         "ARR saved net of action costs against doing nothing, estimated from your history"
