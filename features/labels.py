@@ -34,10 +34,13 @@ if TYPE_CHECKING:
 
 UPSELL_WINDOW_DAYS = 180
 
-# Everything that records something *happening*: not future-dated contract ends
-# of open terms, but the end date of a term whose outcome is recorded.
-_HORIZON = """
-SELECT MAX(seen) FROM (
+# Everything that records something *happening*. Contract dates (subscription starts, the
+# end of a term whose outcome is recorded) count only up to the end of the day after the
+# latest other observation: a renewal booked weeks ahead is a promise, and taking its start
+# for "now" would score every account on empty usage windows. A term starting the morning
+# after the last event (an export taken at midnight) still counts.
+_OBSERVED = """
+SELECT MAX(seen) AS seen FROM (
     SELECT MAX(ts) AS seen FROM events
     UNION ALL SELECT MAX(opened_at) FROM tickets
     UNION ALL SELECT MAX(closed_at) FROM tickets
@@ -48,10 +51,20 @@ SELECT MAX(seen) FROM (
     UNION ALL SELECT MAX(created_at) FROM users
     UNION ALL SELECT MAX(deactivated_at) FROM users
     UNION ALL SELECT MAX(created_at) FROM accounts
-    UNION ALL SELECT MAX(CAST(start_date AS TIMESTAMP)) FROM subscriptions
-    UNION ALL SELECT MAX(CAST(end_date AS TIMESTAMP)) FROM subscriptions
-        WHERE outcome IS NOT NULL
-) seen_at
+) observed_at
+"""
+_CONTRACT = """
+SELECT CAST(start_date AS TIMESTAMP) AS seen FROM subscriptions
+UNION ALL SELECT CAST(end_date AS TIMESTAMP) FROM subscriptions WHERE outcome IS NOT NULL
+"""
+_HORIZON = f"""
+WITH observed AS ({_OBSERVED}), contract AS ({_CONTRACT})
+SELECT CASE WHEN o.seen IS NULL THEN (SELECT MAX(seen) FROM contract)
+            ELSE GREATEST(o.seen, COALESCE(MAX(c.seen), o.seen)) END
+FROM observed o
+LEFT JOIN contract c
+    ON c.seen <= CAST(CAST(o.seen AS DATE) AS TIMESTAMP) + INTERVAL '1' DAY
+GROUP BY o.seen
 """
 
 
@@ -63,12 +76,16 @@ def data_horizon(con: duckdb.DuckDBPyConnection | SparkConnection) -> datetime:
     as next quarter's target planned ahead, reports nothing), user creation or deactivation,
     account creation and subscription start times, plus the end date of every
     term whose outcome is recorded. Contract end dates of still-open terms are
-    promises, not observations, and do not count.
+    promises, not observations, and do not count; nor does a contract date later than
+    the day after the latest other observation (a renewal booked ahead).
+
+    Rounded up to the microsecond: a Parquet source may hold nanoseconds, and the
+    latest event must not fall after the horizon it sets.
     """
-    rows = con.execute(_HORIZON).fetchall()
-    if not rows or rows[0][0] is None:
+    found = con.execute(_HORIZON).df()  # a frame keeps nanoseconds; fetchall would cut them
+    if found.empty or pd.isna(found.iat[0, 0]):
         raise ValueError("the source holds no dated rows: no horizon")
-    return pd.Timestamp(rows[0][0]).to_pydatetime()
+    return pd.Timestamp(found.iat[0, 0]).ceil("us").to_pydatetime()
 
 
 def labels_sql(as_of: Sequence[datetime], horizon: datetime) -> str:

@@ -62,6 +62,16 @@ def _columns(cursor: Any, schema: str) -> dict[str, list[tuple[str, str]]]:
     return tables
 
 
+def _missing_schema(cursor: Any, schema: str) -> str | None:
+    """Why nothing was found when `schema` does not exist (a typo in `?schema=`), else None."""
+    cursor.execute("SELECT schema_name FROM information_schema.schemata ORDER BY schema_name")
+    names = [str(row[0]) for row in cursor.fetchall()]
+    if schema in names:
+        return None
+    shown = [n for n in names if not n.startswith(("pg_", "information_schema"))]
+    return f"PostgreSQL schema {schema!r} does not exist (schemas here: {', '.join(shown)})"
+
+
 def _copy_table(
     connection: Any, source: Source, schema: str, name: str, columns: list[tuple[str, str]]
 ) -> None:
@@ -116,6 +126,9 @@ def copy_postgres_tables(source: Source, url: str) -> list[str]:
                 row = cursor.fetchone()
                 schema = str(row[0]) if row and row[0] else "public"
             tables = _columns(cursor, schema)
+            if not tables and (missing := _missing_schema(cursor, schema)):
+                source.unreadable[SOURCE] = missing
+                return []
         present = []
         for name in (name for name in TABLES if name in tables):
             source.locations[name] = f"{schema}.{name}"

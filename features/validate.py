@@ -25,7 +25,7 @@ from features.touchpoint_types import type_counts, validate_note
 if TYPE_CHECKING:
     from features.source import Source
 
-__all__ = ["ContractError", "Problem", "source_notes", "validate_source"]
+__all__ = ["ContractError", "Problem", "booked_ahead_note", "source_notes", "validate_source"]
 
 WHOLE_SOURCE = "(source)"
 
@@ -90,8 +90,9 @@ def validate_source(source: Source) -> list[Problem]:
     problems = [
         Problem(table or WHOLE_SOURCE, None, reason) for table, reason in source.unreadable.items()
     ]
+    whole = "" in source.unreadable  # the source itself could not be read: that says it
     for name in REQUIRED_TABLES:
-        if name not in source.present and name not in source.unreadable:
+        if name not in source.present and name not in source.unreadable and not whole:
             problems.append(Problem(name, None, "required table is missing"))
     readable: dict[str, dict[str, str]] = {}
     for name in source.present:
@@ -124,3 +125,27 @@ def source_notes(source: Source) -> list[str]:
     except duckdb.Error:
         return []
     return [note] if note else []
+
+
+def booked_ahead_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A note on subscription rows starting after the data's end (booked ahead), or None.
+
+    `con` holds the typed contract views (`features.source.create_typed_views`): the
+    contract allows such rows, and they do not move the end of the data
+    (`features.labels.data_horizon`).
+    """
+    from features.labels import data_horizon
+
+    horizon = data_horizon(con)
+    found = con.execute(
+        "SELECT COUNT(*), MAX(start_date) FROM subscriptions WHERE start_date > ?", [horizon]
+    ).fetchone()
+    count, latest = found if found else (0, None)
+    if not count:
+        return None
+    return (
+        f"Note: {count:,} subscription row{'s start' if count > 1 else ' starts'} after the"
+        f" end of the data ({horizon:%d %b %Y %H:%M}, its latest activity), the last on"
+        f" {latest:%d %b %Y}: read as booked ahead, they do not move that end, and scores"
+        " are as of it."
+    )

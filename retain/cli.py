@@ -117,14 +117,18 @@ def validate(
     """Check a source against the data contract; exit 1 listing every problem.
 
     Touchpoint types that are not action codes are allowed: a note counts them and says
-    which action code a type looks like ("Health Check": health_check).
+    which action code a type looks like ("Health Check": health_check). So are subscription
+    rows booked ahead: a note says they do not move the end of the data.
     """
-    from features.source import open_source
-    from features.validate import source_notes, validate_source
+    from features.source import create_typed_views, open_source
+    from features.validate import booked_ahead_note, source_notes, validate_source
 
     with open_source(data) as source:
         problems = validate_source(source)
         notes = source_notes(source)
+        if not problems:
+            create_typed_views(source)
+            notes = [*notes, *filter(None, [booked_ahead_note(source.con)])]
     if problems:
         typer.echo(f"{data}: {len(problems)} problem(s) with the data contract:", err=True)
         for problem in problems:

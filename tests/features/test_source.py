@@ -261,6 +261,23 @@ def test_an_unreachable_postgres_server_is_a_problem(tmp_path: Path) -> None:
         assert source.unreadable[""].startswith("cannot connect to PostgreSQL")
 
 
+@pytest.mark.postgres
+def test_a_misspelt_postgres_schema_is_one_problem_naming_it() -> None:
+    # Second audit: a typo in ?schema= gave "required table is missing" four times and
+    # never said the schema was not there.
+    with open_source(f"{POSTGRES}?schema=no_such_schema_retain") as source:
+        problems = [str(problem) for problem in validate_source(source)]
+    assert len(problems) == 1, problems
+    assert "schema 'no_such_schema_retain' does not exist" in problems[0]
+    assert "public" in problems[0]  # the schemas that are there
+
+
+def test_an_unreachable_source_is_one_problem_not_every_table_missing() -> None:
+    with open_source("postgresql://postgres@127.0.0.1:1/none") as source:
+        problems = [str(problem) for problem in validate_source(source)]
+    assert len(problems) == 1 and "cannot connect to PostgreSQL" in problems[0]
+
+
 # --- the simulator ----------------------------------------------------------------------
 
 
