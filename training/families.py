@@ -23,6 +23,8 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from features.units import format_value
+
 SHARE_FLOOR = 0.2
 """A cause family's weight is p x (own SHAP + this share of the total): see `read_families`."""
 
@@ -51,12 +53,17 @@ def clean(value: Any) -> float | None:
 
 
 def comparison(feature: FeatureLike, value: float, healthy_value: float) -> str:
-    """'worse than', 'better than' or 'in line with' healthy accounts, by the healthy direction."""
-    if math.isclose(value, healthy_value, rel_tol=0.05, abs_tol=1e-9) or feature.healthy not in (
-        "higher",
-        "lower",
-    ):
-        return "in line with" if math.isclose(value, healthy_value, rel_tol=0.05) else "unlike"
+    """'worse than', 'better than' or 'in line with' healthy accounts, by the healthy direction.
+
+    Two values within 5% of each other, or that read the same in the feature's unit
+    (`features.units.format_value`: a change of -0.01 and one of 0 both read "flat"), are
+    in line: a sentence never calls "flat" worse than "flat".
+    """
+    same = math.isclose(value, healthy_value, rel_tol=0.05) or format_value(
+        value, feature.unit
+    ) == format_value(healthy_value, feature.unit)
+    if same or feature.healthy not in ("higher", "lower"):
+        return "in line with" if same else "unlike"
     better = value > healthy_value if feature.healthy == "higher" else value < healthy_value
     return "better than" if better else "worse than"
 

@@ -123,3 +123,17 @@ def test_every_defined_feature_can_be_described():
     for f in FEATURES:
         sentence = describe(f, 1.0, 2.0)
         assert sentence.startswith(f.description.rstrip(". ")) and sentence.endswith(".")
+
+
+def test_values_that_read_the_same_are_in_line_not_worse():
+    # Second audit: "Active days, last 30 days vs the 30 before: flat, worse than healthy
+    # accounts (flat)" and "Change in KPI attainment...: -1%, worse than healthy accounts
+    # (-1%)": next to a healthy value of 0 the 5% tolerance is no tolerance at all.
+    days = feature("active_days_change_30d")
+    assert format_value(-0.01, days.unit) == format_value(0.0, days.unit) == "flat"
+    assert comparison(days, -0.01, 0.0) == "in line with"
+    assert not reads_as_reason(days, 0.4, -0.01, 0.0)
+    assert comparison(days, -0.5, 0.0) == "worse than"
+    kpi = feature("kpi_attainment_change")
+    assert comparison(kpi, -0.012, -0.008) == "in line with"
+    assert comparison(kpi, -0.2, -0.008) == "worse than"
