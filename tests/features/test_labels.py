@@ -184,11 +184,12 @@ def test_a_renewal_booked_ahead_does_not_move_the_horizon() -> None:
     # The second audit's export held renewals signed ahead: rows starting at their term's
     # end, weeks after the last event. The horizon jumped to the latest such start and
     # every account was scored on empty usage windows (mean churn 0.22 -> 0.30).
-    booked = pd.DataFrame(
+    booked_rows = pd.DataFrame(
         [("b4", "b", "renewal", "2025-06-01", "2026-06-01", 120.0, None)],
         columns=_subscriptions().columns,
     )
     con = _con()
+    con.register("booked", booked_rows)
     con.execute("INSERT INTO subscriptions BY NAME SELECT * FROM booked")
     assert data_horizon(con) == datetime(2025, 3, 1)
 
@@ -196,10 +197,11 @@ def test_a_renewal_booked_ahead_does_not_move_the_horizon() -> None:
 def test_a_term_starting_the_day_after_the_last_observation_still_counts() -> None:
     # An export taken at midnight: the renewal that starts that morning is the data's end.
     con = _con(horizon_event="2025-03-01 17:45:00")
-    starting = pd.DataFrame(
+    starting_rows = pd.DataFrame(
         [("c3", "c", "renewal", "2025-03-02", "2026-03-02", 210.0, None)],
         columns=_subscriptions().columns,
     )
+    con.register("starting", starting_rows)
     con.execute("INSERT INTO subscriptions BY NAME SELECT * FROM starting")
     assert data_horizon(con) == datetime(2025, 3, 2)
 
@@ -217,7 +219,10 @@ def test_the_horizon_holds_an_event_stamped_in_nanoseconds() -> None:
         }
     )
     con.execute("DROP TABLE events")  # the source's own column type: nanoseconds
-    con.execute("CREATE TABLE events AS SELECT CAST(ts AS TIMESTAMP_NS) AS ts, * EXCLUDE (ts) FROM stamped")
+    con.register("stamped", stamped)
+    con.execute(
+        "CREATE TABLE events AS SELECT CAST(ts AS TIMESTAMP_NS) AS ts, * EXCLUDE (ts) FROM stamped"
+    )
     horizon = pd.Timestamp(data_horizon(con))
     assert horizon >= stamped["ts"].max()
     assert horizon == pd.Timestamp("2025-03-01 10:00:00.123457")
@@ -227,11 +232,12 @@ def test_validate_notes_rows_booked_ahead_and_says_they_do_not_move_the_end() ->
     from features.validate import booked_ahead_note
 
     assert booked_ahead_note(_con()) is None
-    booked = pd.DataFrame(
+    booked_rows = pd.DataFrame(
         [("b4", "b", "renewal", "2025-06-01", "2026-06-01", 120.0, None)],
         columns=_subscriptions().columns,
     )
     con = _con()
+    con.register("booked", booked_rows)
     con.execute("INSERT INTO subscriptions BY NAME SELECT * FROM booked")
     note = booked_ahead_note(con)
     assert note is not None
