@@ -132,10 +132,21 @@ def row_checks(table: Table, stored: dict[str, str]) -> list[RowCheck]:
     return checks
 
 
+def _key_text(table: Table, stored: dict[str, str]) -> str | None:
+    """SQL naming a row by its key ("'s9'"), or None when the key cannot be read."""
+    if not table.key or not set(table.key) <= typed_columns(table, stored).keys():
+        return None
+    return " || ', ' || ".join(f"CAST({quote(k)} AS VARCHAR)" for k in table.key)
+
+
 def run_row_checks(
-    con: duckdb.DuckDBPyConnection, table: Table, stored: dict[str, str]
+    con: duckdb.DuckDBPyConnection, table: Table, stored: dict[str, str], by_key: bool = False
 ) -> tuple[int, list[Problem]]:
-    """Run every row check of a table in one pass; returns (row count, problems)."""
+    """Run every row check of a table in one pass; returns (row count, problems).
+
+    `by_key`: name each example row by its key (`subscription_id 's9'`) where it has one,
+    not by its number: a database table's rows have no order a user could find them by.
+    """
     checks = row_checks(table, stored)
     counts = ", ".join(f"count(*) FILTER (WHERE {check.condition})" for check in checks)
     query = f"SELECT count(*){', ' + counts if counts else ''} FROM ({typed_select(table, stored)})"
@@ -145,23 +156,31 @@ def run_row_checks(
     broken = [(check, n) for check, n in zip(checks, failed, strict=True) if n]
     if not broken:
         return total, []
+    key = _key_text(table, stored) if by_key else None
     lists = []
     for check, _ in broken:
         lists.append(f"min({ROW}, {MAX_EXAMPLES}) FILTER (WHERE {check.condition})")
         shown = check.example or "NULL"
         lists.append(f"arg_min({shown}, {ROW}, {MAX_EXAMPLES}) FILTER (WHERE {check.condition})")
+        lists.append(
+            f"arg_min({key or 'NULL'}, {ROW}, {MAX_EXAMPLES}) FILTER (WHERE {check.condition})"
+        )
     query = f"SELECT {', '.join(lists)} FROM ({typed_select(table, stored, with_row=True)})"
     row = con.execute(query).fetchone()
     assert row is not None
     problems = []
     for i, (check, n) in enumerate(broken):
-        numbers = row[2 * i] or []
-        if check.example is None:
-            examples = tuple(f"row {number}" for number in numbers)
-        else:
-            values = row[2 * i + 1] or []
-            examples = tuple(f"row {n} ({v!r})" for n, v in zip(numbers, values, strict=False))
-        problems.append(Problem(table.name, check.column, check.message, n, examples))
+        numbers = row[3 * i] or []
+        values = row[3 * i + 1] or [None] * len(numbers)
+        keys = row[3 * i + 2] or [None] * len(numbers)
+        examples: list[str] = []
+        key_named = False  # the key's name once, then only its values
+        for number, value, named in zip(numbers, values, keys, strict=False):
+            where = f"row {number}" if named is None else repr(named)
+            if named is not None and not key_named:
+                where, key_named = f"{', '.join(table.key)} {where}", True
+            examples.append(where if check.example is None else f"{where} ({value!r})")
+        problems.append(Problem(table.name, check.column, check.message, n, tuple(examples)))
     return total, problems
 
 
@@ -172,11 +191,10 @@ def duplicate_keys(
 
     Each example names the key and the rows that share it: `'s1' (rows 1, 4)`.
     """
-    usable = typed_columns(table, stored)
-    if not table.key or not set(table.key) <= usable.keys():
+    text = _key_text(table, stored)
+    if text is None:
         return []
     keys = ", ".join(quote(k) for k in table.key)
-    text = " || ', ' || ".join(f"CAST({quote(k)} AS VARCHAR)" for k in table.key)
     not_null = " AND ".join(f"{quote(k)} IS NOT NULL" for k in table.key)
     row = con.execute(
         f"SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM ({typed_select(table, stored)})"

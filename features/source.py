@@ -55,6 +55,13 @@ class Source:
     locations: dict[str, str] = field(default_factory=dict)
     database_file: str | None = None
 
+    @property
+    def is_database(self) -> bool:
+        """Whether the tables are a database's (DuckDB file, PostgreSQL), not files."""
+        return self.database_file is not None or self.uri.startswith(
+            ("postgresql://", "postgres://")
+        )
+
     def stored_types(self, table: str) -> dict[str, str]:
         """Column name -> DuckDB type of `raw_<table>`, as stored."""
         rows = self.con.execute(f"DESCRIBE {quote('raw_' + table)}").fetchall()

@@ -67,7 +67,7 @@ def _table_problems(source: Source, table: Table) -> tuple[dict[str, str] | None
     try:
         stored = source.stored_types(table.name)
         problems = _column_problems(source, table, stored)
-        total, row_problems = run_row_checks(source.con, table, stored)
+        total, row_problems = run_row_checks(source.con, table, stored, source.is_database)
         problems += row_problems
         if total == 0 and table.required:
             problems.append(Problem(table.name, None, "has no rows, but the table is required"))

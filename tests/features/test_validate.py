@@ -543,3 +543,26 @@ def test_a_wrongly_headed_csv_lists_the_missing_columns_and_those_found(tmp_path
     problems = _problems(directory)
     assert "accounts.account_id: column is missing (found 'AccountID'" in problems[0]
     assert not any("Parser Error" in p for p in problems)
+
+
+def test_a_database_source_names_broken_rows_by_their_key(tmp_path: Path) -> None:
+    # Second audit: a DuckDB source's problems said "row 200, row 352": a table in a
+    # database has no row order a user could find them by; its key does.
+    from tests.support.tables import write_duckdb_file
+
+    tables = tiny_world()
+    set_cell(tables, "subscriptions", 1, "kind", "Renewal")
+    set_cell(tables, "subscriptions", 2, "kind", "Expansion")
+    set_cell(tables, "subscriptions", 3, "account_id", None)
+    path = write_duckdb_file(tmp_path / "crm.duckdb", tables)
+    with open_source(f"duckdb://{path}") as source:
+        problems = {(p.table, p.column): p for p in validate_source(source)}
+    kind = problems[("subscriptions", "kind")]
+    assert kind.examples == ("subscription_id 's2' ('Renewal')", "'s3' ('Expansion')")
+    assert problems[("subscriptions", "account_id")].examples == ("subscription_id 's4'",)
+    with open_source(write_tables(tables, tmp_path / "files", "csv")) as source:
+        by_row = {(p.table, p.column): p for p in validate_source(source)}
+    assert by_row[("subscriptions", "kind")].examples == (
+        "row 2 ('Renewal')",
+        "row 3 ('Expansion')",
+    )
