@@ -97,10 +97,11 @@ def build_training_set(
 def touchpoints_until(
     data: str, as_of: datetime, recorded: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """The CS team's touchpoints done up to `as_of`, each `touchpoint_id` once.
+    """The CS team's touchpoints done up to `as_of`, each touchpoint once.
 
     The source's touchpoints table, and those recorded through the service (`recorded`,
-    from `store.Store.touchpoints`); one the CRM exported back into the source counts once.
+    from `store.Store.touchpoints`); one the CRM exported back into the source (the same
+    `touchpoint_id` at the same account) counts once (`store.combine_touchpoints`).
     """
     from features.source import load_source
     from store import combine_touchpoints
