@@ -83,9 +83,10 @@ def data_horizon(con: duckdb.DuckDBPyConnection | SparkConnection) -> datetime:
     latest event must not fall after the horizon it sets.
     """
     found = con.execute(_HORIZON).df()  # a frame keeps nanoseconds; fetchall would cut them
-    if found.empty or pd.isna(found.iat[0, 0]):
+    latest = pd.to_datetime(found.iloc[:, 0]).dropna()
+    if latest.empty:
         raise ValueError("the source holds no dated rows: no horizon")
-    return pd.Timestamp(found.iat[0, 0]).ceil("us").to_pydatetime()
+    return pd.Timestamp(latest.iloc[0]).ceil("us").to_pydatetime()
 
 
 def labels_sql(as_of: Sequence[datetime], horizon: datetime) -> str:

@@ -238,3 +238,24 @@ def chart(
     ticks = [(round(x(i), 1), f"{d:%b}") for i, d in enumerate(dates)]
     grid = [(round(y(p), 1), f"{100 * p:.0f}%") for p in (0.0, 0.5, 1.0)]
     return Chart(width, height, pad, lines, ticks, grid)
+
+
+def plan_line(service: Any, store: Any, account_id: str) -> dict[str, Any] | None:
+    """The account's line in this week's stored plan (the plan page's week), or None.
+
+    Read only: the account page shows the plan the team works from and never makes one
+    (the plan page and `GET /v1/plan` do). Raises `store.StoreUnavailable` when the store is.
+    """
+    if store is None:
+        return None
+    from serving.plan import default_week
+
+    week = default_week(service.features.latest.as_of)
+    lines = store.plan_lines(week.date())
+    if lines.empty:
+        return None
+    match = lines[lines["account_id"].astype(str) == str(account_id)]
+    if match.empty:
+        return None
+    line: dict[str, Any] = match.astype(object).where(match.notna(), None).iloc[0].to_dict()
+    return {**line, "week": week}

@@ -100,9 +100,11 @@ def _account_details(service: Any, store: Any, account_id: str) -> dict[str, Any
     hidden = sorted(coverage.unsupported_features(bundle.churn, service.catalogue))
     try:
         touchpoints, store_error = details.timeline(service, store, account_id), None
+        planned = details.plan_line(service, store, account_id)
     except StoreUnavailable as error:
-        touchpoints, store_error = [], str(error)
+        touchpoints, store_error, planned = [], str(error), None
     return {
+        "plan_line": planned,
         "measures": details.measures(
             {k: None if np.isnan(v) else v for k, v in values.items()},
             bundle.churn.healthy_reference,

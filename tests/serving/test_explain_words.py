@@ -55,7 +55,8 @@ def test_a_departed_key_user_does_not_claim_the_others_went_quiet_when_they_did_
         " their place."
     )
     quiet = dict(values, days_since_key_user_active=8.0)
-    assert fact_sentence("key_users", facts, quiet, healthy, AS_OF).endswith(
+    said = fact_sentence("key_users", facts, quiet, healthy, AS_OF)
+    assert said is not None and said.endswith(
         "; no key user has used the product since 19 Nov 2025 (healthy accounts: within 1 day)."
     )
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
+from serving.pages.render import action_label
 from store import Store
 from tests.support.pages import PASSWORD, SCRIPT_NAME, PagesWorld, build_world
 from tests.support.serving import API_KEY, test_settings
@@ -234,6 +235,29 @@ def test_marking_a_plan_line_done_records_its_touchpoint(
         == 403
     )
     assert client.get("/app/plan", params={"csm": world.csm_owner}).status_code == 403
+
+
+def test_the_account_page_shows_the_weeks_plan_line(client: TestClient, world: PagesWorld) -> None:
+    # Second audit: the account page ranked a business review first while the weekly plan
+    # gave the same account training, with nothing saying which to follow or why.
+    sign_in(client, world.csm)
+    assert client.get("/app/plan").status_code == 200  # the week's plan is made and stored
+    store = Store(world.settings.store_url)
+    week = max(store.plans()["week"])
+    lines = store.plan_lines(week, world.csm_owner)
+    doing = lines[lines["arm"] != "control"]
+    assert not doing.empty
+    line = doing.iloc[0]
+    html = client.get(f"/app/accounts/{line['account_id']}").text
+    shown = html[html.index('data-testid="plan-line"') :].split("</p>")[0]
+    assert f"plan: {action_label(line['action'])}</strong>" in shown
+    score = api_scores(client, [line["account_id"]])[line["account_id"]]
+    differs = "the list below ranks the actions for this account alone" in shown
+    assert differs == (score["next_best_action"] != line["action"])
+    portfolio = shown_ids(client.get("/app").text)
+    unplanned = [a for a in portfolio if a not in set(store.plan_lines(week)["account_id"])]
+    if unplanned:
+        assert 'data-testid="plan-line"' not in client.get(f"/app/accounts/{unplanned[0]}").text
 
 
 def test_without_sign_in_settings_the_pages_are_off_and_the_api_works(
