@@ -171,8 +171,7 @@ SELECT p.account_id, p.as_of, s.kind, s.arr, s.seats,
        CASE WHEN s.kind <> 'expansion' AND ROW_NUMBER() OVER (
                 PARTITION BY p.account_id, p.as_of, s.kind = 'expansion'
                 ORDER BY s.start_date, s.subscription_id) = 1 THEN 1 ELSE 0 END AS is_first_term,
-       -- never below 0: a CRM record may be created later on the day its first term began
-       GREATEST({days_between("a.created_at", "p.as_of")}, 0) AS tenure_days,
+       {days_between("a.created_at", "p.as_of")} AS tenure_days,
        {days_between("p.as_of", "p.term_end")} AS days_to_renewal,
        {days_between("p.term_start", "p.term_end")} AS term_length_days,
        a.employees

@@ -211,15 +211,6 @@ def test_account_without_events_or_optional_tables() -> None:
     assert acme["contract_arr"] == 1500
 
 
-def test_tenure_is_never_negative_when_the_record_was_created_later_that_day() -> None:
-    # Second audit: tenure_days -0.41 where the CRM record was created at 10:00 on the
-    # day the first term began (a snapshot at midnight).
-    world = _world()
-    world["accounts"].loc[0, "created_at"] = "2024-06-01 10:00"  # after T, on T's day
-    frame = compute_features(typed_connection(world), [T]).set_index("account_id")
-    assert frame.loc["acme", "tenure_days"] == 0
-
-
 def test_monthly_terms_and_many_snapshots() -> None:
     world = _world()
     months = pd.date_range("2024-01-01", periods=6, freq="MS")
