@@ -18,7 +18,9 @@ World K is DIR/K, written by `retain simulate --accounts 500 --months 18 --struc
 --seed 1000+K` (tuning) or `--seed 2000+K` (untouched). A variant is
 `map:<prior sd>:<temperature>:<low-usage factor>` (the weights' MAP estimate) or
 `posterior:<prior sd>:<temperature>:<low-usage factor>` (200 draws from their Laplace
-posterior, the softmax averaged over them); `--cv` runs the grids of both rounds.
+posterior, the softmax averaged over them), with `:<window>` for round 3's renewals, or
+`model:<floor>:<temperature>:<low-usage factor>` (round 4: the weights as the slopes of the
+world's own churn model's log-odds on the levels); `--cv` runs the grid of `--round` 2, 3 or 4.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ PRIMARY = {  # the weight (`ChurnCauses` field) each cause's level is measured a
 }
 PRIOR = np.array([TODAY.churn.weight(PRIMARY[c]) for c in CAUSES])
 WEIGHT_ERRORS: dict[str, list[float]] = {}  # variant -> per world, mean |log w - log true w|
+RATIO_ERRORS: dict[str, list[float]] = {}  # the same with each side's mean log taken out
 LEVEL_PARAMS: dict[str, object] = dict(READER_PARAMS, objective="regression", num_threads=2)
 
 
@@ -141,11 +144,55 @@ class WeightedReader:
         return self.pooled.family_evidence(X)
 
 
+def weights_from_model(S: np.ndarray, raw: np.ndarray, floor: float) -> np.ndarray:
+    """Round 4: each cause's weight as the slope of the company's churn log-odds on its level.
+
+    The world's own churn model has read every labelled renewal of the early months; its
+    log-odds at each early snapshot (labelled or not) is a smooth, low-noise target. The
+    slopes come from non-negative least squares on centred levels (a cause never lowers the
+    risk); a slope below `floor` x the demo world's weight is raised to it, so no cause is
+    ruled out. The weights are then scaled to the demo world's geometric mean.
+    """
+    from scipy.optimize import nnls
+
+    slopes, _ = nnls(S - S.mean(axis=0), raw - raw.mean())
+    w = np.maximum(slopes, floor * PRIOR)
+    # the model's slopes shrink together with how far a snapshot is from its renewal: keep
+    # their ratios, at the demo world's overall scale (so temperatures mean what they did)
+    return w * np.exp(np.mean(np.log(PRIOR)) - np.mean(np.log(w)))
+
+
+def _log_errors(variant: str, found: np.ndarray, truth: np.ndarray) -> None:
+    """Keep the world's log-weight errors: as they are, and of the ratios alone."""
+    WEIGHT_ERRORS.setdefault(variant, []).append(float(np.abs(found - truth).mean()))
+    ratios = (found - found.mean()) - (truth - truth.mean())
+    RATIO_ERRORS.setdefault(variant, []).append(float(np.abs(ratios).mean()))
+
+
 def reader_for(
-    variant: str, pooled: CauseReader, boosters: list[lgb.Booster], early: pd.DataFrame
+    variant: str,
+    pooled: CauseReader,
+    boosters: list[lgb.Booster],
+    early: pd.DataFrame,
+    company: Any = None,
+    early_all: pd.DataFrame | None = None,
 ) -> WeightedReader:
-    """The variant's reader, its weights estimated on the world's early labelled rows."""
+    """The variant's reader, its weights estimated on the world's early rows.
+
+    `model:<floor>:<temperature>:<low-usage factor>` (round 4) reads them from `company`, the
+    world's churn model, over `early_all` (every early snapshot); the others from the early
+    labelled renewals.
+    """
     kind, sd, T, factor, *rest = variant.split(":")
+    if kind == "model":
+        rows = early_all if early_all is not None else early
+        X = rows[NAMES].to_numpy(float)
+        w = weights_from_model(levels(boosters, X), company.raw_score(X), float(sd))
+        truth = np.log([early[f"w_{c}"].iloc[0] for c in CAUSES])
+        _log_errors(variant, np.log(w), truth)
+        boost = np.ones(len(CAUSES))
+        boost[CAUSES.index("low_usage")] = float(factor)
+        return WeightedReader(pooled, boosters, w[None, :], float(T), boost)
     window = rest[0] if rest else "annual60"
     if window == "annual60":  # rounds 1-2: near an annual renewal
         near = ((early["days_to_renewal"] <= 60) & (early["term_length_days"] >= 300)).to_numpy()
@@ -156,7 +203,7 @@ def reader_for(
     S = levels(boosters, early[NAMES].to_numpy(float))[near]
     mean, cov = weights_posterior(S, early["churn"].to_numpy()[near], float(sd))
     truth = np.log([early[f"w_{c}"].iloc[0] for c in CAUSES])
-    WEIGHT_ERRORS.setdefault(variant, []).append(float(np.abs(mean - truth).mean()))
+    _log_errors(variant, mean, truth)
     if kind == "map":
         draws = np.exp(mean)[None, :]
     else:
@@ -176,11 +223,15 @@ def check_world(
     model, late = quick_churn_model(frame, NAMES)
     labelled = frame[frame["churn"].notna()]
     months = np.sort(labelled["as_of"].unique())
-    early = labelled[labelled["as_of"] < months[int(0.6 * len(months))]]
+    cut = months[int(0.6 * len(months))]
+    early = labelled[labelled["as_of"] < cut]
+    early_all = frame[frame["as_of"] < cut]  # what the company's model was fitted before
     found = {}
     for variant in ["pooled", *variants]:
         model.cause_reader = (
-            pooled if variant == "pooled" else reader_for(variant, pooled, boosters, early)
+            pooled
+            if variant == "pooled"
+            else reader_for(variant, pooled, boosters, early, model, early_all)
         )
         found[variant] = explanations_against_causes(world, model, late, model.predict_proba(late))
     return found
@@ -201,6 +252,7 @@ def summary(results: dict[int, dict[str, dict[str, float]]]) -> None:
                 line += f" {cause} {hits / rows.sum():.2f} ({int(rows.sum())})"
         if WEIGHT_ERRORS.get(variant):
             line += f" | log-weight error {np.mean(WEIGHT_ERRORS[variant]):.2f}"
+            line += f" (of the ratios {np.mean(RATIO_ERRORS[variant]):.2f})"
         print(line, flush=True)
 
 
@@ -232,6 +284,11 @@ GRID3 = [  # round 3: the weights from more of the world's renewals
 ]
 
 
+GRID4 = [  # round 4: the weights from the company's churn model
+    f"model:{floor}:{T}:{f}" for floor in (0.05, 0.2) for T in (0.25, 0.5, 1.0) for f in (1, 1.5)
+] + ["posterior:0.45:0.5:1.5:60"]  # round 3's pick, beside them for the weights' error
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", type=Path, required=True)
@@ -239,7 +296,7 @@ def main() -> None:
     parser.add_argument("--tuning", help="seeds lo-hi to fit on")
     parser.add_argument("--untouched", help="seeds lo-hi to check on")
     parser.add_argument("--variant", action="append", default=[])
-    parser.add_argument("--round", type=int, default=2, help="--cv's grid: 2 (rounds 1-2) or 3")
+    parser.add_argument("--round", type=int, default=2, help="--cv's grid: 2 (rounds 1-2), 3 or 4")
     args = parser.parse_args()
     if args.cv:
         ks = seeds(args.cv)
@@ -249,7 +306,7 @@ def main() -> None:
         for fold in (order[i::4] for i in range(4)):
             pooled, boosters = fit([data[k] for k in ks if k not in fold])
             for k in fold:
-                grid = GRID3 if args.round == 3 else GRID
+                grid = {3: GRID3, 4: GRID4}.get(args.round, GRID)
                 results[k] = check_world(args.worlds / str(k), data[k], pooled, boosters, grid)
                 print(f"world {k} done", flush=True)
         summary(results)
