@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from per_world import print_per_world  # beside this script
 
 import training.uplift.model as uplift_model
 from training.uplift.protocol import judge_world, prepare_world, split_world
@@ -73,11 +74,7 @@ def main() -> None:
                 found[f"alpha{alpha:g}"] = score.net["uplift"]
             print(seed, offset, {k: round(100 * v, 1) for k, v in found.items()}, flush=True)
             rows.append({"seed": seed, "offset": offset, **found})
-    table = pd.DataFrame(rows)
-    per_world = 100 * table.drop(columns="offset").groupby("seed").mean()
-    print(per_world.round(1).to_string())
-    print("mean", per_world.mean().round(1).to_dict())
-    print("worst", per_world.min().round(1).to_dict())
+    print_per_world(rows)
 
 
 if __name__ == "__main__":

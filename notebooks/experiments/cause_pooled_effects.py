@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from per_world import print_per_world  # beside this script
 from scipy.special import logit
 
 from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
@@ -100,11 +101,7 @@ def main() -> None:
             found = judge(seed, offset, args.lams, args.cache)
             print(seed, offset, {k: round(100 * v, 1) for k, v in found.items()}, flush=True)
             rows.append({"seed": seed, "offset": offset, **found})
-    table = pd.DataFrame(rows)
-    per_world = 100 * table.drop(columns="offset").groupby("seed").mean()
-    print(per_world.round(1).to_string())
-    print("mean", per_world.mean().round(1).to_dict())
-    print("worst", per_world.min().round(1).to_dict())
+    print_per_world(rows)
 
 
 if __name__ == "__main__":

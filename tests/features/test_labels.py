@@ -180,29 +180,28 @@ def test_seat_growth_at_renewal_is_an_upsell_even_at_the_same_price() -> None:
     assert labels.loc["s", "upsell"] == 1
 
 
+def _with_term(con: duckdb.DuckDBPyConnection, row: tuple[object, ...]) -> None:
+    """Add one subscription row (the columns of `_subscriptions`) to the source."""
+    con.register("added", pd.DataFrame([row], columns=_subscriptions().columns))
+    con.execute("INSERT INTO subscriptions BY NAME SELECT * FROM added")
+
+
+BOOKED = ("b4", "b", "renewal", "2025-06-01", "2026-06-01", 120.0, None)  # signed ahead
+
+
 def test_a_renewal_booked_ahead_does_not_move_the_horizon() -> None:
     # The second audit's export held renewals signed ahead: rows starting at their term's
     # end, weeks after the last event. The horizon jumped to the latest such start and
     # every account was scored on empty usage windows (mean churn 0.22 -> 0.30).
-    booked_rows = pd.DataFrame(
-        [("b4", "b", "renewal", "2025-06-01", "2026-06-01", 120.0, None)],
-        columns=_subscriptions().columns,
-    )
     con = _con()
-    con.register("booked", booked_rows)
-    con.execute("INSERT INTO subscriptions BY NAME SELECT * FROM booked")
+    _with_term(con, BOOKED)
     assert data_horizon(con) == datetime(2025, 3, 1)
 
 
 def test_a_term_starting_the_day_after_the_last_observation_still_counts() -> None:
     # An export taken at midnight: the renewal that starts that morning is the data's end.
     con = _con(horizon_event="2025-03-01 17:45:00")
-    starting_rows = pd.DataFrame(
-        [("c3", "c", "renewal", "2025-03-02", "2026-03-02", 210.0, None)],
-        columns=_subscriptions().columns,
-    )
-    con.register("starting", starting_rows)
-    con.execute("INSERT INTO subscriptions BY NAME SELECT * FROM starting")
+    _with_term(con, ("c3", "c", "renewal", "2025-03-02", "2026-03-02", 210.0, None))
     assert data_horizon(con) == datetime(2025, 3, 2)
 
 
@@ -232,13 +231,8 @@ def test_validate_notes_rows_booked_ahead_and_says_they_do_not_move_the_end() ->
     from features.validate import booked_ahead_note
 
     assert booked_ahead_note(_con()) is None
-    booked_rows = pd.DataFrame(
-        [("b4", "b", "renewal", "2025-06-01", "2026-06-01", 120.0, None)],
-        columns=_subscriptions().columns,
-    )
     con = _con()
-    con.register("booked", booked_rows)
-    con.execute("INSERT INTO subscriptions BY NAME SELECT * FROM booked")
+    _with_term(con, BOOKED)
     note = booked_ahead_note(con)
     assert note is not None
     assert "1 subscription row starts after the end of the data (01 Mar 2025 00:00" in note
