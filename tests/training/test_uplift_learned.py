@@ -55,3 +55,27 @@ def test_every_action_learned_lists_them_only():
     model = _fitted({action: 100 for action in ACTION_CODES}, {})
     line = learned_line(model, _touchpoints({"health_check": 100, "Note": 3}))
     assert line == f"effects learned for 10 of 10 actions: {', '.join(ACTION_CODES)}"
+
+
+def test_the_assumed_hidden_selection_is_shown_beside_what_history_alone_says():
+    # Both audits: actions that truly do nothing were learned as protective on data where
+    # CSMs chose on what the data shows; how much of that the assumed `selection_bias` makes
+    # must be readable from `retain train`'s output.
+    from tests.training.test_uplift import confounded_history
+    from training.uplift.learned import assumed_line, assumed_selection
+
+    X, treatments, churn, groups, _ = confounded_history(n_accounts=600, months=3)
+    config = UpliftConfig(min_propensity=0.01, bags=2, selection_bias=1.2)
+    model = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
+    found = assumed_selection(model, X.head(400))
+    used, alone = found["exec_sponsor_call"]
+    assert used < alone - 0.02  # the assumption makes the call look more protective
+    assert model.config.selection_bias == 1.2  # put back after reading history alone
+    line = assumed_line(found, config.selection_bias)
+    assert line is not None
+    assert f"exec_sponsor_call {100 * used:+.1f} ({100 * alone:+.1f})" in line
+    assert "selection_bias 1.2" in line and "set it to 0" in line
+    plain = UpliftModel(config.model_copy(update={"selection_bias": 0.0}), random_state=0)
+    plain.fit(X, treatments, churn, groups)
+    assert assumed_selection(plain, X.head(400)) == {}
+    assert assumed_line({}, 0.0) is None

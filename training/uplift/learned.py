@@ -4,16 +4,18 @@ An action's effect is learned when history holds enough snapshots with it and wi
 (`min_treated`, `min_untreated` in `uplift.yaml`); the others fall back to the playbook.
 When none of the touchpoints' types is an action code nothing can be learned at all, and
 the line names the types found, with the action code each looks like (only exact codes
-count: `features.touchpoint_types`).
+count: `features.touchpoint_types`). A second line says how much of the learned effects the
+assumed hidden selection (`selection_bias`) makes, beside what history alone says.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from features.contract import ACTION_CODES
 from features.touchpoint_types import CONTRACT_PAGE, describe_types, near_misses, other_types
-from training.uplift.model import TOO_FEW, UpliftModel
+from training.uplift.model import LEARNED, TOO_FEW, UpliftModel
 
 
 def learned_line(model: UpliftModel, touchpoints: pd.DataFrame) -> str:
@@ -55,3 +57,47 @@ def learned_line(model: UpliftModel, touchpoints: pd.DataFrame) -> str:
         parts.append(f"types that look like an action code but are not one: {describe_types(near)}")
         parts[-1] += f" ({exact_only})"
     return f"{head}: {'; '.join(parts)}"
+
+
+def assumed_selection(model: UpliftModel, rows: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Per learned action: its mean effect on churn over `rows` as used, and from history alone.
+
+    As used, the effects have the risk CSMs are assumed to read on calls and the data does not
+    show taken out (`selection_bias` and `growth_selection_bias` in `uplift.yaml`, chosen on
+    simulated worlds); from history alone they do not. Empty when nothing is assumed.
+    """
+    config = model.config
+    if config.hidden_risk() == 0 or rows.empty:
+        return {}
+    used = model.effects(rows)
+    model.config = config.model_copy(update={"selection_bias": 0.0, "growth_selection_bias": 0.0})
+    try:
+        alone = model.effects(rows)
+    finally:
+        model.config = config
+    found = {}
+    for action, effect in used.items():
+        learned = effect.basis == LEARNED
+        if learned.any() and config.hidden_risk(action) > 0:
+            found[action] = (
+                float(np.mean(effect.effect[learned])),
+                float(np.mean(alone[action].effect[learned])),
+            )
+    return found
+
+
+def assumed_line(found: dict[str, tuple[float, float]], selection_bias: float) -> str | None:
+    """`retain train`'s line on the assumed hidden selection (`assumed_selection`'s figures)."""
+    if not found:
+        return None
+    effects = ", ".join(
+        f"{action} {100 * used:+.1f} ({100 * alone:+.1f})"
+        for action, (used, alone) in found.items()
+    )
+    return (
+        "mean learned effect on churn at the latest training month, pts, as used (and from"
+        " history alone): "
+        f"{effects}. As used, the effects assume CSMs chose accounts riskier than the data "
+        f"shows (selection_bias {selection_bias:g} log-odds in uplift.yaml, chosen on"
+        " simulated worlds); where your CSMs choose on what the data shows, set it to 0"
+    )

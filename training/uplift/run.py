@@ -32,7 +32,7 @@ from features.contract import ACTION_CODES
 from simulator.structure import TODAY, Structure, read_structure
 from training.names import CHALLENGER, CHAMPION, model_name
 from training.uplift.config import UpliftConfig, load_uplift_config
-from training.uplift.learned import learned_line
+from training.uplift.learned import assumed_line, assumed_selection, learned_line
 from training.uplift.model import UpliftModel, fit_uplift
 from training.uplift.offpolicy import PolicyEstimate, cs_team_actions
 from training.uplift.offpolicy_run import LEVEL, evaluate_on_history
@@ -242,6 +242,13 @@ def run_uplift(
         structure=read_structure(Path(str(data)) / "_truth") or TODAY,
     )
     report(f"  {learned_line(outcome.model, touchpoints)}")
+    now = dataset[pd.to_datetime(dataset["as_of"]) == pd.to_datetime(dataset["as_of"]).max()]
+    assumed = assumed_selection(outcome.model, now)  # the latest training month's accounts
+    line = assumed_line(assumed, outcome.model.config.selection_bias)
+    if line is not None:
+        report(f"  {line}")
+        figures = {a: {"as_used": u, "history_alone": h} for a, (u, h) in assumed.items()}
+        mlflow.log_dict(figures, "uplift/assumed_selection.json")
     if outcome.report is not None:
         report(outcome.report.describe())
         log_policy_report(outcome.report)
