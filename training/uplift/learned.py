@@ -97,7 +97,8 @@ def assumed_line(found: dict[str, tuple[float, float]], selection_bias: float) -
     return (
         "mean learned effect on churn at the latest training month, pts, as used (and from"
         " history alone): "
-        f"{effects}. As used, the effects assume CSMs chose accounts riskier than the data "
-        f"shows (selection_bias {selection_bias:g} log-odds in uplift.yaml, chosen on"
-        " simulated worlds); where your CSMs choose on what the data shows, set it to 0"
+        f"{effects}. As used, the effects assume CSMs chose accounts riskier than the data"
+        f" shows (selection_bias {selection_bias:g} log-odds in training/uplift/uplift.yaml,"
+        " chosen on simulated worlds); where your CSMs choose on what the data shows, set it"
+        " to 0"
     )
