@@ -159,23 +159,20 @@ def run_row_checks(
     key = _key_text(table, stored) if by_key else None
     lists = []
     for check, _ in broken:
-        lists.append(f"min({ROW}, {MAX_EXAMPLES}) FILTER (WHERE {check.condition})")
-        shown = check.example or "NULL"
-        lists.append(f"arg_min({shown}, {ROW}, {MAX_EXAMPLES}) FILTER (WHERE {check.condition})")
-        lists.append(
-            f"arg_min({key or 'NULL'}, {ROW}, {MAX_EXAMPLES}) FILTER (WHERE {check.condition})"
-        )
+        # one list per example row, never NULL: arg_min skips NULLs, and a NULL value or
+        # key would shift the rest onto the wrong rows
+        shown = f"CAST({check.example or 'NULL'} AS VARCHAR)"
+        named = f"CAST({key or 'NULL'} AS VARCHAR)"
+        found = f"[CAST({ROW} AS VARCHAR), {shown}, {named}]"
+        lists.append(f"arg_min({found}, {ROW}, {MAX_EXAMPLES}) FILTER (WHERE {check.condition})")
     query = f"SELECT {', '.join(lists)} FROM ({typed_select(table, stored, with_row=True)})"
     row = con.execute(query).fetchone()
     assert row is not None
     problems = []
     for i, (check, n) in enumerate(broken):
-        numbers = row[3 * i] or []
-        values = row[3 * i + 1] or [None] * len(numbers)
-        keys = row[3 * i + 2] or [None] * len(numbers)
         examples: list[str] = []
         key_named = False  # the key's name once, then only its values
-        for number, value, named in zip(numbers, values, keys, strict=False):
+        for number, value, named in row[i] or []:
             where = f"row {number}" if named is None else repr(named)
             if named is not None and not key_named:
                 where, key_named = f"{', '.join(table.key)} {where}", True

@@ -64,7 +64,9 @@ def _columns(cursor: Any, schema: str) -> dict[str, list[tuple[str, str]]]:
 
 def _missing_schema(cursor: Any, schema: str) -> str | None:
     """Why nothing was found when `schema` does not exist (a typo in `?schema=`), else None."""
-    cursor.execute("SELECT schema_name FROM information_schema.schemata ORDER BY schema_name")
+    # pg_namespace lists every schema, also those the user may not read (information_schema
+    # would call those missing)
+    cursor.execute("SELECT nspname FROM pg_catalog.pg_namespace ORDER BY nspname")
     names = [str(row[0]) for row in cursor.fetchall()]
     if schema in names:
         return None

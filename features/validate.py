@@ -136,16 +136,19 @@ def booked_ahead_note(con: duckdb.DuckDBPyConnection) -> str | None:
     """
     from features.labels import data_horizon
 
-    horizon = data_horizon(con)
-    found = con.execute(
-        "SELECT COUNT(*), MAX(start_date) FROM subscriptions WHERE start_date > ?", [horizon]
-    ).fetchone()
+    try:
+        horizon = data_horizon(con)
+        found = con.execute(
+            "SELECT COUNT(*), MAX(start_date) FROM subscriptions WHERE start_date > ?", [horizon]
+        ).fetchone()
+    except (duckdb.Error, ValueError):  # a note is never worth failing validation over
+        return None
     count, latest = found if found else (0, None)
     if not count:
         return None
     return (
         f"Note: {count:,} subscription row{'s start' if count > 1 else ' starts'} after the"
-        f" end of the data ({horizon:%d %b %Y %H:%M}, its latest activity), the last on"
+        f" end of the data ({horizon:%d %b %Y %H:%M}), the last on"
         f" {latest:%d %b %Y}: read as booked ahead, they do not move that end, and scores"
         " are as of it."
     )

@@ -52,7 +52,8 @@ def _quiet_like_healthy(values: Mapping[str, Any], healthy: Mapping[str, Any]) -
     usual = _get(healthy, "days_since_key_user_active")
     if not (_known(quiet) and _known(usual)):
         return False
-    return float(quiet) <= float(usual) or math.isclose(float(quiet), float(usual), rel_tol=0.05)
+    # no later than healthy, or the same in the whole days the sentence would print
+    return float(quiet) <= float(usual) or f"{float(quiet):.0f}" == f"{float(usual):.0f}"
 
 
 def key_users(

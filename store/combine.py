@@ -18,7 +18,7 @@ from store.records import naive_utc
 def combine_touchpoints(
     source: pd.DataFrame, recorded: pd.DataFrame | None, until: datetime | None = None
 ) -> pd.DataFrame:
-    """The source's touchpoints and those recorded through the service, each id once.
+    """The source's touchpoints and those recorded through the service, each touchpoint once.
 
     Args:
         source: the source's touchpoints (at least touchpoint_id, account_id, ts, type).

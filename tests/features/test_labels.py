@@ -235,5 +235,5 @@ def test_validate_notes_rows_booked_ahead_and_says_they_do_not_move_the_end() ->
     _with_term(con, BOOKED)
     note = booked_ahead_note(con)
     assert note is not None
-    assert "1 subscription row starts after the end of the data (01 Mar 2025 00:00" in note
+    assert "1 subscription row starts after the end of the data (01 Mar 2025 00:00)" in note
     assert "the last on 01 Jun 2025" in note and "do not move" in note

@@ -566,3 +566,13 @@ def test_a_database_source_names_broken_rows_by_their_key(tmp_path: Path) -> Non
         "row 2 ('Renewal')",
         "row 3 ('Expansion')",
     )
+    # a broken row whose key is empty too keeps its row number and its own value; the next
+    # row keeps its key (the review found them shifted onto each other)
+    set_cell(tables, "subscriptions", 1, "subscription_id", None)
+    path = write_duckdb_file(tmp_path / "crm2.duckdb", tables)
+    with open_source(f"duckdb://{path}") as source:
+        problems = {(p.table, p.column): p for p in validate_source(source)}
+    assert problems[("subscriptions", "kind")].examples == (
+        "row 2 ('Renewal')",
+        "subscription_id 's3' ('Expansion')",
+    )

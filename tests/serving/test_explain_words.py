@@ -55,6 +55,9 @@ def test_a_departed_key_user_does_not_claim_the_others_went_quiet_when_they_did_
         " their place."
     )
     quiet = dict(values, days_since_key_user_active=8.0)
+    # healthy key users active the same day (0 days): 0.27 days reads the same, "0 days"
+    same_day = fact_sentence("key_users", facts, values, {"days_since_key_user_active": 0.0}, AS_OF)
+    assert same_day is not None and "since" not in same_day
     said = fact_sentence("key_users", facts, quiet, healthy, AS_OF)
     assert said is not None and said.endswith(
         "; no key user has used the product since 19 Nov 2025 (healthy accounts: within 1 day)."

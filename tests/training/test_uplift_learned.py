@@ -71,11 +71,11 @@ def test_the_assumed_hidden_selection_is_shown_beside_what_history_alone_says():
     used, alone = found["exec_sponsor_call"]
     assert used < alone - 0.02  # the assumption makes the call look more protective
     assert model.config.selection_bias == 1.2  # put back after reading history alone
-    line = assumed_line(found, config.selection_bias)
+    line = assumed_line(found, config)
     assert line is not None
     assert f"exec_sponsor_call {100 * used:+.1f} ({100 * alone:+.1f})" in line
     assert "selection_bias 1.2" in line and "set it to 0" in line
     plain = UpliftModel(config.model_copy(update={"selection_bias": 0.0}), random_state=0)
     plain.fit(X, treatments, churn, groups)
     assert assumed_selection(plain, X.head(400)) == {}
-    assert assumed_line({}, 0.0) is None
+    assert assumed_line({}, config) is None

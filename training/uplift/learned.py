@@ -15,6 +15,7 @@ import pandas as pd
 
 from features.contract import ACTION_CODES
 from features.touchpoint_types import CONTRACT_PAGE, describe_types, near_misses, other_types
+from training.uplift.config import UpliftConfig
 from training.uplift.model import LEARNED, TOO_FEW, UpliftModel
 
 
@@ -80,25 +81,27 @@ def assumed_selection(model: UpliftModel, rows: pd.DataFrame) -> dict[str, tuple
         learned = effect.basis == LEARNED
         if learned.any() and config.hidden_risk(action) > 0:
             found[action] = (
-                float(np.mean(effect.effect[learned])),
-                float(np.mean(alone[action].effect[learned])),
+                float(np.nanmean(effect.effect[learned])),
+                float(np.nanmean(alone[action].effect[learned])),
             )
     return found
 
 
-def assumed_line(found: dict[str, tuple[float, float]], selection_bias: float) -> str | None:
+def assumed_line(found: dict[str, tuple[float, float]], config: UpliftConfig) -> str | None:
     """`retain train`'s line on the assumed hidden selection (`assumed_selection`'s figures)."""
     if not found:
         return None
+    assumed = f"selection_bias {config.selection_bias:g}"
+    if config.growth_selection_bias:
+        assumed += f", growth_selection_bias {config.growth_selection_bias:g}"
     effects = ", ".join(
         f"{action} {100 * used:+.1f} ({100 * alone:+.1f})"
         for action, (used, alone) in found.items()
     )
     return (
-        "mean learned effect on churn at the latest training month, pts, as used (and from"
-        " history alone): "
+        "mean learned effect on churn in the training set's latest month, pts, as used (and"
+        " from history alone): "
         f"{effects}. As used, the effects assume CSMs chose accounts riskier than the data"
-        f" shows (selection_bias {selection_bias:g} log-odds in training/uplift/uplift.yaml,"
-        " chosen on simulated worlds); where your CSMs choose on what the data shows, set it"
-        " to 0"
+        f" shows ({assumed} log-odds in training/uplift/uplift.yaml, chosen on simulated"
+        " worlds); where your CSMs choose on what the data shows, set it to 0"
     )

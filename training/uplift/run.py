@@ -243,8 +243,8 @@ def run_uplift(
     )
     report(f"  {learned_line(outcome.model, touchpoints)}")
     now = dataset[pd.to_datetime(dataset["as_of"]) == pd.to_datetime(dataset["as_of"]).max()]
-    assumed = assumed_selection(outcome.model, now)  # the latest training month's accounts
-    line = assumed_line(assumed, outcome.model.config.selection_bias)
+    assumed = assumed_selection(outcome.model, now)  # the training set's latest month
+    line = assumed_line(assumed, outcome.model.config)
     if line is not None:
         report(f"  {line}")
         figures = {a: {"as_used": u, "history_alone": h} for a, (u, h) in assumed.items()}
