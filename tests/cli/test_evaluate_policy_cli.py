@@ -41,3 +41,23 @@ def test_it_reads_the_touchpoints_recorded_through_the_service(tmp_path: Path, m
     given = seen["recorded"]
     assert isinstance(given, pd.DataFrame)
     assert given["touchpoint_id"].tolist() == ["p2", "svc-1", "svc-2"]
+
+
+def test_the_estimate_reads_the_recorded_touchpoints_with_the_sources(monkeypatch):
+    import pandas as pd
+
+    from training.uplift import offpolicy_run
+
+    recorded = pd.DataFrame({"touchpoint_id": ["svc-1"]})
+    seen: dict[str, object] = {}
+
+    def until(data: str, as_of: object, given: object = None) -> pd.DataFrame:
+        seen["recorded"] = given
+        return pd.DataFrame()
+
+    monkeypatch.setattr("training.train.build_training_set", lambda *a: (pd.DataFrame(), None))
+    monkeypatch.setattr("training.train.touchpoints_until", until)
+    monkeypatch.setattr(offpolicy_run, "evaluate_on_history", lambda *a: [])
+    model = offpolicy_run.UpliftModel()  # not used: the estimate itself is replaced
+    offpolicy_run.evaluate_policy("anything", model, None, report=lambda _: None, recorded=recorded)
+    assert seen["recorded"] is recorded
