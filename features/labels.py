@@ -35,10 +35,11 @@ if TYPE_CHECKING:
 UPSELL_WINDOW_DAYS = 180
 
 # Everything that records something *happening*. Contract dates (subscription starts, the
-# end of a term whose outcome is recorded) count only up to the end of the day after the
-# latest other observation: a renewal booked weeks ahead is a promise, and taking its start
-# for "now" would score every account on empty usage windows. A term starting the morning
-# after the last event (an export taken at midnight) still counts.
+# end of a term whose outcome is recorded) and users' deactivation dates count only up to
+# the end of the day after the latest other observation: a renewal booked weeks ahead, or a
+# login scheduled to end next month, is a promise, and taking it for "now" would score every
+# account on empty usage windows (and leave out every account whose term ends before it). A
+# term starting the morning after the last event (an export taken at midnight) still counts.
 _OBSERVED = """
 SELECT MAX(seen) AS seen FROM (
     SELECT MAX(ts) AS seen FROM events
@@ -49,13 +50,13 @@ SELECT MAX(seen) AS seen FROM (
     UNION ALL SELECT MAX(achieved_at) FROM milestones
     UNION ALL SELECT MAX(CAST(period_end AS TIMESTAMP)) FROM outcomes WHERE actual IS NOT NULL
     UNION ALL SELECT MAX(created_at) FROM users
-    UNION ALL SELECT MAX(deactivated_at) FROM users
     UNION ALL SELECT MAX(created_at) FROM accounts
 ) observed_at
 """
 _CONTRACT = """
 SELECT CAST(start_date AS TIMESTAMP) AS seen FROM subscriptions
 UNION ALL SELECT CAST(end_date AS TIMESTAMP) FROM subscriptions WHERE outcome IS NOT NULL
+UNION ALL SELECT deactivated_at FROM users WHERE deactivated_at IS NOT NULL
 """
 _HORIZON = f"""
 WITH observed AS ({_OBSERVED}), contract AS ({_CONTRACT})
@@ -76,8 +77,9 @@ def data_horizon(con: duckdb.DuckDBPyConnection | SparkConnection) -> datetime:
     as next quarter's target planned ahead, reports nothing), user creation or deactivation,
     account creation and subscription start times, plus the end date of every
     term whose outcome is recorded. Contract end dates of still-open terms are
-    promises, not observations, and do not count; nor does a contract date later than
-    the day after the latest other observation (a renewal booked ahead).
+    promises, not observations, and do not count; nor does a contract date or a user's
+    deactivation later than the day after the latest other observation (a renewal booked
+    ahead, a login scheduled to end).
 
     Rounded up to the microsecond: a Parquet source may hold nanoseconds, and the
     latest event must not fall after the horizon it sets.

@@ -237,3 +237,29 @@ def test_validate_notes_rows_booked_ahead_and_says_they_do_not_move_the_end() ->
     assert note is not None
     assert "1 subscription row starts after the end of the data (01 Mar 2025 00:00)" in note
     assert "the last on 01 Jun 2025" in note and "do not move" in note
+
+
+def test_a_login_scheduled_to_end_ahead_does_not_move_the_horizon() -> None:
+    # The third audit's export held three users with `deactivated_at` up to 19 days after
+    # the last event (logins scheduled to end). The horizon jumped there, and `retain
+    # score` scored 7 of the 104 accounts in force, all on empty usage windows: with
+    # monthly terms, every term ending before that date had no successor yet.
+    con = _con()
+    users = pd.DataFrame(
+        {
+            "user_id": ["u1", "u2"],
+            "account_id": ["a", "b"],
+            "is_key_user": [True, False],
+            "created_at": ["2024-01-01", "2024-01-01"],
+            "deactivated_at": ["2025-03-20", "2025-03-01 12:00:00"],
+        }
+    )
+    con.execute("DROP TABLE users")
+    con.register("scheduled", users)
+    con.execute(
+        "CREATE TABLE users AS SELECT user_id, account_id, NULL AS role, is_key_user,"
+        " CAST(created_at AS TIMESTAMP) AS created_at,"
+        " CAST(deactivated_at AS TIMESTAMP) AS deactivated_at FROM scheduled"
+    )
+    # the deactivation within a day of the last event still counts; the one ahead does not
+    assert data_horizon(con) == datetime(2025, 3, 1, 12)
