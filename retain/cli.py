@@ -501,7 +501,18 @@ def evaluate_policy(
     settings = get_settings()
     quiet_mlflow()
     try:
-        model = load_champion(settings.mlflow_uri)
+        try:
+            model = load_champion(settings.mlflow_uri)
+        except ChampionMissing as missing:
+            if _touchpoint_count(data, settings.store_url) == 0:
+                raise ChampionMissing(
+                    f"nothing to evaluate: no touchpoints (what the CS team did) in {data} or"
+                    " recorded through the service, so `retain train` cannot learn action"
+                    " effects and no policy can be judged; the playbook ranks actions. Record"
+                    " what the team does (a `touchpoints` table in the source, or POST"
+                    " /v1/touchpoints), then run `retain train` once renewals follow."
+                ) from missing
+            raise
         with Store(settings.store_url) as store:  # touchpoints recorded through the service
             recorded = store.touchpoints()
         playbook = load_playbook(settings.playbook)
@@ -509,6 +520,23 @@ def evaluate_policy(
     except (ChampionMissing, PlaybookError, StoreUnavailable, ValueError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
+
+
+def _touchpoint_count(data: str, store_url: str) -> int | None:
+    """Touchpoints in the source and the service's store, each once; None if unreadable."""
+    from features.labels import data_horizon
+    from features.source import load_source
+    from store import Store
+    from training.train import touchpoints_until
+
+    try:
+        with load_source(data) as source:
+            horizon = data_horizon(source.con)
+        with Store(store_url) as store:
+            recorded = store.touchpoints()
+        return len(touchpoints_until(data, horizon, recorded))
+    except Exception:  # noqa: BLE001 - only chooses which message to print
+        return None
 
 
 @app.command("closed-loop")

@@ -61,3 +61,29 @@ def test_the_estimate_reads_the_recorded_touchpoints_with_the_sources(monkeypatc
     model = offpolicy_run.UpliftModel()  # not used: the estimate itself is replaced
     offpolicy_run.evaluate_policy("anything", model, None, report=lambda _: None, recorded=recorded)
     assert seen["recorded"] is recorded
+
+
+def test_without_touchpoints_it_says_nothing_can_be_judged(tmp_path: Path, monkeypatch):
+    """The third audit's export had no touchpoints: `retain train` said no effects can be
+    learned, and evaluate-policy then told the user to run `retain train` first."""
+    source = tmp_path / "source"
+    source.mkdir()
+    tables = {
+        "accounts": "account_id,name,industry,region,employees,created_at,csm_owner,value_driver\n"
+        "Müller GmbH 7,,,,,2026-01-01,,\n",
+        "subscriptions": "subscription_id,account_id,kind,start_date,end_date,arr,seats,plan,"
+        "outcome\ns1,Müller GmbH 7,new,2026-01-01,2026-02-01,100,,,\n",
+        "users": "user_id,account_id,role,is_key_user,created_at,deactivated_at\n"
+        "u,Müller GmbH 7,,true,2026-01-01,\n",
+        "events": "ts,account_id,user_id,module,feature,event_type,duration_s\n"
+        "2026-01-10,Müller GmbH 7,u,Berichte,,view,\n",
+    }
+    for table, text in tables.items():
+        (source / f"{table}.csv").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("RETAIN_MLFLOW_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.setenv("RETAIN_STORE_URL", f"sqlite:///{tmp_path}/store.db")
+    result = runner.invoke(app, ["evaluate-policy", "--data", str(source)])
+    assert result.exit_code == 1
+    assert "no touchpoints" in result.output and "nothing to evaluate" in result.output
+    assert "run `retain train` first" not in result.output
+    assert "Traceback" not in result.output
