@@ -25,7 +25,14 @@ from features.touchpoint_types import type_counts, validate_note
 if TYPE_CHECKING:
     from features.source import Source
 
-__all__ = ["ContractError", "Problem", "booked_ahead_note", "source_notes", "validate_source"]
+__all__ = [
+    "ContractError",
+    "Problem",
+    "booked_ahead_note",
+    "concurrent_terms_note",
+    "source_notes",
+    "validate_source",
+]
 
 WHOLE_SOURCE = "(source)"
 
@@ -151,4 +158,34 @@ def booked_ahead_note(con: duckdb.DuckDBPyConnection) -> str | None:
         f" end of the data ({horizon:%d %b %Y %H:%M}), the last on"
         f" {latest:%d %b %Y}: read as booked ahead, they do not move that end, and scores"
         " are as of it."
+    )
+
+
+def concurrent_terms_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A note on accounts with two `new`/`renewal` terms in force at once (two products).
+
+    The contract reads the earliest-starting one as the account's term: its ARR, renewal
+    date and churn label. A second product meant to be part of the account's contract is
+    an `expansion` row. `con` holds the typed contract views.
+    """
+    try:
+        found = con.execute(
+            """
+            SELECT COUNT(DISTINCT a.account_id), MIN(a.account_id)
+            FROM subscriptions a JOIN subscriptions b
+              ON a.account_id = b.account_id AND a.subscription_id < b.subscription_id
+             AND a.kind IN ('new', 'renewal') AND b.kind IN ('new', 'renewal')
+             AND a.start_date < b.end_date AND b.start_date < a.end_date
+            """
+        ).fetchone()
+    except duckdb.Error:  # a note is never worth failing validation over
+        return None
+    count, example = found if found else (0, None)
+    if not count:
+        return None
+    return (
+        f"Note: {count:,} account{'s have' if count > 1 else ' has'} two or more new/renewal"
+        f" terms in force at once (e.g. {example!r}): the contract reads the earliest-starting"
+        " as the account's term (its ARR, renewal date and churn label). A second product that"
+        " belongs to the same contract is an `expansion` row (see docs/data-contract.md)."
     )

@@ -118,17 +118,24 @@ def validate(
 
     Touchpoint types that are not action codes are allowed: a note counts them and says
     which action code a type looks like ("Health Check": health_check). So are subscription
-    rows booked ahead: a note says they do not move the end of the data.
+    rows booked ahead (a note says they do not move the end of the data) and two terms in
+    force at once (a note says which one the contract reads as the account's term).
     """
     from features.source import create_typed_views, open_source
-    from features.validate import booked_ahead_note, source_notes, validate_source
+    from features.validate import (
+        booked_ahead_note,
+        concurrent_terms_note,
+        source_notes,
+        validate_source,
+    )
 
     with open_source(data) as source:
         problems = validate_source(source)
         notes = source_notes(source)
         if not problems:
             create_typed_views(source)
-            notes = [*notes, *filter(None, [booked_ahead_note(source.con)])]
+            more = [booked_ahead_note(source.con), concurrent_terms_note(source.con)]
+            notes = [*notes, *filter(None, more)]
     if problems:
         typer.echo(f"{data}: {len(problems)} problem(s) with the data contract:", err=True)
         for problem in problems:

@@ -263,3 +263,17 @@ def test_a_login_scheduled_to_end_ahead_does_not_move_the_horizon() -> None:
     )
     # the deactivation within a day of the last event still counts; the one ahead does not
     assert data_horizon(con) == datetime(2025, 3, 1, 12)
+
+
+def test_validate_notes_two_terms_in_force_at_once() -> None:
+    # The third audit's export had a second product as its own monthly `new`/`renewal`
+    # terms: the account's ARR and renewal date were the add-on's, with nothing said.
+    from features.validate import concurrent_terms_note
+
+    assert concurrent_terms_note(_con()) is None  # expansions overlap their term: fine
+    con = _con()
+    _with_term(con, ("c9", "c", "new", "2024-06-01", "2025-06-01", 40.0, None))
+    note = concurrent_terms_note(con)
+    assert note is not None
+    assert note.startswith("Note: 1 account has two or more new/renewal terms in force at once")
+    assert "'c'" in note and "`expansion` row" in note
