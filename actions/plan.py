@@ -92,7 +92,15 @@ def eligible(
         )
         keys = zip(frame["account_id"].astype(str), frame["action"].astype(str), strict=True)
         held = pd.Series([key in pairs for key in keys], index=frame.index)
+    renewal = (
+        pd.to_datetime(frame["renewal_date"])
+        if "renewal_date" in frame
+        else pd.Series(pd.NaT, index=frame.index)
+    )
     rules = {
+        # decided before anyone could act (monthly terms renewing between the data's end
+        # and the week's Monday)
+        "renewal before the week starts": renewal.notna() & (renewal < week),
         "held back as a control until the renewal": held,
         "no hours set for the action": ~frame["action"].isin(list(config.hours)),
         "no CSM owner": frame["csm"].isna() | (frame["csm"].astype(str) == ""),

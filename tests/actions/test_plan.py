@@ -68,6 +68,21 @@ def test_every_rule_holds_in_the_plan() -> None:
     assert lines["why"].str.contains("This account: ").all()
 
 
+def test_a_renewal_decided_before_the_week_starts_is_not_planned() -> None:
+    # Third audit, monthly billing: 5 of a week's 8 lines went to terms renewing on the 1st,
+    # six days before the week's Monday ("renewal in 0 days"), with expected saved ARR.
+    given = candidates(40, seed=2)
+    renewals = {a: WEEK + timedelta(days=40) for a in given["account_id"]}
+    early = sorted(renewals)[:10]
+    for account in early:
+        renewals[account] = WEEK - timedelta(days=6)
+    given["renewal_date"] = given["account_id"].map(renewals)
+    plan = plan_week(given, config(), WEEK)
+    assert not set(plan.lines["account_id"]) & set(early)
+    assert plan.excluded["renewal before the week starts"] > 0
+    assert len(plan.lines) > 0
+
+
 def test_optimum_beats_greedy_and_stays_under_the_bound() -> None:
     plan = plan_week(candidates(200, seed=5, csms=("dana", "lee", "kim")), config(), WEEK)
     assert plan.greedy_value <= plan.value + 1e-6

@@ -22,7 +22,13 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RETAIN_STORE_URL", f"sqlite:///{tmp_path}/store.db")
     monkeypatch.setenv("RETAIN_MLFLOW_URI", f"sqlite:///{tmp_path}/none.db")
     monkeypatch.setenv("RETAIN_MODEL_CACHE", str(tmp_path / "no-cache"))
-    return write_tables(tiny_world(), tmp_path / "tiny")
+    tables = tiny_world()
+    # activity (at 1003, which has no owner) up to 1 May 2024, so the data reaches past
+    # 1002's renewal (1 March, churned): its label is known, and the June weeks planned
+    # below come after the data
+    late = tables["events"].iloc[[4]].assign(ts=pd.Timestamp("2024-05-01 00:00"))
+    tables["events"] = pd.concat([tables["events"], late], ignore_index=True)
+    return write_tables(tables, tmp_path / "tiny")
 
 
 def test_a_bad_plan_file_is_an_error_naming_the_field(world: Path, tmp_path: Path) -> None:

@@ -255,7 +255,7 @@ def _historical_latest_ready(service: ScoringService, account: str) -> tuple[Any
     """An earlier as_of and the latest for `account`, then what /readyz says."""
     with TestClient(create_app(test_settings(), service)) as client:
         historical = client.get(
-            f"/v1/accounts/{account}", params={"as_of": "2024-04-01"}, headers=AUTH
+            f"/v1/accounts/{account}", params={"as_of": "2024-02-01"}, headers=AUTH
         )
         latest = client.get(f"/v1/accounts/{account}", headers=AUTH)
         return historical, latest, client.get("/readyz").json()
