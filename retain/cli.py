@@ -288,6 +288,7 @@ def score(
     from features.source import ContractError
     from retain.settings import get_settings
     from serving.batch import check_output, run_batch
+    from serving.models import NoChampionsError
     from store import StoreUnavailable
 
     _use_engine(engine, spark_master)
@@ -299,7 +300,7 @@ def score(
     quiet_mlflow()
     try:
         count = run_batch(data, output, when, get_settings())
-    except (ContractError, ValueError) as error:
+    except (ContractError, NoChampionsError, ValueError) as error:
         fail(str(error), code=1)
     except StoreUnavailable as error:
         typer.echo(f"Wrote the scores to {output} but could not log them: {error}", err=True)
@@ -435,6 +436,7 @@ def plan(
     """
     from actions.plan_config import PlanConfigError, load_plan_config
     from retain.settings import get_settings
+    from serving.models import NoChampionsError
     from serving.plan import run_plan, summary
     from store import StoreUnavailable
 
@@ -447,7 +449,7 @@ def plan(
     except StoreUnavailable as error:
         typer.echo(f"Wrote the plan to {output} but could not store it: {error}", err=True)
         raise typer.Exit(code=1) from error
-    except (PlanConfigError, ValueError) as error:
+    except (PlanConfigError, NoChampionsError, ValueError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
     figures = summary(built)

@@ -47,6 +47,10 @@ class OutdatedModelError(RuntimeError):
     """A registered model was pickled by an older retain whose modules no longer exist."""
 
 
+class NoChampionsError(RuntimeError):
+    """Neither the registry nor the local cache holds champion models: train first."""
+
+
 class RegistryTimeoutError(TimeoutError):
     """The model registry did not answer in time."""
 
@@ -339,9 +343,11 @@ class ModelStore:
             try:
                 bundle = load_from_cache(cache_dir)
             except Exception as cache_exc:
-                raise RuntimeError(
-                    f"Model registry unavailable ({error}) and no usable cached champions "
-                    f"({describe_error(cache_exc)})"
+                raise NoChampionsError(
+                    f"no champion models to score with: the registry at {tracking_uri} has"
+                    f" none ({error}) and no usable cached copy ({describe_error(cache_exc)})."
+                    " Run `retain train --data SOURCE` first (`make run` on the demo), or set"
+                    " RETAIN_MLFLOW_URI to the registry that holds them."
                 ) from cache_exc
         return cls(
             bundle,

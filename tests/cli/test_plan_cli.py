@@ -120,3 +120,16 @@ def test_experiments_say_when_there_is_nothing_to_judge(world: Path, tmp_path: P
     assert "Nothing to judge yet" in result.output
     empty = runner.invoke(app, ["experiments", "--data", str(world)])
     assert "No plan lines yet" in empty.output
+
+
+@pytest.mark.parametrize("command", ["plan", "score"])
+def test_before_any_training_it_says_to_train_first(
+    world: Path, tmp_path: Path, command: str
+) -> None:
+    # Found at the end of the third audit's session: `retain plan` (and `score`) on a fresh
+    # machine before `retain train` ended in a RuntimeError traceback.
+    output = str(tmp_path / "out.csv")
+    result = runner.invoke(app, [command, "--data", str(world), "--output", output])
+    assert result.exit_code == 1
+    assert "no champion models" in result.output and "retain train --data SOURCE" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
