@@ -72,14 +72,13 @@ GROUP BY o.seen
 def data_horizon(con: duckdb.DuckDBPyConnection | SparkConnection) -> datetime:
     """The data's horizon: the latest timestamp the source has seen happen.
 
-    The maximum over event, ticket (opened or closed), survey, touchpoint,
-    milestone achievement, reported outcome period end (a row without an `actual`, such
-    as next quarter's target planned ahead, reports nothing), user creation or deactivation,
-    account creation and subscription start times, plus the end date of every
-    term whose outcome is recorded. Contract end dates of still-open terms are
-    promises, not observations, and do not count; nor does a contract date or a user's
-    deactivation later than the day after the latest other observation (a renewal booked
-    ahead, a login scheduled to end).
+    The maximum over event, ticket (opened or closed), survey, touchpoint, milestone
+    achievement, reported outcome period end (a row without an `actual`, such as next
+    quarter's target planned ahead, reports nothing), user and account creation times;
+    and over subscription start times, the end date of every term whose outcome is
+    recorded and user deactivations, these three only up to the end of the day after the
+    latest of the others (a renewal booked ahead, a login set to end, are promises).
+    Contract end dates of still-open terms never count.
 
     Rounded up to the microsecond: a Parquet source may hold nanoseconds, and the
     latest event must not fall after the horizon it sets.
