@@ -533,17 +533,16 @@ def evaluate_policy(
 
 def _touchpoint_count(data: str, store_url: str) -> int | None:
     """Touchpoints in the source and the service's store, each once; None if unreadable."""
-    from features.labels import data_horizon
     from features.source import load_source
-    from store import Store
-    from training.train import touchpoints_until
+    from store import Store, combine_touchpoints
+    from training.uplift.data import load_touchpoints
 
     try:
-        with load_source(data) as source:
-            horizon = data_horizon(source.con)
+        with load_source(data) as source:  # read once
+            from_source = load_touchpoints(source.con)
         with Store(store_url) as store:
             recorded = store.touchpoints()
-        return len(touchpoints_until(data, horizon, recorded))
+        return len(combine_touchpoints(from_source, recorded))
     except Exception:  # noqa: BLE001 - only chooses which message to print
         return None
 

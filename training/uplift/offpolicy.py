@@ -33,11 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier
+from scipy.special import logit
 from sklearn.model_selection import GroupKFold
 
 from actions.ranking import NO_ACTION
 from features.contract import ACTION_CODES
 from training.uplift.data import actions_in_window
+from training.uplift.pooled import sigmoid
 
 ARMS: tuple[str, ...] = (NO_ACTION, *ACTION_CODES)
 # Chosen on tuning structure seeds 1-6 (two learner seeds each; training/uplift/protocol.py):
@@ -207,7 +209,7 @@ def chosen_on_hidden_risk(nuisance: Nuisance, churn: np.ndarray, shift: float) -
     """
     rows = np.arange(len(churn))
     mu = np.clip(nuisance.outcome[rows, nuisance.taken], 1e-6, 1 - 1e-6)
-    cleared = 1.0 / (1.0 + np.exp(-(np.log(mu / (1 - mu)) - shift)))
+    cleared = sigmoid(logit(mu) - shift)
     return churn - (nuisance.taken != 0) * (mu - cleared)
 
 
