@@ -2,7 +2,8 @@
 
 A family (`Feature.family`: key users, usage, outcomes, milestones, support, ...) is a
 reason for risk only where one of its features is worse than healthy accounts; a value in
-line with them is never a reason (`reads_as_reason`). Families that reveal a cause come
+line with them, or of a feature with no healthy direction, is never a reason
+(`reads_as_reason`). Families that reveal a cause come
 first, ordered by the cause reader's probability that their cause is the account's main
 one (`training.diagnosis`), each led by the feature the reader leaned on most; the other
 families follow by the churn model's summed contribution (SHAP) over their features, and
@@ -76,15 +77,18 @@ def reads_as_reason(
     A driver raising the risk must be worse than healthy accounts, one lowering it better;
     a value in line with healthy accounts is no reason either way (its contribution comes
     from what it combines with, which a single sentence cannot say), so it is not shown.
-    A feature with no healthy direction counts when it differs ("unlike"); without a
-    healthy value to compare with, the sentence only states the value and is kept.
+    A feature with no healthy direction (company size, ARR, tenure, days until the
+    renewal, the CS team's own contact counts) describes the account or the calendar, not
+    what went wrong: it is never a reason, however much the score leans on it (on monthly
+    billing "days until the renewal decision" had led the drivers for half the accounts).
+    Without a healthy value to compare with, the sentence only states the value and is kept.
     """
+    if feature.healthy not in ("higher", "lower"):
+        return False
     account, healthy = clean(value), clean(healthy_value)
     if account is None or healthy is None:
         return account is not None
     verdict = comparison(feature, account, healthy)
-    if verdict == "unlike":
-        return True
     if verdict == "in line with":
         return False
     return (verdict == "worse than") == (contribution > 0)

@@ -12,22 +12,31 @@ from training.families import first_families, read_batch, read_families
 from training.truth import cause_agreement
 
 CATALOGUE = {f.name: f for f in FEATURES}
-NAMES = ["key_users_lost_unreplaced_90d", "key_users", "seat_fill", "contract_arr", "tenure_days"]
+NAMES = [
+    "key_users_lost_unreplaced_90d",
+    "key_users",
+    "seat_fill",
+    "contract_arr",
+    "renewals_so_far",
+    "tenure_days",
+]
 HEALTHY = {
     "key_users_lost_unreplaced_90d": 0.0,
     "key_users": 2.0,
     "seat_fill": 1.0,
     "contract_arr": 50_000.0,
+    "renewals_so_far": 1.0,
     "tenure_days": 700.0,
 }
 # A key user left (the cause); seat fill, its proxy, carries most of the model's credit.
-VALUES = np.array([1.0, 1.0, 0.75, 50_000.0, 2_000.0])
+VALUES = np.array([1.0, 1.0, 0.75, 50_000.0, 4.0, 2_000.0])
 SHAP = {
     "key_users_lost_unreplaced_90d": 0.1,
     "key_users": 0.0,
     "seat_fill": 0.8,
     "contract_arr": 0.0,
-    "tenure_days": -0.3,
+    "renewals_so_far": -0.3,
+    "tenure_days": 0.5,
 }
 
 
@@ -36,6 +45,15 @@ def test_without_a_reader_the_proxy_leads() -> None:
     assert first_families(readings) == ["users", "key_users"]
     assert readings[0].lead == "seat_fill"
     assert readings[-1].direction == "lowers" and readings[-1].family == "contract"
+    assert readings[-1].features == ("renewals_so_far",)
+
+
+def test_a_feature_with_no_healthy_direction_is_never_a_reason() -> None:
+    # the score leans on tenure most (+0.5) but a customer's age is not what went wrong
+    readings = read_families(NAMES, VALUES, SHAP, HEALTHY, CATALOGUE)
+    named = {n for r in readings for n in r.features}
+    assert "tenure_days" not in named and "contract_arr" not in named
+    assert all(r.family != "contract" for r in readings if r.direction == "raises")
 
 
 def test_the_reader_hands_the_proxys_credit_to_the_cause() -> None:
@@ -59,7 +77,7 @@ def test_the_reader_hands_the_proxys_credit_to_the_cause() -> None:
 
 
 def test_a_family_in_line_with_healthy_accounts_is_never_a_reason() -> None:
-    values = np.array([0.0, 2.0, 0.75, 50_000.0, 2_000.0])  # key users as healthy accounts'
+    values = np.array([0.0, 2.0, 0.75, 50_000.0, 4.0, 2_000.0])  # key users as healthy accounts'
     readings = read_families(
         NAMES, values, SHAP, HEALTHY, CATALOGUE, likelihood={"key_users": 0.99}
     )
