@@ -35,11 +35,12 @@ if TYPE_CHECKING:
 UPSELL_WINDOW_DAYS = 180
 
 # Everything that records something *happening*. Contract dates (subscription starts, the
-# end of a term whose outcome is recorded) and users' deactivation dates count only up to
-# the end of the day after the latest other observation: a renewal booked weeks ahead, or a
-# login scheduled to end next month, is a promise, and taking it for "now" would score every
-# account on empty usage windows (and leave out every account whose term ends before it). A
-# term starting the morning after the last event (an export taken at midnight) still counts.
+# end of a term whose outcome is recorded) and the dates users and accounts are created or
+# users deactivated count only up to the end of the day after the latest other observation:
+# a renewal booked weeks ahead, a login provisioned for next month's starter or scheduled to
+# end, is a promise, and taking it for "now" would score every account on empty usage
+# windows (and leave out every account whose term ends before it). A term starting the
+# morning after the last event (an export taken at midnight) still counts.
 _OBSERVED = """
 SELECT MAX(seen) AS seen FROM (
     SELECT MAX(ts) AS seen FROM events
@@ -49,14 +50,14 @@ SELECT MAX(seen) AS seen FROM (
     UNION ALL SELECT MAX(ts) FROM touchpoints
     UNION ALL SELECT MAX(achieved_at) FROM milestones
     UNION ALL SELECT MAX(CAST(period_end AS TIMESTAMP)) FROM outcomes WHERE actual IS NOT NULL
-    UNION ALL SELECT MAX(created_at) FROM users
-    UNION ALL SELECT MAX(created_at) FROM accounts
 ) observed_at
 """
 _CONTRACT = """
 SELECT CAST(start_date AS TIMESTAMP) AS seen FROM subscriptions
 UNION ALL SELECT CAST(end_date AS TIMESTAMP) FROM subscriptions WHERE outcome IS NOT NULL
 UNION ALL SELECT deactivated_at FROM users WHERE deactivated_at IS NOT NULL
+UNION ALL SELECT created_at FROM users
+UNION ALL SELECT created_at FROM accounts
 """
 _HORIZON = f"""
 WITH observed AS ({_OBSERVED}), contract AS ({_CONTRACT})
@@ -73,11 +74,11 @@ def data_horizon(con: duckdb.DuckDBPyConnection | SparkConnection) -> datetime:
     """The data's horizon: the latest timestamp the source has seen happen.
 
     The maximum over event, ticket (opened or closed), survey, touchpoint, milestone
-    achievement, reported outcome period end (a row without an `actual`, such as next
-    quarter's target planned ahead, reports nothing), user and account creation times;
-    and over subscription start times, the end date of every term whose outcome is
-    recorded and user deactivations, these three only up to the end of the day after the
-    latest of the others (a renewal booked ahead, a login set to end, are promises).
+    achievement and reported outcome period end (a row without an `actual`, such as next
+    quarter's target planned ahead, reports nothing); and over subscription start times,
+    the end date of every term whose outcome is recorded, user and account creation times
+    and user deactivations, these only up to the end of the day after the latest of the
+    others (a renewal booked ahead, a login provisioned ahead or set to end, are promises).
     Contract end dates of still-open terms never count.
 
     Rounded up to the microsecond: a Parquet source may hold nanoseconds, and the

@@ -135,29 +135,45 @@ def source_notes(source: Source) -> list[str]:
 
 
 def booked_ahead_note(con: duckdb.DuckDBPyConnection) -> str | None:
-    """A note on subscription rows starting after the data's end (booked ahead), or None.
+    """A note on rows dated after the data's end (booked ahead), or None.
 
-    `con` holds the typed contract views (`features.source.create_typed_views`): the
-    contract allows such rows, and they do not move the end of the data
+    Subscriptions starting, users or accounts created and logins set to end after the end
+    of the data. `con` holds the typed contract views (`features.source.create_typed_views`):
+    the contract allows such rows, and they do not move the end of the data
     (`features.labels.data_horizon`).
     """
     from features.labels import data_horizon
 
+    kinds = (  # one row, several rows, where
+        ("subscription row starts", "subscription rows start", "subscriptions", "start_date"),
+        ("user created", "users created", "users", "created_at"),
+        ("login set to end", "logins set to end", "users", "deactivated_at"),
+        ("account created", "accounts created", "accounts", "created_at"),
+    )
     try:
         horizon = data_horizon(con)
-        found = con.execute(
-            "SELECT COUNT(*), MAX(start_date) FROM subscriptions WHERE start_date > ?", [horizon]
-        ).fetchone()
+        found = [
+            (one, many, *row)
+            for one, many, table, column in kinds
+            if (
+                row := con.execute(
+                    f"SELECT COUNT(*), MAX({column}) FROM {table} WHERE {column} > ?", [horizon]
+                ).fetchone()
+            )
+            and row[0]
+        ]
     except (duckdb.Error, ValueError):  # a note is never worth failing validation over
         return None
-    count, latest = found if found else (0, None)
-    if not count:
+    if not found:
         return None
+    parts = [
+        f"{count:,} {many if count > 1 else one} after the end of the data"
+        f" ({horizon:%d %b %Y %H:%M}), the last on {latest:%d %b %Y}"
+        for one, many, count, latest in found
+    ]
     return (
-        f"Note: {count:,} subscription row{'s start' if count > 1 else ' starts'} after the"
-        f" end of the data ({horizon:%d %b %Y %H:%M}), the last on"
-        f" {latest:%d %b %Y}: read as booked ahead, they do not move that end, and scores"
-        " are as of it."
+        f"Note: {'; '.join(parts)}: read as booked ahead, they do not move that end, and"
+        " scores are as of it."
     )
 
 

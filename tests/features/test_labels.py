@@ -265,6 +265,39 @@ def test_a_login_scheduled_to_end_ahead_does_not_move_the_horizon() -> None:
     assert data_horizon(con) == datetime(2025, 3, 1, 12)
 
 
+def test_a_user_provisioned_ahead_does_not_move_the_horizon_and_validate_notes_it() -> None:
+    # The fourth audit's export ended 31 Dec 2025, but 14 users were created in January
+    # 2026 (logins provisioned for starters). Everything ran as of 14 Jan: 66 accounts left
+    # the scores, every account showed two weeks without use, and `validate` said nothing.
+    from features.validate import booked_ahead_note
+
+    con = _con()
+    users = pd.DataFrame(
+        {
+            "user_id": ["u1", "u2"],
+            "account_id": ["a", "b"],
+            "created_at": ["2024-01-01", "2025-03-14"],
+        }
+    )
+    con.execute("DROP TABLE users")
+    con.register("provisioned", users)
+    con.execute(
+        "CREATE TABLE users AS SELECT user_id, account_id, NULL AS role, FALSE AS is_key_user,"
+        " CAST(created_at AS TIMESTAMP) AS created_at,"
+        " CAST(NULL AS TIMESTAMP) AS deactivated_at FROM provisioned"
+    )
+    con.execute("INSERT INTO accounts BY NAME SELECT 'd' AS account_id,"
+                " TIMESTAMP '2025-04-01' AS created_at")  # fmt: skip
+    assert data_horizon(con) == datetime(2025, 3, 1)
+    note = booked_ahead_note(con)
+    assert note is not None
+    assert (
+        "1 user created after the end of the data (01 Mar 2025 00:00), the last on 14 Mar" in note
+    )
+    assert "1 account created after the end of the data" in note and "do not move" in note
+    assert "subscription" not in note
+
+
 def test_validate_notes_two_terms_in_force_at_once() -> None:
     # The third audit's export had a second product as its own monthly `new`/`renewal`
     # terms: the account's ARR and renewal date were the add-on's, with nothing said.
