@@ -110,7 +110,7 @@ class Store:
 
         Raises:
             TouchpointConflict: the id was recorded with different content.
-            UnknownPlanLine: `plan_line_id` names no stored plan line.
+            UnknownPlanLine: `plan_line_id` names no stored plan line, or another account's.
         """
         touchpoints, recorded_at = self._t("touchpoints"), utc_now()
         new_only = _insert_new(self.url.get_backend_name(), touchpoints)
@@ -118,12 +118,17 @@ class Store:
             if touchpoint.plan_line_id is not None:
                 lines = self._t("plan_lines")
                 found = connection.execute(
-                    sa.select(lines.c.plan_line_id).where(
+                    sa.select(lines.c.account_id).where(
                         lines.c.plan_line_id == touchpoint.plan_line_id
                     )
                 ).first()
                 if found is None:
                     raise UnknownPlanLine(f"plan line {touchpoint.plan_line_id!r} is unknown")
+                if found.account_id != touchpoint.account_id:
+                    raise UnknownPlanLine(
+                        f"plan line {touchpoint.plan_line_id!r} is account"
+                        f" {found.account_id!r}'s, not {touchpoint.account_id!r}'s"
+                    )
             inserted = connection.execute(
                 new_only.values(**touchpoint.row(), recorded_at=recorded_at).returning(
                     touchpoints.c.touchpoint_id

@@ -88,6 +88,16 @@ def test_a_touchpoint_following_a_plan_line_must_name_a_stored_one(store: Store)
     assert store.touchpoints()["plan_line_id"].tolist() == ["line-9"]
 
 
+def test_a_touchpoint_cannot_follow_another_accounts_plan_line(store: Store) -> None:
+    # The fourth audit recorded a touchpoint for one account with another's plan line: it
+    # was stored, and would have counted as following that line in `retain experiments`.
+    line = PlanLine("line-9", "acct-0001", "health_check", owner="dana")
+    store.save_plan(Plan("plan-1", WHEN.date(), [line]))
+    with pytest.raises(UnknownPlanLine, match="is account 'acct-0001''s, not 'acct-0002''s"):
+        store.add_touchpoint(touchpoint(account_id="acct-0002", plan_line_id="line-9"))
+    assert store.touchpoints().empty
+
+
 def test_concurrent_writers_of_one_id_store_it_once(store: Store) -> None:
     results: list[bool] = []
 
