@@ -49,3 +49,43 @@ def test_a_model_that_loses_on_held_out_history_stays_challenger(tmp_path: Path)
     )
     assert said.startswith("champion")
     assert str(client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION).version) == unsure
+
+
+def test_on_a_companys_data_the_fit_on_later_history_replaces_the_champion(
+    tmp_path: Path,
+) -> None:
+    # The fourth audit retrained three months later, twice: without a simulated truth there
+    # is no value share, and every version after the first stayed challenger ("champion v1
+    # kept"), so the touchpoints recorded since never reached the recommendations.
+    from datetime import datetime
+
+    uri = new_registry(tmp_path)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    model = StandInUplift()
+    unsure = _check(-90_000.0, 17_000.0)
+    first = register_python_model(uri, REGISTERED_NAME, model)
+    assert _set_aliases(
+        UpliftRun(model, version=first, check=unsure),
+        datetime(2025, 6, 30),  # type: ignore[arg-type]
+    ).startswith("champion (first version)")
+    later = register_python_model(uri, REGISTERED_NAME, model)
+    said = _set_aliases(UpliftRun(model, version=later, check=unsure), datetime(2025, 9, 30))  # type: ignore[arg-type]
+    assert said.startswith(f"champion (replaces v{first}") and "latest history" in said
+    assert str(client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION).version) == later
+    assert client.get_model_version(REGISTERED_NAME, later).tags["promotion"] == said
+    # a fit as of an earlier date than the champion's does not replace it
+    earlier = register_python_model(uri, REGISTERED_NAME, model)
+    said = _set_aliases(UpliftRun(model, version=earlier, check=unsure), datetime(2025, 3, 31))  # type: ignore[arg-type]
+    assert said == (
+        f"challenger (champion v{later} kept: it was trained on history up to 2025-09-30,"
+        " this one only up to 2025-03-31)"
+    )
+    assert str(client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION).version) == later
+    # nor does a later one whose actions lose money on held-out history
+    losing = register_python_model(uri, REGISTERED_NAME, model)
+    said = _set_aliases(
+        UpliftRun(model, version=losing, check=_check(-90_000.0, -1_000.0)),  # type: ignore[arg-type]
+        datetime(2025, 12, 31),
+    )
+    assert said.startswith("challenger") and "lose money" in said
+    assert str(client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION).version) == later

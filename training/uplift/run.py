@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,9 @@ from training.uplift.policy_eval import (
     most_common_action,
 )
 from training.uplift.protocol_record import describe_recorded, recorded_protocol
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
 
 REGISTERED_NAME = model_name("uplift")
 AT_RISK_PROBABILITY = 0.2
@@ -280,11 +284,20 @@ def run_uplift(
     )
     if register and info.registered_model_version is not None:
         outcome.version = str(info.registered_model_version)
-        report(f"{REGISTERED_NAME} v{outcome.version}: {_set_aliases(outcome)}")
+        report(f"{REGISTERED_NAME} v{outcome.version}: {_set_aliases(outcome, as_of)}")
     return outcome
 
 
-def _set_aliases(outcome: UpliftRun) -> str:
+def _set_aliases(outcome: UpliftRun, as_of: datetime | None = None) -> str:
+    """Make the new version challenger, and champion when it should serve; say why.
+
+    Refused: held-out history says its actions surely lose money. On a simulated world the
+    value share against the true effects decides. On a company's own data no version can
+    be scored against true effects, and two versions' held-out checks judge different
+    accounts, so the fit on the latest history (with the touchpoints recorded since)
+    replaces the champion; one trained as of an earlier date than the champion does not.
+    The reason is tagged `promotion` on the version (`retain models`).
+    """
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -294,6 +307,8 @@ def _set_aliases(outcome: UpliftRun) -> str:
     share = outcome.report.share("uplift") if outcome.report else None
     if share is not None:
         client.set_model_version_tag(REGISTERED_NAME, version, "value_share", f"{share:.4f}")
+    if as_of is not None:
+        client.set_model_version_tag(REGISTERED_NAME, version, "as_of", as_of.isoformat())
     if outcome.check is not None:
         learned = outcome.check.learned
         client.set_model_version_tag(
@@ -302,15 +317,44 @@ def _set_aliases(outcome: UpliftRun) -> str:
             "history_check",
             f"{learned.value:.0f} [{learned.low:.0f}, {learned.high:.0f}]",
         )
-        if outcome.check.loses:
-            return "challenger (not champion: its actions lose money on held-out history)"
     try:
         champion = client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION)
     except MlflowException:
+        champion = None
+    said = _decide(outcome, share, as_of, champion)
+    if said.startswith("champion"):
         client.set_registered_model_alias(REGISTERED_NAME, CHAMPION, version)
+    client.set_model_version_tag(REGISTERED_NAME, version, "promotion", said)
+    return said
+
+
+def _decide(
+    outcome: UpliftRun,
+    share: float | None,
+    as_of: datetime | None,
+    champion: ModelVersion | None,
+) -> str:
+    """`champion (...)` or `challenger (...)`, with the reason (see `_set_aliases`)."""
+    if outcome.check is not None and outcome.check.loses:
+        return "challenger (not champion: its actions lose money on held-out history)"
+    if champion is None:
         return "champion (first version)"
     best = champion.tags.get("value_share")
-    if share is not None and (best is None or share >= float(best)):
-        client.set_registered_model_alias(REGISTERED_NAME, CHAMPION, version)
-        return f"champion (value share {share:.1%} vs v{champion.version})"
-    return f"challenger (champion v{champion.version} kept)"
+    if share is not None:
+        if best is None or share >= float(best):
+            return f"champion (value share {share:.1%} vs v{champion.version})"
+        return (
+            f"challenger (champion v{champion.version} kept: value share {share:.1%}"
+            f" vs {float(best):.1%})"
+        )
+    theirs = champion.tags.get("as_of")
+    if as_of is not None and theirs is not None and as_of < datetime.fromisoformat(theirs):
+        return (
+            f"challenger (champion v{champion.version} kept: it was trained on history up to"
+            f" {theirs[:10]}, this one only up to {as_of:%Y-%m-%d})"
+        )
+    return (
+        f"champion (replaces v{champion.version}: on a company's own data no version can be"
+        " scored against true effects, so the fit on the latest history serves unless"
+        " held-out history says its actions lose money)"
+    )
