@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -55,12 +56,28 @@ def test_the_estimate_reads_the_recorded_touchpoints_with_the_sources(monkeypatc
         seen["recorded"] = given
         return pd.DataFrame()
 
-    monkeypatch.setattr("training.train.build_training_set", lambda *a: (pd.DataFrame(), None))
+    # two accounts, each judged in three months before its renewal; one not yet renewed
+    history = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "a", "b", "b", "b", "c"],
+            "as_of": ["2025-01-01", "2025-02-01", "2025-03-01"] * 2 + ["2025-03-01"],
+            "renewal_date": ["2025-04-01"] * 6 + ["2026-01-01"],
+            "churn": [0, 0, 0, 1, 1, 1, None],
+            "arr": [10_000.0] * 7,
+        }
+    )
+    as_of = datetime(2025, 6, 1)
+    monkeypatch.setattr("training.train.build_training_set", lambda *a: (history, as_of))
     monkeypatch.setattr("training.train.touchpoints_until", until)
     monkeypatch.setattr(offpolicy_run, "evaluate_on_history", lambda *a: [])
     model = offpolicy_run.UpliftModel()  # not used: the estimate itself is replaced
-    offpolicy_run.evaluate_policy("anything", model, None, report=lambda _: None, recorded=recorded)
+    said: list[str] = []
+    offpolicy_run.evaluate_policy("anything", model, None, report=said.append, recorded=recorded)
     assert seen["recorded"] is recorded
+    # The fourth audit read 8.8M "ARR saved" where all churned ARR was 5.4M: the sum is
+    # over monthly decisions, and the header must say so
+    assert "summed over 6 monthly decisions on 2 accounts" in said[-1]
+    assert "not ARR saved in a year" in said[-1]
 
 
 def test_without_touchpoints_it_says_nothing_can_be_judged(tmp_path: Path, monkeypatch):

@@ -48,6 +48,19 @@ def policies_on(
     }
 
 
+def judged_rows(dataset: pd.DataFrame, as_of: datetime | None = None) -> pd.DataFrame:
+    """The snapshots a policy is judged on: labelled by `as_of`, with an ARR.
+
+    Each is one month's decision for one account, so an account in force for a year
+    counts twelve times: a policy's value is a sum over decisions, not ARR saved in a year.
+    """
+    from training.split import labelled_rows
+
+    horizon = as_of or pd.to_datetime(dataset["as_of"]).max().to_pydatetime()
+    rows = labelled_rows(dataset, "churn", horizon).reset_index(drop=True)
+    return rows[rows["arr"].notna()].reset_index(drop=True)
+
+
 def evaluate_on_history(
     dataset: pd.DataFrame,
     touchpoints: pd.DataFrame,
@@ -58,11 +71,7 @@ def evaluate_on_history(
     seed: int = 0,
 ) -> list[PolicyEstimate]:
     """Doubly robust value of each policy on the labelled snapshots known at `as_of`."""
-    from training.split import labelled_rows
-
-    horizon = as_of or pd.to_datetime(dataset["as_of"]).max().to_pydatetime()
-    rows = labelled_rows(dataset, "churn", horizon).reset_index(drop=True)
-    rows = rows[rows["arr"].notna()].reset_index(drop=True)
+    rows = judged_rows(dataset, as_of)
     costs = {a: model.config.cost(a) for a in ACTION_CODES}
     taken = cs_team_actions(rows, touchpoints, model.config.window_days)
     policies = policies_on(model, rows, taken, playbook, costs)
@@ -99,9 +108,14 @@ def evaluate_policy(
     dataset, as_of = build_training_set(data, None, load_config())
     touchpoints = touchpoints_until(data, as_of, recorded)
     estimates = evaluate_on_history(dataset, touchpoints, model, playbook, as_of)
+    judged = judged_rows(dataset, as_of)
     report(
         "ARR saved net of action costs against doing nothing, estimated from your history"
-        f" (doubly robust, {100 * LEVEL:.0f}% bootstrap interval over accounts):"
+        f" (doubly robust, {100 * LEVEL:.0f}% bootstrap interval over accounts), summed over"
+        f" {len(judged):,} monthly decisions on {judged['account_id'].nunique():,} accounts"
+        " whose renewal outcome is known: each month an account was in force is one decision"
+        " and counts its renewal's ARR again, so this compares policies; it is not ARR saved"
+        " in a year:"
     )
     for found in estimates:
         report(found.line(LEVEL))
