@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+import string
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -114,6 +115,47 @@ class Rule(BaseModel):
         if code not in ACTION_CODES:
             raise ValueError(f"unknown action code {code!r}; one of {', '.join(ACTION_CODES)}")
         return code
+
+    @field_validator("reason")
+    @classmethod
+    def _known_placeholders(cls, text: str, info: ValidationInfo) -> str:
+        try:
+            named = placeholders(text)
+        except ValueError as error:
+            raise ValueError(f"{error}; write a feature's value as {{feature_name}}") from None
+        known = (info.context or {}).get("feature_names")
+        unknown = [n for n in named if known is not None and n not in known]
+        if unknown:
+            raise ValueError(f"unknown feature {unknown[0]!r} in braces; see features/definitions/")
+        return text
+
+    def words(self, values: Mapping[str, float | None] | None = None) -> str:
+        """The reason, each `{feature}` replaced by the account's value in its unit."""
+        named = placeholders(self.reason)
+        if not named:
+            return self.reason
+        from features.definitions import FEATURES
+        from features.units import format_value
+
+        units = {f.name: f.unit for f in FEATURES}
+        shown = {n: format_value((values or {}).get(n), units.get(n, "")) for n in named}
+        return self.reason.format(**shown)
+
+
+def placeholders(text: str) -> list[str]:
+    """The feature names a reason writes in braces (`{days_since_touchpoint}`).
+
+    Raises:
+        ValueError: An unmatched brace, or braces around something that is no name.
+    """
+    names = []
+    for _, name, spec, conversion in string.Formatter().parse(text):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise ValueError(f"{{{name}}} is not a feature name in braces")
+        names.append(name)
+    return names
 
 
 class Playbook(BaseModel):

@@ -109,6 +109,7 @@ def suggest(
     fired: Sequence[Rule],
     contributions: Mapping[str, float] | None = None,
     diagnosis: Sequence[str] = (),
+    values: Mapping[str, float | None] | None = None,
 ) -> list[Suggestion]:
     """Merge fired rules into one suggestion per action, in the playbook's order.
 
@@ -119,6 +120,7 @@ def suggest(
     by how much churn risk their triggering features add (their SHAP contributions, when
     given). A suggestion triggered by a feature of the first family answers the first
     driver (`Suggestion.answers_first_driver`), which `rank` uses among learned actions.
+    `values`: the account's features, written into the reasons' `{feature}` placeholders.
     """
     contributions = contributions or {}
     merged: dict[str, list[Rule]] = {}
@@ -131,7 +133,7 @@ def suggest(
             Suggestion(
                 action=action,
                 rules=tuple(r.name for r in rules),
-                reason=" ".join(dict.fromkeys(r.reason.strip() for r in rules)),
+                reason=" ".join(dict.fromkeys(r.words(values).strip() for r in rules)),
                 features=tuple(
                     dict.fromkeys(c.feature for r in rules for c in r.when if c.feature)
                 ),

@@ -232,7 +232,7 @@ class ScoringService:
             snapshot.as_of,
         )
         diagnosis = [r.family for r in readings if r.direction == "raises"]
-        suggestions = suggest(fired, by_feature, diagnosis)
+        suggestions = suggest(fired, by_feature, diagnosis, facts)
         ranked = rank(suggestions, effects, arr, tier)
         none_reason = None if ranked else why_none(effects, arr, suggestions, tier)
         if bundle.upsell is None:  # whether it would expand is the missing model's call

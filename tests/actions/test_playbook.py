@@ -59,6 +59,9 @@ def test_default_playbook_loads_and_covers_every_action_code():
             "field when[0].score",
             "unknown score 'happiness'",
         ),
+        ({"reason": "Quiet for {days_quiet}."}, "field reason", "unknown feature 'days_quiet'"),
+        ({"reason": "Quiet for {days since}."}, "field reason", "{feature_name}"),
+        ({"reason": "Quiet {"}, "field reason", "{feature_name}"),
     ],
 )
 def test_bad_rules_are_rejected_naming_file_rule_and_field(tmp_path, change, field, message):
@@ -83,6 +86,20 @@ def test_unreadable_yaml_is_a_playbook_error(tmp_path):
     path.write_text("rules: [unclosed")
     with pytest.raises(PlaybookError, match="cannot read"):
         load_playbook(path)
+
+
+def test_a_reason_writes_the_accounts_own_value_in_its_unit():
+    # The fourth audit read "No contact for four months" on accounts 222 days (up to 545)
+    # without contact: a fixed sentence cannot say how far past its threshold an account is.
+    from actions.ranking import suggest
+
+    playbook = load_playbook(DEFAULT_PLAYBOOK)
+    values = {"days_since_touchpoint": 222.0}
+    fired = playbook.matches(values, "low", "standard")
+    assert [r.name for r in fired] == ["routine check-in"]
+    assert fired[0].words(values).startswith("No contact for 222 days;")
+    assert suggest(fired, values=values)[0].reason.startswith("No contact for 222 days;")
+    assert "{" not in fired[0].words({})  # never a raw placeholder
 
 
 def test_a_valid_custom_playbook_loads(tmp_path):
