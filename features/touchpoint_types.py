@@ -3,7 +3,8 @@
 The contract is exact: a touchpoint counts as an action only when its `type` is an action
 code; other types are allowed and ignored. Nothing here maps a type to a code. It only
 says which code a type looks like once case, spaces and hyphens are set aside ("Health
-Check" looks like `health_check`), so that `retain validate` and `retain train` can tell
+Check" looks like `health_check`) or a usual abbreviation is spelt out ("QBR" looks like
+`business_review`), so that `retain validate` and `retain train` can tell
 the user why their touchpoints teach nothing.
 """
 
@@ -20,9 +21,17 @@ CONTRACT_PAGE = "docs/data-contract.md"
 SHOWN = 5  # types named in a sentence; the rest are counted
 
 
+ABBREVIATIONS = {"qbr": "business_review", "ebr": "business_review"}
+"""CS teams' usual short names for an action (quarterly or executive business review)."""
+
+
 def looks_like(kind: str) -> str | None:
-    """The action code `kind` spells but for case, spaces and hyphens; None if none (or exact)."""
+    """The action code `kind` spells but for case, spaces and hyphens, or abbreviates (QBR).
+
+    None if none, or if `kind` is the code itself.
+    """
     loose = "_".join(part for part in re.split(r"[\s_-]+", kind.strip().lower()) if part)
+    loose = ABBREVIATIONS.get(loose, loose)
     return loose if loose in ACTION_CODES and loose != kind else None
 
 

@@ -21,11 +21,13 @@ from tests.support import tiny_world, write_tables
         ("Key-User Replacement", "key_user_replacement"),
         (" TRAINING ", "training"),
         ("health_check", None),  # an exact code is not a near miss
-        ("QBR", None),
+        ("QBR", "business_review"),  # the fourth audit's export: a usual abbreviation
+        ("ebr", "business_review"),
+        ("QBRs", None),
         ("Health Checks", None),
     ],
 )
-def test_a_type_looks_like_a_code_only_but_for_case_spaces_and_hyphens(kind, code):
+def test_a_type_looks_like_a_code_but_for_case_spaces_hyphens_or_a_usual_abbreviation(kind, code):
     assert looks_like(kind) == code
 
 
