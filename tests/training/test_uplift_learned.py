@@ -26,22 +26,22 @@ def _touchpoints(types: dict[str, int]) -> pd.DataFrame:
 
 def test_no_type_is_an_action_code():
     line = learned_line(
-        _fitted({}, {}), _touchpoints({"Health Check": 412, "QBR": 300, "Training": 250})
+        _fitted({}, {}), _touchpoints({"Health Check": 412, "Call": 300, "Training": 250})
     )
     assert line == (
         "effects learned for 0 of 10 actions: no touchpoint type is an action code (found"
-        " 'Health Check' 412 (looks like health_check), 'QBR' 300, 'Training' 250 (looks like"
+        " 'Health Check' 412 (looks like health_check), 'Call' 300, 'Training' 250 (looks like"
         " training); only exact codes count, see docs/data-contract.md)"
     )
 
 
 def test_actions_with_too_little_history_are_named_with_the_times_done():
     model = _fitted({"training": 120, "health_check": 90}, {"upsell_offer": 12})
-    line = learned_line(model, _touchpoints({"training": 130, "health_check": 95, "QBR": 5}))
+    line = learned_line(model, _touchpoints({"training": 130, "health_check": 95, "Call": 5}))
     assert line.startswith("effects learned for 2 of 10 actions: training, health_check; ")
     assert "the playbook ranks the rest, too few comparable cases in history" in line
     assert "(times done, 40 needed): onboarding_push 0," in line and "upsell_offer 12" in line
-    assert "look like" not in line  # QBR looks like no action code
+    assert "look like" not in line  # "Call" looks like no action code
 
 
 def test_near_miss_types_are_named_when_actions_are_missing():
