@@ -11,24 +11,36 @@ also sets).
 read in place, CSV as text so that validation, not a guess, decides each value).
 `load_source` validates them and adds the typed views `<table>` that feature SQL
 reads: ids as text, timestamps as naive UTC, and an empty table for every
-optional table the source does not have.
+optional table the source does not have. The typed `touchpoints` view is the source's
+touchpoints together with those the caller recorded elsewhere (the service's store,
+`include_touchpoints`), each touchpoint once.
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import duckdb
+import pandas as pd
 
 from features.casting import quote, typed_expression
 from features.contract import TABLES, create_table_sql
 from features.problems import csv_header_problem, file_problem, first_line
 from features.validate import ContractError, validate_source
 
-__all__ = ["ContractError", "Source", "connect", "load_source", "open_source"]
+__all__ = [
+    "ContractError",
+    "Source",
+    "connect",
+    "include_touchpoints",
+    "load_source",
+    "open_source",
+]
 
 SOURCE = ""  # key of `Source.unreadable` for problems with the source as a whole
 _DUCKDB_SUFFIXES = (".duckdb", ".db")
@@ -222,6 +234,32 @@ def typed_select(source: Source, name: str) -> str:
     return f"SELECT {columns} FROM {quote('raw_' + name)}"
 
 
+# The typed `touchpoints` is a view over the source's own (typed as `SOURCE_TOUCHPOINTS`)
+# and the touchpoints recorded elsewhere (`RECORDED_TOUCHPOINTS`, filled by
+# `include_touchpoints`; empty until then), each touchpoint once.
+SOURCE_TOUCHPOINTS = "source_touchpoints"
+RECORDED_TOUCHPOINTS = "recorded_touchpoints"
+TOUCHPOINT_COLUMNS: tuple[str, ...] = TABLES["touchpoints"].column_names
+
+
+def touchpoints_view_sql() -> str:
+    """The `touchpoints` view: the source's rows, then the recorded ones, each touchpoint once.
+
+    The rule of `store.combine_touchpoints`: the same touchpoint is the same
+    `touchpoint_id` at the same account, and the recorded copy is the one kept; a recorded
+    row counts only when `counted` (done by the source's horizon, see `include_touchpoints`).
+    Plain SQL that DuckDB and Spark both run.
+    """
+    columns = ", ".join(TOUCHPOINT_COLUMNS)  # plain identifiers: no quoting differences
+    source_columns = ", ".join(f"s.{c}" for c in TOUCHPOINT_COLUMNS)
+    return (
+        f"SELECT {source_columns} FROM {SOURCE_TOUCHPOINTS} s WHERE NOT EXISTS ("
+        f"SELECT 1 FROM {RECORDED_TOUCHPOINTS} r "
+        "WHERE r.touchpoint_id = s.touchpoint_id AND r.account_id = s.account_id) "
+        f"UNION ALL SELECT {columns} FROM {RECORDED_TOUCHPOINTS} WHERE counted"
+    )
+
+
 def create_typed_views(source: Source) -> None:
     """Create the typed view `<table>` for all nine contract tables on `source.con`.
 
@@ -229,21 +267,94 @@ def create_typed_views(source: Source) -> None:
     optional ones pass validation) becomes an empty table with the contract columns.
     A CSV file is parsed again by every query that reads a view over it, and the features
     read events many times: a CSV table is typed and stored once instead (a table).
+    `touchpoints` is a view over the source's (`source_touchpoints`) and the recorded ones
+    (none until `include_touchpoints`).
     """
     for name, table in TABLES.items():
+        typed = SOURCE_TOUCHPOINTS if name == "touchpoints" else name
         if name not in source.present:
-            source.con.execute(create_table_sql(table))
+            source.con.execute(create_table_sql(table, typed))
             continue
         kind = "TABLE" if source.locations.get(name, "").endswith(".csv") else "VIEW"
         select = typed_select(source, name)
-        source.con.execute(f"CREATE OR REPLACE {kind} {quote(name)} AS {select}")
+        source.con.execute(f"CREATE OR REPLACE {kind} {quote(typed)} AS {select}")
+    recorded = create_table_sql(TABLES["touchpoints"], RECORDED_TOUCHPOINTS)
+    source.con.execute(recorded.removesuffix(")") + ", counted BOOLEAN)")
+    source.con.execute(f"CREATE OR REPLACE VIEW touchpoints AS {touchpoints_view_sql()}")
 
 
-def load_source(uri: str | Path) -> Source:
+def recorded_rows(recorded: pd.DataFrame, until: datetime) -> pd.DataFrame:
+    """`recorded` touchpoints as the contract's columns (text ids, naive UTC `ts`) + `counted`.
+
+    `counted`: done at or before `until`. Rows after it still take the place of a source
+    row with the same id and account (as in `store.combine_touchpoints`), but never count.
+    """
+    frame = recorded.reindex(columns=list(TOUCHPOINT_COLUMNS)).astype(object)
+    frame = frame.where(frame.notna(), None)
+    for column in ("touchpoint_id", "account_id", "type"):
+        frame[column] = frame[column].map(lambda v: None if v is None else str(v))
+    stamps = pd.to_datetime(recorded["ts"], utc=True).dt.tz_localize(None)
+    frame["ts"] = stamps.to_numpy()
+    frame["counted"] = (stamps <= pd.Timestamp(until)).to_numpy()
+    return frame
+
+
+def include_touchpoints(source: Any, recorded: pd.DataFrame | None) -> None:
+    """Make `recorded` touchpoints part of the loaded source's typed `touchpoints` view.
+
+    `recorded` (`store.Store.touchpoints()`: at least touchpoint_id, account_id, ts, type)
+    replaces whatever was included before. A touchpoint in both (the same id at the same
+    account, e.g. exported back by the CRM) counts once, as the recorded copy. Only those
+    done by the source's own horizon (`features.labels.data_horizon`, before any recorded
+    touchpoint) count: nothing later can be seen as of any time the source can be scored at,
+    and a touchpoint recorded today must not move the horizon of a source exported last
+    week (every usage window would look empty).
+
+    Args:
+        source: a `load_source` source (DuckDB, or Spark's `SparkSource`).
+        recorded: the touchpoints recorded through the service; None or empty: none.
+    """
+    from features.labels import data_horizon
+
+    con = source.con
+    if recorded is None or recorded.empty:
+        rows = pd.DataFrame(columns=[*TOUCHPOINT_COLUMNS, "counted"])
+    else:  # the horizon of the source alone: recorded rows counted so far never move it
+        rows = recorded_rows(recorded, data_horizon(con))
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # another engine (`features.engines`)
+        con.replace_recorded_touchpoints(rows)
+        return
+    cursor = con.cursor()  # one transaction: readers see the old rows or the new, never none
+    try:
+        cursor.execute("BEGIN TRANSACTION")
+        cursor.execute(f"DELETE FROM {RECORDED_TOUCHPOINTS}")
+        if not rows.empty:
+            cursor.register("recorded_incoming", rows)
+            columns = ", ".join(
+                f"CAST({quote(c)} AS {'TIMESTAMP' if c == 'ts' else 'VARCHAR'})"
+                for c in TOUCHPOINT_COLUMNS
+            )
+            cursor.execute(
+                f"INSERT INTO {RECORDED_TOUCHPOINTS} "
+                f"SELECT {columns}, CAST(counted AS BOOLEAN) FROM recorded_incoming"
+            )
+            cursor.unregister("recorded_incoming")
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    finally:
+        cursor.close()
+
+
+def load_source(uri: str | Path, touchpoints: pd.DataFrame | None = None) -> Source:
     """Open and validate a source, then add the typed contract views that features read.
 
     Args:
         uri: A directory, a DuckDB file or URL, or a PostgreSQL URL.
+        touchpoints: touchpoints recorded outside the source (the service's store,
+            `store.Store.touchpoints()`), read together with its `touchpoints` table, each
+            touchpoint once (`include_touchpoints`).
 
     Returns:
         The source, whose connection has a typed view for each of the nine tables.
@@ -254,13 +365,18 @@ def load_source(uri: str | Path) -> Source:
     from features.engines import active_engine, load_on_active_engine
 
     if active_engine().name != "duckdb":  # the same views on Spark (`features.engines`)
-        return load_on_active_engine(str(uri))  # type: ignore[no-any-return]
+        spark_source = load_on_active_engine(str(uri))
+        if touchpoints is not None and not touchpoints.empty:
+            include_touchpoints(spark_source, touchpoints)
+        return spark_source  # type: ignore[no-any-return]
     source = open_source(uri)
     try:
         problems = validate_source(source)
         if problems:
             raise ContractError(problems)
         create_typed_views(source)
+        if touchpoints is not None and not touchpoints.empty:
+            include_touchpoints(source, touchpoints)
     except BaseException:
         source.close()
         raise

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -148,6 +148,19 @@ def validate(
         typer.echo(note)
 
 
+def _recorded_touchpoints() -> Any:
+    """The touchpoints recorded through the service (RETAIN_STORE_URL), or None, saying why."""
+    from retain.settings import get_settings
+    from store import Store, StoreUnavailable
+
+    try:
+        with Store(get_settings().store_url) as store:
+            return store.touchpoints()
+    except StoreUnavailable as error:
+        typer.echo(f"Note: without the touchpoints recorded through the service: {error}", err=True)
+        return None
+
+
 @app.command()
 def features(
     data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
@@ -160,7 +173,11 @@ def features(
     engine: str | None = ENGINE,
     spark_master: str | None = SPARK_MASTER,
 ) -> None:
-    """Compute point-in-time features of every account active at --as-of."""
+    """Compute point-in-time features of every account active at --as-of.
+
+    The touchpoints features count the touchpoints recorded through the service
+    (RETAIN_STORE_URL, default sqlite:///var/retain-store.db) with the source's, as scores do.
+    """
     from features.compute import compute_features
     from features.dataset import write_frame
     from features.definitions import FEATURE_NAMES
@@ -169,8 +186,9 @@ def features(
     from features.source import ContractError, load_source
 
     _use_engine(engine, spark_master)
+    recorded = _recorded_touchpoints()
     try:
-        with load_source(data) as source:
+        with load_source(data, recorded) as source:
             frame = compute_features(source.con, as_of)
     except (ContractError, SparkSourceError, FeatureEngineError) as error:
         typer.echo(str(error), err=True)
@@ -200,7 +218,12 @@ def dataset(
     engine: str | None = ENGINE,
     spark_master: str | None = SPARK_MASTER,
 ) -> None:
-    """Build a training set of snapshots with churn and upsell labels."""
+    """Build a training set of snapshots with churn and upsell labels.
+
+    The touchpoints features count the touchpoints recorded through the service
+    (RETAIN_STORE_URL, default sqlite:///var/retain-store.db) with the source's, as
+    `retain train` does.
+    """
     from features.dataset import build_dataset, write_frame
     from features.engines.spark import FeatureEngineError
     from features.engines.spark_sources import SparkSourceError
@@ -212,8 +235,9 @@ def dataset(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     _use_engine(engine, spark_master)
+    recorded = _recorded_touchpoints()
     try:
-        with load_source(data) as source:
+        with load_source(data, recorded) as source:
             frame = build_dataset(source.con, start, end, every)
     except (ContractError, SparkSourceError, FeatureEngineError) as error:
         typer.echo(str(error), err=True)

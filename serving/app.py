@@ -35,6 +35,7 @@ from serving.monitor_metrics import attach_monitor_gauges
 from serving.pages import attach_pages
 from serving.plan_routes import attach_plan
 from serving.priority import BatchLane
+from serving.recorded import TouchpointFollower, catch_up, read_touchpoints
 from serving.schemas import (
     MAX_ACCOUNT_ID,
     AccountScore,
@@ -74,7 +75,8 @@ def build_service(settings: ServiceSettings) -> ScoringService:
     """Load champions (registry or cache), the source's latest features and the playbook.
 
     When the bundle has a `retain-uplift` champion, recommended actions carry its expected
-    effects (`serving.effects`); otherwise the playbook alone ranks them.
+    effects (`serving.effects`); otherwise the playbook alone ranks them. The touchpoints
+    features count those recorded through the service (`serving.recorded`).
     """
     from actions.playbook import load_playbook
     from serving.models import ModelStore
@@ -85,7 +87,11 @@ def build_service(settings: ServiceSettings) -> ScoringService:
     models = ModelStore.open(
         settings.mlflow_uri, settings.model_cache, registry_timeout=settings.registry_timeout
     )
-    features = FeatureStore.from_source(settings.data, cache_size=settings.as_of_cache)
+    features = FeatureStore.from_source(
+        settings.data,
+        cache_size=settings.as_of_cache,
+        touchpoints=read_touchpoints(settings.store_url),  # and those recorded since: follower
+    )
     return ScoringService(models, features, playbook)
 
 
@@ -186,14 +192,18 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         if getattr(app.state, "service", None) is None:
             app.state.service = await asyncio.to_thread(build_service, settings)
         watcher = asyncio.create_task(app.state.service.models.watch(settings.reload_seconds))
+        follower = asyncio.create_task(  # touchpoints other processes record
+            app.state.touchpoint_follower.watch(app.state, settings.reload_seconds)
+        )
         if not keys:
             logger.warning("RETAIN_API_KEYS is empty: every scoring request will be refused")
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (watcher, follower):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await asyncio.to_thread(touchpoints.close_store, app)
             gate.close()
             batches.close()
@@ -217,6 +227,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         if len(ids) <= INLINE_ACCOUNTS:
             lane.small_request()
         try:
+            await catch_up(app.state, svc)  # touchpoints recorded here since: count them first
             check_as_of(as_of, svc.features.latest.as_of)
             if not svc.is_ready(as_of):  # heavy: off the event loop, one per date, bounded
                 await gate.run(as_of, lambda: svc.prepare(as_of))
@@ -237,6 +248,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         return result
 
     touchpoints.attach_store(app, settings, [Depends(require_key)], metrics.registry)  # touchpoints
+    app.state.touchpoint_follower = TouchpointFollower(app.state.store)  # counted in scores
     attach_monitor_gauges(metrics.registry, settings)  # the latest `retain monitor` results
     attach_plan(app, settings, [Depends(require_key)])  # GET /v1/plan
     attach_pages(app, settings)  # the CSM pages at /app (people sign in; no API key)

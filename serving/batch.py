@@ -70,7 +70,9 @@ def run_batch(
 ) -> int:
     """Load the champions and the source, score every active account, write `output`.
 
-    Every row is then appended to the score log of `settings.store_url`.
+    The touchpoints features count the touchpoints recorded through the service (the store
+    of `settings.store_url`; without them, logged, when it is down). Every row is then
+    appended to the score log of that store.
 
     Returns:
         The number of accounts written.
@@ -80,12 +82,14 @@ def run_batch(
     """
     from actions.playbook import load_playbook
     from serving.models import ModelStore
+    from serving.recorded import read_touchpoints
     from serving.score_log import log_batch
     from serving.snapshots import FeatureStore
 
     check_output(output)
     playbook = load_playbook(settings.playbook)
-    features = FeatureStore.from_source(data, as_of=as_of)  # a wrong date fails before MLflow
+    recorded = read_touchpoints(settings.store_url)
+    features = FeatureStore.from_source(data, as_of=as_of, touchpoints=recorded)  # before MLflow
     if not features.latest.account_ids:
         raise ValueError(f"no account is active as of {features.latest.as_of}: nothing to score")
     models = ModelStore.open(

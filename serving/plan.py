@@ -251,24 +251,24 @@ def run_plan(
     """
     from actions.playbook import load_playbook
     from serving.models import ModelStore
+    from serving.recorded import read_touchpoints
     from serving.snapshots import FeatureStore
     from store import Store, StoreUnavailable
     from training.uplift.config import load_uplift_config
 
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise ValueError(f"{output}: the plan must end in .parquet or .csv")
+    recorded = read_touchpoints(settings.store_url)  # None: the store is down
     service = ScoringService(
         ModelStore.open(settings.mlflow_uri, settings.model_cache),
-        FeatureStore.from_source(data),
+        FeatureStore.from_source(data, touchpoints=recorded),  # scores count them too
         load_playbook(settings.playbook),
     )
     week = week_of(week) if week else default_week(service.features.latest.as_of)
     with Store(settings.store_url) as store:
-        recorded: pd.DataFrame | None
         holdouts: pd.DataFrame | None
         try:
-            recorded = store.touchpoints()
-            holdouts = store.holdouts(week.date())
+            holdouts = store.holdouts(week.date()) if recorded is not None else None
         except StoreUnavailable:  # plan from the source's touchpoints; saving will say so
             recorded = holdouts = None
         built = build_plan(

@@ -117,6 +117,7 @@ def run_experiments(
     """
     from actions.playbook import load_playbook
     from serving.models import ModelStore
+    from serving.recorded import read_touchpoints
     from serving.scoring import ScoringService
     from serving.snapshots import FeatureStore
     from store import Store
@@ -128,7 +129,7 @@ def run_experiments(
             lines = lines_from_store(store)
     if lines.empty:
         return experiment_report(lines)
-    features = FeatureStore.from_source(data)
+    features = FeatureStore.from_source(data, touchpoints=read_touchpoints(settings.store_url))
     lines = with_outcomes(features.source.con, lines)
     notes = []
     try:

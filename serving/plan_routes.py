@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from actions.plan_config import DEFAULT_PLAN, PlanConfig, load_plan_config
 from serving.plan import build_plan, default_week, store_plan, week_of
+from serving.recorded import catch_up
 
 router = APIRouter(tags=["plan"])
 
@@ -119,6 +120,7 @@ async def plan(
     planner: Planner = request.app.state.planner
     start = week_of(week) if week else default_week(service.features.latest.as_of)
     try:
+        await catch_up(request.app.state, service)  # a week's first plan: on today's touchpoints
         await asyncio.to_thread(planner.ensure, service, store, start)
         stored = store.plans(start.date()).iloc[0]
         lines = store.plan_lines(start.date(), csm)

@@ -105,6 +105,20 @@ class ScoringService:
         self.memo = LatestScores(bundle, latest, self._score_rows(bundle, latest, rows))
         return bundle
 
+    def include_touchpoints(self, touchpoints: Any) -> bool:
+        """Count `touchpoints` recorded through the service (all of the store's) from now on.
+
+        When they change the features, the latest snapshot is computed again and its scores
+        with it (`warm`), before they serve. Returns whether anything changed.
+        """
+        if not self.features.include_touchpoints(touchpoints):
+            return False
+        bundle = self.models.bundle
+        warmed = self.warm(bundle)
+        if warmed is not bundle:  # its uplift model fails on the new features
+            self.models.swap(warmed)
+        return True
+
     @staticmethod
     def _unknown(account_id: str, snapshot: FeatureSnapshot) -> UnknownAccount:
         return UnknownAccount(

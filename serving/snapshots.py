@@ -6,6 +6,11 @@ happened in the source) and computes other `as_of` dates on demand, keeping a fe
 the store notes each file's size and modification time at start: a file changed
 afterwards stops on-demand dates with a clear `SourceChangedError` (the latest snapshot,
 already in memory, keeps serving) instead of mixing old and new data.
+
+The touchpoints features count the touchpoints recorded through the service (the store's)
+with the source's, each touchpoint once (`features.source.include_touchpoints`):
+`from_source` takes them, and `FeatureStore.include_touchpoints` takes newer ones while
+serving (the latest snapshot is computed again, other dates anew on demand).
 """
 
 from __future__ import annotations
@@ -119,6 +124,15 @@ def build_snapshot(con: Any, as_of: datetime) -> FeatureSnapshot:
     return snapshot_from_frames(as_of, compute_features(con, [as_of]), compute_facts(con, [as_of]))
 
 
+def touchpoints_key(touchpoints: pd.DataFrame | None) -> frozenset[tuple[str, ...]]:
+    """What of recorded touchpoints the features read (id, account, time, type), as a set."""
+    if touchpoints is None or touchpoints.empty:
+        return frozenset()
+    columns = ["touchpoint_id", "account_id", "ts", "type"]
+    rows = touchpoints[columns].astype(str).itertuples(index=False, name=None)
+    return frozenset(rows)
+
+
 class FeatureStore:
     """The loaded snapshot (`latest`: the source horizon), plus a cache of other `as_of` dates."""
 
@@ -135,6 +149,9 @@ class FeatureStore:
         self._lock = threading.Lock()
         self.source: Any = None
         self.fingerprints: dict[str, tuple[int, int]] = {}
+        self._source_lock = threading.Lock()  # from_source: the one lock of its connection
+        self.touchpoints_key: frozenset[tuple[str, ...]] = frozenset()  # those counted now
+        self._generation = 0  # bumped when the touchpoints counted change
 
     @property
     def data_error(self) -> str | None:
@@ -149,16 +166,23 @@ class FeatureStore:
 
     @classmethod
     def from_source(
-        cls, uri: str, as_of: datetime | None = None, cache_size: int = 8
+        cls,
+        uri: str,
+        as_of: datetime | None = None,
+        cache_size: int = 8,
+        touchpoints: pd.DataFrame | None = None,
     ) -> FeatureStore:
         """Load a source and compute its features as of `as_of` (default: its latest time).
+
+        `touchpoints`: those recorded through the service (`store.Store.touchpoints()`),
+        counted with the source's touchpoints table, each touchpoint once.
 
         Raises:
             ValueError: `as_of` is after the latest data in the source.
         """
         from features.source import load_source
 
-        source = load_source(uri)
+        source = load_source(uri, touchpoints)
         watched = dict(source.locations)
         database_file = getattr(source, "database_file", None)  # a DuckDB file, read in place
         if database_file is not None:
@@ -186,7 +210,42 @@ class FeatureStore:
         store = cls(compute(as_of), compute, cache_size)
         store.source = source  # keeps the connection open for on-demand as_of
         store.fingerprints = fingerprints
+        store._source_lock = lock
+        store.touchpoints_key = touchpoints_key(touchpoints)
         return store
+
+    def include_touchpoints(self, touchpoints: pd.DataFrame | None) -> bool:
+        """Count `touchpoints` (the store's, all of them) from now on; True if features changed.
+
+        The latest snapshot is computed again with them (at the same time: the source's
+        horizon does not move) and the other dates are dropped, to be computed anew on
+        demand. Nothing happens when they are the ones already counted, or when this store
+        has no source of its own (features given as they are).
+
+        Raises:
+            SourceChangedError: the source's files changed since start (nothing is changed:
+                the old latest snapshot keeps serving).
+        """
+        from features.source import include_touchpoints
+
+        key = touchpoints_key(touchpoints)
+        if self.source is None or key == self.touchpoints_key or self._compute is None:
+            return False
+        changed = changed_files(self.fingerprints)
+        if changed:
+            raise SourceChangedError(
+                f"source files changed since the service started ({', '.join(changed[:5])}); "
+                "restart it to serve the new data"
+            )
+        with self._source_lock:
+            include_touchpoints(self.source, touchpoints)
+        latest = self._compute(self.latest.as_of)
+        with self._lock:
+            self.latest = latest
+            self._cache.clear()
+            self._generation += 1  # a date being computed meanwhile is not kept
+            self.touchpoints_key = key
+        return True
 
     def is_loaded(self, as_of: datetime | None) -> bool:
         """Whether features as of `as_of` are ready (no computing needed)."""
@@ -202,8 +261,11 @@ class FeatureStore:
                 return self._cache[as_of]
         if self._compute is None:
             raise LookupError(f"features as of {as_of} are not available")
+        generation = self._generation
         snapshot = self._compute(as_of)
         with self._lock:
+            if generation != self._generation:  # computed with touchpoints since replaced
+                return snapshot
             self._cache[as_of] = snapshot
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)

@@ -49,6 +49,7 @@ class Store:
         self.metadata = build_metadata(self.schema)
         self._migrated = False
         self._lock = threading.Lock()
+        self.touchpoints_added = 0  # new touchpoints stored through this object (cheap to read)
 
     def __repr__(self) -> str:
         return f"Store({engines.describe_url(self.url)!r})"
@@ -134,9 +135,12 @@ class Store:
                     touchpoints.c.touchpoint_id
                 )
             ).first()
-            if inserted is not None:
-                return RecordedTouchpoint(touchpoint, recorded_at, created=True)
-            existing = self._stored_touchpoint(connection, touchpoint)  # a repeat (or conflict)
+            existing: RecordedTouchpoint | None = None
+            if inserted is None:
+                existing = self._stored_touchpoint(connection, touchpoint)  # a repeat (or conflict)
+        if inserted is not None:  # committed: a reader following the count sees it
+            self.touchpoints_added += 1
+            return RecordedTouchpoint(touchpoint, recorded_at, created=True)
         if existing is None:  # pragma: no cover - the insert found the id, so it is there
             raise StoreError(f"touchpoint {touchpoint.touchpoint_id!r} vanished")
         return existing
@@ -179,6 +183,18 @@ class Store:
             query = query.where(touchpoints.c.ts <= naive_utc(until))
         query = query.order_by(touchpoints.c.ts, touchpoints.c.touchpoint_id)
         return self._frame(query, TOUCHPOINT_COLUMNS, ("ts", "recorded_at"))
+
+    def touchpoints_revision(self) -> tuple[int, datetime | None]:
+        """How many touchpoints are stored and when the latest was: changes when one is added.
+
+        Touchpoints are only ever added, so this tells a reader (the scoring service) whether
+        any was recorded since it last read them, by any process, without reading them all.
+        """
+        touchpoints = self._t("touchpoints")
+        query = sa.select(sa.func.count(), sa.func.max(touchpoints.c.recorded_at))
+        with self._transaction() as connection:
+            count, latest = connection.execute(query).one()
+        return int(count), latest
 
     # --- plans --------------------------------------------------------------------------
 

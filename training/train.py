@@ -80,14 +80,21 @@ def first_snapshot(con: duckdb.DuckDBPyConnection, warmup_days: int) -> datetime
 
 
 def build_training_set(
-    data: str, as_of: datetime | None, config: TrainingConfig
+    data: str,
+    as_of: datetime | None,
+    config: TrainingConfig,
+    touchpoints: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, datetime]:
-    """Monthly snapshots with features and labels from `data`, up to `as_of` (default horizon)."""
+    """Monthly snapshots with features and labels from `data`, up to `as_of` (default horizon).
+
+    `touchpoints` (recorded through the service, `store.Store.touchpoints()`) count in the
+    touchpoints features with the source's, each touchpoint once, as when serving scores.
+    """
     from features.dataset import build_dataset
     from features.labels import data_horizon
     from features.source import load_source
 
-    with load_source(data) as source:
+    with load_source(data, touchpoints) as source:
         as_of = as_of or data_horizon(source.con)
         start = first_snapshot(source.con, config.warmup_days)
         dataset = build_dataset(source.con, start, as_of, every=config.every)
@@ -307,7 +314,9 @@ def train(
         playbook: the playbook serving uses; its rules give each action its symptoms in
             the uplift learner (default: the shipped `actions/playbook.yaml`).
         recorded_touchpoints: touchpoints recorded through the service (the store's), read
-            with the source's; one the CRM also exported (same touchpoint_id) counts once.
+            with the source's, in the features (as scoring reads them) and in the uplift
+            learner's treatments; one the CRM also exported (same touchpoint_id) counts once.
+            A given `dataset` is used as it is.
 
     Returns:
         The models, metrics, truth comparisons and registry decisions.
@@ -316,7 +325,7 @@ def train(
     started = time.monotonic()
     if dataset is None or as_of is None:
         report(f"Building the training set from {data} ...")
-        dataset, as_of = build_training_set(data, as_of, config)
+        dataset, as_of = build_training_set(data, as_of, config, recorded_touchpoints)
     from features.definitions import FEATURE_NAMES
 
     feature_names = [name for name in FEATURE_NAMES if name in dataset.columns]
@@ -358,7 +367,9 @@ def train(
                 )
         results[target] = result
     report("Keeping a reference of today's accounts with the churn model (for monitoring) ...")
-    results["churn"].model.reference = reference_at(data, as_of, results["churn"].model)
+    results["churn"].model.reference = reference_at(
+        data, as_of, results["churn"].model, touchpoints=recorded_touchpoints
+    )
     outcome = TrainingResult(
         as_of, len(dataset), feature_names, results, skipped=skipped, missing_families=missing
     )

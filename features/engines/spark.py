@@ -219,6 +219,14 @@ class SparkConnection:
             return f"Spark rejects it: {_first_line(error)}"
         return None
 
+    def replace_recorded_touchpoints(self, rows: pd.DataFrame) -> None:
+        """Put `rows` (`features.source.recorded_rows`) in the `recorded_touchpoints` view."""
+        from features.engines.spark_sources import recorded_touchpoints_frame
+
+        recorded_touchpoints_frame(self.session, rows).createOrReplaceTempView(
+            "recorded_touchpoints"
+        )
+
     def close(self) -> None:
         """Drop this session's views (the shared SparkContext stays up for the process)."""
         for view in self.session.catalog.listTables():

@@ -12,9 +12,11 @@ A Spark source is one of:
 
 Each present table becomes the view `<table>` with the contract's columns cast to
 the contract types (timestamps as naive UTC `TIMESTAMP_NTZ`); an absent optional
-table is an empty view. Retain does not validate values on Spark (that is DuckDB's
-`retain validate`): a missing required table or a missing column is an error that
-names it, a value Spark cannot cast is NULL.
+table is an empty view. `touchpoints` is, as in DuckDB, the source's (`source_touchpoints`)
+with the recorded ones (`features.source.include_touchpoints`), each touchpoint once.
+Retain does not validate values on Spark (that is DuckDB's `retain validate`): a missing
+required table or a missing column is an error that names it, a value Spark cannot cast
+is NULL.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+import pandas as pd
+
 from features.contract import BOOL, DATE, FLOAT, INT, STRING, TABLES, TIMESTAMP, Table
 from features.engines.spark import SparkConnection
+from features.source import RECORDED_TOUCHPOINTS, SOURCE_TOUCHPOINTS, touchpoints_view_sql
 
 SPARK_TYPES: dict[str, str] = {
     STRING: "STRING",
@@ -180,8 +185,33 @@ def open_spark_source(uri: str, con: SparkConnection) -> SparkSource:
             source.locations[name] = location
             present.append(name)
             stored = list(frame.columns)
+        typed = SOURCE_TOUCHPOINTS if name == "touchpoints" else name
         session.sql(
-            f"CREATE OR REPLACE TEMPORARY VIEW {_quote(name)} AS {typed_view_sql(table, stored)}"
+            f"CREATE OR REPLACE TEMPORARY VIEW {_quote(typed)} AS {typed_view_sql(table, stored)}"
         )
+    # As in DuckDB: `touchpoints` is the source's and the recorded ones (none yet), each once.
+    recorded_touchpoints_frame(session, None).createOrReplaceTempView(RECORDED_TOUCHPOINTS)
+    session.sql(f"CREATE OR REPLACE TEMPORARY VIEW touchpoints AS {touchpoints_view_sql()}")
     source.present = tuple(present)
     return source
+
+
+def recorded_touchpoints_frame(session: Any, rows: pd.DataFrame | None) -> Any:
+    """A Spark DataFrame of recorded touchpoints (`features.source.recorded_rows`, or none)."""
+    table = TABLES["touchpoints"]
+    schema = ", ".join(f"{_quote(c.name)} {SPARK_TYPES[c.type]}" for c in table.columns)
+    schema += ", `counted` BOOLEAN"
+    if rows is None or rows.empty:
+        return session.createDataFrame([], schema)
+    records = rows[[*table.column_names, "counted"]].astype(object)
+    records = records.where(records.notna(), None)
+    ts = list(records.columns).index("ts")
+    data = [
+        tuple(
+            (None if v is None else pd.Timestamp(v).to_pydatetime()) if i == ts else v
+            for i, v in enumerate(row[:-1])
+        )
+        + (bool(row[-1]),)
+        for row in records.itertuples(index=False, name=None)
+    ]
+    return session.createDataFrame(data, schema)

@@ -75,15 +75,19 @@ class ScoreBook:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._key: tuple[int, datetime] | None = None
+        self._key: tuple[Any, Any] | None = None  # the bundle and the snapshot scored
         self._scores: dict[str, AccountScore] = {}
 
     def scores(self, service: Any) -> dict[str, AccountScore]:
-        """Account id -> its score (heavy the first time: call off the event loop)."""
+        """Account id -> its score (heavy the first time: call off the event loop).
+
+        Computed again for another bundle or another latest snapshot (the source's, or
+        the same time with touchpoints recorded since: `serving.recorded`).
+        """
         with self._lock:
             bundle, latest = service.models.bundle, service.features.latest
-            key = (id(bundle), latest.as_of)
-            if key != self._key:
+            key = (bundle, latest)
+            if self._key is None or any(a is not b for a, b in zip(key, self._key, strict=True)):
                 _, _, chunks = service.score_all()
                 self._scores = {s.account_id: s for chunk in chunks for s in chunk}
                 self._key = key

@@ -20,6 +20,7 @@ from serving.pages.portfolio import RENEWAL_WINDOWS, SORTS, Filters, portfolio, 
 from serving.pages.render import page
 from serving.pages.sessions import Session, check_csrf
 from serving.pages.state import PageError, Pages, history_of, pages_of, service_of
+from serving.recorded import catch_up
 from serving.touchpoints import TouchpointIn
 from store import StoreUnavailable, Touchpoint, TouchpointConflict, UnknownPlanLine
 from store.records import utc_now
@@ -46,6 +47,7 @@ async def portfolio_page(
     session = pages.session(request)
     user = session.user
     service = service_of(request, user)
+    await catch_up(request.app.state, service)  # touchpoints recorded since count
     scores = await asyncio.to_thread(pages.book.scores, service)
     directory = await asyncio.to_thread(pages.directory.load, service)
     history = await history_of(pages, service)
@@ -82,6 +84,7 @@ async def portfolio_page(
 async def _account(request: Request, pages: Pages, session: Session, account_id: str) -> Any:
     """The account's score and owner, after checking the person may see it (404, 403)."""
     service = service_of(request, session.user)
+    await catch_up(request.app.state, service)  # touchpoints recorded since count
     scores = await asyncio.to_thread(pages.book.scores, service)
     score = scores.get(account_id)
     if score is None:

@@ -67,13 +67,19 @@ def test_the_estimate_reads_the_recorded_touchpoints_with_the_sources(monkeypatc
         }
     )
     as_of = datetime(2025, 6, 1)
-    monkeypatch.setattr("training.train.build_training_set", lambda *a: (history, as_of))
+
+    def built(*args: object) -> tuple[pd.DataFrame, datetime]:
+        seen["features"] = args[3] if len(args) > 3 else None
+        return history, as_of
+
+    monkeypatch.setattr("training.train.build_training_set", built)
     monkeypatch.setattr("training.train.touchpoints_until", until)
     monkeypatch.setattr(offpolicy_run, "evaluate_on_history", lambda *a: [])
     model = offpolicy_run.UpliftModel()  # not used: the estimate itself is replaced
     said: list[str] = []
     offpolicy_run.evaluate_policy("anything", model, None, report=said.append, recorded=recorded)
     assert seen["recorded"] is recorded
+    assert seen["features"] is recorded  # the features count them too, as when scoring
     # The fourth audit read 8.8M "ARR saved" where all churned ARR was 5.4M: the sum is
     # over monthly decisions, and the header must say so
     assert "summed over 6 monthly decisions on 2 accounts" in said[-1]

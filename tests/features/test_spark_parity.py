@@ -200,3 +200,33 @@ def test_the_cli_builds_the_same_training_set_on_spark(bare_dir: Path, tmp_path:
     spark = pd.read_parquet(tmp_path / "spark.parquet")
     assert duck["as_of"].nunique() == 3
     _assert_same(duck.drop(columns="renewal_date"), spark.drop(columns="renewal_date"))
+
+
+def test_recorded_touchpoints_give_the_same_features_on_spark(irregular_dir: Path) -> None:
+    """Touchpoints recorded through the service count the same way on both engines."""
+    from features.source import include_touchpoints
+
+    own = pd.read_parquet(irregular_dir / "touchpoints.parquet")
+    again = own.head(3)  # exported by the CRM and recorded through the service: once
+    moved = own.iloc[3:5].assign(account_id=lambda f: f["account_id"].iloc[::-1].to_numpy())
+    new = own.iloc[5:9].assign(
+        touchpoint_id=lambda f: "svc-" + f["touchpoint_id"].astype(str),
+        ts=lambda f: pd.to_datetime(f["ts"]) + pd.Timedelta(days=20),
+    )
+    recorded = pd.concat([again, moved, new], ignore_index=True)
+    names = [f.name for f in feature_family("touchpoints")]
+    with load_source(irregular_dir, recorded) as source:
+        duck = compute_features(source.con, SNAPSHOTS)
+        include_touchpoints(source, None)
+        alone = compute_features(source.con, SNAPSHOTS)
+    with _on_spark(irregular_dir) as source_on_spark:
+        include_touchpoints(source_on_spark, recorded)
+        spark = compute_features(source_on_spark.con, SNAPSHOTS)
+    _assert_same(duck, spark)
+    assert not duck[names].equals(alone[names])  # the recorded ones moved something
+
+
+def feature_family(family: str) -> list[Feature]:
+    from features.definitions import FEATURES
+
+    return [f for f in FEATURES if f.family == family]

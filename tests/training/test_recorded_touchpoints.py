@@ -19,3 +19,22 @@ def test_a_touchpoint_in_the_source_and_the_store_counts_once(tiny_parquet_dir, 
         ["1003", "onboarding_push"]
     ]
     assert {"account_id", "ts", "type"} <= set(both.columns)
+
+
+def test_training_features_count_the_store_touchpoints_too(tmp_path, monkeypatch):
+    """The models learn from the touchpoints features as serving computes them."""
+    import pytest
+
+    from training.train import train
+
+    recorded = recorded_touchpoints(tmp_path)
+    seen: dict[str, object] = {}
+
+    def build_training_set(data, as_of, config, touchpoints=None):  # type: ignore[no-untyped-def]
+        seen["touchpoints"] = touchpoints
+        raise ValueError("stop here")
+
+    monkeypatch.setattr("training.train.build_training_set", build_training_set)
+    with pytest.raises(ValueError, match="stop here"):
+        train("anything", register=False, report=lambda _: None, recorded_touchpoints=recorded)
+    assert seen["touchpoints"] is recorded

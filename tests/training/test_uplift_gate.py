@@ -51,6 +51,10 @@ def test_a_model_that_loses_on_held_out_history_stays_challenger(tmp_path: Path)
     assert str(client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION).version) == unsure
 
 
+def _run(version: str, check: HistoryCheck) -> UpliftRun:
+    return UpliftRun(StandInUplift(), version=version, check=check)  # type: ignore[arg-type]
+
+
 def test_on_a_companys_data_the_fit_on_later_history_replaces_the_champion(
     tmp_path: Path,
 ) -> None:
@@ -64,18 +68,16 @@ def test_on_a_companys_data_the_fit_on_later_history_replaces_the_champion(
     model = StandInUplift()
     unsure = _check(-90_000.0, 17_000.0)
     first = register_python_model(uri, REGISTERED_NAME, model)
-    assert _set_aliases(
-        UpliftRun(model, version=first, check=unsure),
-        datetime(2025, 6, 30),  # type: ignore[arg-type]
-    ).startswith("champion (first version)")
+    said = _set_aliases(_run(first, unsure), datetime(2025, 6, 30))
+    assert said.startswith("champion (first version)")
     later = register_python_model(uri, REGISTERED_NAME, model)
-    said = _set_aliases(UpliftRun(model, version=later, check=unsure), datetime(2025, 9, 30))  # type: ignore[arg-type]
+    said = _set_aliases(_run(later, unsure), datetime(2025, 9, 30))
     assert said.startswith(f"champion (replaces v{first}") and "latest history" in said
     assert str(client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION).version) == later
     assert client.get_model_version(REGISTERED_NAME, later).tags["promotion"] == said
     # a fit as of an earlier date than the champion's does not replace it
     earlier = register_python_model(uri, REGISTERED_NAME, model)
-    said = _set_aliases(UpliftRun(model, version=earlier, check=unsure), datetime(2025, 3, 31))  # type: ignore[arg-type]
+    said = _set_aliases(_run(earlier, unsure), datetime(2025, 3, 31))
     assert said == (
         f"challenger (champion v{later} kept: it was trained on history up to 2025-09-30,"
         " this one only up to 2025-03-31)"
@@ -83,9 +85,6 @@ def test_on_a_companys_data_the_fit_on_later_history_replaces_the_champion(
     assert str(client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION).version) == later
     # nor does a later one whose actions lose money on held-out history
     losing = register_python_model(uri, REGISTERED_NAME, model)
-    said = _set_aliases(
-        UpliftRun(model, version=losing, check=_check(-90_000.0, -1_000.0)),  # type: ignore[arg-type]
-        datetime(2025, 12, 31),
-    )
+    said = _set_aliases(_run(losing, _check(-90_000.0, -1_000.0)), datetime(2025, 12, 31))
     assert said.startswith("challenger") and "lose money" in said
     assert str(client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION).version) == later

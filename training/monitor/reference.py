@@ -95,20 +95,25 @@ def reference_dates(as_of: datetime, months: int = REFERENCE_MONTHS) -> list[dat
 
 
 def reference_at(
-    data: str, as_of: datetime, model: Any, months: int = REFERENCE_MONTHS
+    data: str,
+    as_of: datetime,
+    model: Any,
+    months: int = REFERENCE_MONTHS,
+    touchpoints: pd.DataFrame | None = None,
 ) -> TrainingReference:
     """The reference of a churn model trained at `as_of` on `data`.
 
     Every account active at `as_of` and at the same moment in the months before it
     (labelled or not: the population the model will score), with the model's scores.
     Every feature of the catalogue is kept, not only those the model reads: a broken
-    export shows wherever it lands.
+    export shows wherever it lands. `touchpoints` recorded through the service count with
+    the source's, as at training and when serving.
     """
     from features.compute import compute_features
     from features.definitions import FEATURE_NAMES
     from features.source import load_source
 
-    with load_source(data) as source:
+    with load_source(data, touchpoints) as source:  # with the store's, as the model trained
         snapshot = compute_features(source.con, reference_dates(as_of, months))
     probability = model.predict_proba(snapshot)
     names = [name for name in FEATURE_NAMES if name in snapshot.columns]

@@ -44,7 +44,7 @@ def retrain(
     Args:
         data: the source.
         tracking_uri: MLflow store (registry).
-        store_url: the service's store (the score log).
+        store_url: the service's store (the score log, the touchpoints recorded through it).
         playbook: the playbook serving uses (for the next-best-action learner).
         reports: folder of the pages; the page is `<as_of>.md`, plus `latest.md`.
         thresholds: the monitor's thresholds YAML (default: the shipped one).
@@ -70,13 +70,14 @@ def retrain(
         before: tuple[str, Any] | None = load_champion(MlflowClient())
     except NoChampion:
         before = None
+    options = dict(train_options or {})
+    if "recorded_touchpoints" not in options:  # as `retain train`: the store's count too
+        from store import Store
+
+        with Store(store_url) as store:
+            options["recorded_touchpoints"] = store.touchpoints()
     trained = train(
-        data,
-        as_of,
-        report=report,
-        tracking_uri=tracking_uri,
-        playbook=playbook,
-        **(train_options or {}),
+        data, as_of, report=report, tracking_uri=tracking_uri, playbook=playbook, **options
     )
     version, model = load_champion(MlflowClient())
     found, probability = monitor_champion(data, model, version, store_url, limits, as_of)

@@ -81,10 +81,12 @@ def monitor(
     score_log: pd.DataFrame,
     thresholds: MonitorThresholds,
     as_of: datetime | None = None,
+    touchpoints: pd.DataFrame | None = None,
 ) -> tuple[MonitorReport, np.ndarray]:
     """Compare the latest snapshot (or `as_of`) with `model`'s reference, and scores with outcomes.
 
-    The logged scores are held against the churn outcomes that matured since.
+    The logged scores are held against the churn outcomes that matured since. `touchpoints`
+    recorded through the service count with the source's, as at training and when serving.
 
     Returns:
         The report and the latest snapshot's churn probabilities.
@@ -98,9 +100,12 @@ def monitor(
     from features.source import load_source
 
     reference: TrainingReference | None = getattr(model, "reference", None)
-    with load_source(data) as source:
+    with load_source(data, touchpoints) as source:
+        present = set(source.present)
+        if touchpoints is not None and not touchpoints.empty:
+            present.add("touchpoints")  # the store's give the family without the table
         gone = unreadable_features(
-            model.feature_names, set(source.present), getattr(model, "missing_families", [])
+            model.feature_names, present, getattr(model, "missing_families", [])
         )
         if gone:
             raise MissingFeatures(gone)
@@ -197,12 +202,13 @@ def monitor_champion(
     thresholds: MonitorThresholds,
     as_of: datetime | None = None,
 ) -> tuple[MonitorReport, np.ndarray]:
-    """`monitor` with the score log read from the store at `store_url`."""
+    """`monitor` with the score log and the recorded touchpoints from the store at `store_url`."""
     from store import Store
 
     with Store(store_url) as store:
         score_log = store.score_log()
-    return monitor(data, model, version, score_log, thresholds, as_of)
+        touchpoints = store.touchpoints()
+    return monitor(data, model, version, score_log, thresholds, as_of, touchpoints)
 
 
 def run_monitor(

@@ -105,7 +105,7 @@ def evaluate_policy(
     from training.train import build_training_set, touchpoints_until
 
     report(f"Building the history of {data} ...")
-    dataset, as_of = build_training_set(data, None, load_config())
+    dataset, as_of = build_training_set(data, None, load_config(), recorded)
     touchpoints = touchpoints_until(data, as_of, recorded)
     estimates = evaluate_on_history(dataset, touchpoints, model, playbook, as_of)
     judged = judged_rows(dataset, as_of)
