@@ -36,11 +36,11 @@ UPSELL_WINDOW_DAYS = 180
 
 # Everything that records something *happening*. Contract dates (subscription starts, the
 # end of a term whose outcome is recorded) and the dates users and accounts are created or
-# users deactivated count only up to the end of the day after the latest other observation:
-# a renewal booked weeks ahead, a login provisioned for next month's starter or scheduled to
-# end, is a promise, and taking it for "now" would score every account on empty usage
-# windows (and leave out every account whose term ends before it). A term starting the
-# morning after the last event (an export taken at midnight) still counts.
+# users deactivated count only up to the midnight that ends the latest other observation's
+# day: a renewal booked weeks ahead, a login provisioned for next month's starter or
+# scheduled to end, is a promise, and taking it for "now" would score every account on empty
+# usage windows (and leave out every account whose term ends before it). A term starting at
+# that midnight (an export taken at midnight, a renewal dated the next day) still counts.
 _OBSERVED = """
 SELECT MAX(seen) AS seen FROM (
     SELECT MAX(ts) AS seen FROM events
@@ -70,6 +70,19 @@ GROUP BY o.seen
 """
 
 
+def latest_activity(con: duckdb.DuckDBPyConnection | SparkConnection) -> datetime | None:
+    """The latest activity alone: `data_horizon` without the contract dates (None: none).
+
+    Events, tickets, surveys, touchpoints, milestones and reported outcomes. A touchpoint
+    recorded elsewhere counts only up to it (`features.source`), so counting one never
+    moves the horizon: it raises neither this time nor the midnight after it, up to which
+    the contract dates count.
+    """
+    found = con.execute(_OBSERVED).df()
+    latest = pd.to_datetime(found.iloc[:, 0]).dropna()
+    return None if latest.empty else pd.Timestamp(latest.iloc[0]).ceil("us").to_pydatetime()
+
+
 def data_horizon(con: duckdb.DuckDBPyConnection | SparkConnection) -> datetime:
     """The data's horizon: the latest timestamp the source has seen happen.
 
@@ -77,8 +90,9 @@ def data_horizon(con: duckdb.DuckDBPyConnection | SparkConnection) -> datetime:
     achievement and reported outcome period end (a row without an `actual`, such as next
     quarter's target planned ahead, reports nothing); and over subscription start times,
     the end date of every term whose outcome is recorded, user and account creation times
-    and user deactivations, these only up to the end of the day after the latest of the
-    others (a renewal booked ahead, a login provisioned ahead or set to end, are promises).
+    and user deactivations, these only up to the midnight that ends the day of the latest
+    of the others (a renewal booked ahead, a login provisioned ahead or set to end, are
+    promises).
     Contract end dates of still-open terms never count.
 
     Rounded up to the microsecond: a Parquet source may hold nanoseconds, and the

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -37,6 +36,7 @@ __all__ = [
     "ContractError",
     "Source",
     "connect",
+    "counted_touchpoints",
     "include_touchpoints",
     "load_source",
     "open_source",
@@ -246,9 +246,9 @@ def touchpoints_view_sql() -> str:
     """The `touchpoints` view: the source's rows, then the recorded ones, each touchpoint once.
 
     The rule of `store.combine_touchpoints`: the same touchpoint is the same
-    `touchpoint_id` at the same account, and the recorded copy is the one kept; a recorded
-    row counts only when `counted` (done by the source's horizon, see `include_touchpoints`).
-    Plain SQL that DuckDB and Spark both run.
+    `touchpoint_id` at the same account, and the recorded copy is the one kept (only those
+    that count are recorded here: `counted_touchpoints`). Plain SQL that DuckDB and Spark
+    both run.
     """
     columns = ", ".join(TOUCHPOINT_COLUMNS)  # plain identifiers: no quoting differences
     source_columns = ", ".join(f"s.{c}" for c in TOUCHPOINT_COLUMNS)
@@ -283,44 +283,52 @@ def create_typed_views(source: Source) -> None:
     source.con.execute(f"CREATE OR REPLACE VIEW touchpoints AS {touchpoints_view_sql()}")
 
 
-def recorded_rows(recorded: pd.DataFrame, until: datetime) -> pd.DataFrame:
-    """`recorded` touchpoints as the contract's columns (text ids, naive UTC `ts`) + `counted`.
-
-    `counted`: done at or before `until`. Rows after it still take the place of a source
-    row with the same id and account (as in `store.combine_touchpoints`), but never count.
-    """
+def recorded_rows(recorded: pd.DataFrame) -> pd.DataFrame:
+    """`recorded` touchpoints as the contract's columns (text ids, naive UTC `ts`) + `counted`."""
     frame = recorded.reindex(columns=list(TOUCHPOINT_COLUMNS)).astype(object)
     frame = frame.where(frame.notna(), None)
     for column in ("touchpoint_id", "account_id", "type"):
         frame[column] = frame[column].map(lambda v: None if v is None else str(v))
-    stamps = pd.to_datetime(recorded["ts"], utc=True).dt.tz_localize(None)
-    frame["ts"] = stamps.to_numpy()
-    frame["counted"] = (stamps <= pd.Timestamp(until)).to_numpy()
+    frame["ts"] = pd.to_datetime(recorded["ts"], utc=True).dt.tz_localize(None).to_numpy()
+    frame["counted"] = True
     return frame
+
+
+def counted_touchpoints(source: Any, recorded: pd.DataFrame | None) -> pd.DataFrame:
+    """The recorded touchpoints that count: done by the source's latest activity.
+
+    Nothing later can be seen as of any time the source can be scored at, and a touchpoint
+    recorded today must not move the end of a source exported last week (every usage
+    window would look empty): up to the latest activity (`features.labels.latest_activity`;
+    the horizon where the source holds no activity) it moves neither that nor the horizon.
+    """
+    from features.labels import data_horizon, latest_activity
+
+    if recorded is None or recorded.empty:
+        return pd.DataFrame(columns=list(TOUCHPOINT_COLUMNS))
+    until = latest_activity(source.con) or data_horizon(source.con)
+    stamps = pd.to_datetime(recorded["ts"], utc=True).dt.tz_localize(None)
+    return recorded[(stamps <= pd.Timestamp(until)).to_numpy()]
 
 
 def include_touchpoints(source: Any, recorded: pd.DataFrame | None) -> None:
     """Make `recorded` touchpoints part of the loaded source's typed `touchpoints` view.
 
     `recorded` (`store.Store.touchpoints()`: at least touchpoint_id, account_id, ts, type)
-    replaces whatever was included before. A touchpoint in both (the same id at the same
-    account, e.g. exported back by the CRM) counts once, as the recorded copy. Only those
-    done by the source's own horizon (`features.labels.data_horizon`, before any recorded
-    touchpoint) count: nothing later can be seen as of any time the source can be scored at,
-    and a touchpoint recorded today must not move the horizon of a source exported last
-    week (every usage window would look empty).
+    replaces whatever was included before; only those that count do
+    (`counted_touchpoints`). A touchpoint in both (the same id at the same account, e.g.
+    exported back by the CRM) counts once, as the recorded copy.
 
     Args:
         source: a `load_source` source (DuckDB, or Spark's `SparkSource`).
         recorded: the touchpoints recorded through the service; None or empty: none.
     """
-    from features.labels import data_horizon
-
     con = source.con
-    if recorded is None or recorded.empty:
+    counted = counted_touchpoints(source, recorded)
+    if counted.empty:
         rows = pd.DataFrame(columns=[*TOUCHPOINT_COLUMNS, "counted"])
-    else:  # the horizon of the source alone: recorded rows counted so far never move it
-        rows = recorded_rows(recorded, data_horizon(con))
+    else:
+        rows = recorded_rows(counted)
     if not isinstance(con, duckdb.DuckDBPyConnection):  # another engine (`features.engines`)
         con.replace_recorded_touchpoints(rows)
         return

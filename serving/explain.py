@@ -61,7 +61,9 @@ def describe(feature: FeatureLike, value: float | None, healthy_value: float | N
     """One sentence for a feature's value next to the healthy accounts' typical value.
 
     Example: "Days since a key user was last active: 41 days, worse than healthy
-    accounts (3 days)."
+    accounts (3 days)." A feature with no healthy direction gets no verdict: "Days until
+    the renewal decision: 12 days (healthy accounts: 180 days)." (it is never a driver of
+    risk, `reads_as_reason`, but an action's rule may name it).
     """
     label = feature.description.rstrip(". ")
     shown = format_value(value, feature.unit)
@@ -73,6 +75,8 @@ def describe(feature: FeatureLike, value: float | None, healthy_value: float | N
     if healthy_value is None or math.isnan(healthy_value):
         return f"{label}: {shown}."
     healthy_shown = format_value(healthy_value, feature.unit)
+    if feature.healthy not in ("higher", "lower"):  # no better or worse: a fact, no verdict
+        return f"{label}: {shown} (healthy accounts: {healthy_shown})."
     return (
         f"{label}: {shown}, {comparison(feature, value, healthy_value)} healthy accounts "
         f"({healthy_shown})."

@@ -180,7 +180,7 @@ class FeatureStore:
         Raises:
             ValueError: `as_of` is after the latest data in the source.
         """
-        from features.source import load_source
+        from features.source import counted_touchpoints, load_source
 
         source = load_source(uri, touchpoints)
         watched = dict(source.locations)
@@ -211,7 +211,8 @@ class FeatureStore:
         store.source = source  # keeps the connection open for on-demand as_of
         store.fingerprints = fingerprints
         store._source_lock = lock
-        store.touchpoints_key = touchpoints_key(touchpoints)
+        with lock:
+            store.touchpoints_key = touchpoints_key(counted_touchpoints(source, touchpoints))
         return store
 
     def include_touchpoints(self, touchpoints: pd.DataFrame | None) -> bool:
@@ -226,10 +227,14 @@ class FeatureStore:
             SourceChangedError: the source's files changed since start (nothing is changed:
                 the old latest snapshot keeps serving).
         """
-        from features.source import include_touchpoints
+        from features.source import counted_touchpoints, include_touchpoints
 
-        key = touchpoints_key(touchpoints)
-        if self.source is None or key == self.touchpoints_key or self._compute is None:
+        if self.source is None or self._compute is None:
+            return False
+        with self._source_lock:  # only those that count: one recorded today changes nothing
+            counted = counted_touchpoints(self.source, touchpoints)
+        key = touchpoints_key(counted)
+        if key == self.touchpoints_key:
             return False
         changed = changed_files(self.fingerprints)
         if changed:
@@ -238,7 +243,7 @@ class FeatureStore:
                 "restart it to serve the new data"
             )
         with self._source_lock:
-            include_touchpoints(self.source, touchpoints)
+            include_touchpoints(self.source, counted)
         latest = self._compute(self.latest.as_of)
         with self._lock:
             self.latest = latest

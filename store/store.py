@@ -127,8 +127,8 @@ class Store:
                     raise UnknownPlanLine(f"plan line {touchpoint.plan_line_id!r} is unknown")
                 if found.account_id != touchpoint.account_id:
                     raise UnknownPlanLine(
-                        f"plan line {touchpoint.plan_line_id!r} is account"
-                        f" {found.account_id!r}'s, not {touchpoint.account_id!r}'s"
+                        f"plan line {touchpoint.plan_line_id!r} is for another account,"
+                        f" not {touchpoint.account_id!r}"
                     )
             inserted = connection.execute(
                 new_only.values(**touchpoint.row(), recorded_at=recorded_at).returning(

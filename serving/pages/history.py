@@ -107,17 +107,17 @@ class HistoryKeeper:
     def __init__(self, months: int = MONTHS) -> None:
         self.months = months
         self._lock = threading.Lock()
-        self._key: tuple[int, datetime] | None = None
+        self._key: tuple[Any, Any] | None = None  # (bundle, latest snapshot) computed for
         self._future: Future[ScoreHistory] | None = None
 
     def start(self, service: Any) -> Future[ScoreHistory]:
         """The (possibly running) computation for the current bundle and latest snapshot."""
-        bundle = service.models.bundle
-        key = (id(bundle), service.features.latest.as_of)
-        with self._lock:
-            if self._future is None or self._key != key:
+        bundle, latest = service.models.bundle, service.features.latest
+        with self._lock:  # the same objects: a snapshot recomputed with new touchpoints is new
+            key = self._key
+            if self._future is None or key is None or key[0] is not bundle or key[1] is not latest:
                 future: Future[ScoreHistory] = Future()
-                self._key, self._future = key, future
+                self._key, self._future = (bundle, latest), future
 
                 def run() -> None:
                     try:

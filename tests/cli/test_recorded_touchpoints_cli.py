@@ -47,6 +47,8 @@ def test_score_and_plan_load_the_features_with_the_store_touchpoints(
         raise ValueError("stop here")
 
     monkeypatch.setattr("serving.snapshots.FeatureStore.from_source", from_source)
+    # the plan opens the registry first: a fresh clone has no champions to open
+    monkeypatch.setattr("serving.models.ModelStore.open", lambda *a, **k: object())
     output = tmp_path / "out.csv"
     result = CliRunner().invoke(app, [command, "--data", "anything", "--output", str(output)])
     assert result.exit_code == 1 and "stop here" in result.output

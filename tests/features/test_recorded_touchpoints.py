@@ -86,6 +86,52 @@ def test_a_recorded_touchpoint_after_t_changes_nothing(tiny_parquet_dir):
     assert at_horizon.loc["1001", "touchpoints_training_180d"] == 0  # after the horizon
 
 
+def test_a_recorded_touchpoint_at_the_edge_of_booked_ahead_rows_moves_no_end() -> None:
+    # A review found that a touchpoint recorded at midnight after the last event, where a
+    # term booked to start that midnight set the end of the data, became the latest
+    # activity and let a user created the next day move the end by a day.
+    from features.source import counted_touchpoints
+    from tests.support.tables import typed_connection
+
+    con = typed_connection(
+        {
+            "accounts": pd.DataFrame({"account_id": ["a"], "created_at": ["2024-01-01"]}),
+            "subscriptions": pd.DataFrame(
+                {
+                    "subscription_id": ["s1", "s2"],
+                    "account_id": ["a", "a"],
+                    "kind": ["new", "renewal"],
+                    "start_date": ["2024-01-01", "2024-03-01"],
+                    "end_date": ["2024-03-01", "2025-03-01"],
+                    "arr": [100.0, 100.0],
+                }
+            ),
+            "events": pd.DataFrame(
+                {
+                    "ts": ["2024-02-29 15:00"],
+                    "account_id": ["a"],
+                    "module": ["m"],
+                    "event_type": ["view"],
+                }
+            ),  # fmt: skip
+            "users": pd.DataFrame(
+                {"user_id": ["u1"], "account_id": ["a"], "created_at": ["2024-03-01 09:00"]}
+            ),
+        }
+    )
+    assert data_horizon(con) == datetime(2024, 3, 1)  # the renewal starting that midnight
+
+    class Held:  # what `counted_touchpoints` needs of a source
+        pass
+
+    source = Held()
+    source.con = con  # type: ignore[attr-defined]
+    edge = pd.DataFrame([touchpoint("edge", "a", "2024-03-01 00:00", "health_check")])
+    assert counted_touchpoints(source, edge).empty  # after the latest activity: not counted
+    within = pd.DataFrame([touchpoint("in", "a", "2024-02-29 12:00", "health_check")])
+    assert len(counted_touchpoints(source, within)) == 1
+
+
 def test_recorded_touchpoints_replace_those_included_before(tiny_parquet_dir, tmp_path):
     with load_source(tiny_parquet_dir, recorded_touchpoints(tmp_path)) as source:
         include_touchpoints(source, None)

@@ -71,6 +71,9 @@ def test_a_value_in_line_with_healthy_accounts_is_no_reason():
     # no healthy direction: a monthly term differs, yet the calendar is no reason
     assert not reads_as_reason(term, 0.4, 30.0, 366.0)
     assert not reads_as_reason(feature("days_to_renewal"), 0.9, 0.21, 30.0)
+    # an action's rule may still name it: then it is a fact, with no verdict
+    said = describe(feature("days_to_renewal"), 12.0, 180.0)
+    assert said == "Days until the renewal decision: 12 days (healthy accounts: 180 days)."
     quiet = feature("days_since_key_user_active")
     assert reads_as_reason(quiet, 0.4, 41.0, 3.0)
     assert not reads_as_reason(quiet, 0.4, 1.0, 3.0)  # better than healthy: not a risk reason

@@ -81,6 +81,9 @@ def test_a_touchpoint_posted_again_or_dated_after_the_data_changes_nothing(serve
     latest = service.features.latest
     post(client, "crm-late", "1002", "2024-02-07T09:00:00Z")  # after the horizon
     assert client.get("/v1/accounts/1002", headers=AUTH).json() == before
+    # it cannot count, so nothing was computed again (a review found every such post
+    # recomputed the whole snapshot and made the next request wait for it)
+    assert service.features.latest is latest
     assert days_since_touchpoint(service, "1002") == pytest.approx(58.5)
     # the source's p1 (1002, 2023-12-10) recorded through the service too: counted once
     post(client, "p1", "1002", "2023-12-10T00:00:00Z")

@@ -93,7 +93,7 @@ def test_a_touchpoint_cannot_follow_another_accounts_plan_line(store: Store) -> 
     # was stored, and would have counted as following that line in `retain experiments`.
     line = PlanLine("line-9", "acct-0001", "health_check", owner="dana")
     store.save_plan(Plan("plan-1", WHEN.date(), [line]))
-    with pytest.raises(UnknownPlanLine, match="is account 'acct-0001''s, not 'acct-0002''s"):
+    with pytest.raises(UnknownPlanLine, match="is for another account, not 'acct-0002'"):
         store.add_touchpoint(touchpoint(account_id="acct-0002", plan_line_id="line-9"))
     assert store.touchpoints().empty
 

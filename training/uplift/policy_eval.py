@@ -69,7 +69,7 @@ def product_playbook(
             arr_at_risk=None if arr is None else float(p) * arr,
         )
         fired = playbook.matches(facts, risk_tier(float(p), risk_cuts), playbook.tier(facts))
-        out.append(suggest(fired))
+        out.append(suggest(fired, values=facts))
     return out
 
 
