@@ -335,22 +335,23 @@ def include_touchpoints(source: Any, recorded: pd.DataFrame | None) -> None:
     cursor = con.cursor()  # one transaction: readers see the old rows or the new, never none
     try:
         cursor.execute("BEGIN TRANSACTION")
-        cursor.execute(f"DELETE FROM {RECORDED_TOUCHPOINTS}")
-        if not rows.empty:
-            cursor.register("recorded_incoming", rows)
-            columns = ", ".join(
-                f"CAST({quote(c)} AS {'TIMESTAMP' if c == 'ts' else 'VARCHAR'})"
-                for c in TOUCHPOINT_COLUMNS
-            )
-            cursor.execute(
-                f"INSERT INTO {RECORDED_TOUCHPOINTS} "
-                f"SELECT {columns}, CAST(counted AS BOOLEAN) FROM recorded_incoming"
-            )
-            cursor.unregister("recorded_incoming")
-        cursor.execute("COMMIT")
-    except BaseException:
-        cursor.execute("ROLLBACK")
-        raise
+        try:
+            cursor.execute(f"DELETE FROM {RECORDED_TOUCHPOINTS}")
+            if not rows.empty:
+                cursor.register("recorded_incoming", rows)
+                columns = ", ".join(
+                    f"CAST({quote(c)} AS {'TIMESTAMP' if c == 'ts' else 'VARCHAR'})"
+                    for c in TOUCHPOINT_COLUMNS
+                )
+                cursor.execute(
+                    f"INSERT INTO {RECORDED_TOUCHPOINTS} "
+                    f"SELECT {columns}, CAST(counted AS BOOLEAN) FROM recorded_incoming"
+                )
+                cursor.unregister("recorded_incoming")
+            cursor.execute("COMMIT")
+        except BaseException:  # begun: undo, and raise what went wrong
+            cursor.execute("ROLLBACK")
+            raise
     finally:
         cursor.close()
 
@@ -375,7 +376,11 @@ def load_source(uri: str | Path, touchpoints: pd.DataFrame | None = None) -> Sou
     if active_engine().name != "duckdb":  # the same views on Spark (`features.engines`)
         spark_source = load_on_active_engine(str(uri))
         if touchpoints is not None and not touchpoints.empty:
-            include_touchpoints(spark_source, touchpoints)
+            try:
+                include_touchpoints(spark_source, touchpoints)
+            except BaseException:
+                spark_source.close()
+                raise
         return spark_source  # type: ignore[no-any-return]
     source = open_source(uri)
     try:

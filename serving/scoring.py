@@ -114,10 +114,15 @@ class ScoringService:
         if not self.features.include_touchpoints(touchpoints):
             return False
         bundle = self.models.bundle
-        warmed = self.warm(bundle)
-        if warmed is not bundle:  # its uplift model fails on the new features
-            self.models.swap(warmed)
-        return True
+        while True:
+            warmed = self.warm(bundle)
+            current = self.models.bundle
+            if current is not bundle:  # a champion promoted meanwhile: warm it too
+                bundle = current
+                continue
+            if warmed is not bundle:  # its uplift model fails on the new features
+                self.models.swap(warmed)
+            return True
 
     @staticmethod
     def _unknown(account_id: str, snapshot: FeatureSnapshot) -> UnknownAccount:

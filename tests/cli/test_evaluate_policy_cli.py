@@ -82,7 +82,8 @@ def test_the_estimate_reads_the_recorded_touchpoints_with_the_sources(monkeypatc
     assert seen["features"] is recorded  # the features count them too, as when scoring
     # The fourth audit read 8.8M "ARR saved" where all churned ARR was 5.4M: the sum is
     # over monthly decisions, and the header must say so
-    assert "summed over 6 monthly decisions on 2 accounts" in said[-1]
+    assert "summed over 6 decisions on 2 accounts" in said[-1]
+    assert "one per account and snapshot (every 1M)" in said[-1]
     assert "not ARR saved in a year" in said[-1]
 
 

@@ -21,8 +21,11 @@ def test_a_touchpoint_in_the_source_and_the_store_counts_once(tiny_parquet_dir, 
     assert {"account_id", "ts", "type"} <= set(both.columns)
 
 
-def test_training_features_count_the_store_touchpoints_too(tmp_path, monkeypatch):
-    """The models learn from the touchpoints features as serving computes them."""
+def test_train_builds_its_features_with_the_store_touchpoints(tmp_path, monkeypatch):
+    """The models learn from the touchpoints features as serving computes them.
+
+    That the features then count them is `tests/features/test_recorded_touchpoints.py`'s.
+    """
     import pytest
 
     from training.train import train

@@ -105,17 +105,18 @@ def evaluate_policy(
     from training.train import build_training_set, touchpoints_until
 
     report(f"Building the history of {data} ...")
-    dataset, as_of = build_training_set(data, None, load_config(), recorded)
+    config = load_config()
+    dataset, as_of = build_training_set(data, None, config, recorded)
     touchpoints = touchpoints_until(data, as_of, recorded)
     estimates = evaluate_on_history(dataset, touchpoints, model, playbook, as_of)
     judged = judged_rows(dataset, as_of)
     report(
         "ARR saved net of action costs against doing nothing, estimated from your history"
         f" (doubly robust, {100 * LEVEL:.0f}% bootstrap interval over accounts), summed over"
-        f" {len(judged):,} monthly decisions on {judged['account_id'].nunique():,} accounts"
-        " whose renewal outcome is known: each month an account was in force is one decision"
-        " and counts its renewal's ARR again, so this compares policies; it is not ARR saved"
-        " in a year:"
+        f" {len(judged):,} decisions on {judged['account_id'].nunique():,} accounts whose"
+        f" renewal outcome is known: one per account and snapshot (every {config.every}),"
+        " each counting its renewal's ARR again, so this compares policies; it is not ARR"
+        " saved in a year:"
     )
     for found in estimates:
         report(found.line(LEVEL))
