@@ -7,6 +7,7 @@ the file, the rule and the field. Actions are ordered in `actions.ranking`.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import string
@@ -134,12 +135,19 @@ class Rule(BaseModel):
         named = placeholders(self.reason)
         if not named:
             return self.reason
-        from features.definitions import FEATURES
         from features.units import format_value
 
-        units = {f.name: f.unit for f in FEATURES}
+        units = _units()
         shown = {n: format_value((values or {}).get(n), units.get(n, "")) for n in named}
         return self.reason.format(**shown)
+
+
+@functools.cache
+def _units() -> dict[str, str]:
+    """Feature -> its unit (`features.definitions`), read once."""
+    from features.definitions import FEATURES
+
+    return {f.name: f.unit for f in FEATURES}
 
 
 def placeholders(text: str) -> list[str]:

@@ -256,7 +256,7 @@ def touchpoints_view_sql() -> str:
         f"SELECT {source_columns} FROM {SOURCE_TOUCHPOINTS} s WHERE NOT EXISTS ("
         f"SELECT 1 FROM {RECORDED_TOUCHPOINTS} r "
         "WHERE r.touchpoint_id = s.touchpoint_id AND r.account_id = s.account_id) "
-        f"UNION ALL SELECT {columns} FROM {RECORDED_TOUCHPOINTS} WHERE counted"
+        f"UNION ALL SELECT {columns} FROM {RECORDED_TOUCHPOINTS}"
     )
 
 
@@ -279,18 +279,17 @@ def create_typed_views(source: Source) -> None:
         select = typed_select(source, name)
         source.con.execute(f"CREATE OR REPLACE {kind} {quote(typed)} AS {select}")
     recorded = create_table_sql(TABLES["touchpoints"], RECORDED_TOUCHPOINTS)
-    source.con.execute(recorded.removesuffix(")") + ", counted BOOLEAN)")
+    source.con.execute(recorded)
     source.con.execute(f"CREATE OR REPLACE VIEW touchpoints AS {touchpoints_view_sql()}")
 
 
 def recorded_rows(recorded: pd.DataFrame) -> pd.DataFrame:
-    """`recorded` touchpoints as the contract's columns (text ids, naive UTC `ts`) + `counted`."""
+    """`recorded` touchpoints as the contract's columns (text ids, naive UTC `ts`)."""
     frame = recorded.reindex(columns=list(TOUCHPOINT_COLUMNS)).astype(object)
     frame = frame.where(frame.notna(), None)
     for column in ("touchpoint_id", "account_id", "type"):
         frame[column] = frame[column].map(lambda v: None if v is None else str(v))
     frame["ts"] = pd.to_datetime(recorded["ts"], utc=True).dt.tz_localize(None).to_numpy()
-    frame["counted"] = True
     return frame
 
 
@@ -326,7 +325,7 @@ def include_touchpoints(source: Any, recorded: pd.DataFrame | None) -> None:
     con = source.con
     counted = counted_touchpoints(source, recorded)
     if counted.empty:
-        rows = pd.DataFrame(columns=[*TOUCHPOINT_COLUMNS, "counted"])
+        rows = pd.DataFrame(columns=list(TOUCHPOINT_COLUMNS))
     else:
         rows = recorded_rows(counted)
     if not isinstance(con, duckdb.DuckDBPyConnection):  # another engine (`features.engines`)
@@ -344,8 +343,7 @@ def include_touchpoints(source: Any, recorded: pd.DataFrame | None) -> None:
                     for c in TOUCHPOINT_COLUMNS
                 )
                 cursor.execute(
-                    f"INSERT INTO {RECORDED_TOUCHPOINTS} "
-                    f"SELECT {columns}, CAST(counted AS BOOLEAN) FROM recorded_incoming"
+                    f"INSERT INTO {RECORDED_TOUCHPOINTS} SELECT {columns} FROM recorded_incoming"
                 )
                 cursor.unregister("recorded_incoming")
             cursor.execute("COMMIT")

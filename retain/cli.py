@@ -151,14 +151,9 @@ def validate(
 def _recorded_touchpoints() -> Any:
     """The touchpoints recorded through the service (RETAIN_STORE_URL), or None, saying why."""
     from retain.settings import get_settings
-    from store import Store, StoreUnavailable
+    from serving.recorded import read_touchpoints
 
-    try:
-        with Store(get_settings().store_url) as store:
-            return store.touchpoints()
-    except StoreUnavailable as error:
-        typer.echo(f"Note: without the touchpoints recorded through the service: {error}", err=True)
-        return None
+    return read_touchpoints(get_settings().store_url, lambda said: typer.echo(said, err=True))
 
 
 @app.command()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -33,17 +34,22 @@ async def catch_up(app_state: Any, service: Any) -> None:
         await follower.catch_up(service)
 
 
-def read_touchpoints(store_url: str) -> pd.DataFrame | None:
+def read_touchpoints(
+    store_url: str, note: Callable[[str], None] | None = None
+) -> pd.DataFrame | None:
     """The touchpoints recorded through the service, or None (logged) if the store is down.
 
     For loading features (`FeatureStore.from_source(..., touchpoints=...)`): scores go on
     without them when the store cannot be reached, as they go on without the score log.
+    `note` also tells the user (a command's output) why they are left out.
     """
     try:
         with Store(store_url) as store:
             return store.touchpoints()
     except StoreUnavailable as error:
         logger.warning("Scoring without the touchpoints recorded through the service: %s", error)
+        if note is not None:
+            note(f"Note: without the touchpoints recorded through the service: {error}")
         return None
 
 

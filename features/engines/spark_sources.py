@@ -200,18 +200,16 @@ def recorded_touchpoints_frame(session: Any, rows: pd.DataFrame | None) -> Any:
     """A Spark DataFrame of recorded touchpoints (`features.source.recorded_rows`, or none)."""
     table = TABLES["touchpoints"]
     schema = ", ".join(f"{_quote(c.name)} {SPARK_TYPES[c.type]}" for c in table.columns)
-    schema += ", `counted` BOOLEAN"
     if rows is None or rows.empty:
         return session.createDataFrame([], schema)
-    records = rows[[*table.column_names, "counted"]].astype(object)
+    records = rows[list(table.column_names)].astype(object)
     records = records.where(records.notna(), None)
     ts = list(records.columns).index("ts")
     data = [
         tuple(
             (None if v is None else pd.Timestamp(v).to_pydatetime()) if i == ts else v
-            for i, v in enumerate(row[:-1])
+            for i, v in enumerate(row)
         )
-        + (bool(row[-1]),)
         for row in records.itertuples(index=False, name=None)
     ]
     return session.createDataFrame(data, schema)

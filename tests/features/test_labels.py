@@ -33,14 +33,15 @@ def _subscriptions() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _con(horizon_event: str = "2025-03-01") -> duckdb.DuckDBPyConnection:
+def _con(
+    horizon_event: str = "2025-03-01", users: pd.DataFrame | None = None
+) -> duckdb.DuckDBPyConnection:
     accounts = pd.DataFrame({"account_id": ["a", "b", "c"], "created_at": ["2023-01-01"] * 3})
     events = pd.DataFrame(
         {"ts": [horizon_event], "account_id": ["a"], "module": ["m"], "event_type": ["view"]}
     )
-    return typed_connection(
-        {"accounts": accounts, "subscriptions": _subscriptions(), "events": events}
-    )
+    tables = {"accounts": accounts, "subscriptions": _subscriptions(), "events": events}
+    return typed_connection(tables | ({} if users is None else {"users": users}))
 
 
 def _labels(as_of: str) -> pd.DataFrame:
@@ -244,7 +245,6 @@ def test_a_login_scheduled_to_end_ahead_does_not_move_the_horizon() -> None:
     # the last event (logins scheduled to end). The horizon jumped there, and `retain
     # score` scored 7 of the 104 accounts in force, all on empty usage windows: with
     # monthly terms, every term ending before that date had no successor yet.
-    con = _con()
     users = pd.DataFrame(
         {
             "user_id": ["u1", "u2"],
@@ -254,13 +254,7 @@ def test_a_login_scheduled_to_end_ahead_does_not_move_the_horizon() -> None:
             "deactivated_at": ["2025-03-20", "2025-03-01 12:00:00"],
         }
     )
-    con.execute("DROP TABLE users")
-    con.register("scheduled", users)
-    con.execute(
-        "CREATE TABLE users AS SELECT user_id, account_id, NULL AS role, is_key_user,"
-        " CAST(created_at AS TIMESTAMP) AS created_at,"
-        " CAST(deactivated_at AS TIMESTAMP) AS deactivated_at FROM scheduled"
-    )
+    con = _con(users=users)
     # the deactivation within a day of the last event still counts; the one ahead does not
     assert data_horizon(con) == datetime(2025, 3, 1, 12)
 
@@ -271,7 +265,6 @@ def test_a_user_provisioned_ahead_does_not_move_the_horizon_and_validate_notes_i
     # the scores, every account showed two weeks without use, and `validate` said nothing.
     from features.validate import booked_ahead_note
 
-    con = _con()
     users = pd.DataFrame(
         {
             "user_id": ["u1", "u2"],
@@ -279,13 +272,7 @@ def test_a_user_provisioned_ahead_does_not_move_the_horizon_and_validate_notes_i
             "created_at": ["2024-01-01", "2025-03-14"],
         }
     )
-    con.execute("DROP TABLE users")
-    con.register("provisioned", users)
-    con.execute(
-        "CREATE TABLE users AS SELECT user_id, account_id, NULL AS role, FALSE AS is_key_user,"
-        " CAST(created_at AS TIMESTAMP) AS created_at,"
-        " CAST(NULL AS TIMESTAMP) AS deactivated_at FROM provisioned"
-    )
+    con = _con(users=users)
     con.execute("INSERT INTO accounts BY NAME SELECT 'd' AS account_id,"
                 " TIMESTAMP '2025-04-01' AS created_at")  # fmt: skip
     assert data_horizon(con) == datetime(2025, 3, 1)
