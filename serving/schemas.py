@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from serving.as_of import parse_as_of
 
@@ -30,6 +38,16 @@ class ScoreRequest(BaseModel):
         default=None,
         description="Score as of this ISO-8601 date or time (UTC); default: the latest data.",
     )
+
+    @field_validator("account_ids")
+    @classmethod
+    def _each_once(cls, account_ids: list[str]) -> list[str]:
+        repeated = [a for a, n in Counter(account_ids).items() if n > 1]
+        if repeated:
+            shown = ", ".join(repr(a) for a in repeated[:5])
+            more = f" and {len(repeated) - 5} more" if len(repeated) > 5 else ""
+            raise ValueError(f"send each id once; sent more than once: {shown}{more}")
+        return account_ids
 
 
 class DriverOut(BaseModel):

@@ -124,12 +124,12 @@ class ScoringService:
                 self.models.swap(warmed)
             return True
 
-    @staticmethod
-    def _unknown(account_id: str, snapshot: FeatureSnapshot) -> UnknownAccount:
-        return UnknownAccount(
-            account_id=account_id,
-            error=f"not an active account as of {snapshot.as_of.isoformat()}",
-        )
+    def _unknown(self, account_id: str, snapshot: FeatureSnapshot) -> UnknownAccount:
+        if self.features.knows(account_id):
+            error = f"not an active account as of {snapshot.as_of.isoformat()} (no term in force)"
+        else:
+            error = "no account with this id in the data"
+        return UnknownAccount(account_id=account_id, error=error)
 
     def is_memoized(self, as_of: datetime | None) -> bool:
         """Whether scores at `as_of` are looked up, not computed (the latest snapshot)."""
@@ -168,12 +168,7 @@ class ScoringService:
         for account_id in account_ids:
             row = snapshot.row.get(account_id)
             if row is None:
-                unknown.append(
-                    UnknownAccount(
-                        account_id=account_id,
-                        error=f"not an active account as of {snapshot.as_of.isoformat()}",
-                    )
-                )
+                unknown.append(self._unknown(account_id, snapshot))
             else:
                 rows.append(row)
         scores = self._score_rows(bundle, snapshot, np.asarray(rows, dtype=np.intp))

@@ -152,6 +152,7 @@ class FeatureStore:
         self._source_lock = threading.Lock()  # from_source: the one lock of its connection
         self.touchpoints_key: frozenset[tuple[str, ...]] = frozenset()  # those counted now
         self._generation = 0  # bumped when the touchpoints counted change
+        self._all_accounts: frozenset[str] | None = None  # the source's accounts table
 
     @property
     def data_error(self) -> str | None:
@@ -251,6 +252,25 @@ class FeatureStore:
             self._generation += 1  # a date being computed meanwhile is not kept
             self.touchpoints_key = key
         return True
+
+    def knows(self, account_id: str) -> bool:
+        """Whether `account_id` is an account of the data: active now, or in its accounts table.
+
+        Without a source of its own (features given as they are) only the latest snapshot's
+        accounts are known.
+        """
+        if account_id in self.latest.row:
+            return True
+        if self.source is None:
+            return False
+        if self._all_accounts is None:  # read once; a cursor of its own: scoring may use `con`
+            cursor = self.source.con.cursor()
+            try:
+                rows = cursor.execute("SELECT account_id FROM accounts").fetchall()
+            finally:
+                cursor.close()
+            self._all_accounts = frozenset(str(row[0]) for row in rows)
+        return account_id in self._all_accounts
 
     def is_loaded(self, as_of: datetime | None) -> bool:
         """Whether features as of `as_of` are ready (no computing needed)."""

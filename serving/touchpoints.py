@@ -10,7 +10,6 @@ snapshot (the active accounts), then the source's accounts table. The store is t
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -126,26 +125,6 @@ def _field_error(field: str, message: str, kind: str) -> HTTPException:
     return HTTPException(422, [{"loc": ["body", field], "msg": message, "type": kind}])
 
 
-class AccountDirectory:
-    """Which accounts the service knows: the latest snapshot's, then the source's table."""
-
-    def __init__(self) -> None:
-        self._all: frozenset[str] | None = None
-        self._lock = threading.Lock()
-
-    def knows(self, service: Any, account_id: str) -> bool:
-        if account_id in service.features.latest.row:
-            return True
-        source = getattr(service.features, "source", None)
-        if source is None:
-            return False
-        with self._lock:
-            if self._all is None:  # a cursor of its own: scoring may use the connection
-                rows = source.con.cursor().execute("SELECT account_id FROM accounts").fetchall()
-                self._all = frozenset(str(row[0]) for row in rows)
-        return account_id in self._all
-
-
 def _store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
@@ -173,7 +152,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("/v1/touchpoints", status_code=201, response_model=TouchpointOut, responses=ERRORS)
 def record_touchpoint(body: TouchpointIn, request: Request, response: Response) -> TouchpointOut:
     """Record a touchpoint once per `touchpoint_id` (a repeat gets the same answer)."""
-    if not request.app.state.accounts.knows(_service(request), body.account_id):
+    if not _service(request).features.knows(body.account_id):
         raise _field_error("account_id", f"account {body.account_id!r} is not known", "unknown")
     outcomes = request.app.state.touchpoint_outcomes
     try:
@@ -198,7 +177,7 @@ def account_touchpoints(
     account_id: Annotated[str, Path(min_length=1, max_length=MAX_ID)], request: Request
 ) -> AccountTouchpoints:
     """The touchpoints recorded through the service for one account, oldest first."""
-    if not request.app.state.accounts.knows(_service(request), account_id):
+    if not _service(request).features.knows(account_id):
         raise HTTPException(404, f"account {account_id!r} is not known")
     try:
         frame = _store(request).touchpoints(account_id=account_id)
@@ -222,7 +201,6 @@ def attach_store(
     """
     if getattr(app.state, "store", None) is None:
         app.state.store = Store(settings.store_url)
-    app.state.accounts = AccountDirectory()
     app.state.touchpoint_outcomes = Counter(
         "retain_touchpoints", "Touchpoints posted, by outcome", ["outcome"], registry=registry
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
+import duckdb
 import numpy as np
 import pytest
 import schemathesis
@@ -36,6 +38,40 @@ def client(service):
         yield client
 
 
+def test_an_id_sent_twice_is_a_422_naming_it_and_scores_nothing(client):
+    ids = ["acct-0003", "acct-0010", "acct-0003", "nobody", "nobody"]
+    response = client.post("/v1/score", json={"account_ids": ids}, headers=AUTH)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "account_ids"]
+    assert "send each id once" in error["msg"]
+    assert "'acct-0003', 'nobody'" in error["msg"]
+
+
+def test_an_account_of_the_data_without_a_term_then_is_told_apart_from_a_wrong_id():
+    service = make_service(n=5)
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE accounts AS SELECT * FROM (VALUES ('acct-0001'), ('acct-gone')) t(account_id)"
+    )
+    service.features.source = SimpleNamespace(con=con)  # churned: not in the latest snapshot
+    with TestClient(create_app(test_settings(), service)) as client:
+        body = {"account_ids": ["acct-0001", "acct-gone", "acct-typo"]}
+        response = client.post("/v1/score", json=body, headers=AUTH)
+        one = client.get("/v1/accounts/acct-gone", headers=AUTH)
+    assert response.status_code == 200
+    assert [s["account_id"] for s in response.json()["scores"]] == ["acct-0001"]
+    assert response.json()["unknown"] == [
+        {
+            "account_id": "acct-gone",
+            "error": "not an active account as of 2026-06-01T00:00:00 (no term in force)",
+        },
+        {"account_id": "acct-typo", "error": "no account with this id in the data"},
+    ]
+    assert one.status_code == 404
+    assert "no term in force" in one.json()["detail"]
+
+
 def test_score_returns_every_field_valid_and_unknown_ids_per_id(client, service):
     ids = ["acct-0003", "acct-0010", "nobody", "acct-0042"]
     response = client.post("/v1/score", json={"account_ids": ids}, headers=AUTH)
@@ -43,7 +79,7 @@ def test_score_returns_every_field_valid_and_unknown_ids_per_id(client, service)
     body = response.json()
     assert [s["account_id"] for s in body["scores"]] == ["acct-0003", "acct-0010", "acct-0042"]
     assert body["unknown"] == [
-        {"account_id": "nobody", "error": "not an active account as of 2026-06-01T00:00:00"}
+        {"account_id": "nobody", "error": "no account with this id in the data"}
     ]
     bundle = service.models.bundle
     snapshot = service.features.latest
