@@ -21,7 +21,7 @@ import numpy as np
 
 from features.units import format_value
 from serving.fact_words import fact_sentence
-from training.families import FamilyReading, FeatureLike, comparison, reads_as_reason
+from training.families import Band, FamilyReading, FeatureLike, comparison, reads_as_reason
 from training.families import clean as _clean
 
 __all__ = [
@@ -57,13 +57,19 @@ def feature_catalogue() -> dict[str, FeatureLike]:
     return {feature.name: feature for feature in FEATURES}
 
 
-def describe(feature: FeatureLike, value: float | None, healthy_value: float | None) -> str:
+def describe(
+    feature: FeatureLike,
+    value: float | None,
+    healthy_value: float | None,
+    band: Band | None = None,
+) -> str:
     """One sentence for a feature's value next to the healthy accounts' typical value.
 
     Example: "Days since a key user was last active: 41 days, worse than healthy
     accounts (3 days)." A feature with no healthy direction gets no verdict: "Days until
     the renewal decision: 12 days (healthy accounts: 180 days)." (it is never a driver of
-    risk, `reads_as_reason`, but an action's rule may name it).
+    risk, `reads_as_reason`, but an action's rule may name it). A value inside the middle
+    half of healthy accounts (`band`) is "in line with" them.
     """
     label = feature.description.rstrip(". ")
     shown = format_value(value, feature.unit)
@@ -78,7 +84,7 @@ def describe(feature: FeatureLike, value: float | None, healthy_value: float | N
     if feature.healthy not in ("higher", "lower"):  # no better or worse: a fact, no verdict
         return f"{label}: {shown} (healthy accounts: {healthy_shown})."
     return (
-        f"{label}: {shown}, {comparison(feature, value, healthy_value)} healthy accounts "
+        f"{label}: {shown}, {comparison(feature, value, healthy_value, band)} healthy accounts "
         f"({healthy_shown})."
     )
 
@@ -89,8 +95,9 @@ def driver(
     value: Any,
     healthy_reference: Mapping[str, Any],
     catalogue: Mapping[str, FeatureLike] | None = None,
+    bands: Mapping[str, Band] | None = None,
 ) -> Driver:
-    """The `Driver` for one feature of one account."""
+    """The `Driver` for one feature of one account (`bands`: healthy accounts' middle half)."""
     catalogue = catalogue if catalogue is not None else feature_catalogue()
     account_value = _clean(value)
     healthy_value = _clean(healthy_reference.get(name))
@@ -100,7 +107,7 @@ def driver(
         contribution=float(contribution),
         value=account_value,
         healthy_value=healthy_value,
-        sentence=describe(catalogue[name], account_value, healthy_value),
+        sentence=describe(catalogue[name], account_value, healthy_value, (bands or {}).get(name)),
     )
 
 
@@ -112,6 +119,7 @@ def top_drivers(
     top: int = 5,
     catalogue: Mapping[str, FeatureLike] | None = None,
     hidden: Collection[str] = (),
+    bands: Mapping[str, Band] | None = None,
 ) -> list[Driver]:
     """The `top` features with the largest SHAP contributions (either sign), largest first.
 
@@ -127,7 +135,9 @@ def top_drivers(
         top: How many drivers to return.
         catalogue: Feature definitions by name (defaults to `features.definitions`).
         hidden: Features never shown (families without data at training).
+        bands: Feature -> the middle half of healthy accounts (in line with them inside).
     """
+    bands = bands or {}
     order = np.argsort(-np.abs(contributions[: len(feature_names)]), kind="stable")
     catalogue = catalogue if catalogue is not None else feature_catalogue()
     shown = [
@@ -141,10 +151,11 @@ def top_drivers(
             contributions[i],
             values[i],
             healthy_reference.get(feature_names[i]),
+            bands.get(feature_names[i]),
         )
     ]
     return [
-        driver(feature_names[i], contributions[i], values[i], healthy_reference, catalogue)
+        driver(feature_names[i], contributions[i], values[i], healthy_reference, catalogue, bands)
         for i in shown[:top]
     ]
 
@@ -157,6 +168,7 @@ def family_drivers(
     catalogue: Mapping[str, FeatureLike] | None = None,
     facts: Mapping[str, Any] | None = None,
     as_of: datetime | None = None,
+    bands: Mapping[str, Band] | None = None,
 ) -> list[Driver]:
     """One driver per family (`training.families.read_families`), in the order read.
 
@@ -173,11 +185,14 @@ def family_drivers(
         catalogue: Feature definitions by name (defaults to `features.definitions`).
         facts: The account's dated facts (`features.facts`), if known.
         as_of: The snapshot time the facts are as of.
+        bands: Feature -> the middle half of healthy accounts.
     """
     catalogue = catalogue if catalogue is not None else feature_catalogue()
     drivers = []
     for r in readings[:top]:
-        found = driver(r.lead, r.contribution, values.get(r.lead), healthy_reference, catalogue)
+        found = driver(
+            r.lead, r.contribution, values.get(r.lead), healthy_reference, catalogue, bands
+        )
         dated = (
             fact_sentence(r.family, facts, values, healthy_reference, as_of)
             if r.direction == "raises"

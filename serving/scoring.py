@@ -60,6 +60,7 @@ class _Batch:
     healthy: dict[str, Any]
     effects: list[Mapping[str, ExpectedEffect]] | None
     reference: dict[str, Any]  # healthy values of every family's features (wording)
+    bands: dict[str, tuple[float, float]]  # healthy accounts' middle half, every feature
     readings: list[list[FamilyReading]]  # drivers by family (training.families)
 
 
@@ -185,6 +186,7 @@ class ScoringService:
         hidden = coverage.unsupported_features(bundle.churn, self.catalogue)
         reference = dict(getattr(bundle.churn, "family_reference", None) or {})
         reference = reference or dict(bundle.churn.healthy_reference)
+        bands = dict(getattr(bundle.churn, "healthy_band", None) or {})
         batch = _Batch(
             values=values,
             churn_X=churn_X,
@@ -200,6 +202,7 @@ class ScoringService:
             healthy=dict(bundle.churn.healthy_reference),
             effects=bundle.effects(snapshot, rows) if bundle.effects is not None else None,
             reference=reference,
+            bands=bands,
             readings=read_batch(
                 snapshot.feature_names,
                 values,
@@ -209,6 +212,7 @@ class ScoringService:
                 self.catalogue,
                 getattr(bundle.churn, "cause_reader", None),
                 hidden,
+                bands,
             ),
         )
         return [self._account(bundle, snapshot, int(row), i, batch) for i, row in enumerate(rows)]
@@ -244,6 +248,7 @@ class ScoringService:
             catalogue,
             snapshot.facts.get(snapshot.account_ids[row]),
             snapshot.as_of,
+            batch.bands,
         )
         diagnosis = [r.family for r in readings if r.direction == "raises"]
         suggestions = suggest(fired, by_feature, diagnosis, facts)
@@ -266,7 +271,12 @@ class ScoringService:
                     DriverOut(
                         **vars(
                             explain.driver(
-                                f, by_feature.get(f, 0.0), facts.get(f), healthy, catalogue
+                                f,
+                                by_feature.get(f, 0.0),
+                                facts.get(f),
+                                healthy,
+                                catalogue,
+                                batch.bands,
                             )
                         )
                     )

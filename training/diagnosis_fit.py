@@ -34,7 +34,7 @@ from actions.tiers import cut_points
 from training.calibration import Calibrator
 from training.config import load_config
 from training.diagnosis import SHIPPED_READER, CauseReader
-from training.model import AccountModel, healthy_reference
+from training.model import AccountModel, healthy_band, healthy_reference
 from training.truth import explanations_against_causes
 
 CHURN_PARAMS: dict[str, object] = {
@@ -78,9 +78,10 @@ def quick_churn_model(
     raw = booster.predict(X, raw_score=True)
     calibrator = Calibrator("platt").fit(raw, early["churn"].to_numpy())
     healthy = healthy_reference(early[early["churn"] == 0], names)
+    band = healthy_band(early[early["churn"] == 0], names)
     model = AccountModel("churn", booster, calibrator, names, {}, healthy)
     model.tier_thresholds = cut_points(model.predict_proba(late), 0.10, 0.20)
-    model.family_reference = healthy
+    model.family_reference, model.healthy_band = healthy, band
     return model, late
 
 

@@ -71,6 +71,7 @@ def judge(seed: int, accounts: int, cache: Path | None) -> dict[str, float]:
         churn.family_reference or churn.healthy_reference,
         catalogue,
         load_reader(),
+        bands=churn.healthy_band,
     )
     columns = [c for c in snapshots.columns if c not in ("account_id", "as_of")]
     rows = snapshots[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)

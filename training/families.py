@@ -3,7 +3,8 @@
 A family (`Feature.family`: key users, usage, outcomes, milestones, support, ...) is a
 reason for risk only where one of its features is worse than healthy accounts; a value in
 line with them, or of a feature with no healthy direction, is never a reason
-(`reads_as_reason`). Families that reveal a cause come
+(`reads_as_reason`; in line: inside the middle half of healthy accounts, or near their
+median). Families that reveal a cause come
 first, ordered by the cause reader's probability that their cause is the account's main
 one (`training.diagnosis`), each led by the feature the reader leaned on most; the other
 families follow by the churn model's summed contribution (SHAP) over their features, and
@@ -53,16 +54,27 @@ def clean(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-def comparison(feature: FeatureLike, value: float, healthy_value: float) -> str:
+Band = tuple[float, float]
+"""The middle half of healthy accounts' values of a feature (25th, 75th percentile)."""
+
+
+def comparison(
+    feature: FeatureLike, value: float, healthy_value: float, band: Band | None = None
+) -> str:
     """'worse than', 'better than' or 'in line with' healthy accounts, by the healthy direction.
 
     Two values within 5% of each other, or that read the same in the feature's unit
     (`features.units.format_value`: a change of -0.01 and one of 0 both read "flat"), are
-    in line: a sentence never calls "flat" worse than "flat".
+    in line: a sentence never calls "flat" worse than "flat". So is a value inside the
+    middle half of healthy accounts (`band`, when known): with healthy accounts ranging
+    over 6-14 modules, 9 is what healthy peers look like, not "worse than healthy
+    accounts (10)".
     """
-    same = math.isclose(value, healthy_value, rel_tol=0.05) or format_value(
-        value, feature.unit
-    ) == format_value(healthy_value, feature.unit)
+    same = (
+        math.isclose(value, healthy_value, rel_tol=0.05)
+        or format_value(value, feature.unit) == format_value(healthy_value, feature.unit)
+        or (band is not None and band[0] <= value <= band[1])
+    )
     if same or feature.healthy not in ("higher", "lower"):
         return "in line with" if same else "unlike"
     better = value > healthy_value if feature.healthy == "higher" else value < healthy_value
@@ -70,13 +82,18 @@ def comparison(feature: FeatureLike, value: float, healthy_value: float) -> str:
 
 
 def reads_as_reason(
-    feature: FeatureLike, contribution: float, value: Any, healthy_value: Any
+    feature: FeatureLike,
+    contribution: float,
+    value: Any,
+    healthy_value: Any,
+    band: Band | None = None,
 ) -> bool:
     """Whether the account differs from healthy accounts the way the contribution pushes.
 
     A driver raising the risk must be worse than healthy accounts, one lowering it better;
-    a value in line with healthy accounts is no reason either way (its contribution comes
-    from what it combines with, which a single sentence cannot say), so it is not shown.
+    a value in line with healthy accounts (`comparison`: near their median, or inside
+    their middle half `band`) is no reason either way (its contribution comes from what it
+    combines with, which a single sentence cannot say), so it is not shown.
     A feature with no healthy direction (company size, ARR, tenure, days until the
     renewal, the CS team's own contact counts) describes the account or the calendar, not
     what went wrong: it is never a reason, however much the score leans on it (on monthly
@@ -88,7 +105,7 @@ def reads_as_reason(
     account, healthy = clean(value), clean(healthy_value)
     if account is None or healthy is None:
         return account is not None
-    verdict = comparison(feature, account, healthy)
+    verdict = comparison(feature, account, healthy, band)
     if verdict == "in line with":
         return False
     return (verdict == "worse than") == (contribution > 0)
@@ -128,6 +145,7 @@ def read_families(
     likelihood: Mapping[str, float] | None = None,
     evidence: Mapping[str, Mapping[str, float]] | None = None,
     hidden: Collection[str] = (),
+    bands: Mapping[str, Band] | None = None,
 ) -> list[FamilyReading]:
     """The families behind one account's score, risk-raising first, largest credit first.
 
@@ -152,6 +170,7 @@ def read_families(
         evidence: Family -> feature -> how much the reader leaned on the feature toward
             the family's causes (its SHAP); picks a cause family's lead feature.
         hidden: Features never shown (families without data at training).
+        bands: Feature -> the middle half of healthy accounts (None: the median alone).
     """
     worse: dict[str, list[str]] = {}
     pushing: dict[str, dict[str, float]] = {}
@@ -163,9 +182,11 @@ def read_families(
         shap = float(contributions.get(name, 0.0))
         summed[feature.family] = summed.get(feature.family, 0.0) + shap
         reference = clean(healthy.get(name))
-        if reference is not None and comparison(feature, float(raw), reference) == "worse than":
+        band = (bands or {}).get(name)
+        verdict = None if reference is None else comparison(feature, float(raw), reference, band)
+        if verdict == "worse than":
             worse.setdefault(feature.family, []).append(name)
-        if shap != 0.0 and reads_as_reason(feature, shap, raw, reference):
+        if shap != 0.0 and reads_as_reason(feature, shap, raw, reference, band):
             pushing.setdefault(feature.family, {})[name] = shap
     own = {f: sum(s for s in shaps.values() if s > 0) for f, shaps in pushing.items()}
     mass = sum(own.values())
@@ -232,6 +253,7 @@ def read_batch(
     catalogue: Mapping[str, FeatureLike],
     reader: ReaderLike | None = None,
     hidden: Collection[str] = (),
+    bands: Mapping[str, Band] | None = None,
 ) -> list[list[FamilyReading]]:
     """`read_families` for a block of accounts.
 
@@ -245,6 +267,7 @@ def read_batch(
         catalogue: Feature definitions by name.
         reader: The cause reader (None: families ordered by SHAP alone).
         hidden: Features never shown.
+        bands: Feature -> the middle half of healthy accounts (None: the median alone).
     """
     values = np.atleast_2d(np.asarray(values, dtype=float))
     likelihood: dict[str, np.ndarray] = {}
@@ -270,6 +293,7 @@ def read_batch(
                 {family: float(p[i]) for family, p in likelihood.items()} or None,
                 leaning,
                 hidden,
+                bands,
             )
         )
     return readings

@@ -36,6 +36,10 @@ class AccountModel(PythonModel):
             drivers by the cause they point to (`training.families`); None without one.
         family_reference: feature -> median among healthy training accounts for every
             feature (the chosen model may read fewer), to word drivers of every family.
+        healthy_band: feature -> the middle half of healthy training accounts (their 25th
+            and 75th percentiles), every feature: a value inside it is in line with healthy
+            peers and never a reason (`training.families.comparison`); empty for models
+            trained before it existed (they compare with the median alone).
     """
 
     # class-level defaults: models pickled before these existed still load
@@ -44,6 +48,7 @@ class AccountModel(PythonModel):
     reference: Any = None
     cause_reader: Any = None  # training.diagnosis.CauseReader (churn only)
     family_reference: dict[str, float] = {}  # noqa: RUF012
+    healthy_band: dict[str, tuple[float, float]] = {}  # noqa: RUF012
 
     def __init__(
         self,
@@ -112,3 +117,17 @@ def healthy_reference(frame: pd.DataFrame, feature_names: list[str]) -> dict[str
     """Median of each feature among healthy accounts (the rows given: renewed, churn == 0)."""
     medians = frame[feature_names].median(numeric_only=True)
     return {name: float(medians.get(name, np.nan)) for name in feature_names}
+
+
+def healthy_band(frame: pd.DataFrame, feature_names: list[str]) -> dict[str, tuple[float, float]]:
+    """The middle half of each feature among healthy accounts (25th and 75th percentiles).
+
+    Features no healthy account has a value for are left out.
+    """
+    numeric = frame[feature_names].apply(pd.to_numeric, errors="coerce")
+    low, high = numeric.quantile(0.25), numeric.quantile(0.75)
+    return {
+        name: (float(low[name]), float(high[name]))
+        for name in feature_names
+        if not (np.isnan(low[name]) or np.isnan(high[name]))
+    }

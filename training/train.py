@@ -20,7 +20,7 @@ from training.calibration import Calibrator
 from training.config import TrainingConfig, load_config
 from training.diagnosis import load_reader
 from training.evaluate import evaluate, paired_auc_gap
-from training.model import AccountModel, healthy_reference
+from training.model import AccountModel, healthy_band, healthy_reference
 from training.monitor.reference import reference_at
 from training.names import model_name
 from training.plots import evaluation_plots
@@ -348,6 +348,7 @@ def train(
         report(f"No data for the feature families: {', '.join(missing)} (not used as drivers)")
     churn_train = splits["churn"].train
     healthy = healthy_reference(churn_train[churn_train["churn"] == 0], feature_names)
+    band = healthy_band(churn_train[churn_train["churn"] == 0], feature_names)
     results: dict[str, TargetResult] = {}
     for target, split in splits.items():
         result = fit_target(
@@ -357,6 +358,7 @@ def train(
         result.model.models_not_trained = dict(skipped)
         if target == "churn":  # drivers by family, ordered by the cause they point to
             result.model.cause_reader, result.model.family_reference = load_reader(), healthy
+            result.model.healthy_band = band
         if truth is not None:
             result.truth = compare_with_truth(
                 truth, result.split.test, result.test_probability["model"], target

@@ -154,6 +154,7 @@ def explanations_against_causes(
         catalogue,
         model.cause_reader,
         hidden={name for name in names if catalogue[name].family in missing},
+        bands=model.healthy_band,
     )
     found = cause_agreement(pd.read_parquet(path), rows, [first_families(r) for r in readings])
     checks = getattr(model.cause_reader, "checks", None) or {}

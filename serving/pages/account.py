@@ -52,6 +52,7 @@ def measures(
     healthy: Mapping[str, Any],
     catalogue: Mapping[str, explain.FeatureLike],
     hidden: Sequence[str] = (),
+    bands: Mapping[str, tuple[float, float]] | None = None,
 ) -> dict[str, list[Measure]]:
     """The measure groups of the page (features the snapshot lacks are left out)."""
     groups: dict[str, list[Measure]] = {}
@@ -72,7 +73,12 @@ def measures(
                     if name not in hidden
                     else "no data",
                     healthy=explain.format_value(reference, feature.unit) if has_reference else "",
-                    verdict=explain.comparison(feature, float(value), float(reference))  # type: ignore[arg-type]
+                    verdict=explain.comparison(
+                        feature,
+                        float(value),  # type: ignore[arg-type]
+                        float(reference),  # type: ignore[arg-type]
+                        (bands or {}).get(name),
+                    )
                     if known and has_reference
                     else "",
                 )

@@ -113,6 +113,7 @@ def _account_details(service: Any, store: Any, account_id: str) -> dict[str, Any
             bundle.churn.healthy_reference,
             service.catalogue,
             hidden,
+            getattr(bundle.churn, "healthy_band", None),
         ),
         "key_users": details.key_users(service, account_id, latest.as_of),
         "kpis": details.kpi_results(service, account_id, latest.as_of),

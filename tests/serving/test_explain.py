@@ -129,6 +129,27 @@ def test_every_defined_feature_can_be_described():
         assert sentence.startswith(f.description.rstrip(". ")) and sentence.endswith(".")
 
 
+def test_a_value_inside_the_middle_half_of_healthy_accounts_is_in_line_not_worse():
+    # Fourth audit: "9 features, worse than healthy accounts (10 features)" led the drivers
+    # of 180 of 977 accounts where healthy accounts ranged widely around 10.
+    breadth = feature("features_used_30d")
+    assert breadth.healthy == "higher"
+    assert comparison(breadth, 9.0, 10.0) == "worse than"  # against the median alone
+    assert comparison(breadth, 9.0, 10.0, (6.0, 14.0)) == "in line with"
+    assert not reads_as_reason(breadth, 0.4, 9.0, 10.0, (6.0, 14.0))
+    assert describe(breadth, 9.0, 10.0, (6.0, 14.0)).endswith(
+        "9 features, in line with healthy accounts (10 features)."
+    )
+    # outside it, on the worse side: a reason, worded against the median as before
+    assert comparison(breadth, 5.0, 10.0, (6.0, 14.0)) == "worse than"
+    assert reads_as_reason(breadth, 0.4, 5.0, 10.0, (6.0, 14.0))
+    assert comparison(breadth, 15.0, 10.0, (6.0, 14.0)) == "better than"
+    assert reads_as_reason(breadth, -0.4, 15.0, 10.0, (6.0, 14.0))
+    # a band of one value (nearly every healthy account at 0) still lets 1 differ
+    lost = feature("key_users_lost_unreplaced_90d")
+    assert reads_as_reason(lost, 0.4, 1.0, 0.0, (0.0, 0.0))
+
+
 def test_values_that_read_the_same_are_in_line_not_worse():
     # Second audit: "Active days, last 30 days vs the 30 before: flat, worse than healthy
     # accounts (flat)" and "Change in KPI attainment...: -1%, worse than healthy accounts

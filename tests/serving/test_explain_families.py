@@ -37,6 +37,9 @@ def test_every_driver_carries_its_family_and_leads_it(scores):
 
 
 def test_raising_families_come_first_and_never_read_in_line_with_healthy(scores):
+    """In line: near the healthy median, or inside the middle half of healthy accounts."""
+    bands = make_model("churn").healthy_band  # the served model's, as trained
+    assert bands
     raised = 0
     for score in scores:
         directions = [f.direction for f in score.families]
@@ -44,7 +47,9 @@ def test_raising_families_come_first_and_never_read_in_line_with_healthy(scores)
         for d in score.drivers:
             if d.value is None or d.healthy_value is None:
                 continue
-            verdict = comparison(feature(d.feature), d.value, d.healthy_value)
+            low, high = bands[d.feature]
+            assert not low <= d.value <= high, d.sentence
+            verdict = comparison(feature(d.feature), d.value, d.healthy_value, bands[d.feature])
             assert verdict != "in line with", d.sentence
             if d.contribution > 0 and verdict != "unlike":
                 assert verdict == "worse than", d.sentence

@@ -15,7 +15,7 @@ from serving.models import ModelBundle, ModelStore
 from serving.scoring import ScoringService
 from serving.snapshots import FeatureStore, snapshot_from_frames
 from training.calibration import Calibrator
-from training.model import AccountModel
+from training.model import AccountModel, healthy_band
 from training.uplift import ActionEffect, UpliftConfig
 
 AS_OF = datetime(2026, 6, 1)
@@ -72,7 +72,7 @@ def make_model(target: str, seed: int = 0, trees: int = 30) -> AccountModel:
     calibrator = Calibrator("platt").fit(raw, y)
     p = calibrator.transform(raw)
     healthy = frame.loc[y == 0, list(FEATURE_NAMES)].median()
-    return AccountModel(
+    model = AccountModel(
         target=target,
         booster=booster,
         calibrator=calibrator,
@@ -80,6 +80,8 @@ def make_model(target: str, seed: int = 0, trees: int = 30) -> AccountModel:
         tier_thresholds={"high": float(np.quantile(p, 0.8)), "medium": float(np.quantile(p, 0.5))},
         healthy_reference={k: float(v) for k, v in healthy.items()},
     )
+    model.healthy_band = healthy_band(frame.loc[y == 0], list(FEATURE_NAMES))
+    return model
 
 
 def make_bundle(version: str = "1", seed: int = 0, uplift: object = None) -> ModelBundle:

@@ -9,6 +9,7 @@ import pytest
 from features.definitions import FEATURES
 from training.diagnosis import CauseReader
 from training.families import first_families, read_batch, read_families
+from training.model import healthy_band
 from training.truth import cause_agreement
 
 CATALOGUE = {f.name: f for f in FEATURES}
@@ -46,6 +47,22 @@ def test_without_a_reader_the_proxy_leads() -> None:
     assert readings[0].lead == "seat_fill"
     assert readings[-1].direction == "lowers" and readings[-1].family == "contract"
     assert readings[-1].features == ("renewals_so_far",)
+
+
+def test_a_value_inside_healthy_accounts_middle_half_is_no_reason() -> None:
+    # healthy accounts fill 70-100% of their seats: 75% is what they look like
+    bands = {"seat_fill": (0.7, 1.0), "key_users": (2.0, 3.0)}
+    readings = read_families(NAMES, VALUES, SHAP, HEALTHY, CATALOGUE, bands=bands)
+    assert first_families(readings) == ["key_users"]
+    assert all("seat_fill" not in r.features for r in readings)
+
+
+def test_the_middle_half_of_healthy_accounts_is_their_25th_to_75th_percentile() -> None:
+    frame = pd.DataFrame(
+        {"seat_fill": np.linspace(0.0, 1.0, 101), "key_users": [np.nan] * 101, "x": ["a"] * 101}
+    )
+    bands = healthy_band(frame, ["seat_fill", "key_users", "x"])
+    assert bands == {"seat_fill": (pytest.approx(0.25), pytest.approx(0.75))}
 
 
 def test_a_feature_with_no_healthy_direction_is_never_a_reason() -> None:
