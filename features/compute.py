@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
 import duckdb
 import pandas as pd
 
-from features.definitions import FEATURE_NAMES, FEATURES, Feature
+from features.definitions import FEATURES, Feature
 from features.sql.scans import scans_sql
 from features.sql.sources import HELPERS, SOURCES
 from features.sql.spine import SPINE, snapshots_sql
@@ -48,29 +49,115 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _with_clause(as_of: Sequence[datetime], sources: Collection[str] = tuple(SOURCES)) -> str:
-    """The `WITH` clause: snapshots, spine, and only the relations `sources` need.
-
-    A scan, helper or source becomes a CTE only when something included reads it.
-    """
+def _relations(as_of: Sequence[datetime]) -> dict[str, str]:
+    """Every relation the statement may define, name -> SQL: what `WITH` picks from."""
     available = {"snapshots": snapshots_sql(as_of), "spine": SPINE}
     available.update(scans_sql(as_of))
     available.update(HELPERS)
     available.update({f"src_{name}": sql for name, sql in SOURCES.items()})
-    needed = {"snapshots", "spine"} | {f"src_{name}" for name in sources}
+    return available
+
+
+def _names(name: str, sql: str) -> bool:
+    """Whether `sql` holds `name` as a whole word (a relation, a table, a column)."""
+    return re.search(rf"\b{re.escape(name)}\b", sql) is not None
+
+
+def _closure(names: Collection[str], available: dict[str, str]) -> set[str]:
+    """`names` and every relation of `available` they read, directly or through others."""
+    needed = set(names)
     pending = list(needed)
     while pending:
         sql = available[pending.pop()]
         for name in available:
-            if name not in needed and re.search(rf"\b{name}\b", sql):
+            if name not in needed and _names(name, sql):
                 needed.add(name)
                 pending.append(name)
+    return needed
+
+
+def _account_list(accounts: Collection[str]) -> str:
+    """`accounts` as a list of SQL text literals."""
+    return ", ".join("'" + str(account).replace("'", "''") + "'" for account in sorted(accounts))
+
+
+def _with_clause(
+    as_of: Sequence[datetime],
+    sources: Collection[str] = tuple(SOURCES),
+    accounts: Collection[str] | None = None,
+) -> str:
+    """The `WITH` clause: snapshots, spine, and only the relations `sources` need.
+
+    A scan, helper or source becomes a CTE only when something included reads it.
+    `accounts`: the spine keeps only their rows (`features_sql`).
+    """
+    available = _relations(as_of)
+    if accounts is not None:
+        chosen = _account_list(accounts) or "NULL"  # none: an empty spine
+        available["spine"] = f"SELECT * FROM ({SPINE}) chosen WHERE account_id IN ({chosen})"
+    needed = _closure({"snapshots", "spine"} | {f"src_{name}" for name in sources}, available)
     ctes = {name: sql for name, sql in available.items() if name in needed}
     return "WITH " + ",\n".join(f"{name} AS ({sql})" for name, sql in ctes.items())
 
 
-def features_sql(as_of: Sequence[datetime], features: Sequence[Feature] = FEATURES) -> str:
-    """The one SQL statement computing `features` for every account active at each T."""
+@dataclass(frozen=True)
+class TableReaders:
+    """The features a typed table's rows reach (`readers_of`), and what computing them needs.
+
+    Attributes:
+        features: The features whose values can change when the table's rows change: those
+            of every source whose SQL, or a relation it reads, names the table, and the
+            derived features that name one of those (catalogue order).
+        inputs: `features` and every measured feature a derived one among them reads: what
+            `features_sql` needs to compute them (catalogue order).
+        relations: The relations of the statement that read the table, directly or through
+            others: `src_<source>`, and `spine`, a scan or a helper such as `product` when
+            one does (the spine: which accounts are active can change with it; a helper:
+            one account's rows can reach every account's features).
+    """
+
+    features: tuple[Feature, ...]
+    inputs: tuple[Feature, ...]
+    relations: frozenset[str]
+
+
+def readers_of(table: str, features: Sequence[Feature] = FEATURES) -> TableReaders:
+    """Which of `features` read the typed table `table`, directly or through other relations.
+
+    Found in the SQL itself, as `features_sql` finds the relations it needs, so a
+    definition added later that reads the table is found too. It errs one way only: a word
+    that merely looks like the table's name makes a reader, never the reverse.
+    """
+    available = _relations([datetime(2000, 1, 1)])  # which relation reads which: any T
+    direct = {name for name, sql in available.items() if _names(table, sql)}
+    readers = {name for name in available if _closure({name}, available) & direct}
+    measured = {f.name for f in features if f.source != DERIVED and f"src_{f.source}" in readers}
+    derived = [f for f in features if f.source == DERIVED]
+    reached = measured | {f.name for f in derived if any(_names(n, f.sql) for n in measured)}
+    inputs = set(reached)
+    for f in derived:
+        if f.name in reached:
+            inputs |= {g.name for g in features if g.source != DERIVED and _names(g.name, f.sql)}
+    return TableReaders(
+        features=tuple(f for f in features if f.name in reached),
+        inputs=tuple(f for f in features if f.name in inputs),
+        relations=frozenset(readers),
+    )
+
+
+def features_sql(
+    as_of: Sequence[datetime],
+    features: Sequence[Feature] = FEATURES,
+    accounts: Collection[str] | None = None,
+) -> str:
+    """The one SQL statement computing `features` for every account active at each T.
+
+    `accounts`: only their rows, each the same as in the statement for every account (the
+    spine keeps only theirs; every source is aggregated by account and T and joined to
+    it, and reads whatever it reads of the other accounts as before). Restricts the
+    result, not the work done for what the chosen features read: cheap for features that
+    read no events (`readers_of`), not for the whole catalogue.
+    """
     by_source: dict[str, list[Feature]] = {}
     for feat in features:
         by_source.setdefault(feat.source, []).append(feat)
@@ -100,7 +187,7 @@ def features_sql(as_of: Sequence[datetime], features: Sequence[Feature] = FEATUR
     derived = [f"CAST({f.sql} AS DOUBLE) AS {_quote(f.name)}" for f in by_source.get(DERIVED, [])]
     ordered = ", ".join(_quote(f.name) for f in features)
     return (
-        _with_clause(as_of, [s for s in by_source if s != DERIVED])
+        _with_clause(as_of, [s for s in by_source if s != DERIVED], accounts)
         + ",\n"
         + ",\n".join(aggregates)
         + ",\nbase AS (SELECT spine.account_id, spine.as_of,\n  "
@@ -117,6 +204,8 @@ def features_sql(as_of: Sequence[datetime], features: Sequence[Feature] = FEATUR
 def compute_features(
     con: duckdb.DuckDBPyConnection | FeatureEngine,
     as_of: Sequence[datetime | date | str] | datetime | date | str,
+    features: Sequence[Feature] = FEATURES,
+    accounts: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Features of every account active at each snapshot time, as known at that time.
 
@@ -124,18 +213,27 @@ def compute_features(
         con: Connection holding the typed contract views (`load_source(...).con`): DuckDB,
             or another engine's (`features.engines`), which runs the same SQL.
         as_of: One or more snapshot times T (naive UTC; a date means midnight).
+        features: Which features (default the catalogue; a derived one needs the features
+            it reads: `readers_of(...).inputs`).
+        accounts: Only these accounts' rows (`features_sql`); DuckDB only.
 
     Returns:
         One row per account and T with a `new`/`renewal` term where
-        start_date <= T < end_date: `account_id`, `as_of`, then `FEATURE_NAMES`
+        start_date <= T < end_date: `account_id`, `as_of`, then the names of `features`
         as floats (NaN where unknown), sorted by `as_of` then `account_id`.
+
+    Raises:
+        ValueError: `accounts` given with another engine's connection.
     """
     stamps = as_timestamps(as_of)
     if isinstance(con, duckdb.DuckDBPyConnection):
-        frame = con.execute(features_sql(stamps)).df()
+        frame = con.execute(features_sql(stamps, features, accounts)).df()
+    elif accounts is not None:
+        raise ValueError("only DuckDB computes the features of chosen accounts")
     else:
-        frame = con.run_features(stamps, FEATURES)
+        frame = con.run_features(stamps, features)
+    names = [f.name for f in features]
     frame["account_id"] = frame["account_id"].astype(str)
     frame["as_of"] = pd.to_datetime(frame["as_of"])
-    frame[list(FEATURE_NAMES)] = frame[list(FEATURE_NAMES)].astype("float64")
+    frame[names] = frame[names].astype("float64")
     return frame.reset_index(drop=True)

@@ -22,6 +22,7 @@ The SQL is DuckDB's, with T written as a literal, as in `features.compute`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -98,6 +99,11 @@ LEFT JOIN kpis AS o ON o.account_id = a.account_id AND o.rank = 1
 WHERE a.created_at <= $t
 ORDER BY a.account_id
 """
+
+
+def reads(table: str) -> bool:
+    """Whether the facts read the typed table `table` (a word of their SQL: errs one way)."""
+    return re.search(rf"\b{re.escape(table)}\b", _FACTS_SQL) is not None
 
 
 def compute_facts(con: object, as_of: Sequence[datetime]) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "Source",
     "connect",
     "counted_touchpoints",
+    "counting_until",
     "include_touchpoints",
     "load_source",
     "open_source",
@@ -293,37 +295,53 @@ def recorded_rows(recorded: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def counted_touchpoints(source: Any, recorded: pd.DataFrame | None) -> pd.DataFrame:
+def counting_until(source: Any) -> datetime:
+    """Up to when a recorded touchpoint counts: the source's latest activity.
+
+    `features.labels.latest_activity`, or the horizon where the source holds no activity.
+    Counting touchpoints moves neither, so a reader of unchanged files may keep it
+    (`serving.snapshots.FeatureStore`).
+    """
+    from features.labels import data_horizon, latest_activity
+
+    return latest_activity(source.con) or data_horizon(source.con)
+
+
+def counted_touchpoints(
+    source: Any, recorded: pd.DataFrame | None, until: datetime | None = None
+) -> pd.DataFrame:
     """The recorded touchpoints that count: done by the source's latest activity.
 
     Nothing later can be seen as of any time the source can be scored at, and a touchpoint
     recorded today must not move the end of a source exported last week (every usage
     window would look empty): up to the latest activity (`features.labels.latest_activity`;
     the horizon where the source holds no activity) it moves neither that nor the horizon.
+    `until`: that time when the caller knows it (`counting_until`), else read from the source.
     """
-    from features.labels import data_horizon, latest_activity
-
     if recorded is None or recorded.empty:
         return pd.DataFrame(columns=list(TOUCHPOINT_COLUMNS))
-    until = latest_activity(source.con) or data_horizon(source.con)
+    until = counting_until(source) if until is None else until
     stamps = pd.to_datetime(recorded["ts"], utc=True).dt.tz_localize(None)
     return recorded[(stamps <= pd.Timestamp(until)).to_numpy()]
 
 
-def include_touchpoints(source: Any, recorded: pd.DataFrame | None) -> None:
+def include_touchpoints(
+    source: Any, recorded: pd.DataFrame | None, until: datetime | None = None
+) -> None:
     """Make `recorded` touchpoints part of the loaded source's typed `touchpoints` view.
 
     `recorded` (`store.Store.touchpoints()`: at least touchpoint_id, account_id, ts, type)
     replaces whatever was included before; only those that count do
-    (`counted_touchpoints`). A touchpoint in both (the same id at the same account, e.g.
-    exported back by the CRM) counts once, as the recorded copy.
+    (`counted_touchpoints`, with `until` when given). A touchpoint in both (the same id at
+    the same account, e.g. exported back by the CRM) counts once, as the recorded copy.
 
     Args:
         source: a `load_source` source (DuckDB, or Spark's `SparkSource`).
         recorded: the touchpoints recorded through the service; None or empty: none.
+        until: `counting_until(source)`, when the caller knows it.
     """
     con = source.con
-    counted = counted_touchpoints(source, recorded)
+    counted = counted_touchpoints(source, recorded, until)
     if counted.empty:
         rows = pd.DataFrame(columns=list(TOUCHPOINT_COLUMNS))
     else:

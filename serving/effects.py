@@ -4,7 +4,8 @@
 per-action effect in one pass when the bundle is loaded (or swapped in), so a request only
 indexes into that table. The latest snapshot's table is never evicted; a few tables of
 other `as_of` dates are kept, oldest dropped first; the API computes those off the event
-loop (`serving.warming`) before it scores.
+loop (`serving.warming`) before it scores. When touchpoints recorded through the service
+change some accounts' features, `warm_rows` computes those accounts' effects alone.
 """
 
 from __future__ import annotations
@@ -49,6 +50,32 @@ class UpliftEffects:
         table = self._compute(snapshot)
         with self._lock:
             self._latest = (self._key(snapshot), table)
+
+    def warm_rows(
+        self, snapshot: FeatureSnapshot, previous: FeatureSnapshot, rows: np.ndarray
+    ) -> bool:
+        """`warm` for a snapshot that differs from the latest one, `previous`, only at `rows`.
+
+        The effects of those rows are computed, every other row's kept: an uplift model's
+        effects of an account depend on that account's features alone (each learner
+        predicts row by row). False, and nothing done, unless `previous` is the latest
+        snapshot warmed here with the same accounts: then `warm` is needed.
+        """
+        with self._lock:
+            latest = self._latest
+        if latest is None or latest[0] != self._key(previous):
+            return False
+        table = list(latest[1])
+        if len(table) != len(snapshot.account_ids) or snapshot.account_ids != previous.account_ids:
+            return False
+        if len(rows):
+            frame = pd.DataFrame(snapshot.matrix[rows], columns=list(snapshot.feature_names))
+            found = per_account(self.model.effects(frame), self.costs) or [{} for _ in rows]
+            for row, effects in zip(rows, found, strict=True):
+                table[int(row)] = effects
+        with self._lock:
+            self._latest = (self._key(snapshot), table)
+        return True
 
     def _computed(self, snapshot: FeatureSnapshot) -> list[dict[str, ExpectedEffect]] | None:
         key = self._key(snapshot)

@@ -5,6 +5,9 @@ depends on changes, so `LatestScores` computes them all when a bundle is loaded 
 in (`ScoringService.warm`, before the bundle serves) and keeps each one as an object and
 as its JSON. A request at the latest date then only looks scores up, and the API sends the
 stored JSON as it is: no model, explanation, playbook or serialisation work per request.
+When touchpoints recorded through the service change some accounts' features, `replaced`
+keeps every other account's score and puts the new ones of those accounts in
+(`ScoringService.include_touchpoints`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,17 @@ class LatestScores:
     def serves(self, bundle: Any, snapshot: Any) -> bool:
         """Whether these are the scores of `bundle` at `snapshot`."""
         return self.bundle is bundle and self.snapshot is snapshot
+
+    def replaced(self, snapshot: Any, scores: Iterable[AccountScore]) -> LatestScores:
+        """The same bundle's scores at `snapshot`: `scores`, and these for every other account.
+
+        For a snapshot that differs from this one only in the rows of `scores`' accounts
+        (`serving.snapshots.changed_rows`): an account's score depends on its row alone.
+        """
+        memo = LatestScores(self.bundle, snapshot, scores)
+        memo.by_id = {**self.by_id, **memo.by_id}
+        memo.json = {**self.json, **memo.json}
+        return memo
 
     def json_of(self, scores: Sequence[AccountScore]) -> list[bytes] | None:
         """The stored JSON of `scores`, or None unless every one came from here."""

@@ -3,9 +3,11 @@
 A touchpoint posted to `/v1/touchpoints` (or marked done on the CSM pages) lands in the
 service's store, not in the source. `TouchpointFollower` gives the scoring service the
 store's touchpoints whenever they change (`ScoringService.include_touchpoints`: the
-touchpoints features of the latest snapshot are computed again with them, each touchpoint
-once with the source's): at once for one added through this process (the store counts
-them, `Store.touchpoints_added`: the next score request waits for it), and within
+touchpoints features of the accounts whose touchpoints changed are computed again, each
+touchpoint once with the source's, and spliced into the latest snapshot, and those
+accounts alone are scored again; `serving.snapshots.recount_touchpoints`): at once for one
+added through this process (the store counts them, `Store.touchpoints_added`: the next
+score request waits for it, tens of milliseconds), and within
 `RETAIN_RELOAD_SECONDS` for one added by another process or replica (`watch` polls the
 store's `touchpoints_revision`). When the store is down the features keep the touchpoints
 they have, and scoring goes on.

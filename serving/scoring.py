@@ -31,7 +31,7 @@ from serving import coverage, explain
 from serving.memo import LatestScores
 from serving.models import AccountModelLike, ModelBundle, ModelStore
 from serving.schemas import AccountScore, ActionOut, DriverOut, FamilyOut, UnknownAccount
-from serving.snapshots import FeatureSnapshot, FeatureStore
+from serving.snapshots import FeatureSnapshot, FeatureStore, changed_rows
 from training.credentials import describe_error
 from training.families import FamilyReading, read_batch
 
@@ -109,14 +109,16 @@ class ScoringService:
     def include_touchpoints(self, touchpoints: Any) -> bool:
         """Count `touchpoints` recorded through the service (all of the store's) from now on.
 
-        When they change the features, the latest snapshot is computed again and its scores
-        with it (`warm`), before they serve. Returns whether anything changed.
+        When they change the features, the latest snapshot is made again
+        (`FeatureStore.include_touchpoints`) and the accounts whose rows changed are scored
+        again before they serve (`rewarm`). Returns whether anything changed.
         """
+        before = self.features.latest
         if not self.features.include_touchpoints(touchpoints):
             return False
         bundle = self.models.bundle
         while True:
-            warmed = self.warm(bundle)
+            warmed = self.rewarm(bundle, before)
             current = self.models.bundle
             if current is not bundle:  # a champion promoted meanwhile: warm it too
                 bundle = current
@@ -124,6 +126,30 @@ class ScoringService:
             if warmed is not bundle:  # its uplift model fails on the new features
                 self.models.swap(warmed)
             return True
+
+    def rewarm(self, bundle: ModelBundle, before: FeatureSnapshot) -> ModelBundle:
+        """`warm` after the latest snapshot replaced `before`, scoring only what changed.
+
+        An account's score (and its expected effects) depends on its own row of the
+        snapshot alone and the snapshot's time, so when the scores of `bundle` at `before`
+        are the memo, only the accounts whose rows differ are scored again
+        (`snapshots.changed_rows`; their effects: `UpliftEffects.warm_rows`), every other
+        score kept. Otherwise (another bundle, other accounts or time, effects that cannot
+        be updated or fail) the whole `warm`.
+        """
+        memo, latest = self.memo, self.features.latest
+        rows = changed_rows(before, latest)
+        if memo is None or rows is None or not memo.serves(bundle, before):
+            return self.warm(bundle)
+        if bundle.effects is not None:
+            try:
+                updated = bundle.effects.warm_rows(latest, before, rows)
+            except Exception:  # `warm` says why and serves without the uplift model
+                updated = False
+            if not updated:
+                return self.warm(bundle)
+        self.memo = memo.replaced(latest, self._score_rows(bundle, latest, rows))
+        return bundle
 
     def _unknown(self, account_id: str, snapshot: FeatureSnapshot) -> UnknownAccount:
         if self.features.knows(account_id):

@@ -11,7 +11,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from features.compute import compute_features, features_sql
+from features.compute import compute_features, features_sql, readers_of
 from features.definitions import FEATURES, feature
 from tests.support.tables import random_world, typed_connection
 
@@ -107,3 +107,31 @@ def test_a_subset_builds_only_the_relations_it_reads() -> None:
     full = features_sql(MOMENTS)
     for used in ("last_seen AS", "user_windows AS", "src_tickets AS", "product AS"):
         assert used in full
+
+
+def test_the_readers_of_a_table_are_found_in_the_sql() -> None:
+    touchpoints = readers_of("touchpoints")
+    family = tuple(f for f in FEATURES if f.family == "touchpoints")
+    assert touchpoints.features == touchpoints.inputs == family
+    assert touchpoints.relations == {"src_touchpoints"}  # per account: no helper, not the spine
+    events = readers_of("events")
+    names = {f.name for f in events.features}
+    assert {"events_30d", "events_per_active_user_30d", "seat_utilization_30d"} <= names
+    assert "contract_seats" not in names  # read by a derived reader: an input, not a reader
+    assert "contract_seats" in {f.name for f in events.inputs}
+    assert {"product", "window_events"} <= events.relations  # shared by every account
+    assert "spine" in readers_of("subscriptions").relations
+
+
+def test_the_features_of_chosen_accounts_equal_their_rows_of_all() -> None:
+    con = typed_connection(random_world(12))
+    full = compute_features(con, MOMENTS)
+    chosen = sorted(set(full["account_id"]))[:3] + ["no-such-account", "it's"]
+    some = compute_features(con, MOMENTS, accounts=chosen)
+    expected = full[full["account_id"].isin(chosen)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(some, expected)  # every feature, exactly
+    assert compute_features(con, MOMENTS, accounts=[]).empty
+    reading = readers_of("touchpoints").inputs
+    alone = compute_features(con, MOMENTS, reading, accounts=chosen)
+    columns = ["account_id", "as_of", *(f.name for f in reading)]
+    pd.testing.assert_frame_equal(alone, expected[columns])
