@@ -47,6 +47,8 @@ def read_touchpoints(
     """
     try:
         with Store(store_url) as store:
+            if not store.exists():  # nothing recorded yet: reading creates no store file
+                return None
             return store.touchpoints()
     except StoreUnavailable as error:
         logger.warning("Scoring without the touchpoints recorded through the service: %s", error)

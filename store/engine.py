@@ -63,6 +63,13 @@ def ensure_sqlite_folder(url: sa.URL) -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
 
 
+def is_missing_sqlite_file(url: sa.URL) -> bool:
+    """Whether `url` is a SQLite store file that does not exist yet."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return False
+    return not Path(url.database).exists()  # type: ignore[arg-type]
+
+
 def describe_url(url: sa.URL) -> str:
     """The URL without its password, for messages."""
     return url.render_as_string(hide_password=True).replace("+psycopg", "")

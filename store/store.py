@@ -95,6 +95,13 @@ class Store:
     def _t(self, name: str) -> sa.Table:
         return table(self.metadata, name)
 
+    def exists(self) -> bool:
+        """False for a SQLite file not created yet (nothing ever stored), else True.
+
+        Lets a reader (`retain features`) leave no empty store file behind.
+        """
+        return not engines.is_missing_sqlite_file(self.url)
+
     def check(self) -> None:
         """Raise `StoreUnavailable` unless the store answers (the readiness check)."""
         with self._transaction() as connection:

@@ -32,6 +32,26 @@ def test_retain_features_counts_the_store_touchpoints(tiny_parquet_dir, tmp_path
     assert again["days_since_touchpoint"].isna()["1003"]  # the source's alone
 
 
+@pytest.mark.parametrize("command", ["features", "dataset"])
+def test_reading_a_store_that_was_never_written_creates_no_file(
+    command, tiny_parquet_dir, tmp_path, monkeypatch
+):
+    from retain.cli import app
+
+    store = tmp_path / "var" / "store.db"
+    monkeypatch.setenv("RETAIN_STORE_URL", f"sqlite:///{store}")
+    dates = (
+        ["--as-of", "2024-02-06"]
+        if command == "features"
+        else ["--from", "2023-12-01", "--to", "2024-01-01"]
+    )
+    args = [command, "--data", str(tiny_parquet_dir), *dates, "--output", str(tmp_path / "out.csv")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out.csv").exists()
+    assert not store.exists() and not store.parent.exists()
+
+
 @pytest.mark.parametrize("command", ["score", "plan"])
 def test_score_and_plan_load_the_features_with_the_store_touchpoints(
     command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
