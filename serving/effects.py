@@ -32,8 +32,11 @@ class UpliftEffects:
         if costs is None and config is not None:
             costs = {a: float(config.cost(a)) for a in actions}
         self.costs = costs or {}
-        self._latest: tuple[Any, list[dict[str, ExpectedEffect]]] | None = None
-        self._cache: OrderedDict[Any, list[dict[str, ExpectedEffect]]] = OrderedDict()
+        # each table beside the snapshot it is of: held, a snapshot's id is never reused
+        self._latest: tuple[FeatureSnapshot, list[dict[str, ExpectedEffect]]] | None = None
+        self._cache: OrderedDict[
+            tuple[Any, int], tuple[FeatureSnapshot, list[dict[str, ExpectedEffect]]]
+        ] = OrderedDict()
         self._keep = keep
         self._lock = threading.Lock()
 
@@ -49,7 +52,7 @@ class UpliftEffects:
         """Compute the effects of `snapshot` now and keep them for good (the latest data)."""
         table = self._compute(snapshot)
         with self._lock:
-            self._latest = (self._key(snapshot), table)
+            self._latest = (snapshot, table)
 
     def warm_rows(
         self, snapshot: FeatureSnapshot, previous: FeatureSnapshot, rows: np.ndarray
@@ -63,7 +66,7 @@ class UpliftEffects:
         """
         with self._lock:
             latest = self._latest
-        if latest is None or latest[0] != self._key(previous):
+        if latest is None or latest[0] is not previous:
             return False
         table = list(latest[1])
         if len(table) != len(snapshot.account_ids) or snapshot.account_ids != previous.account_ids:
@@ -74,14 +77,16 @@ class UpliftEffects:
             for row, effects in zip(rows, found, strict=True):
                 table[int(row)] = effects
         with self._lock:
-            self._latest = (self._key(snapshot), table)
+            self._latest = (snapshot, table)
         return True
 
     def _computed(self, snapshot: FeatureSnapshot) -> list[dict[str, ExpectedEffect]] | None:
-        key = self._key(snapshot)
         with self._lock:
             latest = self._latest
-            return latest[1] if latest is not None and latest[0] == key else self._cache.get(key)
+            if latest is not None and latest[0] is snapshot:
+                return latest[1]
+            cached = self._cache.get(self._key(snapshot))
+        return cached[1] if cached is not None and cached[0] is snapshot else None
 
     def is_computed(self, snapshot: FeatureSnapshot) -> bool:
         """Whether the effects of `snapshot` are in memory (a request only indexes them)."""
@@ -93,7 +98,7 @@ class UpliftEffects:
         if table is None:
             table = self._compute(snapshot)
             with self._lock:
-                self._cache[self._key(snapshot)] = table
+                self._cache[self._key(snapshot)] = (snapshot, table)
                 while len(self._cache) > self._keep:
                     self._cache.popitem(last=False)
         return table

@@ -194,7 +194,7 @@ def family_drivers(
             r.lead, r.contribution, values.get(r.lead), healthy_reference, catalogue, bands
         )
         dated = (
-            fact_sentence(r.family, facts, values, healthy_reference, as_of)
+            fact_sentence(r.family, facts, values, healthy_reference, as_of, bands)
             if r.direction == "raises"
             else None
         )

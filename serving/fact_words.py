@@ -18,6 +18,13 @@ from typing import Any
 import pandas as pd
 
 Facts = Mapping[str, Any]
+Bands = Mapping[str, tuple[float, float]]  # feature -> healthy accounts' middle half
+
+
+def _in_band(bands: Bands, name: str, value: Any) -> bool:
+    """Whether `value` lies in the middle half of healthy accounts (then no reason)."""
+    band = bands.get(name)
+    return band is not None and _known(value) and band[0] <= float(value) <= band[1]
 
 
 def _get(mapping: Mapping[str, Any], key: str) -> Any:
@@ -46,10 +53,14 @@ def _healthy_days(healthy: Mapping[str, Any], name: str) -> str:
     return f" (healthy accounts: within {days} {'day' if days == '1' else 'days'})"
 
 
-def _quiet_like_healthy(values: Mapping[str, Any], healthy: Mapping[str, Any]) -> bool:
+def _quiet_like_healthy(
+    values: Mapping[str, Any], healthy: Mapping[str, Any], bands: Bands
+) -> bool:
     """Whether key users were last active no longer ago than at healthy accounts."""
     quiet = _get(values, "days_since_key_user_active")
     usual = _get(healthy, "days_since_key_user_active")
+    if _in_band(bands, "days_since_key_user_active", quiet):
+        return True
     if not (_known(quiet) and _known(usual)):
         return False
     # no later than healthy, or the same in the whole days the sentence would print
@@ -57,7 +68,11 @@ def _quiet_like_healthy(values: Mapping[str, Any], healthy: Mapping[str, Any]) -
 
 
 def key_users(
-    facts: Facts, values: Mapping[str, Any], healthy: Mapping[str, Any], as_of: datetime
+    facts: Facts,
+    values: Mapping[str, Any],
+    healthy: Mapping[str, Any],
+    as_of: datetime,
+    bands: Bands,
 ) -> str | None:
     """Who left and when; since when no key user has used the product."""
     last = _get(facts, "key_user_last_use")
@@ -71,7 +86,7 @@ def key_users(
         role = _get(facts, "key_user_left_role") or "key user"
         unreplaced = (_get(values, "key_users_lost_unreplaced_90d") or 0) >= 1
         # Other key users as active as at healthy accounts: no reason to say since when.
-        quiet = "" if _known(last) and _quiet_like_healthy(values, healthy) else f"; {since}"
+        quiet = "" if _known(last) and _quiet_like_healthy(values, healthy, bands) else f"; {since}"
         return (
             f"The account's {role} (user {facts['key_user_left_id']}) left on"
             f" {_day(facts['key_user_left_at'])}"
@@ -79,13 +94,18 @@ def key_users(
             + f"{quiet}."
         )
     quiet = _get(values, "days_since_key_user_active")
-    if _known(last) and quiet is not None and quiet > 30:
+    typical = _in_band(bands, "days_since_key_user_active", quiet)
+    if _known(last) and quiet is not None and quiet > 30 and not typical:
         return f"{since[0].upper()}{since[1:]}."
     return None
 
 
 def support(
-    facts: Facts, values: Mapping[str, Any], healthy: Mapping[str, Any], as_of: datetime
+    facts: Facts,
+    values: Mapping[str, Any],
+    healthy: Mapping[str, Any],
+    as_of: datetime,
+    bands: Bands,
 ) -> str | None:
     """How many pressing tickets are open and for how long."""
     count = int(_get(facts, "pressing_tickets_open") or 0)
@@ -103,7 +123,11 @@ def support(
 
 
 def milestones(
-    facts: Facts, values: Mapping[str, Any], healthy: Mapping[str, Any], as_of: datetime
+    facts: Facts,
+    values: Mapping[str, Any],
+    healthy: Mapping[str, Any],
+    as_of: datetime,
+    bands: Bands,
 ) -> str | None:
     """When first value was due and how late it is."""
     due = _get(facts, "first_value_due")
@@ -117,7 +141,11 @@ def milestones(
 
 
 def outcomes(
-    facts: Facts, values: Mapping[str, Any], healthy: Mapping[str, Any], as_of: datetime
+    facts: Facts,
+    values: Mapping[str, Any],
+    healthy: Mapping[str, Any],
+    as_of: datetime,
+    bands: Bands,
 ) -> str | None:
     """The latest KPI result against its target and healthy accounts."""
     actual, target = _get(facts, "kpi_actual"), _get(facts, "kpi_target")
@@ -128,6 +156,8 @@ def outcomes(
     share = float(actual) / float(target)
     if _known(usual) and share >= 0.95 * float(usual):  # in line with healthy: no reason
         return None
+    if _in_band(bands, "kpi_attainment_latest", share):  # as healthy accounts do: no reason
+        return None
     against = "" if not _known(usual) else f" (healthy accounts: {float(usual):.0%})"
     return (
         f"Latest KPI result: {kpi} at {share:.0%} of target in the"
@@ -135,7 +165,8 @@ def outcomes(
     )
 
 
-WORDS: dict[str, Callable[[Facts, Mapping[str, Any], Mapping[str, Any], datetime], str | None]] = {
+Words = Callable[[Facts, Mapping[str, Any], Mapping[str, Any], datetime, Bands], str | None]
+WORDS: dict[str, Words] = {
     "key_users": key_users,
     "support": support,
     "milestones": milestones,
@@ -150,9 +181,13 @@ def fact_sentence(
     values: Mapping[str, Any],
     healthy: Mapping[str, Any],
     as_of: datetime | None,
+    bands: Bands | None = None,
 ) -> str | None:
-    """The dated sentence for a family raising the risk, or None to keep the feature's."""
+    """The dated sentence for a family raising the risk, or None to keep the feature's.
+
+    A value inside the middle half of healthy accounts (`bands`) is not said as a reason.
+    """
     words = WORDS.get(family)
     if words is None or not facts or as_of is None:
         return None
-    return words(facts, values, healthy, as_of)
+    return words(facts, values, healthy, as_of, bands or {})

@@ -32,7 +32,7 @@ class ScoreRequest(BaseModel):
     account_ids: list[AccountId] = Field(
         min_length=1,
         max_length=MAX_ACCOUNTS_PER_REQUEST,
-        description=f"1 to {MAX_ACCOUNTS_PER_REQUEST} account ids.",
+        description=f"1 to {MAX_ACCOUNTS_PER_REQUEST} account ids, each sent once.",
     )
     as_of: AsOf | None = Field(
         default=None,

@@ -152,10 +152,12 @@ class ScoringService:
         return bundle
 
     def _unknown(self, account_id: str, snapshot: FeatureSnapshot) -> UnknownAccount:
-        if self.features.knows(account_id):
-            error = f"not an active account as of {snapshot.as_of.isoformat()} (no term in force)"
-        else:
-            error = "no account with this id in the data"
+        known = self.features.knows(account_id)  # None: the source cannot be read now
+        error = f"not an active account as of {snapshot.as_of.isoformat()}"
+        if known is not None:
+            error = (
+                f"{error} (no term in force)" if known else "no account with this id in the data"
+            )
         return UnknownAccount(account_id=account_id, error=error)
 
     def is_memoized(self, as_of: datetime | None) -> bool:

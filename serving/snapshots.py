@@ -265,6 +265,19 @@ def recount_touchpoints(
     return splice(snapshot, frame[names])
 
 
+def source_accounts(con: Any) -> frozenset[str]:
+    """Every account id of the source's accounts table.
+
+    Read with a cursor of its own: scoring may be using `con`.
+    """
+    cursor = con.cursor()
+    try:
+        rows = cursor.execute("SELECT account_id FROM accounts").fetchall()
+    finally:
+        cursor.close()
+    return frozenset(str(row[0]) for row in rows)
+
+
 def touchpoints_key(touchpoints: pd.DataFrame | None) -> frozenset[tuple[str, ...]]:
     """What of recorded touchpoints the features read (id, account, time, type), as a set."""
     if touchpoints is None or touchpoints.empty:
@@ -294,6 +307,7 @@ class FeatureStore:
         self.touchpoints_key: frozenset[tuple[str, ...]] = frozenset()  # those counted now
         self._generation = 0  # bumped when the touchpoints counted change
         self._all_accounts: frozenset[str] | None = None  # the source's accounts table
+        self._include_lock = threading.Lock()  # include_touchpoints: one at a time
         self._counting_until: datetime | None = None  # features.source.counting_until
 
     @property
@@ -356,6 +370,7 @@ class FeatureStore:
         store._source_lock = lock
         with lock:
             store.touchpoints_key = touchpoints_key(counted_touchpoints(source, touchpoints))
+            store._all_accounts = source_accounts(source.con)  # as of the fingerprints
         return store
 
     def include_touchpoints(self, touchpoints: pd.DataFrame | None) -> bool:
@@ -367,7 +382,8 @@ class FeatureStore:
         (`recount_touchpoints`), or, where that cannot be done exactly (Spark), the whole
         snapshot computed anew. The other dates are dropped, to be computed anew on demand.
         Nothing happens when they are the ones already counted, or when this store has no
-        source of its own (features given as they are).
+        source of its own (features given as they are). Calls are taken one at a time, each
+        against the touchpoints the last one counted.
 
         Raises:
             SourceChangedError: the source's files changed since start (nothing is changed:
@@ -375,52 +391,54 @@ class FeatureStore:
         """
         from features.source import counted_touchpoints, counting_until, include_touchpoints
 
-        if self.source is None or self._compute is None:
-            return False
-        with self._source_lock:  # only those that count: one recorded today changes nothing
-            if self._counting_until is None:  # the same while the files are (checked below)
-                self._counting_until = counting_until(self.source)
-            until = self._counting_until
-            counted = counted_touchpoints(self.source, touchpoints, until)
-        key = touchpoints_key(counted)
-        if key == self.touchpoints_key:
-            return False
-        changed = changed_files(self.fingerprints)
-        if changed:
-            raise SourceChangedError(
-                f"source files changed since the service started ({', '.join(changed[:5])}); "
-                "restart it to serve the new data"
-            )
-        accounts = {row[1] for row in key ^ self.touchpoints_key}  # those counted differently
-        with self._source_lock:
-            include_touchpoints(self.source, counted, until)
-            latest = recount_touchpoints(self.source.con, self.latest, accounts)
-        if latest is None:
-            latest = self._compute(self.latest.as_of)
-        with self._lock:
-            self.latest = latest
-            self._cache.clear()
-            self._generation += 1  # a date being computed meanwhile is not kept
-            self.touchpoints_key = key
-        return True
+        with self._include_lock:  # one include at a time: each diffs against the last
+            if self.source is None or self._compute is None:
+                return False
+            with self._source_lock:  # only those that count: one recorded today changes nothing
+                if self._counting_until is None:  # the same while the files are (checked below)
+                    self._counting_until = counting_until(self.source)
+                until = self._counting_until
+                counted = counted_touchpoints(self.source, touchpoints, until)
+            key = touchpoints_key(counted)
+            if key == self.touchpoints_key:
+                return False
+            changed = changed_files(self.fingerprints)
+            if changed:
+                raise SourceChangedError(
+                    f"source files changed since the service started ({', '.join(changed[:5])}); "
+                    "restart it to serve the new data"
+                )
+            accounts = {row[1] for row in key ^ self.touchpoints_key}  # those counted differently
+            with self._source_lock:
+                include_touchpoints(self.source, counted, until)
+                latest = recount_touchpoints(self.source.con, self.latest, accounts)
+            if latest is None:
+                latest = self._compute(self.latest.as_of)
+            with self._lock:
+                self.latest = latest
+                self._cache.clear()
+                self._generation += 1  # a date being computed meanwhile is not kept
+                self.touchpoints_key = key
+            return True
 
-    def knows(self, account_id: str) -> bool:
+    def knows(self, account_id: str) -> bool | None:
         """Whether `account_id` is an account of the data: active now, or in its accounts table.
 
-        Without a source of its own (features given as they are) only the latest snapshot's
-        accounts are known.
+        `from_source` reads the accounts table once at start, beside the files' fingerprints;
+        a source given later is read on first use. None when that read fails (the files
+        changed or went away since start): the latest snapshot keeps serving, and whether
+        an id it lacks exists cannot be told. Without a source of its own (features given
+        as they are) only the latest snapshot's accounts are known.
         """
         if account_id in self.latest.row:
             return True
         if self.source is None:
             return False
-        if self._all_accounts is None:  # read once; a cursor of its own: scoring may use `con`
-            cursor = self.source.con.cursor()
+        if self._all_accounts is None:
             try:
-                rows = cursor.execute("SELECT account_id FROM accounts").fetchall()
-            finally:
-                cursor.close()
-            self._all_accounts = frozenset(str(row[0]) for row in rows)
+                self._all_accounts = source_accounts(self.source.con)
+            except Exception:  # noqa: BLE001 - an unreadable source: the snapshot still serves
+                return None
         return account_id in self._all_accounts
 
     def is_loaded(self, as_of: datetime | None) -> bool:

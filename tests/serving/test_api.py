@@ -38,7 +38,7 @@ def client(service):
         yield client
 
 
-def test_an_id_sent_twice_is_a_422_naming_it_and_scores_nothing(client):
+def test_an_id_sent_twice_is_a_422_naming_it(client):
     ids = ["acct-0003", "acct-0010", "acct-0003", "nobody", "nobody"]
     response = client.post("/v1/score", json={"account_ids": ids}, headers=AUTH)
     assert response.status_code == 422

@@ -90,6 +90,24 @@ def test_effects_are_computed_when_the_bundle_loads_not_on_a_request():
     assert fake.calls == 2  # another as_of is computed once, on demand
 
 
+def test_a_snapshot_never_gets_the_effects_of_another_that_had_its_key(monkeypatch):
+    # Review: tables were keyed by (as_of, id(snapshot)); a snapshot freed after a
+    # touchpoint refresh could leave its id to a new one of the same date.
+    from serving.effects import UpliftEffects
+    from serving.snapshots import snapshot_from_frames
+    from tests.support.serving import random_features
+
+    monkeypatch.setattr(UpliftEffects, "_key", staticmethod(lambda snapshot: (snapshot.as_of, 0)))
+    fake = FakeUplift()
+    effects = UpliftEffects(fake, {})
+    old = snapshot_from_frames(AS_OF, random_features(5, seed=1))
+    new = snapshot_from_frames(AS_OF, random_features(5, seed=2))
+    effects.prepare(old)
+    assert effects.is_computed(old) and not effects.is_computed(new)
+    effects.prepare(new)
+    assert fake.calls == 2
+
+
 def test_a_hot_swap_brings_its_own_effects_computed_before_it_serves():
     first, second = FakeUplift(), FakeUplift()
     service = make_service(n=10, store=ModelStore(make_bundle("1", uplift=first)))

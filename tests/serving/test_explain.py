@@ -150,6 +150,23 @@ def test_a_value_inside_the_middle_half_of_healthy_accounts_is_in_line_not_worse
     assert reads_as_reason(lost, 0.4, 1.0, 0.0, (0.0, 0.0))
 
 
+def test_the_account_page_reads_a_value_inside_the_healthy_middle_half_as_in_line():
+    from serving.explain import feature_catalogue
+    from serving.pages.account import measures
+
+    values = {"features_used_30d": 9.0, "modules_used_30d": 2.0}
+    healthy = {"features_used_30d": 10.0, "modules_used_30d": 4.0}
+    bands = {"features_used_30d": (6.0, 14.0), "modules_used_30d": (3.0, 5.0)}
+    shown = {
+        m.label: m.verdict
+        for m in measures(values, healthy, feature_catalogue(), (), bands)["Usage breadth"]
+    }
+    assert shown == {
+        "Product modules used in the last 30 days": "worse than",
+        "Product functions used in the last 30 days": "in line with",
+    }
+
+
 def test_values_that_read_the_same_are_in_line_not_worse():
     # Second audit: "Active days, last 30 days vs the 30 before: flat, worse than healthy
     # accounts (flat)" and "Change in KPI attainment...: -1%, worse than healthy accounts

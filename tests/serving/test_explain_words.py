@@ -88,6 +88,44 @@ def test_no_dated_sentence_for_what_is_in_line_with_healthy_accounts_or_not_due(
     assert fact_sentence("usage", {"pressing_tickets_open": 3}, {}, {}, AS_OF) is None
 
 
+def test_no_dated_sentence_gives_a_value_typical_of_healthy_accounts_as_the_reason():
+    # Review: the outcomes family raised by another feature read "Latest KPI result ... at
+    # 85% of target (healthy accounts: 95%)" where healthy accounts range over 80-110%.
+    kpi = {"kpi_name": "nps", "kpi_actual": 8.5, "kpi_target": 10.0}
+    kpi["kpi_period_end"] = pd.Timestamp("2025-10-31")
+    healthy = {"kpi_attainment_latest": 0.95}
+    assert fact_sentence("outcomes", kpi, {}, healthy, AS_OF) is not None  # the median alone
+    bands = {"kpi_attainment_latest": (0.80, 1.10)}
+    assert fact_sentence("outcomes", kpi, {}, healthy, AS_OF, bands) is None
+    # key users: quiet for 8 days where healthy accounts' key users range over 0-10 days
+    facts = {
+        "key_user_left_id": "u_0042",
+        "key_user_left_role": "admin",
+        "key_user_left_at": pd.Timestamp("2025-10-13 14:00"),
+        "key_user_last_use": pd.Timestamp("2025-11-12"),
+    }
+    values = {"key_users_lost_unreplaced_90d": 1.0, "days_since_key_user_active": 8.0}
+    healthy = {"days_since_key_user_active": 1.0}
+    median_only = fact_sentence("key_users", facts, values, healthy, AS_OF)
+    assert median_only is not None and "since" in median_only
+    typical = fact_sentence(
+        "key_users", facts, values, healthy, AS_OF, {"days_since_key_user_active": (0.0, 10.0)}
+    )
+    assert (
+        typical
+        == "The account's admin (user u_0042) left on 13 Oct 2025 and nobody has taken their place."
+    )
+    quiet = {"days_since_key_user_active": 40.0}
+    no_left = {"key_user_last_use": pd.Timestamp("2025-10-11")}
+    assert fact_sentence("key_users", no_left, quiet, healthy, AS_OF) is not None
+    assert (
+        fact_sentence(
+            "key_users", no_left, quiet, healthy, AS_OF, {"days_since_key_user_active": (0.0, 45.0)}
+        )
+        is None
+    )
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     data = tmp_path_factory.mktemp("words") / "world"

@@ -274,6 +274,24 @@ def test_a_source_file_truncated_after_start_is_503_not_500(tmp_path):
     assert "accounts.parquet" in ready["data_error"]
 
 
+def test_an_unknown_id_after_the_source_went_away_is_still_listed_not_a_500(tmp_path):
+    # Review: telling a wrong id from an account without a term read the accounts table
+    # on the first unknown id; with the file gone the whole request failed.
+    source = write_tables(tiny_world(), tmp_path / "source", fmt="parquet")
+    features = FeatureStore.from_source(str(source))
+    service = ScoringService(ModelStore(make_bundle()), features, load_playbook(DEFAULT_PLAYBOOK))
+    (source / "accounts.parquet").unlink()
+    known = features.latest.account_ids[0]
+    with TestClient(create_app(test_settings(), service)) as client:
+        body = {"account_ids": [known, "typo"]}
+        response = client.post("/v1/score", json=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert [s["account_id"] for s in response.json()["scores"]] == [known]
+    assert response.json()["unknown"] == [
+        {"account_id": "typo", "error": "no account with this id in the data"}
+    ]
+
+
 @pytest.mark.parametrize("damage", ["truncated", "deleted", "replaced"])
 def test_a_duckdb_file_changed_after_start_is_503_like_the_files(tmp_path, damage):
     path = write_duckdb_file(tmp_path / "crm.duckdb", tiny_world())

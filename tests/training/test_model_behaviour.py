@@ -156,6 +156,15 @@ def test_renaming_ids_in_the_source_changes_no_score(trained_world, churn, tmp_p
     np.testing.assert_array_equal(back.loc[original.index].to_numpy(), original.to_numpy())
 
 
+def test_training_keeps_healthy_accounts_middle_half_with_the_churn_model(churn):
+    model, _ = churn
+    bands, medians = model.healthy_band, model.family_reference
+    assert len(bands) > 50  # every feature some healthy account has a value for
+    for name, (low, high) in bands.items():
+        assert low <= medians[name] <= high, name
+    assert any(low < high for low, high in bands.values())
+
+
 def test_an_account_with_every_alarm_is_high_risk(churn):
     # Measured beside this test: over LightGBM seeds 1-4 and this one, all 20 reach "high";
     # of 300 such accounts 90-96% do (the rest keep other healthy signs: seats, ARR growth).
