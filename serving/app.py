@@ -317,7 +317,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         )
 
     @app.get(
-        "/v1/accounts/{account_id}",
+        "/v1/accounts/{account_id:path}",
         response_model=AccountScore,
         dependencies=[Depends(require_key)],
         responses={**AUTH_ERRORS, 404: {"model": ErrorOut}, 503: {"model": ErrorOut}},

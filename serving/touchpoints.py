@@ -171,7 +171,9 @@ def record_touchpoint(body: TouchpointIn, request: Request, response: Response) 
 
 
 @router.get(
-    "/v1/accounts/{account_id}/touchpoints", response_model=AccountTouchpoints, responses=ERRORS
+    "/v1/accounts/{account_id:path}/touchpoints",
+    response_model=AccountTouchpoints,
+    responses=ERRORS,
 )
 def account_touchpoints(
     account_id: Annotated[str, Path(min_length=1, max_length=MAX_ID)], request: Request

@@ -89,7 +89,7 @@ def _line(store: Any, week: Any, plan_line_id: str) -> dict[str, Any] | None:
     return row
 
 
-@router.post("/plan/lines/{plan_line_id}/done")
+@router.post("/plan/lines/{plan_line_id:path}/done")
 async def mark_done(
     request: Request, plan_line_id: str, csrf_token: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:

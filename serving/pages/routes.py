@@ -122,7 +122,7 @@ def _account_details(service: Any, store: Any, account_id: str) -> dict[str, Any
     }
 
 
-@router.get("/accounts/{account_id}")
+@router.get("/accounts/{account_id:path}")
 async def account_page(
     request: Request, account_id: str, error: str | None = None, recorded: str | None = None
 ) -> Response:
@@ -168,7 +168,7 @@ def _when(day: str) -> str:
     return when.isoformat()
 
 
-@router.post("/accounts/{account_id}/touchpoints")
+@router.post("/accounts/{account_id:path}/touchpoints")
 async def record_touchpoint(
     request: Request,
     account_id: str,

@@ -169,3 +169,26 @@ def test_touchpoints_through_the_api_into_postgresql(service) -> None:
         assert post(client, type="exec_sponsor_call").status_code == 409
         read = client.get("/v1/accounts/acct-0003/touchpoints", headers=AUTH)
         assert [t["touchpoint_id"] for t in read.json()["touchpoints"]] == ["crm-001"]
+
+
+def test_ids_with_a_slash_are_served_raw_or_encoded(store_url: str) -> None:
+    # Fifth audit: ids like "cust/00400" (any string, by the contract) gave 404 on every
+    # per-account URL, so 319 of a week's 431 plan lines could not be opened.
+    from serving.snapshots import FeatureStore, snapshot_from_frames
+    from tests.support.serving import AS_OF, random_features
+
+    frame = random_features(5)
+    frame["account_id"] = [f"cust/{i:05d}" for i in range(5)]
+    service = make_service(n=5)
+    service.features = FeatureStore(snapshot_from_frames(AS_OF, frame))
+    service.warm(service.models.bundle)
+    with client_for(service, store_url) as client:
+        assert post(client, account_id="cust/00003").status_code == 201
+        for path in ("cust/00003", "cust%2F00003"):
+            one = client.get(f"/v1/accounts/{path}", headers=AUTH)
+            assert one.status_code == 200, one.text
+            assert one.json()["account_id"] == "cust/00003"
+            read = client.get(f"/v1/accounts/{path}/touchpoints", headers=AUTH)
+            assert read.status_code == 200, read.text
+            assert [t["touchpoint_id"] for t in read.json()["touchpoints"]] == ["crm-001"]
+        assert client.get("/v1/accounts/cust/99999", headers=AUTH).status_code == 404
