@@ -142,3 +142,25 @@ def test_the_interval_allows_for_csms_choosing_on_risk_the_data_does_not_show():
     assert (bare.low, bare.high) == found.sampling and bare.value == found.value
     assert bare.sampling is None and "sampling alone" not in bare.line(0.9)
     assert "sampling alone" in found.line(0.9)
+
+
+def test_an_estimate_above_what_would_churn_anyway_is_flagged_not_proven():
+    """A rare action done on a few large accounts that renewed: the weights make it save far
+    more than all the ARR that would churn with no action at all, which no policy can."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    X = rng.normal(size=(n, 3))
+    churn = (rng.random(n) < 0.1).astype(float)
+    rare = rng.choice(np.flatnonzero(churn == 0), 20, replace=False)
+    taken = np.full(n, "none", dtype=object)
+    taken[rare] = "training"
+    arr = np.full(n, 10_000.0)
+    arr[rare] = 1_000_000.0  # the weights multiply the largest accounts' renewals
+    groups = np.arange(n).astype(str)
+    policies = {"train_all": ["training"] * n, "team": list(taken), "never": ["none"] * n}
+    train_all, team, never = evaluate_offpolicy(X, list(taken), churn, arr, groups, policies, {})
+    assert train_all.ceiling is not None and train_all.value > train_all.ceiling
+    assert train_all.beyond and "no policy can save more" in train_all.line(0.9)
+    for judged in (team, never):  # within reach: its interval ends at the ceiling's
+        assert not judged.beyond and "no policy" not in judged.line(0.9)
+        assert judged.high <= judged.ceiling * 1.5

@@ -18,7 +18,13 @@ having chosen whom to act on by risk the data does not show: it spans the bootst
 intervals with the churn seen after every action the team took shifted by b =
 -`HIDDEN_SELECTION` and +`HIDDEN_SELECTION` churn log-odds (churn - (mu - sigmoid(logit mu -
 b)), mu the outcome model's churn for what was done), the estimate staying the unshifted
-one; the bootstrap interval alone is kept beside it. Propensities are floored at
+one; the bootstrap interval alone is kept beside it. No policy can save more than the ARR
+that would churn if nothing were done (churn cannot fall below zero): that ceiling is
+estimated the same way (the sum of ARR x dr(none)), every interval's upper end is capped at
+its upper bound, and a policy estimated above the ceiling itself is flagged as beyond what
+this history can judge (the weights of a few rare actions carry it; the fifth audit's
+playbook read 99.7M, interval 0.58M-179M, where the most any policy could save was 55.6M).
+Propensities are floored at
 `MIN_PROPENSITY` so a rare action cannot blow the estimate up; where the policy picks an
 action CSMs took for fewer than 5% of such accounts, or fewer than `THIN` times in a
 segment, the report says that history is too thin to judge it there.
@@ -149,10 +155,18 @@ def saved_per_snapshot(
         e = np.maximum(nuisance.propensity[rows, arm], MIN_PROPENSITY)
         return mu + (nuisance.taken == arm) / e * (churn - mu)
 
-    nothing = dr(np.zeros(len(rows), "int64"))
+    nothing = churn_if_nothing(nuisance, churn)
     if was_done(nuisance, chosen):
         return arr * (nothing - churn) - price
     return arr * (nothing - dr(picked)) - price
+
+
+def churn_if_nothing(nuisance: Nuisance, churn: np.ndarray) -> np.ndarray:
+    """Doubly robust churn per snapshot had the CS team done nothing (arm `none`)."""
+    rows = np.arange(len(churn))
+    mu = nuisance.outcome[rows, 0]
+    e = np.maximum(nuisance.propensity[rows, 0], MIN_PROPENSITY)
+    return mu + (nuisance.taken == 0) / e * (churn - mu)
 
 
 def was_done(nuisance: Nuisance, chosen: Sequence[str]) -> bool:
@@ -171,6 +185,12 @@ class PolicyEstimate:
     high: float
     thin: list[str] = field(default_factory=list)
     sampling: tuple[float, float] | None = None  # the bootstrap interval alone
+    ceiling: float | None = None  # ARR churned if nothing were done: no policy saves more
+
+    @property
+    def beyond(self) -> bool:
+        """Whether the estimate is above what any policy could save: not to be trusted."""
+        return self.ceiling is not None and self.value > self.ceiling
 
     def line(self, level: float, thin: bool = True) -> str:
         """The estimate in one line; `thin`: and, below it, where history is too thin."""
@@ -180,6 +200,12 @@ class PolicyEstimate:
         )
         if self.sampling is not None:
             text += f" (sampling alone [{self.sampling[0]:,.0f}, {self.sampling[1]:,.0f}])"
+        if self.beyond:
+            text += (
+                f"\n    above the {self.ceiling:,.0f} that would churn if nothing were done,"
+                " which no policy can save more than: this history cannot judge it (a few"
+                " rarely done actions carry the estimate)"
+            )
         if not thin or not self.thin:
             return text
         return text + f"\n    too thin to judge: {'; '.join(self.thin)}"
@@ -257,6 +283,7 @@ def evaluate_offpolicy(
     nuisance = fit_nuisance(X, np.array([index[a] for a in taken]), churn, groups, seed)
     out = []
     shifted = [chosen_on_hidden_risk(nuisance, churn, b) for b in (-hidden, hidden) if hidden]
+    ceiling, _, most = estimate(arr * churn_if_nothing(nuisance, churn), groups, level, seed=seed)
     for name, chosen in policies.items():
         saved = saved_per_snapshot(nuisance, chosen, churn, arr, costs)
         value, low, high = estimate(saved, groups, level, seed=seed)
@@ -268,5 +295,7 @@ def evaluate_offpolicy(
             low, high = min(low, lo), max(high, hi)
         # what was done was seen: its value leans on no chance of doing it
         thin = [] if was_done(nuisance, chosen) else thin_spots(nuisance, chosen, arr)
-        out.append(PolicyEstimate(name, value, low, high, thin, sampling))
+        if value <= ceiling:  # beyond it the estimate itself is off: its interval is left be
+            high = min(high, most)
+        out.append(PolicyEstimate(name, value, low, high, thin, sampling, ceiling))
     return out
