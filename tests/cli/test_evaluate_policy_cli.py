@@ -111,3 +111,30 @@ def test_without_touchpoints_it_says_nothing_can_be_judged(tmp_path: Path, monke
     assert "no touchpoints" in result.output and "nothing to evaluate" in result.output
     assert "run `retain train` first" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_report_ends_with_the_most_any_policy_could_save(monkeypatch):
+    import pandas as pd
+
+    from training.uplift import offpolicy_run
+    from training.uplift.offpolicy import PolicyEstimate
+
+    history = pd.DataFrame(
+        {
+            "account_id": ["a"],
+            "as_of": ["2025-01-01"],
+            "renewal_date": ["2025-04-01"],
+            "churn": [0],
+            "arr": [10_000.0],
+        }
+    )
+    monkeypatch.setattr(
+        "training.train.build_training_set", lambda *a: (history, datetime(2025, 6, 1))
+    )
+    monkeypatch.setattr("training.train.touchpoints_until", lambda *a: pd.DataFrame())
+    found = PolicyEstimate("learned", 9_000.0, 1_000.0, 20_000.0, ceiling=4_000.0)
+    monkeypatch.setattr(offpolicy_run, "evaluate_on_history", lambda *a: [found])
+    said: list[str] = []
+    offpolicy_run.evaluate_policy("anything", offpolicy_run.UpliftModel(), None, said.append)
+    assert "this history cannot judge it" in said[-2]  # 9,000 saved of 4,000 at stake
+    assert said[-1].startswith("  No policy can save more than 4,000")

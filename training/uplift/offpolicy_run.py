@@ -120,6 +120,13 @@ def evaluate_policy(
     )
     for found in estimates:
         report(found.line(LEVEL))
+    ceiling = next((e.ceiling for e in estimates if e.ceiling is not None), None)
+    if ceiling is not None:
+        report(
+            f"  No policy can save more than {ceiling:,.0f}, the ARR that would churn if"
+            " nothing were done (doubly robust; no interval above reaches past its upper"
+            " bound)."
+        )
     return estimates
 
 
