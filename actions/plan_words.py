@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from actions.plan_config import PlanConfig
+from actions.ranking import GROWTH_ASKS
 
 
 def _number(value: Any) -> float | None:
@@ -25,11 +26,20 @@ def words(action: str) -> str:
 
 
 def why_account(line: Mapping[str, Any]) -> str:
-    """Why this account: its churn risk, ARR, renewal and top driver, as far as known."""
+    """Why this account: its churn risk, ARR, renewal and top driver, as far as known.
+
+    A growth ask (`actions.ranking.GROWTH_ASKS`) is there because the account looks ready to
+    grow, not because of a risk: its line leads with the chance of expanding and names no
+    risk driver (the fifth audit read an upsell offer opening with an open ticket).
+    """
     parts = [f"{line.get('risk_tier', 'unknown')} churn risk"]
     churn = _number(line.get("churn_probability"))
     if churn is not None:
         parts[0] += f" ({churn:.0%})"
+    growth = str(line.get("action")) in GROWTH_ASKS
+    upsell = _number(line.get("upsell_probability"))
+    if growth and upsell is not None:
+        parts.insert(0, f"{upsell:.0%} chance of expanding within 180 days")
     arr = _number(line.get("arr"))
     if arr is not None:
         parts.append(f"ARR {arr:,.0f}")
@@ -38,7 +48,7 @@ def why_account(line: Mapping[str, Any]) -> str:
         parts.append(f"renewal in {days:.0f} days")
     sentence = "This account: " + ", ".join(parts) + "."
     driver = line.get("driver")
-    if isinstance(driver, str) and driver:
+    if isinstance(driver, str) and driver and not growth:
         sentence += f" {driver.rstrip('.')}."
     return sentence
 
@@ -50,7 +60,10 @@ def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
     saved = _number(line.get("saved_arr")) or 0.0
     effect = _number(line.get("expected_effect"))
     if line.get("basis") == "learned" and effect is not None:
-        basis = f"learned from the team's history: churn {100 * effect:+.1f} pts"
+        basis = "learned from the team's history"
+        stated = f"{100 * effect:+.1f} pts"
+        if stated not in reason:  # the learner's own reason already gives it with its +/-
+            basis += f": churn {stated}"
     else:
         assumed = config.assumed_for(_number(line.get("churn_probability")))
         basis = (

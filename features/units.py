@@ -16,8 +16,11 @@ def _number(value: float) -> str:
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2g}"
 
 
+WHOLE = ("days",)  # said in whole numbers: "59 days", never "58.5 days" (the fifth audit)
+
+
 def _counted(value: float, unit: str) -> str:
-    shown = _number(value)
+    shown = f"{round(value):,.0f}" if unit.strip().lower() in WHOLE else _number(value)
     if shown == "1" and unit.endswith("s"):
         unit = unit[:-1]
     return f"{shown} {unit}"

@@ -124,6 +124,7 @@ def candidate_lines(
                     "expected_effect": action.expected_effect,
                     "basis": action.basis,
                     "churn_probability": score.churn_probability,
+                    "upsell_probability": score.upsell_probability,
                     "arr": arr,
                     "days_to_renewal": score.days_to_renewal,
                     "renewal_date": score.renewal_date,
@@ -145,11 +146,24 @@ class BuiltPlan:
     model_version: str
 
 
+STORED_COLUMNS = (
+    "account_id", "csm", "action", "arm", "probability", "hours", "saved_arr", "why",
+    "holdout_until",
+)  # fmt: skip
+
+
 def plan_id_of(plan: WeekPlan, model_version: str) -> str:
-    """A plan's id: its week and a digest of its lines (the same plan gets the same id)."""
+    """A plan's id: its week and a digest of its lines (the same plan gets the same id).
+
+    The digest covers all a stored line holds, not only who gets what: planning the week
+    again after touchpoints were recorded can pick the same accounts and actions with other
+    values or words, and under the same id the store would refuse it as a conflict (a
+    traceback from `retain plan`, a 500 from `GET /v1/plan`). It is a new plan instead, and
+    the week's latest plan is the one that counts.
+    """
     digest = hashlib.blake2b(digest_size=6)
     digest.update(model_version.encode())
-    columns = ["account_id", "action", "arm"]
+    columns = [c for c in STORED_COLUMNS if c in plan.lines.columns]
     digest.update(plan.lines[columns].to_csv(index=False).encode())
     return f"{plan.week:%Y-%m-%d}-{digest.hexdigest()}"
 

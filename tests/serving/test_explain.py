@@ -111,6 +111,9 @@ def test_sentence_uses_description_unit_and_healthy_direction():
     [
         (41, "days", "41 days"),
         (1, "days", "1 day"),
+        (58.5, "days", "58 days"),  # whole days, as a CSM says them (round half to even)
+        (1.7, "days", "2 days"),
+        (0.6, "days", "1 day"),
         (0.35, "share", "35%"),
         (12000, "currency", "$12,000"),
         (1, "yes/no", "yes"),

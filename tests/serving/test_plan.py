@@ -112,3 +112,23 @@ def test_no_value_is_more_churn_than_the_account_has() -> None:
     assert config.assumed_for(0.015) == pytest.approx(0.015)
     assert config.assumed_for(0.4) == config.assumed_effect
     assert config.assumed_for(None) == config.assumed_effect
+
+
+def test_a_plan_with_the_same_picks_but_other_values_is_another_plan() -> None:
+    """Planned again after touchpoints were recorded, the week can pick the same accounts
+    and actions with other values: under one id the store refused it (a traceback)."""
+    import pandas as pd
+
+    from actions.plan import WeekPlan
+    from serving.plan import plan_id_of
+
+    def plan(saved: float) -> WeekPlan:
+        lines = pd.DataFrame(
+            {"account_id": ["a"], "csm": ["dana"], "action": ["training"], "arm": ["planned"],
+             "probability": [0.95], "hours": [2.0], "saved_arr": [saved], "why": ["..."]}
+        )  # fmt: skip
+        return WeekPlan(datetime(2026, 6, 1), lines, saved, saved, saved, 0.0, "optimal", 0.1)
+
+    assert plan_id_of(plan(100.0), "3") == plan_id_of(plan(100.0), "3")
+    assert plan_id_of(plan(100.0), "3") != plan_id_of(plan(120.0), "3")
+    assert plan_id_of(plan(100.0), "3") != plan_id_of(plan(100.0), "4")

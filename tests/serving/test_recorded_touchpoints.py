@@ -2,7 +2,7 @@
 
 The tiny world (horizon 2024-02-06 12:00) served with every account at high risk, so the
 playbook's "no recent contact with a risky account" rule (more than 45 days) can fire:
-account 1002 was last touched on 2023-12-10, 58.5 days before.
+account 1002 was last touched on 2023-12-10, 58.5 days before (read "58 days": whole days).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_a_posted_touchpoint_counts_in_the_score_and_its_reasons(served) -> None
     client, service = served
     before = client.get("/v1/accounts/1002", headers=AUTH)
     assert before.status_code == 200
-    assert f"{NO_CONTACT} for 58.5 days" in before.text
+    assert f"{NO_CONTACT} for 58 days" in before.text  # whole days, never "58.5"
     assert days_since_touchpoint(service, "1002") == pytest.approx(58.5)
 
     post(client, "crm-1", "1002", "2024-02-06T09:00:00Z")
