@@ -3,11 +3,29 @@
 For each action, the `planned` and `control` lines come from the same accounts by a coin
 flip (`actions.plan_holdouts`), so the difference in their churn at the renewal (planned
 minus control: intent to treat, whether or not the CSM did it) is the action's effect on
-the accounts the plan picks, free of the CS team's choices. Its 95% interval is Newcombe's
-hybrid score interval from the two arms' Wilson intervals. Beside it: the observational
-estimate (the uplift model's expected effect on the same lines, learned from history where
-CSMs chose whom to contact). `random` lines are counted; they are the exploration the
-uplift learner gets with known probabilities, not part of this comparison.
+the accounts the plan picks, free of the CS team's choices.
+
+The unit is one outcome, an account's renewal, not a plan line: an account planned for the
+same action in several weeks before one renewal has one churn, not several, and counting
+each line as a trial made the intervals too narrow (the fifth audit: 502 lines stood for
+332 renewals). Per action, a renewal whose lines all sit in one arm counts once in that arm;
+one with lines in both arms (planned one week, held back another) is neither treated nor
+untreated throughout, so it is left out and counted. A planned line with probability 1.0
+could not have been held back (an account already given the action is not drawn as a
+control), so it is not part of the randomized comparison: it neither makes a renewal
+planned nor is counted as a line (it still marks a control renewal as contaminated, since
+the account got the action before that renewal).
+
+Its 95% interval is Newcombe's hybrid score interval from the two arms' Wilson intervals
+on those renewals. It assumes the renewals are independent trials (one account's renewal
+does not move another's) and that a renewal's arm is one coin flip with the same odds for
+every renewal. The second holds only approximately: an account planned in several weeks
+before its renewal is drawn several times, and the renewals drawn control after being
+planned are the ones left out, so the larger the contaminated count, the less the planned
+and control renewals are a pure coin flip apart. Beside it: the observational estimate (the
+uplift model's expected effect on the same renewals, each the mean of its lines, learned
+from history where CSMs chose whom to contact). `random` lines are counted; they are the
+exploration the uplift learner gets with known probabilities, not part of this comparison.
 """
 
 from __future__ import annotations
@@ -21,6 +39,8 @@ from scipy.stats import binomtest
 from actions.plan_words import words
 
 Z95 = 1.959963984540054
+# What identifies one outcome of an action: the account and the renewal its churn is at.
+OUTCOME = ("account_id", "renewal_date")
 
 
 def wilson(successes: int, trials: int) -> tuple[float, float]:
@@ -41,15 +61,29 @@ def newcombe(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     )
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 @dataclass(frozen=True)
 class ActionExperiment:
-    """One action's randomized comparison (churn shares are of lines whose outcome is known)."""
+    """One action's randomized comparison, counted in renewals whose outcome is known.
+
+    `planned`, `control` and their `_churned` counts are renewals; `planned_lines` and
+    `control_lines` the plan lines behind them. `contaminated`: renewals with lines in both
+    arms, left out. `certain`: planned lines with probability 1.0 and a known renewal, left
+    out. `pending` and `random` count lines (renewal not known yet; arm `random`).
+    """
 
     action: str
     planned: int
+    planned_lines: int
     planned_churned: int
     control: int
+    control_lines: int
     control_churned: int
+    contaminated: int
+    certain: int
     pending: int
     random: int
     effect: float | None
@@ -60,14 +94,20 @@ class ActionExperiment:
     def sentence(self) -> str:
         """What a CS lead reads: the measured effect next to the model's, or why not yet."""
         name = words(self.action)
+        left_out = self._left_out()
         if self.effect is None or self.low is None or self.high is None:
-            known = self.planned + self.control
-            if known == 0:
+            if self.planned == self.control == self.contaminated == self.certain == 0:
                 why = "no renewal of its lines is known yet"
             else:
-                arm = "control" if self.control == 0 else "planned"
-                why = f"no {arm} line has a known renewal yet; {known} lines have one"
-            return f"{name}: nothing to judge yet ({why}; still waiting: {self.pending})."
+                missing, other = (
+                    ("control", "planned") if self.control == 0 else ("planned", "control")
+                )
+                present = self.planned + self.control
+                why = f"no {missing} renewal to compare yet, {_count(present, other + ' renewal')}"
+            return (
+                f"{name}: nothing to judge yet ({why}{left_out}; "
+                f"still waiting: {_count(self.pending, 'line')})."
+            )
         model = (
             "the model has no learned effect for it"
             if self.observational is None
@@ -75,39 +115,101 @@ class ActionExperiment:
         )
         return (
             f"{name}: churn {100 * self.effect:+.1f} pts (95% interval {100 * self.low:+.1f} "
-            f"to {100 * self.high:+.1f}) on {self.planned} planned vs {self.control} control "
-            f"lines; {model}."
+            f"to {100 * self.high:+.1f}) on {_count(self.planned, 'planned renewal')} "
+            f"({_count(self.planned_lines, 'line')}) vs "
+            f"{_count(self.control, 'control renewal')} ({_count(self.control_lines, 'line')})"
+            f"{left_out}; {model}."
         )
+
+    def _left_out(self) -> str:
+        parts = []
+        if self.contaminated:
+            parts.append(f"{_count(self.contaminated, 'renewal')} in both arms")
+        if self.certain:
+            parts.append(f"{_count(self.certain, 'line')} planned with certainty")
+        return f"; left out: {' and '.join(parts)}" if parts else ""
+
+
+def outcome_units(lines: pd.DataFrame) -> pd.DataFrame:
+    """Per action and renewal with a known churn: its arm, churn, lines and model effect.
+
+    `arm` is `planned`, `control`, `both` (contaminated: left out of the comparison) or
+    `certain` (only planned lines with probability 1.0: never randomized). `lines` counts
+    the unit's randomized lines (planned below probability 1.0, or control).
+    """
+    compared = lines[lines["churn"].notna() & lines["arm"].isin(("planned", "control"))]
+    probability = (
+        compared["probability"].astype(float)
+        if "probability" in compared
+        else pd.Series(float("nan"), index=compared.index)
+    )
+    certain = (compared["arm"] == "planned") & (probability >= 1.0)
+    effect = (
+        compared["expected_effect"].astype(float)
+        if "expected_effect" in compared
+        else pd.Series(float("nan"), index=compared.index)
+    )
+    flags = pd.DataFrame(
+        {
+            "action": compared["action"],
+            "account_id": compared["account_id"],
+            "renewal_date": compared["renewal_date"],
+            "churn": compared["churn"].astype(float),
+            "control": compared["arm"] == "control",
+            "planned": (compared["arm"] == "planned") & ~certain,
+            "certain": certain,
+            "expected_effect": effect.where(~certain),
+        }
+    )
+    units = flags.groupby(["action", *OUTCOME], dropna=False, sort=True).agg(
+        churn=("churn", "max"),
+        control=("control", "sum"),
+        planned=("planned", "sum"),
+        certain=("certain", "sum"),
+        expected_effect=("expected_effect", "mean"),
+    )
+    arm = pd.Series("certain", index=units.index)
+    arm[units["planned"] > 0] = "planned"
+    arm[units["control"] > 0] = "control"
+    arm[(units["control"] > 0) & (units["planned"] + units["certain"] > 0)] = "both"
+    units["arm"] = arm
+    units["lines"] = units["control"] + units["planned"]
+    return units.reset_index()
 
 
 def measure_actions(lines: pd.DataFrame) -> list[ActionExperiment]:
     """Per action, the randomized effect on churn at the renewal and the model's estimate.
 
     Args:
-        lines: plan lines with `action`, `arm` and `churn` (1.0, 0.0, or NaN while the
-            renewal is not known yet), optionally `expected_effect` (the uplift model's).
+        lines: plan lines with `action`, `arm`, `account_id`, `renewal_date` (the renewal
+            the line's churn is at: with the account, one outcome) and `churn` (1.0, 0.0, or
+            NaN while the renewal is not known yet); optionally `probability` (the arm's:
+            planned lines at 1.0 are left out) and `expected_effect` (the uplift model's).
     """
+    units = outcome_units(lines)
     result = []
     for action, group in lines.groupby("action", sort=True):
-        known = group[group["churn"].notna()]
-        planned = known[known["arm"] == "planned"]
-        control = known[known["arm"] == "control"]
+        own = units[units["action"] == action]
+        planned = own[own["arm"] == "planned"]
+        control = own[own["arm"] == "control"]
+        n1, n2 = len(planned), len(control)
+        x1, x2 = int(planned["churn"].sum()), int(control["churn"].sum())
         effect = low = high = None
-        if len(planned) and len(control):
-            x1, x2 = int(planned["churn"].sum()), int(control["churn"].sum())
-            effect = x1 / len(planned) - x2 / len(control)
-            low, high = newcombe(x1, len(planned), x2, len(control))
-        compared = pd.concat([planned, control])
-        observed = (
-            compared["expected_effect"].dropna() if "expected_effect" in compared else pd.Series()
-        )
+        if n1 and n2:
+            effect = x1 / n1 - x2 / n2
+            low, high = newcombe(x1, n1, x2, n2)
+        observed = pd.concat([planned, control])["expected_effect"].dropna()
         result.append(
             ActionExperiment(
                 action=str(action),
-                planned=len(planned),
-                planned_churned=int(planned["churn"].sum()),
-                control=len(control),
-                control_churned=int(control["churn"].sum()),
+                planned=n1,
+                planned_lines=int(planned["lines"].sum()),
+                planned_churned=x1,
+                control=n2,
+                control_lines=int(control["lines"].sum()),
+                control_churned=x2,
+                contaminated=int((own["arm"] == "both").sum()),
+                certain=int(own["certain"].sum()),
                 pending=int(group["churn"].isna().sum()),
                 random=int((group["arm"] == "random").sum()),
                 effect=effect,

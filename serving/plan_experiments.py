@@ -3,7 +3,9 @@
 Plan lines come from the store (the latest plan saved for each week) or from plan files
 written by `retain plan`. Each line gets its account's churn at the renewal as the labels
 define it (`features.labels.compute_labels` as of the plan's week: NaN while the renewal
-is not known) and, when an uplift champion is given, its expected effect for the line's
+is not known) and that renewal's date (the end of the term in force that week), which with
+the account names the one outcome the line shares with the account's other lines of that
+term; and, when an uplift champion is given, its expected effect for the line's
 action at that week (the observational estimate). `actions.plan_experiments` compares.
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from actions.plan_experiments import ActionExperiment, measure_actions
+from actions.plan_experiments import OUTCOME, ActionExperiment, measure_actions
 
 LINE_FIELDS = ("week", "account_id", "action", "arm", "probability")
 
@@ -58,14 +60,21 @@ def _normalised(lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_outcomes(con: Any, lines: pd.DataFrame) -> pd.DataFrame:
-    """Each line's `churn` at the renewal after its week (NaN while unknown)."""
+    """Each line's `churn` at the renewal after its week (NaN while unknown) and its `renewal_date`.
+
+    Columns of those names that a plan file brings are replaced: the source decides them.
+    """
     from features.labels import compute_labels
 
+    lines = lines.drop(columns=["churn", "renewal_date"], errors="ignore")
     if lines.empty:
-        return lines.assign(churn=pd.Series(dtype=float))
+        return lines.assign(
+            churn=pd.Series(dtype=float), renewal_date=pd.Series(dtype="datetime64[ns]")
+        )
     weeks = sorted(lines["week"].unique())
     labels = compute_labels(con, [pd.Timestamp(w).to_pydatetime() for w in weeks])
-    labels = labels.rename(columns={"as_of": "week"})[["account_id", "week", "churn"]]
+    labels = labels.rename(columns={"as_of": "week"})
+    labels = labels[["account_id", "week", "churn", "renewal_date"]]
     return lines.merge(labels, on=["account_id", "week"], how="left")
 
 
@@ -95,15 +104,15 @@ def experiment_report(lines: pd.DataFrame) -> tuple[list[ActionExperiment], list
         return [], ["No plan lines yet: run `retain plan` to plan a week with randomized holdouts."]
     found = measure_actions(lines)
     weeks = sorted(pd.to_datetime(lines["week"]).dt.date.unique())
-    known = int(lines["churn"].notna().sum())
+    known = lines[lines["churn"].notna()]
+    outcomes = len(known.drop_duplicates(["action", *OUTCOME]))
     head = (
         f"{len(lines)} plan lines over {len(weeks)} week(s) ({weeks[0]} to {weeks[-1]}); "
-        f"{known} with a known renewal."
+        f"{len(known)} with a known renewal, for {outcomes} distinct renewals (an account's "
+        "renewal counts once per action, however many weeks planned it)."
     )
     if not any(e.effect is not None for e in found):
-        head += (
-            " Nothing to judge yet: no action has planned and control lines with known renewals."
-        )
+        head += " Nothing to judge yet: no action has planned and control renewals that are known."
     return found, [head, *(f"  {e.sentence()}" for e in found)]
 
 

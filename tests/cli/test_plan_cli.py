@@ -110,7 +110,20 @@ def test_experiments_measure_the_randomized_slice(world: Path, tmp_path: Path) -
     result = runner.invoke(app, ["experiments", "--data", str(world), "--plan", str(path)])
     assert result.exit_code == 0, result.output
     assert "business review: churn -100.0 pts" in result.output
-    assert "on 1 planned vs 1 control lines" in result.output
+    assert "on 1 planned renewal (1 line) vs 1 control renewal (1 line)" in result.output
+
+
+def test_experiments_count_an_account_planned_in_two_weeks_once(
+    world: Path, tmp_path: Path
+) -> None:
+    # 1001 is planned in two weeks before its one renewal (1 January 2024): one outcome.
+    first = plan_file(tmp_path, "2023-06-05", {"1001": "planned", "1002": "control"})
+    second = plan_file(tmp_path, "2023-06-12", {"1001": "planned"})
+    args = ["experiments", "--data", str(world), "--plan", str(first), "--plan", str(second)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "3 with a known renewal, for 2 distinct renewals" in result.output
+    assert "on 1 planned renewal (2 lines) vs 1 control renewal (1 line)" in result.output
 
 
 def test_experiments_say_when_there_is_nothing_to_judge(world: Path, tmp_path: Path) -> None:
