@@ -27,7 +27,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import coo_matrix, csr_matrix
 
 from actions.plan_config import UPSELL_ACTION, PlanConfig
-from actions.plan_holdouts import draw_random_lines, hold_back
+from actions.plan_holdouts import draw_random_lines, hold_back, random_lines_wanted
 from actions.plan_words import why_line
 
 # Candidate columns: who, what, its value net of cost, and what the rules need.
@@ -195,8 +195,19 @@ def solve(
 
 def lp_bound(frame: pd.DataFrame, capacity: Mapping[str, float], caps: Mapping[str, int]) -> float:
     """The LP relaxation's value: no plan within the limits is worth more."""
+    return relaxation(frame, capacity, caps)[0]
+
+
+def relaxation(
+    frame: pd.DataFrame, capacity: Mapping[str, float], caps: Mapping[str, int]
+) -> tuple[float, np.ndarray]:
+    """The LP relaxation's value and its (mostly 0/1) share of each line.
+
+    Its lines add up to within a few of the MILP's count (the capacity rows leave only a
+    handful fractional), which sizes the random share without a second MILP.
+    """
     if frame.empty:
-        return 0.0
+        return 0.0, np.zeros(0)
     matrix, upper = _constraints(frame, capacity, caps)
     result = linprog(
         -frame["saved_arr"].to_numpy(dtype=float),
@@ -207,7 +218,7 @@ def lp_bound(frame: pd.DataFrame, capacity: Mapping[str, float], caps: Mapping[s
     )
     if result.status != 0:
         raise RuntimeError(f"the plan's bound could not be computed: {result.message}")
-    return float(-result.fun)
+    return float(-result.fun), np.asarray(result.x, dtype=float)
 
 
 def greedy(
@@ -255,6 +266,17 @@ def _after(
     return hours, left
 
 
+def _random_wanted(allowed: pd.DataFrame, config: PlanConfig) -> float:
+    """How many random lines make `random_share` of the solved plan (`random_lines_wanted`)."""
+    share = config.experiments.random_share
+    paying = allowed[allowed["saved_arr"] > 0]
+    if share <= 0 or paying.empty:
+        return 0.0
+    _, taken = relaxation(paying, _capacity(allowed, config), dict(config.caps))
+    hours = float(taken @ paying["hours"].to_numpy(dtype=float))
+    return random_lines_wanted(allowed, share, float(taken.sum()), hours)
+
+
 def plan_week(
     candidates: pd.DataFrame,
     config: PlanConfig,
@@ -271,9 +293,9 @@ def plan_week(
     started = time.process_time()
     allowed, excluded = eligible(candidates, config, week, holdouts)
     capacity, caps = _capacity(allowed, config), dict(config.caps)
-    paying = allowed[allowed["saved_arr"] > 0]
-    size = int(greedy(paying, capacity, caps).sum())  # how many lines the week holds, roughly
-    randomized = draw_random_lines(allowed, config.experiments, week, capacity, caps, size)
+    randomized = draw_random_lines(
+        allowed, config.experiments, week, capacity, caps, _random_wanted(allowed, config)
+    )
     pays = allowed[
         (allowed["saved_arr"] > 0) & ~allowed["account_id"].isin(randomized["account_id"])
     ]

@@ -4,10 +4,13 @@ Two draws, both reproducible (a hash of the seed, the week and the account, so p
 same week again gives the same arms):
 
 * `draw_random_lines`: before the plan is solved, each account the rules allow is drawn
-  with probability q = `random_share` x (lines the week holds / accounts allowed), so that
-  about `random_share` of the plan is random; a drawn account gets one of its allowed
-  actions chosen uniformly (arm `random`, probability q / k for k allowed actions), whatever
-  the models think of it. These lines take their CSM's hours first.
+  with probability q = (random lines wanted / accounts allowed), so that about
+  `random_share` of the solved plan's lines are random; a drawn account gets one of its
+  allowed actions chosen uniformly (arm `random`, probability q / k for k allowed actions),
+  whatever the models think of it. These lines take their CSM's hours first.
+  The lines wanted are sized on the solved plan (`random_lines_wanted`), not on the greedy
+  one: the greedy plan spends the hours on long, valuable actions and held about half the
+  optimiser's lines (the fifth audit's random share came out at half the configured one).
 * `hold_back`: after the plan is solved, each planned line is held back with its action's
   `control_share` (arm `control`, probability `control_share`); the others are arm
   `planned` with probability `1 - control_share`. A control is held back until the
@@ -45,17 +48,37 @@ def uniform(seed: int, week: datetime, keys: Sequence[str], purpose: str) -> np.
     return np.asarray(draws, dtype=np.float64) / 2.0**64
 
 
+def random_lines_wanted(
+    allowed: pd.DataFrame, share: float, planned_lines: float, planned_hours: float
+) -> float:
+    """How many random lines make `share` of the plan once the optimiser fills the rest.
+
+    `planned_lines` and `planned_hours` describe the plan solved without random lines (its
+    LP relaxation holds within a few lines of the MILP's count, for a fraction of the
+    time). A random line's action is drawn uniformly, so it usually takes longer than the
+    optimiser's lines (which favour value per hour) and displaces more than one of them:
+    R random lines of h hours leave about `planned_lines - R * (h / per_line - 1)` lines
+    in all, and R is solved so that R is `share` of that.
+    """
+    if share <= 0 or planned_lines <= 0:
+        return 0.0
+    per_line = planned_hours / planned_lines
+    random_hours = float(allowed.groupby("account_id")["hours"].mean().mean())
+    displaced = max(random_hours / per_line, 1.0) if per_line > 0 else 1.0
+    return share * planned_lines / (1.0 + share * (displaced - 1.0))
+
+
 def draw_random_lines(
     allowed: pd.DataFrame,
     experiments: Experiments,
     week: datetime,
     capacity: Mapping[str, float],
     caps: Mapping[str, int],
-    plan_size: int,
+    wanted: float,
 ) -> pd.DataFrame:
     """The lines assigned at random this week (arm `random`, with their probability).
 
-    `plan_size` is about how many lines the week holds (e.g. the greedy plan's count).
+    `wanted`: how many random lines the week should hold (`random_lines_wanted`).
 
     A drawn line is dropped when its CSM's hours or its action's cap are used up by drawn
     lines before it (in draw order); its probability is then lower than stated, which the
@@ -63,7 +86,7 @@ def draw_random_lines(
     """
     columns = [*allowed.columns, "arm", "probability"]
     accounts = pd.Index(allowed["account_id"].unique())
-    share = min(experiments.random_share * plan_size / max(len(accounts), 1), 1.0)
+    share = min(wanted / max(len(accounts), 1), 1.0)
     if share <= 0:
         return pd.DataFrame(columns=columns)
     u = uniform(experiments.seed, week, list(accounts), "random")

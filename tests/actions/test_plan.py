@@ -213,6 +213,26 @@ def test_random_lines_are_a_small_share_of_the_plan_with_their_probability() -> 
     assert lines["account_id"].is_unique
 
 
+def test_the_random_share_is_of_the_solved_plan_not_the_greedy_one() -> None:
+    # Fifth audit: sized on the greedy plan's count, the random share came out at half the
+    # configured one. Here the greedy plan takes 3-hour reviews (100 each) and holds a third
+    # of the optimiser's lines, which fill the hours with 1-hour checks (60 each).
+    cfg = config(
+        hours={"health_check": 1, "business_review": 3},
+        csm_hours={"default": 300},
+        experiments={"seed": 5, "control_share": 0.0, "random_share": 0.1},
+    )
+    given = candidates(3000, seed=3, csms=("dana", "lee", "kim"))
+    given = given[given["action"].isin(["health_check", "business_review"])].assign(
+        last_touch=np.datetime64("NaT"), risk_tier="low"
+    )
+    given["saved_arr"] = np.where(given["action"] == "business_review", 100.0, 60.0)
+    lines = plan_week(given, cfg, WEEK).lines
+    random = lines["arm"] == "random"
+    assert len(lines) > 800  # the optimiser's plan: about 900 one-hour lines
+    assert abs(random.mean() - 0.1) < 0.03  # sized on the greedy plan: 0.056
+
+
 def test_the_shipped_plan_file_loads() -> None:
     cfg = load_plan_config(DEFAULT_PLAN)
     assert cfg.hours["business_review"] > 0
