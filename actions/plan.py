@@ -36,7 +36,7 @@ CANDIDATE_COLUMNS = (
 )  # fmt: skip
 LINE_COLUMNS = (
     "week", "account_id", "csm", "action", "arm", "probability", "hours", "saved_arr",
-    "expected_effect", "basis", "risk_tier", "why", "holdout_until",
+    "expected_effect", "basis", "risk_tier", "why", "holdout_until", "renewal_date",
 )  # fmt: skip
 PER_ACCOUNT = 3  # best actions kept per account before solving
 PER_CSM = 60  # at least this many best accounts kept per CSM before solving
@@ -282,13 +282,15 @@ def plan_week(
     config: PlanConfig,
     week: datetime,
     holdouts: pd.DataFrame | None = None,
+    given: pd.DataFrame | None = None,
 ) -> WeekPlan:
     """The week's plan (see the module docstring); `candidates` has `CANDIDATE_COLUMNS`.
 
     Optional candidate columns carried to the lines and their words: `expected_effect`,
     `basis`, `churn_probability`, `arr`, `days_to_renewal`, `driver`, and `renewal_date`
     (a control line is held back until it: `holdout_until`). `holdouts`: pairs still held
-    back by earlier plans' controls (see `eligible`).
+    back by earlier plans' controls (see `eligible`). `given`: pairs earlier plans gave in
+    the account's current term (`store.Store.given`), never drawn as controls (`hold_back`).
     """
     started = time.process_time()
     allowed, excluded = eligible(candidates, config, week, holdouts)
@@ -306,7 +308,7 @@ def plan_week(
     optimal = pruned[chosen]
     greedy_value = float(pays["saved_arr"][greedy(pays, capacity, caps)].sum())
     bound = lp_bound(pays, capacity, caps)
-    arm, probability = hold_back(optimal, config.experiments, week)
+    arm, probability = hold_back(optimal, config.experiments, week, given)
     lines = pd.concat(
         [optimal.assign(arm=arm, probability=probability), randomized], ignore_index=True
     )
@@ -315,7 +317,8 @@ def plan_week(
         if column not in lines:
             lines[column] = default
     renewal = pd.to_datetime(lines["renewal_date"]) if "renewal_date" in lines else pd.NaT
-    lines["holdout_until"] = pd.Series(renewal, index=lines.index).where(lines["arm"] == "control")
+    lines["renewal_date"] = pd.Series(renewal, index=lines.index)
+    lines["holdout_until"] = lines["renewal_date"].where(lines["arm"] == "control")
     lines["why"] = [why_line(row, config) for row in lines.to_dict("records")]  # type: ignore[arg-type]
     lines = lines.sort_values(["csm", "saved_arr"], ascending=[True, False], kind="stable")
     return WeekPlan(

@@ -13,15 +13,21 @@ same week again gives the same arms):
   optimiser's lines (the fifth audit's random share came out at half the configured one).
 * `hold_back`: after the plan is solved, each planned line is held back with its action's
   `control_share` (arm `control`, probability `control_share`); the others are arm
-  `planned` with probability `1 - control_share`. A control is held back until the
-  account's next renewal (the line's `holdout_until`): later plans do not give the account
-  that action before it (`actions.plan.eligible`). Held back for one week only, most
-  controls would be planned the next week and done, and their renewal would measure a
-  week's delay instead of the action's absence.
+  `planned` with probability `1 - control_share`. A line whose account an earlier plan
+  already gave that action in the current term (a planned or random line before the same
+  renewal, `store.Store.given`) is never held back: arm `planned`, probability 1.0. Held
+  back, it would not measure the action's absence (the account had it) and would pull
+  the measured effect toward zero (the fifth audit: 56 of 267 controls). The comparison
+  uses only lines that could have been held back (probability below 1). A control is held
+  back until the account's next renewal (the line's `holdout_until`): later plans do not
+  give the account that action before it (`actions.plan.eligible`). Held back for one week
+  only, most controls would be planned the next week and done, and their renewal would
+  measure a week's delay instead of the action's absence.
 
-Planned and control lines of one action come from the same accounts by a coin flip, so the
-difference in their churn at the renewal is the action's effect on the accounts the plan
-picks, free of the CS team's choices (`actions.plan_experiments`).
+Planned lines that could have been held back and control lines of one action come from the
+same accounts by a coin flip, so the difference in their churn at the renewal is the
+action's effect on the accounts the plan picks, free of the CS team's choices
+(`actions.plan_experiments`).
 """
 
 from __future__ import annotations
@@ -109,10 +115,21 @@ def draw_random_lines(
 
 
 def hold_back(
-    planned: pd.DataFrame, experiments: Experiments, week: datetime
+    planned: pd.DataFrame,
+    experiments: Experiments,
+    week: datetime,
+    given: pd.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each planned line's arm (`planned` or `control`) and the probability of that arm."""
+    """Each planned line's arm (`planned` or `control`) and the probability of that arm.
+
+    `given`: (account_id, action) pairs earlier plans gave in the account's current term;
+    those lines cannot be controls (probability 1.0 of `planned`).
+    """
     share = planned["action"].map(experiments.control).to_numpy(dtype=float)
+    if given is not None and not given.empty:
+        had = set(zip(given["account_id"].astype(str), given["action"].astype(str), strict=True))
+        keys = zip(planned["account_id"].astype(str), planned["action"].astype(str), strict=True)
+        share = np.where([key in had for key in keys], 0.0, share)
     u = uniform(experiments.seed, week, list(planned["account_id"]), "control")
     control = u < share
     arm = np.where(control, "control", "planned")

@@ -176,6 +176,7 @@ def build_plan(
     context: AccountContext | None = None,
     recorded: pd.DataFrame | None = None,
     holdouts: pd.DataFrame | None = None,
+    given: pd.DataFrame | None = None,
 ) -> BuiltPlan:
     """Score every active account and plan the week.
 
@@ -190,6 +191,8 @@ def build_plan(
         recorded: touchpoints recorded through the service (see `account_context`).
         holdouts: (account_id, action) pairs earlier plans hold back until the renewal
             (`store.Store.holdouts`).
+        given: (account_id, action) pairs earlier plans gave in the account's current term
+            (`store.Store.given`); never drawn as controls.
     """
     latest = service.features.latest.as_of
     week = week_of(week) if week else default_week(latest)
@@ -201,7 +204,8 @@ def build_plan(
         context = account_context(source.con, week, recorded)
     snapshot, bundle, chunks = service.score_all(as_of)
     scores = [score for chunk in chunks for score in chunk]
-    plan = plan_week(candidate_lines(scores, context, config, cost), config, week, holdouts)
+    candidates = candidate_lines(scores, context, config, cost)
+    plan = plan_week(candidates, config, week, holdouts, given)
     return BuiltPlan(
         plan, plan_id_of(plan, bundle.model_version), snapshot.as_of, bundle.model_version
     )
@@ -281,12 +285,20 @@ def run_plan(
     week = week_of(week) if week else default_week(service.features.latest.as_of)
     with Store(settings.store_url) as store:
         holdouts: pd.DataFrame | None
+        given: pd.DataFrame | None
         try:
             holdouts = store.holdouts(week.date()) if recorded is not None else None
+            given = store.given(week.date()) if recorded is not None else None
         except StoreUnavailable:  # plan from the source's touchpoints; saving will say so
-            recorded = holdouts = None
+            recorded = holdouts = given = None
         built = build_plan(
-            service, config, load_uplift_config().cost, week, recorded=recorded, holdouts=holdouts
+            service,
+            config,
+            load_uplift_config().cost,
+            week,
+            recorded=recorded,
+            holdouts=holdouts,
+            given=given,
         )
         write_plan(built.plan.lines.assign(plan_id=built.plan_id), output)
         return built, store.save_plan(store_plan(built))

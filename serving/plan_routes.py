@@ -70,9 +70,15 @@ class Planner:
             if not store.plans(week.date()).empty:
                 return
             recorded = store.touchpoints()
-            holdouts = store.holdouts(week.date())
+            holdouts, given = store.holdouts(week.date()), store.given(week.date())
             built = build_plan(
-                service, self.config, self.cost, week, recorded=recorded, holdouts=holdouts
+                service,
+                self.config,
+                self.cost,
+                week,
+                recorded=recorded,
+                holdouts=holdouts,
+                given=given,
             )
             store.save_plan(store_plan(built))
 

@@ -18,6 +18,7 @@ TOUCHPOINT_COLUMNS = (
 PLAN_LINE_COLUMNS = (
     "plan_line_id", "plan_id", "week", "account_id", "owner", "action", "arm",
     "assignment_probability", "expected_value", "hours", "reason", "holdout_until",
+    "renewal_date",
 )  # fmt: skip
 PLAN_COLUMNS = ("plan_id", "week", "model_version", "summary", "created_at")
 SCORE_COLUMNS = (
@@ -124,6 +125,9 @@ class PlanLine:
         holdout_until: for a `control` line, the account's next renewal when planned: until
             then later plans do not give it this action, so its outcome is the action's
             absence (None: held back for this week only).
+        renewal_date: the account's next renewal when planned (None: not known). A
+            `planned` or `random` line gave the account its action for that term, so later
+            plans of the term do not draw it as a control (`Store.given`).
     """
 
     plan_line_id: str
@@ -136,6 +140,7 @@ class PlanLine:
     hours: float | None = None
     reason: str | None = None
     holdout_until: date | None = None
+    renewal_date: date | None = None
 
     def __post_init__(self) -> None:
         if self.arm not in ("planned", "control", "random"):
@@ -164,6 +169,7 @@ def plan_lines(plan_id: str, rows: Sequence[Mapping[Any, Any]]) -> list[PlanLine
             hours=float(row["hours"]),
             reason=str(row["why"]),
             holdout_until=_day(row.get("holdout_until")) if row["arm"] == "control" else None,
+            renewal_date=_day(row.get("renewal_date")),
         )
         for row in rows
     ]

@@ -299,6 +299,29 @@ class Store:
         found = self._frame(query, columns, ())
         return found.drop_duplicates(["account_id", "action"]).reset_index(drop=True)
 
+    def given(self, week: date) -> pd.DataFrame:
+        """(account_id, action) pairs earlier plans gave in the term still running at `week`.
+
+        A `planned` or `random` line of an earlier week's plan (the latest saved for that
+        week) whose renewal is after `week` gave its account the action in the current term:
+        held back now, the account would still have had it, so plans for `week` do not draw
+        it as a control (`actions.plan_holdouts.hold_back`). A line saved without its
+        renewal (before the column existed) is not counted.
+        """
+        lines = self._t("plan_lines")
+        stored = self.plans()
+        earlier = stored[pd.to_datetime(stored["week"]) < pd.Timestamp(week)]
+        latest = earlier.drop_duplicates("week")["plan_id"].tolist()  # newest first per week
+        columns = ("account_id", "action", "renewal_date")
+        query = (
+            sa.select(*(lines.c[name] for name in columns))
+            .where(lines.c.plan_id.in_(latest))
+            .where(lines.c.arm.in_(("planned", "random")))
+            .where(lines.c.renewal_date > week)
+        )
+        found = self._frame(query, columns, ())
+        return found.drop_duplicates(["account_id", "action"]).reset_index(drop=True)
+
     # --- score log ----------------------------------------------------------------------
 
     def log_scores(

@@ -192,7 +192,8 @@ def run_arm(
         used = {} if arm == "playbook" else effects
         ranked = next_best_actions(used, arr, costs, suggestions, tiers)
         candidates = candidate_frame(scored, ranked, tiers, known, plan_config, costs)
-        plan = plan_week(candidates, plan_config, now, store.holdouts(now.date()))
+        day = now.date()
+        plan = plan_week(candidates, plan_config, now, store.holdouts(day), store.given(day))
         plan_id = f"{arm}-{now:%Y-%m-%d}"
         store.save_plan(stored_plan(plan_id, now, plan.lines, plan.value))
         lived = world.live_month(_team(plan.lines, settings, now), own_team=settings.own_team)

@@ -193,6 +193,30 @@ def test_a_control_is_held_back_until_its_renewal_not_planned_the_next_week() ->
     ] == len(held)
 
 
+def test_an_action_already_given_in_the_term_is_never_held_back_as_a_control() -> None:
+    # Fifth audit: 56 of 267 controls were accounts an earlier plan line had given the same
+    # action in the same term; held back, they had it anyway and pulled the effect to zero.
+    cfg = config(
+        hours={"health_check": 1},
+        csm_hours={"default": 10_000},
+        experiments={"seed": 4, "control_share": 0.3, "random_share": 0.0},
+    )
+    given = candidates(400, seed=1, csms=("dana",))
+    given = given[given["action"] == "health_check"].assign(
+        saved_arr=1.0, last_touch=np.datetime64("NaT"), renewal_date=WEEK + timedelta(days=90)
+    )
+    before = plan_week(given, cfg, WEEK).lines
+    had = before.loc[before["arm"] == "planned", ["account_id", "action"]].iloc[:200]
+    lines = plan_week(given, cfg, WEEK, given=had).lines.set_index("account_id")
+    again = lines.loc[had["account_id"]]
+    assert (again["arm"] == "planned").all()  # without `given`, about 60 would be controls
+    assert (again["probability"] == 1.0).all()
+    others = lines.drop(had["account_id"])
+    assert (others["arm"] == "control").sum() > 20  # the rest are still drawn
+    assert (others.loc[others["arm"] == "control", "probability"] == 0.3).all()
+    assert (lines["renewal_date"] == WEEK + timedelta(days=90)).all()  # stored for `given`
+
+
 def test_random_lines_are_a_small_share_of_the_plan_with_their_probability() -> None:
     cfg = config(
         hours={"health_check": 1, "business_review": 1},

@@ -148,6 +148,31 @@ def test_only_the_latest_plan_of_a_week_holds_accounts_back(store: Store) -> Non
     assert store.holdouts(date(2026, 6, 8)).empty
 
 
+def test_an_action_given_earlier_in_the_term_is_known_to_later_plans(store: Store) -> None:
+    renewal = date(2026, 9, 1)
+    store.save_plan(
+        Plan(
+            "plan-a",
+            WEEK,
+            [
+                PlanLine("a-1", "acct-0001", "training", "planned", 0.95, renewal_date=renewal),
+                PlanLine("a-2", "acct-0002", "health_check", "random", 0.01,
+                         renewal_date=renewal),
+                _control("a-3", "acct-0003", "training", renewal),
+                PlanLine("a-4", "acct-0004", "training", "planned", 0.95),  # renewal unknown
+            ],
+        )
+    )  # fmt: skip
+    given = store.given(date(2026, 6, 8))
+    assert given[["account_id", "action"]].values.tolist() == [
+        ["acct-0001", "training"],
+        ["acct-0002", "health_check"],
+    ]
+    assert store.given(WEEK).empty  # the week's own plan is not an earlier line
+    assert store.given(renewal).empty  # a new term: the account has not had it in this one
+    assert store.plan_lines(WEEK)["renewal_date"].tolist()[0] == renewal
+
+
 def test_a_store_made_before_holdouts_gains_the_column_and_keeps_its_plans(
     store_url: str,
 ) -> None:
