@@ -148,7 +148,7 @@ class BuiltPlan:
 
 STORED_COLUMNS = (
     "account_id", "csm", "action", "arm", "probability", "hours", "saved_arr", "why",
-    "holdout_until",
+    "holdout_until", "renewal_date",
 )  # fmt: skip
 
 
