@@ -287,9 +287,10 @@ def plan_week(
     """The week's plan (see the module docstring); `candidates` has `CANDIDATE_COLUMNS`.
 
     Optional candidate columns carried to the lines and their words: `expected_effect`,
-    `basis`, `churn_probability`, `arr`, `days_to_renewal`, `driver`, and `renewal_date`
-    (a control line is held back until it: `holdout_until`). `holdouts`: pairs still held
-    back by earlier plans' controls (see `eligible`). `given`: pairs earlier plans gave in
+    `basis`, `churn_probability`, `upsell_probability`, `arr`, `days_to_renewal`, `driver`,
+    `caution`, `expansion_arr`, and `renewal_date` (a control line is held back until it:
+    `holdout_until`). `holdouts`: pairs still held back by earlier plans' controls (see
+    `eligible`). `given`: pairs earlier plans gave in
     the account's current term (`store.Store.given`), never drawn as controls (`hold_back`).
     """
     started = time.process_time()

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 import pandas as pd
 
 from actions.plan_config import PlanConfig
 from actions.ranking import GROWTH_ASKS
+
+
+class Driver(Protocol):
+    """A driver as scoring gives it: its sentence and its part in the churn score."""
+
+    @property
+    def sentence(self) -> str: ...
+
+    @property
+    def contribution(self) -> float: ...
 
 
 def _number(value: Any) -> float | None:
@@ -25,21 +35,46 @@ def words(action: str) -> str:
     return action.replace("_", " ")
 
 
-def why_account(line: Mapping[str, Any]) -> str:
-    """Why this account: its churn risk, ARR, renewal and top driver, as far as known.
+def _a(noun: str) -> str:
+    """`noun` with its article: "an upsell offer", "a training"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
-    A growth ask (`actions.ranking.GROWTH_ASKS`) is there because the account looks ready to
-    grow, not because of a risk: its line leads with the chance of expanding and names no
-    risk driver (the fifth audit read an upsell offer opening with an open ticket).
+
+def account_drivers(
+    action: str, triggers: Iterable[Driver], account: Iterable[Driver]
+) -> tuple[str, str]:
+    """The driver sentences of "why this account": (the lead, a caution or "").
+
+    The lead is the action's trigger, or without one (a rule on the upsell score, a
+    learned action) the account's lead driver; for a growth ask only a driver that lowers
+    the churn risk, and its strongest risk driver becomes the caution. A growth ask is
+    made because the account is healthy and growing: an upsell line that opened with a
+    risk driver ("the oldest ticket is 370 days old") argued against the ask it explained
+    (fifth new-user audit), yet the CSM should still know of it before asking.
     """
-    parts = [f"{line.get('risk_tier', 'unknown')} churn risk"]
-    churn = _number(line.get("churn_probability"))
-    if churn is not None:
-        parts[0] += f" ({churn:.0%})"
-    growth = str(line.get("action")) in GROWTH_ASKS
+    triggers, account = list(triggers), list(account)
+    if action not in GROWTH_ASKS:
+        reasons = [*triggers, *account]
+        return (reasons[0].sentence if reasons else "", "")
+    lead = [*triggers, *(d for d in account if d.contribution < 0)]
+    risks = [d.sentence for d in account if d.contribution > 0]
+    first = lead[0].sentence if lead else ""
+    return first, next((r for r in risks if r != first), "")
+
+
+def why_account(line: Mapping[str, Any]) -> str:
+    """Why this account: churn risk, ARR, renewal and drivers (`account_drivers`), as known.
+
+    A growth ask opens with the account's chance of buying more: that, not its churn
+    risk, is why it is asked.
+    """
+    parts = []
     upsell = _number(line.get("upsell_probability"))
-    if growth and upsell is not None:
-        parts.insert(0, f"{upsell:.0%} chance of expanding within 180 days")
+    if line.get("action") in GROWTH_ASKS and upsell is not None:
+        parts.append(f"a {upsell:.0%} chance of buying more")
+    risk = f"{line.get('risk_tier', 'unknown')} churn risk"
+    churn = _number(line.get("churn_probability"))
+    parts.append(risk if churn is None else f"{risk} ({churn:.0%})")
     arr = _number(line.get("arr"))
     if arr is not None:
         parts.append(f"ARR {arr:,.0f}")
@@ -47,38 +82,42 @@ def why_account(line: Mapping[str, Any]) -> str:
     if days is not None:
         parts.append(f"renewal in {days:.0f} days")
     sentence = "This account: " + ", ".join(parts) + "."
-    driver = line.get("driver")
-    if isinstance(driver, str) and driver and not growth:
+    driver, caution = line.get("driver"), line.get("caution")
+    if isinstance(driver, str) and driver:
         sentence += f" {driver.rstrip('.')}."
+    if isinstance(caution, str) and caution:
+        sentence += f" Keep in mind: {caution.rstrip('.')}."
     return sentence
 
 
 def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
-    """Why this action: the playbook's or the model's reason and what it is worth."""
+    """Why this action: the playbook's or the model's reason, then its value and effect.
+
+    The effect is given here once; the reason says in words why (a learned action's
+    reason leaves the figure out: `actions.ranking.effect_sentence`). A growth ask is
+    "worth" its value rather than saving it, since most of it is expected expansion.
+    """
     action = words(str(line["action"]))
     reason = str(line.get("reason") or "").strip()
     saved = _number(line.get("saved_arr")) or 0.0
     effect = _number(line.get("expected_effect"))
     if line.get("basis") == "learned" and effect is not None:
-        basis = "learned from the team's history"
-        stated = f"{100 * effect:+.1f} pts"
-        if stated not in reason:  # the learner's own reason already gives it with its +/-
-            basis += f": churn {stated}"
+        basis = f"learned from the team's history: churn {100 * effect:+.1f} pts"
     else:
         assumed = config.assumed_for(_number(line.get("churn_probability")))
         basis = (
             f"assumed {100 * assumed:.3g} pts less churn: "
             "history cannot judge it for this account yet"
         )
-    hours = _number(line.get("hours"))
-    time = f" in {hours:g} h" if hours is not None else ""
     expansion = _number(line.get("expansion_arr"))
     if expansion:
-        basis += f"; {expansion:,.0f} of it expected expansion"
-    article = "An" if action[:1] in "aeiou" else "A"
+        basis = f"{expansion:,.0f} of it expected expansion; {basis}"
+    hours = _number(line.get("hours"))
+    time = f" in {hours:g} h" if hours is not None else ""
+    value = "be worth" if line["action"] in GROWTH_ASKS else "save"
     return (
-        f"{article} {action}{time}: {reason.rstrip('.')}. Expected to save {saved:,.0f} ARR "
-        f"net of its cost ({basis})."
+        f"{_a(action).capitalize()}{time}: {reason.rstrip('.')}. "
+        f"Expected to {value} {saved:,.0f} ARR net of its cost ({basis})."
     )
 
 
@@ -95,7 +134,7 @@ def why_arm(line: Mapping[str, Any]) -> str:
         )
         return (
             f"Held back at random as a control ({probability:.0%} of planned {action}s are): "
-            f"do not do it {when}, so the team learns what a {action} truly does."
+            f"do not do it {when}, so the team learns what {_a(action)} truly does."
         )
     if line.get("arm") == "random":
         return (

@@ -159,12 +159,17 @@ def _family(name: str) -> str:
     return feature(name).family if name in FEATURE_NAMES else ""
 
 
-def effect_sentence(action: str, effect: float | None, std: float | None) -> str:
-    """A CSM's sentence for a learned effect with no playbook reason behind it."""
-    words = action.replace("_", " ")
+def effect_sentence(action: str) -> str:
+    """A CSM's sentence for a learned action with no playbook reason behind it.
+
+    It leaves the figure out: the plan line, the account page and the API
+    (`expected_effect`) each give the effect beside the reason, so a reason that gave it
+    too stated it twice (fifth new-user audit). Nor does it say accounts did better after
+    the action: with `selection_bias` taken out, history alone may not show that.
+    """
     return (
-        f"Learned from how accounts like this did after the CS team's {words}: churn risk "
-        f"{100 * (effect or 0.0):+.1f} pts (+/- {100 * (std or 0.0):.1f})."
+        "No playbook rule asks for it here: it is chosen on how accounts like this did after "
+        f"the CS team's {action.replace('_', ' ')}."
     )
 
 
@@ -243,7 +248,7 @@ def rank(
                 sure,
                 RankedAction(
                     action=action,
-                    reason=s.reason if s else effect_sentence(action, effect, found.std),
+                    reason=s.reason if s else effect_sentence(action),
                     rules=s.rules if s else (),
                     features=s.features if s else (),
                     expected_effect=effect,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from actions.plan import CANDIDATE_COLUMNS, WeekPlan, plan_week
 from actions.plan_config import UPSELL_ACTION, PlanConfig
+from actions.plan_words import account_drivers
 from serving.schemas import AccountScore
 from serving.scoring import ScoringService
 
@@ -110,7 +111,7 @@ def candidate_lines(
             if action.action == UPSELL_ACTION and arr is not None and action.basis != "learned":
                 upsell = score.upsell_probability or 0.0
                 expansion = upsell * arr * config.upsell_value_share
-            drivers = action.drivers or score.drivers
+            driver, caution = account_drivers(action.action, action.drivers, score.drivers)
             rows.append(
                 {
                     "account_id": score.account_id,
@@ -128,7 +129,8 @@ def candidate_lines(
                     "arr": arr,
                     "days_to_renewal": score.days_to_renewal,
                     "renewal_date": score.renewal_date,
-                    "driver": drivers[0].sentence if drivers else "",
+                    "driver": driver,
+                    "caution": caution,
                 }
             )
     frame = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS) if not rows else None)

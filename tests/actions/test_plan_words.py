@@ -1,53 +1,102 @@
-"""A plan line's words: why this account, why this action, said once and in the right order."""
+"""A plan line's words as a CSM reads them (the fifth new-user audit's three complaints).
+
+The effect is given once; a growth ask opens with why it is asked, not with a churn risk
+driver; counts read in whole numbers.
+"""
 
 from __future__ import annotations
 
-from actions.plan_config import load_plan_config
-from actions.plan_words import why_line
+import re
+from dataclasses import dataclass
 
-LEARNED = {
-    "action": "health_check",
-    "arm": "planned",
-    "risk_tier": "medium",
-    "churn_probability": 0.36,
-    "arr": 172_471.0,
-    "days_to_renewal": 162.4,
-    "driver": "Latest KPI result: revenue uplift at 59% of target (healthy accounts: 102%).",
-    "reason": "Learned from how accounts like this did after the CS team's health check:"
-    " churn risk -13.0 pts (+/- 6.2).",
-    "basis": "learned",
-    "expected_effect": -0.13,
-    "saved_arr": 22_333.0,
-    "hours": 0.5,
-}
+from actions.plan_config import plan_config
+from actions.plan_words import why_account, why_action, why_arm, why_line
+from actions.playbook import Rule
+from actions.ranking import ExpectedEffect, rank
+
+HOURS = {"training": 2, "referral_invite": 0.5, "upsell_offer": 1}
+CONFIG = plan_config({"csm_hours": {"default": 10}, "hours": HOURS})
+RISK = "Days since the CS team last touched the account: 331 days, worse than healthy accounts."
+HEALTHY = "Product functions used in the last 30 days: 32 features, better than healthy accounts."
+SEATS = "Active users per licensed seat: 95%, better than healthy accounts (73%)."
 
 
-def test_a_learned_effect_the_reason_already_gives_is_not_said_again():
-    said = why_line(LEARNED, load_plan_config())
-    assert said.count("-13.0 pts") == 1  # the fifth audit read it twice in every such line
-    assert "Expected to save 22,333 ARR net of its cost (learned from the team's history)." in said
-    assert "renewal in 162 days" in said
+@dataclass(frozen=True)
+class Driver:
+    sentence: str
+    contribution: float
 
 
-def test_a_playbook_reason_with_a_learned_value_still_gives_the_effect():
-    line = dict(LEARNED, reason="The key users have not used the product for 154 days.")
-    said = why_line(line, load_plan_config())
-    assert "(learned from the team's history: churn -13.0 pts)" in said
+def _learned_line(action: str, effect: ExpectedEffect, tier: str = "low") -> dict[str, object]:
+    """The plan line of `action` as ranking learns it, with no playbook rule behind it."""
+    ranked = rank([], {action: effect}, 10_000.0, tier)
+    assert [r.action for r in ranked] == [action]
+    found = ranked[0]
+    return {
+        "action": action, "reason": found.reason, "basis": found.basis,
+        "expected_effect": found.expected_effect, "saved_arr": found.expected_saved_arr,
+        "hours": CONFIG.hours[action], "risk_tier": tier, "churn_probability": 0.3,
+    }  # fmt: skip
 
 
-def test_a_growth_ask_leads_with_the_chance_of_expanding_not_a_risk_driver():
-    line = dict(
-        LEARNED,
-        action="upsell_offer",
-        risk_tier="low",
-        churn_probability=0.09,
-        upsell_probability=0.71,
-        driver="1 urgent or high-priority ticket open, the oldest for 583 days.",
-        reason="The account looks ready to buy more.",
-        basis="playbook",
-    )
-    said = why_line(line, load_plan_config())
-    assert said.startswith("This account: 71% chance of expanding within 180 days, low churn")
-    assert "ticket" not in said  # an open ticket is no reason to pitch
-    risky = why_line(dict(line, action="training"), load_plan_config())
-    assert "ticket" in risky and "chance of expanding" not in risky
+def test_a_learned_line_gives_its_effect_once() -> None:
+    line = _learned_line("training", ExpectedEffect(-0.10, 0.01, "learned", "", cost=50.0))
+    words = why_action(line, CONFIG)
+    assert re.findall(r"[+-]?\d+(?:\.\d+)? pts", words) == ["-10.0 pts"], words
+    assert "how accounts like this did after the CS team's training" in words
+
+
+def test_a_learned_growth_ask_is_worth_its_value_with_its_effect_once() -> None:
+    """Valued on expansion: its churn effect alone (+0.5 pts) is not what it saves."""
+    gain = ExpectedEffect(0.005, 0.01, "learned", "", cost=10.0, expansion=0.05)
+    words = why_action(_learned_line("referral_invite", gain), CONFIG)
+    assert words.count("pts") == 1 and "Expected to be worth 440 ARR" in words, words
+
+
+def test_a_growth_ask_opens_with_its_growth_signal_not_a_risk_driver() -> None:
+    from actions.plan_words import account_drivers
+
+    account = [Driver(RISK, 0.4), Driver(HEALTHY, -0.2)]
+    lead, caution = account_drivers("upsell_offer", [], account)  # a rule on the upsell score
+    assert (lead, caution) == (HEALTHY, RISK)
+    assert account_drivers("upsell_offer", [Driver(SEATS, -0.1)], account) == (SEATS, RISK)
+    assert account_drivers("referral_invite", [], [Driver(RISK, 0.4)]) == ("", RISK)
+    line = {
+        "action": "upsell_offer", "upsell_probability": 0.62, "risk_tier": "low",
+        "churn_probability": 0.09, "arr": 37_630.0, "days_to_renewal": 49,
+        "driver": lead, "caution": caution,
+    }  # fmt: skip
+    words = why_account(line)
+    assert words.startswith("This account: a 62% chance of buying more, low churn risk (9%)")
+    opening = words.split(" days. ", 1)[1]
+    assert opening.startswith(HEALTHY.rstrip("."))  # the risk comes after, as a caution
+    assert f"Keep in mind: {RISK}" in words
+
+
+def test_a_risk_line_opens_with_the_account_lead_driver_and_no_chance_of_buying() -> None:
+    from actions.plan_words import account_drivers
+
+    account = [Driver(RISK, 0.4), Driver(HEALTHY, -0.2)]
+    assert account_drivers("health_check", [], account) == (RISK, "")
+    words = why_account(
+        {"action": "health_check", "upsell_probability": 0.62, "risk_tier": "medium",
+         "churn_probability": 0.3, "driver": RISK}
+    )  # fmt: skip
+    assert words == f"This account: medium churn risk (30%). {RISK}"
+
+
+def test_a_playbook_reason_and_a_driver_read_days_in_whole_numbers() -> None:
+    rule = Rule.model_validate(
+        {"name": "quiet", "action": "health_check", "priority": 10,
+         "when": [{"feature": "days_since_touchpoint", "op": ">", "value": 45}],
+         "reason": "No contact for {days_since_touchpoint}."}
+    )  # fmt: skip
+    assert rule.words({"days_since_touchpoint": 58.5}) == "No contact for 58 days."
+    assert rule.words({"days_since_touchpoint": 96.8}) == "No contact for 97 days."
+
+
+def test_a_control_upsell_line_reads_an_upsell_offer() -> None:
+    line = {"action": "upsell_offer", "arm": "control", "probability": 0.05}
+    assert "what an upsell offer truly does" in why_arm(line)
+    whole = why_line({**line, "reason": "Ready to buy more.", "saved_arr": 900.0}, CONFIG)
+    assert "An upsell offer: Ready to buy more." in whole

@@ -85,6 +85,7 @@ def test_batch_ranking_by_saved_arr_with_costs_and_none():
     assert first[0].expected_saved_arr == pytest.approx(950.0)
     assert first[0].expected_effect == pytest.approx(-0.10)
     assert "how accounts like this did after the CS team's training" in first[0].reason
+    assert "pts" not in first[0].reason  # the effect is given beside the reason, once
     # Account 2: training is expected to hurt; the call is unknown to history but the
     # playbook suggests it, so it is recommended on the playbook's word with its reason.
     call = suggest([_rule("exec_sponsor_call", 50)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -132,3 +133,66 @@ def test_a_plan_with_the_same_picks_but_other_values_is_another_plan() -> None:
     assert plan_id_of(plan(100.0), "3") == plan_id_of(plan(100.0), "3")
     assert plan_id_of(plan(100.0), "3") != plan_id_of(plan(120.0), "3")
     assert plan_id_of(plan(100.0), "3") != plan_id_of(plan(100.0), "4")
+
+
+def _score(upsell_drivers: list[Any], account_drivers: list[Any]) -> Any:
+    """A low-risk account offered an upsell (and a health check) with these drivers."""
+    from serving.schemas import AccountScore, ActionOut
+
+    return AccountScore(
+        account_id="acct-1", as_of=datetime(2026, 6, 1), churn_probability=0.1,
+        upsell_probability=0.6, next_best_action="upsell_offer", model_version="1",
+        risk_tier="low", account_tier="growth", arr=40_000.0, arr_at_risk=4_000.0,
+        renewal_date=datetime(2026, 9, 1), days_to_renewal=92, drivers=account_drivers,
+        actions=[
+            ActionOut(action="upsell_offer", reason="The account looks ready to buy more.",
+                      rules=["likely to expand"], drivers=upsell_drivers),
+            ActionOut(action="health_check", reason="Check in.", rules=["quiet"], drivers=[]),
+        ],
+    )  # fmt: skip
+
+
+def _driver(feature: str, contribution: float, sentence: str) -> Any:
+    from serving.schemas import DriverOut
+
+    return DriverOut(
+        feature=feature, family="support", contribution=contribution, value=1.0,
+        healthy_value=0.0, sentence=sentence,
+    )  # fmt: skip
+
+
+def test_an_upsell_line_opens_with_its_growth_signal_and_keeps_the_risk_as_a_caution() -> None:
+    """Fifth audit: an upsell line opened with "the oldest open ticket: 370 days, worse than
+    healthy accounts", a reason against the ask it explained."""
+    from actions.plan import plan_week
+
+    risk = _driver("oldest_open_ticket_days", 0.5, "The oldest ticket is 370 days old.")
+    healthy = _driver("features_used_30d", -0.3, "32 features used, better than healthy.")
+    context = AccountContext(owners={"acct-1": "dana"}, last_touch={})
+    frame = candidate_lines([_score([], [risk, healthy])], context, load_plan_config(), lambda a: 0)
+    by_action = frame.set_index("action")
+    assert by_action.loc["upsell_offer", "driver"] == healthy.sentence
+    assert by_action.loc["upsell_offer", "caution"] == risk.sentence
+    assert by_action.loc["health_check", "driver"] == risk.sentence  # a risk line: the risk
+    upsell = frame[frame["action"] == "upsell_offer"]
+    why = plan_week(upsell, load_plan_config(), datetime(2026, 6, 1)).lines["why"].iloc[0]
+    assert why.startswith(
+        "This account: a 60% chance of buying more, low churn risk (10%), ARR 40,000, renewal in"
+        " 92 days. 32 features used, better than healthy. Keep in mind: The oldest ticket"
+    )
+
+
+def test_a_learned_plan_line_gives_its_effect_once() -> None:
+    """Fifth audit: "churn risk -10.0 pts (+/- 2.0)" in the reason, then "churn -10.0 pts"."""
+    from actions.plan import plan_week
+
+    service = _helping("training", -0.1)
+    _, _, scores, _ = service.score(list(service.features.latest.account_ids))
+    context = AccountContext(owners={s.account_id: "dana" for s in scores}, last_touch={})
+    frame = candidate_lines(scores, context, load_plan_config(), lambda a: 0.0)
+    learned = frame[(frame["action"] == "training") & (frame["basis"] == "learned")]
+    assert len(learned) > 0
+    lines = plan_week(learned, load_plan_config(), datetime(2026, 6, 1)).lines
+    assert len(lines) > 0
+    for why in lines["why"]:
+        assert len(re.findall(r"\d+(?:\.\d+)? pts", why)) == 1, why
