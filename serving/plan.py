@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,12 @@ import pandas as pd
 from actions.plan import CANDIDATE_COLUMNS, WeekPlan, plan_week
 from actions.plan_config import UPSELL_ACTION, PlanConfig
 from actions.plan_words import account_drivers
+from features.contract import ACTION_CODES
+from features.sql.spine import TERM_KINDS
 from serving.schemas import AccountScore
 from serving.scoring import ScoringService
+
+GIVEN = ("account_id", "action")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class AccountContext:
 
     owners: Mapping[str, str | None]
     last_touch: Mapping[str, datetime]
+    done: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GIVEN))
+    """(account_id, action) pairs done by the week in the term then in force (touchpoints)."""
 
 
 def week_of(day: date) -> datetime:
@@ -75,6 +81,7 @@ def account_context(
         touches = cursor.execute(
             "SELECT touchpoint_id, account_id, ts, type FROM touchpoints WHERE ts <= ?", [week]
         ).df()
+        terms = cursor.execute(TERM_STARTS, [week, week]).df()
     finally:
         cursor.close()
     touches = combine_touchpoints(touches, recorded, until=week)
@@ -82,7 +89,36 @@ def account_context(
     return AccountContext(
         owners={str(a): o for a, o in owners},
         last_touch={str(a): pd.Timestamp(t).to_pydatetime() for a, t in last.items()},
+        done=done_in_term(touches, terms),
     )
+
+
+# The start of each account's term in force at the week (the earliest, as the spine takes it).
+TERM_STARTS = f"""
+SELECT account_id, MIN(start_date) AS term_start FROM subscriptions
+WHERE kind IN {TERM_KINDS} AND start_date <= ? AND ? < end_date
+GROUP BY account_id
+"""
+
+
+def done_in_term(touches: pd.DataFrame, terms: pd.DataFrame) -> pd.DataFrame:
+    """(account_id, action) pairs a touchpoint did since the start of the account's term.
+
+    An account the CS team already gave an action this term, on a plan line or off the plan
+    (the source's touchpoints and those recorded through the service), is no control for
+    that action: its renewal would not measure the action's absence.
+    """
+    if touches.empty or terms.empty:
+        return pd.DataFrame(columns=GIVEN)
+    found = touches.assign(account_id=touches["account_id"].astype(str)).merge(
+        terms.assign(account_id=terms["account_id"].astype(str)), on="account_id"
+    )
+    found = found[
+        found["type"].isin(ACTION_CODES)
+        & (pd.to_datetime(found["ts"]) >= pd.to_datetime(found["term_start"]))
+    ]
+    pairs = found.rename(columns={"type": "action"})[list(GIVEN)]
+    return pairs.drop_duplicates().reset_index(drop=True)
 
 
 def _known(value: float | None) -> bool:
@@ -194,7 +230,8 @@ def build_plan(
         holdouts: (account_id, action) pairs earlier plans hold back until the renewal
             (`store.Store.holdouts`).
         given: (account_id, action) pairs earlier plans gave in the account's current term
-            (`store.Store.given`); never drawn as controls.
+            (`store.Store.given`); never drawn as controls, nor are the pairs touchpoints
+            did in the term (`AccountContext.done`).
     """
     latest = service.features.latest.as_of
     week = week_of(week) if week else default_week(latest)
@@ -207,7 +244,8 @@ def build_plan(
     snapshot, bundle, chunks = service.score_all(as_of)
     scores = [score for chunk in chunks for score in chunk]
     candidates = candidate_lines(scores, context, config, cost)
-    plan = plan_week(candidates, config, week, holdouts, given)
+    given = pd.concat([frame for frame in (given, context.done) if frame is not None])
+    plan = plan_week(candidates, config, week, holdouts, given.drop_duplicates())
     return BuiltPlan(
         plan, plan_id_of(plan, bundle.model_version), snapshot.as_of, bundle.model_version
     )

@@ -196,3 +196,26 @@ def test_a_learned_plan_line_gives_its_effect_once() -> None:
     assert len(lines) > 0
     for why in lines["why"]:
         assert len(re.findall(r"\d+(?:\.\d+)? pts", why)) == 1, why
+
+
+def test_what_touchpoints_did_this_term_is_never_a_control(tiny_parquet_dir) -> None:
+    """Off the plan too: an account the team gave a business review this term, held back
+    from one, would not measure the review's absence (fifth audit's controls)."""
+    import pandas as pd
+
+    from features.source import load_source
+    from serving.plan import account_context, done_in_term
+
+    source = load_source(str(tiny_parquet_dir))
+    context = account_context(source.con, datetime(2024, 2, 5))
+    done = set(context.done.itertuples(index=False, name=None))
+    # 1001's review (20 Jan) is in its renewal term from 1 Jan; 1002's call (10 Dec 2023)
+    # in its term to 1 Mar 2024; 1003 has no touchpoint
+    assert done == {("1001", "business_review"), ("1002", "exec_sponsor_call")}
+    touches = pd.DataFrame(
+        {"account_id": ["a", "a", "a"], "type": ["training", "health_check", "QBR"],
+         "ts": pd.to_datetime(["2024-12-20", "2025-01-03", "2025-01-04"])}
+    )  # fmt: skip
+    terms = pd.DataFrame({"account_id": ["a"], "term_start": pd.to_datetime(["2025-01-01"])})
+    found = done_in_term(touches, terms)  # last term's training, and a type no action, are not
+    assert found.to_dict("records") == [{"account_id": "a", "action": "health_check"}]

@@ -36,6 +36,11 @@ def service():
         "?::TIMESTAMP AS ts, 'health_check' AS type",
         [TOUCHED, AS_OF - timedelta(days=2)],
     )
+    con.execute(  # every account in a yearly term that began 30 days before the data ends
+        "CREATE TABLE subscriptions AS SELECT account_id, 'new' AS kind, "
+        "?::DATE AS start_date, ?::DATE AS end_date FROM accounts",
+        [AS_OF - timedelta(days=30), AS_OF + timedelta(days=335)],
+    )
     svc.features.source = SimpleNamespace(con=con)
     return svc
 
