@@ -285,19 +285,7 @@ class Store:
         its account out of its action until its `holdout_until` (the renewal it was planned
         before); plans for `week` leave those pairs out (`actions.plan.plan_week`).
         """
-        lines = self._t("plan_lines")
-        stored = self.plans()
-        earlier = stored[pd.to_datetime(stored["week"]) < pd.Timestamp(week)]
-        latest = earlier.drop_duplicates("week")["plan_id"].tolist()  # newest first per week
-        columns = ("account_id", "action", "holdout_until")
-        query = (
-            sa.select(*(lines.c[name] for name in columns))
-            .where(lines.c.plan_id.in_(latest))
-            .where(lines.c.arm == "control")
-            .where(lines.c.holdout_until > week)
-        )
-        found = self._frame(query, columns, ())
-        return found.drop_duplicates(["account_id", "action"]).reset_index(drop=True)
+        return self._earlier_pairs(week, ("control",), "holdout_until")
 
     def given(self, week: date) -> pd.DataFrame:
         """(account_id, action) pairs earlier plans gave in the term still running at `week`.
@@ -308,16 +296,23 @@ class Store:
         it as a control (`actions.plan_holdouts.hold_back`). A line saved without its
         renewal (before the column existed) is not counted.
         """
+        return self._earlier_pairs(week, ("planned", "random"), "renewal_date")
+
+    def _earlier_pairs(self, week: date, arms: tuple[str, ...], until: str) -> pd.DataFrame:
+        """Pairs on the `arms` lines of earlier weeks' latest plans whose `until` is after `week`.
+
+        One row per (account_id, action), with its `until` date.
+        """
         lines = self._t("plan_lines")
         stored = self.plans()
         earlier = stored[pd.to_datetime(stored["week"]) < pd.Timestamp(week)]
         latest = earlier.drop_duplicates("week")["plan_id"].tolist()  # newest first per week
-        columns = ("account_id", "action", "renewal_date")
+        columns = ("account_id", "action", until)
         query = (
             sa.select(*(lines.c[name] for name in columns))
             .where(lines.c.plan_id.in_(latest))
-            .where(lines.c.arm.in_(("planned", "random")))
-            .where(lines.c.renewal_date > week)
+            .where(lines.c.arm.in_(arms))
+            .where(lines.c[until] > week)
         )
         found = self._frame(query, columns, ())
         return found.drop_duplicates(["account_id", "action"]).reset_index(drop=True)
