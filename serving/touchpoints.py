@@ -23,6 +23,7 @@ from features.contract import ACTION_CODES
 from serving.score_log import ScoreLogger
 from serving.service_settings import ServiceSettings
 from store import (
+    PlanLineContradiction,
     RecordedTouchpoint,
     Store,
     StoreUnavailable,
@@ -164,6 +165,10 @@ def record_touchpoint(body: TouchpointIn, request: Request, response: Response) 
         raise HTTPException(409, str(error)) from None
     except UnknownPlanLine as error:
         raise _field_error("plan_line_id", str(error), "unknown") from None
+    except PlanLineContradiction as error:  # a control's is a conflict, as on the CSM page
+        if error.field == "plan_line_id":
+            raise HTTPException(409, str(error)) from None
+        raise _field_error(error.field, str(error), "contradicts_plan_line") from None
     outcomes.labels("created" if recorded.created else "repeated").inc()
     if not recorded.created:
         response.headers["Idempotent-Replayed"] = "true"

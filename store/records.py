@@ -57,6 +57,19 @@ class UnknownPlanLine(StoreError, LookupError):
     """A touchpoint names a plan line the store does not have."""
 
 
+class PlanLineContradiction(StoreError):
+    """A touchpoint says it follows a plan line it contradicts.
+
+    `field` is the touchpoint's field at fault: `plan_line_id` (the line is a control, held
+    back: following it means not acting), `type` (the line plans another action) or `ts`
+    (done before the line's week began).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
 def naive_utc(value: datetime | pd.Timestamp | str) -> datetime:
     """`value` as a naive UTC datetime (the store's and the contract's time)."""
     stamp = pd.Timestamp(value)

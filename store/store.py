@@ -11,7 +11,7 @@ import contextlib
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -26,6 +26,7 @@ from store.records import (
     TOUCHPOINT_COLUMNS,
     Plan,
     PlanConflict,
+    PlanLineContradiction,
     RecordedTouchpoint,
     Source,
     StoreError,
@@ -38,6 +39,10 @@ from store.records import (
 from store.schema import build_metadata, migrate, table
 
 INSERT_CHUNK = 5_000  # rows per INSERT statement in a batch
+
+
+# A plan is made before its week: a CSM may start on a line a few days early, not weeks.
+EARLY = timedelta(days=7)
 
 
 class Store:
@@ -124,19 +129,7 @@ class Store:
         new_only = _insert_new(self.url.get_backend_name(), touchpoints)
         with self._transaction() as connection:
             if touchpoint.plan_line_id is not None:
-                lines = self._t("plan_lines")
-                found = connection.execute(
-                    sa.select(lines.c.account_id).where(
-                        lines.c.plan_line_id == touchpoint.plan_line_id
-                    )
-                ).first()
-                if found is None:
-                    raise UnknownPlanLine(f"plan line {touchpoint.plan_line_id!r} is unknown")
-                if found.account_id != touchpoint.account_id:
-                    raise UnknownPlanLine(
-                        f"plan line {touchpoint.plan_line_id!r} is for another account,"
-                        f" not {touchpoint.account_id!r}"
-                    )
+                self._check_follows(connection, touchpoint)
             inserted = connection.execute(
                 new_only.values(**touchpoint.row(), recorded_at=recorded_at).returning(
                     touchpoints.c.touchpoint_id
@@ -151,6 +144,50 @@ class Store:
         if existing is None:  # pragma: no cover - the insert found the id, so it is there
             raise StoreError(f"touchpoint {touchpoint.touchpoint_id!r} vanished")
         return existing
+
+    def _check_follows(self, connection: sa.Connection, touchpoint: Touchpoint) -> None:
+        """Refuse a touchpoint that names a plan line it cannot follow.
+
+        The plan line tells estimation that the plan, not the CSM's own choice, led to the
+        action, and a control line that it was held back at random. So a touchpoint naming a
+        line must be that line's action, for its account, done no earlier than `EARLY`
+        before its week, and never a control's (the fifth audit's API stored all three).
+        The CSM page and the API both record through here.
+        """
+        lines, plans = self._t("plan_lines"), self._t("plans")
+        name = touchpoint.plan_line_id
+        found = connection.execute(
+            sa.select(lines.c.account_id, lines.c.action, lines.c.arm, plans.c.week)
+            .join(plans, plans.c.plan_id == lines.c.plan_id)
+            .where(lines.c.plan_line_id == name)
+        ).first()
+        if found is None:
+            raise UnknownPlanLine(f"plan line {name!r} is unknown")
+        if found.account_id != touchpoint.account_id:
+            raise UnknownPlanLine(
+                f"plan line {name!r} is for another account, not {touchpoint.account_id!r}"
+            )
+        if found.arm == "control":
+            raise PlanLineContradiction(
+                "plan_line_id",
+                f"plan line {name!r} holds the account back from a {found.action} at random:"
+                " a touchpoint does not follow it (if it was done anyway, record it without"
+                " plan_line_id)",
+            )
+        if found.action != touchpoint.type:
+            raise PlanLineContradiction(
+                "type",
+                f"plan line {name!r} plans a {found.action}, not a {touchpoint.type}: record"
+                " another action without plan_line_id",
+            )
+        week = pd.Timestamp(found.week).to_pydatetime()
+        if touchpoint.ts < week - EARLY:
+            raise PlanLineContradiction(
+                "ts",
+                f"{touchpoint.ts:%Y-%m-%d %H:%M} is more than {EARLY.days} days before plan line"
+                f" {name!r}'s week began ({week:%Y-%m-%d}): a touchpoint done then did not"
+                " follow it",
+            )
 
     def _stored_touchpoint(
         self, connection: sa.Connection, touchpoint: Touchpoint

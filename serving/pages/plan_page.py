@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from serving.pages.render import page
 from serving.pages.sessions import check_csrf
 from serving.pages.state import PageError, pages_of, service_of
-from store import StoreUnavailable, Touchpoint, TouchpointConflict
+from store import PlanLineContradiction, StoreUnavailable, Touchpoint, TouchpointConflict
 from store.records import utc_now
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -120,6 +120,8 @@ async def mark_done(
         await asyncio.to_thread(store.add_touchpoint, touchpoint)
     except TouchpointConflict:
         pass  # already marked done (by someone else, at another time): it counts once
+    except PlanLineContradiction as error:  # the line changed under the page (a new plan)
+        raise PageError(409, f"This line cannot be marked done: {error}", user=user) from None
     except StoreUnavailable as error:
         raise PageError(503, f"The store is unreachable: {error}", user=user) from None
     return RedirectResponse(f"/app/plan?csm={quote(str(line['owner'] or ''))}", status_code=303)

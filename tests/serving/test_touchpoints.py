@@ -112,6 +112,44 @@ def test_a_touchpoint_may_follow_a_stored_plan_line(client: TestClient, store_ur
     assert response.json()["plan_line_id"] == "line-7"
 
 
+@pytest.mark.parametrize(
+    ("line", "change", "status", "field"),
+    [  # the week began 1 June; BODY is a health check on 2 June
+        (PlanLine("line-c", "acct-0003", "health_check", arm="control"), {}, 409, None),
+        (PlanLine("line-b", "acct-0003", "business_review"), {}, 422, "type"),
+        (
+            PlanLine("line-e", "acct-0003", "health_check"),
+            {"ts": "2026-05-20T10:00:00Z"},
+            422,
+            "ts",
+        ),
+        (  # a few days early still follows it: the plan is made before its week
+            PlanLine("line-f", "acct-0003", "health_check"),
+            {"ts": "2026-05-29T10:00:00Z"},
+            201,
+            None,
+        ),
+    ],
+)
+def test_a_touchpoint_that_contradicts_its_plan_line_is_refused(
+    client: TestClient, store_url: str, line: PlanLine, change: dict, status: int, field: str | None
+) -> None:
+    """Fifth audit: the API stored a touchpoint following a control line (held back: not to
+    be done), another action's line, or a line of a week long after it was done."""
+    Store(store_url).save_plan(Plan("plan-1", datetime(2026, 6, 1).date(), [line]))
+    response = post(client, plan_line_id=line.plan_line_id, **change)
+    assert response.status_code == status, response.text
+    if status == 201:
+        assert Store(store_url).touchpoints()["plan_line_id"].tolist() == [line.plan_line_id]
+        return
+    if field is None:
+        assert "without plan_line_id" in response.json()["detail"]
+    else:
+        assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
+    assert Store(store_url).touchpoints().empty
+    assert post(client, **change).status_code == 201  # without the line it is recorded
+
+
 def test_an_account_known_only_to_the_source_is_accepted(service, store_url: str) -> None:
     con = duckdb.connect()
     con.execute("CREATE TABLE accounts AS SELECT 'acct-gone' AS account_id")
