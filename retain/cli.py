@@ -480,6 +480,8 @@ def plan(
         + ", ".join(f"{n} {rule}" for rule, n in built.plan.excluded.items() if n)
     )
     typer.echo(f"Wrote it to {output}" + (" and the store" if stored else " (already stored)"))
+    for warning in built.warnings:
+        typer.echo(f"Warning: {warning}", err=True)
 
 
 @app.command()

@@ -11,6 +11,7 @@ source's touchpoints and those recorded through the service, each once). `retain
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -182,6 +183,28 @@ class BuiltPlan:
     plan_id: str
     as_of: datetime
     model_version: str
+    warnings: tuple[str, ...] = ()
+
+
+def unknown_owners(config: PlanConfig, owners: Iterable[str | None]) -> list[str]:
+    """A sentence for each owner the plan file gives hours to who owns no account.
+
+    Said, not refused: a CSM whose accounts all churned or moved has none this week, and
+    the team's plan should not wait on the file. But a misspelt name silently gave that
+    CSM the default hours (the fifth audit), so the closest owner in the data is named.
+    """
+    known = sorted({str(o) for o in owners if o is not None})
+    said = []
+    for name in config.csm_hours.owners:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        said.append(
+            f"plan file: csm_hours.owners names {name!r}, who owns no account in the data"
+            f"{hint}; those hours are not used"
+        )
+    return said
 
 
 STORED_COLUMNS = (
@@ -247,7 +270,11 @@ def build_plan(
     given = pd.concat([frame for frame in (given, context.done) if frame is not None])
     plan = plan_week(candidates, config, week, holdouts, given.drop_duplicates())
     return BuiltPlan(
-        plan, plan_id_of(plan, bundle.model_version), snapshot.as_of, bundle.model_version
+        plan,
+        plan_id_of(plan, bundle.model_version),
+        snapshot.as_of,
+        bundle.model_version,
+        tuple(unknown_owners(config, context.owners.values())),
     )
 
 
@@ -263,6 +290,7 @@ def summary(built: BuiltPlan) -> dict[str, Any]:
         "status": plan.status,
         "lines": {str(k): int(v) for k, v in plan.lines["arm"].value_counts().items()},
         "excluded": dict(plan.excluded),
+        "warnings": list(built.warnings),
     }
 
 

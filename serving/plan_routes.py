@@ -53,6 +53,11 @@ class PlanOut(BaseModel):
     bound: float | None = Field(description="No plan within the limits is worth more.")
     hours_available: float | None = Field(description="The CSM's hours for the week.")
     hours_planned: float = Field(description="Hours of the lines to do (controls excluded).")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the plan file says that the data does not bear out (an owner"
+        " given hours who owns no account).",
+    )
     lines: list[PlanLineOut]
 
 
@@ -150,6 +155,7 @@ async def plan(
         bound=summary.get("bound"),
         hours_available=planner.config.csm_hours.of(csm) if csm else None,
         hours_planned=float(doing["hours"].fillna(0).sum()),
+        warnings=list(summary.get("warnings", [])),
         lines=[
             PlanLineOut(
                 plan_line_id=row["plan_line_id"],

@@ -146,3 +146,28 @@ def test_before_any_training_it_says_to_train_first(
     assert result.exit_code == 1
     assert "no champion models" in result.output and "retain train --data SOURCE" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_an_owner_the_plan_file_misspells_is_named_with_the_closest(
+    world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fifth audit: hours for a misspelt owner were silently unused (the CSM got the default)."""
+    monkeypatch.setattr(ModelStore, "open", classmethod(lambda cls, *a, **k: cls(make_bundle())))
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "hours: {business_review: 2}\ncsm_hours: {default: 10, owners: {dnaa: 4, lee: 6}}\n"
+    )
+    output = tmp_path / "plan.csv"
+    args = ["plan", "--data", str(world), "--output", str(output), "--config", str(plan)]
+    result = runner.invoke(app, [*args, "--week", "2024-06-03"])
+    assert result.exit_code == 0, result.output  # the team's plan does not wait on the file
+    assert (
+        "Warning: plan file: csm_hours.owners names 'dnaa', who owns no account in the data"
+        " (did you mean 'dana'?)" in result.output
+    )
+    assert "'lee'" not in result.output  # an owner in the data is not named
+    stored = Store(f"sqlite:///{tmp_path}/store.db").plans().iloc[0]
+    assert stored["summary"]["warnings"] == [
+        "plan file: csm_hours.owners names 'dnaa', who owns no account in the data (did you"
+        " mean 'dana'?); those hours are not used"
+    ]  # what GET /v1/plan gives as `warnings`
