@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Any
@@ -66,6 +67,7 @@ async def portfolio_page(
     return page(
         request,
         "portfolio.html",
+        unknown_owner=None if user.is_manager else unknown_owner(user.csm_owner, owners),
         user=user,
         csrf_token=session.csrf,
         rows=rows,
@@ -78,6 +80,22 @@ async def portfolio_page(
         sorts={k: v[0] for k, v in SORTS.items()},
         as_of=service.features.latest.as_of,
         previous=history.dates[-2] if history is not None and len(history.dates) > 1 else None,
+    )
+
+
+def unknown_owner(owner: str, owners: list[str]) -> str | None:
+    """What to tell a CSM whose users-file owner owns no account, or None.
+
+    A misspelt `owner` in the users file showed the CSM an empty portfolio without a word
+    (the fifth audit); the closest owner in the data is named so CS ops can mend it.
+    """
+    if owner in owners:
+        return None
+    close = difflib.get_close_matches(owner, owners, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"No account in the data is owned by {owner!r}, the owner your sign-in is set to"
+        f"{hint}: ask CS ops to correct the users file."
     )
 
 

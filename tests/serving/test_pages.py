@@ -268,3 +268,27 @@ def test_without_sign_in_settings_the_pages_are_off_and_the_api_works(
         answer = client.get("/app", follow_redirects=False)
         assert answer.status_code == 503 and "RETAIN_SESSION_SECRET" in answer.text
         assert api_scores(client, [world.script_account])
+
+
+def test_a_csm_whose_owner_is_misspelt_is_told_so_not_shown_an_empty_page(
+    world: PagesWorld, tmp_path: Path
+) -> None:
+    """Fifth audit: a users-file owner that matched no account gave a silent, empty page."""
+    from html import unescape
+
+    import yaml
+
+    from tests.support.pages import CHEAP
+
+    typo = world.csm_owner[:-1] + ("x" if world.csm_owner[-1] != "x" else "y")
+    users = {"users": [{"username": "pat", "name": "Pat", "role": "csm", "owner": typo,
+                        "password_hash": CHEAP.hash(PASSWORD)}]}  # fmt: skip
+    users_file = tmp_path / "users.yaml"
+    users_file.write_text(yaml.safe_dump(users), encoding="utf-8")
+    settings = world.settings.model_copy(update={"users_file": users_file})
+    with TestClient(create_app(settings, world.service)) as client:
+        sign_in(client, "pat")
+        html = unescape(client.get("/app").text)
+    assert f"No account in the data is owned by {typo!r}" in html
+    assert f"did you mean {world.csm_owner!r}" in html
+    assert "correct the users file" in html
