@@ -186,6 +186,24 @@ class BuiltPlan:
     warnings: tuple[str, ...] = ()
 
 
+def closest_owner(owner: str, owners: Iterable[str]) -> str | None:
+    """The owner of the data `owner` most likely meant, or None.
+
+    The plan file's hours and the users file both name owners by hand and suggest through
+    here, so the same slip gets the same suggestion in either. The same name but for case
+    or spacing goes first; then the closest spelling (difflib, which alone is case-sensitive:
+    "DANA KIM" would find no "Dana Kim").
+    """
+    folded: dict[str, str] = {}
+    for known in sorted(owners):
+        folded.setdefault(" ".join(known.split()).casefold(), known)
+    key = " ".join(owner.split()).casefold()
+    if key in folded:
+        return folded[key]
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+    return folded[close[0]] if close else None
+
+
 def unknown_owners(config: PlanConfig, owners: Iterable[str | None]) -> list[str]:
     """A sentence for each owner the plan file gives hours to who owns no account.
 
@@ -198,8 +216,8 @@ def unknown_owners(config: PlanConfig, owners: Iterable[str | None]) -> list[str
     for name in config.csm_hours.owners:
         if name in known:
             continue
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        close = closest_owner(name, known)
+        hint = f" (did you mean {close!r}?)" if close else ""
         said.append(
             f"plan file: csm_hours.owners names {name!r}, who owns no account in the data"
             f"{hint}; those hours are not used"

@@ -105,8 +105,6 @@ async def mark_done(
         raise PageError(404, f"No line {plan_line_id!r} in this week's plan.", user=user)
     if not user.may_see(line["owner"]):
         raise PageError(403, "This line belongs to another CSM.", user=user)
-    if line["arm"] == "control":
-        raise PageError(409, "This account is held back this week: do not act on it.", user=user)
     touchpoint = Touchpoint(
         touchpoint_id=f"plan-{plan_line_id}",
         account_id=line["account_id"],
@@ -120,8 +118,12 @@ async def mark_done(
         await asyncio.to_thread(store.add_touchpoint, touchpoint)
     except TouchpointConflict:
         pass  # already marked done (by someone else, at another time): it counts once
-    except PlanLineContradiction as error:  # the line changed under the page (a new plan)
-        raise PageError(409, f"This line cannot be marked done: {error}", user=user) from None
+    except PlanLineContradiction as error:  # the store's one check, as for the API
+        if error.field == "plan_line_id":  # a control's line
+            message = "This account is held back this week: do not act on it."
+        else:  # the line changed under the page (a new plan)
+            message = f"This line cannot be marked done: {error}"
+        raise PageError(409, message, user=user) from None
     except StoreUnavailable as error:
         raise PageError(503, f"The store is unreachable: {error}", user=user) from None
     return RedirectResponse(f"/app/plan?csm={quote(str(line['owner'] or ''))}", status_code=303)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import difflib
 import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Any
@@ -21,6 +20,7 @@ from serving.pages.portfolio import RENEWAL_WINDOWS, SORTS, Filters, portfolio, 
 from serving.pages.render import page
 from serving.pages.sessions import Session, check_csrf
 from serving.pages.state import PageError, Pages, history_of, pages_of, service_of
+from serving.plan import closest_owner
 from serving.recorded import catch_up
 from serving.touchpoints import TouchpointIn
 from store import StoreUnavailable, Touchpoint, TouchpointConflict, UnknownPlanLine
@@ -91,8 +91,8 @@ def unknown_owner(owner: str, owners: list[str]) -> str | None:
     """
     if owner in owners:
         return None
-    close = difflib.get_close_matches(owner, owners, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest_owner(owner, owners)
+    hint = f" (did you mean {close!r}?)" if close else ""
     return (
         f"No account in the data is owned by {owner!r}, the owner your sign-in is set to"
         f"{hint}: ask CS ops to correct the users file."

@@ -292,3 +292,40 @@ def test_a_csm_whose_owner_is_misspelt_is_told_so_not_shown_an_empty_page(
     assert f"No account in the data is owned by {typo!r}" in html
     assert f"did you mean {world.csm_owner!r}" in html
     assert "correct the users file" in html
+
+
+def test_marking_a_control_line_done_is_refused_by_the_stores_check(
+    world: PagesWorld, tmp_path: Path
+) -> None:
+    # The page and POST /v1/touchpoints refuse a control line through one check (the
+    # store's), so neither can drift from the other.
+    from serving.plan import default_week
+    from store import Plan, PlanLine
+
+    week = default_week(world.service.features.latest.as_of).date()
+    account = world.script_account  # owned by world.csm
+    url = f"sqlite:///{tmp_path}/held.db"
+    line = PlanLine("held-1", account, "business_review", "control", 0.05, world.csm_owner)
+    Store(url).save_plan(Plan("held", week, [line]))
+    settings = world.settings.model_copy(update={"store_url": url})
+    with TestClient(create_app(settings, world.service)) as client:
+        csrf = sign_in(client, world.csm)
+        answer = client.post("/app/plan/lines/held-1/done", data={"csrf_token": csrf})
+        api = client.post(
+            "/v1/touchpoints",
+            json={"touchpoint_id": "crm-held", "account_id": account, "type": "business_review",
+                  "ts": f"{week}T10:00:00", "plan_line_id": "held-1"},
+            headers={"X-API-Key": API_KEY},
+        )  # fmt: skip
+    assert answer.status_code == 409
+    assert "held back this week: do not act on it" in answer.text
+    assert api.status_code == 409 and "holds the account back" in api.json()["detail"]
+    assert Store(url).touchpoints().empty
+
+
+def test_a_users_file_owner_slip_gets_the_plan_files_suggestion() -> None:
+    from serving.pages.routes import unknown_owner
+
+    told = unknown_owner("DANA KIM", ["Dana Kim", "Lee Park"])
+    assert told is not None and "(did you mean 'Dana Kim'?)" in told
+    assert unknown_owner("Dana Kim", ["Dana Kim"]) is None

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from actions.plan_config import load_plan_config
-from serving.plan import AccountContext, candidate_lines, default_week, week_of
+from serving.plan import (
+    AccountContext,
+    candidate_lines,
+    closest_owner,
+    default_week,
+    unknown_owners,
+    week_of,
+)
 from tests.support.serving import make_service
 
 COSTS = {"upsell_offer": 100.0}
@@ -219,3 +226,20 @@ def test_what_touchpoints_did_this_term_is_never_a_control(tiny_parquet_dir) -> 
     terms = pd.DataFrame({"account_id": ["a"], "term_start": pd.to_datetime(["2025-01-01"])})
     found = done_in_term(touches, terms)  # last term's training, and a type no action, are not
     assert found.to_dict("records") == [{"account_id": "a", "action": "health_check"}]
+
+
+def test_the_plan_and_users_files_get_the_closest_owner_case_and_spacing_first() -> None:
+    owners = ["Dana Kim", "Lee Park", "R&D Pool", "lee"]
+    assert closest_owner("DANA KIM", owners) == "Dana Kim"  # difflib alone finds nothing
+    assert closest_owner("Lee  Park", owners) == "Lee Park"
+    assert closest_owner("Dana Kmi", owners) == "Dana Kim"
+    assert closest_owner("Morgan", owners) is None
+    config = load_plan_config().model_copy(
+        update={"csm_hours": load_plan_config().csm_hours.model_copy(
+            update={"owners": {"DANA KIM": 4.0, "Lee Park": 2.0}}
+        )}
+    )  # fmt: skip
+    assert unknown_owners(config, [*owners, None]) == [
+        "plan file: csm_hours.owners names 'DANA KIM', who owns no account in the data"
+        " (did you mean 'Dana Kim'?); those hours are not used"
+    ]
