@@ -129,6 +129,10 @@ class Store:
         new_only = _insert_new(self.url.get_backend_name(), touchpoints)
         with self._transaction() as connection:
             if touchpoint.plan_line_id is not None:
+                # a repeat gets the first answer, even one recorded before these checks
+                repeat = self._stored_touchpoint(connection, touchpoint)
+                if repeat is not None:
+                    return repeat
                 self._check_follows(connection, touchpoint)
             inserted = connection.execute(
                 new_only.values(**touchpoint.row(), recorded_at=recorded_at).returning(

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
-from store import Plan, PlanLine, Store
+from store import Plan, PlanLine, Store, Touchpoint
 from tests.support.serving import API_KEY, make_service, test_settings
 from tests.support.stores import DOWN, postgres_store_url
 
@@ -148,6 +148,31 @@ def test_a_touchpoint_that_contradicts_its_plan_line_is_refused(
         assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
     assert Store(store_url).touchpoints().empty
     assert post(client, **change).status_code == 201  # without the line it is recorded
+
+
+def test_a_touchpoint_stored_before_the_plan_line_checks_is_still_replayed(
+    client: TestClient, store_url: str
+) -> None:
+    """Idempotent: a client retrying what the store took before it checked plan lines gets
+    the first answer, not a refusal."""
+    store = Store(store_url)
+    store.save_plan(
+        Plan("plan-1", datetime(2026, 6, 1).date(), [PlanLine("line-b", "acct-0003", "training")])
+    )
+    with store._transaction() as connection:  # as an older store would have taken it
+        connection.execute(
+            store._t("touchpoints")
+            .insert()
+            .values(
+                **Touchpoint(
+                    **{**BODY, "ts": datetime(2026, 6, 2, 7, 30)}, plan_line_id="line-b"
+                ).row(),
+                recorded_at=datetime(2026, 6, 2, 8),
+            )
+        )
+    again = post(client, plan_line_id="line-b")
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
 
 
 def test_an_account_known_only_to_the_source_is_accepted(service, store_url: str) -> None:
