@@ -19,7 +19,8 @@ world's future (`simulator.closed_loop.LiveWorld.fork`: same past, same seeds):
    what it did in the store, with the plan line it follows; a team may also stray for
    reasons the data does not show: with `sense` it does the lines of accounts whose true
    churn risk is higher more often, and with `own_team` the world's own CS team keeps
-   acting, as it did before the service, on accounts the plan gives no line (controls too);
+   acting, as it did before the service, on accounts the plan gives no line (controls too),
+   recorded without a plan line (`lines_followed`);
 4. the simulator lives the month with exactly those actions and their true effects.
 
 Arms: `randomized` (the learned plan with its randomized slices: the plan file's control
@@ -197,7 +198,7 @@ def run_arm(
         plan_id = f"{arm}-{now:%Y-%m-%d}"
         store.save_plan(stored_plan(plan_id, now, plan.lines, plan.value))
         lived = world.live_month(_team(plan.lines, settings, now), own_team=settings.own_team)
-        line_of = {a: f"{plan_id}-{a}" for a in plan.lines["account_id"]}
+        followed = lines_followed(plan_id, plan.lines)
         for tp in lived.touchpoints.to_dict("records"):
             store.add_touchpoint(
                 Touchpoint(
@@ -206,7 +207,7 @@ def run_arm(
                     ts=tp["ts"],
                     type=str(tp["type"]),
                     owner=str(tp["owner"]),
-                    plan_line_id=line_of.get(str(tp["account_id"])),
+                    plan_line_id=followed.get((str(tp["account_id"]), str(tp["type"]))),
                 )
             )
         history = None  # the effects as history alone shows them, where a prior moved them
@@ -336,6 +337,24 @@ def candidate_frame(
     frame = pd.DataFrame(rows, columns=None if rows else list(CANDIDATE_COLUMNS))
     frame["last_touch"] = pd.to_datetime(frame["last_touch"])
     return frame
+
+
+def lines_followed(plan_id: str, lines: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """The stored plan line that an (account, action) done this month follows.
+
+    Only a line's own action for its account follows it, and never a control's line: with
+    `own_team` the world's own team also acts, with its usual choice, on control accounts
+    and on lines the team skipped. Those are the team's own choices; the store refuses them
+    as following a line (`store.Store.add_touchpoint`: the loop stopped there), and
+    `own_choice_share` must count them as the team's own, not the plan's.
+    """
+    return {
+        (str(row["account_id"]), str(row["action"])): line.plan_line_id
+        for row, line in zip(
+            lines.to_dict("records"), plan_lines(plan_id, lines.to_dict("records")), strict=True
+        )
+        if line.arm != "control"
+    }
 
 
 def stored_plan(plan_id: str, week: datetime, lines: pd.DataFrame, value: float) -> Plan:

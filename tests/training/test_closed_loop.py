@@ -15,6 +15,7 @@ from training.closed_loop import (
     LoopSettings,
     arm_plan_config,
     follow_plan,
+    lines_followed,
     stored_plan,
 )
 from training.closed_loop_score import score_month
@@ -169,3 +170,28 @@ def test_the_plan_and_the_touchpoints_that_follow_it_land_in_the_store(tmp_path)
             Touchpoint("tp_0000001", "acc_00000", MONTH, "onboarding_push", plan_line_id=line)
         )
         assert list(store.touchpoints()["plan_line_id"]) == [line]
+
+
+def test_only_a_lines_own_action_follows_it_and_never_a_controls(tmp_path) -> None:  # noqa: ANN001
+    # The store now refuses a touchpoint that contradicts its line (the fifth audit), and
+    # the loop gave every touchpoint of a planned account that account's line: with
+    # `own_team`, the world's own team acting on a control account stopped the loop.
+    lines = plan_lines(6)  # planned, control, random, planned, control, random
+    plan_id = "randomized-2025-03-01"
+    followed = lines_followed(plan_id, lines)
+    with Store(f"sqlite:///{tmp_path / 'loop.db'}") as store:
+        store.save_plan(stored_plan(plan_id, MONTH, lines, 600.0))
+        for i, row in enumerate(lines.to_dict("records")):
+            other = next(a for a in ACTION_CODES if a != row["action"])
+            for n, action in enumerate((row["action"], other)):
+                account = str(row["account_id"])
+                store.add_touchpoint(
+                    Touchpoint(
+                        f"tp_{i}_{n}", account, MONTH, action,
+                        plan_line_id=followed.get((account, action)),
+                    )
+                )  # fmt: skip
+        recorded = store.touchpoints().set_index("touchpoint_id")["plan_line_id"]
+    assert recorded.notna().sum() == 4  # the own action of the planned and random lines
+    doing = lines[lines["arm"] != "control"]["account_id"]
+    assert {recorded[f"tp_{i}_0"] for i in doing.index} == {f"{plan_id}-{a}" for a in doing}
