@@ -461,9 +461,10 @@ def plan(
 
     settings = get_settings()
     when = week_option(week)
+    plan_file = config or settings.plan
     try:
         built, stored = run_plan(
-            data, output, when, settings, load_plan_config(config or settings.plan)
+            data, output, when, settings, load_plan_config(plan_file), str(plan_file)
         )
     except StoreUnavailable as error:
         typer.echo(f"Wrote the plan to {output} but could not store it: {error}", err=True)

@@ -32,7 +32,7 @@ from serving.coverage import missing_families
 from serving.docs import add_local_docs
 from serving.memo import score_response_json
 from serving.monitor_metrics import attach_monitor_gauges
-from serving.pages import attach_pages
+from serving.pages import attach_pages, warn_of_unknown_owners
 from serving.plan_routes import attach_plan
 from serving.priority import BatchLane
 from serving.recorded import TouchpointFollower, catch_up, read_touchpoints
@@ -191,6 +191,8 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "service", None) is None:
             app.state.service = await asyncio.to_thread(build_service, settings)
+        users_file = getattr(settings, "users_file", None)
+        await asyncio.to_thread(warn_of_unknown_owners, app.state, users_file)
         watcher = asyncio.create_task(app.state.service.models.watch(settings.reload_seconds))
         follower = asyncio.create_task(  # touchpoints other processes record
             app.state.touchpoint_follower.watch(app.state, settings.reload_seconds)

@@ -204,12 +204,29 @@ def closest_owner(owner: str, owners: Iterable[str]) -> str | None:
     return folded[close[0]] if close else None
 
 
-def unknown_owners(config: PlanConfig, owners: Iterable[str | None]) -> list[str]:
+def account_owners(service: Any) -> set[str]:
+    """Every `accounts.csm_owner` of the service's source, churned accounts too (none without)."""
+    source = getattr(service.features, "source", None)
+    if source is None:
+        return set()
+    cursor = source.con.cursor()
+    try:
+        rows = cursor.execute("SELECT DISTINCT csm_owner FROM accounts").fetchall()
+    finally:
+        cursor.close()
+    return {str(owner) for (owner,) in rows if owner is not None}
+
+
+def unknown_owners(
+    config: PlanConfig, owners: Iterable[str | None], plan_file: str = "plan file"
+) -> list[str]:
     """A sentence for each owner the plan file gives hours to who owns no account.
 
     Said, not refused: a CSM whose accounts all churned or moved has none this week, and
     the team's plan should not wait on the file. But a misspelt name silently gave that
-    CSM the default hours (the fifth audit), so the closest owner in the data is named.
+    CSM the default hours (the fifth audit), so the closest owner in the data is named,
+    and the file by its path (`plan_file`): `RETAIN_PLAN` may point away from the shipped
+    one, and CS ops must know which file to mend.
     """
     known = sorted({str(o) for o in owners if o is not None})
     said = []
@@ -219,7 +236,7 @@ def unknown_owners(config: PlanConfig, owners: Iterable[str | None]) -> list[str
         close = closest_owner(name, known)
         hint = f" (did you mean {close!r}?)" if close else ""
         said.append(
-            f"plan file: csm_hours.owners names {name!r}, who owns no account in the data"
+            f"{plan_file}: csm_hours.owners names {name!r}, who owns no account in the data"
             f"{hint}; those hours are not used"
         )
     return said
@@ -256,6 +273,7 @@ def build_plan(
     recorded: pd.DataFrame | None = None,
     holdouts: pd.DataFrame | None = None,
     given: pd.DataFrame | None = None,
+    plan_file: str = "plan file",
 ) -> BuiltPlan:
     """Score every active account and plan the week.
 
@@ -273,6 +291,7 @@ def build_plan(
         given: (account_id, action) pairs earlier plans gave in the account's current term
             (`store.Store.given`); never drawn as controls, nor are the pairs touchpoints
             did in the term (`AccountContext.done`).
+        plan_file: where `config` was read from, for the plan's warnings.
     """
     latest = service.features.latest.as_of
     week = week_of(week) if week else default_week(latest)
@@ -292,7 +311,7 @@ def build_plan(
         plan_id_of(plan, bundle.model_version),
         snapshot.as_of,
         bundle.model_version,
-        tuple(unknown_owners(config, context.owners.values())),
+        tuple(unknown_owners(config, context.owners.values(), plan_file)),
     )
 
 
@@ -341,11 +360,17 @@ def write_plan(lines: pd.DataFrame, output: Path) -> None:
 
 
 def run_plan(
-    data: str, output: Path, week: date | None, settings: Any, config: PlanConfig
+    data: str,
+    output: Path,
+    week: date | None,
+    settings: Any,
+    config: PlanConfig,
+    plan_file: str = "plan file",
 ) -> tuple[BuiltPlan, bool]:
     """`retain plan`: load the champions and the source, plan the week, write and store it.
 
-    `week` is any date in the week to plan (its Monday starts it; default: `default_week`).
+    `week` is any date in the week to plan (its Monday starts it; default: `default_week`);
+    `plan_file` is where `config` was read from (the warnings name it).
 
     Returns:
         The plan, and whether the store took it (False: the same plan was stored before).
@@ -385,6 +410,7 @@ def run_plan(
             recorded=recorded,
             holdouts=holdouts,
             given=given,
+            plan_file=plan_file,
         )
         write_plan(built.plan.lines.assign(plan_id=built.plan_id), output)
         return built, store.save_plan(store_plan(built))

@@ -18,7 +18,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from actions.plan_config import DEFAULT_PLAN, PlanConfig, load_plan_config
-from serving.plan import build_plan, default_week, store_plan, week_of
+from serving.plan import account_owners, build_plan, default_week, store_plan, week_of
 from serving.recorded import catch_up
 
 router = APIRouter(tags=["plan"])
@@ -64,9 +64,10 @@ class PlanOut(BaseModel):
 class Planner:
     """Builds a week's plan once per process when the store has none (one at a time)."""
 
-    def __init__(self, config: PlanConfig, cost: Any) -> None:
+    def __init__(self, config: PlanConfig, cost: Any, plan_file: str = "plan file") -> None:
         self.config = config
         self.cost = cost
+        self.plan_file = plan_file  # named in the plan's warnings
         self.lock = threading.Lock()
 
     def ensure(self, service: Any, store: Any, week: datetime) -> None:
@@ -84,6 +85,7 @@ class Planner:
                 recorded=recorded,
                 holdouts=holdouts,
                 given=given,
+                plan_file=self.plan_file,
             )
             store.save_plan(store_plan(built))
 
@@ -92,21 +94,9 @@ def attach_plan(app: FastAPI, settings: Any, dependencies: list[Any]) -> None:
     """Give `app` the plan route, with the plan settings of `settings.plan`."""
     from training.uplift.config import load_uplift_config
 
-    config = load_plan_config(getattr(settings, "plan", DEFAULT_PLAN))
-    app.state.planner = Planner(config, load_uplift_config().cost)
+    path = getattr(settings, "plan", DEFAULT_PLAN)
+    app.state.planner = Planner(load_plan_config(path), load_uplift_config().cost, str(path))
     app.include_router(router, dependencies=dependencies)
-
-
-def _owners(service: Any) -> set[str]:
-    source = getattr(service.features, "source", None)
-    if source is None:
-        return set()
-    cursor = source.con.cursor()
-    try:
-        rows = cursor.execute("SELECT DISTINCT csm_owner FROM accounts").fetchall()
-    finally:
-        cursor.close()
-    return {str(owner) for (owner,) in rows if owner is not None}
 
 
 @router.get("/v1/plan", response_model=PlanOut, responses={404: {}, 503: {}})
@@ -141,7 +131,7 @@ async def plan(
         raise HTTPException(503, f"no plan can be made: {error}") from None
     except ValueError as error:
         raise HTTPException(422, f"week: {error}") from None
-    if csm is not None and lines.empty and csm not in _owners(service):
+    if csm is not None and lines.empty and csm not in account_owners(service):
         raise HTTPException(404, f"no account is owned by CSM {csm!r}")
     summary = stored["summary"] or {}
     doing = lines[lines["arm"] != "control"]

@@ -21,11 +21,29 @@ from serving.pages.portfolio import Directory, ScoreBook
 from serving.pages.render import STATIC, page
 from serving.pages.sessions import Sessions
 from serving.pages.state import PageError, Pages
-from serving.pages.users import load_users
+from serving.pages.users import load_users, unknown_owners
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PageError", "Pages", "attach_pages"]
+__all__ = ["PageError", "Pages", "attach_pages", "warn_of_unknown_owners"]
+
+
+def warn_of_unknown_owners(app_state: Any, users_file: Any) -> None:
+    """Log, at start, each CSM of the users file whose owner owns no account in the data.
+
+    The start is where the file meets the data and where CS ops, who edit the file and
+    restart the service, look; the CSM is also told on their portfolio.
+    """
+    pages: Pages | None = getattr(app_state, "pages", None)
+    if pages is None or pages.sessions is None:
+        return
+    from serving.plan import account_owners
+
+    owners = account_owners(app_state.service)
+    if not owners:  # no accounts table to check against
+        return
+    for sentence in unknown_owners(pages.sessions.users, owners, users_file):
+        logger.warning("%s", sentence)
 
 
 def _sessions(settings: Any) -> tuple[Sessions | None, str | None]:

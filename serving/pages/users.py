@@ -16,7 +16,7 @@ password and prints the line to paste.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -83,6 +83,33 @@ def load_users(path: Path | str) -> dict[str, User]:
             raise UsersError(f"users file {path}: username {user.username!r} appears twice")
         users[user.username] = user
     return users
+
+
+def unknown_owners(
+    users: Mapping[str, User], owners: Collection[str], path: Path | str
+) -> list[str]:
+    """A sentence for each CSM whose owner owns no account in the data (`owners`).
+
+    Said, not refused, as the plan file's owners are (`serving.plan.unknown_owners`): a CSM
+    may sign in before their first accounts reach the data, and the whole team's pages
+    should not wait on that. But a misspelt owner gave that CSM an empty page without a
+    word (the fifth audit), and only CS ops can mend the file, so the sentence names it,
+    the user, the field the owner came from and the closest owner in the data.
+    """
+    from serving.plan import closest_owner
+
+    said = []
+    for user in users.values():
+        if user.is_manager or user.csm_owner in owners:
+            continue
+        field = "owner" if user.owner else "name (the owner when `owner` is not given)"
+        close = closest_owner(user.csm_owner, owners)
+        hint = f" (did you mean {close!r}?)" if close else ""
+        said.append(
+            f"users file {path}: user {user.username!r}, {field}: {user.csm_owner!r} owns no"
+            f" account in the data{hint}; their pages will show no account"
+        )
+    return said
 
 
 def hash_password(password: str, hasher: PasswordHasher = _HASHER) -> str:

@@ -162,12 +162,12 @@ def test_an_owner_the_plan_file_misspells_is_named_with_the_closest(
     result = runner.invoke(app, [*args, "--week", "2024-06-03"])
     assert result.exit_code == 0, result.output  # the team's plan does not wait on the file
     assert (
-        "Warning: plan file: csm_hours.owners names 'dnaa', who owns no account in the data"
+        f"Warning: {plan}: csm_hours.owners names 'dnaa', who owns no account in the data"
         " (did you mean 'dana'?)" in result.output
     )
     assert "'lee'" not in result.output  # an owner in the data is not named
     stored = Store(f"sqlite:///{tmp_path}/store.db").plans().iloc[0]
     assert stored["summary"]["warnings"] == [
-        "plan file: csm_hours.owners names 'dnaa', who owns no account in the data (did you"
+        f"{plan}: csm_hours.owners names 'dnaa', who owns no account in the data (did you"
         " mean 'dana'?); those hours are not used"
     ]  # what GET /v1/plan gives as `warnings`

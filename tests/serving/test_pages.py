@@ -294,6 +294,37 @@ def test_a_csm_whose_owner_is_misspelt_is_told_so_not_shown_an_empty_page(
     assert "correct the users file" in html
 
 
+def test_a_misspelt_users_file_owner_is_logged_at_start_for_cs_ops(
+    world: PagesWorld, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fifth audit: CS ops, who mend the users file, learn of a misspelt owner at the start
+    (the file, the user, the field and the closest owner), not from a CSM's empty page."""
+    import yaml
+
+    from tests.support.pages import CHEAP
+
+    typo = world.other_owner.upper()
+    hashed = CHEAP.hash(PASSWORD)
+    users = {"users": [
+        {"username": "pat", "name": "Pat", "role": "csm", "owner": typo, "password_hash": hashed},
+        {"username": "dana", "name": world.csm_owner, "role": "csm", "password_hash": hashed},
+        {"username": "boss", "name": "Nobody", "role": "manager", "password_hash": hashed},
+    ]}  # fmt: skip
+    users_file = tmp_path / "users.yaml"
+    users_file.write_text(yaml.safe_dump(users), encoding="utf-8")
+    settings = world.settings.model_copy(update={"users_file": users_file})
+    with (
+        caplog.at_level("WARNING", logger="serving.pages"),
+        TestClient(create_app(settings, world.service)),
+    ):
+        pass
+    said = [r.getMessage() for r in caplog.records if "owns no account" in r.getMessage()]
+    assert said == [
+        f"users file {users_file}: user 'pat', owner: {typo!r} owns no account in the data"
+        f" (did you mean {world.other_owner!r}?); their pages will show no account"
+    ]  # dana's owner (from her name) owns accounts; a manager sees them all
+
+
 def test_marking_a_control_line_done_is_refused_by_the_stores_check(
     world: PagesWorld, tmp_path: Path
 ) -> None:

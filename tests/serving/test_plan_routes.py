@@ -171,3 +171,22 @@ def test_an_earlier_control_keeps_its_action_out_of_the_week(
     assert (account, action) not in {(line["account_id"], line["action"]) for line in lines}
     excluded = Store(held_url).plans(AS_OF.date())["summary"].iloc[0]["excluded"]
     assert excluded["held back as a control until the renewal"] == 1
+
+
+def test_the_plan_warns_of_an_owner_of_no_account_naming_the_plan_file(
+    service, store_url: str, tmp_path: Path
+) -> None:
+    # The fifth audit: "Lee" (the data says "lee") silently got the default hours. CS ops
+    # reading GET /v1/plan must learn which file to mend: RETAIN_PLAN may point anywhere.
+    plan = tmp_path / "ops-plan.yaml"
+    plan.write_text(
+        "hours: {business_review: 3}\ncsm_hours: {default: 10, owners: {dana: 6, Lee: 4}}\n"
+    )
+    app = create_app(test_settings(store_url=store_url, plan=plan), service)
+    with TestClient(app) as client:
+        body = client.get("/v1/plan", params={"csm": "lee"}, headers=AUTH).json()
+    assert body["warnings"] == [
+        f"{plan}: csm_hours.owners names 'Lee', who owns no account in the data"
+        " (did you mean 'lee'?); those hours are not used"
+    ]
+    assert body["hours_available"] == 10  # the default, as the warning says
