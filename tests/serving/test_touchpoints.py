@@ -165,7 +165,13 @@ def test_a_touchpoint_stored_before_the_plan_line_checks_is_still_replayed(
             .insert()
             .values(
                 **Touchpoint(
-                    **{**BODY, "ts": datetime(2026, 6, 2, 7, 30)}, plan_line_id="line-b"
+                    touchpoint_id="crm-001",
+                    account_id="acct-0003",
+                    ts=datetime(2026, 6, 2, 7, 30),
+                    type="health_check",
+                    owner="dana",
+                    notes="walked through the new dashboard",
+                    plan_line_id="line-b",
                 ).row(),
                 recorded_at=datetime(2026, 6, 2, 8),
             )
