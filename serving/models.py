@@ -18,8 +18,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import shutil
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -202,7 +204,10 @@ def fetch_model(tracking_uri: str, name: str, version: str, cache_dir: Path) -> 
 
     The folder is named by version and run id: a recreated registry reuses version numbers
     for other models, and a stale copy must never be served. The copy lands in a staging
-    folder first, so a crash mid-download never leaves a half model in place.
+    folder of this call's own first, so a crash mid-download never leaves a half model in
+    place, and replicas sharing the cache never delete each other's download (they shared
+    one staging folder: one of two replicas started together failed in 3 of 5 trials, the
+    sixth audit); the first copy to land is the one every process uses.
     """
     import mlflow
     from mlflow import MlflowClient
@@ -211,14 +216,22 @@ def fetch_model(tracking_uri: str, name: str, version: str, cache_dir: Path) -> 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     run_id = client.get_model_version(name, version).run_id
     target = cache_dir / name / f"{version}-{run_id}"
-    if not (target / "MLmodel").exists():
-        staging = cache_dir / name / f".{target.name}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
+    if (target / "MLmodel").exists():
+        return target
+    staging = cache_dir / name / f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
+    staging.mkdir(parents=True)
+    try:
         mlflow.set_registry_uri(tracking_uri)
         download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(staging))
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        if target.exists() and not (target / "MLmodel").exists():
+            shutil.rmtree(target, ignore_errors=True)  # a half copy an older version left
+        try:
+            staging.rename(target)
+        except OSError:  # another process's copy landed first: it is the same model
+            if not (target / "MLmodel").exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
