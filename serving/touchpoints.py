@@ -69,6 +69,14 @@ class TouchpointIn(BaseModel):
             raise ValueError("give an ISO-8601 date or time such as 2026-06-01T14:30:00Z")
         return value
 
+    @field_validator("touchpoint_id", "account_id", "owner", "notes", "plan_line_id")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # PostgreSQL keeps no NUL in text: stored, it was a 500 a CRM retried for ever
+        if value is not None and "\x00" in value:
+            raise ValueError("contains a NUL character (\\u0000), which the store cannot keep")
+        return value
+
     @field_validator("ts")
     @classmethod
     def _not_in_the_future(cls, value: datetime) -> datetime:

@@ -83,6 +83,8 @@ def test_a_touchpoint_is_recorded_once_and_read_back(client: TestClient, store_u
         ({"touchpoint_id": ""}, "touchpoint_id"),
         ({"plan_line_id": "line-404"}, "plan_line_id"),
         ({"channel": "email"}, "channel"),
+        ({"notes": "a\u0000b"}, "notes"),  # PostgreSQL keeps no NUL: it was a 500 there
+        ({"owner": "dana\u0000"}, "owner"),
     ],
 )
 def test_bad_input_gets_422_naming_the_field_and_stores_nothing(
