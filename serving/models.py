@@ -9,7 +9,10 @@ registered by an older layout of retain that no longer unpickles is named, with 
 to retrain; an uplift model that does not load leaves the playbook to decide and says why.
 Registry loads never overlap: a start-up load that outlives `registry_timeout` holds the
 loading lock until it is done, and the periodic reload skips its turn meanwhile, then takes
-that load's bundle if it still names the champions.
+that load's bundle if it still names the champions. A promoted champion that does not load
+is tried again with a growing pause (`RETRY_FIRST_SECONDS`, doubling up to
+`RETRY_CAP_SECONDS`): a transient failure (an artifact store briefly unreachable) heals by
+itself, and a version that can never load costs one attempt every few minutes.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,6 +47,8 @@ CHURN_MODEL = model_name("churn")
 UPSELL_MODEL = model_name("upsell")
 UPLIFT_MODEL = model_name("uplift")
 REQUIRED_MODELS = (CHURN_MODEL,)  # upsell and uplift are optional: serving.coverage
+RETRY_FIRST_SECONDS = 30.0  # a champion that did not load is tried again after this (one poll)
+RETRY_CAP_SECONDS = 300.0  # ... then after twice as long each time, at most this long
 
 
 class OutdatedModelError(RuntimeError):
@@ -303,8 +309,22 @@ def load_from_cache(cache_dir: Path) -> ModelBundle:
     return _bundle(folders, versions, "cache")
 
 
+@dataclass
+class _Rejected:
+    """Champion versions that did not load: how often, why, and when to try them again."""
+
+    versions: dict[str, str]
+    tries: int
+    error: str
+    retry_at: float
+
+
 class ModelStore:
-    """Holds the bundle in use and keeps it in step with the registry's champion alias."""
+    """Holds the bundle in use and keeps it in step with the registry's champion alias.
+
+    `retry_first` and `retry_cap` bound the pause before a champion that did not load is
+    tried again (seconds of `clock`, which tests replace).
+    """
 
     def __init__(
         self,
@@ -316,13 +336,18 @@ class ModelStore:
         on_swap: Callable[[ModelBundle], ModelBundle | None] | None = None,
         loading: threading.Lock | None = None,
         late: _StartLoad | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        retry_first: float = RETRY_FIRST_SECONDS,
+        retry_cap: float = RETRY_CAP_SECONDS,
     ) -> None:
         self._bundle = bundle
         self.tracking_uri = tracking_uri
         self.cache_dir = cache_dir
         self.registry_error = registry_error
         self.champion_error: str | None = None  # a promoted champion that did not load
-        self._rejected: dict[str, str] | None = None  # the versions that did not load
+        self._rejected: _Rejected | None = None  # the champions that did not load, if any
+        self._clock = clock
+        self.retry_first, self.retry_cap = retry_first, retry_cap
         self.on_swap = on_swap
         self._lock = loading or threading.Lock()  # one registry load at a time
         self._late = late  # a start-up load still running: the reload adopts its result
@@ -418,10 +443,13 @@ class ModelStore:
         current = self._bundle
         in_use = {**current.versions, **current.failed}
         if versions == in_use and current.origin == "registry":
-            self.champion_error = None  # the alias went back to what serves
+            self._rejected, self.champion_error = None, None  # the alias went back to what serves
             return False
-        if versions == self._rejected:
-            return False  # already said why these do not load
+        rejected = (
+            self._rejected if self._rejected and self._rejected.versions == versions else None
+        )
+        if rejected is not None and self._clock() < rejected.retry_at:
+            return False  # failed lately: wait out the pause before trying again
         try:
             if late is not None and {**late.versions, **late.failed} == versions:
                 bundle = late  # loaded at start, still the champions: no second load
@@ -429,15 +457,34 @@ class ModelStore:
                 bundle = load_from_registry(tracking_uri, cache_dir, versions)
             self.swap(bundle)  # warming up can fail too: then the old bundle serves on
         except Exception as exc:
-            self._rejected = versions
-            self.champion_error = (
-                f"the promoted champions ({_named(versions)}) did not load, "
-                f"{current.model_version} serves on: {describe_error(exc)}"
-            )
-            logger.error("%s", self.champion_error)
+            self._reject(versions, describe_error(exc), rejected)
             return False
+        if rejected is not None:
+            tries = rejected.tries + 1
+            logger.warning("The promoted champions %s loaded on try %d", _named(versions), tries)
         self._rejected, self.champion_error = None, None
         return versions != in_use
+
+    def _reject(self, versions: dict[str, str], error: str, before: _Rejected | None) -> None:
+        """Keep the old bundle serving, say why (once per distinct error), plan the next try.
+
+        The pause doubles from `retry_first` (the next poll, by default) up to `retry_cap`:
+        a transient failure heals within a poll or two, while a version that never loads
+        (promoted under the wrong name, say) costs one load every few minutes, not one
+        every poll on every replica.
+        """
+        tries = before.tries + 1 if before is not None else 1
+        pause = min(self.retry_cap, self.retry_first * 2 ** (tries - 1))
+        self._rejected = _Rejected(versions, tries, error, self._clock() + pause)
+        self.champion_error = (
+            f"the promoted champions ({_named(versions)}) did not load "
+            f"({tries} {'try' if tries == 1 else 'tries'}, the next in {pause:g} s), "
+            f"{self._bundle.model_version} serves on: {error}"
+        )
+        if before is None or before.error != error:  # say it once, not every try
+            logger.error("%s", self.champion_error)
+        else:
+            logger.info("The champions %s still do not load (try %d)", _named(versions), tries)
 
     async def watch(self, every_seconds: float) -> None:
         """Poll the registry forever (run as a background task; cancel to stop)."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -12,8 +15,23 @@ from mlflow import MlflowClient
 
 from features.definitions import FEATURE_NAMES
 from serving.app import create_app
-from serving.models import CHURN_MODEL, UPSELL_MODEL, ModelStore, load_from_cache
-from tests.support.serving import API_KEY, make_model, make_service, random_features, test_settings
+from serving.models import (
+    CHURN_MODEL,
+    RETRY_CAP_SECONDS,
+    RETRY_FIRST_SECONDS,
+    UPSELL_MODEL,
+    ModelBundle,
+    ModelStore,
+    load_from_cache,
+)
+from tests.support.serving import (
+    API_KEY,
+    make_bundle,
+    make_model,
+    make_service,
+    random_features,
+    test_settings,
+)
 from training.tracking import log_account_model
 
 AUTH = {"X-API-Key": API_KEY}
@@ -147,3 +165,77 @@ def test_a_recreated_registry_never_serves_the_stale_cached_version(registry, tm
     fresh = make_model("churn", seed=2, trees=10)
     np.testing.assert_allclose(store.bundle.churn.raw_score(rows), fresh.raw_score(rows))
     mlflow.set_tracking_uri(registry[0])
+
+
+# --- a promoted champion that does not load is tried again, with a growing pause ---------
+
+
+class FakeRegistry:
+    """The alias names churn v2; its load fails `failures` times (None: always), then works."""
+
+    def __init__(self, failures: int | None) -> None:
+        self.failures, self.loads, self.now = failures, 0, 0.0
+        self.champions = {CHURN_MODEL: "2", UPSELL_MODEL: "1"}
+
+    def versions(self, _uri: str) -> dict[str, str]:
+        return dict(self.champions)
+
+    def load(self, _uri: str, _cache: object, versions: dict[str, str]) -> ModelBundle:
+        self.loads += 1
+        if self.failures is None or self.loads <= self.failures:
+            raise OSError("the artifact store did not answer (connection reset)")
+        return replace(make_bundle(), versions=dict(versions), origin="registry")
+
+    def store(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ModelStore:
+        import serving.models as models
+
+        monkeypatch.setattr(models, "champion_versions", self.versions)
+        monkeypatch.setattr(models, "load_from_registry", self.load)
+        old = replace(make_bundle(), origin="registry")  # v1 of both serves
+        return ModelStore(old, tracking_uri="fake", cache_dir=tmp_path, clock=lambda: self.now)
+
+
+def test_a_champion_that_failed_to_load_once_is_loaded_on_the_retry(monkeypatch, tmp_path, caplog):
+    registry = FakeRegistry(failures=1)
+    store = registry.store(monkeypatch, tmp_path)
+    with caplog.at_level(logging.ERROR):
+        assert store.refresh() is False  # the promotion is seen, its download fails
+    assert store.bundle.versions[CHURN_MODEL] == "1" and "connection reset" in caplog.text
+    assert "retain-churn:v2" in (store.champion_error or "")
+    with TestClient(create_app(test_settings(), make_service(n=5, store=store))) as client:
+        ready = client.get("/readyz").json()
+    assert ready["status"].startswith("degraded") and "did not load" in ready["champion_error"]
+    registry.now += RETRY_FIRST_SECONDS  # the next poll
+    assert store.refresh() is True and registry.loads == 2
+    assert store.bundle.versions == {CHURN_MODEL: "2", UPSELL_MODEL: "1"}
+    assert store.champion_error is None
+    with TestClient(create_app(test_settings(), make_service(n=5, store=store))) as client:
+        ready = client.get("/readyz").json()
+    assert ready["champion_error"] is None and ready["model_version"].startswith("retain-churn:v2")
+
+
+def test_a_champion_that_never_loads_is_retried_with_a_doubling_pause_and_said_once(
+    monkeypatch, tmp_path, caplog
+):
+    registry = FakeRegistry(failures=None)
+    store = registry.store(monkeypatch, tmp_path)
+    tried_at = []
+    with caplog.at_level(logging.ERROR):
+        while registry.now <= 1800:  # half an hour of polls every 10 s
+            before = registry.loads
+            assert store.refresh() is False
+            if registry.loads > before:
+                tried_at.append(registry.now)
+            registry.now += 10
+    pauses = [b - a for a, b in zip(tried_at, tried_at[1:], strict=False)]
+    assert pauses[:4] == [30, 60, 120, 240]  # the next poll at the default, then doubling
+    assert set(pauses[4:]) == {RETRY_CAP_SECONDS}  # ... capped: 5 minutes
+    assert len(tried_at) == 9  # not 181 loads
+    assert store.bundle.versions[CHURN_MODEL] == "1"  # the old champion serves on
+    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1  # said once
+    said = store.champion_error or ""
+    assert "9 tries" in said and "connection reset" in said
+    registry.champions[CHURN_MODEL] = "3"  # a new promotion is tried at once
+    registry.failures = 0
+    assert store.refresh() is True and store.bundle.versions[CHURN_MODEL] == "3"
+    assert store.champion_error is None
