@@ -8,6 +8,7 @@ may add `?schema=<name>` to keep the store's tables in a schema of their own.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,27 @@ def is_missing_sqlite_file(url: sa.URL) -> bool:
     return not Path(url.database).exists()  # type: ignore[arg-type]
 
 
+def file_identity(url: sa.URL) -> tuple[int, int] | None:
+    """The SQLite store file's (device, inode), which changes when it is deleted or replaced.
+
+    None for PostgreSQL and `:memory:`, and for a file that is not there.
+    """
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    try:
+        found = os.stat(url.database)  # type: ignore[arg-type]
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def is_missing_table(error: sa.exc.DBAPIError) -> bool:
+    """Whether `error` says one of the store's tables (or its PostgreSQL schema) is not there."""
+    if getattr(error.orig, "sqlstate", None) in ("42P01", "3F000"):  # undefined table, schema
+        return True
+    return isinstance(error, sa.exc.OperationalError) and "no such table" in str(error.orig)
+
+
 def describe_url(url: sa.URL) -> str:
     """The URL without its password, for messages."""
     return url.render_as_string(hide_password=True).replace("+psycopg", "")
@@ -82,12 +104,12 @@ def unavailable_as(url: sa.URL) -> Iterator[None]:
         yield
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
         raise StoreUnavailable(
-            f"the store at {describe_url(url)} is unavailable: {_first_line(error)}"
+            f"the store at {describe_url(url)} is unavailable: {first_line(error)}"
         ) from error
     except sa.exc.DBAPIError as error:
         if error.connection_invalidated:
             raise StoreUnavailable(
-                f"the store at {describe_url(url)} is unavailable: {_first_line(error)}"
+                f"the store at {describe_url(url)} is unavailable: {first_line(error)}"
             ) from error
         raise
     except OSError as error:  # the SQLite folder cannot be created
@@ -96,5 +118,5 @@ def unavailable_as(url: sa.URL) -> Iterator[None]:
         ) from error
 
 
-def _first_line(error: sa.exc.DBAPIError) -> str:
+def first_line(error: sa.exc.DBAPIError) -> str:
     return str(error.orig).strip().splitlines()[0] if error.orig else str(error)

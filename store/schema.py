@@ -142,6 +142,8 @@ def table(metadata: sa.MetaData, name: str) -> sa.Table:
 def migrate(connection: sa.Connection, metadata: sa.MetaData) -> int:
     """Apply the migrations this store lacks, in the caller's transaction.
 
+    A table missing from a migrated store (dropped behind its back) is created again.
+
     Returns:
         The schema version the store is at afterwards.
 
@@ -166,4 +168,5 @@ def migrate(connection: sa.Connection, metadata: sa.MetaData) -> int:
                 applied_at=datetime.now(UTC).replace(tzinfo=None),
             )
         )
+    metadata.create_all(connection)  # a table dropped behind the store's back (none: no-op)
     return SCHEMA_VERSION

@@ -2,17 +2,20 @@
 
 Each public call is one transaction: it is written whole or not at all. A store that
 cannot be reached raises `StoreUnavailable`. The schema is created (and migrated) on the
-first call, so a `Store` can be made while its server is still down.
+first call, so a `Store` can be made while its server is still down. A store found empty
+later (its tables dropped, its database or SQLite file made again while the service runs)
+is logged as an error, its tables are created again and the call is run again once: the
+migrations take a lock, so replicas finding it at once create it once.
 """
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
@@ -38,6 +41,8 @@ from store.records import (
 )
 from store.schema import build_metadata, migrate, table
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 INSERT_CHUNK = 5_000  # rows per INSERT statement in a batch
 
 
@@ -53,6 +58,8 @@ class Store:
         self.engine = engines.create_store_engine(self.url)
         self.metadata = build_metadata(self.schema)
         self._migrated = False
+        self._migrations = 0  # how often this object created or migrated the schema
+        self._file: tuple[int, int] | None = None  # the SQLite file migrated (device, inode)
         self._lock = threading.Lock()
         self.touchpoints_added = 0  # new touchpoints stored through this object (cheap to read)
 
@@ -72,30 +79,77 @@ class Store:
     # --- transactions -------------------------------------------------------------------
 
     def _ensure_schema(self) -> None:
-        if self._migrated:
+        if self._migrated and engines.file_identity(self.url) == self._file:
             return
         with self._lock:
             if self._migrated:
-                return
-            engines.ensure_sqlite_folder(self.url)
-            with self.engine.begin() as connection:
-                if self.url.get_backend_name() == "postgresql":
-                    # one migrator at a time across processes, released at commit
-                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(7300115)"))
+                if engines.file_identity(self.url) == self._file:
+                    return  # another thread has just created it again
+                self._found_empty("its SQLite file was deleted or replaced")
+                self.engine.dispose()  # the pooled connections hold the old file open
+            if self.url.get_backend_name() == "postgresql":
+                self._migrate_postgresql()
+            else:
+                engines.ensure_sqlite_folder(self.url)
+                with self.engine.begin() as connection:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")  # DDL inside the transaction
+                    migrate(connection, self.metadata)
+            self._file = engines.file_identity(self.url)
+            self._migrated = True
+            self._migrations += 1
+
+    def _migrate_postgresql(self) -> None:
+        """Migrate holding a lock that makes other processes wait (one migrator at a time).
+
+        The migration runs in a transaction begun after the wait: one begun before it would
+        keep this session's cached view of the catalog from before the other process's
+        migration (found when two replicas recreated an emptied store at once:
+        `CREATE SCHEMA IF NOT EXISTS` failed with a duplicate key).
+        """
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT pg_advisory_lock(7300115)"))
+            connection.commit()
+            try:
+                with connection.begin():
                     if self.schema:
                         connection.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
-                else:
-                    connection.exec_driver_sql("BEGIN IMMEDIATE")  # DDL inside the transaction
-                migrate(connection, self.metadata)
-            self._migrated = True
+                    migrate(connection, self.metadata)
+            finally:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(7300115)"))
+                connection.commit()
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sa.Connection]:
-        """A connection inside one transaction (commit on success, rollback on error)."""
+    def _found_empty(self, why: str) -> None:
+        logger.error(
+            "The store at %s was found empty (%s) while in use: creating its tables again."
+            " Touchpoints, plans and scores stored before are not in it; restore them from a"
+            " backup if the store was not meant to be emptied",
+            engines.describe_url(self.url),
+            why,
+        )
+
+    def _run(self, work: Callable[[sa.Connection], T]) -> T:
+        """Run `work` in one transaction (committed on success, rolled back on error).
+
+        When a table is missing, the store was emptied behind this object's back: create
+        its tables again and run `work` once more (its first transaction was rolled back).
+        """
         with engines.unavailable_as(self.url):
             self._ensure_schema()
+            migrations = self._migrations
+            try:
+                with self.engine.begin() as connection:
+                    return work(connection)
+            except sa.exc.DBAPIError as error:
+                if not engines.is_missing_table(error):
+                    raise
+                with self._lock:
+                    # unless another thread has found them gone since (and may create them)
+                    if self._migrated and self._migrations == migrations:
+                        self._found_empty(engines.first_line(error))
+                        self._migrated = False
+            self._ensure_schema()
             with self.engine.begin() as connection:
-                yield connection
+                return work(connection)
 
     def _t(self, name: str) -> sa.Table:
         return table(self.metadata, name)
@@ -108,9 +162,13 @@ class Store:
         return not engines.is_missing_sqlite_file(self.url)
 
     def check(self) -> None:
-        """Raise `StoreUnavailable` unless the store answers (the readiness check)."""
-        with self._transaction() as connection:
-            connection.execute(sa.select(1))
+        """Raise `StoreUnavailable` unless the store answers (the readiness check).
+
+        Reads nothing from every table, so one that is missing is found (and created again).
+        """
+        tables = self.metadata.tables.values()
+        empty = [sa.select(sa.literal(1)).select_from(t).where(sa.false()) for t in tables]
+        self._run(lambda connection: connection.execute(sa.union_all(*empty)).all())
 
     # --- touchpoints --------------------------------------------------------------------
 
@@ -127,22 +185,26 @@ class Store:
         """
         touchpoints, recorded_at = self._t("touchpoints"), utc_now()
         new_only = _insert_new(self.url.get_backend_name(), touchpoints)
-        with self._transaction() as connection:
+
+        def record(connection: sa.Connection) -> tuple[bool, RecordedTouchpoint | None]:
+            """(True, None) when inserted, else (False, the stored one)."""
             if touchpoint.plan_line_id is not None:
                 # a repeat gets the first answer, even one recorded before these checks
                 repeat = self._stored_touchpoint(connection, touchpoint)
                 if repeat is not None:
-                    return repeat
+                    return False, repeat
                 self._check_follows(connection, touchpoint)
             inserted = connection.execute(
                 new_only.values(**touchpoint.row(), recorded_at=recorded_at).returning(
                     touchpoints.c.touchpoint_id
                 )
             ).first()
-            existing: RecordedTouchpoint | None = None
-            if inserted is None:
-                existing = self._stored_touchpoint(connection, touchpoint)  # a repeat (or conflict)
-        if inserted is not None:  # committed: a reader following the count sees it
+            if inserted is not None:
+                return True, None
+            return False, self._stored_touchpoint(connection, touchpoint)  # a repeat (or conflict)
+
+        inserted, existing = self._run(record)
+        if inserted:  # committed: a reader following the count sees it
             self.touchpoints_added += 1
             return RecordedTouchpoint(touchpoint, recorded_at, created=True)
         if existing is None:  # pragma: no cover - the insert found the id, so it is there
@@ -240,8 +302,7 @@ class Store:
         """
         touchpoints = self._t("touchpoints")
         query = sa.select(sa.func.count(), sa.func.max(touchpoints.c.recorded_at))
-        with self._transaction() as connection:
-            count, latest = connection.execute(query).one()
+        count, latest = self._run(lambda connection: connection.execute(query).one())
         return int(count), latest
 
     # --- plans --------------------------------------------------------------------------
@@ -260,7 +321,8 @@ class Store:
             {**{k: getattr(line, k) for k in line.__dataclass_fields__}, "plan_id": plan.plan_id}
             for line in plan.lines
         ]
-        with self._transaction() as connection:
+
+        def save(connection: sa.Connection) -> bool:
             stored = connection.execute(
                 sa.select(lines).where(lines.c.plan_id == plan.plan_id)
             ).mappings()
@@ -288,7 +350,9 @@ class Store:
                 raise PlanConflict(
                     f"plan {plan.plan_id!r}: a plan line id is already used by another plan"
                 ) from error
-        return True
+            return True
+
+        return self._run(save)
 
     def plans(self, week: date | None = None) -> pd.DataFrame:
         """Stored plans (`PLAN_COLUMNS`), newest first."""
@@ -396,9 +460,12 @@ class Store:
             {**row, "as_of": naive_utc(row["as_of"]), **common}
             for row in frame.to_dict(orient="records")
         ]
-        with self._transaction() as connection:
+
+        def log(connection: sa.Connection) -> None:
             for chunk in _chunks(rows):
                 connection.execute(self._t("score_log").insert(), chunk)
+
+        self._run(log)
         return len(rows)
 
     def score_log(
@@ -426,8 +493,7 @@ class Store:
     # --- helpers ------------------------------------------------------------------------
 
     def _frame(self, query: Any, columns: Iterable[str], times: Iterable[str]) -> pd.DataFrame:
-        with self._transaction() as connection:
-            rows = connection.execute(query).all()
+        rows = self._run(lambda connection: connection.execute(query).all())
         frame = pd.DataFrame([tuple(row) for row in rows], columns=list(columns))
         for name in times:
             frame[name] = pd.to_datetime(frame[name])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -161,7 +162,8 @@ def test_a_touchpoint_stored_before_the_plan_line_checks_is_still_replayed(
     store.save_plan(
         Plan("plan-1", datetime(2026, 6, 1).date(), [PlanLine("line-b", "acct-0003", "training")])
     )
-    with store._transaction() as connection:  # as an older store would have taken it
+    store.check()  # the tables are there
+    with store.engine.begin() as connection:  # as an older store would have taken it
         connection.execute(
             store._t("touchpoints")
             .insert()
@@ -240,6 +242,46 @@ def test_touchpoints_through_the_api_into_postgresql(service) -> None:
         assert post(client, type="exec_sponsor_call").status_code == 409
         read = client.get("/v1/accounts/acct-0003/touchpoints", headers=AUTH)
         assert [t["touchpoint_id"] for t in read.json()["touchpoints"]] == ["crm-001"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_store_emptied_while_serving_is_created_again_not_500(service, tmp_path, kind) -> None:
+    # Sixth audit: the store's database dropped and made again while `retain serve` ran gave
+    # 500 on every touchpoint (no such table) while /readyz said the store was ok.
+    from tests.store.test_recreated import drop_everything
+
+    with contextlib.ExitStack() as stack:
+        url = f"sqlite:///{tmp_path}/s.db"
+        if kind == "postgresql":
+            url = stack.enter_context(postgres_store_url())
+        client = stack.enter_context(client_for(service, url, score_log_sample=1.0))
+        assert post(client).status_code == 201
+        drop_everything(client.app.state.store)  # type: ignore[attr-defined]
+        ready = client.get("/readyz").json()
+        assert ready["store_error"] is None and ready["status"] == "ok"  # created again
+        assert (
+            client.get("/v1/accounts/acct-0003/touchpoints", headers=AUTH).json()["touchpoints"]
+            == []
+        )
+        drop_everything(client.app.state.store)  # type: ignore[attr-defined]
+        again = post(client)
+        assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+        drop_everything(client.app.state.store)  # type: ignore[attr-defined]
+        score = client.post("/v1/score", json={"account_ids": ["acct-0001"]}, headers=AUTH)
+        assert score.status_code == 200
+        client.app.state.score_log.flush()  # type: ignore[attr-defined]
+        assert len(Store(url).score_log()) == 1
+        assert 'retain_score_log_rows_total{outcome="failed"}' not in client.get("/metrics").text
+
+
+def test_a_store_file_deleted_while_serving_is_created_again_on_disk(service, tmp_path) -> None:
+    path = tmp_path / "s.db"
+    with client_for(service, f"sqlite:///{path}") as client:
+        assert post(client).status_code == 201
+        for stale in tmp_path.glob("s.db*"):
+            stale.unlink()
+        assert post(client, touchpoint_id="crm-002").status_code == 201
+    assert Store(f"sqlite:///{path}").touchpoints()["touchpoint_id"].tolist() == ["crm-002"]
 
 
 def test_ids_with_a_slash_are_served_raw_or_encoded(store_url: str) -> None:
