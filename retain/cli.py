@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from retain.settings import Settings
 
 app = typer.Typer(
     help="retain: churn and upsell scores with next-best-actions for customer-success teams.",
@@ -33,9 +36,8 @@ SPARK_MASTER = typer.Option(
 def _use_engine(engine: str | None, spark_master: str | None) -> None:
     """Open this command's sources on --engine: DuckDB here, or Spark at --spark-master."""
     from features.engines import use_engine
-    from retain.settings import get_settings
 
-    settings = get_settings()
+    settings = read_settings()
     try:
         use_engine(engine or settings.engine, spark_master or settings.spark_master)
     except ValueError as error:
@@ -46,6 +48,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Say what to fix in one line on stderr and exit (2: a wrong argument)."""
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(code=code)
+
+
+def read_settings() -> Settings:
+    """The settings of this process, or a one-line error naming the `RETAIN_*` variable to fix."""
+    from retain.settings import SettingsError, get_settings
+
+    try:
+        return get_settings()
+    except SettingsError as error:
+        fail(str(error))
 
 
 def as_of_option(value: str | None) -> datetime | None:
@@ -150,10 +162,9 @@ def validate(
 
 def _recorded_touchpoints() -> Any:
     """The touchpoints recorded through the service (RETAIN_STORE_URL), or None, saying why."""
-    from retain.settings import get_settings
     from serving.recorded import read_touchpoints
 
-    return read_touchpoints(get_settings().store_url, lambda said: typer.echo(said, err=True))
+    return read_touchpoints(read_settings().store_url, lambda said: typer.echo(said, err=True))
 
 
 @app.command()
@@ -276,7 +287,7 @@ def serve(
     if data:
         os.environ["RETAIN_DATA"] = data
     get_settings.cache_clear()
-    settings = get_settings()
+    settings = read_settings()
     if not settings.data:
         raise typer.BadParameter("give --data or set RETAIN_DATA")
     if not settings.api_key_list:
@@ -305,7 +316,6 @@ def score(
     directory.
     """
     from features.source import ContractError
-    from retain.settings import get_settings
     from serving.batch import check_output, run_batch
     from serving.models import NoChampionsError
     from store import StoreUnavailable
@@ -318,7 +328,7 @@ def score(
         fail(f"--output: {error}")
     quiet_mlflow()
     try:
-        count = run_batch(data, output, when, get_settings())
+        count = run_batch(data, output, when, read_settings())
     except (ContractError, NoChampionsError, ValueError) as error:
         fail(str(error), code=1)
     except StoreUnavailable as error:
@@ -346,13 +356,12 @@ def train(
     """
     from actions.playbook import PlaybookError, load_playbook
     from features.source import ContractError
-    from retain.settings import get_settings
     from store import Store, StoreUnavailable
     from training.config import load_config
     from training.train import summary_lines
     from training.train import train as train_models
 
-    settings = get_settings()
+    settings = read_settings()
     _use_engine(engine, spark_master)
     when = as_of_option(as_of)
     quiet_mlflow()
@@ -384,14 +393,13 @@ def models() -> None:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from retain.settings import get_settings
     from training.credentials import describe_error
     from training.registry import list_versions
     from training.tracking import configure_mlflow
 
     quiet_mlflow()
     try:
-        configure_mlflow(get_settings().mlflow_uri)
+        configure_mlflow(read_settings().mlflow_uri)
         versions = list_versions(MlflowClient())
     except MlflowException as error:  # the registry is unreachable: say so, without secrets
         fail(f"the model registry: {describe_error(error)}", code=1)
@@ -414,7 +422,6 @@ def promote(
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from retain.settings import get_settings
     from training.credentials import describe_error
     from training.names import model_name
     from training.registry import promote as promote_version
@@ -422,7 +429,7 @@ def promote(
 
     quiet_mlflow()
     try:
-        configure_mlflow(get_settings().mlflow_uri)
+        configure_mlflow(read_settings().mlflow_uri)
         promote_version(MlflowClient(), model, version)
     except MlflowException as error:  # the registry is unreachable: say so, without secrets
         fail(f"the model registry: {describe_error(error)}", code=1)
@@ -454,12 +461,11 @@ def plan(
     directory.
     """
     from actions.plan_config import PlanConfigError, load_plan_config
-    from retain.settings import get_settings
     from serving.models import NoChampionsError
     from serving.plan import run_plan, summary
     from store import StoreUnavailable
 
-    settings = get_settings()
+    settings = read_settings()
     when = week_option(week)
     plan_file = config or settings.plan
     try:
@@ -498,12 +504,11 @@ def experiments(
     uplift champion from RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db), paths
     relative to the current directory.
     """
-    from retain.settings import get_settings
     from serving.plan_experiments import run_experiments
     from store import StoreUnavailable
 
     try:
-        _, sentences = run_experiments(data, get_settings(), plan_files or None)
+        _, sentences = run_experiments(data, read_settings(), plan_files or None)
     except (StoreUnavailable, ValueError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
@@ -524,12 +529,11 @@ def evaluate_policy(
     paths relative to the current directory.
     """
     from actions.playbook import PlaybookError, load_playbook
-    from retain.settings import get_settings
     from store import Store, StoreUnavailable
     from training.uplift.offpolicy_run import ChampionMissing, load_champion
     from training.uplift.offpolicy_run import evaluate_policy as estimate
 
-    settings = get_settings()
+    settings = read_settings()
     quiet_mlflow()
     try:
         try:
@@ -601,7 +605,6 @@ def closed_loop(
     them, and the playbook alone. Writes months.csv, report.txt and each arm's store.
     """
     from actions.plan_config import PlanConfigError, load_plan_config
-    from retain.settings import get_settings
     from training.closed_loop import LoopSettings, run_closed_loop
     from training.closed_loop_score import write_report
 
@@ -613,7 +616,7 @@ def closed_loop(
             own_team=own_team, control_share=control_share, random_share=random_share,
         )  # fmt: skip
         report = run_closed_loop(
-            settings, output, load_plan_config(get_settings().plan), report=typer.echo
+            settings, output, load_plan_config(read_settings().plan), report=typer.echo
         )
     except (PlanConfigError, ValueError) as error:
         typer.echo(str(error), err=True)
@@ -642,13 +645,12 @@ def monitor(
     """
     from datetime import datetime
 
-    from retain.settings import get_settings
     from store import StoreUnavailable
     from training.monitor.drift import MissingFeatures
     from training.monitor.run import NoChampion, run_monitor
     from training.monitor.thresholds import ThresholdsError
 
-    settings = get_settings()
+    settings = read_settings()
     try:
         report = run_monitor(
             data,
@@ -682,14 +684,13 @@ def retrain(
     sqlite:///var/retain-store.db), paths relative to the current directory.
     """
     from actions.playbook import PlaybookError, load_playbook
-    from retain.settings import get_settings
     from store import StoreUnavailable
     from training.monitor.drift import MissingFeatures
     from training.monitor.retrain import retrain as retrain_and_report
     from training.monitor.run import NoChampion
     from training.monitor.thresholds import ThresholdsError
 
-    settings = get_settings()
+    settings = read_settings()
     try:
         outcome = retrain_and_report(
             data,

@@ -3,7 +3,8 @@
 `retain train`, `score`, `serve`, `models` and `promote` all read this one model, so they
 agree on the registry, the playbook and the data. Nothing is read at import time: call
 `get_settings()`; tests clear its cache with `get_settings.cache_clear()` after changing
-the environment.
+the environment. A value that is wrong (`RETAIN_PORT=abc`, a `RETAIN_STORE_URL` the store
+cannot use) is a `SettingsError` naming each variable to fix, on one line.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from actions.plan_config import DEFAULT_PLAN
 from actions.playbook import DEFAULT_PLAYBOOK
 from store import DEFAULT_STORE_URL
+from store.engine import split_store_url
 from training.monitor import DEFAULT_RESULTS
 from training.names import DEFAULT_TRACKING_URI
 
@@ -77,6 +79,12 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(default=12.0, gt=0, description="A page session lasts this long.")
 
+    @field_validator("store_url")
+    @classmethod
+    def _store_url(cls, value: str) -> str:
+        split_store_url(value)  # a ValueError naming what to give, without the password
+        return value
+
     @property
     def api_key_list(self) -> tuple[str, ...]:
         """The configured API keys, without blanks."""
@@ -84,7 +92,28 @@ class Settings(BaseSettings):
         return tuple(key.strip() for key in raw.split(",") if key.strip())
 
 
+class SettingsError(ValueError):
+    """A `RETAIN_*` setting is wrong; the message names each one to fix, on one line."""
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The settings of this process, read once from the environment."""
-    return Settings()
+    """The settings of this process, read once from the environment.
+
+    Raises:
+        SettingsError: a value is wrong (the message shows no value: it may be a secret).
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(describe_invalid(error)) from error
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """One line naming each wrong `RETAIN_*` variable and why, e.g. `RETAIN_PORT: ...`."""
+    problems = []
+    for problem in error.errors():
+        name = "RETAIN_" + "_".join(str(part) for part in problem["loc"]).upper()
+        why = problem["msg"].removeprefix("Value error, ")
+        problems.append(why if why.startswith(name) else f"{name}: {why}")
+    return "; ".join(problems)

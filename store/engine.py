@@ -2,7 +2,8 @@
 
 `sqlite:///relative/path.db` is relative to the working directory (like MLflow's
 `sqlite:///mlruns/mlflow.db`); its folder is created on first use. `postgresql://user@host/db`
-may add `?schema=<name>` to keep the store's tables in a schema of their own.
+(or `postgres://...`) may add `?schema=<name>` to keep the store's tables in a schema of
+their own.
 """
 
 from __future__ import annotations
@@ -24,16 +25,37 @@ SQLITE_BUSY_SECONDS = 10  # SQLite: wait this long for another writer before giv
 
 
 def split_store_url(url: str) -> tuple[sa.URL, str | None]:
-    """The SQLAlchemy URL (psycopg 3 for PostgreSQL) and the PostgreSQL schema, if any."""
-    parsed = sa.make_url(url)
+    """The SQLAlchemy URL (psycopg 3 for PostgreSQL) and the PostgreSQL schema, if any.
+
+    `postgres://`, which many hosts hand out (SQLAlchemy no longer reads it), is PostgreSQL.
+
+    Raises:
+        ValueError: not a store URL; the message shows no password.
+    """
+    expected = "sqlite:///path/to/store.db or postgresql://user@host/db"
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as error:  # e.g. no scheme, a port not a number
+        raise ValueError(
+            f"RETAIN_STORE_URL is not a URL the store can use ({_reason(error)}); give {expected}"
+        ) from error
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return parsed, None
-    if backend != "postgresql":
-        raise ValueError(f"RETAIN_STORE_URL must be sqlite:///... or postgresql://..., got {url!r}")
+    if backend not in ("postgresql", "postgres"):
+        raise ValueError(f"RETAIN_STORE_URL must be {expected}, got {describe_url(parsed)!r}")
     schema = parsed.query.get("schema")
+    if schema is not None and not isinstance(schema, str):
+        raise ValueError(f"RETAIN_STORE_URL names more than one schema: {', '.join(schema)}")
     parsed = parsed.difference_update_query(["schema"]).set(drivername="postgresql+psycopg")
-    return parsed, schema if isinstance(schema, str) else None
+    return parsed, schema
+
+
+def _reason(error: Exception) -> str:
+    """Why a URL did not parse, without the URL (it may hold a password)."""
+    if isinstance(error, sa.exc.ArgumentError):
+        return "it has no scheme such as postgresql://"
+    return "its port is not a number" if "int()" in str(error) else type(error).__name__
 
 
 def create_store_engine(url: sa.URL) -> sa.Engine:

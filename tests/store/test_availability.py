@@ -54,6 +54,29 @@ def test_store_urls() -> None:
     assert (url.drivername, url.query, schema) == ("postgresql+psycopg", {}, "ops")
     with pytest.raises(ValueError, match="RETAIN_STORE_URL"):
         split_store_url("mysql://u@h/db")
+    # what many hosts hand out (SQLAlchemy itself no longer reads it): the sixth audit
+    url, schema = split_store_url("postgres://u:pw@h:6543/db?schema=ops")
+    assert (url.drivername, url.port, url.password, schema) == (
+        "postgresql+psycopg",
+        6543,
+        "pw",
+        "ops",
+    )
+    for wrong in ("mysql://u:s3cret@h/db", "u:s3cret@h/db", "postgresql://u:s3cret@h:x/db", ""):
+        with pytest.raises(ValueError, match="RETAIN_STORE_URL") as raised:
+            split_store_url(wrong)
+        assert "s3cret" not in str(raised.value)
+    with pytest.raises(ValueError, match="more than one schema"):
+        split_store_url("postgresql://u@h/db?schema=a&schema=b")
+
+
+@pytest.mark.postgres
+def test_a_postgres_url_opens_the_postgresql_store(postgres_url: str) -> None:
+    alias = postgres_url.replace("postgresql://", "postgres://", 1)
+    with open_store(alias) as store:
+        store.add_touchpoint(Touchpoint("t1", "acct-0001", datetime(2026, 6, 1), "training"))
+    with open_store(postgres_url) as same:
+        assert same.touchpoints()["touchpoint_id"].tolist() == ["t1"]
 
 
 def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
