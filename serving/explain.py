@@ -6,6 +6,8 @@ first, credited with its proxies' share); `top_drivers` ranks single features by
 Every sentence is built from the feature's definition (description, unit, healthy
 direction in `features.definitions`) and the model's `healthy_reference`; there is no
 per-feature code here, so a new feature is explained the day it is defined.
+When no family reads as a reason either way, `without_drivers` says so, and what the
+score leans on instead, as context.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "format_value",
     "reads_as_reason",
     "top_drivers",
+    "without_drivers",
 ]
 
 
@@ -200,3 +203,68 @@ def family_drivers(
         )
         drivers.append(found if dated is None else replace(found, sentence=dated))
     return drivers
+
+
+def without_drivers(
+    contributions: Mapping[str, float],
+    values: Mapping[str, Any],
+    healthy_reference: Mapping[str, Any],
+    low_risk: bool,
+    catalogue: Mapping[str, FeatureLike] | None = None,
+    hidden: Collection[str] = (),
+    bands: Mapping[str, Band] | None = None,
+    shown: int = 2,
+) -> str:
+    """Why an account has no driver, and what its score leans on instead, in words.
+
+    For an account no family of which reads as a reason (`training.families.read_families`
+    gave none): every value that raises its score is in line with healthy accounts,
+    better than them, or describes the account (ARR, term length: no healthy direction).
+    The sentence says whether anything at all is worse than in healthy accounts (a
+    feature the churn model gives no weight can be), then names the `shown` largest
+    contributions raising the score (lowering it for a low-risk account, `low_risk`) as
+    context, each worded by `describe`, so it never calls a typical value a problem.
+
+    Args:
+        contributions: The churn model's SHAP per feature it reads (base value excluded).
+        values: Feature -> the account's value (a feature without data: None).
+        healthy_reference: Feature -> typical value among healthy accounts.
+        low_risk: Name what lowers the score rather than what raises it.
+        catalogue: Feature definitions by name (defaults to `features.definitions`).
+        hidden: Features never shown (families without data at training).
+        bands: Feature -> the middle half of healthy accounts.
+        shown: How many contributions to name.
+    """
+    catalogue = catalogue if catalogue is not None else feature_catalogue()
+    bands = bands or {}
+    known = {
+        name: value
+        for name, f in catalogue.items()
+        if name not in hidden and (value := _clean(values.get(name))) is not None
+    }
+    worse = [
+        name
+        for name, value in known.items()
+        if catalogue[name].healthy in ("higher", "lower")
+        and (healthy := _clean(healthy_reference.get(name))) is not None
+        and comparison(catalogue[name], value, healthy, bands.get(name)) == "worse than"
+    ]
+    opening = (
+        "Nothing that raises this account's score is worse than in healthy accounts."
+        if worse
+        else "Nothing in this account's data is worse than in healthy accounts."
+    )
+    moving = {n: float(c) for n, c in contributions.items() if n in known and c != 0.0}
+    raising = sorted((n for n in moving if moving[n] > 0), key=lambda n: -moving[n])
+    lowering = sorted((n for n in moving if moving[n] < 0), key=lambda n: moving[n])
+    if not raising and not lowering:
+        return f"{opening} No value moves its score away from the average account's."
+    if (low_risk and lowering) or not raising:
+        lead, names = "What lowers its score most:", lowering
+    else:
+        lead, names = "What raises its score most is context, not a problem:", raising
+    words = [
+        describe(catalogue[n], known[n], _clean(healthy_reference.get(n)), bands.get(n))
+        for n in names[:shown]
+    ]
+    return " ".join([opening, lead, *words])

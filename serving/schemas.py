@@ -132,6 +132,12 @@ class AccountScore(BaseModel):
     renewal_date: datetime | None
     days_to_renewal: int | None
     drivers: list[DriverOut]
+    no_driver_reason: str | None = Field(
+        default=None,
+        description="Why `drivers` is empty, in words: nothing raising (or, at low risk, "
+        "lowering) the score differs from healthy accounts the way it pushes, and what the "
+        "score leans on most instead, as context, not as a reason; null when there are drivers.",
+    )
     families: list[FamilyOut] = Field(
         default_factory=list, description="The drivers' families: raising the risk first."
     )

@@ -278,6 +278,13 @@ class ScoringService:
             snapshot.as_of,
             batch.bands,
         )
+        no_driver_reason = (
+            None
+            if readings  # no family reads as a reason either way: say so, and what instead
+            else explain.without_drivers(
+                by_feature, facts, healthy, tier == "low", catalogue, batch.hidden, batch.bands
+            )
+        )
         diagnosis = [r.family for r in readings if r.direction == "raises"]
         suggestions = suggest(fired, by_feature, diagnosis, facts)
         ranked = rank(suggestions, effects, arr, tier)
@@ -333,6 +340,7 @@ class ScoringService:
             renewal_date=renewal,
             days_to_renewal=None if renewal is None else (renewal - snapshot.as_of).days,
             drivers=[DriverOut(**vars(d)) for d in drivers],
+            no_driver_reason=no_driver_reason,
             families=[FamilyOut(**(vars(r) | {"features": list(r.features)})) for r in readings],
             actions=actions,
         )
