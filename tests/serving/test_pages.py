@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
+from serving.pages.portfolio import ScoreBook
 from serving.pages.render import action_label
 from store import Store
 from tests.support.pages import PASSWORD, SCRIPT_NAME, PagesWorld, build_world
@@ -360,3 +361,24 @@ def test_a_users_file_owner_slip_gets_the_plan_files_suggestion() -> None:
     told = unknown_owner("DANA KIM", ["Dana Kim", "Lee Park"])
     assert told is not None and "(did you mean 'Dana Kim'?)" in told
     assert unknown_owner("Dana Kim", ["Dana Kim"]) is None
+
+
+def test_an_account_without_drivers_says_why_on_its_page(
+    client: TestClient, world: PagesWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client, world.csm)
+    original = ScoreBook.scores
+    reason = "Nothing in this account's data is worse than in healthy accounts. What lowers ..."
+
+    def without_drivers(self: ScoreBook, service: object) -> dict:
+        scores = dict(original(self, service))
+        score = scores[world.script_account]
+        scores[world.script_account] = score.model_copy(
+            update={"drivers": [], "families": [], "no_driver_reason": reason}
+        )
+        return scores
+
+    monkeypatch.setattr(ScoreBook, "scores", without_drivers)
+    html = client.get(f"/app/accounts/{world.script_account}").text
+    assert reason.replace("'", "&#39;") in html
+    assert "No driver stands out" not in html
