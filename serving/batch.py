@@ -2,6 +2,9 @@
 
 The rows are exactly what `POST /v1/score` returns, written as Parquet or CSV by the
 output's suffix; in CSV the nested `drivers`, `families` and `actions` are JSON strings.
+Times and dates are written as the API sends them: `as_of` a time in UTC
+(`2027-05-12T00:00:00Z` in CSV, a UTC timestamp in Parquet), `renewal_date` a date
+(`2027-05-12`; a Parquet date).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from serving.files import atomic_output, check_writable
-from serving.schemas import AccountScore
+from serving.schemas import AccountScore, utc_iso
 from serving.scoring import ScoringService
 from serving.service_settings import ServiceSettings
 
@@ -35,7 +38,9 @@ def score_frame(
         for chunk in chunks:
             rows.extend(score.model_dump() for score in chunk)
             bar.update(len(chunk))
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.tz_localize("UTC")  # naive UTC: say so
+    return frame
 
 
 def check_output(output: Path) -> None:
@@ -56,6 +61,8 @@ def write_scores(frame: pd.DataFrame, output: Path) -> None:
             frame.to_parquet(temporary, index=False)
         else:
             flat = frame.copy()
+            if pd.api.types.is_datetime64_any_dtype(flat["as_of"]):  # as the API: ...Z
+                flat["as_of"] = [utc_iso(stamp.to_pydatetime()) for stamp in flat["as_of"]]
             for column in NESTED:
                 flat[column] = [json.dumps(value, default=str) for value in flat[column]]
             flat.to_csv(temporary, index=False)

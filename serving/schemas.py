@@ -1,9 +1,14 @@
-"""Request and response models of the scoring API (also the rows `retain score` writes)."""
+"""Request and response models of the scoring API (also the rows `retain score` writes).
+
+Times go out in ISO 8601 with `Z` (`2027-05-12T00:00:00Z`): the service keeps naive UTC
+(the contract's time), and a time without an offset is read as local time by JavaScript.
+Dates (a renewal date, a plan's week) go out as `2027-05-12`.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -11,7 +16,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -21,7 +28,28 @@ MAX_ACCOUNTS_PER_REQUEST = 1000
 
 MAX_ACCOUNT_ID = 200
 AccountId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ACCOUNT_ID)]
-AsOf = Annotated[datetime, BeforeValidator(parse_as_of)]  # ISO-8601 only, naive UTC
+AsOf = Annotated[
+    datetime,
+    BeforeValidator(parse_as_of),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": f} for f in ("date", "date-time")]},
+        mode="validation",
+    ),
+]  # ISO-8601 only, naive UTC
+
+
+def utc_iso(moment: datetime) -> str:
+    """`moment` in ISO 8601 with `Z`: naive is UTC (the contract's time), aware is converted."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat() + "Z"
+
+
+UtcTime = Annotated[
+    datetime,
+    PlainSerializer(utc_iso, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]  # a time in a response: `2027-05-12T00:00:00Z`
 
 
 class ScoreRequest(BaseModel):
@@ -114,7 +142,7 @@ class AccountScore(BaseModel):
     """Everything the CRM and the CSM need about one account."""
 
     account_id: str
-    as_of: datetime
+    as_of: UtcTime = Field(description="The time T the score is as of (UTC).")
     churn_probability: float = Field(ge=0, le=1)
     upsell_probability: float | None = Field(
         ge=0, le=1, description="Null when no upsell model is in use (see /v1/models)."
@@ -129,7 +157,9 @@ class AccountScore(BaseModel):
     account_tier: str = Field(description="Playbook tier, e.g. reference, growth, standard.")
     arr: float | None
     arr_at_risk: float | None = Field(description="churn_probability x ARR.")
-    renewal_date: datetime | None
+    renewal_date: date | None = Field(
+        description="The next renewal: the end_date of the term in force at as_of."
+    )
     days_to_renewal: int | None
     drivers: list[DriverOut]
     no_driver_reason: str | None = Field(
@@ -154,7 +184,7 @@ class UnknownAccount(BaseModel):
 class ScoreResponse(BaseModel):
     """Scores for the known ids; the others listed with the reason."""
 
-    as_of: datetime
+    as_of: UtcTime
     model_version: str
     scores: list[AccountScore]
     unknown: list[UnknownAccount]
@@ -172,7 +202,7 @@ class ModelsResponse(BaseModel):
 
     model_version: str
     origin: Literal["registry", "cache", "memory"]
-    loaded_at: datetime
+    loaded_at: UtcTime
     models: list[ModelOut]
     tier_thresholds: dict[str, float]
     missing_models: dict[str, str] = Field(
@@ -207,7 +237,7 @@ class Readiness(BaseModel):
     missing_models: dict[str, str] = Field(
         default_factory=dict, description="Optional models not in use, and why."
     )
-    as_of: datetime | None = None
+    as_of: UtcTime | None = None
     accounts: int = 0
 
 

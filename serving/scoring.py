@@ -337,7 +337,7 @@ class ScoringService:
             account_tier=account_tier,
             arr=arr,
             arr_at_risk=arr_at_risk,
-            renewal_date=renewal,
+            renewal_date=None if renewal is None else renewal.date(),
             days_to_renewal=None if renewal is None else (renewal - snapshot.as_of).days,
             drivers=[DriverOut(**vars(d)) for d in drivers],
             no_driver_reason=no_driver_reason,

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.contract import ACTION_CODES
+from serving.schemas import UtcTime
 from serving.score_log import ScoreLogger
 from serving.service_settings import ServiceSettings
 from store import (
@@ -94,11 +95,11 @@ class TouchpointOut(BaseModel):
     touchpoint_id: str
     account_id: str
     type: str
-    ts: datetime = Field(description="When it was done (UTC).")
+    ts: UtcTime = Field(description="When it was done (UTC).")
     owner: str | None
     notes: str | None
     plan_line_id: str | None
-    recorded_at: datetime = Field(description="When the service first stored it (UTC).")
+    recorded_at: UtcTime = Field(description="When the service first stored it (UTC).")
 
     @classmethod
     def of(cls, recorded: RecordedTouchpoint) -> TouchpointOut:

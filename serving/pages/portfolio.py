@@ -11,7 +11,7 @@ import math
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 from serving.pages.history import ScoreHistory
@@ -108,7 +108,7 @@ class PortfolioRow:
     owner: str | None
     arr: float | None
     arr_at_risk: float | None
-    renewal_date: datetime | None
+    renewal_date: date | None
     days_to_renewal: int | None
     churn: float
     churn_change: float | None

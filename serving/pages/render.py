@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ def points(value: float | None) -> str:
     return f"{'+' if shown > 0 else '−' if shown < 0 else '±'}{abs(shown)} pts"
 
 
-def day(value: datetime | None) -> str:
+def day(value: date | None) -> str:
     return "—" if value is None else f"{value:%Y-%m-%d}"
 
 

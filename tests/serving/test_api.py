@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import duckdb
@@ -86,7 +86,7 @@ def test_score_returns_every_field_valid_and_unknown_ids_per_id(client, service)
     for score in body["scores"]:
         for field in CONTRACT_FIELDS:
             assert score[field] is not None
-        assert datetime.fromisoformat(score["as_of"]) == AS_OF
+        assert score["as_of"] == f"{AS_OF.isoformat()}Z"  # UTC, and saying so
         assert score["model_version"] == bundle.model_version == body["model_version"]
         assert score["next_best_action"] in (*ACTION_CODES, "none")
         row = snapshot.matrix[snapshot.row[score["account_id"]]].reshape(1, -1)
@@ -98,8 +98,8 @@ def test_score_returns_every_field_valid_and_unknown_ids_per_id(client, service)
         assert score["risk_tier"] == tier
         assert score["arr_at_risk"] == pytest.approx(churn * score["arr"])
         days = score["days_to_renewal"]
-        renewal = datetime.fromisoformat(score["renewal_date"])
-        assert (renewal - AS_OF).days == days
+        renewal = date.fromisoformat(score["renewal_date"])  # a date: the term's end_date
+        assert (renewal - AS_OF.date()).days == days
         # SHAP: contributions plus base value equal the raw score; drivers carry them.
         contributions = bundle.churn.contributions(row)[0]
         assert contributions.sum() == pytest.approx(bundle.churn.raw_score(row)[0])
@@ -134,6 +134,35 @@ def test_one_account_and_404_for_an_unknown_one(client):
     missing = client.get("/v1/accounts/nobody", headers=AUTH)
     assert missing.status_code == 404
     assert "nobody" in missing.json()["detail"]
+
+
+def test_times_carry_their_utc_offset_and_dates_are_dates(client):
+    # Sixth audit: `2027-05-12T00:00:00` is local time to JavaScript; a renewal is a date.
+    latest = client.get("/v1/accounts/acct-0005", headers=AUTH).json()  # stored JSON
+    earlier = client.get(  # computed on demand: serialised per request
+        "/v1/accounts/acct-0005", params={"as_of": "2026-05-20T12:30:00"}, headers=AUTH
+    ).json()
+    models = client.get("/v1/models", headers=AUTH).json()
+    ready = client.get("/readyz").json()
+    assert earlier["as_of"] == "2026-05-20T12:30:00Z"  # a naive as_of is UTC
+    for moment in (latest["as_of"], earlier["as_of"], models["loaded_at"], ready["as_of"]):
+        assert moment.endswith("Z"), moment
+    for score in (latest, earlier):
+        assert date.fromisoformat(score["renewal_date"])  # YYYY-MM-DD, no time of day
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    times = [
+        schemas["AccountScore"]["properties"]["as_of"],
+        schemas["ScoreResponse"]["properties"]["as_of"],
+        schemas["ModelsResponse"]["properties"]["loaded_at"],
+        schemas["Readiness"]["properties"]["as_of"]["anyOf"][0],
+        schemas["TouchpointOut"]["properties"]["ts"],
+        schemas["TouchpointOut"]["properties"]["recorded_at"],
+    ]
+    assert all(t["format"] == "date-time" for t in times)
+    renewal = schemas["AccountScore"]["properties"]["renewal_date"]["anyOf"][0]
+    assert renewal["format"] == "date"
+    week = schemas["PlanOut"]["properties"]["week"]
+    assert week["format"] == "date"
 
 
 def test_models_in_use(client, service):
@@ -220,16 +249,16 @@ def test_other_as_of_is_computed_on_demand_and_cached(client, service):
             "/v1/score", json={"account_ids": ["acct-0001"], "as_of": earlier.isoformat()},
             headers=AUTH,
         ).json()  # fmt: skip
-        assert datetime.fromisoformat(body["scores"][0]["as_of"]) == earlier
+        assert body["scores"][0]["as_of"] == f"{earlier.isoformat()}Z"
     assert calls[before:] == [earlier]
     # A timezone-aware as_of is the same UTC instant.
     aware = client.get(
         "/v1/accounts/acct-0001", params={"as_of": "2026-05-02T02:00:00+02:00"}, headers=AUTH
     )
-    assert datetime.fromisoformat(aware.json()["as_of"]) == earlier
+    assert aware.json()["as_of"] == f"{earlier.isoformat()}Z"
     # The default stays the loaded snapshot.
     latest = client.get("/v1/accounts/acct-0001", headers=AUTH).json()
-    assert datetime.fromisoformat(latest["as_of"]) == AS_OF
+    assert latest["as_of"] == f"{AS_OF.isoformat()}Z"
 
 
 def test_as_of_after_the_data_is_rejected(client):

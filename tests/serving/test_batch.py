@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
@@ -47,6 +49,26 @@ def test_parquet_and_csv_outputs(service, tmp_path):
     actions = json.loads(csv["actions"].iloc[0])
     assert [a["action"] for a in actions] == [a["action"] for a in frame["actions"].iloc[0]]
     assert csv["churn_probability"].between(0, 1).all()
+
+
+def test_files_write_times_and_dates_as_the_api_sends_them(service, tmp_path):
+    # Sixth audit: the CSV wrote `2027-05-12` where the API sent `2027-05-12T00:00:00`.
+    frame = score_frame(service, progress=False)
+    write_scores(frame, tmp_path / "scores.csv")
+    write_scores(frame, tmp_path / "scores.parquet")
+    csv = pd.read_csv(tmp_path / "scores.csv", dtype=str, keep_default_na=False)
+    with TestClient(create_app(test_settings(), service)) as client:
+        body = client.post(
+            "/v1/score", json={"account_ids": list(frame["account_id"])},
+            headers={"X-API-Key": API_KEY},
+        ).json()  # fmt: skip
+    api = pd.DataFrame(body["scores"]).fillna("")
+    assert list(csv["as_of"]) == list(api["as_of"]) == ["2026-06-01T00:00:00Z"] * len(frame)
+    assert list(csv["renewal_date"]) == list(api["renewal_date"])
+    assert any(csv["renewal_date"]) and all(len(d) in (0, 10) for d in csv["renewal_date"])
+    columns = pq.read_schema(tmp_path / "scores.parquet")
+    assert columns.field("as_of").type == pa.timestamp("us", tz="UTC")
+    assert columns.field("renewal_date").type == pa.date32()
 
 
 def test_unknown_suffix_is_refused(service, tmp_path):

@@ -18,7 +18,7 @@ from serving.app import create_app
 from serving.models import ModelStore
 from serving.schemas import ScoreResponse
 from serving.snapshots import FeatureSnapshot, SourceChangedError
-from tests.support.serving import API_KEY, AS_OF, make_bundle, make_service, test_settings
+from tests.support.serving import API_KEY, make_bundle, make_service, test_settings
 from training.uplift import ActionEffect
 
 AUTH = {"X-API-Key": API_KEY}
@@ -112,7 +112,7 @@ def test_as_of_with_an_offset_is_read_as_utc(client):
         json={"account_ids": ["acct-0001"], "as_of": "2026-06-01T02:00:00+02:00"},
         headers=AUTH,
     ).json()
-    assert body["as_of"] == AS_OF.isoformat()  # the latest snapshot, 2026-06-01 00:00 UTC
+    assert body["as_of"] == "2026-06-01T00:00:00Z"  # the latest snapshot, in UTC
 
 
 def test_docs_load_their_assets_from_this_server_not_a_cdn(client):

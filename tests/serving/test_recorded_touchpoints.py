@@ -67,7 +67,7 @@ def test_a_posted_touchpoint_counts_in_the_score_and_its_reasons(served) -> None
     assert after.status_code == 200
     assert NO_CONTACT not in after.text
     assert days_since_touchpoint(service, "1002") == pytest.approx(3 / 24)
-    assert after.json()["as_of"] == HORIZON.isoformat()  # the source's horizon still
+    assert after.json()["as_of"] == f"{HORIZON.isoformat()}Z"  # the source's horizon still
     batch = client.post("/v1/score", json={"account_ids": ["1002", "1001"]}, headers=AUTH)
     assert batch.status_code == 200
     scored = {s["account_id"]: s for s in batch.json()["scores"]}

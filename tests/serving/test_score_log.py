@@ -49,7 +49,7 @@ def test_api_scores_are_logged_as_served(service, store_url: str) -> None:
     assert log["churn_probability"].tolist() == [s["churn_probability"] for s in served]
     assert log["next_best_action"].tolist() == [s["next_best_action"] for s in served]
     assert set(log["model_version"]) == {service.models.bundle.model_version}
-    assert (log["as_of"] == pd.Timestamp(served[0]["as_of"])).all()
+    assert (log["as_of"] == pd.Timestamp(served[0]["as_of"]).tz_convert(None)).all()
     assert 'retain_score_log_rows_total{outcome="logged"} 3.0' in metrics
 
 

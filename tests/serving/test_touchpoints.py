@@ -56,7 +56,10 @@ def test_a_touchpoint_is_recorded_once_and_read_back(client: TestClient, store_u
     first = post(client)
     assert first.status_code == 201, first.text
     body = first.json()
-    assert body["ts"] == "2026-06-02T07:30:00"  # naive UTC, as the contract keeps time
+    assert body["ts"] == "2026-06-02T07:30:00Z"  # in UTC, saying so (JavaScript reads local)
+    assert body["recorded_at"].endswith("Z")
+    naive = post(client, touchpoint_id="crm-naive", ts="2026-06-02T09:30:00")
+    assert naive.json()["ts"] == "2026-06-02T09:30:00Z"  # no offset: UTC, by the contract
     assert (body["account_id"], body["type"], body["owner"]) == (
         "acct-0003",
         "health_check",
@@ -67,8 +70,8 @@ def test_a_touchpoint_is_recorded_once_and_read_back(client: TestClient, store_u
     assert again.headers["Idempotent-Replayed"] == "true"
     read = client.get("/v1/accounts/acct-0003/touchpoints", headers=AUTH)
     assert read.status_code == 200
-    assert read.json() == {"account_id": "acct-0003", "touchpoints": [body]}
-    assert len(Store(store_url).touchpoints()) == 1  # stored once
+    assert read.json() == {"account_id": "acct-0003", "touchpoints": [body, naive.json()]}
+    assert len(Store(store_url).touchpoints()) == 2  # stored once each
     assert (
         client.get("/v1/accounts/acct-0004/touchpoints", headers=AUTH).json()["touchpoints"] == []
     )
