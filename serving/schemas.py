@@ -27,7 +27,19 @@ from serving.as_of import parse_as_of
 MAX_ACCOUNTS_PER_REQUEST = 1000
 
 MAX_ACCOUNT_ID = 200
-AccountId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ACCOUNT_ID)]
+
+
+def id_text(value: object) -> object:
+    """A JSON integer id as its decimal string (the contract's rule for ids in files).
+
+    Other values are left to the field's own check: a float or a boolean is refused.
+    """
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+AccountId = Annotated[
+    str, BeforeValidator(id_text), StringConstraints(min_length=1, max_length=MAX_ACCOUNT_ID)
+]
 AsOf = Annotated[
     datetime,
     BeforeValidator(parse_as_of),
@@ -60,7 +72,8 @@ class ScoreRequest(BaseModel):
     account_ids: list[AccountId] = Field(
         min_length=1,
         max_length=MAX_ACCOUNTS_PER_REQUEST,
-        description=f"1 to {MAX_ACCOUNTS_PER_REQUEST} account ids, each sent once.",
+        description=f"1 to {MAX_ACCOUNTS_PER_REQUEST} account ids, each sent once (a JSON "
+        "integer is read as its decimal string).",
     )
     as_of: AsOf | None = Field(
         default=None,

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.contract import ACTION_CODES
-from serving.schemas import UtcTime
+from serving.schemas import UtcTime, id_text
 from serving.score_log import ScoreLogger
 from serving.service_settings import ServiceSettings
 from store import (
@@ -45,7 +45,10 @@ class TouchpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     touchpoint_id: str = Field(
-        min_length=1, max_length=MAX_ID, description="Your id; sending it again stores nothing."
+        min_length=1,
+        max_length=MAX_ID,
+        description="Your id; sending it again stores nothing. Ids are strings; a JSON integer"
+        " is read as its decimal string.",
     )
     account_id: str = Field(min_length=1, max_length=MAX_ID)
     type: str = Field(description="What was done: an action code of the data contract.")
@@ -55,6 +58,11 @@ class TouchpointIn(BaseModel):
     plan_line_id: str | None = Field(
         default=None, max_length=MAX_ID, description="The weekly plan line it follows."
     )
+
+    @field_validator("touchpoint_id", "account_id", "plan_line_id", mode="before")
+    @classmethod
+    def _integer_id(cls, value: Any) -> Any:
+        return id_text(value)  # 100002 is "100002", as in a file; 1.5 or true are refused
 
     @field_validator("type")
     @classmethod

@@ -200,7 +200,8 @@ def test_no_configured_keys_means_no_access(service):
     ("payload", "status", "fragment"),
     [
         ({"account_ids": "acct-0001"}, 422, "valid list"),
-        ({"account_ids": [1, 2]}, 422, "valid string"),
+        ({"account_ids": [1.0, 2.5]}, 422, "valid string"),  # an integer is a decimal id
+        ({"account_ids": [True]}, 422, "valid string"),
         ({"account_ids": []}, 422, "at least 1 item"),
         ({"account_ids": [f"a{i}" for i in range(1001)]}, 422, "at most 1000 items"),
         ({"account_ids": ["acct-0001"], "as_of": "yesterday"}, 422, "ISO-8601"),

@@ -308,3 +308,39 @@ def test_ids_with_a_slash_are_served_raw_or_encoded(store_url: str) -> None:
             assert read.status_code == 200, read.text
             assert [t["touchpoint_id"] for t in read.json()["touchpoints"]] == ["crm-001"]
         assert client.get("/v1/accounts/cust/99999", headers=AUTH).status_code == 404
+
+
+def numbered_service():
+    """A service whose account ids are digits, as many CRMs number their companies."""
+    from serving.snapshots import FeatureStore, snapshot_from_frames
+    from tests.support.serving import AS_OF, random_features
+
+    frame = random_features(5)
+    frame["account_id"] = [str(100000 + i) for i in range(5)]
+    service = make_service(n=5)
+    service.features = FeatureStore(snapshot_from_frames(AS_OF, frame))
+    service.warm(service.models.bundle)
+    return service
+
+
+def test_integer_ids_are_read_as_their_decimal_string(store_url: str) -> None:
+    # Sixth audit: a CRM sending {"account_id": 100002} got a 422; the contract reads an
+    # integer id as its decimal string. A float or a boolean is still no id.
+    with client_for(numbered_service(), store_url) as client:
+        scored = client.post("/v1/score", json={"account_ids": [100002, "100003"]}, headers=AUTH)
+        assert scored.status_code == 200, scored.text
+        assert [s["account_id"] for s in scored.json()["scores"]] == ["100002", "100003"]
+        posted = post(client, touchpoint_id=7, account_id=100002)
+        assert posted.status_code == 201, posted.text
+        assert (posted.json()["touchpoint_id"], posted.json()["account_id"]) == ("7", "100002")
+        assert post(client, touchpoint_id="7", account_id="100002").json() == posted.json()
+        for wrong in (100002.0, True):
+            refused = post(client, touchpoint_id="tp-x", account_id=wrong)
+            assert refused.status_code == 422
+            assert refused.json()["detail"][0]["loc"] == ["body", "account_id"]
+            batch = client.post("/v1/score", json={"account_ids": [wrong]}, headers=AUTH)
+            assert batch.status_code == 422
+            assert batch.json()["detail"][0]["loc"] == ["body", "account_ids", 0]
+        line = post(client, touchpoint_id="tp-y", plan_line_id=12)
+        assert line.status_code == 422  # read as "12": no such plan line, not a type error
+        assert line.json()["detail"][0]["type"] == "unknown"
