@@ -30,6 +30,7 @@ from serving import touchpoints
 from serving.as_of import check_as_of
 from serving.coverage import missing_families
 from serving.docs import add_local_docs
+from serving.errors import error_responses, field_error, request_errors
 from serving.memo import score_response_json
 from serving.monitor_metrics import attach_monitor_gauges
 from serving.pages import attach_pages, warn_of_unknown_owners
@@ -40,7 +41,6 @@ from serving.schemas import (
     MAX_ACCOUNT_ID,
     AccountScore,
     AsOf,
-    ErrorOut,
     ModelOut,
     ModelsResponse,
     Readiness,
@@ -54,7 +54,6 @@ from serving.snapshots import FeatureStore, SourceChangedError
 from serving.warming import AsOfGate, Busy
 
 logger = logging.getLogger(__name__)
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}}
 INLINE_ACCOUNTS = 20  # requests up to this many accounts are scored on the event loop
 STREAM_ACCOUNTS = 200  # a big latest-date response is sent this many accounts at a time
 ROUTES = (
@@ -225,7 +224,10 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
 
     require_key = key_checker(keys)
 
-    async def run(svc: ScoringService, ids: list[str], as_of: datetime | None) -> Any:
+    async def run(
+        svc: ScoringService, ids: list[str], as_of: datetime | None, where: tuple[str, str]
+    ) -> Any:
+        """Score `ids` as of `as_of` (sent at `where`, named by a 422 about it)."""
         if len(ids) <= INLINE_ACCOUNTS:
             lane.small_request()
         try:
@@ -238,8 +240,8 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             else:  # big batches queue on their own thread, apart from single accounts
                 loop = asyncio.get_running_loop()
                 result = await loop.run_in_executor(batches.pool(), svc.score, ids, as_of)
-        except (LookupError, ValueError) as exc:
-            raise HTTPException(422, str(exc)) from None
+        except (LookupError, ValueError) as exc:  # as_of: after the data, not computable
+            raise field_error(where, str(exc)) from None
         except Busy as exc:
             raise HTTPException(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
         except SourceChangedError as exc:
@@ -255,25 +257,19 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
     attach_plan(app, settings, [Depends(require_key)])  # GET /v1/plan
     attach_pages(app, settings)  # the CSM pages at /app (people sign in; no API key)
 
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        code = 400 if any(e.get("type") == "json_invalid" for e in errors) else 422
-        detail = [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in errors]
-        return JSONResponse({"detail": detail}, status_code=code)
+    app.add_exception_handler(RequestValidationError, request_errors)  # type: ignore[arg-type]
 
     @app.post(
         "/v1/score",
         response_model=ScoreResponse,
         dependencies=[Depends(require_key), Depends(require_json)],
-        responses={
-            **AUTH_ERRORS,
-            **{code: {"model": ErrorOut} for code in (400, 413, 415, 503)},
-        },
+        responses=error_responses(400, 401, 413, 415, 422, 503),
     )
     async def score(body: ScoreRequest, svc: Service) -> Any:
         """Score up to 1,000 accounts; unknown ids are listed, not an error."""
-        snapshot, bundle, scores, unknown = await run(svc, body.account_ids, body.as_of)
+        snapshot, bundle, scores, unknown = await run(
+            svc, body.account_ids, body.as_of, ("body", "as_of")
+        )
         parts = None if svc.memo is None else svc.memo.json_of(scores)
         if parts is not None and len(parts) > INLINE_ACCOUNTS:  # latest scores, many of them
             return _stream(parts, snapshot.as_of, bundle.model_version, unknown)
@@ -322,7 +318,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         "/v1/accounts/{account_id:path}",
         response_model=AccountScore,
         dependencies=[Depends(require_key)],
-        responses={**AUTH_ERRORS, 404: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+        responses=error_responses(401, 404, 422, 503),
     )
     async def account(
         account_id: Annotated[str, Path(min_length=1, max_length=MAX_ACCOUNT_ID)],
@@ -332,7 +328,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         ] = None,
     ) -> Any:
         """Score one account."""
-        _, _, scores, unknown = await run(svc, [account_id], as_of)
+        _, _, scores, unknown = await run(svc, [account_id], as_of, ("query", "as_of"))
         if unknown:
             raise HTTPException(404, f"account {account_id!r}: {unknown[0].error}")
         parts = None if svc.memo is None else svc.memo.json_of(scores)
@@ -344,7 +340,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
         "/v1/models",
         response_model=ModelsResponse,
         dependencies=[Depends(require_key)],
-        responses=AUTH_ERRORS,
+        responses=error_responses(401),
     )
     def models(svc: Service) -> ModelsResponse:
         """The registered model versions in use."""

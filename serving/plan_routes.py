@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from actions.plan_config import DEFAULT_PLAN, PlanConfig, load_plan_config
+from serving.errors import error_responses, field_error
 from serving.plan import account_owners, build_plan, default_week, store_plan, week_of
 from serving.recorded import catch_up
 
@@ -99,7 +100,7 @@ def attach_plan(app: FastAPI, settings: Any, dependencies: list[Any]) -> None:
     app.include_router(router, dependencies=dependencies)
 
 
-@router.get("/v1/plan", response_model=PlanOut, responses={404: {}, 503: {}})
+@router.get("/v1/plan", response_model=PlanOut, responses=error_responses(401, 404, 422, 503))
 async def plan(
     request: Request,
     csm: Annotated[str | None, Query(description="The CSM (accounts.csm_owner).")] = None,
@@ -130,7 +131,7 @@ async def plan(
     except LookupError as error:  # e.g. a service without a source of account owners
         raise HTTPException(503, f"no plan can be made: {error}") from None
     except ValueError as error:
-        raise HTTPException(422, f"week: {error}") from None
+        raise field_error(("query", "week"), str(error)) from None
     if csm is not None and lines.empty and csm not in account_owners(service):
         raise HTTPException(404, f"no account is owned by CSM {csm!r}")
     summary = stored["summary"] or {}

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.contract import ACTION_CODES
+from serving.errors import error_responses, field_error
 from serving.schemas import UtcTime, id_text
 from serving.score_log import ScoreLogger
 from serving.service_settings import ServiceSettings
@@ -121,26 +122,8 @@ class AccountTouchpoints(BaseModel):
     touchpoints: list[TouchpointOut]
 
 
-class FieldError(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class FieldErrors(BaseModel):
-    """What is wrong with the request, field by field."""
-
-    detail: list[FieldError]
-
-
-class Message(BaseModel):
-    """An error message."""
-
-    detail: str
-
-
 def _field_error(field: str, message: str, kind: str) -> HTTPException:
-    return HTTPException(422, [{"loc": ["body", field], "msg": message, "type": kind}])
+    return field_error(("body", field), message, kind)
 
 
 def _store(request: Request) -> Store:
@@ -159,15 +142,12 @@ def _unavailable(error: StoreUnavailable, request: Request) -> HTTPException:
     return HTTPException(503, str(error))
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": Message},
-    409: {"model": Message},
-    422: {"model": FieldErrors},
-    503: {"model": Message},
-}
-
-
-@router.post("/v1/touchpoints", status_code=201, response_model=TouchpointOut, responses=ERRORS)
+@router.post(
+    "/v1/touchpoints",
+    status_code=201,
+    response_model=TouchpointOut,
+    responses=error_responses(400, 401, 409, 413, 422, 503),
+)
 def record_touchpoint(body: TouchpointIn, request: Request, response: Response) -> TouchpointOut:
     """Record a touchpoint once per `touchpoint_id` (a repeat gets the same answer)."""
     if not _service(request).features.knows(body.account_id):
@@ -195,7 +175,7 @@ def record_touchpoint(body: TouchpointIn, request: Request, response: Response) 
 @router.get(
     "/v1/accounts/{account_id:path}/touchpoints",
     response_model=AccountTouchpoints,
-    responses=ERRORS,
+    responses=error_responses(401, 404, 422, 503),
 )
 def account_touchpoints(
     account_id: Annotated[str, Path(min_length=1, max_length=MAX_ID)], request: Request

@@ -267,7 +267,8 @@ def test_as_of_after_the_data_is_rejected(client):
         "/v1/score", json={"account_ids": ["acct-0001"], "as_of": "2030-01-01"}, headers=AUTH
     )
     assert response.status_code == 422
-    assert "after the latest data" in response.json()["detail"]
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "as_of"] and "after the latest data" in error["msg"]
 
 
 def test_metrics_count_requests_and_accounts(client):
