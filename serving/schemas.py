@@ -252,9 +252,3 @@ class Readiness(BaseModel):
     )
     as_of: UtcTime | None = None
     accounts: int = 0
-
-
-class ErrorOut(BaseModel):
-    """An error message."""
-
-    detail: str
