@@ -152,7 +152,7 @@ class ScoringService:
         return bundle
 
     def _unknown(self, account_id: str, snapshot: FeatureSnapshot) -> UnknownAccount:
-        known = self.features.knows(account_id)  # None: the source cannot be read now
+        known = self.features.knows(self.features.spelling(account_id))  # None: unreadable
         error = f"not an active account as of {snapshot.as_of.isoformat()}"
         if known is not None:
             error = (
@@ -188,20 +188,17 @@ class ScoringService:
         """Score the given accounts; ids not active at `as_of` come back as `unknown`."""
         bundle = self.models.bundle  # one bundle for the whole request
         snapshot = self.features.snapshot(as_of)
+        row = snapshot.row
+        found = [a if a in row else snapshot.find(a) for a in account_ids]  # NFC or NFD too
+        missing = [
+            self._unknown(a, snapshot) for a, f in zip(account_ids, found, strict=True) if f is None
+        ]
         memo = self.memo
         if memo is not None and memo.serves(bundle, snapshot):  # the latest: computed at warm
-            known = [memo.by_id[a] for a in account_ids if a in memo.by_id]
-            missing = [a for a in account_ids if a not in memo.by_id]
-            return snapshot, bundle, known, [self._unknown(a, snapshot) for a in missing]
-        rows, unknown = [], []
-        for account_id in account_ids:
-            row = snapshot.row.get(account_id)
-            if row is None:
-                unknown.append(self._unknown(account_id, snapshot))
-            else:
-                rows.append(row)
+            return snapshot, bundle, [memo.by_id[f] for f in found if f is not None], missing
+        rows = [snapshot.row[f] for f in found if f is not None]
         scores = self._score_rows(bundle, snapshot, np.asarray(rows, dtype=np.intp))
-        return snapshot, bundle, scores, unknown
+        return snapshot, bundle, scores, missing
 
     def _score_rows(
         self, bundle: ModelBundle, snapshot: FeatureSnapshot, rows: np.ndarray

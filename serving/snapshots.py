@@ -24,12 +24,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from serving.id_forms import nfc, nfc_index
 
 if TYPE_CHECKING:
     from features.compute import TableReaders
@@ -87,6 +89,16 @@ class FeatureSnapshot:
     def __post_init__(self) -> None:
         object.__setattr__(self, "row", {a: i for i, a in enumerate(self.account_ids)})
         object.__setattr__(self, "column", {f: j for j, f in enumerate(self.feature_names)})
+
+    def find(self, account_id: str) -> str | None:
+        """`account_id` as this snapshot holds it: itself, else the one id of its NFC form."""
+        if account_id in self.row:
+            return account_id
+        return self._nfc_ids.get(nfc(account_id))
+
+    @cached_property
+    def _nfc_ids(self) -> dict[str, str]:  # built on the first id not found as given
+        return nfc_index(self.account_ids)
 
 
 def _arr_and_renewals(
@@ -307,6 +319,7 @@ class FeatureStore:
         self.touchpoints_key: frozenset[tuple[str, ...]] = frozenset()  # those counted now
         self._generation = 0  # bumped when the touchpoints counted change
         self._all_accounts: frozenset[str] | None = None  # the source's accounts table
+        self._all_accounts_nfc: tuple[frozenset[str], dict[str, str]] | None = None
         self._include_lock = threading.Lock()  # include_touchpoints: one at a time
         self._counting_until: datetime | None = None  # features.source.counting_until
 
@@ -440,6 +453,20 @@ class FeatureStore:
             except Exception:  # noqa: BLE001 - an unreadable source: the snapshot still serves
                 return None
         return account_id in self._all_accounts
+
+    def spelling(self, account_id: str) -> str:
+        """`account_id` as the data holds it (`serving.id_forms`), or as given if not found.
+
+        The latest snapshot's ids first, then the source's accounts table; an exact match
+        always wins.
+        """
+        found = self.latest.find(account_id)
+        if found is None and self.knows(account_id) is False and self._all_accounts:
+            accounts = self._all_accounts
+            if self._all_accounts_nfc is None or self._all_accounts_nfc[0] is not accounts:
+                self._all_accounts_nfc = (accounts, nfc_index(accounts))
+            found = self._all_accounts_nfc[1].get(nfc(account_id))
+        return account_id if found is None else found
 
     def is_loaded(self, as_of: datetime | None) -> bool:
         """Whether features as of `as_of` are ready (no computing needed)."""

@@ -150,11 +150,14 @@ def _unavailable(error: StoreUnavailable, request: Request) -> HTTPException:
 )
 def record_touchpoint(body: TouchpointIn, request: Request, response: Response) -> TouchpointOut:
     """Record a touchpoint once per `touchpoint_id` (a repeat gets the same answer)."""
-    if not _service(request).features.knows(body.account_id):
+    features = _service(request).features
+    account_id = features.spelling(body.account_id)  # as the data holds it (NFC or NFD)
+    if not features.knows(account_id):
         raise _field_error("account_id", f"account {body.account_id!r} is not known", "unknown")
     outcomes = request.app.state.touchpoint_outcomes
     try:
-        recorded = _store(request).add_touchpoint(Touchpoint(**body.model_dump()))
+        touchpoint = Touchpoint(**(body.model_dump() | {"account_id": account_id}))
+        recorded = _store(request).add_touchpoint(touchpoint)
     except StoreUnavailable as error:
         raise _unavailable(error, request) from None
     except TouchpointConflict as error:
@@ -181,8 +184,10 @@ def account_touchpoints(
     account_id: Annotated[str, Path(min_length=1, max_length=MAX_ID)], request: Request
 ) -> AccountTouchpoints:
     """The touchpoints recorded through the service for one account, oldest first."""
-    if not _service(request).features.knows(account_id):
+    features = _service(request).features
+    if not features.knows(features.spelling(account_id)):
         raise HTTPException(404, f"account {account_id!r} is not known")
+    account_id = features.spelling(account_id)  # as the data holds it (NFC or NFD)
     try:
         frame = _store(request).touchpoints(account_id=account_id)
     except StoreUnavailable as error:

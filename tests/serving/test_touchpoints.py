@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import duckdb
 import pytest
@@ -190,13 +192,18 @@ def test_a_touchpoint_stored_before_the_plan_line_checks_is_still_replayed(
 
 def test_an_account_known_only_to_the_source_is_accepted(service, store_url: str) -> None:
     con = duckdb.connect()
-    con.execute("CREATE TABLE accounts AS SELECT 'acct-gone' AS account_id")
+    gone = unicodedata.normalize("NFD", "Café-gone")  # as the export spells it
+    con.execute(
+        "CREATE TABLE accounts AS SELECT * FROM (VALUES ('acct-gone'), (?)) t(account_id)", [gone]
+    )
     original = service.features.source
     service.features.source = SimpleNamespace(con=con)  # churned: not in the latest snapshot
     try:
         with client_for(service, store_url) as client:
             assert post(client, account_id="acct-gone").status_code == 201
             assert post(client, touchpoint_id="x", account_id="acct-none").status_code == 422
+            typed = post(client, touchpoint_id="y", account_id="Café-gone")  # composed
+            assert typed.status_code == 201 and typed.json()["account_id"] == gone
     finally:
         service.features.source = original
 
@@ -310,17 +317,22 @@ def test_ids_with_a_slash_are_served_raw_or_encoded(store_url: str) -> None:
         assert client.get("/v1/accounts/cust/99999", headers=AUTH).status_code == 404
 
 
-def numbered_service():
-    """A service whose account ids are digits, as many CRMs number their companies."""
+def service_of(account_ids: list[str]):
+    """A service over accounts of these ids."""
     from serving.snapshots import FeatureStore, snapshot_from_frames
     from tests.support.serving import AS_OF, random_features
 
-    frame = random_features(5)
-    frame["account_id"] = [str(100000 + i) for i in range(5)]
-    service = make_service(n=5)
+    frame = random_features(len(account_ids))
+    frame["account_id"] = account_ids
+    service = make_service(n=len(account_ids))
     service.features = FeatureStore(snapshot_from_frames(AS_OF, frame))
     service.warm(service.models.bundle)
     return service
+
+
+def numbered_service():
+    """A service whose account ids are digits, as many CRMs number their companies."""
+    return service_of([str(100000 + i) for i in range(5)])
 
 
 def test_integer_ids_are_read_as_their_decimal_string(store_url: str) -> None:
@@ -344,3 +356,33 @@ def test_integer_ids_are_read_as_their_decimal_string(store_url: str) -> None:
         line = post(client, touchpoint_id="tp-y", plan_line_id=12)
         assert line.status_code == 422  # read as "12": no such plan line, not a type error
         assert line.json()["detail"][0]["type"] == "unknown"
+
+
+def test_an_id_in_the_other_unicode_form_is_found_as_the_data_spells_it(store_url: str) -> None:
+    # Sixth audit: `Café-3` typed by a CRM (composed, NFC) was not found where the export
+    # holds it decomposed (NFD). Both directions; an exact match always wins; two ids of
+    # the data equal in NFC are found by their exact spelling only.
+    composed, decomposed = "Café-3", unicodedata.normalize("NFD", "Café-4")
+    twins = (  # ḍ̇: composed and decomposed, both in the data
+        unicodedata.normalize("NFC", "d\u0323\u0307-5"),
+        unicodedata.normalize("NFD", "d\u0323\u0307-5"),
+    )
+    data = ["acct-0000", composed, decomposed, *twins]
+    with client_for(service_of(data), store_url) as client:
+        sent = [unicodedata.normalize("NFD", composed), unicodedata.normalize("NFC", decomposed)]
+        scored = client.post("/v1/score", json={"account_ids": sent}, headers=AUTH).json()
+        assert [s["account_id"] for s in scored["scores"]] == [composed, decomposed]
+        one = client.get(f"/v1/accounts/{quote(sent[1])}", headers=AUTH)
+        assert one.status_code == 200 and one.json()["account_id"] == decomposed
+        exact = client.post("/v1/score", json={"account_ids": list(twins)}, headers=AUTH).json()
+        assert [s["account_id"] for s in exact["scores"]] == list(twins)
+        other = "\u1e0b\u0323-5"  # ḋ + dot below: the twins' NFC form, spelled neither way
+        assert unicodedata.normalize("NFC", other) == twins[0]
+        missed = client.post("/v1/score", json={"account_ids": [other]}, headers=AUTH).json()
+        assert missed["scores"] == [] and missed["unknown"][0]["account_id"] == other
+
+        posted = post(client, account_id=sent[0])
+        assert posted.status_code == 201 and posted.json()["account_id"] == composed
+        read = client.get(f"/v1/accounts/{quote(sent[0])}/touchpoints", headers=AUTH).json()
+        assert read["account_id"] == composed and len(read["touchpoints"]) == 1
+        assert post(client, touchpoint_id="crm-2", account_id=other).status_code == 422
