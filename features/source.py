@@ -298,11 +298,11 @@ def recorded_rows(recorded: pd.DataFrame) -> pd.DataFrame:
 def counting_until(source: Any) -> datetime:
     """Up to when a recorded touchpoint counts: the source's latest activity.
 
-    `features.labels.latest_activity`, or the horizon where the source holds no activity.
+    `features.horizon.latest_activity`, or the horizon where the source holds no activity.
     Counting touchpoints moves neither, so a reader of unchanged files may keep it
     (`serving.snapshots.FeatureStore`).
     """
-    from features.labels import data_horizon, latest_activity
+    from features.horizon import data_horizon, latest_activity
 
     return latest_activity(source.con) or data_horizon(source.con)
 
@@ -314,7 +314,7 @@ def counted_touchpoints(
 
     Nothing later can be seen as of any time the source can be scored at, and a touchpoint
     recorded today must not move the end of a source exported last week (every usage
-    window would look empty): up to the latest activity (`features.labels.latest_activity`;
+    window would look empty): up to the latest activity (`features.horizon.latest_activity`;
     the horizon where the source holds no activity) it moves neither that nor the horizon.
     `until`: that time when the caller knows it (`counting_until`), else read from the source.
     """

@@ -140,9 +140,9 @@ def booked_ahead_note(con: duckdb.DuckDBPyConnection) -> str | None:
     Subscriptions starting, users or accounts created and logins set to end after the end
     of the data. `con` holds the typed contract views (`features.source.create_typed_views`):
     the contract allows such rows, and they do not move the end of the data
-    (`features.labels.data_horizon`).
+    (`features.horizon.data_horizon`).
     """
-    from features.labels import data_horizon
+    from features.horizon import data_horizon
 
     kinds = (  # one row, several rows, where
         ("subscription row starts", "subscription rows start", "subscriptions", "start_date"),

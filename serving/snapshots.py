@@ -370,7 +370,7 @@ class FeatureStore:
             with lock:
                 return build_snapshot(source.con, when)
 
-        from features.labels import data_horizon
+        from features.horizon import data_horizon
         from serving.as_of import check_as_of
 
         with lock:

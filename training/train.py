@@ -91,7 +91,7 @@ def build_training_set(
     touchpoints features with the source's, each touchpoint once, as when serving scores.
     """
     from features.dataset import build_dataset
-    from features.labels import data_horizon
+    from features.horizon import data_horizon
     from features.source import load_source
 
     with load_source(data, touchpoints) as source:

@@ -96,7 +96,8 @@ def monitor(
     """
     from features.compute import compute_features
     from features.definitions import feature
-    from features.labels import compute_labels, data_horizon
+    from features.horizon import data_horizon
+    from features.labels import compute_labels
     from features.source import load_source
 
     reference: TrainingReference | None = getattr(model, "reference", None)
