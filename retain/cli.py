@@ -131,8 +131,11 @@ def validate(
     Touchpoint types that are not action codes are allowed: a note counts them and says
     which action code a type looks like ("Health Check": health_check). So are subscription
     rows booked ahead (a note says they do not move the end of the data) and two terms in
-    force at once (a note says which one the contract reads as the account's term).
+    force at once (a note says which one the contract reads as the account's term). A
+    table whose dates run days past the latest event (an export artefact) is a warning: it
+    does not set the end of the data.
     """
+    from features.horizon import late_activity_warning
     from features.source import create_typed_views, open_source
     from features.validate import (
         booked_ahead_note,
@@ -141,11 +144,13 @@ def validate(
         validate_source,
     )
 
+    warning = None
     with open_source(data) as source:
         problems = validate_source(source)
         notes = source_notes(source)
         if not problems:
             create_typed_views(source)
+            warning = late_activity_warning(source.con)
             more = [booked_ahead_note(source.con), concurrent_terms_note(source.con)]
             notes = [*notes, *filter(None, more)]
     if problems:
@@ -156,6 +161,8 @@ def validate(
             typer.echo(note, err=True)
         raise typer.Exit(code=1)
     typer.echo(f"{data}: follows the data contract ({', '.join(sorted(source.present))}).")
+    if warning:
+        typer.echo(warning, err=True)
     for note in notes:
         typer.echo(note)
 

@@ -19,6 +19,7 @@ computed anew on demand.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
 ARR_FEATURE = "contract_arr"  # ARR of the current term with its add-ons
 RENEWAL_FEATURE = "days_to_renewal"
+
+logger = logging.getLogger(__name__)
 
 
 class SourceChangedError(RuntimeError):
@@ -370,12 +373,16 @@ class FeatureStore:
             with lock:
                 return build_snapshot(source.con, when)
 
-        from features.horizon import data_horizon
+        from features.horizon import data_horizon, late_activity_warning, latest_data
         from serving.as_of import check_as_of
 
         with lock:
             horizon = data_horizon(source.con)  # the latest time in the source
-        check_as_of(as_of, horizon)  # the API's rule: nothing after the data
+            latest = latest_data(source.con)  # a table's late dates too: --as-of may go there
+            warning = late_activity_warning(source.con) if as_of is None else None
+        check_as_of(as_of, latest)  # the API's rule: nothing after the data
+        if warning:
+            logger.warning(warning)  # the data is read as ending before that table's dates
         as_of = horizon if as_of is None else as_of
         store = cls(compute(as_of), compute, cache_size)
         store.source = source  # keeps the connection open for on-demand as_of

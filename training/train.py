@@ -84,18 +84,24 @@ def build_training_set(
     as_of: datetime | None,
     config: TrainingConfig,
     touchpoints: pd.DataFrame | None = None,
+    report: Report | None = None,
 ) -> tuple[pd.DataFrame, datetime]:
     """Monthly snapshots with features and labels from `data`, up to `as_of` (default horizon).
 
     `touchpoints` (recorded through the service, `store.Store.touchpoints()`) count in the
     touchpoints features with the source's, each touchpoint once, as when serving scores.
+    `report`: where the warning on late dates goes when the horizon is taken (a table
+    running days past the latest event, `features.horizon.late_activity_warning`).
     """
     from features.dataset import build_dataset
-    from features.horizon import data_horizon
+    from features.horizon import data_horizon, late_activity_warning
     from features.source import load_source
 
     with load_source(data, touchpoints) as source:
-        as_of = as_of or data_horizon(source.con)
+        if as_of is None:
+            as_of = data_horizon(source.con)
+            if report is not None and (warning := late_activity_warning(source.con)):
+                report(warning)
         start = first_snapshot(source.con, config.warmup_days)
         dataset = build_dataset(source.con, start, as_of, every=config.every)
     return dataset, as_of
@@ -325,7 +331,9 @@ def train(
     started = time.monotonic()
     if dataset is None or as_of is None:
         report(f"Building the training set from {data} ...")
-        dataset, as_of = build_training_set(data, as_of, config, recorded_touchpoints)
+        dataset, as_of = build_training_set(
+            data, as_of, config, recorded_touchpoints, report=report
+        )
     from features.definitions import FEATURE_NAMES
 
     feature_names = [name for name in FEATURE_NAMES if name in dataset.columns]

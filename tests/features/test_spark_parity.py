@@ -21,6 +21,7 @@ from features.contract import BOOL, FLOAT, INT, OPTIONAL_TABLES, TABLES
 from features.definitions import FEATURE_NAMES, Feature, feature
 from features.engines.spark import FeatureEngineError, SparkConnection, new_session
 from features.engines.spark_sources import SparkSource, SparkSourceError, open_spark_source
+from features.horizon import late_activity_warning
 from features.labels import compute_labels, data_horizon
 from features.source import load_source
 from simulator.world import simulate
@@ -116,10 +117,12 @@ def test_every_feature_and_label_equals_duckdb(world: str, request: pytest.Fixtu
         duck = compute_features(source.con, SNAPSHOTS)
         duck_labels = compute_labels(source.con, SNAPSHOTS)
         duck_horizon = data_horizon(source.con)
+        duck_late = late_activity_warning(source.con)
     with _on_spark(path) as source_on_spark:
         spark = compute_features(source_on_spark.con, SNAPSHOTS)
         spark_labels = compute_labels(source_on_spark.con, SNAPSHOTS)
         spark_horizon = data_horizon(source_on_spark.con)
+        spark_late = late_activity_warning(source_on_spark.con)
     assert list(duck.columns[2:]) == list(FEATURE_NAMES)
     assert duck["as_of"].nunique() == len(SNAPSHOTS)
     _assert_same(duck, spark)
@@ -128,6 +131,8 @@ def test_every_feature_and_label_equals_duckdb(world: str, request: pytest.Fixtu
     )
     assert (duck_labels["renewal_date"] == spark_labels["renewal_date"]).all()
     assert spark_horizon == duck_horizon
+    assert spark_late == duck_late  # the random world's tickets close after its last event
+    assert (duck_late is not None) == (world == "irregular_dir")
     # both worlds exercise the sub-second path: ages are not whole seconds
     ages = duck["days_since_last_activity"].dropna() * 86400
     assert (ages != ages.round()).any()

@@ -1,7 +1,7 @@
 """Shared builders for the tests: the one place tests get their worlds from.
 
 - `tiny`: a hand-made three-account customer base, valid by the contract (`tiny_world`,
-  `write_tables`).
+  `write_tables`; `late_closings`: with tickets closed days after its last event).
 - `tables`: typed DuckDB contract tables and seeded random worlds with every table filled,
   plus `change_after` to change the future (`typed_connection`, `random_world`).
 - `datasets`: a synthetic labelled training set (`synthetic_dataset`).

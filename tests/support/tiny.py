@@ -2,12 +2,14 @@
 
 Three accounts: 1001 renewed once and expanded, 1002 churned, 1003 is in its first term.
 Every one of the nine contract tables has a few rows, in the column order of
-`features.contract`, so that tests can break one thing at a time.
+`features.contract`, so that tests can break one thing at a time. `late_closings` adds
+tickets closed days after the last event (a table running past the end of the data).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -146,6 +148,35 @@ def tiny_world() -> dict[str, pd.DataFrame]:
     for name, frame in frames.items():
         assert tuple(frame.columns) == TABLES[name].column_names, name
     return frames
+
+
+LAST_EVENT = datetime(2024, 2, 6, 12)  # the tiny world's latest activity: an event
+CLOSED_LATE = ["2024-02-09", "2024-02-10", "2024-02-11 08:00", "2024-02-12", "2024-02-14",
+               "2024-02-15 17:30"]  # fmt: skip
+
+
+def late_closings(closed: Sequence[str | None] | None = None) -> dict[str, pd.DataFrame]:
+    """The tiny world with six tickets opened before its last event and closed days after it.
+
+    The sixth audit's export: up to nine days after (an exporter's clock, or a help desk
+    exported days after the product usage). `closed`: their closing times instead (None:
+    still open).
+    """
+    tables = tiny_world()
+    moments = CLOSED_LATE if closed is None else closed
+    added = pd.DataFrame(
+        {
+            "ticket_id": [f"late{i}" for i in range(6)],
+            "account_id": ["1001", "1003"] * 3,
+            "opened_at": pd.Timestamp("2024-02-02 10:00"),
+            "closed_at": [None if c is None else pd.Timestamp(c) for c in moments],
+            "priority": "normal",
+            "category": "bug",
+            "csat": pd.array([None] * 6, dtype="Int64"),
+        }
+    )
+    tables["tickets"] = pd.concat([tables["tickets"], added], ignore_index=True)
+    return tables
 
 
 def write_tables(tables: dict[str, pd.DataFrame], directory: Path, fmt: str = "csv") -> Path:

@@ -33,7 +33,7 @@ def test_train_builds_its_features_with_the_store_touchpoints(tmp_path, monkeypa
     recorded = recorded_touchpoints(tmp_path)
     seen: dict[str, object] = {}
 
-    def build_training_set(data, as_of, config, touchpoints=None):  # type: ignore[no-untyped-def]
+    def build_training_set(data, as_of, config, touchpoints=None, report=None):  # type: ignore[no-untyped-def]
         seen["touchpoints"] = touchpoints
         raise ValueError("stop here")
 

@@ -1,0 +1,28 @@
+"""Scoring when one table's dates run days past the latest event (the sixth audit)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from serving.snapshots import FeatureStore
+from tests.support import write_tables
+from tests.support.tiny import LAST_EVENT, late_closings
+
+
+def test_scores_are_as_of_the_last_event_with_a_warning_and_as_of_may_go_later(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = str(write_tables(late_closings(), tmp_path / "export"))
+    with caplog.at_level(logging.WARNING, logger="serving.snapshots"):
+        assert FeatureStore.from_source(source).latest.as_of == LAST_EVENT
+    assert "tickets.closed_at has 6 rows after 06 Feb 2024 12:00" in caplog.text
+    caplog.clear()
+    chosen = datetime(2024, 2, 12)  # --as-of: the user reads the tickets as the end
+    assert FeatureStore.from_source(source, as_of=chosen).latest.as_of == chosen
+    assert "tickets.closed_at" not in caplog.text  # their own date: nothing to warn of
+    with pytest.raises(ValueError, match="after the latest data in the source"):
+        FeatureStore.from_source(source, as_of=datetime(2024, 2, 16))
