@@ -81,7 +81,9 @@ def test_run_is_tracked_with_metrics_plots_and_features(trained_world):
 
 
 def test_champion_from_the_registry_is_what_serving_needs(trained_world):
+    # the registry too: another test in this worker may have pointed it at its own
     mlflow.set_tracking_uri(trained_world.tracking_uri)
+    mlflow.set_registry_uri(trained_world.tracking_uri)
     result = trained_world.result.targets["churn"]
     assert result.decision is not None and result.decision.promoted  # first version
     model = mlflow.pyfunc.load_model("models:/retain-churn@champion").unwrap_python_model()
