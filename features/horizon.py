@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import duckdb
 import pandas as pd
@@ -28,7 +28,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from features.engines.spark import SparkConnection
 
-    Connection = duckdb.DuckDBPyConnection | SparkConnection
+    Connection: TypeAlias = duckdb.DuckDBPyConnection | SparkConnection
 
 # Two days: exports of one source taken the same day or the next morning, or stamped in a
 # local time read as UTC, stay within it; a table exported a week later does not.
@@ -181,8 +181,14 @@ def late_activity(con: Connection) -> tuple[list[LateActivity], datetime | None,
     return late, rest_end, f"{rest['activity_table']}.{rest['activity_column']}"
 
 
-def late_activity_warning(con: Connection) -> str | None:
-    """One warning naming each late activity column and the end the data is read as, or None."""
+def late_activity_warning(
+    con: Connection, remedy: str | None = "pass --as-of to choose another date"
+) -> str | None:
+    """One warning naming each late activity column and the end the data is read as, or None.
+
+    `remedy` ends it (None: nothing to pass, as for the service, whose requests cannot ask
+    for a time past the end it reads).
+    """
     late, rest_end, where = late_activity(con)
     if not late or rest_end is None:
         return None
@@ -201,7 +207,7 @@ def late_activity_warning(con: Connection) -> str | None:
         " these dates read as an artefact of the export (an exporter's clock, a table exported"
         " later) and do not set the end of the data: it is read as"
         f" {data_horizon(con):%d %b %Y %H:%M}. The rows are kept, each counting from its own"
-        " date on; pass --as-of to choose another date."
+        f" date on{f'; {remedy}' if remedy else ''}."
     )
 
 

@@ -379,7 +379,7 @@ class FeatureStore:
         with lock:
             horizon = data_horizon(source.con)  # the latest time in the source
             latest = latest_data(source.con)  # a table's late dates too: --as-of may go there
-            warning = late_activity_warning(source.con) if as_of is None else None
+            warning = late_activity_warning(source.con, remedy=None) if as_of is None else None
         check_as_of(as_of, latest)  # the API's rule: nothing after the data
         if warning:
             logger.warning(warning)  # the data is read as ending before that table's dates

@@ -20,6 +20,7 @@ def test_scores_are_as_of_the_last_event_with_a_warning_and_as_of_may_go_later(
     with caplog.at_level(logging.WARNING, logger="serving.snapshots"):
         assert FeatureStore.from_source(source).latest.as_of == LAST_EVENT
     assert "tickets.closed_at has 6 rows after 06 Feb 2024 12:00" in caplog.text
+    assert "--as-of" not in caplog.text  # the service has none to pass
     caplog.clear()
     chosen = datetime(2024, 2, 12)  # --as-of: the user reads the tickets as the end
     assert FeatureStore.from_source(source, as_of=chosen).latest.as_of == chosen
