@@ -474,7 +474,7 @@ class ModelStore:
         every poll on every replica.
         """
         tries = before.tries + 1 if before is not None else 1
-        pause = min(self.retry_cap, self.retry_first * 2 ** (tries - 1))
+        pause = min(self.retry_cap, self.retry_first * 2 ** min(tries - 1, 30))  # no overflow
         self._rejected = _Rejected(versions, tries, error, self._clock() + pause)
         self.champion_error = (
             f"the promoted champions ({_named(versions)}) did not load "

@@ -239,3 +239,17 @@ def test_a_champion_that_never_loads_is_retried_with_a_doubling_pause_and_said_o
     registry.failures = 0
     assert store.refresh() is True and store.bundle.versions[CHURN_MODEL] == "3"
     assert store.champion_error is None
+
+
+def test_a_champion_failing_for_days_keeps_its_capped_pause(monkeypatch, tmp_path):
+    # the doubling must not overflow: try 1,025 (3.5 days at 5 minutes) raised OverflowError
+    # inside the failure handler, and every poll after it reloaded from the registry
+    registry = FakeRegistry(failures=None)
+    store = registry.store(monkeypatch, tmp_path)
+    for _ in range(1100):
+        assert store.refresh() is False
+        registry.now += RETRY_CAP_SECONDS
+    assert registry.loads == 1100  # every try due: one each 5 minutes, none lost to an error
+    assert store.refresh() is False and registry.loads == 1101
+    assert store.refresh() is False and registry.loads == 1101  # then waits its pause again
+    assert "1101 tries, the next in 300 s" in (store.champion_error or "")
