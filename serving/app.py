@@ -47,7 +47,7 @@ from serving.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from serving.scoring import ScoringService
+from serving.scoring import RepeatedAccountError, ScoringService
 from serving.security import check_keys, key_checker, require_json
 from serving.service_settings import ServiceSettings
 from serving.snapshots import FeatureStore, SourceChangedError
@@ -240,6 +240,8 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             else:  # big batches queue on their own thread, apart from single accounts
                 loop = asyncio.get_running_loop()
                 result = await loop.run_in_executor(batches.pool(), svc.score, ids, as_of)
+        except RepeatedAccountError as exc:
+            raise field_error(("body", "account_ids"), str(exc)) from None
         except (LookupError, ValueError) as exc:  # as_of: after the data, not computable
             raise field_error(where, str(exc)) from None
         except Busy as exc:

@@ -46,6 +46,21 @@ def _columns(model: AccountModelLike, snapshot: FeatureSnapshot) -> np.ndarray:
         raise LookupError(f"model needs feature {exc.args[0]!r}, not in the features") from None
 
 
+class RepeatedAccountError(ValueError):
+    """Two ids of one request name the same account (one composed, one decomposed Unicode)."""
+
+
+def _repeated(account_ids: Sequence[str], found: Sequence[str | None]) -> None:
+    """Raise `RepeatedAccountError` if two of `account_ids` were found as the same account."""
+    sent: dict[str, str] = {}
+    for account_id, data_id in zip(account_ids, found, strict=True):
+        if data_id is not None and sent.setdefault(data_id, account_id) != account_id:
+            raise RepeatedAccountError(
+                f"send each account once: {sent[data_id]!r} and {account_id!r} are the same"
+                f" account, {data_id!r}, in two Unicode forms"
+            )
+
+
 @dataclass(frozen=True)
 class _Batch:
     """Model outputs for a block of accounts, computed once with numpy."""
@@ -190,6 +205,7 @@ class ScoringService:
         snapshot = self.features.snapshot(as_of)
         row = snapshot.row
         found = [a if a in row else snapshot.find(a) for a in account_ids]  # NFC or NFD too
+        _repeated(account_ids, found)
         missing = [
             self._unknown(a, snapshot) for a, f in zip(account_ids, found, strict=True) if f is None
         ]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Request, Response
 from fastapi.params import Depends
 from prometheus_client import CollectorRegistry, Counter
@@ -234,4 +235,7 @@ def store_status(app: FastAPI) -> str | None:
         app.state.store.check()
     except StoreUnavailable as error:
         return str(error)
+    except sa.exc.DBAPIError as error:  # e.g. a role that may not read one of its tables
+        why = str(error.orig or error).strip().splitlines()[0]
+        return f"the store does not answer as it should: {why}"
     return None

@@ -386,3 +386,27 @@ def test_an_id_in_the_other_unicode_form_is_found_as_the_data_spells_it(store_ur
         read = client.get(f"/v1/accounts/{quote(sent[0])}/touchpoints", headers=AUTH).json()
         assert read["account_id"] == composed and len(read["touchpoints"]) == 1
         assert post(client, touchpoint_id="crm-2", account_id=other).status_code == 422
+
+        # one account in both forms is one account sent twice: refused, as an exact repeat is
+        twice = client.post("/v1/score", json={"account_ids": [composed, sent[0]]}, headers=AUTH)
+        assert twice.status_code == 422
+        assert twice.json()["detail"][0]["loc"] == ["body", "account_ids"]
+        assert "same account" in twice.json()["detail"][0]["msg"]
+
+
+def test_a_store_that_answers_wrongly_is_reported_not_a_500() -> None:
+    # the readiness check reads every table: a role that may not read one is said, not raised
+    import sqlalchemy as sa
+    from fastapi import FastAPI
+
+    from serving.touchpoints import store_status
+
+    class Refusing:
+        def check(self) -> None:
+            denied = Exception("permission denied for table score_log\nDETAIL: ...")
+            raise sa.exc.ProgrammingError("SELECT ...", {}, denied)
+
+    app = FastAPI()
+    app.state.store = Refusing()
+    said = store_status(app) or ""
+    assert "permission denied for table score_log" in said and "DETAIL" not in said
