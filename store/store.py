@@ -33,6 +33,7 @@ from store.records import (
     RecordedTouchpoint,
     Source,
     StoreError,
+    StoreUnavailable,
     Touchpoint,
     TouchpointConflict,
     UnknownPlanLine,
@@ -85,7 +86,8 @@ class Store:
             if self._migrated:
                 if engines.file_identity(self.url) == self._file:
                     return  # another thread has just created it again
-                self._found_empty("its SQLite file was deleted or replaced")
+                replaced = engines.file_identity(self.url) is not None
+                self._found_empty("its SQLite file was deleted", replaced=replaced)
                 self.engine.dispose()  # the pooled connections hold the old file open
             if self.url.get_backend_name() == "postgresql":
                 self._migrate_postgresql()
@@ -118,7 +120,21 @@ class Store:
                 connection.execute(sa.text("SELECT pg_advisory_unlock(7300115)"))
                 connection.commit()
 
-    def _found_empty(self, why: str) -> None:
+    def _found_empty(self, why: str, replaced: bool = False) -> None:
+        """Say loudly that the store changed under the service.
+
+        A SQLite file replaced (a backup moved into place) is not empty, but in WAL mode
+        the old file's log may be read into it: that is said, not called empty.
+        """
+        if replaced:
+            logger.error(
+                "The store at %s was replaced by another file while in use: using it,"
+                " creating any table it lacks. A SQLite store in WAL mode is not safely"
+                " replaced while the service runs (the old file's -wal may be read into it):"
+                " stop the service, replace the file with its -wal and -shm, start it again",
+                engines.describe_url(self.url),
+            )
+            return
         logger.error(
             "The store at %s was found empty (%s) while in use: creating its tables again."
             " Touchpoints, plans and scores stored before are not in it; restore them from a"
@@ -148,8 +164,16 @@ class Store:
                         self._found_empty(engines.first_line(error))
                         self._migrated = False
             self._ensure_schema()
-            with self.engine.begin() as connection:
-                return work(connection)
+            try:
+                with self.engine.begin() as connection:
+                    return work(connection)
+            except sa.exc.DBAPIError as error:
+                if not engines.is_missing_table(error):
+                    raise
+                raise StoreUnavailable(  # emptied again at once: say so, not a 500
+                    f"the store at {engines.describe_url(self.url)} lost its tables again"
+                    f" while they were being created: {engines.first_line(error)}"
+                ) from error
 
     def _t(self, name: str) -> sa.Table:
         return table(self.metadata, name)

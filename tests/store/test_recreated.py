@@ -122,3 +122,35 @@ def test_a_sqlite_file_deleted_while_in_use_is_created_again(tmp_path: Path, cap
 
 def _key(store: Store, name: str) -> str:
     return f"{store.schema}.{name}" if store.schema else name
+
+
+def test_tables_missing_again_after_they_were_created_is_unavailable_not_a_crash(
+    store_url: str,
+) -> None:
+    from store import StoreUnavailable
+
+    with Store(store_url) as store:
+        store.add_touchpoint(touchpoint("before"))
+        # a call whose table is still missing once the store has created its tables again
+        # (another replica dropping them at that moment) is a 503 to the caller, not a 500
+        gone = sa.text("SELECT * FROM dropped_again")
+        try:
+            store._run(lambda connection: connection.execute(gone).all())
+        except StoreUnavailable as error:
+            assert "lost its tables again" in str(error)
+        else:
+            raise AssertionError("expected StoreUnavailable")
+
+
+def test_a_replaced_sqlite_file_is_not_called_empty(tmp_path: Path, caplog) -> None:
+    # `mv backup.db store.db` while the service runs: the file is not empty, and the log
+    # says how to replace it safely instead of telling the user to restore a backup
+    path, backup = tmp_path / "store.db", tmp_path / "backup.db"
+    with Store(f"sqlite:///{backup}") as old:
+        old.add_touchpoint(touchpoint("from-the-backup"))
+    with Store(f"sqlite:///{path}") as store:
+        store.add_touchpoint(touchpoint("before"))
+        backup.replace(path)
+        with caplog.at_level(logging.ERROR, logger="store"):
+            store.touchpoints()
+        assert "replaced by another file" in caplog.text and "found empty" not in caplog.text
