@@ -100,14 +100,19 @@ def unknown_owner(owner: str, owners: list[str]) -> str | None:
 
 
 async def _account(request: Request, pages: Pages, session: Session, account_id: str) -> Any:
-    """The account's score and owner, after checking the person may see it (404, 403)."""
+    """The account's score and owner, after checking the person may see it (404, 403).
+
+    `account_id` may be typed in the other Unicode form (NFC or NFD) than the data's: it is
+    found as the API finds it (`serving.id_forms`), and the score carries the data's id.
+    """
     service = service_of(request, session.user)
     await catch_up(request.app.state, service)  # touchpoints recorded since count
     scores = await asyncio.to_thread(pages.book.scores, service)
-    score = scores.get(account_id)
+    found = account_id if account_id in scores else service.features.latest.find(account_id)
+    score = None if found is None else scores.get(found)
     if score is None:
         raise PageError(404, f"No active account {account_id!r}.", user=session.user)
-    info = await asyncio.to_thread(pages.directory.of, service, account_id)
+    info = await asyncio.to_thread(pages.directory.of, service, score.account_id)
     if not session.user.may_see(info.owner):
         raise PageError(403, "This account belongs to another CSM.", user=session.user)
     return service, score, info
@@ -148,6 +153,7 @@ async def account_page(
     pages = pages_of(request)
     session = pages.session(request)
     service, score, info = await _account(request, pages, session, account_id)
+    account_id = score.account_id  # as the data spells it
     history = await history_of(pages, service)
     store = getattr(request.app.state, "store", None)
     extra = await asyncio.to_thread(_account_details, service, store, account_id)
@@ -200,7 +206,8 @@ async def record_touchpoint(
     pages = pages_of(request)
     session = pages.session(request)
     check_csrf(session, csrf_token)
-    await _account(request, pages, session, account_id)
+    _, score, _ = await _account(request, pages, session, account_id)
+    account_id = score.account_id  # as the data spells it: the touchpoint counts for it
     back = f"/app/accounts/{quote(account_id, safe='')}"
     try:
         body = TouchpointIn.model_validate(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -382,3 +384,31 @@ def test_an_account_without_drivers_says_why_on_its_page(
     html = client.get(f"/app/accounts/{world.script_account}").text
     assert reason.replace("'", "&#39;") in html
     assert "No driver stands out" not in html
+
+
+def test_an_account_page_typed_in_the_other_unicode_form_is_found(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # The export spells the id decomposed (NFD), a CRM links to it composed (NFC): the page
+    # finds it as the API does (serving.id_forms), and a touchpoint recorded there is
+    # stored under the data's spelling, so it counts in that account's features.
+    accented = build_world(tmp_path_factory.mktemp("nfd"), decomposed_id=True)
+    spelt, typed = accented.script_account, unicodedata.normalize("NFC", accented.script_account)
+    assert spelt != typed
+    with TestClient(create_app(accented.settings, accented.service)) as client:
+        csrf = sign_in(client, accented.csm)
+        portfolio = client.get("/app").text
+        assert f"/app/accounts/{quote(spelt, safe='')}" in portfolio  # the data's spelling
+        page = client.get(f"/app/accounts/{quote(typed, safe='')}")
+        assert page.status_code == 200 and "Key users" in page.text
+        form = {"touchpoint_id": "nfc-1", "type": "training", "day": "2025-03-30"}
+        answer = client.post(
+            f"/app/accounts/{quote(typed, safe='')}/touchpoints",
+            data={**form, "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303 and "recorded=1" in answer.headers["location"]
+        stored = Store(accented.settings.store_url).touchpoints()
+        assert list(stored["account_id"]) == [spelt]
+        missing = client.get(f"/app/accounts/{quote(typed + 'x', safe='')}")
+        assert missing.status_code == 404

@@ -7,6 +7,7 @@ effects and uncertainty. One account's name holds `<script>` to prove escaping.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +70,14 @@ class PagesWorld:
     script_account: str
 
 
-def build_world(root: Path, accounts: int = 40, seed: int = 3) -> PagesWorld:
-    """Simulate, write, load and score a small world; write its users file and store."""
+def build_world(
+    root: Path, accounts: int = 40, seed: int = 3, decomposed_id: bool = False
+) -> PagesWorld:
+    """Simulate, write, load and score a small world; write its users file and store.
+
+    `decomposed_id`: the markup-named account's id is `Café-<id>`, spelled decomposed (NFD)
+    in every table, as some exports spell it.
+    """
     tables = simulate(accounts, seed, months=15).tables
     data = write_tables(tables, root / "data", "parquet")
     features = FeatureStore.from_source(str(data))
@@ -81,7 +88,14 @@ def build_world(root: Path, accounts: int = 40, seed: int = 3) -> PagesWorld:
     script_account = str(owned[owned["csm_owner"] == owner]["account_id"].iloc[-1])
     named = tables["accounts"].copy()
     named.loc[named["account_id"] == script_account, "name"] = SCRIPT_NAME
-    write_tables({"accounts": named}, data, "parquet")  # same file, new names
+    changed = {"accounts": named}
+    if decomposed_id:
+        changed = {**tables, **changed}
+        spelt = unicodedata.normalize("NFD", f"Café-{script_account}")
+        for frame in changed.values():
+            frame.loc[frame["account_id"] == script_account, "account_id"] = spelt
+        script_account = spelt
+    write_tables(changed, data, "parquet")  # same files, new names (and id)
     features = FeatureStore.from_source(str(data))
     hashed = CHEAP.hash(PASSWORD)
     users = [
