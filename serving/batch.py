@@ -17,8 +17,9 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from features.times import utc_iso
 from serving.files import atomic_output, check_writable
-from serving.schemas import AccountScore, utc_iso
+from serving.schemas import AccountScore
 from serving.scoring import ScoringService
 from serving.service_settings import ServiceSettings
 

@@ -1,14 +1,15 @@
 """Request and response models of the scoring API (also the rows `retain score` writes).
 
-Times go out in ISO 8601 with `Z` (`2027-05-12T00:00:00Z`): the service keeps naive UTC
-(the contract's time), and a time without an offset is read as local time by JavaScript.
+Times go out in ISO 8601 with `Z` (`2027-05-12T00:00:00Z`, `features.times.utc_iso`): the
+service keeps naive UTC (the contract's time), and a time without an offset is read as local
+time by JavaScript.
 Dates (a renewal date, a plan's week) go out as `2027-05-12`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -22,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from features.times import utc_iso
 from serving.as_of import parse_as_of
 
 MAX_ACCOUNTS_PER_REQUEST = 1000
@@ -48,13 +50,6 @@ AsOf = Annotated[
         mode="validation",
     ),
 ]  # ISO-8601 only, naive UTC
-
-
-def utc_iso(moment: datetime) -> str:
-    """`moment` in ISO 8601 with `Z`: naive is UTC (the contract's time), aware is converted."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.isoformat() + "Z"
 
 
 UtcTime = Annotated[

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -219,3 +220,16 @@ def test_a_moved_tier_mix_and_a_shifted_score_are_alarms_in_words():
     assert "The high-risk tier holds 20% more of the accounts than at training" in messages
     assert "The medium-risk tier holds 20% fewer of the accounts than at training" in messages
     assert not score_alarms(score, shift, 0.01, DriftThresholds(tier_share_change=0.5))
+
+
+def test_the_results_file_says_its_time_in_utc_as_the_api_does(tmp_path: Path):
+    # The API says `…Z` (the sixth audit); the monitor's results file said 2026-06-01T09:30:00,
+    # which a reader in another zone takes for local time.
+    from training.monitor.report import MonitorReport
+
+    features = pd.DataFrame(columns=["feature", "psi", "missing_now"])
+    report = MonitorReport(datetime(2026, 6, 1, 9, 30), "5", 10, features, {}, {}, pd.DataFrame())
+    report.write_json(tmp_path / "latest.json")
+    written = json.loads((tmp_path / "latest.json").read_text())["as_of"]
+    assert written == "2026-06-01T09:30:00Z"
+    assert datetime.fromisoformat(written) == datetime(2026, 6, 1, 9, 30, tzinfo=UTC)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.times import utc_iso
 from training.monitor.alarms import Alarm
 
 SHOWN_ALARMS = 12  # in words; every alarm is in the JSON and the MLflow run
@@ -112,7 +113,7 @@ class MonitorReport:
     def as_json(self) -> dict[str, Any]:
         """What `/metrics` reads: when, which champion, the alarms and the numbers."""
         return {
-            "as_of": self.as_of.isoformat(),
+            "as_of": utc_iso(self.as_of),  # as the API says it: ...Z
             "champion": self.champion,
             "alarms": [alarm.__dict__ for alarm in self.alarms],
             "notes": self.notes,
