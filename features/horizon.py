@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, TypeAlias
 import duckdb
 import pandas as pd
 
+from features.times import utc_iso
+
 if TYPE_CHECKING:
     from features.engines.spark import SparkConnection
 
@@ -194,7 +196,7 @@ def late_activity_warning(
         return None
     first, *others = late
     parts = [
-        f"{first.table}.{first.column} has {_rows(first.rows)} after {rest_end:%d %b %Y %H:%M},"
+        f"{first.table}.{first.column} has {_rows(first.rows)} after {utc_iso(rest_end)},"
         f" the latest activity elsewhere ({where}), up to {first.last:%d %b %Y}",
         *(
             f"{found.table}.{found.column} {_rows(found.rows)} after it, up to"
@@ -206,7 +208,7 @@ def late_activity_warning(
         f"Warning: {'; '.join(parts)}. More than {LATE_AFTER_DAYS} days past the latest event,"
         " these dates read as an artefact of the export (an exporter's clock, a table exported"
         " later) and do not set the end of the data: it is read as"
-        f" {data_horizon(con):%d %b %Y %H:%M}. The rows are kept, each counting from its own"
+        f" {utc_iso(data_horizon(con))}. The rows are kept, each counting from its own"
         f" date on{f'; {remedy}' if remedy else ''}."
     )
 

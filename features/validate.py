@@ -20,6 +20,7 @@ from features.casting import describe, quote, typed_expression
 from features.checks import duplicate_keys, run_row_checks, unknown_references
 from features.contract import REQUIRED_TABLES, TABLES, Table
 from features.problems import ContractError, Problem, file_problem, first_line
+from features.times import utc_iso
 from features.touchpoint_types import type_counts, validate_note
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def booked_ahead_note(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
     parts = [
         f"{count:,} {many if count > 1 else one} after the end of the data"
-        f" ({horizon:%d %b %Y %H:%M}), the last on {latest:%d %b %Y}"
+        f" ({utc_iso(horizon)}), the last on {latest:%d %b %Y}"
         for one, many, count, latest in found
     ]
     return (

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
+from features.times import utc_iso
+
 EARLIEST = datetime(1900, 1, 1)
 _ISO = re.compile(
     r"\d{4}-\d{2}-\d{2}"
@@ -54,4 +56,6 @@ def parse_as_of(value: object) -> datetime:
 def check_as_of(as_of: datetime | None, latest: datetime) -> None:
     """Raise `ValueError` if `as_of` is after the latest data in the source."""
     if as_of is not None and as_of > latest:
-        raise ValueError(f"as_of {as_of} is after the latest data in the source ({latest})")
+        raise ValueError(
+            f"as_of {utc_iso(as_of)} is after the latest data in the source ({utc_iso(latest)})"
+        )

@@ -99,7 +99,8 @@ def run_batch(
     recorded = read_touchpoints(settings.store_url)
     features = FeatureStore.from_source(data, as_of=as_of, touchpoints=recorded)  # before MLflow
     if not features.latest.account_ids:
-        raise ValueError(f"no account is active as of {features.latest.as_of}: nothing to score")
+        when = utc_iso(features.latest.as_of)
+        raise ValueError(f"no account is active as of {when}: nothing to score")
     models = ModelStore.open(
         settings.mlflow_uri, settings.model_cache, registry_timeout=settings.registry_timeout
     )

@@ -27,6 +27,7 @@ from actions.ranking import (
     within_risk,
 )
 from actions.tiers import risk_tier
+from features.times import utc_iso
 from serving import coverage, explain
 from serving.memo import LatestScores
 from serving.models import AccountModelLike, ModelBundle, ModelStore
@@ -168,7 +169,7 @@ class ScoringService:
 
     def _unknown(self, account_id: str, snapshot: FeatureSnapshot) -> UnknownAccount:
         known = self.features.knows(self.features.spelling(account_id))  # None: unreadable
-        error = f"not an active account as of {snapshot.as_of.isoformat()}"
+        error = f"not an active account as of {utc_iso(snapshot.as_of)}"
         if known is not None:
             error = (
                 f"{error} (no term in force)" if known else "no account with this id in the data"

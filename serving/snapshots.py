@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from features.times import utc_iso
 from serving.id_forms import nfc, nfc_index
 
 if TYPE_CHECKING:
@@ -488,7 +489,7 @@ class FeatureStore:
                 self._cache.move_to_end(as_of)
                 return self._cache[as_of]
         if self._compute is None:
-            raise LookupError(f"features as of {as_of} are not available")
+            raise LookupError(f"features as of {utc_iso(as_of)} are not available")
         generation = self._generation
         snapshot = self._compute(as_of)
         with self._lock:

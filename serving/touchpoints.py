@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.contract import ACTION_CODES
+from features.times import utc_iso
 from serving.errors import error_responses, field_error
 from serving.schemas import UtcTime, id_text
 from serving.score_log import ScoreLogger
@@ -93,7 +94,7 @@ class TouchpointIn(BaseModel):
     def _not_in_the_future(cls, value: datetime) -> datetime:
         value = naive_utc(value)
         if value > utc_now() + FUTURE_SLACK:
-            raise ValueError(f"{value:%Y-%m-%d %H:%M} UTC is in the future")
+            raise ValueError(f"{utc_iso(value)} is in the future")
         if value.year < 1900:
             raise ValueError("is before 1900")
         return value

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import sqlalchemy as sa
 
+from features.times import utc_iso
 from store import engine as engines
 from store.records import (
     PLAN_COLUMNS,
@@ -274,7 +275,7 @@ class Store:
         if touchpoint.ts < week - EARLY:
             raise PlanLineContradiction(
                 "ts",
-                f"{touchpoint.ts:%Y-%m-%d %H:%M} is more than {EARLY.days} days before plan line"
+                f"{utc_iso(touchpoint.ts)} is more than {EARLY.days} days before plan line"
                 f" {name!r}'s week began ({week:%Y-%m-%d}): a touchpoint done then did not"
                 " follow it",
             )

@@ -75,7 +75,7 @@ def test_as_of_before_any_account_writes_no_header_only_file(source, tmp_path):
         app, ["score", "--data", str(source), "--output", str(output), "--as-of", "2000-01-01"]
     )
     assert result.exit_code == 1
-    assert "no account is active" in _one_line_error(result)
+    assert "no account is active as of 2000-01-01T00:00:00Z" in _one_line_error(result)
     assert not output.exists()
 
 

@@ -34,10 +34,10 @@ def test_the_warning_names_the_column_the_rows_and_the_dates() -> None:
     warning = late_activity_warning(typed_connection(late_closings()))
     assert warning is not None and warning.startswith("Warning: ")
     assert (
-        "tickets.closed_at has 6 rows after 06 Feb 2024 12:00, the latest activity elsewhere"
+        "tickets.closed_at has 6 rows after 2024-02-06T12:00:00Z, the latest activity elsewhere"
         " (events.ts), up to 15 Feb 2024" in warning
     )
-    assert "the end of the data: it is read as 06 Feb 2024 12:00" in warning
+    assert "the end of the data: it is read as 2024-02-06T12:00:00Z" in warning
     assert "--as-of" in warning and "opened_at" not in warning
     assert late_activity_warning(typed_connection(tiny_world())) is None
 
@@ -73,4 +73,4 @@ def test_validate_warns_and_still_passes(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["validate", "--data", str(source)])
     assert result.exit_code == 0, result.output
     assert "follows the data contract" in result.output
-    assert "Warning: tickets.closed_at has 6 rows after 06 Feb 2024 12:00" in result.output
+    assert "Warning: tickets.closed_at has 6 rows after 2024-02-06T12:00:00Z" in result.output

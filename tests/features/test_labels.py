@@ -236,7 +236,7 @@ def test_validate_notes_rows_booked_ahead_and_says_they_do_not_move_the_end() ->
     _with_term(con, BOOKED)
     note = booked_ahead_note(con)
     assert note is not None
-    assert "1 subscription row starts after the end of the data (01 Mar 2025 00:00)" in note
+    assert "1 subscription row starts after the end of the data (2025-03-01T00:00:00Z)" in note
     assert "the last on 01 Jun 2025" in note and "do not move" in note
 
 
@@ -279,7 +279,8 @@ def test_a_user_provisioned_ahead_does_not_move_the_horizon_and_validate_notes_i
     note = booked_ahead_note(con)
     assert note is not None
     assert (
-        "1 user created after the end of the data (01 Mar 2025 00:00), the last on 14 Mar" in note
+        "1 user created after the end of the data (2025-03-01T00:00:00Z), the last on 14 Mar"
+        in note
     )
     assert "1 account created after the end of the data" in note and "do not move" in note
     assert "subscription" not in note

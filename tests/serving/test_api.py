@@ -64,7 +64,7 @@ def test_an_account_of_the_data_without_a_term_then_is_told_apart_from_a_wrong_i
     assert response.json()["unknown"] == [
         {
             "account_id": "acct-gone",
-            "error": "not an active account as of 2026-06-01T00:00:00 (no term in force)",
+            "error": "not an active account as of 2026-06-01T00:00:00Z (no term in force)",
         },
         {"account_id": "acct-typo", "error": "no account with this id in the data"},
     ]
@@ -269,6 +269,8 @@ def test_as_of_after_the_data_is_rejected(client):
     assert response.status_code == 422
     (error,) = response.json()["detail"]
     assert error["loc"] == ["body", "as_of"] and "after the latest data" in error["msg"]
+    assert error["msg"].startswith("as_of 2030-01-01T00:00:00Z is after")  # as responses say it
+    assert error["msg"].endswith(f"({AS_OF.isoformat()}Z)")
 
 
 def test_metrics_count_requests_and_accounts(client):

@@ -410,3 +410,17 @@ def test_a_store_that_answers_wrongly_is_reported_not_a_500() -> None:
     app.state.store = Refusing()
     said = store_status(app) or ""
     assert "permission denied for table score_log" in said and "DETAIL" not in said
+
+
+def test_refusals_name_a_time_in_utc_as_responses_do(client: TestClient, store_url: str) -> None:
+    # A message said "2099-01-01 10:00 UTC" or "2026-05-20 10:00" where the same time in
+    # a response is 2099-01-01T10:00:00Z: one spelling, that a CRM can match.
+    future = post(client, ts="2099-01-01T12:00:00+02:00").json()["detail"][0]["msg"]
+    assert "2099-01-01T10:00:00Z is in the future" in future
+    Store(store_url).save_plan(
+        Plan(
+            "plan-1", datetime(2026, 6, 1).date(), [PlanLine("line-e", "acct-0003", "health_check")]
+        )
+    )
+    early = post(client, plan_line_id="line-e", ts="2026-05-20T10:00:00Z").json()["detail"][0]
+    assert early["msg"].startswith("2026-05-20T10:00:00Z is more than 7 days before plan line")
