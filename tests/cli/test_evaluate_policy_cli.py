@@ -68,7 +68,7 @@ def test_the_estimate_reads_the_recorded_touchpoints_with_the_sources(monkeypatc
     )
     as_of = datetime(2025, 6, 1)
 
-    def built(*args: object) -> tuple[pd.DataFrame, datetime]:
+    def built(*args: object, **kwargs: object) -> tuple[pd.DataFrame, datetime]:
         seen["features"] = args[3] if len(args) > 3 else None
         return history, as_of
 
@@ -129,7 +129,7 @@ def test_the_report_ends_with_the_most_any_policy_could_save(monkeypatch):
         }
     )
     monkeypatch.setattr(
-        "training.train.build_training_set", lambda *a: (history, datetime(2025, 6, 1))
+        "training.train.build_training_set", lambda *a, **k: (history, datetime(2025, 6, 1))
     )
     monkeypatch.setattr("training.train.touchpoints_until", lambda *a: pd.DataFrame())
     found = PolicyEstimate("learned", 9_000.0, 1_000.0, 20_000.0, ceiling=4_000.0)
@@ -138,3 +138,21 @@ def test_the_report_ends_with_the_most_any_policy_could_save(monkeypatch):
     offpolicy_run.evaluate_policy("anything", offpolicy_run.UpliftModel(), None, said.append)
     assert "this history cannot judge it" in said[-2]  # 9,000 saved of 4,000 at stake
     assert said[-1].startswith("  No policy can save more than 4,000")
+
+
+def test_a_table_running_past_the_last_event_is_a_warning_here_too(tmp_path: Path, monkeypatch):
+    """The sixth audit's late tickets: validate, train and score warned that they do not set
+    the end of the data; evaluate-policy takes that end itself and said nothing."""
+    from tests.support import write_tables
+    from tests.support.tiny import late_closings
+    from training import config
+    from training.uplift import offpolicy_run
+
+    source = str(write_tables(late_closings(), tmp_path / "export"))
+    short = config.load_config().model_copy(update={"warmup_days": 0})  # the world is short
+    monkeypatch.setattr(config, "load_config", lambda: short)
+    monkeypatch.setattr(offpolicy_run, "evaluate_on_history", lambda *a: [])  # not the point
+    said: list[str] = []
+    offpolicy_run.evaluate_policy(source, offpolicy_run.UpliftModel(), None, report=said.append)
+    warned = [line for line in said if "tickets.closed_at has 6 rows" in line]
+    assert len(warned) == 1 and warned[0].startswith("Warning: ")

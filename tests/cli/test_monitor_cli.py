@@ -6,6 +6,7 @@ training reference is taken from the world itself, as `retain train` does.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -157,3 +158,25 @@ def test_logged_scores_are_held_against_the_renewals_since_and_shown_on_metrics(
     assert 'retain_monitor_feature_psi{feature="days_to_renewal"}' in metrics
     assert 'retain_monitor_outcome{measure="matured",version="1"}' in metrics
     assert pd.notna(matured)
+
+
+def test_a_table_running_past_the_last_event_is_a_warning(world: Path, setup: dict, tmp_path: Path):
+    # The sixth audit's late tickets: validate, train and score warned that they do not set
+    # the end of the data; monitor takes that end itself and said nothing.
+    _champion(setup["uri"], world)
+    late = tmp_path / "late"
+    shutil.copytree(world, late)
+    last_event = pd.read_parquet(late / "events", columns=["ts"])["ts"].max()  # a day a file
+    tickets = pd.read_parquet(late / "tickets.parquet")
+    closed = tickets.index[tickets["closed_at"].notna()][:3]
+    tickets.loc[closed, "closed_at"] = last_event + pd.Timedelta(days=9)  # the export's clock
+    tickets.to_parquet(late / "tickets.parquet", index=False)
+    result, output = _monitor(late)
+    assert result.exit_code == 0, output
+    lines = output.splitlines()
+    assert lines[0].startswith(f"Monitor as of {HORIZON:%Y-%m-%d}")  # the end stays the events'
+    assert lines[1].startswith("Warning: tickets.closed_at has 3 rows after")
+    assert "Note: Warning" not in output
+    assert json.loads(setup["results"].read_text())["warnings"] == [lines[1]]
+    chosen, said = _monitor(late, "--as-of", f"{HORIZON:%Y-%m-%d}")
+    assert chosen.exit_code == 0 and "Warning" not in said  # a date chosen: nothing to warn of

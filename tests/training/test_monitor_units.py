@@ -233,3 +233,19 @@ def test_the_results_file_says_its_time_in_utc_as_the_api_does(tmp_path: Path):
     written = json.loads((tmp_path / "latest.json").read_text())["as_of"]
     assert written == "2026-06-01T09:30:00Z"
     assert datetime.fromisoformat(written) == datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
+
+
+def test_a_warning_on_the_data_is_said_as_a_warning_not_as_a_note(tmp_path: Path):
+    from training.monitor.report import MonitorReport
+    from training.monitor.retrain_report import write_retrain_report
+
+    warning = "Warning: tickets.closed_at has 6 rows after 2026-01-01T00:00:00Z, ..."
+    features = pd.DataFrame(columns=["feature", "psi", "missing_now"])
+    report = MonitorReport(
+        datetime(2026, 1, 1), "5", 10, features, {}, {}, pd.DataFrame(),
+        notes=["the score log is empty"], warnings=[warning],
+    )  # fmt: skip
+    assert report.lines()[1] == warning  # right under the heading, before any alarm
+    page = write_retrain_report(tmp_path / "2026-01-01.md", report, {}, {}, {}).read_text()
+    assert f"\n{warning}\n" in page
+    assert "Note: Warning" not in page and "Not measured: Warning" not in page

@@ -33,6 +33,8 @@ class MonitorReport:
         deciles: version -> its calibration by decile.
         alarms: every threshold crossed.
         notes: what could not be judged and why, in words.
+        warnings: what in the data itself the reader must know, each beginning "Warning:"
+            (a table whose dates run past the latest event: `late_activity_warning`).
     """
 
     as_of: datetime
@@ -45,6 +47,7 @@ class MonitorReport:
     deciles: dict[str, pd.DataFrame] = field(default_factory=dict)
     alarms: list[Alarm] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     reference_as_of: tuple[datetime, ...] = ()
 
     @property
@@ -54,7 +57,7 @@ class MonitorReport:
     def lines(self, top: int = 5) -> list[str]:
         """The findings in words: alarms first, then what was measured."""
         head = f"Monitor as of {self.as_of:%Y-%m-%d}, churn champion v{self.champion}"
-        lines = [f"{head}, {self.accounts} active accounts."]
+        lines = [f"{head}, {self.accounts} active accounts.", *self.warnings]
         alarms = sorted(self.alarms, key=lambda a: a.kind != "outcome")  # outcomes first
         if self.alarms:
             lines.append(f"{len(self.alarms)} alarm(s):")
@@ -117,6 +120,7 @@ class MonitorReport:
             "champion": self.champion,
             "alarms": [alarm.__dict__ for alarm in self.alarms],
             "notes": self.notes,
+            "warnings": self.warnings,
             "features": self.features[["feature", "psi", "missing_now"]].to_dict("records"),
             "score": {k: v for k, v in self.score.items() if math.isfinite(v)},
             "tier_share": {tier: now for tier, (_, now) in self.tier_mix.items()},

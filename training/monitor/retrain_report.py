@@ -103,6 +103,7 @@ def write_retrain_report(
         f"# Monthly model check, as of {report.as_of:%Y-%m-%d}",
         "",
         verdict,
+        *[line for warning in report.warnings for line in ("", warning)],
         "",
         "## Was a new model put in use?",
         *decision_lines(decisions, skipped),

@@ -96,11 +96,12 @@ def monitor(
     """
     from features.compute import compute_features
     from features.definitions import feature
-    from features.horizon import data_horizon
+    from features.horizon import data_horizon, late_activity_warning
     from features.labels import compute_labels
     from features.source import load_source
 
     reference: TrainingReference | None = getattr(model, "reference", None)
+    warnings: list[str] = []
     with load_source(data, touchpoints) as source:
         present = set(source.present)
         if touchpoints is not None and not touchpoints.empty:
@@ -111,6 +112,8 @@ def monitor(
         if gone:
             raise MissingFeatures(gone)
         horizon = as_of or data_horizon(source.con)
+        if as_of is None and (late := late_activity_warning(source.con)):
+            warnings.append(late)  # a table's dates run past the events: not the end
         previous_at = (pd.Timestamp(horizon) - pd.DateOffset(months=1)).to_pydatetime()
         frames = compute_features(source.con, [previous_at, horizon])
         labels = pd.DataFrame(columns=["account_id", "as_of", "churn", "arr"])
@@ -176,6 +179,7 @@ def monitor(
         deciles=deciles,
         alarms=alarms,
         notes=notes,
+        warnings=warnings,
         reference_as_of=reference.as_of if reference is not None else (),
     )
     return report, probability

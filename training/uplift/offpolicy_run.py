@@ -106,7 +106,7 @@ def evaluate_policy(
 
     report(f"Building the history of {data} ...")
     config = load_config()
-    dataset, as_of = build_training_set(data, None, config, recorded)
+    dataset, as_of = build_training_set(data, None, config, recorded, report=report)
     touchpoints = touchpoints_until(data, as_of, recorded)
     estimates = evaluate_on_history(dataset, touchpoints, model, playbook, as_of)
     judged = judged_rows(dataset, as_of)
