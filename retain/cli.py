@@ -650,8 +650,6 @@ def monitor(
     results to RETAIN_MONITOR_RESULTS (default var/monitor/latest.json), paths relative to
     the current directory.
     """
-    from datetime import datetime
-
     from store import StoreUnavailable
     from training.monitor.drift import MissingFeatures
     from training.monitor.run import NoChampion, run_monitor
@@ -664,7 +662,7 @@ def monitor(
             settings.mlflow_uri,
             settings.store_url,
             thresholds,
-            datetime.fromisoformat(as_of) if as_of else None,
+            as_of_option(as_of),  # the API's rules: an offset converts to UTC
             settings.monitor_results,
         )
     except (MissingFeatures, NoChampion, ThresholdsError, StoreUnavailable, ValueError) as error:

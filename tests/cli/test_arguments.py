@@ -106,3 +106,20 @@ def test_an_unreachable_registry_is_one_line_without_its_password(monkeypatch):
     assert result.exit_code == 1
     line = _one_line_error(result)
     assert "127.0.0.1:9" in line and "s3cret" not in line and "bob" not in line
+
+
+def test_monitor_reads_its_as_of_by_the_api_rules(monkeypatch, tmp_path):
+    # it took `datetime.fromisoformat`: `...Z` or `+02:00` came through unconverted
+    import training.monitor.run as run
+
+    seen = []
+
+    def judged(_data, _mlflow, _store, _thresholds, as_of, _results):  # type: ignore[no-untyped-def]
+        seen.append(as_of)
+        raise run.NoChampion("stop here")
+
+    monkeypatch.setattr(run, "run_monitor", judged)
+    args = ["monitor", "--data", str(tmp_path), "--as-of", "2026-06-01T12:00:00+02:00"]
+    assert runner.invoke(app, args).exit_code == 1
+    assert str(seen[0]) == "2026-06-01 10:00:00"  # UTC, naive: the contract's time
+    assert "--as-of" in _one_line_error(runner.invoke(app, [*args[:-1], "yesterday"]))
