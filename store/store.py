@@ -151,30 +151,26 @@ class Store:
         its tables again and run `work` once more (its first transaction was rolled back).
         """
         with engines.unavailable_as(self.url):
-            self._ensure_schema()
-            migrations = self._migrations
-            try:
-                with self.engine.begin() as connection:
-                    return work(connection)
-            except sa.exc.DBAPIError as error:
-                if not engines.is_missing_table(error):
-                    raise
-                with self._lock:
-                    # unless another thread has found them gone since (and may create them)
-                    if self._migrated and self._migrations == migrations:
-                        self._found_empty(engines.first_line(error))
-                        self._migrated = False
-            self._ensure_schema()
-            try:
-                with self.engine.begin() as connection:
-                    return work(connection)
-            except sa.exc.DBAPIError as error:
-                if not engines.is_missing_table(error):
-                    raise
-                raise StoreUnavailable(  # emptied again at once: say so, not a 500
-                    f"the store at {engines.describe_url(self.url)} lost its tables again"
-                    f" while they were being created: {engines.first_line(error)}"
-                ) from error
+            for again in (False, True):
+                self._ensure_schema()
+                migrations = self._migrations
+                try:
+                    with self.engine.begin() as connection:
+                        return work(connection)
+                except sa.exc.DBAPIError as error:
+                    if not engines.is_missing_table(error):
+                        raise
+                    if again:  # emptied again at once: say so, not a 500
+                        raise StoreUnavailable(
+                            f"the store at {engines.describe_url(self.url)} lost its tables"
+                            f" again while they were being created: {engines.first_line(error)}"
+                        ) from error
+                    with self._lock:
+                        # unless another thread has found them gone since (and may create them)
+                        if self._migrated and self._migrations == migrations:
+                            self._found_empty(engines.first_line(error))
+                            self._migrated = False
+        raise AssertionError("unreachable: the second try returns or raises")
 
     def _t(self, name: str) -> sa.Table:
         return table(self.metadata, name)
