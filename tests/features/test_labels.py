@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from features.dataset import build_dataset
-from features.labels import compute_labels, data_horizon
+from features.horizon import data_horizon
+from features.labels import compute_labels
 from tests.support.tables import typed_connection
 
 

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from features.compute import compute_features
-from features.labels import compute_labels, data_horizon
+from features.horizon import data_horizon
+from features.labels import compute_labels
 from tests.support.tables import DAYS, START, change_after, random_world, typed_connection
 
 

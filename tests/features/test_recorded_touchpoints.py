@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from features.compute import compute_features
-from features.labels import data_horizon
+from features.horizon import data_horizon
 from features.source import include_touchpoints, load_source
 from store import combine_touchpoints
 from tests.support import tiny_world, write_tables

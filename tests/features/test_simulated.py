@@ -15,7 +15,8 @@ import simulator.world as simulator
 from features.compute import compute_features
 from features.dataset import build_dataset
 from features.definitions import FEATURE_NAMES
-from features.labels import compute_labels, data_horizon
+from features.horizon import data_horizon
+from features.labels import compute_labels
 from tests.support.tables import change_after, typed_connection
 
 

@@ -21,8 +21,8 @@ from features.contract import BOOL, FLOAT, INT, OPTIONAL_TABLES, TABLES
 from features.definitions import FEATURE_NAMES, Feature, feature
 from features.engines.spark import FeatureEngineError, SparkConnection, new_session
 from features.engines.spark_sources import SparkSource, SparkSourceError, open_spark_source
-from features.horizon import late_activity_warning
-from features.labels import compute_labels, data_horizon
+from features.horizon import data_horizon, late_activity_warning
+from features.labels import compute_labels
 from features.source import load_source
 from simulator.world import simulate
 from tests.support import write_tables
