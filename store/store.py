@@ -411,36 +411,55 @@ class Store:
         its account out of its action until its `holdout_until` (the renewal it was planned
         before); plans for `week` leave those pairs out (`actions.plan.plan_week`).
         """
-        return self._earlier_pairs(week, ("control",), "holdout_until")
+        held = self._earlier_pairs(week, ("control",), "holdout_until")
+        return held[["account_id", "action", "holdout_until"]]
 
-    def given(self, week: date) -> pd.DataFrame:
+    def given(self, week: date, term_starts: pd.DataFrame | None = None) -> pd.DataFrame:
         """(account_id, action) pairs earlier plans gave in the term still running at `week`.
 
         A `planned` or `random` line of an earlier week's plan (the latest saved for that
         week) whose renewal is after `week` gave its account the action in the current term:
         held back now, the account would still have had it, so plans for `week` do not draw
         it as a control (`actions.plan_holdouts.hold_back`). A line saved without its
-        renewal (before the column existed) is not counted.
+        renewal (before the column existed, or not known when planned) counts while its
+        plan's week is on or after the account's `term_start` in `term_starts` (`account_id`,
+        `term_start`: the term in force at `week`, as `serving.plan.term_starts` reads it).
+        Without a known term start (no frame, or the account not in it) such a line counts:
+        a control that had the action pulls the effect to zero, one left out costs one line.
         """
-        return self._earlier_pairs(week, ("planned", "random"), "renewal_date")
+        found = self._earlier_pairs(week, ("planned", "random"), "renewal_date", unknown=True)
+        unknown = found["renewal_date"].isna()
+        if term_starts is not None and unknown.any():
+            starts = term_starts.assign(account_id=term_starts["account_id"].astype(str))
+            earliest = pd.to_datetime(starts["term_start"]).groupby(starts["account_id"]).min()
+            start = pd.to_datetime(found["account_id"].astype(str).map(earliest))
+            found = found[~(unknown & (pd.to_datetime(found["week"]) < start))]
+        return found[["account_id", "action", "renewal_date"]].reset_index(drop=True)
 
-    def _earlier_pairs(self, week: date, arms: tuple[str, ...], until: str) -> pd.DataFrame:
+    def _earlier_pairs(
+        self, week: date, arms: tuple[str, ...], until: str, unknown: bool = False
+    ) -> pd.DataFrame:
         """Pairs on the `arms` lines of earlier weeks' latest plans whose `until` is after `week`.
 
-        One row per (account_id, action), with its `until` date.
+        One row per (account_id, action), with its `until` date and its plan's `week`; with
+        `unknown`, lines whose `until` is NULL too (a pair's known date first, else its
+        latest week's line).
         """
-        lines = self._t("plan_lines")
+        plans, lines = self._t("plans"), self._t("plan_lines")
         stored = self.plans()
         earlier = stored[pd.to_datetime(stored["week"]) < pd.Timestamp(week)]
         latest = earlier.drop_duplicates("week")["plan_id"].tolist()  # newest first per week
-        columns = ("account_id", "action", until)
+        after = lines.c[until] > week
+        columns = (lines.c.account_id, lines.c.action, lines.c[until], plans.c.week)
         query = (
-            sa.select(*(lines.c[name] for name in columns))
+            sa.select(*columns)
+            .join(plans, plans.c.plan_id == lines.c.plan_id)
             .where(lines.c.plan_id.in_(latest))
             .where(lines.c.arm.in_(arms))
-            .where(lines.c[until] > week)
+            .where(sa.or_(after, lines.c[until].is_(None)) if unknown else after)
+            .order_by(lines.c[until].is_(None), plans.c.week.desc(), lines.c.plan_line_id)
         )
-        found = self._frame(query, columns, ())
+        found = self._frame(query, ("account_id", "action", until, "week"), ())
         return found.drop_duplicates(["account_id", "action"]).reset_index(drop=True)
 
     # --- score log ----------------------------------------------------------------------

@@ -159,7 +159,6 @@ def test_an_action_given_earlier_in_the_term_is_known_to_later_plans(store: Stor
                 PlanLine("a-2", "acct-0002", "health_check", "random", 0.01,
                          renewal_date=renewal),
                 _control("a-3", "acct-0003", "training", renewal),
-                PlanLine("a-4", "acct-0004", "training", "planned", 0.95),  # renewal unknown
             ],
         )
     )  # fmt: skip
@@ -171,6 +170,56 @@ def test_an_action_given_earlier_in_the_term_is_known_to_later_plans(store: Stor
     assert store.given(WEEK).empty  # the week's own plan is not an earlier line
     assert store.given(renewal).empty  # a new term: the account has not had it in this one
     assert store.plan_lines(WEEK)["renewal_date"].tolist()[0] == renewal
+
+
+def test_a_line_stored_before_renewal_dates_counts_while_its_week_is_in_the_term(
+    store_url: str,
+) -> None:
+    """A store upgraded past migration 3 keeps its lines without their renewal: an account
+    given an action earlier in its term must not be drawn as that action's control."""
+    import sqlalchemy as sa
+
+    from store import open_store
+
+    with open_store(store_url) as made:  # lines planned, then the store made version 2
+        made.save_plan(
+            Plan(
+                "plan-a",
+                WEEK,
+                [
+                    PlanLine("a-1", "acct-0001", "training", "planned", 0.95),
+                    PlanLine("a-2", "acct-0002", "health_check", "random", 0.01),
+                    _control("a-3", "acct-0003", "training", None),
+                ],
+            )
+        )
+        versions = made.metadata.tables[
+            f"{made.schema}.store_schema_version" if made.schema else "store_schema_version"
+        ]
+        name = f'"{made.schema}".plan_lines' if made.schema else "plan_lines"
+        with made.engine.begin() as connection:
+            connection.execute(sa.text(f"ALTER TABLE {name} DROP COLUMN renewal_date"))
+            connection.execute(versions.delete().where(versions.c.version > 2))
+    later, renewed = date(2026, 6, 8), date(2026, 9, 7)
+
+    def pairs(frame: pd.DataFrame) -> list[list[str]]:
+        return frame[["account_id", "action"]].values.tolist()
+
+    in_term = pd.DataFrame(  # as `serving.plan.term_starts` reads them at `later`
+        {"account_id": ["acct-0001", "acct-0002"], "term_start": pd.to_datetime(["2026-04-01"] * 2)}
+    )
+    with open_store(store_url) as reopened:
+        assert reopened.plan_lines(WEEK)["renewal_date"].isna().all()
+        assert pairs(reopened.given(later, in_term)) == [
+            ["acct-0001", "training"],
+            ["acct-0002", "health_check"],
+        ]
+        # 0001 renewed on 1 September: its training was the last term's
+        new_term = pd.DataFrame({"account_id": ["acct-0001"], "term_start": [date(2026, 9, 1)]})
+        assert pairs(reopened.given(renewed, new_term)) == [["acct-0002", "health_check"]]
+        # no term start known (0002 not in the frame, or no frame): counted, the safe side
+        assert pairs(reopened.given(renewed)) == pairs(reopened.given(later, in_term))
+        assert reopened.given(WEEK, in_term).empty  # the week's own plan is not earlier
 
 
 def test_a_store_made_before_holdouts_gains_the_column_and_keeps_its_plans(
