@@ -82,9 +82,9 @@ def account_context(
         touches = cursor.execute(
             "SELECT touchpoint_id, account_id, ts, type FROM touchpoints WHERE ts <= ?", [week]
         ).df()
-        terms = cursor.execute(TERM_STARTS, [week, week]).df()
     finally:
         cursor.close()
+    terms = term_starts(con, week)
     touches = combine_touchpoints(touches, recorded, until=week)
     last = touches.groupby("account_id")["ts"].max() if not touches.empty else pd.Series()
     return AccountContext(
@@ -100,6 +100,25 @@ SELECT account_id, MIN(start_date) AS term_start FROM subscriptions
 WHERE kind IN {TERM_KINDS} AND start_date <= ? AND ? < end_date
 GROUP BY account_id
 """
+
+
+def term_starts(con: Any, week: datetime) -> pd.DataFrame:
+    """`account_id` and `term_start` of each account's term in force at `week` (a source)."""
+    cursor = con.cursor()  # its own cursor: the feature store may be using `con`
+    try:
+        return cursor.execute(TERM_STARTS, [week, week]).df()
+    finally:
+        cursor.close()
+
+
+def given_in_term(store: Any, service: ScoringService, week: datetime) -> pd.DataFrame:
+    """`store.Store.given` at `week`, a line of unknown renewal judged by the source's terms.
+
+    A service without a source knows no term: every such line counts (see `Store.given`).
+    """
+    source = getattr(service.features, "source", None)
+    terms = None if source is None else term_starts(source.con, week)
+    return store.given(week.date(), terms)
 
 
 def done_in_term(touches: pd.DataFrame, terms: pd.DataFrame) -> pd.DataFrame:
@@ -289,7 +308,7 @@ def build_plan(
         holdouts: (account_id, action) pairs earlier plans hold back until the renewal
             (`store.Store.holdouts`).
         given: (account_id, action) pairs earlier plans gave in the account's current term
-            (`store.Store.given`); never drawn as controls, nor are the pairs touchpoints
+            (`given_in_term`); never drawn as controls, nor are the pairs touchpoints
             did in the term (`AccountContext.done`).
         plan_file: where `config` was read from, for the plan's warnings.
     """
@@ -399,7 +418,7 @@ def run_plan(
         given: pd.DataFrame | None
         try:
             holdouts = store.holdouts(week.date()) if recorded is not None else None
-            given = store.given(week.date()) if recorded is not None else None
+            given = given_in_term(store, service, week) if recorded is not None else None
         except StoreUnavailable:  # plan from the source's touchpoints; saving will say so
             recorded = holdouts = given = None
         built = build_plan(

@@ -19,7 +19,14 @@ from pydantic import BaseModel, Field
 
 from actions.plan_config import DEFAULT_PLAN, PlanConfig, load_plan_config
 from serving.errors import error_responses, field_error
-from serving.plan import account_owners, build_plan, default_week, store_plan, week_of
+from serving.plan import (
+    account_owners,
+    build_plan,
+    default_week,
+    given_in_term,
+    store_plan,
+    week_of,
+)
 from serving.recorded import catch_up
 
 router = APIRouter(tags=["plan"])
@@ -77,7 +84,8 @@ class Planner:
             if not store.plans(week.date()).empty:
                 return
             recorded = store.touchpoints()
-            holdouts, given = store.holdouts(week.date()), store.given(week.date())
+            holdouts = store.holdouts(week.date())
+            given = given_in_term(store, service, week)
             built = build_plan(
                 service,
                 self.config,

@@ -173,6 +173,42 @@ def test_an_earlier_control_keeps_its_action_out_of_the_week(
     assert excluded["held back as a control until the renewal"] == 1
 
 
+def test_an_action_planned_before_renewal_dates_were_kept_is_no_control_in_its_term(
+    service, tmp_path: Path
+) -> None:
+    """A store upgraded past migration 3 keeps lines without their renewal: the source's
+    terms (each began 30 days before the data ends) tell which were given in this one."""
+    import yaml
+
+    from actions.plan_config import DEFAULT_PLAN
+    from store import Plan, PlanLine
+
+    plan_file = tmp_path / "half-controls.yaml"  # the draw is the same each time for a line
+    config = yaml.safe_load(Path(DEFAULT_PLAN).read_text())
+    config["experiments"] = {"control_share": 0.5, "random_share": 0.0}
+    plan_file.write_text(yaml.safe_dump(config))
+
+    def week_lines(url: str) -> list[dict]:
+        settings = test_settings(store_url=url, plan=plan_file)
+        with TestClient(create_app(settings, service)) as client:
+            return client.get("/v1/plan", headers=AUTH).json()["lines"]
+
+    first = week_lines(f"sqlite:///{tmp_path}/first.db")
+    controls = [line for line in first if line["arm"] == "control"]
+    this_term, last_term = controls[:2]
+    upgraded = f"sqlite:///{tmp_path}/upgraded.db"
+    with Store(upgraded) as store:  # planned 1 week (this term) and 9 weeks (the last) ago
+        for weeks, line in ((1, this_term), (9, last_term)):
+            old = PlanLine(
+                f"old-{weeks}", line["account_id"], line["action"], "planned", 0.95, line["csm"]
+            )  # renewal_date None: as migration 3 left the lines planned before it
+            store.save_plan(Plan(f"old-{weeks}", (AS_OF - timedelta(weeks=weeks)).date(), [old]))
+    arms = {(line["account_id"], line["action"]): line for line in week_lines(upgraded)}
+    given = arms[(this_term["account_id"], this_term["action"])]
+    assert (given["arm"], given["assignment_probability"]) == ("planned", 1.0)
+    assert arms[(last_term["account_id"], last_term["action"])]["arm"] == "control"
+
+
 def test_the_plan_warns_of_an_owner_of_no_account_naming_the_plan_file(
     service, store_url: str, tmp_path: Path
 ) -> None:
