@@ -5,7 +5,8 @@ An action's effect is learned when history holds enough snapshots with it and wi
 When none of the touchpoints' types is an action code nothing can be learned at all, and
 the line names the types found, with the action code each looks like (only exact codes
 count: `features.touchpoint_types`). A second line says how much of the learned effects the
-assumed hidden selection (`selection_bias`) makes, beside what history alone says.
+assumed hidden selection (`selection_bias`) makes, beside what history alone says, and a
+third what history showed each action fixing by the next snapshot (`surrogate_fixes`).
 """
 
 from __future__ import annotations
@@ -105,3 +106,24 @@ def assumed_line(found: dict[str, tuple[float, float]], config: UpliftConfig) ->
         f" shows ({assumed} log-odds in training/uplift/uplift.yaml, chosen on simulated"
         " worlds); where your CSMs choose on what the data shows, set it to 0"
     )
+
+
+def fixes_line(model: UpliftModel) -> str | None:
+    """`retain train`'s line on what each action was seen to fix (`UpliftModel.fixes_`).
+
+    None when the setting is off (`surrogate_fixes` in `uplift.yaml`) or the model reads no
+    causes.
+    """
+    if not getattr(model.config, "surrogate_fixes", False) or model.cause_reader_ is None:
+        return None
+    fixes = getattr(model, "fixes_", ())
+    head = (
+        "seen fixing a cause by the next snapshot (not confounded by whom CSMs chose;"
+        " added to the learned effects)"
+    )
+    if not fixes:
+        return (
+            f"{head}: nothing, at {model.config.fix_min_z:g} standard errors (key users,"
+            " modules, urgent tickets, first value)"
+        )
+    return f"{head}: " + "; ".join(f"{f.action}: {f.words()}" for f in fixes)

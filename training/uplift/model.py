@@ -17,6 +17,7 @@ propensity near 0 or 1) the action falls back to the playbook, flagged per accou
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -32,6 +33,7 @@ from training.diagnosis import CauseReader, load_reader
 from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.data import own_choice_share, treatment_matrix
 from training.uplift.pooled import PooledFit, fit_pooled, sigmoid, usual_chance
+from training.uplift.surrogates import Fix, find_fixes, fixes_worth
 from training.uplift.symptoms import Conditions, action_symptoms, symptom_matrix
 
 LEARNED, PLAYBOOK = "learned", "playbook"
@@ -124,7 +126,10 @@ class UpliftModel(PythonModel):
                 self.final_[action] = [found]
             else:
                 self.final_[action] = self._fit_dr(features, treated, y, groups, seed)
-        self.risk_cuts_ = cut_points(self.baseline_risk(X), 0.10, 0.20)
+        risk = self.baseline_risk(X)
+        self.risk_cuts_ = cut_points(risk, 0.10, 0.20)
+        self.reference_risk_ = float(np.median(risk))  # the usual risk (`_with_fixes`)
+        self.fixes_: tuple[Fix, ...] = ()  # set by `fit_uplift` (`config.surrogate_fixes`)
         return self
 
     def baseline_risk(self, X: pd.DataFrame) -> np.ndarray:
@@ -200,7 +205,12 @@ class UpliftModel(PythonModel):
         features = X[self.feature_names_].to_numpy(dtype=float)
         symptoms, causes = self._symptoms(X), self._causes(X)
         n, low = len(features), self.config.min_propensity
-        baseline = self.baseline_risk(X) if self.config.hidden_risk() > 0 else None
+        fixes: tuple[Fix, ...] = getattr(self, "fixes_", ())  # absent in older models
+        risk = self.baseline_risk(X) if self.config.hidden_risk() > 0 or fixes else None
+        baseline = risk if self.config.hidden_risk() > 0 else None
+        excess = None
+        if fixes and risk is not None and causes is not None:
+            excess = np.clip(risk - self.reference_risk_, 0.0, None)
         out: dict[str, ActionEffect] = {}
         for action in self.actions_:
             effect, std = np.full(n, np.nan), np.full(n, np.nan)
@@ -221,12 +231,41 @@ class UpliftModel(PythonModel):
                     reason[ok] += (
                         ", allowing for CSMs acting on accounts at more risk than the data shows"
                     )
+                if excess is not None and causes is not None:
+                    effect, reason = self._with_fixes(action, effect, reason, ok, causes, excess)
             spread = np.nan_to_num(std, nan=0.0)
             bound = effect + self.config.z() * spread
             suggested = effect + self.config.z_suggested() * spread
             gain = self._expansion_gain(action, X, basis)
             out[action] = ActionEffect(effect, std, basis, reason, bound, gain, suggested)
         return out
+
+    def _with_fixes(
+        self,
+        action: str,
+        effect: np.ndarray,
+        reason: np.ndarray,
+        ok: np.ndarray,
+        causes: np.ndarray,
+        excess: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`effect` with what `action` was seen to fix taken off (`training.uplift.surrogates`).
+
+        Where history shows the action resolving a cause by the next snapshot more often than
+        no action (`fixes_`), the learned effect gains that share of the cause's part of the
+        account's risk above the usual (`reference_risk_`); the reason says what was seen.
+        """
+        assert self.cause_reader_ is not None  # fixes are found only with the cause reader
+        worth = fixes_worth(self.fixes_, action, causes, self.cause_reader_.causes, excess)
+        helped = ok & (worth > 0)
+        if not helped.any():
+            return effect, reason
+        effect = effect.copy()
+        effect[helped] = effect[helped] - worth[helped]
+        seen = "; ".join(f.words() for f in self.fixes_ if f.action == action)
+        reason = reason.copy()
+        reason[helped] = [f"{r}; {seen}" for r in reason[helped]]
+        return effect, reason
 
     def _unbiased(self, effect: np.ndarray, baseline: np.ndarray, action: str) -> np.ndarray:
         """`effect` with the hidden risk of the accounts CSMs chose taken out (`selection_bias`).
@@ -377,6 +416,8 @@ def fit_uplift(
     seed: int = 0,
     feature_names: Sequence[str] | None = None,
     upsell_rows: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+    as_of: datetime | None = None,
 ) -> UpliftModel:
     """Learn per-action effects from a training set and the CS team's touchpoints.
 
@@ -390,6 +431,11 @@ def fit_uplift(
         feature_names: the columns to condition on; default `FEATURE_NAMES`.
         upsell_rows: snapshots whose upsell label was known at the training date; the
             expansion actions (`config.expansion_actions`) also learn their effect on it.
+        history: every snapshot of the same accounts, labelled or not, where
+            `config.surrogate_fixes` reads which action fixes which cause
+            (`training.uplift.surrogates`); default the labelled rows of `dataset`.
+        as_of: the training date: no snapshot of `history` and no touchpoint after it is
+            read for the fixes (None: all given).
     """
     config = config or load_uplift_config()
     if feature_names is None:
@@ -403,6 +449,9 @@ def fit_uplift(
         labelled[list(feature_names)], treated, labelled["churn"], labelled["account_id"], playbook
     )
     model.own_share_ = own_choice_share(labelled, touchpoints, config.window_days)
+    if getattr(config, "surrogate_fixes", False) and model.cause_reader_ is not None:
+        seen = labelled if history is None else history
+        model.fixes_ = find_fixes(seen, touchpoints, config.fix_min_z, until=as_of)
     if config.expansion_actions and upsell_rows is not None and len(upsell_rows):
         grew = upsell_rows[upsell_rows["upsell"].notna()].reset_index(drop=True)
         model.fit_expansion(

@@ -184,8 +184,15 @@ def judge_world(
     fitting, snapshots, labelled, held_out = split_world(data)
     playbook = load_playbook(DEFAULT_PLAYBOOK)
     if model is None:
+        history = data.dataset[~data.dataset["account_id"].astype(str).isin(held_out)]
         model = fit_uplift(
-            fitting, touchpoints, playbook, config, seed=structure_seed + learner_seed
+            fitting,
+            touchpoints,
+            playbook,
+            config,
+            seed=structure_seed + learner_seed,
+            history=history,
+            as_of=AS_OF,
         )
     model.config = config
     effects_true = true_effects(truth["action_effects"], snapshots)

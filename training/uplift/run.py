@@ -19,7 +19,7 @@ playbook ranks actions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +33,7 @@ from features.contract import ACTION_CODES
 from simulator.structure import TODAY, Structure, read_structure
 from training.names import CHALLENGER, CHAMPION, model_name
 from training.uplift.config import UpliftConfig, load_uplift_config
-from training.uplift.learned import assumed_line, assumed_selection, learned_line
+from training.uplift.learned import assumed_line, assumed_selection, fixes_line, learned_line
 from training.uplift.model import UpliftModel, fit_uplift
 from training.uplift.offpolicy import PolicyEstimate, cs_team_actions
 from training.uplift.offpolicy_run import LEVEL, evaluate_on_history
@@ -172,7 +172,16 @@ def train_uplift(
     checked = checkable_rows(labelled, held_out, touchpoints, config.window_days)
     model: UpliftModel | None = None
     if action_effects is not None or checked is not None:  # else no use for a held-out fit
-        model = fit_uplift(fitting, touchpoints, playbook, config, seed, upsell_rows=grown)
+        model = fit_uplift(
+            fitting,
+            touchpoints,
+            playbook,
+            config,
+            seed,
+            upsell_rows=grown,
+            history=dataset[~dataset["account_id"].astype(str).isin(held_out)],
+            as_of=as_of,
+        )
     check = (
         None
         if model is None or checked is None
@@ -201,7 +210,16 @@ def train_uplift(
         )
     if not final and model is not None and report is not None:
         return UpliftRun(model, report, check=check)
-    served = fit_uplift(labelled, touchpoints, playbook, config, seed, upsell_rows=upsell_known)
+    served = fit_uplift(
+        labelled,
+        touchpoints,
+        playbook,
+        config,
+        seed,
+        upsell_rows=upsell_known,
+        history=dataset,
+        as_of=as_of,
+    )
     return UpliftRun(served, report, check=check)
 
 
@@ -253,6 +271,11 @@ def run_uplift(
         report(f"  {line}")
         figures = {a: {"as_used": u, "history_alone": h} for a, (u, h) in assumed.items()}
         mlflow.log_dict(figures, "uplift/assumed_selection.json")
+    seen = fixes_line(outcome.model)
+    if seen is not None:
+        report(f"  {seen}")
+        fixes = [asdict(fix) for fix in outcome.model.fixes_]
+        mlflow.log_dict({"fixes": fixes}, "uplift/fixes.json")
     if outcome.report is not None:
         report(outcome.report.describe())
         log_policy_report(outcome.report)
