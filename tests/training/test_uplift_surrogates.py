@@ -159,7 +159,8 @@ def test_retain_train_says_what_each_action_was_seen_to_fix():
     assert fixes_line(model) == (
         "seen fixing a cause by the next snapshot (not confounded by whom CSMs chose; added to"
         " the learned effects): business_review: after it another module came into use by the"
-        " next month in 92% of 174 such accounts, against 12% without any action"
+        " next month for 92% of 174 accounts using 3 modules or fewer, against 12% without"
+        " any action"
     )
     model.config = UpliftConfig(causes=True)  # the setting off: no line
     assert fixes_line(model) is None

@@ -42,6 +42,7 @@ class Surrogate:
     """A cause (the cause reader's name), when it shows and when it is resolved next time."""
 
     cause: str
+    showing: str  # the accounts where it shows, in words
     resolved_words: str  # what resolving it reads as in a reason
     shows: Callable[[pd.DataFrame], pd.Series]
     resolved: Callable[[pd.DataFrame], pd.Series]  # reads `next_<column>` too
@@ -51,6 +52,7 @@ class Surrogate:
 SURROGATES: tuple[Surrogate, ...] = (
     Surrogate(
         "key_user_gone",
+        "accounts whose key user had left",
         "a new key user came in",
         lambda d: d["key_users_lost_unreplaced_90d"] > 0,
         lambda d: d["next_key_users"] > d["key_users"],
@@ -58,6 +60,7 @@ SURROGATES: tuple[Surrogate, ...] = (
     ),
     Surrogate(
         "low_adoption",
+        "accounts using 3 modules or fewer",
         "another module came into use",
         lambda d: d["modules_used_30d"] <= 3,
         lambda d: d["next_modules_used_30d"] > d["modules_used_30d"],
@@ -65,13 +68,15 @@ SURROGATES: tuple[Surrogate, ...] = (
     ),
     Surrogate(
         "support_storm",
-        "the urgent tickets were closed",
+        "accounts with 2 or more urgent or high-priority tickets open",
+        "those tickets were closed",
         lambda d: _urgent(d) >= 2,
         lambda d: _urgent(d, "next_") == 0,
         ("open_tickets_high", "open_tickets_urgent"),
     ),
     Surrogate(
         "no_first_value",
+        "accounts yet to reach their first value",
         "the first value milestone was reached",
         lambda d: d["first_value_reached"] == 0,
         lambda d: d["next_first_value_reached"] > 0,
@@ -99,11 +104,11 @@ class Fix:
 
     def words(self) -> str:
         """The evidence, for a CSM: what followed the action, against no action."""
-        what = next(s.resolved_words for s in SURROGATES if s.cause == self.cause)
+        surrogate = next(s for s in SURROGATES if s.cause == self.cause)
         return (
-            f"after it {what} by the next month in {100 * self.resolved_treated:.0f}% of "
-            f"{self.treated} such accounts, against {100 * self.resolved_untreated:.0f}% "
-            "without any action"
+            f"after it {surrogate.resolved_words} by the next month for"
+            f" {100 * self.resolved_treated:.0f}% of {self.treated} {surrogate.showing},"
+            f" against {100 * self.resolved_untreated:.0f}% without any action"
         )
 
 
