@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -172,13 +173,27 @@ def test_an_action_given_earlier_in_the_term_is_known_to_later_plans(store: Stor
     assert store.plan_lines(WEEK)["renewal_date"].tolist()[0] == renewal
 
 
+def _as_version(store: Store, connection: Any, version: int, column: str) -> str:
+    """Make `store` look like schema `version`: plan_lines without the later `column`.
+
+    Returns the plan_lines table's name as SQL.
+    """
+    import sqlalchemy as sa
+
+    versions = store.metadata.tables[
+        f"{store.schema}.store_schema_version" if store.schema else "store_schema_version"
+    ]
+    name = f'"{store.schema}".plan_lines' if store.schema else "plan_lines"
+    connection.execute(sa.text(f"ALTER TABLE {name} DROP COLUMN {column}"))
+    connection.execute(versions.delete().where(versions.c.version > version))
+    return name
+
+
 def test_a_line_stored_before_renewal_dates_counts_while_its_week_is_in_the_term(
     store_url: str,
 ) -> None:
     """A store upgraded past migration 3 keeps its lines without their renewal: an account
     given an action earlier in its term must not be drawn as that action's control."""
-    import sqlalchemy as sa
-
     from store import open_store
 
     with open_store(store_url) as made:  # lines planned, then the store made version 2
@@ -193,13 +208,8 @@ def test_a_line_stored_before_renewal_dates_counts_while_its_week_is_in_the_term
                 ],
             )
         )
-        versions = made.metadata.tables[
-            f"{made.schema}.store_schema_version" if made.schema else "store_schema_version"
-        ]
-        name = f'"{made.schema}".plan_lines' if made.schema else "plan_lines"
         with made.engine.begin() as connection:
-            connection.execute(sa.text(f"ALTER TABLE {name} DROP COLUMN renewal_date"))
-            connection.execute(versions.delete().where(versions.c.version > 2))
+            _as_version(made, connection, 2, "renewal_date")
     later, renewed = date(2026, 6, 8), date(2026, 9, 7)
 
     def pairs(frame: pd.DataFrame) -> list[list[str]]:
@@ -229,19 +239,14 @@ def test_a_store_made_before_holdouts_gains_the_column_and_keeps_its_plans(
 
     from store import open_store
 
-    with open_store(store_url) as made:  # make it look like schema version 1
-        versions = made.metadata.tables[
-            f"{made.schema}.store_schema_version" if made.schema else "store_schema_version"
-        ]
-        name = f'"{made.schema}".plan_lines' if made.schema else "plan_lines"
-        with made.engine.begin() as connection:
-            connection.execute(sa.text(f"ALTER TABLE {name} DROP COLUMN holdout_until"))
-            connection.execute(versions.delete().where(versions.c.version > 1))
-            connection.execute(
-                sa.text(f"INSERT INTO {name} (plan_line_id, plan_id, account_id, action, arm,"
-                        " assignment_probability) VALUES ('old-1', 'old', 'acct-0009',"
-                        " 'training', 'control', 0.05)")
-            )  # fmt: skip
+    # make it look like schema version 1
+    with open_store(store_url) as made, made.engine.begin() as connection:
+        name = _as_version(made, connection, 1, "holdout_until")
+        connection.execute(
+            sa.text(f"INSERT INTO {name} (plan_line_id, plan_id, account_id, action, arm,"
+                    " assignment_probability) VALUES ('old-1', 'old', 'acct-0009',"
+                    " 'training', 'control', 0.05)")
+        )  # fmt: skip
     with open_store(store_url) as reopened:
         reopened.save_plan(Plan("plan-a", WEEK, [_control("a-1", "acct-0001", "training",
                                                           date(2026, 9, 1))]))  # fmt: skip
