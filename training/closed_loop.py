@@ -182,7 +182,15 @@ def run_arm(
         now = world.now
         with tempfile.TemporaryDirectory() as folder:
             known = _known_at(world, loop_start, store, Path(folder))
-        model = fit_uplift(known.labelled, known.touchpoints, playbook, uplift, seed=settings.seed)
+        model = fit_uplift(
+            known.labelled,
+            known.touchpoints,
+            playbook,
+            uplift,
+            seed=settings.seed,
+            history=known.history,
+            as_of=now,
+        )
         scored = known.current
         risk = model.baseline_risk(scored)
         cuts = model.risk_cuts_
@@ -223,6 +231,7 @@ def run_arm(
             month,
             lines={str(a): int(n) for a, n in plan.lines["arm"].value_counts().items()},
             training_rows=len(known.labelled),
+            fixes="; ".join(f"{f.action}:{f.cause} {f.rate:.2f}" for f in model.fixes_),
         )
         months.append(month)
         report(
@@ -248,6 +257,7 @@ class Known:
     """What the service knows at a month's start."""
 
     labelled: pd.DataFrame  # snapshots with a churn label known by now
+    history: pd.DataFrame  # every snapshot up to now, labelled or not (the fixes seen)
     current: pd.DataFrame  # every running account's features now, with arr
     touchpoints: pd.DataFrame  # the source's (before the loop) and the store's, each once
     last_touch: dict[str, datetime]
@@ -287,6 +297,7 @@ def _known_at(world: LiveWorld, loop_start: datetime, store: Store, folder: Path
     current = current[current["arr"].notna()].reset_index(drop=True)
     return Known(
         labelled=labelled_rows(dataset, "churn", now).reset_index(drop=True),
+        history=dataset,
         current=current,
         touchpoints=combined,
         last_touch={str(a): pd.Timestamp(t).to_pydatetime() for a, t in last.items()},

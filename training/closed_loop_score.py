@@ -54,6 +54,9 @@ class MonthResult:
     mae_history_pts: float = float("nan")
     # the error of knowing nothing (every effect 0): the mean absolute true effect
     zero_error_pts: float = float("nan")
+    # what the learner saw each action fix by the next snapshot (`UpliftModel.fixes_`),
+    # "action:cause rate" joined by "; "
+    fixes: str = ""
 
     def row(self) -> dict[str, Any]:
         flat = {k: v for k, v in self.__dict__.items() if k not in ("lines", "mae_by_action")}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from features.contract import ACTION_CODES
 from store import Store
 from training.closed_loop import LoopSettings, run_closed_loop
 from training.closed_loop_score import LoopReport
@@ -86,3 +87,6 @@ def test_the_report_has_every_month_and_a_true_value(loop: tuple[LoopReport, Pat
         assert months["training_rows"].is_monotonic_increasing
         assert months["training_rows"].min() > 0
     assert "randomized" in report.describe()
+    # what the learner saw each action fix by the next snapshot, month by month
+    seen = [part for cell in frame["fixes"] for part in filter(None, cell.split("; "))]
+    assert all(p.split(":")[0] in ACTION_CODES for p in seen)
