@@ -131,10 +131,16 @@ def transitions(history: pd.DataFrame, touchpoints: pd.DataFrame) -> pd.DataFram
     frame = frame[gap.notna() & (gap <= pd.Timedelta(days=MAX_GAP_DAYS))]
     done = touchpoints[touchpoints["type"].isin(ACTION_CODES)]
     done = done.assign(account_id=done["account_id"].astype(str), ts=pd.to_datetime(done["ts"]))
-    pairs = frame[["account_id", "as_of", "next_as_of"]].merge(
-        done[["account_id", "ts", "type"]], on="account_id"
+    # each action to the latest snapshot at or before it: no snapshots x touchpoints product
+    pairs = pd.merge_asof(
+        done[["account_id", "ts", "type"]].dropna(subset=["ts"]).sort_values("ts"),
+        frame[["account_id", "as_of", "next_as_of"]].sort_values("as_of"),
+        left_on="ts",
+        right_on="as_of",
+        by="account_id",
+        direction="backward",
     )
-    pairs = pairs[(pairs["ts"] >= pairs["as_of"]) & (pairs["ts"] < pairs["next_as_of"])]
+    pairs = pairs[pairs["as_of"].notna() & (pairs["ts"] < pairs["next_as_of"])]
     between = pairs.groupby(["account_id", "as_of"])["type"].agg(["first", "size"])
     between.columns = ["action", "actions"]
     frame = frame.merge(between.reset_index(), on=["account_id", "as_of"], how="left")
