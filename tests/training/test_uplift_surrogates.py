@@ -56,7 +56,15 @@ def test_finds_the_action_that_brings_a_key_user_back_and_not_the_one_that_does_
     # 80% brought back against 5% without any action: (0.80 - 0.05) / 0.95 of the cause
     assert fix.resolved_untreated == pytest.approx(0.05, abs=0.04)
     assert fix.rate == pytest.approx(0.75 / 0.95, abs=0.08)
-    assert "a new key user came in" in fix.words()
+    assert "a new key user came in within a month" in fix.words()  # monthly snapshots
+    week = pd.Timedelta(weeks=1)
+    start = pd.Timestamp("2025-01-06")  # the same history, snapshots a week apart
+    weekly = history.assign(as_of=start + (history["as_of"].dt.month - 1) * week)
+    weekly_touches = touches.assign(
+        ts=start + (touches["ts"].dt.month - 1) * week + pd.Timedelta(days=1)
+    )
+    (seen,) = find_fixes(weekly, weekly_touches, min_z=3.0)
+    assert seen.days == 7 and "a new key user came in within 7 days" in seen.words()
 
 
 def test_a_cause_whose_columns_the_data_lacks_is_skipped():
@@ -158,9 +166,9 @@ def test_retain_train_says_what_each_action_was_seen_to_fix():
     model.fixes_ = (Fix("business_review", "low_adoption", 0.9, 174, 0.92, 0.12, 50.0),)
     assert fixes_line(model) == (
         "seen fixing a cause by the next snapshot (not confounded by whom CSMs chose; added to"
-        " the learned effects): business_review: after it another module came into use by the"
-        " next month for 92% of 174 accounts using 3 modules or fewer, against 12% without"
-        " any action"
+        " the learned effects): business_review: after it another module came into use within"
+        " a month for 92% of 174 accounts using 3 modules or fewer, against 12% without any"
+        " action"
     )
     model.config = UpliftConfig(causes=True)  # the setting off: no line
     assert fixes_line(model) is None

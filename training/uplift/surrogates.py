@@ -101,12 +101,17 @@ class Fix:
     resolved_treated: float
     resolved_untreated: float
     z: float
+    days: int = 30  # the median days from a treated snapshot to the next one
+
+    def within(self) -> str:
+        """How long after the action it was seen, in words."""
+        return "within a month" if 25 <= self.days <= 35 else f"within {self.days} days"
 
     def words(self) -> str:
         """The evidence, for a CSM: what followed the action, against no action."""
         surrogate = next(s for s in SURROGATES if s.cause == self.cause)
         return (
-            f"after it {surrogate.resolved_words} by the next month for"
+            f"after it {surrogate.resolved_words} {self.within()} for"
             f" {100 * self.resolved_treated:.0f}% of {self.treated} {surrogate.showing},"
             f" against {100 * self.resolved_untreated:.0f}% without any action"
         )
@@ -185,7 +190,9 @@ def find_fixes(
             z = (p1 - p0) / se if se > 0 else 0.0
             if z >= min_z:
                 rate = float(np.clip((p1 - p0) / (1 - p0), 0.0, 1.0))
-                found.append(Fix(action, surrogate.cause, rate, len(treated), p1, p0, z))
+                gaps = rows.loc[rows["action"] == action, "next_as_of"] - rows["as_of"]
+                days = int(round(gaps.dt.days.median()))
+                found.append(Fix(action, surrogate.cause, rate, len(treated), p1, p0, z, days))
     return tuple(found)
 
 
