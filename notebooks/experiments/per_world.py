@@ -1,8 +1,76 @@
-"""What the issue-11 experiment scripts print at the end: net share per world, mean, worst."""
+"""What the issue-11 experiment scripts share: a fitted, judged world and the per-world print."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
+
+from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
+from actions.ranking import best_action, next_best_actions
+from actions.tiers import risk_tier
+from features.contract import ACTION_CODES
+from training.uplift.config import UpliftConfig
+from training.uplift.model import ActionEffect, UpliftModel, fit_uplift
+from training.uplift.policy_eval import best_values, product_playbook, true_effects, values
+from training.uplift.protocol import WorldData, prepare_world, split_world
+
+
+@dataclass
+class JudgedWorld:
+    """A protocol world (700 accounts) fitted on 70% of its accounts, judged on the rest."""
+
+    data: WorldData
+    fitting: pd.DataFrame
+    snapshots: pd.DataFrame  # the held-out accounts' at-risk snapshots
+    held_out: set[str]
+    model: UpliftModel
+    costs: dict[str, float]
+    effects_true: np.ndarray
+    arr: np.ndarray
+    baseline: np.ndarray
+    suggestions: list
+    tiers: list[str]
+
+    def share(self, effects: dict[str, ActionEffect], gross: bool = False) -> float:
+        """Net share of the best choice; `gross`: ranked and valued without costs."""
+        prices = {} if gross else self.costs
+        ranked = next_best_actions(effects, self.arr, prices, self.suggestions, self.tiers)
+        chosen = [best_action(r) for r in ranked]
+        found = values(chosen, self.effects_true, self.arr, self.costs)
+        best_gross, best_net = best_values(self.effects_true, self.arr, self.costs)
+        best = best_gross if gross else best_net
+        return found[0 if gross else 1] / best if best > 0 else 0.0
+
+
+def judged_world(
+    seed: int, learner_seed: int, config: UpliftConfig, cache: Path | None
+) -> JudgedWorld:
+    """Structure seed `seed`'s world (data seed 1000 + seed), the learner fitted with `config`.
+
+    The learner reads no history beyond its labelled rows, as before `surrogate_fixes`; a
+    script that wants the fixes reads them itself.
+    """
+    data = prepare_world(seed, 700, cache=cache)
+    fitting, snapshots, _, held_out = split_world(data)
+    playbook = load_playbook(DEFAULT_PLAYBOOK)
+    model = fit_uplift(fitting, data.touchpoints, playbook, config, seed=seed + learner_seed)
+    baseline = model.baseline_risk(snapshots)
+    return JudgedWorld(
+        data,
+        fitting,
+        snapshots,
+        held_out,
+        model,
+        {a: config.cost(a) for a in ACTION_CODES},
+        true_effects(data.truth["action_effects"], snapshots),
+        snapshots["arr"].to_numpy(dtype=float),
+        baseline,
+        product_playbook(snapshots, baseline, model.risk_cuts_),
+        [risk_tier(float(p), model.risk_cuts_) for p in baseline],
+    )
 
 
 def print_per_world(rows: list[dict[str, float]]) -> None:

@@ -21,18 +21,13 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from per_world import print_per_world  # beside this script
+from per_world import judged_world, print_per_world  # beside this script
 from scipy.special import logit
 
-from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
-from actions.ranking import GROWTH_ASKS, best_action, next_best_actions
-from actions.tiers import risk_tier
-from features.contract import ACTION_CODES
+from actions.ranking import GROWTH_ASKS
 from training.uplift.config import load_uplift_config
 from training.uplift.data import treatment_matrix
-from training.uplift.model import UpliftModel, fit_uplift
-from training.uplift.policy_eval import best_values, product_playbook, true_effects, values
-from training.uplift.protocol import prepare_world, split_world
+from training.uplift.model import UpliftModel
 
 
 def separation(model: UpliftModel, fitting, touchpoints, window_days: int) -> dict[str, float]:
@@ -48,27 +43,17 @@ def separation(model: UpliftModel, fitting, touchpoints, window_days: int) -> di
 
 
 def judge(seed: int, offset: int, reference: float | None, caps: list[float], cache: Path | None):
-    config = load_uplift_config()
-    costs = {a: config.cost(a) for a in ACTION_CODES}
-    data = prepare_world(seed, 700, cache=cache)
-    fitting, snapshots, _, _ = split_world(data)
-    playbook = load_playbook(DEFAULT_PLAYBOOK)
-    model = fit_uplift(fitting, data.touchpoints, playbook, config, seed=seed + offset)
-    seen = separation(model, fitting, data.touchpoints, config.window_days)
+    # the settings of the run recorded in docs/results.md, before `surrogate_fixes`
+    config = load_uplift_config().model_copy(update={"surrogate_fixes": False})
+    world = judged_world(seed, offset, config, cache)
+    model, data = world.model, world.data
+    seen = separation(model, world.fitting, data.touchpoints, config.window_days)
     if reference is None:
         return seen, {}
-    effects_true = true_effects(data.truth["action_effects"], snapshots)
-    arr = snapshots["arr"].to_numpy(dtype=float)
-    baseline = model.baseline_risk(snapshots)
-    suggestions = product_playbook(snapshots, baseline, model.risk_cuts_)
-    tiers = [risk_tier(float(p), model.risk_cuts_) for p in baseline]
-    _, best_net = best_values(effects_true, arr, costs)
     shipped_share = dict(model.own_share_)
 
     def share() -> float:
-        ranked = next_best_actions(model.effects(snapshots), arr, costs, suggestions, tiers)
-        net = values([best_action(r) for r in ranked], effects_true, arr, costs)[1]
-        return net / best_net if best_net > 0 else 0.0
+        return world.share(model.effects(world.snapshots))
 
     out = {"shipped": share()}
     for cap in caps:

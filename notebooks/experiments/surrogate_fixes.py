@@ -45,16 +45,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from per_world import print_per_world  # beside this script
+from per_world import judged_world, print_per_world  # beside this script
 
-from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
-from actions.ranking import best_action, next_best_actions
-from actions.tiers import risk_tier
-from features.contract import ACTION_CODES
 from training.uplift.config import load_uplift_config
-from training.uplift.model import LEARNED, ActionEffect, fit_uplift
-from training.uplift.policy_eval import best_values, product_playbook, true_effects, values
-from training.uplift.protocol import AS_OF, WorldData, prepare_world, split_world
+from training.uplift.model import LEARNED, ActionEffect
+from training.uplift.protocol import AS_OF
 from training.uplift.surrogates import Fix, find_fixes, fixes_worth
 
 
@@ -97,30 +92,14 @@ def judge(
     cache: Path | None,
 ) -> dict[str, float]:
     config = load_uplift_config().model_copy(update={"surrogate_fixes": False})  # as before
-    costs = {a: config.cost(a) for a in ACTION_CODES}
-    data: WorldData = prepare_world(seed, 700, cache=cache)
-    fitting, snapshots, _, held_out = split_world(data)
-    playbook = load_playbook(DEFAULT_PLAYBOOK)
-    model = fit_uplift(fitting, data.touchpoints, playbook, config, seed=seed + learner_seed)
-    effects_true = true_effects(data.truth["action_effects"], snapshots)
-    arr = snapshots["arr"].to_numpy(dtype=float)
-    baseline = model.baseline_risk(snapshots)
-    suggestions = product_playbook(snapshots, baseline, model.risk_cuts_)
-    tiers = [risk_tier(float(p), model.risk_cuts_) for p in baseline]
-    learned = model.effects(snapshots)
-    causes = model._causes(snapshots)
-    history = data.dataset[~data.dataset["account_id"].astype(str).isin(held_out)]
+    world = judged_world(seed, learner_seed, config, cache)
+    model, data = world.model, world.data
+    learned = model.effects(world.snapshots)
+    causes = model._causes(world.snapshots)
+    history = data.dataset[~data.dataset["account_id"].astype(str).isin(world.held_out)]
     fixes = find_fixes(history, data.touchpoints, min_z, until=AS_OF)
-    excess = np.clip(baseline - model.reference_risk_, 0.0, None)
-    best_gross, best_net = best_values(effects_true, arr, costs)
-
-    def share(effects: dict[str, ActionEffect], gross: bool = False) -> float:
-        """Net share of the best choice; `gross`: ranked and valued without costs."""
-        ranked = next_best_actions(effects, arr, {} if gross else costs, suggestions, tiers)
-        found = values([best_action(r) for r in ranked], effects_true, arr, costs)
-        best = best_gross if gross else best_net
-        return found[0 if gross else 1] / best if best > 0 else 0.0
-
+    excess = np.clip(world.baseline - model.reference_risk_, 0.0, None)
+    share = world.share
     print(seed, learner_seed, [(f.action, f.cause, round(f.rate, 2)) for f in fixes], flush=True)
     out = {"shipped": share(learned), "shipped_gross": share(learned, gross=True)}
     for mode in modes if causes is not None else []:
