@@ -172,3 +172,17 @@ def test_retain_train_says_what_each_action_was_seen_to_fix():
     )
     model.config = UpliftConfig(causes=True)  # the setting off: no line
     assert fixes_line(model) is None
+
+
+def test_times_of_other_resolutions_and_zones_join_and_no_touchpoints_finds_nothing():
+    history, touches = key_user_history(n_accounts=200)
+    expected = find_fixes(history, touches, 3.0)
+    assert expected
+    seconds = history.assign(as_of=history["as_of"].astype("datetime64[s]"))
+    zoned = touches.assign(ts=touches["ts"].dt.tz_localize("UTC").dt.tz_convert("Europe/Berlin"))
+    assert find_fixes(seconds, zoned, 3.0) == expected
+    assert find_fixes(seconds, zoned, 3.0, until=pd.Timestamp("2025-04-01", tz="UTC")) == (
+        find_fixes(history, touches, 3.0, until=pd.Timestamp("2025-04-01"))
+    )
+    assert find_fixes(history, touches.iloc[:0], 3.0) == ()
+    assert find_fixes(history.iloc[:0], touches, 3.0) == ()

@@ -117,6 +117,15 @@ class Fix:
         )
 
 
+def _instants(values: pd.Series) -> pd.Series:
+    """Naive UTC times at one resolution, so snapshots and touchpoints can be joined.
+
+    A company's tables may hold seconds in one and microseconds or time zones in another.
+    """
+    times = pd.to_datetime(values, utc=True).dt.tz_convert(None)
+    return times.astype("datetime64[ns]")
+
+
 def transitions(history: pd.DataFrame, touchpoints: pd.DataFrame) -> pd.DataFrame:
     """Snapshots with the next snapshot's values (`next_<column>`) and the action in between.
 
@@ -127,7 +136,7 @@ def transitions(history: pd.DataFrame, touchpoints: pd.DataFrame) -> pd.DataFram
     columns = sorted({c for s in SURROGATES for c in s.columns if c in history.columns})
     frame = history[["account_id", "as_of", *columns]].copy()
     frame["account_id"] = frame["account_id"].astype(str)
-    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    frame["as_of"] = _instants(frame["as_of"])
     frame = frame.sort_values(["account_id", "as_of"]).reset_index(drop=True)
     following = frame.groupby("account_id")[["as_of", *columns]].shift(-1)
     following.columns = ["next_as_of", *("next_" + c for c in columns)]
@@ -135,7 +144,7 @@ def transitions(history: pd.DataFrame, touchpoints: pd.DataFrame) -> pd.DataFram
     gap = frame["next_as_of"] - frame["as_of"]
     frame = frame[gap.notna() & (gap <= pd.Timedelta(days=MAX_GAP_DAYS))]
     done = touchpoints[touchpoints["type"].isin(ACTION_CODES)]
-    done = done.assign(account_id=done["account_id"].astype(str), ts=pd.to_datetime(done["ts"]))
+    done = done.assign(account_id=done["account_id"].astype(str), ts=_instants(done["ts"]))
     # each action to the latest snapshot at or before it: no snapshots x touchpoints product
     pairs = pd.merge_asof(
         done[["account_id", "ts", "type"]].dropna(subset=["ts"]).sort_values("ts"),
@@ -168,8 +177,9 @@ def find_fixes(
         until: the training date; no snapshot or touchpoint after it is read (None: all).
     """
     if until is not None:
-        history = history[pd.to_datetime(history["as_of"]) <= pd.Timestamp(until)]
-        touchpoints = touchpoints[pd.to_datetime(touchpoints["ts"]) <= pd.Timestamp(until)]
+        cut = _instants(pd.Series([until])).iloc[0]
+        history = history[_instants(history["as_of"]) <= cut]
+        touchpoints = touchpoints[_instants(touchpoints["ts"]) <= cut]
     moves = transitions(history, touchpoints)
     found: list[Fix] = []
     for surrogate in SURROGATES:
