@@ -15,7 +15,6 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
-import duckdb
 import httpx
 import jsonschema
 import pytest
@@ -23,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from serving.app import create_app
 from serving.snapshots import SourceChangedError
-from tests.support.serving import API_KEY, AS_OF, make_service, test_settings
+from tests.support.serving import API_KEY, AS_OF, make_service, planned_service, test_settings
 from tests.support.stores import DOWN
 
 AUTH = {"X-API-Key": API_KEY}
@@ -39,39 +38,17 @@ EARLIER = (AS_OF - timedelta(days=7)).isoformat()
 LATER = (AS_OF + timedelta(days=7)).isoformat()
 
 
-def planned_service() -> Any:
-    """Twenty accounts, owned by dana and lee, in yearly terms: enough for a week's plan."""
-    service = make_service(n=20)
-    con = duckdb.connect()
-    con.execute(
-        "CREATE TABLE accounts AS SELECT 'acct-' || lpad(i::VARCHAR, 4, '0') AS account_id, "
-        "CASE WHEN i % 2 = 0 THEN 'dana' ELSE 'lee' END AS csm_owner FROM range(20) t(i)"
-    )
-    con.execute(
-        "CREATE TABLE touchpoints AS SELECT 'tp1' AS touchpoint_id, 'acct-0001' AS account_id, "
-        "?::TIMESTAMP AS ts, 'health_check' AS type",
-        [AS_OF - timedelta(days=2)],
-    )
-    con.execute(
-        "CREATE TABLE subscriptions AS SELECT account_id, 'new' AS kind, "
-        "?::DATE AS start_date, ?::DATE AS end_date FROM accounts",
-        [AS_OF - timedelta(days=30), AS_OF + timedelta(days=335)],
-    )
-    service.features.source = SimpleNamespace(con=con)
-    return service
-
-
 @pytest.fixture(scope="module")
 def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     """`up`: all works; `down`: the store is down and other dates' features fail; `keyless`."""
     store = f"sqlite:///{tmp_path_factory.mktemp('answers')}/store.db"
-    broken = planned_service()
+    broken = planned_service(20)
 
     def source_changed(as_of: Any) -> Any:
         raise SourceChangedError("source files changed since the service started")
 
     broken.features._compute = source_changed
-    working = create_app(test_settings(store_url=store, max_body_bytes=LIMIT), planned_service())
+    working = create_app(test_settings(store_url=store, max_body_bytes=LIMIT), planned_service(20))
     bare = create_app(test_settings(store_url=store, api_keys=""), make_service(n=5))
     with (
         TestClient(working) as up,

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
-import duckdb
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +13,7 @@ from fastapi.testclient import TestClient
 from actions.plan_config import load_plan_config
 from serving.app import create_app
 from store import Store
-from tests.support.serving import API_KEY, AS_OF, make_service, test_settings
+from tests.support.serving import API_KEY, AS_OF, planned_service, test_settings
 from tests.support.stores import DOWN
 
 AUTH = {"X-API-Key": API_KEY}
@@ -25,24 +23,7 @@ TOUCHED = "acct-0001"  # contacted in the source two days before the week
 
 @pytest.fixture(scope="module")
 def service():
-    svc = make_service(n=60)
-    con = duckdb.connect()
-    con.execute(
-        "CREATE TABLE accounts AS SELECT 'acct-' || lpad(i::VARCHAR, 4, '0') AS account_id, "
-        "CASE WHEN i % 2 = 0 THEN 'dana' ELSE 'lee' END AS csm_owner FROM range(60) t(i)"
-    )
-    con.execute(
-        "CREATE TABLE touchpoints AS SELECT 'tp1' AS touchpoint_id, ? AS account_id, "
-        "?::TIMESTAMP AS ts, 'health_check' AS type",
-        [TOUCHED, AS_OF - timedelta(days=2)],
-    )
-    con.execute(  # every account in a yearly term that began 30 days before the data ends
-        "CREATE TABLE subscriptions AS SELECT account_id, 'new' AS kind, "
-        "?::DATE AS start_date, ?::DATE AS end_date FROM accounts",
-        [AS_OF - timedelta(days=30), AS_OF + timedelta(days=335)],
-    )
-    svc.features.source = SimpleNamespace(con=con)
-    return svc
+    return planned_service(60, touched=TOUCHED)
 
 
 @pytest.fixture

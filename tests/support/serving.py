@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from types import SimpleNamespace
 
+import duckdb
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -155,3 +157,30 @@ class FakeUplift:
             "health_check": learned(0.0),
             "upsell_offer": unknown,
         }
+
+
+def planned_service(n: int, touched: str = "acct-0001") -> ScoringService:
+    """`make_service(n)` with a source to plan a week from.
+
+    Accounts owned by dana (even) and lee (odd), each in a yearly term that began 30 days
+    before the data ends; `touched` was contacted (a health check) two days before it.
+    """
+    service = make_service(n=n)
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE accounts AS SELECT 'acct-' || lpad(i::VARCHAR, 4, '0') AS account_id, "
+        "CASE WHEN i % 2 = 0 THEN 'dana' ELSE 'lee' END AS csm_owner FROM range(?) t(i)",
+        [n],
+    )
+    con.execute(
+        "CREATE TABLE touchpoints AS SELECT 'tp1' AS touchpoint_id, ? AS account_id, "
+        "?::TIMESTAMP AS ts, 'health_check' AS type",
+        [touched, AS_OF - timedelta(days=2)],
+    )
+    con.execute(
+        "CREATE TABLE subscriptions AS SELECT account_id, 'new' AS kind, "
+        "?::DATE AS start_date, ?::DATE AS end_date FROM accounts",
+        [AS_OF - timedelta(days=30), AS_OF + timedelta(days=335)],
+    )
+    service.features.source = SimpleNamespace(con=con)  # type: ignore[attr-defined]
+    return service
