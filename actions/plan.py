@@ -36,7 +36,8 @@ CANDIDATE_COLUMNS = (
 )  # fmt: skip
 LINE_COLUMNS = (
     "week", "account_id", "csm", "action", "arm", "probability", "hours", "saved_arr",
-    "expected_effect", "basis", "risk_tier", "why", "holdout_until", "renewal_date",
+    "expected_saved_arr", "expected_effect", "basis", "risk_tier", "why", "holdout_until",
+    "renewal_date",
 )  # fmt: skip
 PER_ACCOUNT = 3  # best actions kept per account before solving
 PER_CSM = 60  # at least this many best accounts kept per CSM before solving
@@ -50,10 +51,15 @@ class WeekPlan:
         lines: one row per planned account (`LINE_COLUMNS`); `arm` is `planned`, `control`
             (held back at random: not done this week) or `random` (assigned at random),
             `probability` the chance of that assignment.
-        value: expected saved ARR of the optimiser's lines (controls included).
+        value: saved ARR of the optimiser's lines (controls included) as they are ranked
+            (`saved_arr`: learned effects with the hidden selection CSMs make taken out,
+            which overstates what they save; `actions.ranking`).
         greedy_value: the same for the greedy plan (best value first) on the same problem.
         bound: no plan can be worth more (the LP relaxation of the unpruned problem).
         excluded: candidate lines left out, by rule.
+        expected_value: what the lines to do (planned and random, not controls) are
+            expected to save net of cost, at their stated effects (`expected_saved_arr`:
+            history alone), the figure to quote.
     """
 
     week: datetime
@@ -65,6 +71,7 @@ class WeekPlan:
     status: str
     seconds: float
     excluded: dict[str, int] = field(default_factory=dict)
+    expected_value: float = 0.0
 
     @property
     def gap(self) -> float:
@@ -286,8 +293,9 @@ def plan_week(
 ) -> WeekPlan:
     """The week's plan (see the module docstring); `candidates` has `CANDIDATE_COLUMNS`.
 
-    Optional candidate columns carried to the lines and their words: `expected_effect`,
-    `basis`, `churn_probability`, `upsell_probability`, `arr`, `days_to_renewal`, `driver`,
+    Optional candidate columns carried to the lines and their words: `expected_saved_arr`
+    (the stated value, `saved_arr` where missing), `expected_effect`, `basis`,
+    `churn_probability`, `upsell_probability`, `arr`, `days_to_renewal`, `driver`,
     `caution`, `expansion_arr`, and `renewal_date` (a control line is held back until it:
     `holdout_until`). `holdouts`: pairs still held back by earlier plans' controls (see
     `eligible`). `given`: pairs earlier plans gave in
@@ -317,6 +325,10 @@ def plan_week(
     for column, default in (("expected_effect", np.nan), ("basis", "playbook")):
         if column not in lines:
             lines[column] = default
+    if "expected_saved_arr" not in lines:
+        lines["expected_saved_arr"] = np.nan
+    stated = pd.to_numeric(lines["expected_saved_arr"], errors="coerce")
+    lines["expected_saved_arr"] = stated.fillna(lines["saved_arr"])
     renewal = pd.to_datetime(lines["renewal_date"]) if "renewal_date" in lines else pd.NaT
     lines["renewal_date"] = pd.Series(renewal, index=lines.index)
     lines["holdout_until"] = lines["renewal_date"].where(lines["arm"] == "control")
@@ -332,4 +344,5 @@ def plan_week(
         status=status,
         seconds=time.process_time() - started,
         excluded=excluded,
+        expected_value=float(lines.loc[lines["arm"] != "control", "expected_saved_arr"].sum()),
     )

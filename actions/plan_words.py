@@ -93,16 +93,37 @@ def why_account(line: Mapping[str, Any]) -> str:
 def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
     """Why this action: the playbook's or the model's reason, then its value and effect.
 
-    The effect is given here once; the reason says in words why (a learned action's
+    The value and effect given are the stated ones (history alone: `expected_saved_arr`,
+    `expected_effect`); a learned line also says what it was chosen at (`saved_arr`, with
+    the hidden selection CSMs make taken out), and a line history alone expects nothing of
+    says so. The effect is given here once; the reason says in words why (a learned action's
     reason leaves the figure out: `actions.ranking.effect_sentence`). A growth ask is
     "worth" its value rather than saving it, since most of it is expected expansion.
     """
     action = words(str(line["action"]))
     reason = str(line.get("reason") or "").strip()
-    saved = _number(line.get("saved_arr")) or 0.0
+    ranked = _number(line.get("saved_arr")) or 0.0
+    stated = _number(line.get("expected_saved_arr"))
+    saved = ranked if stated is None else stated
     effect = _number(line.get("expected_effect"))
-    if line.get("basis") == "learned" and effect is not None:
-        basis = f"learned from the team's history: churn {100 * effect:+.1f} pts"
+    hours = _number(line.get("hours"))
+    time = f" in {hours:g} h" if hours is not None else ""
+    learned = line.get("basis") == "learned" and effect is not None
+    points = 100 * (effect or 0.0)
+    chosen = (
+        f"chosen at {ranked:,.0f}, allowing for CSMs acting on accounts at more risk than the"
+        " data shows"
+    )
+    if learned and saved <= 0:
+        return (
+            f"{_a(action).capitalize()}{time}: {reason.rstrip('.')}. History alone shows it"
+            f" saving no ARR net of its cost (churn {points:+.1f} pts after it for accounts"
+            f" like this); {chosen}."
+        )
+    if learned:
+        basis = f"learned from the team's history: churn {points:+.1f} pts"
+        if abs(ranked - saved) >= 1:
+            basis += f"; {chosen}"
     else:
         assumed = config.assumed_for(_number(line.get("churn_probability")))
         basis = (
@@ -112,8 +133,6 @@ def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
     expansion = _number(line.get("expansion_arr"))
     if expansion:
         basis = f"{expansion:,.0f} of it expected expansion; {basis}"
-    hours = _number(line.get("hours"))
-    time = f" in {hours:g} h" if hours is not None else ""
     value = "be worth" if line["action"] in GROWTH_ASKS else "save"
     return (
         f"{_a(action).capitalize()}{time}: {reason.rstrip('.')}. "

@@ -10,6 +10,11 @@ the pessimistic effect (`ExpectedEffect.pessimistic`, the effect at the confiden
 `training/uplift/uplift.yaml`'s `confidence`) must still save more than the action costs.
 Where the playbook suggests the action for the account, its rule counts as evidence too and
 the bound is taken at `playbook_confidence` instead (`ExpectedEffect.suggested_pessimistic`).
+The effect that ranks has the hidden risk of the accounts CSMs chose taken out
+(`selection_bias`), which picks better actions but overstates what they do; a learned
+action is stated as history alone shows it (`RankedAction.expected_effect` and
+`expected_saved_arr`, `ExpectedEffect.stated`) beside what it was ranked at
+(`ranking_effect`, `ranking_saved_arr`).
 Then come the playbook's suggestions that history cannot judge for this account, in
 playbook order. A playbook suggestion whose learned effect does not pay is left out. Without
 learned effects the playbook decides alone. The diagnosis has the last word among learned
@@ -61,6 +66,9 @@ class ExpectedEffect:
     expansion: float | None = None  # expansion ARR the action adds, as a share of ARR
     # the bound where the playbook suggests the action (`playbook_confidence`; None: the same)
     suggested_pessimistic: float | None = None
+    # the effect as history alone shows it (None: `effect`), what the CSM is told; `effect`
+    # has the hidden selection CSMs are assumed to make taken out and ranks the actions
+    history: float | None = None
 
     def saved(self, arr: float, suggested: bool = False) -> tuple[float, float]:
         """(expected, pessimistic) ARR saved net of cost on an account worth `arr`.
@@ -76,6 +84,20 @@ class ExpectedEffect:
         bound = bound if _known(bound) else effect
         gain = self.expansion if self.expansion is not None and _known(self.expansion) else 0.0
         return (gain - effect) * arr - self.cost, (gain - bound) * arr - self.cost
+
+    def stated(self, arr: float) -> tuple[float | None, float]:
+        """(effect, ARR saved net of cost) as history alone shows them: what the CSM reads.
+
+        The ranking's effect has the hidden risk of the accounts CSMs chose taken out
+        (`selection_bias`); that picks better actions but overstates what they do. At the
+        actions it recommended on simulated worlds the ranking's effects were about twice the
+        truth, history's about right (docs/results.md, "What an action is stated to do").
+        """
+        effect = self.history if self.history is not None and _known(self.history) else None
+        if effect is None:
+            effect = self.effect if self.effect is not None and _known(self.effect) else None
+        gain = self.expansion if self.expansion is not None and _known(self.expansion) else 0.0
+        return effect, (gain - (effect or 0.0)) * arr - self.cost
 
 
 @dataclass(frozen=True)
@@ -98,11 +120,13 @@ class RankedAction:
     reason: str
     rules: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
-    expected_effect: float | None = None
+    expected_effect: float | None = None  # as history alone shows it (`ExpectedEffect.stated`)
     effect_std: float | None = None
-    expected_saved_arr: float | None = None
+    expected_saved_arr: float | None = None  # net of cost, from `expected_effect`
     basis: Basis = "playbook"
     basis_reason: str = ""
+    ranking_effect: float | None = None  # the effect that ranks, hidden selection taken out
+    ranking_saved_arr: float | None = None  # what the ranking and the weekly plan value it at
 
 
 def suggest(
@@ -196,6 +220,7 @@ def within_risk(
             effect=bounded(found.effect),
             pessimistic=bounded(found.pessimistic),
             suggested_pessimistic=bounded(found.suggested_pessimistic),
+            history=bounded(found.history),
         )
         for action, found in effects.items()
     }
@@ -242,6 +267,7 @@ def rank(
         saved, sure = found.saved(value, suggested=s is not None)
         if saved <= 0 or sure <= 0:
             continue
+        stated, stated_saved = found.stated(value)
         learned.append(
             (
                 saved,
@@ -251,11 +277,13 @@ def rank(
                     reason=s.reason if s else effect_sentence(action),
                     rules=s.rules if s else (),
                     features=s.features if s else (),
-                    expected_effect=effect,
+                    expected_effect=stated,
                     effect_std=found.std,
-                    expected_saved_arr=saved,
+                    expected_saved_arr=stated_saved,
                     basis="learned",
                     basis_reason=found.basis_reason,
+                    ranking_effect=effect,
+                    ranking_saved_arr=saved,
                 ),
             )
         )
@@ -392,7 +420,7 @@ def per_account(
 
     Args:
         effects: e.g. `UpliftModel.effects(X)`: action -> (effect, std, basis, reason
-            [, pessimistic[, expansion[, pessimistic where suggested]]]) arrays.
+            [, pessimistic[, expansion[, pessimistic where suggested[, history]]]]) arrays.
         costs: action -> cost in ARR currency (missing = 0).
     """
     costs = costs or {}
@@ -402,6 +430,7 @@ def per_account(
         bound = rest[0] if rest and rest[0] is not None else None
         gain = rest[1] if len(rest) > 1 and rest[1] is not None else None
         relaxed = rest[2] if len(rest) > 2 and rest[2] is not None else None
+        history = rest[3] if len(rest) > 3 and rest[3] is not None else None
         if not accounts:
             accounts = [{} for _ in range(len(effect))]
         for i in range(len(effect)):
@@ -414,6 +443,7 @@ def per_account(
                 None if bound is None else _number(bound[i]),
                 None if gain is None else _number(gain[i]),
                 None if relaxed is None else _number(relaxed[i]),
+                None if history is None else _number(history[i]),
             )
     return accounts
 

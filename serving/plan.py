@@ -156,10 +156,12 @@ def candidate_lines(
     for score in scores:
         arr = float(score.arr) if score.arr is not None and _known(score.arr) else None
         for action in score.actions:
-            if action.basis == "learned" and _known(action.expected_saved_arr):
-                saved = float(action.expected_saved_arr)  # type: ignore[arg-type]
+            stated = action.expected_saved_arr
+            if action.basis == "learned" and _known(action.ranking_saved_arr):
+                saved = float(action.ranking_saved_arr)  # type: ignore[arg-type]
             elif arr is not None:
                 saved = config.assumed_for(score.churn_probability) * arr - cost(action.action)
+                stated = saved
             else:
                 continue  # neither a learned value nor an ARR to value it by
             expansion = 0.0
@@ -174,6 +176,7 @@ def candidate_lines(
                     "csm": context.owners.get(score.account_id),
                     "action": action.action,
                     "saved_arr": saved + expansion,
+                    "expected_saved_arr": None if stated is None else stated + expansion,
                     "expansion_arr": expansion,
                     "risk_tier": score.risk_tier,
                     "last_touch": context.last_touch.get(score.account_id),
@@ -263,7 +266,7 @@ def unknown_owners(
 
 STORED_COLUMNS = (
     "account_id", "csm", "action", "arm", "probability", "hours", "saved_arr", "why",
-    "holdout_until", "renewal_date",
+    "holdout_until", "renewal_date", "expected_saved_arr",
 )  # fmt: skip
 
 
@@ -335,7 +338,11 @@ def build_plan(
 
 
 def summary(built: BuiltPlan) -> dict[str, Any]:
-    """The plan's figures: value, greedy value, bound, lines per arm, lines left out by rule."""
+    """The plan's figures, lines per arm and lines left out by rule.
+
+    Value, greedy value and bound are as the plan ranked the lines; `expected_value` is what
+    the lines to do are expected to save as history shows it, the figure to quote.
+    """
     plan = built.plan
     return {
         "as_of": built.as_of.isoformat(),
@@ -343,6 +350,7 @@ def summary(built: BuiltPlan) -> dict[str, Any]:
         "greedy_value": round(plan.greedy_value, 2),
         "bound": round(plan.bound, 2),
         "random_value": round(plan.random_value, 2),
+        "expected_value": round(plan.expected_value, 2),
         "status": plan.status,
         "lines": {str(k): int(v) for k, v in plan.lines["arm"].value_counts().items()},
         "excluded": dict(plan.excluded),

@@ -79,7 +79,11 @@ def with_outcomes(con: Any, lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_model_effects(service: Any, lines: pd.DataFrame) -> pd.DataFrame:
-    """Fill `expected_effect` from the service's uplift champion where the line lacks one."""
+    """Fill `expected_effect` from the service's uplift champion where the line lacks one.
+
+    The effect as stated (history alone, `ExpectedEffect.stated`), which the randomized
+    slice then checks.
+    """
     bundle = service.models.bundle
     if bundle.effects is None or lines.empty:
         return lines
@@ -94,7 +98,7 @@ def with_model_effects(service: Any, lines: pd.DataFrame) -> pd.DataFrame:
             found = effects.get(str(lines.at[i, "action"]))
             missing = pd.isna(lines.at[i, "expected_effect"])  # type: ignore[arg-type]
             if missing and found and found.basis == "learned":
-                lines.at[i, "expected_effect"] = found.effect
+                lines.at[i, "expected_effect"] = found.stated(0.0)[0]  # as the CSM read it
     return lines
 
 

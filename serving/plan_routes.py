@@ -45,7 +45,14 @@ class PlanLineOut(BaseModel):
     )
     assignment_probability: float = Field(description="The chance of this line's arm.")
     hours: float | None
-    expected_saved_arr: float | None = Field(description="Net of the action's cost.")
+    expected_saved_arr: float | None = Field(
+        description="What the line is expected to save net of the action's cost, as history"
+        " alone shows it (null for a line planned before retain kept it)."
+    )
+    ranking_saved_arr: float | None = Field(
+        description="The value the plan chose the line at: learned effects with the hidden"
+        " selection CSMs make taken out, which overstates what it saves."
+    )
     why: str | None = Field(description="Why this account and this action, in words.")
 
 
@@ -56,7 +63,14 @@ class PlanOut(BaseModel):
     week: date = Field(description="The Monday the plan's week starts on.")
     csm: str | None
     model_version: str | None
-    value: float | None = Field(description="Expected saved ARR of the optimised lines.")
+    expected_value: float | None = Field(
+        description="What the whole plan's lines to do (controls excluded) are expected to"
+        " save net of cost, as history alone shows it: the figure to quote."
+    )
+    value: float | None = Field(
+        description="Saved ARR of the optimised lines as the plan ranked them (overstated:"
+        " see ranking_saved_arr); compare it with greedy_value and bound."
+    )
     greedy_value: float | None = Field(description="The same for the greedy plan.")
     bound: float | None = Field(description="No plan within the limits is worth more.")
     hours_available: float | None = Field(description="The CSM's hours for the week.")
@@ -149,6 +163,7 @@ async def plan(
         week=start.date(),
         csm=csm,
         model_version=stored["model_version"],
+        expected_value=summary.get("expected_value"),
         value=summary.get("value"),
         greedy_value=summary.get("greedy_value"),
         bound=summary.get("bound"),
@@ -164,7 +179,8 @@ async def plan(
                 arm=row["arm"],
                 assignment_probability=float(row["assignment_probability"]),
                 hours=row["hours"],
-                expected_saved_arr=row["expected_value"],
+                expected_saved_arr=row["stated_value"],
+                ranking_saved_arr=row["expected_value"],
                 why=row["reason"],
             )
             for row in lines.astype(object).where(lines.notna(), None).to_dict("records")

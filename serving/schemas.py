@@ -126,17 +126,33 @@ class ActionOut(BaseModel):
     expected_effect: float | None = Field(
         default=None,
         description=(
-            "Expected change in churn probability (negative helps), if known. A learned effect"
-            " has uplift.yaml's selection_bias (the hidden risk of the accounts CSMs chose to"
-            " act on; growth_selection_bias for a growth ask) taken out where it is above 0;"
-            " basis_reason says so."
+            "Expected change in churn probability (negative helps), if known: a learned"
+            " effect as the CS team's history alone shows it (with what history saw the"
+            " action fix). On simulated worlds it was nearer the truth at the recommended"
+            " actions than ranking_effect (mean absolute error 9 against 17 pts)."
         ),
     )
     effect_std: float | None = Field(
         default=None, description="Standard error of expected_effect (null when not learned)."
     )
     expected_saved_arr: float | None = Field(
-        default=None, description="-expected_effect x ARR - the action's cost (null if unknown)."
+        default=None,
+        description="-expected_effect x ARR (+ expected expansion) - the action's cost (null if"
+        " unknown). It can be 0 or less for a recommended action: see ranking_saved_arr.",
+    )
+    ranking_effect: float | None = Field(
+        default=None,
+        description=(
+            "The learned effect the actions are ranked and gated by: expected_effect with"
+            " uplift.yaml's selection_bias (the hidden risk of the accounts CSMs chose to act"
+            " on; growth_selection_bias for a growth ask) taken out. It picks better actions"
+            " and overstates what they do (about twice the truth on simulated worlds)."
+        ),
+    )
+    ranking_saved_arr: float | None = Field(
+        default=None,
+        description="-ranking_effect x ARR (+ expansion) - cost: what the ranking and the"
+        " weekly plan value the action at.",
     )
     basis: Literal["learned", "playbook"] = Field(
         default="playbook",

@@ -334,6 +334,8 @@ class ScoringService:
                 expected_effect=ranked_action.expected_effect,
                 effect_std=ranked_action.effect_std,
                 expected_saved_arr=ranked_action.expected_saved_arr,
+                ranking_effect=ranked_action.ranking_effect,
+                ranking_saved_arr=ranked_action.ranking_saved_arr,
                 basis=ranked_action.basis,
                 basis_reason=ranked_action.basis_reason,
             )

@@ -18,7 +18,7 @@ TOUCHPOINT_COLUMNS = (
 PLAN_LINE_COLUMNS = (
     "plan_line_id", "plan_id", "week", "account_id", "owner", "action", "arm",
     "assignment_probability", "expected_value", "hours", "reason", "holdout_until",
-    "renewal_date",
+    "renewal_date", "stated_value",
 )  # fmt: skip
 PLAN_COLUMNS = ("plan_id", "week", "model_version", "summary", "created_at")
 SCORE_COLUMNS = (
@@ -132,7 +132,8 @@ class PlanLine:
         arm: `planned`, `control` (randomly held back) or `random` (randomly assigned).
         assignment_probability: the probability this line's arm was assigned with
             (1.0 for a plain optimised line), for unconfounded estimation later.
-        expected_value: expected saved ARR minus cost, if known.
+        expected_value: saved ARR net of cost the line was chosen at (learned effects with
+            the hidden selection CSMs make taken out), if known.
         hours: CSM hours the action takes.
         reason: why this account and this action, in words.
         holdout_until: for a `control` line, the account's next renewal when planned: until
@@ -141,6 +142,8 @@ class PlanLine:
         renewal_date: the account's next renewal when planned (None: not known). A
             `planned` or `random` line gave the account its action for that term, so later
             plans of the term do not draw it as a control (`Store.given`).
+        stated_value: the saved ARR net of cost the line is expected to bring, as history
+            alone shows it: the figure to quote (None: a line stored before it was kept).
     """
 
     plan_line_id: str
@@ -154,6 +157,7 @@ class PlanLine:
     reason: str | None = None
     holdout_until: date | None = None
     renewal_date: date | None = None
+    stated_value: float | None = None
 
     def __post_init__(self) -> None:
         if self.arm not in ("planned", "control", "random"):
@@ -168,7 +172,8 @@ def plan_lines(plan_id: str, rows: Sequence[Mapping[Any, Any]]) -> list[PlanLine
     """A plan's lines as stored, from the rows of `actions.plan`'s plan frame.
 
     Each row has `account_id`, `action`, `arm`, `probability`, `csm`, `saved_arr`, `hours`
-    and `why`; the line id is `<plan_id>-<account_id>` (one line per account and plan).
+    and `why`, optionally `holdout_until`, `renewal_date` and `expected_saved_arr`; the line
+    id is `<plan_id>-<account_id>` (one line per account and plan).
     """
     return [
         PlanLine(
@@ -183,9 +188,15 @@ def plan_lines(plan_id: str, rows: Sequence[Mapping[Any, Any]]) -> list[PlanLine
             reason=str(row["why"]),
             holdout_until=_day(row.get("holdout_until")) if row["arm"] == "control" else None,
             renewal_date=_day(row.get("renewal_date")),
+            stated_value=_number(row.get("expected_saved_arr")),
         )
         for row in rows
     ]
+
+
+def _number(value: Any) -> float | None:
+    """A float; None when missing."""
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _day(value: Any) -> date | None:

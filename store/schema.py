@@ -66,6 +66,7 @@ def build_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("reason", sa.Text),
         sa.Column("holdout_until", sa.Date),
         sa.Column("renewal_date", sa.Date),
+        sa.Column("stated_value", sa.Float),
         sa.CheckConstraint(f"arm IN {ARMS}", name="plan_line_arm"),
         sa.CheckConstraint(
             "assignment_probability >= 0 AND assignment_probability <= 1",
@@ -99,28 +100,32 @@ def _create_v1(connection: sa.Connection, metadata: sa.MetaData) -> None:
     metadata.create_all(connection, tables=tables)
 
 
-def _add_date_column(column: str) -> Migration:
+def _add_line_column(column: str, sql_type: str = "DATE") -> Migration:
     def add(connection: sa.Connection, metadata: sa.MetaData) -> None:
         lines = table(metadata, "plan_lines")
         inspected = sa.inspect(connection).get_columns(lines.name, lines.schema)
         if column not in {c["name"] for c in inspected}:  # a store made before the column
             name = lines.name if lines.schema is None else f'"{lines.schema}"."{lines.name}"'
-            connection.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN {column} DATE"))
+            connection.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN {column} {sql_type}"))
 
     return add
 
 
-_add_holdout_until = _add_date_column("holdout_until")
+_add_holdout_until = _add_line_column("holdout_until")
 """A control line keeps its account out of the action until this date (its renewal)."""
-_add_renewal_date = _add_date_column("renewal_date")
+_add_renewal_date = _add_line_column("renewal_date")
 """The renewal a line was planned before: a planned or random line of the same term makes
 its account ineligible as a control for that action (it already had it)."""
+_add_stated_value = _add_line_column("stated_value", "DOUBLE PRECISION")
+"""The saved ARR a line is expected to bring as history alone shows it, beside the value it
+was chosen at (`expected_value`, which overstates it)."""
 
 
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("touchpoints, plans and plan lines, the score log", _create_v1),
     ("plan lines: holdout_until, a control held back until the renewal", _add_holdout_until),
     ("plan lines: renewal_date, the term a line's action was given in", _add_renewal_date),
+    ("plan lines: stated_value, the saved ARR history alone expects", _add_stated_value),
 )
 """Migration n+1 is MIGRATIONS[n]: append, never edit one that has shipped."""
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -40,7 +40,6 @@ Run: `retain closed-loop` (`retain/cli.py`); `make closed-loop`.
 
 from __future__ import annotations
 
-import copy
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -61,9 +60,15 @@ from actions.tiers import risk_tiers
 from features.contract import ACTION_CODES
 from simulator.closed_loop import LiveWorld
 from store import Plan, Store, Touchpoint, combine_touchpoints, plan_lines
-from training.closed_loop_score import ArmResult, LoopReport, MonthResult, score_month
+from training.closed_loop_score import (
+    ArmResult,
+    LoopReport,
+    MonthResult,
+    line_claims,
+    score_month,
+)
 from training.uplift.config import UpliftConfig, load_uplift_config
-from training.uplift.model import UpliftModel, fit_uplift
+from training.uplift.model import fit_uplift
 from training.uplift.policy_eval import product_playbook
 
 ARMS = ("randomized", "not_randomized", "playbook")
@@ -220,18 +225,25 @@ def run_arm(
             )
         history = None  # the effects as history alone shows them, where a prior moved them
         if model.config.hidden_risk() > 0:
-            alone = model.config.model_copy(
-                update={"selection_bias": 0.0, "growth_selection_bias": 0.0}
-            )
-            history = _with_config(model, alone).effects(scored)
+            history = {
+                a: e if e.history is None else e._replace(effect=e.history)
+                for a, e in effects.items()
+            }
         month = score_month(
             arm, now, scored, effects, lived.effects, lived.touchpoints, costs, history
+        )
+        values = scored.set_index(scored["account_id"].astype(str))["arr"]
+        claimed, stated, true = line_claims(
+            plan.lines, lived.touchpoints, lived.effects, values, costs
         )
         month = replace(
             month,
             lines={str(a): int(n) for a, n in plan.lines["arm"].value_counts().items()},
             training_rows=len(known.labelled),
             fixes="; ".join(f"{f.action}:{f.cause} {f.rate:.2f}" for f in model.fixes_),
+            claimed_arr_net=claimed,
+            stated_arr_net=stated,
+            lines_true_arr_net=true,
         )
         months.append(month)
         report(
@@ -243,13 +255,6 @@ def run_arm(
     result.stored_touchpoints = len(store.touchpoints())
     result.stored_plans = len(store.plans())
     return result
-
-
-def _with_config(model: UpliftModel, config: UpliftConfig) -> UpliftModel:
-    """A shallow copy of `model` that judges with `config` (the fitted parts shared)."""
-    other = copy.copy(model)
-    other.config = config
-    return other
 
 
 @dataclass(frozen=True)
@@ -315,8 +320,9 @@ def candidate_frame(
 ) -> pd.DataFrame:
     """Candidate lines as the service builds them (`serving.plan.candidate_lines`' rule).
 
-    A learned action is worth its expected saved ARR net of cost; a playbook suggestion
-    history cannot judge, the plan file's `assumed_effect` x ARR minus its cost. (The
+    A learned action is worth the saved ARR net of cost it is ranked at (its stated one,
+    history's, goes beside it); a playbook suggestion history cannot judge, the plan file's
+    `assumed_effect` x ARR minus its cost. (The
     service adds an upsell pitch's expected expansion from the upsell model; the loop
     trains no upsell model, so a playbook upsell pitch is valued on churn alone.)
     """
@@ -326,16 +332,18 @@ def candidate_frame(
     for i, account in enumerate(scored["account_id"].astype(str)):
         arr = float(values[i])
         for action in ranked[i]:
-            if action.basis == "learned" and action.expected_saved_arr is not None:
-                saved = float(action.expected_saved_arr)
+            stated = action.expected_saved_arr
+            if action.basis == "learned" and action.ranking_saved_arr is not None:
+                saved = float(action.ranking_saved_arr)
             else:
-                saved = config.assumed_effect * arr - costs.get(action.action, 0.0)
+                saved = stated = config.assumed_effect * arr - costs.get(action.action, 0.0)
             rows.append(
                 {
                     "account_id": account,
                     "csm": known.owners.get(account),
                     "action": action.action,
                     "saved_arr": saved,
+                    "expected_saved_arr": stated,
                     "risk_tier": tiers[i],
                     "last_touch": known.last_touch.get(account),
                     "reason": action.reason,

@@ -57,6 +57,11 @@ class MonthResult:
     # what the learner saw each action fix by the next snapshot (`UpliftModel.fixes_`),
     # "action:cause rate" joined by "; "
     fixes: str = ""
+    # the plan lines done this month (`line_claims`), net of cost: the saved ARR they were
+    # chosen at, the one stated for them (history alone), and the truth's
+    claimed_arr_net: float = float("nan")
+    stated_arr_net: float = float("nan")
+    lines_true_arr_net: float = float("nan")
 
     def row(self) -> dict[str, Any]:
         flat = {k: v for k, v in self.__dict__.items() if k not in ("lines", "mae_by_action")}
@@ -84,6 +89,10 @@ class ArmResult:
     @property
     def saved_arr_net(self) -> float:
         return float(sum(m.saved_arr_net for m in self.months))
+
+    def total(self, name: str) -> float:
+        """A `MonthResult` figure summed over the months (NaN months left out)."""
+        return float(np.nansum([getattr(m, name) for m in self.months]))
 
 
 @dataclass
@@ -128,6 +137,15 @@ class LoopReport:
             lines.append(
                 f"  {name}: {arm.saved_arr:,.0f} ({arm.saved_arr_net:,.0f}){versus} |"
                 f" {arm.final_arr:,.0f} | {', '.join(f'{k} {int(v)}' for k, v in counts.items())}"
+            )
+        lines.append("")
+        lines.append(
+            "the plan lines done, net of cost: chosen at | stated at (history alone) | true"
+        )
+        for name, arm in self.arms.items():
+            lines.append(
+                f"  {name}: {arm.total('claimed_arr_net'):,.0f} |"
+                f" {arm.total('stated_arr_net'):,.0f} | {arm.total('lines_true_arr_net'):,.0f}"
             )
         lines.append("")
         lines.append(
@@ -229,6 +247,35 @@ def score_month(
         mae_history_pts=history * 100,
         zero_error_pts=float(np.abs(rows[has_truth]).mean() * 100) if has_truth.any() else np.nan,
     )
+
+
+def line_claims(
+    lines: pd.DataFrame,
+    done: pd.DataFrame,
+    true_effects: pd.DataFrame,
+    arr: pd.Series,
+    costs: dict[str, float],
+) -> tuple[float, float, float]:
+    """(chosen at, stated at, true) saved ARR net of cost of the plan lines that were done.
+
+    `lines`: the month's plan (`saved_arr`, `expected_saved_arr`, `arm`); `done`: the
+    touchpoints lived (`account_id`, `type`); `true_effects`: the simulator's (`account_id`,
+    `action`, `effect`); `arr` by account id. Controls are never done, so never counted.
+    """
+    doing = lines[lines["arm"] != "control"].assign(
+        account_id=lambda f: f["account_id"].astype(str)
+    )
+    pairs = done[["account_id", "type"]].astype(str).drop_duplicates()
+    pairs = pairs.rename(columns={"type": "action"})
+    hit = doing.merge(pairs, on=["account_id", "action"])
+    truth = true_effects.assign(account_id=true_effects["account_id"].astype(str))
+    hit = hit.merge(
+        truth[["account_id", "action", "effect"]], on=["account_id", "action"], how="left"
+    )
+    value = hit["account_id"].map(arr).astype(float)
+    cost = hit["action"].map(lambda a: costs.get(a, 0.0)).astype(float)
+    true = float((-hit["effect"].astype(float) * value - cost).sum())
+    return float(hit["saved_arr"].sum()), float(hit["expected_saved_arr"].sum()), true
 
 
 def _learned(effects: dict[str, Any], n: int) -> np.ndarray:

@@ -42,13 +42,20 @@ def _plan(request: Request, service: Any, csm: str | None) -> dict[str, Any]:
     doing = [r for r in rows if r["arm"] != "control"]
     return {
         "week": week,
-        "lines": sorted(rows, key=lambda r: (r["arm"] == "control", -(r["expected_value"] or 0))),
+        "lines": sorted(rows, key=lambda r: (r["arm"] == "control", -_stated(r))),
         "done": done_ids,
         "owners": sorted({str(o) for o in store.plan_lines(week.date())["owner"].dropna()}),
         "capacity": planner.config.csm_hours.of(csm) if csm else None,
         "hours_planned": float(sum(r["hours"] or 0 for r in doing)),
+        "expected": float(sum(_stated(r) for r in doing)),
         "hours_done": float(sum(r["hours"] or 0 for r in doing if r["plan_line_id"] in done_ids)),
     }
+
+
+def _stated(line: dict[str, Any]) -> float:
+    """A line's expected saved ARR as history shows it (as ranked for a line stored before)."""
+    found = line["stated_value"] if line["stated_value"] is not None else line["expected_value"]
+    return float(found or 0.0)
 
 
 @router.get("/plan")

@@ -83,6 +83,31 @@ def test_a_renewal_decided_before_the_week_starts_is_not_planned() -> None:
     assert len(plan.lines) > 0
 
 
+def test_the_plan_is_chosen_at_its_ranking_values_and_quoted_at_its_stated_ones() -> None:
+    cfg = config(
+        csm_hours={"default": 100}, experiments={"control_share": 0.3, "random_share": 0.2}
+    )
+    given = candidates(200, seed=6).assign(last_touch=np.datetime64("NaT"))
+    plain = plan_week(given, cfg, WEEK)
+    # stated at a third of what it was ranked at (history alone), except one unknown line
+    given["expected_saved_arr"] = given["saved_arr"] / 3
+    given.loc[0, "expected_saved_arr"] = None
+    plan = plan_week(given, cfg, WEEK)
+    chosen = ["account_id", "action", "arm", "saved_arr"]
+    pd.testing.assert_frame_equal(plan.lines[chosen], plain.lines[chosen])  # same choice
+    assert plan.value == plain.value
+    lines = plan.lines.set_index(["account_id", "action"])
+    stated = given.set_index(["account_id", "action"])["expected_saved_arr"]
+    wanted = stated.reindex(lines.index).fillna(lines["saved_arr"])
+    np.testing.assert_allclose(lines["expected_saved_arr"], wanted)
+    doing = lines["arm"] != "control"
+    assert (~doing).any() and (lines["arm"] == "random").any()
+    assert plan.expected_value == pytest.approx(lines.loc[doing, "expected_saved_arr"].sum())
+    # without stated values the plan quotes its ranking values (controls are not done)
+    assert plain.expected_value == pytest.approx(plain.lines.loc[
+        plain.lines["arm"] != "control", "saved_arr"].sum())  # fmt: skip
+
+
 def test_optimum_beats_greedy_and_stays_under_the_bound() -> None:
     plan = plan_week(candidates(200, seed=5, csms=("dana", "lee", "kim")), config(), WEEK)
     assert plan.greedy_value <= plan.value + 1e-6

@@ -34,7 +34,8 @@ def _learned_line(action: str, effect: ExpectedEffect, tier: str = "low") -> dic
     found = ranked[0]
     return {
         "action": action, "reason": found.reason, "basis": found.basis,
-        "expected_effect": found.expected_effect, "saved_arr": found.expected_saved_arr,
+        "expected_effect": found.expected_effect, "saved_arr": found.ranking_saved_arr,
+        "expected_saved_arr": found.expected_saved_arr,
         "hours": CONFIG.hours[action], "risk_tier": tier, "churn_probability": 0.3,
     }  # fmt: skip
 
@@ -44,6 +45,20 @@ def test_a_learned_line_gives_its_effect_once() -> None:
     words = why_action(line, CONFIG)
     assert re.findall(r"[+-]?\d+(?:\.\d+)? pts", words) == ["-10.0 pts"], words
     assert "how accounts like this did after the CS team's training" in words
+
+
+def test_a_learned_line_states_what_history_shows_and_what_it_was_chosen_at() -> None:
+    cleared = ExpectedEffect(-0.10, 0.01, "learned", "", cost=50.0, history=-0.04)
+    words = why_action(_learned_line("training", cleared), CONFIG)
+    assert "Expected to save 350 ARR net of its cost" in words, words
+    assert re.findall(r"[+-]?\d+(?:\.\d+)? pts", words) == ["-4.0 pts"], words
+    assert "chosen at 950, allowing for CSMs acting on accounts at more risk" in words, words
+    # history alone shows no saving: the line says so instead of a negative saving
+    doubtful = ExpectedEffect(-0.10, 0.01, "learned", "", cost=50.0, history=0.01)
+    words = why_action(_learned_line("training", doubtful), CONFIG)
+    assert "Expected to save" not in words and "-150" not in words, words
+    assert "History alone shows it saving no ARR net of its cost (churn +1.0 pts" in words
+    assert "chosen at 950" in words, words
 
 
 def test_a_learned_growth_ask_is_worth_its_value_with_its_effect_once() -> None:

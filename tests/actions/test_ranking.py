@@ -59,6 +59,29 @@ def test_learned_actions_rank_by_saved_arr_net_of_cost():
     assert ranked[1].basis == LEARNED
 
 
+def test_actions_rank_on_the_cleared_effect_and_are_stated_as_history_shows_them():
+    # `selection_bias` makes both look more helpful than history does; the review more so
+    effects = {
+        "health_check": ExpectedEffect(-0.08, 0.01, LEARNED, "", cost=50, history=-0.03),
+        "business_review": ExpectedEffect(-0.10, 0.01, LEARNED, "", cost=300, history=0.01),
+    }
+    ranked = rank([], effects, 50_000)
+    assert [r.action for r in ranked] == ["business_review", "health_check"]
+    review, check = ranked
+    assert review.ranking_effect == pytest.approx(-0.10)
+    assert review.ranking_saved_arr == pytest.approx(0.10 * 50_000 - 300)
+    # history alone shows the review saving nothing: it is stated so, still ranked first
+    assert review.expected_effect == pytest.approx(0.01)
+    assert review.expected_saved_arr == pytest.approx(-0.01 * 50_000 - 300)
+    assert check.expected_saved_arr == pytest.approx(0.03 * 50_000 - 50)
+    # without a history effect (an older model) the ranking's effect is stated
+    older = rank([], {"health_check": ExpectedEffect(-0.08, 0.01, LEARNED, "", cost=50)}, 50_000)
+    assert older[0].expected_saved_arr == older[0].ranking_saved_arr == 0.08 * 50_000 - 50
+    # and it stops at the churn there is, as the ranking's does
+    bounded = within_risk({"training": ExpectedEffect(-0.3, 0.01, LEARNED, "", history=-0.25)}, 0.2)
+    assert bounded is not None and bounded["training"].history == pytest.approx(-0.2)
+
+
 def test_an_unknown_arr_leaves_the_playbook_to_decide():
     effects = {"training": ExpectedEffect(-0.2, 0.01, LEARNED, "learned")}
     ranked = rank(suggest([_rule("health_check", 10)]), effects, float("nan"))
@@ -139,6 +162,12 @@ def test_batch_ranking_reads_the_pessimistic_effect_when_the_model_gives_one():
     effects = {"training": (effect, std, [LEARNED] * 2, [""] * 2, bound)}
     result = next_best_actions(effects, np.array([10_000.0, 10_000.0]), {"training": 100.0})
     assert [best_action(r) for r in result] == ["training", NO_ACTION]
+    # the model's history effect (its eighth array) is what the account's action states
+    history = np.array([-0.02, -0.02])
+    full = {"training": (effect, std, [LEARNED] * 2, [""] * 2, bound, None, None, history)}
+    (first, _) = next_best_actions(full, np.array([10_000.0, 10_000.0]), {"training": 100.0})
+    assert first[0].expected_effect == pytest.approx(-0.02)
+    assert first[0].ranking_effect == pytest.approx(-0.05)
 
 
 def test_why_none_says_whether_nothing_pays_or_nothing_pays_surely():

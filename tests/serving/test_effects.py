@@ -46,6 +46,7 @@ def test_actions_carry_effect_uncertainty_basis_and_saved_arr(served):
     for score in scores:
         # The call cuts churn by 10 points, or by all the churn there is, minus its cost.
         effect = max(-0.10, -score["churn_probability"])
+        stated = max(-0.06, -score["churn_probability"])  # as history alone shows it
         if -effect * score["arr"] <= 500.0:  # not worth its cost: never recommended
             assert "exec_sponsor_call" not in [a["action"] for a in score["actions"]]
             continue
@@ -53,14 +54,17 @@ def test_actions_carry_effect_uncertainty_basis_and_saved_arr(served):
         top = score["actions"][0]
         assert score["next_best_action"] == "exec_sponsor_call" == top["action"]
         assert top["basis"] == "learned"
-        assert top["expected_effect"] == pytest.approx(effect)
+        assert top["ranking_effect"] == pytest.approx(effect)
+        assert top["ranking_saved_arr"] == pytest.approx(-effect * score["arr"] - 500.0)
+        assert top["expected_effect"] == pytest.approx(stated)  # what the CSM reads
         assert top["effect_std"] == pytest.approx(0.02)
-        assert top["expected_saved_arr"] == pytest.approx(-effect * score["arr"] - 500.0)
+        assert top["expected_saved_arr"] == pytest.approx(-stated * score["arr"] - 500.0)
         assert top["reason"]
         actions = [a["action"] for a in score["actions"]]
         assert "health_check" not in actions  # learned to save nothing: not recommended
         for later in score["actions"][1:]:
             assert later["basis"] == "playbook" and later["expected_effect"] is None
+            assert later["ranking_effect"] is None and later["ranking_saved_arr"] is None
             assert later["rules"]  # playbook actions keep their rules and reasons
     assert called > 10  # the call pays for many of the 40 accounts
 

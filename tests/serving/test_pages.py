@@ -192,6 +192,30 @@ def test_the_account_page_shows_why_and_what_to_do(client: TestClient, world: Pa
         assert f"<h2>{heading}</h2>" in html
 
 
+def test_a_learned_action_reads_as_history_shows_it_beside_what_it_was_ranked_at(
+    client: TestClient, world: PagesWorld
+) -> None:
+    from serving.pages.render import points
+
+    sign_in(client, world.manager)
+    ids = shown_ids(client.get("/app").text)
+    scores = api_scores(client, ids)
+    shown = 0
+    for account, score in scores.items():
+        learned = [a for a in score["actions"] if a["basis"] == "learned"]
+        if not learned:
+            continue
+        top = learned[0]
+        html = client.get(f"/app/accounts/{quote(account)}").text
+        said = f"Expected effect on churn risk: <strong>{points(top['expected_effect'])}</strong>"
+        assert said in html
+        assert f"ranked at {points(top['ranking_effect'])}, allowing for CSMs" in html
+        if top["expected_saved_arr"] <= 0:
+            assert "history alone shows it saving no ARR net of its cost" in html
+        shown += 1
+    assert shown > 0
+
+
 def test_recording_a_touchpoint_needs_the_token_and_lands_in_the_store(
     client: TestClient, world: PagesWorld
 ) -> None:
@@ -223,6 +247,13 @@ def test_marking_a_plan_line_done_records_its_touchpoint(
     html = client.get("/app/plan").text
     lines = re.findall(r'action="/app/plan/lines/([^"/]+)/done"', html)
     assert lines, "the CSM has lines to do this week"
+    # the week's figure to quote: the lines to do at their value as history shows it
+    store = Store(world.settings.store_url)
+    planned = store.plan_lines(max(store.plans()["week"]), world.csm_owner)
+    doing = planned[planned["arm"] != "control"]
+    assert doing["stated_value"].notna().all()
+    expected = f'data-testid="expected">${doing["stated_value"].sum():,.0f}</span>'
+    assert expected in html
     answer = client.post(f"/app/plan/lines/{lines[0]}/done", data={"csrf_token": csrf})
     assert answer.status_code == 200
     stored = Store(world.settings.store_url).touchpoints()

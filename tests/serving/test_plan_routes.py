@@ -13,7 +13,14 @@ from fastapi.testclient import TestClient
 from actions.plan_config import load_plan_config
 from serving.app import create_app
 from store import Store
-from tests.support.serving import API_KEY, AS_OF, planned_service, test_settings
+from tests.support.serving import (
+    API_KEY,
+    AS_OF,
+    FakeUplift,
+    make_bundle,
+    planned_service,
+    test_settings,
+)
 from tests.support.stores import DOWN
 
 AUTH = {"X-API-Key": API_KEY}
@@ -50,6 +57,25 @@ def test_a_csm_gets_their_lines_within_their_hours(client: TestClient) -> None:
     assert body["value"] <= body["bound"] + 1e-6 and body["greedy_value"] <= body["value"] + 1e-6
     assert all(line["why"].startswith("This account: ") for line in body["lines"])
     assert body["week"] == AS_OF.date().isoformat()
+
+
+def test_a_learned_line_is_chosen_at_its_ranking_value_and_quoted_as_history_shows_it(
+    store_url: str,
+) -> None:
+    # the fake call: 10 pts less churn as ranked, 6 as history alone shows it
+    service = planned_service(60, touched=TOUCHED, bundle=make_bundle(uplift=FakeUplift()))
+    with TestClient(create_app(test_settings(store_url=store_url), service)) as client:
+        body = client.get("/v1/plan", headers=AUTH).json()
+    calls = [line for line in body["lines"] if line["action"] == "exec_sponsor_call"]
+    assert calls, body["lines"]
+    for line in calls:
+        assert line["expected_saved_arr"] < line["ranking_saved_arr"], line
+        assert "chosen at" in line["why"] and "more risk than the data shows" in line["why"]
+    doing = [line for line in body["lines"] if line["arm"] != "control"]
+    assert body["expected_value"] == pytest.approx(
+        sum(line["expected_saved_arr"] for line in doing), abs=0.02
+    )
+    assert body["expected_value"] < body["value"]
 
 
 def test_the_plan_is_made_once_and_keeps_the_contact_limit(

@@ -254,3 +254,24 @@ def test_a_store_made_before_holdouts_gains_the_column_and_keeps_its_plans(
         with reopened.engine.connect() as connection:
             kept = connection.execute(sa.text(f"SELECT account_id FROM {name}")).scalars().all()
     assert "acct-0009" in kept
+
+
+def test_a_store_made_before_stated_values_gains_the_column_and_keeps_its_lines(
+    store_url: str,
+) -> None:
+    """Migration 4: a line's value as history alone shows it, beside the value it was chosen at."""
+    from store import open_store
+
+    with open_store(store_url) as made:
+        made.save_plan(Plan("plan-a", WEEK, lines("a")))
+        with made.engine.begin() as connection:
+            _as_version(made, connection, 3, "stated_value")
+    later = date(2026, 6, 8)
+    with open_store(store_url) as reopened:
+        old = reopened.plan_lines(WEEK)
+        assert old["stated_value"].isna().all() and old["expected_value"].iloc[0] == 4200.0
+        stated = PlanLine("b-1", "acct-0001", "training", "planned", 1.0, "dana", 900.0,
+                          2.0, "why", stated_value=350.0)  # fmt: skip
+        assert reopened.save_plan(Plan("plan-b", later, [stated]))
+        found = reopened.plan_lines(later)
+        assert found[["expected_value", "stated_value"]].values.tolist() == [[900.0, 350.0]]

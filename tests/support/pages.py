@@ -33,7 +33,8 @@ CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # tests on
 
 
 class VariedUplift:
-    """Stands in for a fitted uplift model: a business review helps in proportion to risk."""
+    """Stands in for a fitted uplift model: a business review helps in proportion to risk,
+    by half as much as history alone shows it (before the hidden selection is taken out)."""
 
     def __init__(self) -> None:
         self.config = UpliftConfig(costs={"business_review": 300.0, "health_check": 50.0})
@@ -50,6 +51,7 @@ class VariedUplift:
                 np.full(n, 0.015),
                 np.full(n, "learned", dtype=object),
                 np.full(n, "learned from 300 reviews", dtype=object),
+                history=effect / 2,
             )
 
         return {"business_review": learned(review), "health_check": learned(np.full(n, -0.004))}

@@ -130,7 +130,8 @@ FAKE_COSTS = {"exec_sponsor_call": 500.0, "health_check": 50.0}
 
 class FakeUplift:
     """Stands in for a fitted UpliftModel: the call cuts churn by 10 points for every
-    account, a health check adds nothing, upsell offers are unknown to history."""
+    account (6 as history alone shows it, before the hidden selection CSMs make is taken
+    out), a health check adds nothing, upsell offers are unknown to history."""
 
     def __init__(self) -> None:
         self.config = UpliftConfig(costs=FAKE_COSTS)
@@ -141,10 +142,11 @@ class FakeUplift:
         self.calls += 1
         n = len(X)
 
-        def learned(value: float) -> ActionEffect:
+        def learned(value: float, history: float) -> ActionEffect:
             basis = np.full(n, "learned", dtype=object)
             reason = np.full(n, "learned from 400 times", dtype=object)
-            return ActionEffect(np.full(n, value), np.full(n, 0.02), basis, reason)
+            found = ActionEffect(np.full(n, value), np.full(n, 0.02), basis, reason)
+            return found._replace(history=np.full(n, history))
 
         unknown = ActionEffect(
             np.full(n, np.nan),
@@ -153,19 +155,21 @@ class FakeUplift:
             np.full(n, "too few comparable cases", dtype=object),
         )
         return {
-            "exec_sponsor_call": learned(-0.10),
-            "health_check": learned(0.0),
+            "exec_sponsor_call": learned(-0.10, -0.06),
+            "health_check": learned(0.0, 0.0),
             "upsell_offer": unknown,
         }
 
 
-def planned_service(n: int, touched: str = "acct-0001") -> ScoringService:
-    """`make_service(n)` with a source to plan a week from.
+def planned_service(
+    n: int, touched: str = "acct-0001", bundle: ModelBundle | None = None
+) -> ScoringService:
+    """`make_service(n, bundle)` with a source to plan a week from.
 
     Accounts owned by dana (even) and lee (odd), each in a yearly term that began 30 days
     before the data ends; `touched` was contacted (a health check) two days before it.
     """
-    service = make_service(n=n)
+    service = make_service(n=n, bundle=bundle)
     con = duckdb.connect()
     con.execute(
         "CREATE TABLE accounts AS SELECT 'acct-' || lpad(i::VARCHAR, 4, '0') AS account_id, "

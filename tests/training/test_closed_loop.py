@@ -18,7 +18,7 @@ from training.closed_loop import (
     lines_followed,
     stored_plan,
 )
-from training.closed_loop_score import score_month
+from training.closed_loop_score import line_claims, score_month
 from training.uplift.model import ActionEffect
 
 MONTH = datetime(2025, 3, 1)
@@ -139,6 +139,32 @@ def test_a_month_is_scored_on_the_true_effects_of_what_was_done() -> None:
     assert month.mae_history_pts == pytest.approx(others / (2 * len(ACTION_CODES)))
     assert month.zero_error_pts == pytest.approx(6.0)  # |-10| and |+2| pts for every action
     assert month.mae_pts == pytest.approx((5 + 0 + others) / (2 * len(ACTION_CODES)))
+
+
+def test_the_done_plan_lines_are_judged_at_their_chosen_stated_and_true_values() -> None:
+    lines = plan_lines(6).assign(  # planned, control, random, planned, control, random
+        saved_arr=[900.0, 800.0, 700.0, 600.0, 500.0, 400.0],
+        expected_saved_arr=[300.0, 200.0, 100.0, -50.0, 0.0, 10.0],
+    )
+    truth = pd.DataFrame(
+        [(a, action, -0.01) for a in lines["account_id"] for action in ACTION_CODES],
+        columns=["account_id", "action", "effect"],
+    )
+    # done: line 0, the control's account (not its line's action: never a control), line 3,
+    # and line 5's account with another action than its line's (not the plan's)
+    done = pd.DataFrame(
+        {
+            "account_id": lines["account_id"].iloc[[0, 1, 3, 5]].tolist(),
+            "type": [lines["action"].iloc[0], lines["action"].iloc[1], lines["action"].iloc[3],
+                     "health_check" if lines["action"].iloc[5] != "health_check" else "training"],
+        }
+    )  # fmt: skip
+    arr = pd.Series(20_000.0, index=lines["account_id"])
+    costs = {a: 100.0 for a in ACTION_CODES}
+    chosen, stated, true = line_claims(lines, done, truth, arr, costs)
+    assert chosen == pytest.approx(900.0 + 600.0)
+    assert stated == pytest.approx(300.0 - 50.0)
+    assert true == pytest.approx(2 * (0.01 * 20_000 - 100.0))
 
 
 def test_the_average_effect_error_is_per_learned_action() -> None:

@@ -286,6 +286,10 @@ def test_selection_bias_takes_the_hidden_risk_out_of_learned_effects():
     # log-odds, not points: a safe account's churn cannot fall below zero
     assert np.all(base + fixed.effect[learned] > 0)
     assert np.all(np.abs(fixed.effect[learned] - found.effect[learned]) <= 0.25 * excess)
+    # what a CSM is told stays history's own: the same model without the assumption
+    assert fixed.history is not None and found.history is not None
+    np.testing.assert_array_equal(fixed.history, found.effect)
+    np.testing.assert_array_equal(found.history, found.effect)
 
 
 def test_selection_bias_spares_what_followed_plan_lines():

@@ -80,7 +80,10 @@ def test_a_world_judged_with_several_learner_seeds_counts_once_with_its_mean():
 
     def score(world: int, share: float, learner_seed: int) -> WorldScore:
         shares = {"uplift": share, "playbook": 0.1, "cs_team": 0.05}
-        return WorldScore(world, 100, shares, shares, {}, learner_seed=learner_seed)
+        stated = {"ranking": 20 * share, "history": 10 * share}
+        return WorldScore(
+            world, 100, shares, shares, {}, learner_seed=learner_seed, stated_error=stated
+        )
 
     # world 1 at 0.2 and 0.6 (mean 0.4), world 2 once at 0.5
     report = ProtocolReport([], [score(1, 0.2, 0), score(1, 0.6, 1000), score(2, 0.5, 0)])
@@ -90,6 +93,11 @@ def test_a_world_judged_with_several_learner_seeds_counts_once_with_its_mean():
     text = report.describe()
     assert "untouched structure seeds (1, 2)" in text
     assert "seed 1 (learner seed +1000): 60%" in text
+    # the stated effects' error, likewise per world first: (4 + 5) / 2 and (8 + 10) / 2
+    metrics = report.metrics()
+    assert metrics["protocol_stated_error_history_pts"] == pytest.approx(4.5)
+    assert metrics["protocol_stated_error_ranking_pts"] == pytest.approx(9.0)
+    assert "stated to the CSM (history alone) is off by 4.5 pts" in text
 
 
 @pytest.mark.slow
@@ -112,6 +120,8 @@ def test_a_drawn_world_is_judged_end_to_end(tmp_path):
         assert low <= value <= high
     text = ProtocolReport([], [score]).describe()
     assert "untouched structure seeds (21)" in text
+    assert set(score.stated_error) == {"ranking", "history"}
+    assert all(0 <= v < 100 for v in score.stated_error.values())
 
 
 def test_a_cached_world_reads_back_whichever_entry_point_wrote_it(tmp_path):

@@ -24,6 +24,16 @@ def test_figures_come_back_only_for_the_settings_they_were_measured_with(tmp_pat
     assert "net of cost mean 55.2%" in line and "true cause's remedy 76.9%" in line
     assert "each world the mean of 2 fits with different learner seeds" in line
     assert "learner seeds" not in describe_recorded(METRICS)  # one fit per world: nothing to say
+    assert "stated" not in line  # recorded before the stated effects' error was measured
+    stated = {
+        **METRICS,
+        "protocol_stated_error_history_pts": 9.14,
+        "protocol_stated_error_ranking_pts": 17.2,
+    }
+    assert (
+        "the effect stated (history alone) is off by 9.1 pts on average, the one that"
+        " ranks by 17.2" in describe_recorded(stated)
+    )
 
 
 def test_the_shipped_settings_have_their_protocol_figures():

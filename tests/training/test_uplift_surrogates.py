@@ -154,6 +154,15 @@ def test_a_seen_fix_is_taken_off_the_learned_effect_with_its_evidence_in_the_rea
     np.testing.assert_allclose(
         fixed.pessimistic - fixed.effect, plain.pessimistic - plain.effect, equal_nan=True
     )
+    # a fix is history's evidence too: the effect stated to the CSM takes it as well, also
+    # when the ranking's effect has the hidden selection taken out
+    assert fixed.history is not None
+    np.testing.assert_allclose(fixed.history, fixed.effect, equal_nan=True)
+    model.config = config.model_copy(update={"selection_bias": 1.0})
+    cleared = model.effects(X)["exec_sponsor_call"]
+    assert cleared.history is not None
+    np.testing.assert_allclose(cleared.history, fixed.effect, equal_nan=True)
+    assert (cleared.effect[learned] < fixed.effect[learned]).all()
 
 
 def test_retain_train_says_what_each_action_was_seen_to_fix():

@@ -52,6 +52,10 @@ class ActionEffect(NamedTuple):
     # effect + z(playbook_confidence) x std: the bound that must pay where the playbook
     # suggests the action for the account
     pessimistic_suggested: np.ndarray | None = None
+    # the effect as history alone shows it, no hidden selection taken out (`selection_bias` 0):
+    # what is stated to the CSM; `effect` ranks (docs/results.md, "What an action is stated
+    # to do")
+    history: np.ndarray | None = None
 
 
 class UpliftModel(PythonModel):
@@ -223,21 +227,27 @@ class UpliftModel(PythonModel):
                 reason[chance > 1 - low] = f"CSMs almost always did {action} for accounts like this"
                 diagnosed = None if causes is None else causes[ok]
                 effect[ok], std[ok] = self._predict(action, features[ok], symptoms[ok], diagnosed)
+                history = effect.copy()
                 if baseline is not None:
                     effect[ok] = self._unbiased(effect[ok], baseline[ok], action)
                 basis[ok] = LEARNED
                 reason[ok] = f"learned from {self.n_treated_[action]} times the CS team did it"
                 if baseline is not None and self.config.hidden_risk(action) > 0:
                     reason[ok] += (
-                        ", allowing for CSMs acting on accounts at more risk than the data shows"
+                        "; ranked allowing for CSMs acting on accounts at more risk than the"
+                        " data shows"
                     )
                 if excess is not None and causes is not None:
+                    before = effect.copy()
                     effect, reason = self._with_fixes(action, effect, reason, ok, causes, excess)
+                    history = history + (effect - before)  # the fixes are history's too
+            else:
+                history = effect
             spread = np.nan_to_num(std, nan=0.0)
             bound = effect + self.config.z() * spread
             suggested = effect + self.config.z_suggested() * spread
             gain = self._expansion_gain(action, X, basis)
-            out[action] = ActionEffect(effect, std, basis, reason, bound, gain, suggested)
+            out[action] = ActionEffect(effect, std, basis, reason, bound, gain, suggested, history)
         return out
 
     def _with_fixes(

@@ -44,7 +44,7 @@ from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from simulator.structure import Structure
 from training.uplift.config import UpliftConfig, load_uplift_config
-from training.uplift.model import ActionEffect, UpliftModel, fit_uplift
+from training.uplift.model import LEARNED, ActionEffect, UpliftModel, fit_uplift
 from training.uplift.offpolicy import cs_team_actions
 from training.uplift.offpolicy_run import evaluate_on_history, policies_on
 from training.uplift.policy_eval import (
@@ -78,6 +78,9 @@ class WorldScore:
     picks: dict[str, int] = field(default_factory=dict)
     offpolicy: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     learner_seed: int = 0  # added to the structure seed to seed the learner (`judge_world`)
+    # at the recommended learned actions, the ARR-weighted mean absolute error (pts) of the
+    # effect as it ranks (`ranking`) and as stated to the CSM (`history`) against the truth
+    stated_error: dict[str, float] = field(default_factory=dict)
 
     def covered(self) -> dict[str, bool]:
         """Per policy: whether the off-policy interval holds the true value."""
@@ -225,6 +228,7 @@ def judge_world(
     free = values(learned_policy({}), effects_true, arr, costs)[0]
     gross["uplift"] = free / best_gross if best_gross > 0 else 0.0
     correlation, calibration = _effect_quality(learned, effects_true)
+    stated_error = _stated_error(learned, with_costs, effects_true, arr)
     picks = {str(a): int(n) for a, n in pd.Series(with_costs).value_counts().items()}
     held_labelled = labelled[labelled["account_id"].astype(str).isin(held_out)]
     offpolicy = _offpolicy_against_truth(model, held_labelled, touchpoints, truth, playbook)
@@ -239,7 +243,34 @@ def judge_world(
         picks,
         offpolicy,
         learner_seed,
+        stated_error,
     )
+
+
+def _stated_error(
+    learned: dict[str, ActionEffect], chosen: Sequence[str], truth: np.ndarray, arr: np.ndarray
+) -> dict[str, float]:
+    """ARR-weighted mean absolute error (pts) at the recommended learned actions.
+
+    `ranking`: the effect that ranks (hidden selection taken out); `history`: the effect as
+    history alone shows it, which the CSM reads (`ActionEffect.history`).
+    """
+    rows: dict[str, list[float]] = {"ranking": [], "history": [], "weight": []}
+    for i, action in enumerate(chosen):
+        found = learned.get(action)
+        if found is None or found.basis[i] != LEARNED or action not in ACTION_CODES:
+            continue
+        true = truth[i, ACTION_CODES.index(action)]
+        history = found.effect if found.history is None else found.history
+        if not np.isfinite(true):
+            continue
+        rows["ranking"].append(abs(float(found.effect[i]) - true))
+        rows["history"].append(abs(float(history[i]) - true))
+        rows["weight"].append(float(arr[i]))
+    weight = np.asarray(rows["weight"])
+    if not weight.size or weight.sum() <= 0:
+        return {}
+    return {k: float(np.average(rows[k], weights=weight) * 100) for k in ("ranking", "history")}
 
 
 def _offpolicy_against_truth(
@@ -329,11 +360,24 @@ class ProtocolReport:
     def metrics(self) -> dict[str, float]:
         """Flat metrics for MLflow (prefix `protocol_`), on the untouched seeds."""
         table = self.summary(self.untouched)
-        return {
+        found = {
             f"protocol_{policy}_{column}": float(value)
             for policy, row in table.iterrows()
             for column, value in row.items()
         }
+        stated = self.stated_error(self.untouched)
+        found.update({f"protocol_stated_error_{k}_pts": v for k, v in stated.items()})
+        return found
+
+    @staticmethod
+    def stated_error(scores: Sequence[WorldScore]) -> dict[str, float]:
+        """`WorldScore.stated_error` averaged over worlds (each world's fits averaged first)."""
+        frame = pd.DataFrame(
+            [{"seed": s.structure_seed, **s.stated_error} for s in scores if s.stated_error]
+        )
+        if frame.empty:
+            return {}
+        return {str(k): float(v) for k, v in frame.groupby("seed").mean().mean().items()}
 
     def describe(self) -> str:
         lines = []
@@ -361,6 +405,13 @@ class ProtocolReport:
                     "untouched: evaluate-policy's 90% interval holds the true value in "
                     + ", ".join(f"{p} {100 * c:.0f}%" for p, c in covered.mean().items())
                     + " of worlds"
+                )
+            stated = self.stated_error(self.untouched)
+            if stated:
+                lines.append(
+                    "untouched: at the recommended actions, the effect stated to the CSM (history"
+                    f" alone) is off by {stated['history']:.1f} pts on average (ARR-weighted),"
+                    f" the effect that ranks by {stated['ranking']:.1f} pts"
                 )
             pairs = pd.concat([s.calibration for s in self.untouched], ignore_index=True)
             if len(pairs) >= 10:

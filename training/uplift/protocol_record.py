@@ -62,6 +62,13 @@ def describe_recorded(metrics: dict[str, float]) -> str:
         value = Decimal(str(metrics[f"protocol_{policy}_{column}"])) * 100
         return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
+    stated = ""
+    if "protocol_stated_error_history_pts" in metrics:
+        stated = (
+            "; at the recommended actions the effect stated (history alone) is off by"
+            f" {metrics['protocol_stated_error_history_pts']:.1f} pts on average, the one that"
+            f" ranks by {metrics['protocol_stated_error_ranking_pts']:.1f}"
+        )
     seeds = int(metrics.get("protocol_learner_seeds", 1))
     fits = ""
     if seeds > 1:
@@ -72,5 +79,5 @@ def describe_recorded(metrics: dict[str, float]) -> str:
         f"{share('uplift', 'net_mean')}, worst {share('uplift', 'net_worst')}; without costs "
         f"mean {share('uplift', 'gross_mean')}; the playbook alone "
         f"{share('playbook', 'net_mean')}, the true cause's remedy "
-        f"{share('true_cause', 'net_mean')}"
+        f"{share('true_cause', 'net_mean')}{stated}"
     )
