@@ -391,6 +391,9 @@ def why_none(
     saved, sure = valued[action]
     cost = effects[action].cost
     words = action.replace("_", " ")
+    stated = effects[action].stated(value)[1]
+    if abs(stated - saved) >= 1:  # the ranking's figures, not history's: say so
+        words += " (judged allowing for CSMs acting on accounts at more risk than the data shows)"
     if saved <= 0:
         return (
             f"no action is expected to pay: the best, {words}, would save"

@@ -488,10 +488,10 @@ def plan(
     figures = summary(built)
     typer.echo(
         f"Plan {built.plan_id} for the week of {built.plan.week:%Y-%m-%d}: "
-        f"{len(built.plan.lines)} lines {figures['lines']}; the lines to do are expected to"
-        f" save {built.plan.expected_value:,.0f} ARR net of cost as history shows it, and"
-        f" were chosen at {built.plan.value:,.0f} with the hidden selection CSMs make taken"
-        f" out (greedy plan {built.plan.greedy_value:,.0f}, bound "
+        f"{len(built.plan.lines)} lines {figures['lines']}; its lines to do are expected to"
+        f" save {built.plan.expected_value:,.0f} ARR net of cost as history shows it; it was"
+        f" chosen at {built.plan.value:,.0f} with the hidden selection CSMs make taken out"
+        f" (controls included; greedy plan {built.plan.greedy_value:,.0f}, bound "
         f"{built.plan.bound:,.0f}); left out: "
         + ", ".join(f"{n} {rule}" for rule, n in built.plan.excluded.items() if n)
     )

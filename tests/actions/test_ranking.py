@@ -178,6 +178,13 @@ def test_why_none_says_whether_nothing_pays_or_nothing_pays_surely():
     dear = {"training": ExpectedEffect(-0.001, 0.0, LEARNED, "", cost=100)}
     assert "expected to pay" in why_none(dear, 20_000)
     assert "too few comparable cases" in why_none({}, 20_000)
+    # judged on the ranking's effect, which is not what history alone shows: said so
+    cleared = {"training": ExpectedEffect(-0.05, 0.04, LEARNED, "", cost=100, pessimistic=0.0,
+                                          history=-0.01)}  # fmt: skip
+    assert "training (judged allowing for CSMs acting on accounts at more risk" in why_none(
+        cleared, 20_000
+    )
+    assert "judged allowing" not in why_none(shaky, 20_000)
     assert "no uplift model" in why_none(None, 20_000)
 
 

@@ -54,6 +54,8 @@ def test_retain_plan_writes_and_stores_the_week(
     assert result.exit_code == 0, result.output
     assert "greedy plan" in result.output and "bound" in result.output
     lines = pd.read_csv(output)
+    doing = lines.loc[lines["arm"] != "control", "expected_saved_arr"].sum()
+    assert f"its lines to do are expected to save {doing:,.0f} ARR" in result.output
     stored = Store(f"sqlite:///{tmp_path}/store.db").plan_lines(pd.Timestamp("2024-06-03").date())
     assert len(lines) == len(stored) > 0
     assert set(lines["csm"]) <= {"dana", "lee"}  # 1003 has no owner: never planned

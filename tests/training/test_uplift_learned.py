@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from features.contract import ACTION_CODES
 from training.uplift.config import UpliftConfig
@@ -78,4 +80,7 @@ def test_the_assumed_hidden_selection_is_shown_beside_what_history_alone_says():
     plain = UpliftModel(config.model_copy(update={"selection_bias": 0.0}), random_state=0)
     plain.fit(X, treatments, churn, groups)
     assert assumed_selection(plain, X.head(400)) == {}
+    # what the CSM is told is what the same fit says with nothing assumed
+    same = plain.effects(X.head(400))["exec_sponsor_call"]
+    assert alone == pytest.approx(float(np.nanmean(same.effect[same.basis == "learned"])))
     assert assumed_line({}, config) is None

@@ -5,8 +5,9 @@ An action's effect is learned when history holds enough snapshots with it and wi
 When none of the touchpoints' types is an action code nothing can be learned at all, and
 the line names the types found, with the action code each looks like (only exact codes
 count: `features.touchpoint_types`). A second line says how much of the learned effects the
-assumed hidden selection (`selection_bias`) makes, beside what history alone says, and a
-third what history showed each action fixing by the next snapshot (`surrogate_fixes`).
+assumed hidden selection (`selection_bias`) makes to the ranking, beside what history alone
+says (what the CSM is told), and a third what history showed each action fixing by the next
+snapshot (`surrogate_fixes`).
 """
 
 from __future__ import annotations
@@ -62,28 +63,24 @@ def learned_line(model: UpliftModel, touchpoints: pd.DataFrame) -> str:
 
 
 def assumed_selection(model: UpliftModel, rows: pd.DataFrame) -> dict[str, tuple[float, float]]:
-    """Per learned action: its mean effect on churn over `rows` as used, and from history alone.
+    """Per learned action: its mean effect on churn over `rows` as ranked, and as stated.
 
-    As used, the effects have the risk CSMs are assumed to read on calls and the data does not
-    show taken out (`selection_bias` and `growth_selection_bias` in `uplift.yaml`, chosen on
-    simulated worlds); from history alone they do not. Empty when nothing is assumed.
+    As ranked, the effects have the risk CSMs are assumed to read on calls and the data does
+    not show taken out (`selection_bias` and `growth_selection_bias` in `uplift.yaml`, chosen
+    on simulated worlds); as stated to the CSM, from history alone, they do not
+    (`ActionEffect.history`). Empty when nothing is assumed.
     """
     config = model.config
     if config.hidden_risk() == 0 or rows.empty:
         return {}
-    used = model.effects(rows)
-    model.config = config.model_copy(update={"selection_bias": 0.0, "growth_selection_bias": 0.0})
-    try:
-        alone = model.effects(rows)
-    finally:
-        model.config = config
     found = {}
-    for action, effect in used.items():
+    for action, effect in model.effects(rows).items():
         learned = effect.basis == LEARNED
         if learned.any() and config.hidden_risk(action) > 0:
+            alone = effect.effect if effect.history is None else effect.history
             found[action] = (
                 float(np.nanmean(effect.effect[learned])),
-                float(np.nanmean(alone[action].effect[learned])),
+                float(np.nanmean(alone[learned])),
             )
     return found
 
@@ -100,9 +97,9 @@ def assumed_line(found: dict[str, tuple[float, float]], config: UpliftConfig) ->
         for action, (used, alone) in found.items()
     )
     return (
-        "mean learned effect on churn in the training set's latest month, pts, as used (and"
-        " from history alone): "
-        f"{effects}. As used, the effects assume CSMs chose accounts riskier than the data"
+        "mean learned effect on churn in the training set's latest month, pts, as ranked (and"
+        " as stated to the CSM, from history alone): "
+        f"{effects}. As ranked, the effects assume CSMs chose accounts riskier than the data"
         f" shows ({assumed} log-odds in training/uplift/uplift.yaml, chosen on simulated"
         " worlds); where your CSMs choose on what the data shows, set it to 0"
     )
