@@ -83,6 +83,24 @@ def test_playbook_reason_is_kept_when_a_rule_also_suggests_the_learned_action(se
         assert "how accounts like this did after the CS team's exec sponsor call" in reason
 
 
+def test_retain_experiments_sets_the_randomized_effect_beside_the_effect_stated(served):
+    # `retain experiments` fills a line's model estimate from the champion: the effect the
+    # CSM was told (history alone, -6 pts), not the one that ranked it (-10 pts)
+    from serving.plan_experiments import with_model_effects
+
+    _, service, _ = served
+    lines = pd.DataFrame(
+        {
+            "week": [AS_OF.date().isoformat()] * 2,
+            "account_id": ["acct-0001", "acct-0002"],
+            "action": ["exec_sponsor_call", "exec_sponsor_call"],
+            "expected_effect": [np.nan, -0.2],  # a plan file's own estimate is kept
+        }
+    )
+    found = with_model_effects(service, lines)["expected_effect"].tolist()
+    assert found == [pytest.approx(-0.06), -0.2]
+
+
 def test_effects_are_computed_when_the_bundle_loads_not_on_a_request():
     fake = FakeUplift()
     service = make_service(n=10, bundle=make_bundle(uplift=fake))
