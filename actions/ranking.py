@@ -12,9 +12,10 @@ Where the playbook suggests the action for the account, its rule counts as evide
 the bound is taken at `playbook_confidence` instead (`ExpectedEffect.suggested_pessimistic`).
 The effect that ranks has the hidden risk of the accounts CSMs chose taken out
 (`selection_bias`), which picks better actions but overstates what they do; a learned
-action is stated as history alone shows it (`RankedAction.expected_effect` and
-`expected_saved_arr`, `ExpectedEffect.stated`) beside what it was ranked at
-(`ranking_effect`, `ranking_saved_arr`).
+action is stated as history alone shows it, for accounts of the same diagnosed cause
+(`RankedAction.expected_effect` and `expected_saved_arr`, `ExpectedEffect.stated`; pooled
+in `training.uplift.stated`) beside what it was ranked at (`ranking_effect`,
+`ranking_saved_arr`).
 Then come the playbook's suggestions that history cannot judge for this account, in
 playbook order. A playbook suggestion whose learned effect does not pay is left out. Without
 learned effects the playbook decides alone. The diagnosis has the last word among learned

@@ -49,8 +49,9 @@ class MonthResult:
     average_error_pts: float = float("nan")
     mae_by_action: dict[str, float] = field(default_factory=dict)
     training_rows: int = 0
-    # the same mean absolute error for the effects as history alone shows them, before
-    # `selection_bias` (a fixed prior, not learned) is taken out; NaN without it
+    # the same mean absolute error for the effects as stated (history alone shows them,
+    # before `selection_bias`, a fixed prior, not learned, is taken out, pooled by diagnosed
+    # cause: `training.uplift.stated`); NaN without `selection_bias`
     mae_history_pts: float = float("nan")
     # the error of knowing nothing (every effect 0): the mean absolute true effect
     zero_error_pts: float = float("nan")

@@ -46,6 +46,7 @@ class UpliftConfig(BaseModel):
     growth_selection_bias: float = Field(default=0.0, ge=0)
     surrogate_fixes: bool = False
     fix_min_z: float = Field(default=3.0, gt=0)
+    stated_shrink: float = Field(default=1.0, ge=0, le=1)
     confidence: float = Field(default=0.5, ge=0.5, lt=1.0)
     playbook_confidence: float | None = Field(default=None, ge=0.5, lt=1.0)
     expansion_actions: tuple[str, ...] = ("upsell_offer", "referral_invite")

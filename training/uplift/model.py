@@ -28,11 +28,12 @@ from scipy.special import logit
 from sklearn.model_selection import GroupKFold
 
 from actions.playbook import Playbook
-from actions.tiers import cut_points
+from actions.tiers import cut_points, risk_tiers
 from training.diagnosis import CauseReader, load_reader
 from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.data import own_choice_share, treatment_matrix
 from training.uplift.pooled import PooledFit, fit_pooled, sigmoid, usual_chance
+from training.uplift.stated import StatedMean, log_odds_shift, pooled_statement, stated_mean
 from training.uplift.surrogates import Fix, find_fixes, fixes_worth
 from training.uplift.symptoms import Conditions, action_symptoms, symptom_matrix
 
@@ -52,9 +53,10 @@ class ActionEffect(NamedTuple):
     # effect + z(playbook_confidence) x std: the bound that must pay where the playbook
     # suggests the action for the account
     pessimistic_suggested: np.ndarray | None = None
-    # the effect as history alone shows it, no hidden selection taken out (`selection_bias` 0):
-    # what is stated to the CSM; `effect` ranks (docs/results.md, "What an action is stated
-    # to do")
+    # the effect as history alone shows it, no hidden selection taken out (`selection_bias` 0),
+    # pooled over at-risk accounts with the same diagnosed cause (`stated_shrink`,
+    # `training.uplift.stated`): what is stated to the CSM; `effect` ranks (docs/results.md,
+    # "What an action is stated to do")
     history: np.ndarray | None = None
 
 
@@ -134,6 +136,7 @@ class UpliftModel(PythonModel):
         self.risk_cuts_ = cut_points(risk, 0.10, 0.20)
         self.reference_risk_ = float(np.median(risk))  # the usual risk (`_with_fixes`)
         self.fixes_: tuple[Fix, ...] = ()  # set by `fit_uplift` (`config.surrogate_fixes`)
+        self.stated_means_: dict[str, StatedMean] = {}  # set by `fit_uplift` (`stated.py`)
         return self
 
     def baseline_risk(self, X: pd.DataFrame) -> np.ndarray:
@@ -210,7 +213,10 @@ class UpliftModel(PythonModel):
         symptoms, causes = self._symptoms(X), self._causes(X)
         n, low = len(features), self.config.min_propensity
         fixes: tuple[Fix, ...] = getattr(self, "fixes_", ())  # absent in older models
-        risk = self.baseline_risk(X) if self.config.hidden_risk() > 0 or fixes else None
+        shrink = float(getattr(self.config, "stated_shrink", 1.0))  # absent in older pickles
+        means: dict[str, StatedMean] = getattr(self, "stated_means_", {}) if shrink < 1 else {}
+        needed = self.config.hidden_risk() > 0 or fixes or means
+        risk = self.baseline_risk(X) if needed else None
         baseline = risk if self.config.hidden_risk() > 0 else None
         excess = None
         if fixes and risk is not None and causes is not None:
@@ -241,6 +247,10 @@ class UpliftModel(PythonModel):
                     before = effect.copy()
                     effect, reason = self._with_fixes(action, effect, reason, ok, causes, excess)
                     history = history + (effect - before)  # the fixes are history's too
+                if action in means and risk is not None:  # what the CSM is told (`stated.py`)
+                    history[ok] = pooled_statement(
+                        history[ok], risk[ok], _groups(causes, n)[ok], means[action], shrink
+                    )
             else:
                 history = effect
             spread = np.nan_to_num(std, nan=0.0)
@@ -248,6 +258,25 @@ class UpliftModel(PythonModel):
             suggested = effect + self.config.z_suggested() * spread
             gain = self._expansion_gain(action, X, basis)
             out[action] = ActionEffect(effect, std, basis, reason, bound, gain, suggested, history)
+        return out
+
+    def stated_means(self, X: pd.DataFrame) -> dict[str, StatedMean]:
+        """Per learned action, history's mean log-odds shift over `X`'s rows at risk.
+
+        Over the rows the model puts at medium or high risk, overall and per most likely
+        diagnosed cause (`training.uplift.stated`); `fit_uplift` keeps it for the fitting
+        rows as `stated_means_`, from which what is stated to the CSM is pooled.
+        """
+        baseline = self.baseline_risk(X)
+        risky = risk_tiers(baseline, self.risk_cuts_) != "low"
+        groups = _groups(self._causes(X), len(X))
+        out: dict[str, StatedMean] = {}
+        for action, found in self.effects(X).items():
+            assert found.history is not None
+            ok = (found.basis == LEARNED) & risky & ~np.isnan(found.history)
+            if ok.any():
+                shift = log_odds_shift(baseline[ok], found.history[ok])
+                out[action] = stated_mean(shift, groups[ok])
         return out
 
     def _with_fixes(
@@ -413,6 +442,11 @@ class UpliftModel(PythonModel):
         return bagged.mean(axis=0), bagged.std(axis=0, ddof=1)
 
 
+def _groups(causes: np.ndarray | None, n: int) -> np.ndarray:
+    """Each row's most likely diagnosed cause (its column), or 0 for all without a reader."""
+    return np.zeros(n, dtype=int) if causes is None else np.argmax(causes, axis=1)
+
+
 def _chance(classifier: LGBMClassifier, X: np.ndarray) -> np.ndarray:
     """Probability of the positive class (the action was done, or the account churned)."""
     return np.asarray(classifier.predict_proba(X))[:, 1]
@@ -462,6 +496,8 @@ def fit_uplift(
     if getattr(config, "surrogate_fixes", False) and model.cause_reader_ is not None:
         seen = labelled if history is None else history
         model.fixes_ = find_fixes(seen, touchpoints, config.fix_min_z, until=as_of)
+    if getattr(config, "stated_shrink", 1.0) < 1:
+        model.stated_means_ = model.stated_means(labelled)
     if config.expansion_actions and upsell_rows is not None and len(upsell_rows):
         grew = upsell_rows[upsell_rows["upsell"].notna()].reset_index(drop=True)
         model.fit_expansion(

@@ -253,7 +253,8 @@ def _stated_error(
     """ARR-weighted mean absolute error (pts) at the recommended learned actions.
 
     `ranking`: the effect that ranks (hidden selection taken out); `history`: the effect as
-    history alone shows it, which the CSM reads (`ActionEffect.history`).
+    history alone shows it, pooled by diagnosed cause, which the CSM reads
+    (`ActionEffect.history`).
     """
     rows: dict[str, list[float]] = {"ranking": [], "history": [], "weight": []}
     for i, action in enumerate(chosen):
