@@ -49,17 +49,17 @@ from actions.ranking import best_action, next_best_actions
 from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from training.uplift.config import load_uplift_config
-from training.uplift.model import LEARNED, fit_uplift
+from training.uplift.model import LEARNED, UpliftModel, fit_uplift
 from training.uplift.policy_eval import product_playbook, true_effects
-from training.uplift.protocol import AS_OF, prepare_world, split_world
+from training.uplift.protocol import AS_OF, WorldData, prepare_world, split_world
 
 BIASES = (0.0, 0.3, 0.6, 0.9)
 
 
-def stated_pairs(seed: int, cache: Path | None) -> pd.DataFrame:
-    """The recommended learned actions of one world: stated effect per s, true effect, ARR."""
-    config = load_uplift_config()
-    costs = {a: config.cost(a) for a in ACTION_CODES}
+def fitted_world(
+    seed: int, cache: Path | None
+) -> tuple[WorldData, pd.DataFrame, pd.DataFrame, UpliftModel]:
+    """(world, fitting rows, judged snapshots, the shipped learner fitted with learner seed 0)."""
     data = prepare_world(seed, 700, cache=cache)
     fitting, snapshots, _, held_out = split_world(data)
     history = data.dataset[~data.dataset["account_id"].astype(str).isin(held_out)]
@@ -67,11 +67,19 @@ def stated_pairs(seed: int, cache: Path | None) -> pd.DataFrame:
         fitting,
         data.touchpoints,
         load_playbook(DEFAULT_PLAYBOOK),
-        config,
+        load_uplift_config(),
         seed=seed,
         history=history,
         as_of=AS_OF,
     )
+    return data, fitting, snapshots, model
+
+
+def stated_pairs(seed: int, cache: Path | None) -> pd.DataFrame:
+    """The recommended learned actions of one world: stated effect per s, true effect, ARR."""
+    config = load_uplift_config()
+    costs = {a: config.cost(a) for a in ACTION_CODES}
+    data, _, snapshots, model = fitted_world(seed, cache)
     truth = true_effects(data.truth["action_effects"], snapshots)
     arr = snapshots["arr"].to_numpy(dtype=float)
     baseline = model.baseline_risk(snapshots)

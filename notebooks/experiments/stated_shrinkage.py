@@ -50,20 +50,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.special import logit
-from stated_effects import per_world  # beside this script
+from stated_effects import fitted_world, per_world  # beside this script
 
-from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
 from actions.ranking import best_action, next_best_actions
 from actions.tiers import risk_tiers
 from features.contract import ACTION_CODES
 from training.uplift.config import load_uplift_config
-from training.uplift.model import LEARNED, ActionEffect, UpliftModel, fit_uplift
+from training.uplift.model import LEARNED, ActionEffect, UpliftModel
 from training.uplift.policy_eval import product_playbook, true_effects
 from training.uplift.pooled import sigmoid
-from training.uplift.protocol import AS_OF, prepare_world, split_world
+from training.uplift.stated import stated_mean
 
 LAMS = (0.75, 0.5, 0.25, 0.0)
-MIN_GROUP = 20
 
 
 def _shift(baseline: np.ndarray, effect: np.ndarray) -> np.ndarray:
@@ -90,9 +88,8 @@ def reference_means(
         if not ok.any():
             continue
         d = _shift(baseline[ok], found.history[ok])
-        by = pd.Series(d).groupby(groups[ok])
-        per_cause = {int(g): float(m) for g, m in by.mean().items() if by.size()[g] >= MIN_GROUP}
-        out[action] = (float(d.mean()), per_cause)
+        found_mean = stated_mean(d, groups[ok])  # the same means as the product's
+        out[action] = (found_mean.overall, found_mean.per_cause)
     return out
 
 
@@ -120,18 +117,7 @@ def stated_pairs(seed: int, cache: Path | None) -> pd.DataFrame:
     """The recommended learned actions of one world: stated effect per candidate, truth, ARR."""
     config = load_uplift_config()
     costs = {a: config.cost(a) for a in ACTION_CODES}
-    data = prepare_world(seed, 700, cache=cache)
-    fitting, snapshots, _, held_out = split_world(data)
-    history = data.dataset[~data.dataset["account_id"].astype(str).isin(held_out)]
-    model = fit_uplift(
-        fitting,
-        data.touchpoints,
-        load_playbook(DEFAULT_PLAYBOOK),
-        config,
-        seed=seed,
-        history=history,
-        as_of=AS_OF,
-    )
+    data, fitting, snapshots, model = fitted_world(seed, cache)
     means = reference_means(model, fitting)
     truth = true_effects(data.truth["action_effects"], snapshots)
     arr = snapshots["arr"].to_numpy(dtype=float)
