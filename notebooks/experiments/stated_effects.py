@@ -48,7 +48,7 @@ from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
 from actions.ranking import best_action, next_best_actions
 from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
-from training.uplift.config import load_uplift_config
+from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.model import LEARNED, UpliftModel, fit_uplift
 from training.uplift.policy_eval import product_playbook, true_effects
 from training.uplift.protocol import AS_OF, WorldData, prepare_world, split_world
@@ -57,9 +57,12 @@ BIASES = (0.0, 0.3, 0.6, 0.9)
 
 
 def fitted_world(
-    seed: int, cache: Path | None
+    seed: int, cache: Path | None, config: UpliftConfig | None = None
 ) -> tuple[WorldData, pd.DataFrame, pd.DataFrame, UpliftModel]:
-    """(world, fitting rows, judged snapshots, the shipped learner fitted with learner seed 0)."""
+    """(world, fitting rows, judged snapshots, the learner fitted with learner seed 0).
+
+    `config`: the learner's settings (default the shipped ones).
+    """
     data = prepare_world(seed, 700, cache=cache)
     fitting, snapshots, _, held_out = split_world(data)
     history = data.dataset[~data.dataset["account_id"].astype(str).isin(held_out)]
@@ -67,7 +70,7 @@ def fitted_world(
         fitting,
         data.touchpoints,
         load_playbook(DEFAULT_PLAYBOOK),
-        load_uplift_config(),
+        config or load_uplift_config(),
         seed=seed,
         history=history,
         as_of=AS_OF,

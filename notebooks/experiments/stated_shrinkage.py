@@ -38,8 +38,8 @@ Measured (28 November 2026), mean over worlds, error in pts (summed ratio):
 | cause, lam 0.25 / 0.5 / 0.75 | 7.96 / 8.14 / 8.40 | 8.58 / 8.66 / 8.82 | 7 / 8 / 8 |
 | act, lam 0 / .25 / .5 / .75 | 8.49 / 8.3 / 8.3 / 8.46 | 9.52 / 9.32 / 9.12 / 9.01 | 3/4/4/4 |
 
-The pick passed, so it is stated (`stated_shrink: 0`, `training/uplift/stated.py`). Run
-again now, the "shipped" column is the pooled statement itself.
+The pick passed, so it is stated (`stated_shrink: 0`, `training/uplift/stated.py`); the
+script fits with `stated_shrink: 1`, so "shipped" stays each account's own statement.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import logit
 from stated_effects import fitted_world, per_world  # beside this script
 
 from actions.ranking import best_action, next_best_actions
@@ -58,15 +57,9 @@ from features.contract import ACTION_CODES
 from training.uplift.config import load_uplift_config
 from training.uplift.model import LEARNED, ActionEffect, UpliftModel
 from training.uplift.policy_eval import product_playbook, true_effects
-from training.uplift.pooled import sigmoid
-from training.uplift.stated import stated_mean
+from training.uplift.stated import StatedMean, pooled_statement
 
 LAMS = (0.75, 0.5, 0.25, 0.0)
-
-
-def _shift(baseline: np.ndarray, effect: np.ndarray) -> np.ndarray:
-    base = np.clip(baseline, 1e-6, 1 - 1e-6)
-    return logit(np.clip(base + effect, 1e-6, 1 - 1e-6)) - logit(base)
 
 
 def _groups(model: UpliftModel, X: pd.DataFrame) -> np.ndarray:
@@ -74,51 +67,27 @@ def _groups(model: UpliftModel, X: pd.DataFrame) -> np.ndarray:
     return np.zeros(len(X), dtype=int) if causes is None else np.argmax(causes, axis=1)
 
 
-def reference_means(
-    model: UpliftModel, fitting: pd.DataFrame
-) -> dict[str, tuple[float, dict[int, float]]]:
-    """Per action: (mean shift, mean shift per diagnosed cause) over at-risk fitting rows."""
-    baseline = model.baseline_risk(fitting)
-    risky = risk_tiers(baseline, model.risk_cuts_) != "low"
-    groups = _groups(model, fitting)
-    out = {}
-    for action, found in model.effects(fitting).items():
-        assert found.history is not None
-        ok = (found.basis == LEARNED) & risky & ~np.isnan(found.history)
-        if not ok.any():
-            continue
-        d = _shift(baseline[ok], found.history[ok])
-        found_mean = stated_mean(d, groups[ok])  # the same means as the product's
-        out[action] = (found_mean.overall, found_mean.per_cause)
-    return out
-
-
 def shrunk(
     found: ActionEffect,
     baseline: np.ndarray,
     groups: np.ndarray,
-    means: tuple[float, dict[int, float]],
+    means: StatedMean,
     lam: float,
     by_cause: bool,
 ) -> np.ndarray:
     """The stated effect with its log-odds shift moved (1 - lam) of the way to the mean."""
     assert found.history is not None
-    overall, per_cause = means
-    target = np.full(len(baseline), overall)
-    if by_cause:
-        target = np.asarray([per_cause.get(int(g), overall) for g in groups])
-    d = _shift(baseline, np.nan_to_num(found.history))
-    moved = target + lam * (d - target)
-    base = np.clip(baseline, 1e-6, 1 - 1e-6)
-    return sigmoid(logit(base) + moved) - base
+    mean = means if by_cause else StatedMean(means.overall, {})
+    return pooled_statement(np.nan_to_num(found.history), baseline, groups, mean, lam)
 
 
 def stated_pairs(seed: int, cache: Path | None) -> pd.DataFrame:
     """The recommended learned actions of one world: stated effect per candidate, truth, ARR."""
-    config = load_uplift_config()
+    # each account's own statement, as shipped before: the candidates are pooled from it
+    config = load_uplift_config().model_copy(update={"stated_shrink": 1.0})
     costs = {a: config.cost(a) for a in ACTION_CODES}
-    data, fitting, snapshots, model = fitted_world(seed, cache)
-    means = reference_means(model, fitting)
+    data, fitting, snapshots, model = fitted_world(seed, cache, config)
+    means = model.stated_means(fitting)  # the means the product keeps (`stated_means_`)
     truth = true_effects(data.truth["action_effects"], snapshots)
     arr = snapshots["arr"].to_numpy(dtype=float)
     baseline = model.baseline_risk(snapshots)

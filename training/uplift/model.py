@@ -217,6 +217,7 @@ class UpliftModel(PythonModel):
         means: dict[str, StatedMean] = getattr(self, "stated_means_", {}) if shrink < 1 else {}
         needed = self.config.hidden_risk() > 0 or fixes or means
         risk = self.baseline_risk(X) if needed else None
+        groups = _groups(causes, n) if means else None  # each row's diagnosed cause, once
         baseline = risk if self.config.hidden_risk() > 0 else None
         excess = None
         if fixes and risk is not None and causes is not None:
@@ -247,9 +248,9 @@ class UpliftModel(PythonModel):
                     before = effect.copy()
                     effect, reason = self._with_fixes(action, effect, reason, ok, causes, excess)
                     history = history + (effect - before)  # the fixes are history's too
-                if action in means and risk is not None:  # what the CSM is told (`stated.py`)
+                if action in means and risk is not None and groups is not None:  # `stated.py`
                     history[ok] = pooled_statement(
-                        history[ok], risk[ok], _groups(causes, n)[ok], means[action], shrink
+                        history[ok], risk[ok], groups[ok], means[action], shrink
                     )
             else:
                 history = effect
