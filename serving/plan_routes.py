@@ -22,6 +22,7 @@ from serving.errors import error_responses, field_error
 from serving.plan import (
     account_owners,
     build_plan,
+    closest_owner,
     default_week,
     given_in_term,
     store_plan,
@@ -154,8 +155,10 @@ async def plan(
         raise HTTPException(503, f"no plan can be made: {error}") from None
     except ValueError as error:
         raise field_error(("query", "week"), str(error)) from None
-    if csm is not None and lines.empty and csm not in account_owners(service):
-        raise HTTPException(404, f"no account is owned by CSM {csm!r}")
+    if csm is not None and lines.empty and csm not in (owners := account_owners(service)):
+        close = closest_owner(csm, owners)  # "dana kim" for "Dana Kim" (the scale audit)
+        hint = f"; did you mean {close!r}?" if close else ""
+        raise HTTPException(404, f"no account is owned by CSM {csm!r}{hint}")
     summary = stored["summary"] or {}
     doing = lines[lines["arm"] != "control"]
     return PlanOut(

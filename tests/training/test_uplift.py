@@ -382,3 +382,26 @@ def test_a_growth_ask_keeps_what_history_shows_when_its_bias_is_zero():
     assert all(
         "more risk than the data shows" in r for r in after["exec_sponsor_call"].reason[called]
     )
+
+
+def test_pooled_effects_predict_each_bags_baseline_once_per_action():
+    """The baseline's LightGBM predict is the cost of `effects`: once per bag and action."""
+    X, treatments, churn, groups, _ = confounded_history(n_accounts=400, months=2)
+    model = UpliftModel(UpliftConfig(min_propensity=0.01, bags=3), random_state=0)
+    model.fit(X, treatments, churn, groups, load_playbook(DEFAULT_PLAYBOOK))
+    features = X.to_numpy(dtype=float)
+    symptoms = model._symptoms(X)
+    expected = np.stack(
+        [
+            1 / (1 + np.exp(-(bag.baseline_logit(features) + bag.shifts(features, symptoms)[:, 0])))
+            - 1 / (1 + np.exp(-bag.baseline_logit(features)))
+            for bag in model.pooled_
+        ]
+    ).mean(axis=0)
+    calls = []
+    for bag in model.pooled_:
+        predict = bag.baseline_logit
+        bag.baseline_logit = lambda rows, predict=predict: calls.append(1) or predict(rows)
+    effect, _ = model._predict("exec_sponsor_call", features, symptoms)
+    assert len(calls) == len(model.pooled_) == 3
+    np.testing.assert_allclose(effect, expected, atol=1e-12)

@@ -431,13 +431,11 @@ class UpliftModel(PythonModel):
             return models[0].predict(self._modifiers(X, causes))  # type: ignore[no-any-return]
         if self.config.learner == "pooled_logit":
             column = int(models[0])
-            bagged = np.stack(
-                [
-                    sigmoid(bag.baseline_logit(X) + bag.shifts(X, symptoms, causes)[:, column])
-                    - sigmoid(bag.baseline_logit(X))
-                    for bag in self.pooled_
-                ]
-            )
+            rows = []
+            for bag in self.pooled_:
+                base = bag.baseline_logit(X)  # once per bag: the LightGBM predict is the cost
+                rows.append(sigmoid(base + bag.shifts(X, symptoms, causes)[:, column]) - sigmoid(base))
+            bagged = np.stack(rows)
             return bagged.mean(axis=0), bagged.std(axis=0, ddof=1)
         bagged = np.stack([model.predict(X) for model in models])
         return bagged.mean(axis=0), bagged.std(axis=0, ddof=1)
