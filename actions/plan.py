@@ -60,6 +60,9 @@ class WeekPlan:
         expected_value: what the lines to do (planned and random, not controls) are
             expected to save net of cost, at their stated effects (`expected_saved_arr`:
             history alone), the figure to quote.
+        unreached: accounts with an action worth doing (ranked to save ARR net of its
+            cost) that no line reaches: the week's hours and caps ran out before them.
+        unreached_value: the ranked value of those accounts' best actions.
     """
 
     week: datetime
@@ -72,6 +75,8 @@ class WeekPlan:
     seconds: float
     excluded: dict[str, int] = field(default_factory=dict)
     expected_value: float = 0.0
+    unreached: int = 0
+    unreached_value: float = 0.0
 
     @property
     def gap(self) -> float:
@@ -334,6 +339,8 @@ def plan_week(
     lines["holdout_until"] = lines["renewal_date"].where(lines["arm"] == "control")
     lines["why"] = [why_line(row, config) for row in lines.to_dict("records")]  # type: ignore[arg-type]
     lines = lines.sort_values(["csm", "saved_arr"], ascending=[True, False], kind="stable")
+    best = pays.groupby("account_id")["saved_arr"].max()
+    left = best[~best.index.isin(lines["account_id"])]
     return WeekPlan(
         week=week,
         lines=lines[list(LINE_COLUMNS)].reset_index(drop=True),
@@ -345,4 +352,6 @@ def plan_week(
         seconds=time.process_time() - started,
         excluded=excluded,
         expected_value=float(lines.loc[lines["arm"] != "control", "expected_saved_arr"].sum()),
+        unreached=len(left),
+        unreached_value=float(left.sum()),
     )

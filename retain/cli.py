@@ -494,6 +494,8 @@ def plan(
         f" (controls included; greedy plan {built.plan.greedy_value:,.0f}, bound "
         f"{built.plan.bound:,.0f}); left out: "
         + ", ".join(f"{n} {rule}" for rule, n in built.plan.excluded.items() if n)
+        + f"; {built.plan.unreached} more accounts with an action ranked worth doing wait"
+        " beyond the week's hours and caps"
     )
     typer.echo(f"Wrote it to {output}" + (" and the store" if stored else " (already stored)"))
     for warning in built.warnings:

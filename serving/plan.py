@@ -333,8 +333,27 @@ def build_plan(
         plan_id_of(plan, bundle.model_version),
         snapshot.as_of,
         bundle.model_version,
-        tuple(unknown_owners(config, context.owners.values(), plan_file)),
+        tuple(unknown_owners(config, context.owners.values(), plan_file))
+        + tuple(short_hours(plan, plan_file)),
     )
+
+
+def short_hours(plan: WeekPlan, plan_file: str = "plan file") -> list[str]:
+    """A sentence when most accounts with an action worth doing wait beyond the week.
+
+    On 10,000 accounts the shipped plan file's 8 CSMs x 16 h reached 234 accounts and said
+    nothing of the rest (the scale audit): CS ops should read that the hours, not the model,
+    decided who is left, and which file sets them.
+    """
+    reached = int(plan.lines["account_id"].nunique())
+    if plan.unreached <= reached:
+        return []
+    return [
+        f"the week's hours and caps reach {reached} accounts; {plan.unreached} more with an"
+        f" action ranked worth doing wait (their best actions ranked at"
+        f" {plan.unreached_value:,.0f} ARR net of cost); {plan_file}'s csm_hours and caps set"
+        " how much the team can do"
+    ]
 
 
 def summary(built: BuiltPlan) -> dict[str, Any]:
@@ -354,6 +373,8 @@ def summary(built: BuiltPlan) -> dict[str, Any]:
         "status": plan.status,
         "lines": {str(k): int(v) for k, v in plan.lines["arm"].value_counts().items()},
         "excluded": dict(plan.excluded),
+        "unreached": plan.unreached,
+        "unreached_value": round(plan.unreached_value, 2),
         "warnings": list(built.warnings),
     }
 

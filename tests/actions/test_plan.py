@@ -321,3 +321,21 @@ def test_a_bad_plan_file_names_the_field(
     message = str(error.value)
     assert str(path) in message
     assert f"{field}: " in message and words in message
+
+
+def test_accounts_worth_acting_on_beyond_the_hours_are_counted_with_their_best_value() -> None:
+    given = candidates(12)
+    given["last_touch"] = WEEK - timedelta(days=30)  # every account may be contacted
+    given["risk_tier"] = "low"
+    given.loc[given["account_id"] == "a000", "saved_arr"] = -10.0  # nothing worth doing
+    short = plan_week(given, config(csm_hours={"default": 1, "owners": {}}), WEEK)
+    roomy = plan_week(given, config(csm_hours={"default": 100, "owners": {}}), WEEK)
+    assert roomy.unreached == 0 and roomy.unreached_value == 0
+    assert len(roomy.lines) == 11  # a000 has no action worth doing
+    reached = set(short.lines["account_id"])
+    assert len(reached) == 2  # one hour each for dana and lee: a health check each
+    fits = given["action"].isin(["health_check", "upsell_offer"])  # 1 h; the rest never fit
+    best = given[fits & (given["saved_arr"] > 0)].groupby("account_id")["saved_arr"].max()
+    waiting = best.drop(list(reached))
+    assert short.unreached == len(waiting) == 8
+    assert short.unreached_value == pytest.approx(waiting.sum())

@@ -142,6 +142,25 @@ def test_a_plan_with_the_same_picks_but_other_values_is_another_plan() -> None:
     assert plan_id_of(plan(100.0), "3") != plan_id_of(plan(100.0), "4")
 
 
+def test_a_week_whose_hours_leave_most_worthwhile_accounts_waiting_says_so() -> None:
+    import pandas as pd
+
+    from actions.plan import WeekPlan
+    from serving.plan import short_hours
+
+    def plan(reached: int, unreached: int) -> WeekPlan:
+        lines = pd.DataFrame({"account_id": [f"a{i}" for i in range(reached)]})
+        return WeekPlan(
+            datetime(2026, 6, 1), lines, 1.0, 1.0, 1.0, 0.0, "optimal", 0.1,
+            unreached=unreached, unreached_value=123456.0,
+        )  # fmt: skip
+
+    assert short_hours(plan(3, 3), "plan.yaml") == []
+    (said,) = short_hours(plan(3, 4), "plan.yaml")
+    assert said.startswith("the week's hours and caps reach 3 accounts; 4 more")
+    assert "123,456 ARR" in said and "plan.yaml's csm_hours" in said
+
+
 def _score(upsell_drivers: list[Any], account_drivers: list[Any]) -> Any:
     """A low-risk account offered an upsell (and a health check) with these drivers."""
     from serving.schemas import AccountScore, ActionOut
