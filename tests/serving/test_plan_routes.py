@@ -104,7 +104,8 @@ def test_an_unknown_csm_is_404_and_a_missing_key_401(client: TestClient) -> None
     assert client.get("/v1/plan", params={"csm": "nobody"}, headers=AUTH).status_code == 404
     slip = client.get("/v1/plan", params={"csm": "DANA "}, headers=AUTH)
     assert slip.status_code == 404
-    assert slip.json()["detail"].endswith("no account is owned by CSM 'DANA '; did you mean 'dana'?")
+    said = slip.json()["detail"]
+    assert said.endswith("no account is owned by CSM 'DANA '; did you mean 'dana'?")
     assert client.get("/v1/plan").status_code == 401
 
 

@@ -434,7 +434,8 @@ class UpliftModel(PythonModel):
             rows = []
             for bag in self.pooled_:
                 base = bag.baseline_logit(X)  # once per bag: the LightGBM predict is the cost
-                rows.append(sigmoid(base + bag.shifts(X, symptoms, causes)[:, column]) - sigmoid(base))
+                shift = bag.shifts(X, symptoms, causes)[:, column]
+                rows.append(sigmoid(base + shift) - sigmoid(base))
             bagged = np.stack(rows)
             return bagged.mean(axis=0), bagged.std(axis=0, ddof=1)
         bagged = np.stack([model.predict(X) for model in models])
