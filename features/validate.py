@@ -12,6 +12,7 @@ not action codes), as notes rather than problems.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -31,6 +32,7 @@ __all__ = [
     "Problem",
     "booked_ahead_note",
     "concurrent_terms_note",
+    "stale_tickets_note",
     "source_notes",
     "validate_source",
 ]
@@ -205,4 +207,44 @@ def concurrent_terms_note(con: duckdb.DuckDBPyConnection) -> str | None:
         f" terms in force at once (e.g. {example!r}): the contract reads the earliest-starting"
         " as the account's term (its ARR, renewal date and churn label). A second product that"
         " belongs to the same contract is an `expansion` row (see docs/data-contract.md)."
+    )
+
+
+STALE_TICKET_DAYS = 365
+
+
+def stale_tickets_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A note on tickets still open more than `STALE_TICKET_DAYS` at the end of the data.
+
+    The contract reads a null `closed_at` as open, and open tickets are support pain now:
+    the driver sentences cite them ("3 urgent tickets open, the oldest for 519 days"). A
+    helpdesk export that leaves abandoned tickets without a close date (a tenth of the
+    simulator's, found by the scale audit) makes that pain look permanent. `con` holds the
+    typed contract views; without a tickets table there is nothing to say.
+    """
+    from features.horizon import data_horizon
+
+    try:
+        horizon = data_horizon(con)
+        found = con.execute(
+            """
+            SELECT COUNT(*) FILTER (WHERE closed_at IS NULL AND opened_at < ?),
+                   COUNT(*),
+                   COUNT(DISTINCT account_id) FILTER (WHERE closed_at IS NULL AND opened_at < ?),
+                   MIN(opened_at) FILTER (WHERE closed_at IS NULL)
+            FROM tickets WHERE opened_at <= ?
+            """,
+            [horizon - timedelta(days=STALE_TICKET_DAYS)] * 2 + [horizon],
+        ).fetchone()
+    except (duckdb.Error, ValueError):  # no tickets table, or a note not worth failing over
+        return None
+    stale, total, accounts, oldest = found if found else (0, 0, 0, None)
+    if not stale:
+        return None
+    return (
+        f"Note: {stale:,} of {total:,} tickets ({stale / total:.0%}, at {accounts:,} accounts)"
+        f" have no closed_at and were opened more than {STALE_TICKET_DAYS} days before the end"
+        f" of the data (the oldest on {oldest:%d %b %Y}). The contract reads them as open, so"
+        " the support signals and the drivers count them as pain today; if the helpdesk"
+        " closed or abandoned them, give them their closed_at."
     )

@@ -131,7 +131,9 @@ def validate(
     Touchpoint types that are not action codes are allowed: a note counts them and says
     which action code a type looks like ("Health Check": health_check). So are subscription
     rows booked ahead (a note says they do not move the end of the data) and two terms in
-    force at once (a note says which one the contract reads as the account's term). A
+    force at once (a note says which one the contract reads as the account's term), and so
+    are tickets without a close date opened over a year before the end of the data (a note
+    says the support signals read them as open pain today). A
     table whose dates run days past the latest event (an export artefact) is a warning: it
     does not set the end of the data.
     """
@@ -141,6 +143,7 @@ def validate(
         booked_ahead_note,
         concurrent_terms_note,
         source_notes,
+        stale_tickets_note,
         validate_source,
     )
 
@@ -151,7 +154,11 @@ def validate(
         if not problems:
             create_typed_views(source)
             warning = late_activity_warning(source.con)
-            more = [booked_ahead_note(source.con), concurrent_terms_note(source.con)]
+            more = [
+                booked_ahead_note(source.con),
+                concurrent_terms_note(source.con),
+                stale_tickets_note(source.con),
+            ]
             notes = [*notes, *filter(None, more)]
     if problems:
         typer.echo(f"{data}: {len(problems)} problem(s) with the data contract:", err=True)

@@ -299,3 +299,33 @@ def test_validate_notes_two_terms_in_force_at_once() -> None:
     assert note is not None
     assert note.startswith("Note: 1 account has two or more new/renewal terms in force at once")
     assert "'c'" in note and "`expansion` row" in note
+
+
+def test_validate_notes_tickets_left_open_for_over_a_year() -> None:
+    # The scale audit's world left a tenth of its tickets without a close date: the
+    # drivers cited "urgent tickets open, the oldest for 519 days" and validate said nothing.
+    from features.validate import stale_tickets_note
+
+    assert stale_tickets_note(_con()) is None  # no tickets table
+    accounts = pd.DataFrame({"account_id": ["a", "b", "c"], "created_at": ["2023-01-01"] * 3})
+    events = pd.DataFrame(
+        {"ts": ["2025-03-01"], "account_id": ["a"], "module": ["m"], "event_type": ["view"]}
+    )
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["t1", "t2", "t3", "t4"],
+            "account_id": ["a", "a", "b", "c"],
+            "opened_at": ["2023-06-01", "2024-02-01", "2024-02-27", "2023-01-05"],
+            "closed_at": [None, None, None, "2023-01-09"],
+            "priority": ["urgent", "low", "high", "normal"],
+            "category": ["bug"] * 4,
+        }
+    )
+    tables = {"accounts": accounts, "subscriptions": _subscriptions(), "events": events}
+    note = stale_tickets_note(typed_connection(tables | {"tickets": tickets}))
+    assert note is not None
+    # t3 was opened 367 days before the end: stale; the closed one and none newer count
+    assert note.startswith("Note: 3 of 4 tickets (75%, at 2 accounts) have no closed_at")
+    assert "the oldest on 01 Jun 2023" in note and "give them their closed_at" in note
+    recent = tickets.assign(opened_at=["2025-01-01", "2024-12-01", "2025-02-01", "2023-01-05"])
+    assert stale_tickets_note(typed_connection(tables | {"tickets": recent})) is None
