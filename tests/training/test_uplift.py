@@ -14,6 +14,7 @@ from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
 from training.uplift import UpliftConfig, UpliftModel, fit_uplift, load_uplift_config
 from training.uplift.data import own_choice_share, treatment_matrix
 from training.uplift.model import LEARNED, PLAYBOOK, ActionEffect
+from training.uplift.pooled import PooledFit
 
 TRUE_EFFECT = -0.15
 
@@ -384,7 +385,7 @@ def test_a_growth_ask_keeps_what_history_shows_when_its_bias_is_zero():
     )
 
 
-def test_pooled_effects_predict_each_bags_baseline_once_per_action():
+def test_pooled_effects_predict_each_bags_baseline_once_per_action(monkeypatch):
     """The baseline's LightGBM predict is the cost of `effects`: once per bag and action."""
     X, treatments, churn, groups, _ = confounded_history(n_accounts=400, months=2)
     model = UpliftModel(UpliftConfig(min_propensity=0.01, bags=3), random_state=0)
@@ -399,9 +400,13 @@ def test_pooled_effects_predict_each_bags_baseline_once_per_action():
         ]
     ).mean(axis=0)
     calls = []
-    for bag in model.pooled_:
-        predict = bag.baseline_logit
-        bag.baseline_logit = lambda rows, predict=predict: calls.append(1) or predict(rows)
+    original = PooledFit.baseline_logit
+
+    def counted(self: PooledFit, rows: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return original(self, rows)
+
+    monkeypatch.setattr(PooledFit, "baseline_logit", counted)
     effect, _ = model._predict("exec_sponsor_call", features, symptoms)
     assert len(calls) == len(model.pooled_) == 3
     np.testing.assert_allclose(effect, expected, atol=1e-12)
