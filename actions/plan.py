@@ -51,18 +51,19 @@ class WeekPlan:
         lines: one row per planned account (`LINE_COLUMNS`); `arm` is `planned`, `control`
             (held back at random: not done this week) or `random` (assigned at random),
             `probability` the chance of that assignment.
-        value: saved ARR of the optimiser's lines (controls included) as they are ranked
-            (`saved_arr`: learned effects with the hidden selection CSMs make taken out,
-            which overstates what they save; `actions.ranking`).
+        value: saved ARR of the optimiser's lines (controls included) at the values the
+            plan was chosen at (`saved_arr`: the stated ones by default; with `choose_at`
+            "ranking", learned effects with the hidden selection CSMs make taken out, which
+            overstates what they save; `actions.ranking`).
         greedy_value: the same for the greedy plan (best value first) on the same problem.
         bound: no plan can be worth more (the LP relaxation of the unpruned problem).
         excluded: candidate lines left out, by rule.
         expected_value: what the lines to do (planned and random, not controls) are
             expected to save net of cost, at their stated effects (`expected_saved_arr`:
             history alone), the figure to quote.
-        unreached: accounts with an action worth doing (ranked to save ARR net of its
+        unreached: accounts with an action worth doing (valued to save ARR net of its
             cost) that no line reaches: the week's hours and caps ran out before them.
-        unreached_value: the ranked value of those accounts' best actions.
+        unreached_value: the value of those accounts' best actions.
     """
 
     week: datetime
@@ -298,6 +299,9 @@ def plan_week(
 ) -> WeekPlan:
     """The week's plan (see the module docstring); `candidates` has `CANDIDATE_COLUMNS`.
 
+    `saved_arr` is each line's value as the ranking has it; with `config.choose_at` "stated"
+    (the default) the plan is chosen at `expected_saved_arr` instead where a line has one,
+    and the lines' `saved_arr` is that value.
     Optional candidate columns carried to the lines and their words: `expected_saved_arr`
     (the stated value, `saved_arr` where missing), `expected_effect`, `basis`,
     `churn_probability`, `upsell_probability`, `arr`, `days_to_renewal`, `driver`,
@@ -307,6 +311,9 @@ def plan_week(
     the account's current term (`store.Store.given`), never drawn as controls (`hold_back`).
     """
     started = time.process_time()
+    if config.choose_at == "stated" and "expected_saved_arr" in candidates:
+        stated = pd.to_numeric(candidates["expected_saved_arr"], errors="coerce")
+        candidates = candidates.assign(saved_arr=stated.fillna(candidates["saved_arr"]))
     allowed, excluded = eligible(candidates, config, week, holdouts)
     capacity, caps = _capacity(allowed, config), dict(config.caps)
     randomized = draw_random_lines(

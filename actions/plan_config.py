@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -76,6 +76,7 @@ class PlanConfig(BaseModel):
     no_upsell_tiers: tuple[RiskTier, ...] = ("high",)
     assumed_effect: float = Field(default=0.02, ge=0, le=1)
     upsell_value_share: float = Field(default=0.1, ge=0)
+    choose_at: Literal["stated", "ranking"] = "stated"
     experiments: Experiments = Experiments()
 
     def assumed_for(self, churn_probability: float | None) -> float:

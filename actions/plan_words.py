@@ -94,10 +94,12 @@ def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
     """Why this action: the playbook's or the model's reason, then its value and effect.
 
     The value and effect given are the stated ones (history alone: `expected_saved_arr`,
-    `expected_effect`); a learned line also says what it was chosen at (`saved_arr`, with
-    the hidden selection CSMs make taken out), and a line history alone expects nothing of
-    says so. The effect is given here once; the reason says in words why (a learned action's
-    reason leaves the figure out: `actions.ranking.effect_sentence`). A growth ask is
+    `expected_effect`); a learned line chosen at another value (`saved_arr`: the ranking's,
+    with the hidden selection CSMs make taken out, under `choose_at: ranking`) also says
+    what it was chosen at, and a line history alone expects nothing of (a random line, or
+    one chosen at the ranking's value) says so. The effect is given here once; the reason
+    says in words why (a learned action's reason leaves the figure out:
+    `actions.ranking.effect_sentence`). A growth ask is
     "worth" its value rather than saving it, since most of it is expected expansion.
     """
     action = words(str(line["action"]))
@@ -114,15 +116,16 @@ def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
         f"chosen at {ranked:,.0f}, allowing for CSMs acting on accounts at more risk than the"
         " data shows"
     )
+    other = abs(ranked - saved) >= 1  # chosen at the ranking's value (`choose_at`)
     if learned and saved <= 0:
         return (
             f"{_a(action).capitalize()}{time}: {reason.rstrip('.')}. History alone shows it"
             f" saving no ARR net of its cost (churn {points:+.1f} pts after it for accounts"
-            f" like this); {chosen}."
+            f" like this)" + (f"; {chosen}." if other else ".")
         )
     if learned:
         basis = f"learned from the team's history: churn {points:+.1f} pts"
-        if abs(ranked - saved) >= 1:
+        if other:
             basis += f"; {chosen}"
     else:
         assumed = config.assumed_for(_number(line.get("churn_probability")))

@@ -483,25 +483,28 @@ def plan(
     when = week_option(week)
     plan_file = config or settings.plan
     try:
-        built, stored = run_plan(
-            data, output, when, settings, load_plan_config(plan_file), str(plan_file)
-        )
+        plan_config = load_plan_config(plan_file)
+        built, stored = run_plan(data, output, when, settings, plan_config, str(plan_file))
     except StoreUnavailable as error:
         typer.echo(f"Wrote the plan to {output} but could not store it: {error}", err=True)
         raise typer.Exit(code=1) from error
     except (PlanConfigError, NoChampionsError, ValueError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
-    figures = summary(built)
+    figures, plan = summary(built), built.plan
+    chosen = (
+        f"it was chosen at those values: {plan.value:,.0f} for its optimised lines"
+        if plan_config.choose_at == "stated"
+        else f"it was chosen at {plan.value:,.0f} with the hidden selection CSMs make taken out"
+    )
     typer.echo(
-        f"Plan {built.plan_id} for the week of {built.plan.week:%Y-%m-%d}: "
-        f"{len(built.plan.lines)} lines {figures['lines']}; its lines to do are expected to"
-        f" save {built.plan.expected_value:,.0f} ARR net of cost as history shows it; it was"
-        f" chosen at {built.plan.value:,.0f} with the hidden selection CSMs make taken out"
-        f" (controls included; greedy plan {built.plan.greedy_value:,.0f}, bound "
-        f"{built.plan.bound:,.0f}); left out: "
-        + ", ".join(f"{n} {rule}" for rule, n in built.plan.excluded.items() if n)
-        + f"; {built.plan.unreached} more accounts with an action ranked worth doing wait"
+        f"Plan {built.plan_id} for the week of {plan.week:%Y-%m-%d}: "
+        f"{len(plan.lines)} lines {figures['lines']}; its lines to do are expected to"
+        f" save {plan.expected_value:,.0f} ARR net of cost as history shows it; {chosen}"
+        f" (controls included; greedy plan {plan.greedy_value:,.0f}, bound "
+        f"{plan.bound:,.0f}); left out: "
+        + ", ".join(f"{n} {rule}" for rule, n in plan.excluded.items() if n)
+        + f"; {plan.unreached} more accounts with an action worth doing wait"
         " beyond the week's hours and caps"
     )
     typer.echo(f"Wrote it to {output}" + (" and the store" if stored else " (already stored)"))

@@ -350,7 +350,7 @@ def short_hours(plan: WeekPlan, plan_file: str = "plan file") -> list[str]:
         return []
     return [
         f"the week's hours and caps reach {reached} accounts; {plan.unreached} more with an"
-        f" action ranked worth doing wait (their best actions ranked at"
+        f" action worth doing wait (their best actions valued at"
         f" {plan.unreached_value:,.0f} ARR net of cost); {plan_file}'s csm_hours and caps set"
         " how much the team can do"
     ]

@@ -51,8 +51,9 @@ class PlanLineOut(BaseModel):
         " alone shows it (null for a line planned before retain kept it)."
     )
     ranking_saved_arr: float | None = Field(
-        description="The value the plan chose the line at: learned effects with the hidden"
-        " selection CSMs make taken out, which overstates what it saves."
+        description="The value the plan chose the line at: expected_saved_arr under the plan"
+        " file's default `choose_at: stated`; under `choose_at: ranking`, learned effects"
+        " with the hidden selection CSMs make taken out, which overstates what it saves."
     )
     why: str | None = Field(description="Why this account and this action, in words.")
 
@@ -69,8 +70,8 @@ class PlanOut(BaseModel):
         " save net of cost, as history alone shows it: the figure to quote."
     )
     value: float | None = Field(
-        description="Saved ARR of the optimised lines as the plan ranked them (overstated:"
-        " see ranking_saved_arr); compare it with greedy_value and bound."
+        description="Saved ARR of the optimised lines (controls included) at the values the"
+        " plan was chosen at (see ranking_saved_arr); compare it with greedy_value and bound."
     )
     greedy_value: float | None = Field(description="The same for the greedy plan.")
     bound: float | None = Field(description="No plan within the limits is worth more.")

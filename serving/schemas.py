@@ -151,8 +151,9 @@ class ActionOut(BaseModel):
     )
     ranking_saved_arr: float | None = Field(
         default=None,
-        description="-ranking_effect x ARR (+ expansion) - cost: what the ranking and the"
-        " weekly plan value the action at.",
+        description="-ranking_effect x ARR (+ expansion) - cost: what the ranking values the"
+        " action at (the weekly plan too under the plan file's `choose_at: ranking`; by"
+        " default it is chosen at expected_saved_arr).",
     )
     basis: Literal["learned", "playbook"] = Field(
         default="playbook",

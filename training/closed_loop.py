@@ -320,8 +320,9 @@ def candidate_frame(
 ) -> pd.DataFrame:
     """Candidate lines as the service builds them (`serving.plan.candidate_lines`' rule).
 
-    A learned action is worth the saved ARR net of cost it is ranked at (its stated one,
-    history's, goes beside it); a playbook suggestion history cannot judge, the plan file's
+    A learned action carries the saved ARR net of cost it is ranked at and its stated one
+    (history's, pooled by diagnosed cause), which the plan is chosen at by default
+    (`choose_at`); a playbook suggestion history cannot judge, the plan file's
     `assumed_effect` x ARR minus its cost. (The
     service adds an upsell pitch's expected expansion from the upsell model; the loop
     trains no upsell model, so a playbook upsell pitch is valued on churn alone.)

@@ -83,9 +83,11 @@ def test_a_renewal_decided_before_the_week_starts_is_not_planned() -> None:
     assert len(plan.lines) > 0
 
 
-def test_the_plan_is_chosen_at_its_ranking_values_and_quoted_at_its_stated_ones() -> None:
+def test_chosen_at_ranking_the_plan_keeps_its_choice_and_quotes_its_stated_values() -> None:
     cfg = config(
-        csm_hours={"default": 100}, experiments={"control_share": 0.3, "random_share": 0.2}
+        csm_hours={"default": 100},
+        experiments={"control_share": 0.3, "random_share": 0.2},
+        choose_at="ranking",
     )
     given = candidates(200, seed=6).assign(last_touch=np.datetime64("NaT"))
     plain = plan_week(given, cfg, WEEK)
@@ -339,3 +341,33 @@ def test_accounts_worth_acting_on_beyond_the_hours_are_counted_with_their_best_v
     waiting = best.drop(list(reached))
     assert short.unreached == len(waiting) == 8
     assert short.unreached_value == pytest.approx(waiting.sum())
+
+
+def test_by_default_the_plan_is_chosen_at_the_stated_values() -> None:
+    """Chosen at the stated values (history pooled by cause), a line the ranking values but
+    history does not (stated at most 0) is left out, and the stated order decides."""
+    cfg = config(csm_hours={"default": 6, "owners": {}})
+    assert cfg.choose_at == "stated"
+    given = candidates(60, seed=2).assign(last_touch=np.datetime64("NaT"), risk_tier="low")
+    rng = np.random.default_rng(5)
+    given["expected_saved_arr"] = rng.uniform(-100, 300, len(given))  # another order
+    given.loc[0, "expected_saved_arr"] = np.nan  # unknown: its ranking value stands
+    plan = plan_week(given, cfg, WEEK)
+    restated = given.assign(saved_arr=given["expected_saved_arr"].fillna(given["saved_arr"]))
+    same = plan_week(
+        restated, config(csm_hours={"default": 6, "owners": {}}, choose_at="ranking"), WEEK
+    )
+    chosen = ["account_id", "action", "arm", "saved_arr", "expected_saved_arr"]
+    pd.testing.assert_frame_equal(plan.lines[chosen], same.lines[chosen])
+    planned = plan.lines[plan.lines["arm"] == "planned"]
+    assert (planned["expected_saved_arr"] > 0).all()
+    np.testing.assert_allclose(
+        planned["saved_arr"].astype(float), planned["expected_saved_arr"].astype(float)
+    )
+    ranked = plan_week(
+        given, config(csm_hours={"default": 6, "owners": {}}, choose_at="ranking"), WEEK
+    )
+    assert set(ranked.lines["account_id"]) != set(plan.lines["account_id"])
+    assert plan.excluded["expected to save no ARR net of its cost"] == int(
+        (restated["saved_arr"] <= 0).sum()
+    )

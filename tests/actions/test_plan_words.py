@@ -59,6 +59,14 @@ def test_a_learned_line_states_what_history_shows_and_what_it_was_chosen_at() ->
     assert "Expected to save" not in words and "-150" not in words, words
     assert "History alone shows it saving no ARR net of its cost (churn +1.0 pts" in words
     assert "chosen at 950" in words, words
+    # chosen at what is stated (plan.yaml's default `choose_at`): one value, said once
+    for effect in (cleared, doubtful):  # the second: a random line history expects nothing of
+        line = _learned_line("training", effect)
+        line["saved_arr"] = line["expected_saved_arr"]
+        words = why_action(line, CONFIG)
+        assert "chosen at" not in words and words.endswith("accounts like this).") == (
+            effect is doubtful
+        ), words
 
 
 def test_a_learned_growth_ask_is_worth_its_value_with_its_effect_once() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from actions.plan_config import load_plan_config
@@ -59,23 +60,36 @@ def test_a_csm_gets_their_lines_within_their_hours(client: TestClient) -> None:
     assert body["week"] == AS_OF.date().isoformat()
 
 
-def test_a_learned_line_is_chosen_at_its_ranking_value_and_quoted_as_history_shows_it(
-    store_url: str,
+@pytest.mark.parametrize("choose_at", ["stated", "ranking"])
+def test_a_learned_line_is_chosen_at_the_plan_files_value_and_quoted_as_history_shows_it(
+    store_url: str, tmp_path: Path, choose_at: str
 ) -> None:
     # the fake call: 10 pts less churn as ranked, 6 as history alone shows it
+    plan = tmp_path / "plan.yaml"
+    shipped = load_plan_config().model_dump(mode="json")
+    plan.write_text(yaml.safe_dump(shipped | {"choose_at": choose_at}))
     service = planned_service(60, touched=TOUCHED, bundle=make_bundle(uplift=FakeUplift()))
-    with TestClient(create_app(test_settings(store_url=store_url), service)) as client:
+    settings = test_settings(store_url=store_url, plan=plan)
+    with TestClient(create_app(settings, service)) as client:
         body = client.get("/v1/plan", headers=AUTH).json()
     calls = [line for line in body["lines"] if line["action"] == "exec_sponsor_call"]
     assert calls, body["lines"]
     for line in calls:
-        assert line["expected_saved_arr"] < line["ranking_saved_arr"], line
-        assert "chosen at" in line["why"] and "more risk than the data shows" in line["why"]
+        if choose_at == "ranking":
+            assert line["expected_saved_arr"] < line["ranking_saved_arr"], line
+            assert "chosen at" in line["why"] and "more risk than the data shows" in line["why"]
+        else:  # the default: chosen at what the line states, and said once
+            assert line["expected_saved_arr"] == pytest.approx(line["ranking_saved_arr"])
+            assert "chosen at" not in line["why"], line["why"]
     doing = [line for line in body["lines"] if line["arm"] != "control"]
     assert body["expected_value"] == pytest.approx(
         sum(line["expected_saved_arr"] for line in doing), abs=0.02
     )
-    assert body["expected_value"] < body["value"]
+    optimised = [line for line in body["lines"] if line["arm"] != "random"]  # controls too
+    chosen = sum(line["ranking_saved_arr"] for line in optimised)
+    stated = sum(line["expected_saved_arr"] for line in optimised)
+    assert body["value"] == pytest.approx(chosen, abs=0.02)
+    assert (stated < chosen - 1) == (choose_at == "ranking")
 
 
 def test_the_plan_is_made_once_and_keeps_the_contact_limit(
