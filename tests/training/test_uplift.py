@@ -410,3 +410,23 @@ def test_pooled_effects_predict_each_bags_baseline_once_per_action(monkeypatch):
     effect, _ = model._predict("exec_sponsor_call", features, symptoms)
     assert len(calls) == len(model.pooled_) == 3
     np.testing.assert_allclose(effect, expected, atol=1e-12)
+
+
+def test_the_fit_is_the_same_on_one_thread_or_two(monkeypatch):
+    """Bags, cross-fitting folds and propensities fit on threads; each has its own seed."""
+    import training.uplift.pooled as pooled
+
+    X, treatments, churn, groups, _ = confounded_history(n_accounts=300, months=2)
+    treatments = treatments.assign(training=(np.arange(len(X)) % 7 == 0).astype(int))
+    config = UpliftConfig(min_propensity=0.01, bags=3, centre_treatments=True)
+    fitted = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(pooled, "THREADS", threads)
+        model = UpliftModel(config, random_state=4)
+        fitted[threads] = model.fit(X, treatments, churn, groups, load_playbook(DEFAULT_PLAYBOOK))
+    one, two = fitted[1], fitted[2]
+    for a, b in zip(one.pooled_, two.pooled_, strict=True):
+        np.testing.assert_array_equal(a.coefficients, b.coefficients)
+    for action, effect in one.effects(X).items():
+        np.testing.assert_array_equal(effect.effect, two.effects(X)[action].effect)
+    assert set(one.propensity_) == set(two.propensity_) == {"exec_sponsor_call", "training"}

@@ -32,7 +32,7 @@ from actions.tiers import cut_points, risk_tiers
 from training.diagnosis import CauseReader, load_reader
 from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.data import own_choice_share, treatment_matrix
-from training.uplift.pooled import PooledFit, fit_pooled, sigmoid, usual_chance
+from training.uplift.pooled import PooledFit, fit_pooled, in_threads, sigmoid, usual_chance
 from training.uplift.stated import StatedMean, log_odds_shift, pooled_statement, stated_mean
 from training.uplift.surrogates import Fix, find_fixes, fixes_worth
 from training.uplift.symptoms import Conditions, action_symptoms, symptom_matrix
@@ -113,16 +113,22 @@ class UpliftModel(PythonModel):
             self.baseline_ = self._classifier(self.random_state + 1).fit(features, y)
         forest = self.config.learner == "econml_forest_dr"
         modifiers = self._modifiers(features, causes) if forest else features  # built once
+        learned = []  # (column, action, done) of the actions with enough history
         for i, action in enumerate(self.actions_):
             treated = treatments[action].to_numpy().astype(int)
             self.n_treated_[action] = int(treated.sum())
             untreated = len(treated) - self.n_treated_[action]
-            if self.n_treated_[action] < self.config.min_treated or (
-                untreated < self.config.min_untreated
+            if self.n_treated_[action] >= self.config.min_treated and (
+                untreated >= self.config.min_untreated
             ):
-                continue
+                learned.append((i, action, treated))
+        chances = in_threads(
+            lambda task: self._classifier(self.random_state + 101 * task[0]).fit(features, task[2]),
+            learned,
+        )
+        for (i, action, treated), chance in zip(learned, chances, strict=True):
             seed = self.random_state + 101 * i
-            self.propensity_[action] = self._classifier(seed).fit(features, treated)
+            self.propensity_[action] = chance
             if self.config.learner == "pooled_logit":
                 self.final_[action] = [i]  # the action's column in the pooled shifts
             elif forest:
@@ -183,29 +189,21 @@ class UpliftModel(PythonModel):
         params = self.config.nuisance.model_dump()
         if self.config.centre_treatments:
             T = T - usual_chance(X, T, groups, params, self.config.cv, self.random_state)
-        for b in range(self.config.bags):
-            picked = np.bincount(
-                rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques)
-            )
-            weights = picked[codes].astype(float)
-            self.pooled_.append(
-                fit_pooled(
-                    X,
-                    T,
-                    A,
-                    y,
-                    groups,
-                    weights,
-                    params,
-                    self.config.interactions,
-                    self.config.interaction_l2,
-                    self.config.symptom_l2,
-                    self.config.cv,
-                    self.random_state + b,
-                    causes=D,
-                    cause_l2=self.config.cause_l2,
-                )  # fmt: skip
-            )
+        weights = [  # drawn in order first, so the bags are the same on any thread count
+            np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))[
+                codes
+            ].astype(float)
+            for _ in range(self.config.bags)
+        ]
+
+        def bag(b: int) -> PooledFit:
+            return fit_pooled(
+                X, T, A, y, groups, weights[b], params, self.config.interactions,
+                self.config.interaction_l2, self.config.symptom_l2, self.config.cv,
+                self.random_state + b, causes=D, cause_l2=self.config.cause_l2,
+            )  # fmt: skip
+
+        self.pooled_ = in_threads(bag, range(self.config.bags))
 
     def effects(self, X: pd.DataFrame) -> dict[str, ActionEffect]:
         """Expected change in churn probability per action if done now, with its basis."""

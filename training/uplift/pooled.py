@@ -18,15 +18,38 @@ action never helps less where the playbook calls for it.
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from lightgbm import LGBMClassifier
 from scipy.optimize import minimize
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
+
+THREADS = min(2, os.cpu_count() or 1)  # LightGBM fits of the bags and folds at once
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def in_threads(fit: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
+    """`fit` of each item, in order, on up to `THREADS` threads.
+
+    Each fit is a single-threaded LightGBM (`n_jobs=1`), which lets go of the GIL while it
+    trains, so independent bags and folds share the cores (`bench/bench_uplift_threads.py`).
+    Every fit has its own seed and data, so the results are the same on one thread or
+    several. BLAS keeps one thread meanwhile: `_logit_shifts` asks for one anyway, and
+    threads entering and leaving its limit at once must not restore another count.
+    """
+    items = list(items)
+    if THREADS <= 1 or len(items) <= 1:
+        return [fit(item) for item in items]
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(THREADS) as pool:
+        return list(pool.map(fit, items))
 
 
 @dataclass
@@ -189,11 +212,19 @@ def usual_chance(
     """
     chance = np.zeros(T.shape, dtype=float)
     folds = GroupKFold(n_splits=cv, shuffle=True, random_state=seed)
-    for train, test in folds.split(X, T[:, 0], groups):
-        for j in range(T.shape[1]):
-            done = T[train, j].astype(int)
-            if 0 < done.sum() < len(done):
-                model = LGBMClassifier(**params, random_state=seed + j, n_jobs=1, verbose=-1)
-                fitted = model.fit(X[train], done)
-                chance[test, j] = np.asarray(fitted.predict_proba(X[test]))[:, 1]
+    tasks = [
+        (train, test, j)
+        for train, test in folds.split(X, T[:, 0], groups)
+        for j in range(T.shape[1])
+        if 0 < T[train, j].astype(int).sum() < len(train)
+    ]
+
+    def fit(task: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
+        train, test, j = task
+        model = LGBMClassifier(**params, random_state=seed + j, n_jobs=1, verbose=-1)
+        fitted = model.fit(X[train], T[train, j].astype(int))
+        return np.asarray(fitted.predict_proba(X[test]))[:, 1]
+
+    for (_, test, j), found in zip(tasks, in_threads(fit, tasks), strict=True):
+        chance[test, j] = found
     return chance
