@@ -427,6 +427,7 @@ def test_the_fit_is_the_same_on_one_thread_or_two(monkeypatch):
     one, two = fitted[1], fitted[2]
     for a, b in zip(one.pooled_, two.pooled_, strict=True):
         np.testing.assert_array_equal(a.coefficients, b.coefficients)
+    theirs = two.effects(X)
     for action, effect in one.effects(X).items():
-        np.testing.assert_array_equal(effect.effect, two.effects(X)[action].effect)
+        np.testing.assert_array_equal(effect.effect, theirs[action].effect)
     assert set(one.propensity_) == set(two.propensity_) == {"exec_sponsor_call", "training"}

@@ -113,7 +113,7 @@ class UpliftModel(PythonModel):
             self.baseline_ = self._classifier(self.random_state + 1).fit(features, y)
         forest = self.config.learner == "econml_forest_dr"
         modifiers = self._modifiers(features, causes) if forest else features  # built once
-        learned = []  # (column, action, done) of the actions with enough history
+        learned = []  # (column, action, done, seed) of the actions with enough history
         for i, action in enumerate(self.actions_):
             treated = treatments[action].to_numpy().astype(int)
             self.n_treated_[action] = int(treated.sum())
@@ -121,13 +121,9 @@ class UpliftModel(PythonModel):
             if self.n_treated_[action] >= self.config.min_treated and (
                 untreated >= self.config.min_untreated
             ):
-                learned.append((i, action, treated))
-        chances = in_threads(
-            lambda task: self._classifier(self.random_state + 101 * task[0]).fit(features, task[2]),
-            learned,
-        )
-        for (i, action, treated), chance in zip(learned, chances, strict=True):
-            seed = self.random_state + 101 * i
+                learned.append((i, action, treated, self.random_state + 101 * i))
+        chances = in_threads(lambda task: self._classifier(task[3]).fit(features, task[2]), learned)
+        for (i, action, treated, seed), chance in zip(learned, chances, strict=True):
             self.propensity_[action] = chance
             if self.config.learner == "pooled_logit":
                 self.final_[action] = [i]  # the action's column in the pooled shifts
