@@ -40,6 +40,11 @@ The rule, written before any candidate was measured (29 November 2026):
   learner keep the booster they were tuned with unless the uplift protocol's tuning seeds
   1-6 (two learner seeds) give a net mean no lower with the new one (the guard the earlier
   refit failed); the drivers, which the recommendation follows, use the new one either way.
+
+Result (29 November 2026): 195 of 3,888 points passed the bars; the pick was the refitted
+reader (b = 0.5) with support at 0.5 (cross-validation 72.9% first, weakest cause 22%).
+On 393-416 it gave 71.5% first, 97.9% any of three, low usage 15% and no first value 15%:
+not shipped (docs/results.md, "Explanations that name the cause", the fifth round).
 """
 
 from __future__ import annotations
