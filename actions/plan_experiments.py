@@ -26,6 +26,9 @@ and control renewals are a pure coin flip apart. Beside it: the observational es
 uplift model's expected effect on the same renewals, each the mean of its lines, learned
 from history where CSMs chose whom to contact). `random` lines are counted; they are the
 exploration the uplift learner gets with known probabilities, not part of this comparison.
+And how long the slice must grow: the control renewals that, at its split and the planned
+renewals' churn, tell the model's effect from none (`controls_needed`). At 5% controls a
+5-point effect takes about 644; a CS lead reads why a slice says little yet, and when it will.
 """
 
 from __future__ import annotations
@@ -34,11 +37,12 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.stats import binomtest, norm
 
 from actions.plan_words import words
 
 Z95 = 1.959963984540054
+POWER = 0.8  # the chance a slice of the sized length shows the model's effect (two-sided 5%)
 # What identifies one outcome of an action: the account and the renewal its churn is at.
 OUTCOME = ("account_id", "renewal_date")
 
@@ -59,6 +63,28 @@ def newcombe(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
         diff - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
         diff + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2),
     )
+
+
+def controls_needed(effect: float, planned_churn: float, ratio: float) -> int | None:
+    """Control renewals for a two-sided 5% test to tell `effect` from none with power `POWER`.
+
+    The normal approximation with the null's pooled variance and the alternative's own, as
+    statsmodels' `samplesize_proportions_2indep_onetail` (a test checks the two agree):
+    control churn = `planned_churn` - `effect`, and `ratio` planned renewals per control.
+    None where the effect is below a tenth of a point or the split is unknown.
+    """
+    if abs(effect) < 0.001 or not ratio > 0:
+        return None
+    planned = min(max(planned_churn, 0.01), 0.99)
+    control = min(max(planned - effect, 0.01), 0.99)
+    diff = control - planned
+    if diff == 0:
+        return None
+    pooled = (control + planned * ratio) / (1 + ratio)
+    null = math.sqrt(pooled * (1 - pooled) * (1 + 1 / ratio))
+    alternative = math.sqrt(control * (1 - control) + planned * (1 - planned) / ratio)
+    spread = Z95 * null + float(norm.ppf(POWER)) * alternative
+    return math.ceil((spread / diff) ** 2)
 
 
 def _count(n: int, noun: str) -> str:
@@ -118,7 +144,24 @@ class ActionExperiment:
             f"to {100 * self.high:+.1f}) on {_count(self.planned, 'planned renewal')} "
             f"({_count(self.planned_lines, 'line')}) vs "
             f"{_count(self.control, 'control renewal')} ({_count(self.control_lines, 'line')})"
-            f"{left_out}; {model}."
+            f"{left_out}; {model}{self._sized()}."
+        )
+
+    def controls_needed(self) -> int | None:
+        """Control renewals at this split to tell the model's effect from none (`POWER`)."""
+        if self.observational is None or not self.planned or not self.control:
+            return None
+        churn = self.planned_churned / self.planned
+        return controls_needed(self.observational, churn, self.planned / self.control)
+
+    def _sized(self) -> str:
+        needed = self.controls_needed()
+        if needed is None:
+            return ""
+        so_far = "enough" if self.control >= needed else f"{self.control} so far"
+        return (
+            f"; telling that from none (95%, power {POWER:.0%}) takes about"
+            f" {_count(needed, 'control renewal')} at this split ({so_far})"
         )
 
     def _left_out(self) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actions.plan_experiments import measure_actions, newcombe
+from actions.plan_experiments import POWER, controls_needed, measure_actions, newcombe
 
 RENEWAL = pd.Timestamp("2025-03-01")
 
@@ -135,3 +135,55 @@ def test_the_model_estimate_is_averaged_over_renewals_not_lines() -> None:
     lines["expected_effect"] = np.where(lines["account_id"] == "p0", -0.1, -0.02)
     (found,) = measure_actions(lines)
     assert found.observational == pytest.approx((-0.1 - 0.02 - 0.02) / 3)
+
+
+def test_the_slice_size_agrees_with_statsmodels() -> None:
+    from statsmodels.stats.proportion import samplesize_proportions_2indep_onetail
+
+    for effect, planned, ratio in [
+        (-0.05, 0.25, 19),
+        (-0.08, 0.22, 4),
+        (0.03, 0.3, 1),
+        (-0.02, 0.1, 9),
+    ]:
+        # statsmodels' sample 1 is the control (churn planned - effect), sample 2 = ratio x it
+        theirs = samplesize_proportions_2indep_onetail(-effect, planned, POWER, ratio=ratio)
+        assert controls_needed(effect, planned, ratio) == int(np.ceil(theirs))
+    assert controls_needed(0.0, 0.2, 4) is None
+    assert controls_needed(-0.05, 0.2, 0) is None
+
+
+def test_a_slice_of_the_sized_length_shows_the_effect_about_as_often_as_promised() -> None:
+    rng = np.random.default_rng(3)
+    effect, planned, ratio = -0.08, 0.22, 4
+    needed = controls_needed(effect, planned, ratio)
+    assert needed is not None
+
+    def shown(controls: int) -> float:
+        hits = 0
+        for _ in range(300):
+            x1 = int(rng.binomial(controls * ratio, planned))
+            x2 = int(rng.binomial(controls, planned - effect))
+            hits += newcombe(x1, controls * ratio, x2, controls)[1] < 0
+        return hits / 300
+
+    assert 0.72 <= shown(needed) <= 0.88  # POWER is 0.8
+    assert shown(needed // 3) < 0.5  # a third of it is far too few
+
+
+def test_the_sentence_says_how_many_control_renewals_the_model_effect_needs() -> None:
+    planned = {f"p{i}": 1 for i in range(40)}
+    control = [f"c{i}" for i in range(10)]
+    churned = {f"p{i}" for i in range(8)} | {"c0", "c1", "c2"}
+    lines = weekly_lines(planned, control, churned).assign(expected_effect=-0.06)
+    (found,) = measure_actions(lines)
+    needed = controls_needed(-0.06, 8 / 40, 40 / 10)
+    assert needed is not None and needed > 10
+    assert found.controls_needed() == needed
+    assert (
+        f"telling that from none (95%, power 80%) takes about {needed} control renewals"
+        " at this split (10 so far)" in found.sentence()
+    )
+    small = weekly_lines(planned, control, churned).assign(expected_effect=-0.9)
+    (found,) = measure_actions(small)
+    assert found.sentence().endswith("at this split (enough).")
