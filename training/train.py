@@ -181,7 +181,7 @@ def fit_target(
             outcome, probabilities["model"], probabilities[name], test["account_id"],
             seed=config.seed,
         )
-        for name in ("plain_lightgbm", "logistic_regression")
+        for name in ("plain_lightgbm", "logistic_regression", "health_score")
     }  # fmt: skip
     result = TargetResult(target, split, model, search, metrics, probabilities)
     result.gaps = gaps
@@ -227,6 +227,8 @@ def _log_target(
     mlflow.log_metric(f"{target}_validation_roc_auc", result.search.validation_auc)
     for name, (gap, se) in result.gaps.items():
         mlflow.log_metrics({f"{target}_auc_gap_vs_{name}": gap, f"{target}_auc_gap_se_{name}": se})
+    for name, (_, accounts) in positive_accounts(result).items():
+        mlflow.log_metric(f"{target}_{name}_positive_accounts", accounts)
     mlflow.log_text(result.search.trials.to_csv(index=False), f"search/{target}_candidates.csv")
     for name, metrics in result.metrics.items():
         log_metrics(metrics, f"{target}_{name}_test_" if name != "model" else f"{target}_test_")
@@ -448,6 +450,7 @@ def summary_lines(result: TrainingResult, reasons: bool = True) -> list[str]:
                 f" {r.metrics['model']['arr_caught_top10']:.0%}"
             )
         lines.extend("  " + line for line in gap_lines(r))
+        lines.extend("  " + line for line in thin_lines(r))
         if r.truth:
             lines.append("  " + describe(target, r.truth))
     if result.uplift is not None and result.uplift.report is not None:
@@ -456,6 +459,35 @@ def summary_lines(result: TrainingResult, reasons: bool = True) -> list[str]:
 
 
 NOISE_Z = 1.64  # one-sided 95%: a gap below -1.64 standard errors is a loss beyond noise
+# Fewer accounts than this behind a period's positives cannot judge or calibrate a model: one
+# account's long term gives many correlated snapshots (the seventh audit: a test period whose
+# churn came from one account, validation from two, and flat scores from 9% to 10%).
+MIN_POSITIVE_ACCOUNTS = 5
+
+
+def positive_accounts(result: TargetResult) -> dict[str, tuple[int, int]]:
+    """Per period (validation, test): its positive snapshots and the accounts behind them."""
+    found = {}
+    for name, part in (("validation", result.split.validation), ("test", result.split.test)):
+        positive = part[part[result.target] == 1]
+        found[name] = (len(positive), int(positive["account_id"].nunique()))
+    return found
+
+
+def thin_lines(result: TargetResult) -> list[str]:
+    """Warnings where a period's positives come from too few accounts to trust its figures."""
+    lines = []
+    for name, (rows, accounts) in positive_accounts(result).items():
+        if accounts >= MIN_POSITIVE_ACCOUNTS:
+            continue
+        what = "calibration and risk tiers" if name == "validation" else "test figures above"
+        lines.append(
+            f"warning: the {name} period's {rows} positive snapshots come from {accounts}"
+            f" account{'s' if accounts != 1 else ''} (fewer than {MIN_POSITIVE_ACCOUNTS}), so"
+            f" the {what} rest on too few {result.target} outcomes to trust; they firm up as"
+            " more renewals are decided (or train on a longer history)"
+        )
+    return lines
 
 
 def gap_lines(result: TargetResult) -> list[str]:

@@ -408,4 +408,28 @@ def test_training_reports_the_model_against_plain_baselines_on_the_same_rows(dat
     assert {len(p) for p in result.test_probability.values()} == {len(split.test)}
     lines = gap_lines(result)
     assert any(line.startswith("model - plain_lightgbm ROC-AUC") for line in lines)
+    assert any(line.startswith("model - health_score ROC-AUC") for line in lines)
     assert result.search.kind in lines[0]
+
+
+def test_a_period_whose_positives_come_from_few_accounts_is_flagged():
+    from types import SimpleNamespace
+
+    from training.train import MIN_POSITIVE_ACCOUNTS, thin_lines
+
+    def part(accounts: list[str], churned: list[int]) -> pd.DataFrame:
+        return pd.DataFrame({"account_id": accounts, "churn": churned})
+
+    enough = [f"a{i}" for i in range(MIN_POSITIVE_ACCOUNTS)]
+    validation = part([*enough, "b"], [1] * MIN_POSITIVE_ACCOUNTS + [0])
+    # one account's long term: six churned snapshots, one account
+    test = part(["x"] * 6 + ["y", "z"], [1] * 6 + [0, 0])
+    split = SimpleNamespace(validation=validation, test=test)
+    lines = thin_lines(SimpleNamespace(target="churn", split=split))  # type: ignore[arg-type]
+    assert len(lines) == 1
+    assert lines[0].startswith("warning: the test period's 6 positive snapshots come from 1 ")
+    assert "test figures above rest on too few churn outcomes" in lines[0]
+    split.validation = part(enough[:2] * 3, [1] * 6)
+    lines = thin_lines(SimpleNamespace(target="churn", split=split))  # type: ignore[arg-type]
+    assert "validation period's 6 positive snapshots come from 2 accounts" in lines[0]
+    assert "calibration and risk tiers" in lines[0]
