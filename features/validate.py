@@ -32,6 +32,7 @@ __all__ = [
     "Problem",
     "booked_ahead_note",
     "concurrent_terms_note",
+    "lapsed_terms_note",
     "stale_tickets_note",
     "source_notes",
     "validate_source",
@@ -247,4 +248,47 @@ def stale_tickets_note(con: duckdb.DuckDBPyConnection) -> str | None:
         f" of the data (the oldest on {oldest:%d %b %Y}). The contract reads them as open, so"
         " the support signals and the drivers count them as pain today; if the helpdesk"
         " closed or abandoned them, give them their closed_at."
+    )
+
+
+def lapsed_terms_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A note on accounts whose latest term ended by the end of the data with no outcome.
+
+    The contract reads a null `outcome` as a term still open, but an account is scored and
+    planned only while a term is in force, so one whose last term's `end_date` has passed
+    with nothing recorded drops out of scores and plans. A CRM that books the decision late
+    does that (the seventh audit: 6 of 90 accounts, most likely renewals in negotiation, left
+    out with no word). `con` holds the typed contract views.
+    """
+    from features.horizon import data_horizon
+
+    try:
+        horizon = data_horizon(con)
+        rows = con.execute(
+            """
+            WITH terms AS (
+                SELECT account_id, end_date, outcome FROM subscriptions
+                WHERE kind IN ('new', 'renewal')
+            ), latest AS (
+                SELECT account_id, MAX(end_date) AS end_date FROM terms GROUP BY account_id
+            )
+            SELECT DISTINCT t.account_id, t.end_date
+            FROM terms t JOIN latest l USING (account_id, end_date)
+            WHERE t.outcome IS NULL AND t.end_date <= ?
+            ORDER BY t.end_date, t.account_id
+            """,
+            [horizon],
+        ).fetchall()
+    except (duckdb.Error, ValueError):  # a note is never worth failing validation over
+        return None
+    if not rows:
+        return None
+    shown = ", ".join(f"'{account}' ended {end:%d %b %Y}" for account, end in rows[:3])
+    more = f" and {len(rows) - 3:,} more" if len(rows) > 3 else ""
+    accounts = "account's" if len(rows) == 1 else "accounts'"
+    return (
+        f"Note: {len(rows):,} {accounts} latest term ended by the end of the data"
+        f" ({utc_iso(horizon)}) with no outcome recorded ({shown}{more}). With no term in"
+        " force they are not scored or planned; record the outcome, or the renewal row if it"
+        " is signed or still in negotiation."
     )

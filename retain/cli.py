@@ -133,7 +133,8 @@ def validate(
     rows booked ahead (a note says they do not move the end of the data) and two terms in
     force at once (a note says which one the contract reads as the account's term), and so
     are tickets without a close date opened over a year before the end of the data (a note
-    says the support signals read them as open pain today). A
+    says the support signals read them as open pain today), and so are terms ended with no
+    outcome recorded (a note says those accounts are not scored until one is). A
     table whose dates run days past the latest event (an export artefact) is a warning: it
     does not set the end of the data.
     """
@@ -142,6 +143,7 @@ def validate(
     from features.validate import (
         booked_ahead_note,
         concurrent_terms_note,
+        lapsed_terms_note,
         source_notes,
         stale_tickets_note,
         validate_source,
@@ -157,6 +159,7 @@ def validate(
             more = [
                 booked_ahead_note(source.con),
                 concurrent_terms_note(source.con),
+                lapsed_terms_note(source.con),
                 stale_tickets_note(source.con),
             ]
             notes = [*notes, *filter(None, more)]
@@ -349,6 +352,20 @@ def score(
         typer.echo(f"Wrote the scores to {output} but could not log them: {error}", err=True)
         raise typer.Exit(code=1) from error
     typer.echo(f"Wrote scores of {count} accounts to {output} (and to the score log)")
+    if when is None:
+        _lapsed_terms(data)
+
+
+def _lapsed_terms(data: str) -> None:
+    """Say which accounts are missing because their term ended with no outcome recorded."""
+    from features.source import create_typed_views, open_source
+    from features.validate import lapsed_terms_note
+
+    with open_source(data) as source:
+        create_typed_views(source)
+        note = lapsed_terms_note(source.con)
+    if note:
+        typer.echo(note, err=True)
 
 
 @app.command()

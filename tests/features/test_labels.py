@@ -329,3 +329,19 @@ def test_validate_notes_tickets_left_open_for_over_a_year() -> None:
     assert "the oldest on 01 Jun 2023" in note and "give them their closed_at" in note
     recent = tickets.assign(opened_at=["2025-01-01", "2024-12-01", "2025-02-01", "2023-01-05"])
     assert stale_tickets_note(typed_connection(tables | {"tickets": recent})) is None
+
+
+def test_validate_notes_accounts_whose_last_term_ended_with_no_outcome() -> None:
+    # The seventh audit: renewals the CRM had not booked yet (end_date passed, outcome null)
+    # dropped 6 of 90 accounts out of scores and plans, and validate said the data was fine.
+    from features.validate import lapsed_terms_note
+
+    note = lapsed_terms_note(_con())  # b's renewal ended on 1 Jan 2025, horizon 1 Mar 2025
+    assert note is not None
+    assert note.startswith("Note: 1 account's latest term ended by the end of the data")
+    assert "('b' ended 01 Jan 2025)" in note  # a churned (known), c is still in force
+    assert "record the outcome, or the renewal row" in note
+    con = _con()
+    _with_term(con, ("b4", "b", "renewal", "2025-01-01", "2026-01-01", 120.0, None))
+    assert lapsed_terms_note(con) is None  # the renewal is booked: b has a term in force
+    assert lapsed_terms_note(_con(horizon_event="2024-12-15")) is None  # not ended yet
