@@ -132,12 +132,15 @@ def test_the_report_ends_with_the_most_any_policy_could_save(monkeypatch):
         "training.train.build_training_set", lambda *a, **k: (history, datetime(2025, 6, 1))
     )
     monkeypatch.setattr("training.train.touchpoints_until", lambda *a: pd.DataFrame())
-    found = PolicyEstimate("learned", 9_000.0, 1_000.0, 20_000.0, ceiling=4_000.0)
+    found = PolicyEstimate(
+        "learned", 9_000.0, 1_000.0, 20_000.0, ceiling=4_000.0, ceiling_high=7_000.0
+    )
     monkeypatch.setattr(offpolicy_run, "evaluate_on_history", lambda *a: [found])
     said: list[str] = []
     offpolicy_run.evaluate_policy("anything", offpolicy_run.UpliftModel(), None, said.append)
     assert "this history cannot judge it" in said[-2]  # 9,000 saved of 4,000 at stake
-    assert said[-1].startswith("  No policy can save more than 4,000")
+    assert said[-1].startswith("  No policy can save more than 4,000 (its 90% interval reaching")
+    assert "7,000), the ARR that would churn" in said[-1]
 
 
 def test_a_table_running_past_the_last_event_is_a_warning_here_too(tmp_path: Path, monkeypatch):

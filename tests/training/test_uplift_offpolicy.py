@@ -164,3 +164,6 @@ def test_an_estimate_above_what_would_churn_anyway_is_flagged_not_proven():
     for judged in (team, never):  # within reach: its interval ends at the ceiling's
         assert not judged.beyond and "no policy" not in judged.line(0.9)
         assert judged.ceiling is not None and judged.high <= judged.ceiling * 1.5
+        # the bootstrap interval alone is capped at the same upper end (the seventh audit)
+        assert judged.ceiling_high is not None and judged.sampling is not None
+        assert judged.high <= judged.ceiling_high and judged.sampling[1] <= judged.ceiling_high

@@ -20,10 +20,11 @@ intervals with the churn seen after every action the team took shifted by b =
 b)), mu the outcome model's churn for what was done), the estimate staying the unshifted
 one; the bootstrap interval alone is kept beside it. No policy can save more than the ARR
 that would churn if nothing were done (churn cannot fall below zero): that ceiling is
-estimated the same way (the sum of ARR x dr(none)), every interval's upper end is capped at
-its upper bound, and a policy estimated above the ceiling itself is flagged as beyond what
-this history can judge (the weights of a few rare actions carry it; the fifth audit's
-playbook read 99.7M, interval 0.58M-179M, where the most any policy could save was 55.6M).
+estimated the same way (the sum of ARR x dr(none)), every interval's upper end (the
+bootstrap's alone too) is capped at the upper end of the ceiling's, and a policy estimated
+above the ceiling itself is flagged as beyond what this history can judge (the weights of a
+few rare actions carry it; the fifth audit's playbook read 99.7M, interval 0.58M-179M, where
+the most any policy could save was 55.6M).
 Propensities are floored at
 `MIN_PROPENSITY` so a rare action cannot blow the estimate up; where the policy picks an
 action CSMs took for fewer than 5% of such accounts, or fewer than `THIN` times in a
@@ -186,6 +187,7 @@ class PolicyEstimate:
     thin: list[str] = field(default_factory=list)
     sampling: tuple[float, float] | None = None  # the bootstrap interval alone
     ceiling: float | None = None  # ARR churned if nothing were done: no policy saves more
+    ceiling_high: float | None = None  # the upper end of the ceiling's interval: the cap
 
     @property
     def beyond(self) -> bool:
@@ -297,5 +299,7 @@ def evaluate_offpolicy(
         thin = [] if was_done(nuisance, chosen) else thin_spots(nuisance, chosen, arr)
         if value <= ceiling:  # beyond it the estimate itself is off: its interval is left be
             high = min(high, most)
-        out.append(PolicyEstimate(name, value, low, high, thin, sampling, ceiling))
+            if sampling is not None:  # the seventh audit: sampling alone ran past the cap
+                sampling = (sampling[0], min(sampling[1], most))
+        out.append(PolicyEstimate(name, value, low, high, thin, sampling, ceiling, most))
     return out
