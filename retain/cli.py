@@ -519,7 +519,7 @@ def plan(
         f"{len(plan.lines)} lines {figures['lines']}; its lines to do are expected to"
         f" save {plan.expected_value:,.0f} ARR net of cost as history shows it; {chosen}"
         f" (controls included; greedy plan {plan.greedy_value:,.0f}, bound "
-        f"{plan.bound:,.0f}); left out: "
+        f"{plan.bound:,.0f}); candidate lines (an account and an action each) left out: "
         + ", ".join(f"{n} {rule}" for rule, n in plan.excluded.items() if n)
         + f"; {plan.unreached} more accounts with an action worth doing wait"
         " beyond the week's hours and caps"

@@ -55,6 +55,8 @@ def test_retain_plan_writes_and_stores_the_week(
     assert result.exit_code == 0, result.output
     assert "greedy plan" in result.output and "bound" in result.output
     assert re.search(r"; \d+ more accounts with an action worth doing wait", result.output)
+    # the seventh audit read "30 no CSM owner" for 16 accounts: the counts are candidate lines
+    assert "candidate lines (an account and an action each) left out:" in result.output
     lines = pd.read_csv(output)
     doing = lines.loc[lines["arm"] != "control", "expected_saved_arr"].sum()
     assert f"its lines to do are expected to save {doing:,.0f} ARR" in result.output
