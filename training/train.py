@@ -414,6 +414,7 @@ def train(
                 register=register,
                 report=report,
                 seed=config.seed,
+                churn_model=results["churn"].model if "churn" in results else None,
             )
     report(f"Done in {time.monotonic() - started:.0f}s (MLflow run {outcome.run_id}).")
     return outcome

@@ -77,6 +77,12 @@ def test_the_assumed_hidden_selection_is_shown_beside_what_history_alone_says():
     assert line is not None
     assert f"exec_sponsor_call {100 * used:+.1f} ({100 * alone:+.1f})" in line
     assert "selection_bias 1.2" in line and "set it to 0" in line
+    assert "Warning" not in line  # no churn given: nothing to weigh the effects against
+    assert "Warning" not in (assumed_line(found, config, churn=1.0) or "")
+    small = assumed_line(found, config, churn=-used / 2)  # a book churning half the effect
+    assert small is not None
+    assert "Warning: as ranked, exec_sponsor_call" in small
+    assert "the cheapest of them comes first" in small
     plain = UpliftModel(config.model_copy(update={"selection_bias": 0.0}), random_state=0)
     plain.fit(X, treatments, churn, groups)
     assert assumed_selection(plain, X.head(400)) == {}

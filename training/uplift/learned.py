@@ -85,8 +85,16 @@ def assumed_selection(model: UpliftModel, rows: pd.DataFrame) -> dict[str, tuple
     return found
 
 
-def assumed_line(found: dict[str, tuple[float, float]], config: UpliftConfig) -> str | None:
-    """`retain train`'s line on the assumed hidden selection (`assumed_selection`'s figures)."""
+def assumed_line(
+    found: dict[str, tuple[float, float]], config: UpliftConfig, churn: float | None = None
+) -> str | None:
+    """`retain train`'s line on the assumed hidden selection (`assumed_selection`'s figures).
+
+    `churn`: the same rows' mean baseline churn; an action whose mean effect as ranked takes
+    away more than that is named, since the assumption then outweighs all of history (the
+    seventh audit: -29 pts for every action on a book churning about 10%, so each claimed
+    all of an account's risk and the cheapest came first).
+    """
     if not found:
         return None
     assumed = f"selection_bias {config.selection_bias:g}"
@@ -96,13 +104,22 @@ def assumed_line(found: dict[str, tuple[float, float]], config: UpliftConfig) ->
         f"{action} {100 * used:+.1f} ({100 * alone:+.1f})"
         for action, (used, alone) in found.items()
     )
-    return (
+    line = (
         "mean learned effect on churn in the training set's latest month, pts, as ranked (and"
         " as stated to the CSM, from history alone): "
         f"{effects}. As ranked, the effects assume CSMs chose accounts riskier than the data"
         f" shows ({assumed} log-odds in training/uplift/uplift.yaml, chosen on simulated"
         " worlds); where your CSMs choose on what the data shows, set it to 0"
     )
+    beyond = [action for action, (used, _) in found.items() if churn is not None and -used > churn]
+    if beyond and churn is not None:
+        line += (
+            f". Warning: as ranked, {', '.join(beyond)} take away more churn than these accounts"
+            f" have on average ({100 * churn:.1f}%), so the assumption outweighs your history:"
+            " each such action is bounded by the account's whole risk, and the cheapest of"
+            " them comes first"
+        )
+    return line
 
 
 def fixes_line(model: UpliftModel) -> str | None:

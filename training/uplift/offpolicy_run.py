@@ -120,15 +120,15 @@ def evaluate_policy(
     )
     for found in estimates:
         report(found.line(LEVEL))
-    found = next((e for e in estimates if e.ceiling is not None), None)
-    if found is not None and found.ceiling is not None:
+    capped = next((e for e in estimates if e.ceiling is not None), None)
+    if capped is not None and capped.ceiling is not None:
         cap = (
             ""
-            if found.ceiling_high is None
-            else f" (its {100 * LEVEL:.0f}% interval reaching {found.ceiling_high:,.0f})"
+            if capped.ceiling_high is None
+            else f" (its {100 * LEVEL:.0f}% interval reaching {capped.ceiling_high:,.0f})"
         )
         report(
-            f"  No policy can save more than {found.ceiling:,.0f}{cap}, the ARR that would"
+            f"  No policy can save more than {capped.ceiling:,.0f}{cap}, the ARR that would"
             " churn if nothing were done (doubly robust; no interval above reaches past that"
             " upper end, unless its estimate is beyond the ceiling itself)."
         )

@@ -48,6 +48,8 @@ from training.uplift.protocol_record import describe_recorded, recorded_protocol
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
 
+    from training.model import AccountModel
+
 REGISTERED_NAME = model_name("uplift")
 AT_RISK_PROBABILITY = 0.2
 HELD_OUT_SHARE = 0.3
@@ -247,8 +249,14 @@ def run_uplift(
     register: bool = True,
     report: Callable[[str], None] = print,
     seed: int = 0,
+    churn_model: AccountModel | None = None,
 ) -> UpliftRun:
-    """`retain train`'s uplift step: train, judge, print, log to the active run, register."""
+    """`retain train`'s uplift step: train, judge, print, log to the active run, register.
+
+    `churn_model`: the churn model trained in the same run (`AccountModel`), whose scores
+    bound the effects when they are ranked; the assumed hidden selection is weighed against
+    them (`assumed_line`). Without it, against the learner's own baseline.
+    """
     import mlflow
 
     report("Learning next-best-actions from the CS team's touchpoints ...")
@@ -266,7 +274,14 @@ def run_uplift(
     report(f"  {learned_line(outcome.model, touchpoints)}")
     now = dataset[pd.to_datetime(dataset["as_of"]) == pd.to_datetime(dataset["as_of"]).max()]
     assumed = assumed_selection(outcome.model, now)  # the training set's latest month
-    line = assumed_line(assumed, outcome.model.config)
+    churn = None
+    if assumed:
+        risk = (
+            outcome.model.baseline_risk(now) if churn_model is None
+            else churn_model.predict_proba(now)
+        )  # fmt: skip
+        churn = float(np.mean(risk))
+    line = assumed_line(assumed, outcome.model.config, churn)
     if line is not None:
         report(f"  {line}")
         figures = {a: {"as_used": u, "history_alone": h} for a, (u, h) in assumed.items()}
