@@ -486,7 +486,7 @@ def thin_lines(result: TargetResult) -> list[str]:
             f"warning: the {name} period's {rows} positive snapshots come from {accounts}"
             f" account{'s' if accounts != 1 else ''} (fewer than {MIN_POSITIVE_ACCOUNTS}), so"
             f" the {what} rest on too few {result.target} outcomes to trust; they firm up as"
-            " more renewals are decided (or train on a longer history)"
+            " more outcomes are known (or train on a longer history)"
         )
     return lines
 
