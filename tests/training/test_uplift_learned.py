@@ -64,7 +64,7 @@ def test_the_assumed_hidden_selection_is_shown_beside_what_history_alone_says():
     # CSMs chose on what the data shows; how much of that the assumed `selection_bias` makes
     # must be readable from `retain train`'s output.
     from tests.training.test_uplift import confounded_history
-    from training.uplift.learned import assumed_line, assumed_selection
+    from training.uplift.learned import assumed_line, assumed_selection, capped_shares
 
     X, treatments, churn, groups, _ = confounded_history(n_accounts=600, months=3)
     config = UpliftConfig(min_propensity=0.01, bags=2, selection_bias=1.2)
@@ -77,12 +77,17 @@ def test_the_assumed_hidden_selection_is_shown_beside_what_history_alone_says():
     assert line is not None
     assert f"exec_sponsor_call {100 * used:+.1f} ({100 * alone:+.1f})" in line
     assert "selection_bias 1.2" in line and "set it to 0" in line
-    assert "Warning" not in line  # no churn given: nothing to weigh the effects against
-    assert "Warning" not in (assumed_line(found, config, churn=1.0) or "")
-    small = assumed_line(found, config, churn=-used / 2)  # a book churning half the effect
+    assert "Warning" not in line  # nothing weighed against the churn scores
+    # a book churning far less than the assumed effects: every account at the bound
+    rows = X.head(400)
+    low = capped_shares(model, rows, np.full(len(rows), 0.001))
+    assert low["exec_sponsor_call"] > 0.9
+    assert capped_shares(model, rows, np.ones(len(rows)))["exec_sponsor_call"] == 0.0
+    small = assumed_line(found, config, low)
     assert small is not None
-    assert "Warning: as ranked, exec_sponsor_call" in small
+    assert "Warning: as ranked, exec_sponsor_call (" in small
     assert "the cheapest of them comes first" in small
+    assert "Warning" not in (assumed_line(found, config, {"exec_sponsor_call": 0.3}) or "")
     plain = UpliftModel(config.model_copy(update={"selection_bias": 0.0}), random_state=0)
     plain.fit(X, treatments, churn, groups)
     assert assumed_selection(plain, X.head(400)) == {}

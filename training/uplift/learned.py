@@ -85,15 +85,34 @@ def assumed_selection(model: UpliftModel, rows: pd.DataFrame) -> dict[str, tuple
     return found
 
 
+CAPPED_SHARE = 0.5  # more than this share of accounts at the bound: the assumption rules
+
+
+def capped_shares(model: UpliftModel, rows: pd.DataFrame, churn: np.ndarray) -> dict[str, float]:
+    """Per learned action: the share of `rows` whose effect as ranked takes away all of `churn`.
+
+    `churn`: the rows' churn scores, which bound the effects when they are ranked
+    (`actions.ranking`); an effect at or past the bound claims the account's whole risk.
+    """
+    found = {}
+    for action, effect in model.effects(rows).items():
+        learned = (effect.basis == LEARNED) & ~np.isnan(effect.effect)
+        if learned.any():
+            found[action] = float(np.mean(-effect.effect[learned] >= churn[learned]))
+    return found
+
+
 def assumed_line(
-    found: dict[str, tuple[float, float]], config: UpliftConfig, churn: float | None = None
+    found: dict[str, tuple[float, float]],
+    config: UpliftConfig,
+    capped: dict[str, float] | None = None,
 ) -> str | None:
     """`retain train`'s line on the assumed hidden selection (`assumed_selection`'s figures).
 
-    `churn`: the same rows' mean baseline churn; an action whose mean effect as ranked takes
-    away more than that is named, since the assumption then outweighs all of history (the
-    seventh audit: -29 pts for every action on a book churning about 10%, so each claimed
-    all of an account's risk and the cheapest came first).
+    `capped`: per action, the share of the same rows whose ranked effect takes away their
+    whole churn score (`capped_shares`); an action above `CAPPED_SHARE` is named, since the
+    assumption then outweighs history (the seventh audit: 73-93% per action on a book churning
+    about 10%, every action at about -29 pts, so the cheapest came first; the demo: 13-28%).
     """
     if not found:
         return None
@@ -111,13 +130,13 @@ def assumed_line(
         f" shows ({assumed} log-odds in training/uplift/uplift.yaml, chosen on simulated"
         " worlds); where your CSMs choose on what the data shows, set it to 0"
     )
-    beyond = [action for action, (used, _) in found.items() if churn is not None and -used > churn]
-    if beyond and churn is not None:
+    beyond = {a: share for a, share in (capped or {}).items() if share > CAPPED_SHARE}
+    if beyond:
+        named = ", ".join(f"{a} ({share:.0%} of accounts)" for a, share in beyond.items())
         line += (
-            f". Warning: as ranked, {', '.join(beyond)} take away more churn than these accounts"
-            f" have on average ({100 * churn:.1f}%), so the assumption outweighs your history:"
-            " each such action is bounded by the account's whole risk, and the cheapest of"
-            " them comes first"
+            f". Warning: as ranked, {named} take away an account's whole churn score, so the"
+            " assumption outweighs your history: such actions tie at the account's risk, and"
+            " the cheapest of them comes first"
         )
     return line
 

@@ -33,7 +33,13 @@ from features.contract import ACTION_CODES
 from simulator.structure import TODAY, Structure, read_structure
 from training.names import CHALLENGER, CHAMPION, model_name
 from training.uplift.config import UpliftConfig, load_uplift_config
-from training.uplift.learned import assumed_line, assumed_selection, fixes_line, learned_line
+from training.uplift.learned import (
+    assumed_line,
+    assumed_selection,
+    capped_shares,
+    fixes_line,
+    learned_line,
+)
 from training.uplift.model import UpliftModel, fit_uplift
 from training.uplift.offpolicy import PolicyEstimate, cs_team_actions
 from training.uplift.offpolicy_run import LEVEL, evaluate_on_history
@@ -254,8 +260,8 @@ def run_uplift(
     """`retain train`'s uplift step: train, judge, print, log to the active run, register.
 
     `churn_model`: the churn model trained in the same run (`AccountModel`), whose scores
-    bound the effects when they are ranked; the assumed hidden selection is weighed against
-    them (`assumed_line`). Without it, against the learner's own baseline.
+    bound the effects when they are ranked; `assumed_line` says where the assumed hidden
+    selection takes the whole score (`capped_shares`). Without it, the learner's baseline.
     """
     import mlflow
 
@@ -274,14 +280,14 @@ def run_uplift(
     report(f"  {learned_line(outcome.model, touchpoints)}")
     now = dataset[pd.to_datetime(dataset["as_of"]) == pd.to_datetime(dataset["as_of"]).max()]
     assumed = assumed_selection(outcome.model, now)  # the training set's latest month
-    churn = None
+    capped = None
     if assumed:
         risk = (
             outcome.model.baseline_risk(now) if churn_model is None
             else churn_model.predict_proba(now)
         )  # fmt: skip
-        churn = float(np.mean(risk))
-    line = assumed_line(assumed, outcome.model.config, churn)
+        capped = capped_shares(outcome.model, now, np.asarray(risk, dtype=float))
+    line = assumed_line(assumed, outcome.model.config, capped)
     if line is not None:
         report(f"  {line}")
         figures = {a: {"as_used": u, "history_alone": h} for a, (u, h) in assumed.items()}
