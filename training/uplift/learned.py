@@ -111,8 +111,9 @@ def assumed_line(
 
     `capped`: per action, the share of the same rows whose ranked effect takes away their
     whole churn score (`capped_shares`); an action above `CAPPED_SHARE` is named, since the
-    assumption then outweighs history (the seventh audit: 73-93% per action on a book churning
-    about 10%, every action at about -29 pts, so the cheapest came first; the demo: 13-28%).
+    assumption then outweighs history (the seventh audit: every action for all its accounts,
+    on a book churning about 10%, at about -29 pts, so the cheapest came first; the demo:
+    none).
     """
     if not found:
         return None
