@@ -88,6 +88,8 @@ def test_the_assumed_hidden_selection_is_shown_beside_what_history_alone_says():
     assert "Warning: as ranked, exec_sponsor_call (" in small
     assert "the cheapest of them comes first" in small
     assert "Warning" not in (assumed_line(found, config, {"exec_sponsor_call": 0.3}) or "")
+    # an action nothing is assumed for (a growth ask) is not the assumption's doing
+    assert "upsell_offer (" not in (assumed_line(found, config, {"upsell_offer": 1.0}) or "")
     plain = UpliftModel(config.model_copy(update={"selection_bias": 0.0}), random_state=0)
     plain.fit(X, treatments, churn, groups)
     assert assumed_selection(plain, X.head(400)) == {}

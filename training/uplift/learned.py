@@ -131,7 +131,7 @@ def assumed_line(
         f" shows ({assumed} log-odds in training/uplift/uplift.yaml, chosen on simulated"
         " worlds); where your CSMs choose on what the data shows, set it to 0"
     )
-    beyond = {a: share for a, share in (capped or {}).items() if share > CAPPED_SHARE}
+    beyond = {a: v for a, v in (capped or {}).items() if v > CAPPED_SHARE and a in found}
     if beyond:
         named = ", ".join(f"{a} ({share:.0%} of accounts)" for a, share in beyond.items())
         line += (
