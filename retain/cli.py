@@ -327,6 +327,9 @@ def score(
 ) -> None:
     """Score every active account (drivers and actions included) into a file for the CRM.
 
+    As of the latest data, a note names the accounts left out because their latest term
+    ended with no outcome recorded (no term in force: not active).
+
     Reads the champions from RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db), keeps
     a copy in RETAIN_MODEL_CACHE (default mlruns/.serving-cache) and logs every row to
     RETAIN_STORE_URL (default sqlite:///var/retain-store.db), paths relative to the current
@@ -345,27 +348,17 @@ def score(
         fail(f"--output: {error}")
     quiet_mlflow()
     try:
-        count = run_batch(data, output, when, read_settings())
+        count = run_batch(data, output, when, read_settings(), notes=_note)
     except (ContractError, NoChampionsError, ValueError) as error:
         fail(str(error), code=1)
     except StoreUnavailable as error:
         typer.echo(f"Wrote the scores to {output} but could not log them: {error}", err=True)
         raise typer.Exit(code=1) from error
     typer.echo(f"Wrote scores of {count} accounts to {output} (and to the score log)")
-    if when is None:
-        _lapsed_terms(data)
 
 
-def _lapsed_terms(data: str) -> None:
-    """Say which accounts are missing because their term ended with no outcome recorded."""
-    from features.source import create_typed_views, open_source
-    from features.validate import lapsed_terms_note
-
-    with open_source(data) as source:
-        create_typed_views(source)
-        note = lapsed_terms_note(source.con)
-    if note:
-        typer.echo(note, err=True)
+def _note(text: str) -> None:
+    typer.echo(text, err=True)
 
 
 @app.command()

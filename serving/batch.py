@@ -10,6 +10,7 @@ Times and dates are written as the API sends them: `as_of` a time in UTC
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from features.times import utc_iso
+from features.validate import lapsed_terms_note
 from serving.files import atomic_output, check_writable
 from serving.schemas import AccountScore
 from serving.scoring import ScoringService
@@ -75,12 +77,15 @@ def run_batch(
     as_of: datetime | None,
     settings: ServiceSettings,
     progress: bool = True,
+    notes: Callable[[str], None] | None = None,
 ) -> int:
     """Load the champions and the source, score every active account, write `output`.
 
     The touchpoints features count the touchpoints recorded through the service (the store
     of `settings.store_url`; without them, logged, when it is down). Every row is then
-    appended to the score log of that store.
+    appended to the score log of that store. Scoring as of the latest data, `notes` hears
+    which accounts are missing because their latest term ended with no outcome recorded
+    (`features.validate.lapsed_terms_note`, on the source already open).
 
     Returns:
         The number of accounts written.
@@ -107,5 +112,9 @@ def run_batch(
     service = ScoringService(models, features, playbook)
     frame = score_frame(service, progress=progress)
     write_scores(frame, output)
+    if notes is not None and as_of is None and features.source is not None:
+        note = lapsed_terms_note(features.source.con)
+        if note:
+            notes(note)
     log_batch(frame, settings.store_url)
     return len(frame)

@@ -152,3 +152,27 @@ def test_retain_score_exits_1_naming_the_store_when_it_is_down(
     result = CliRunner().invoke(app, ["score", "--data", "x", "--output", str(tmp_path / "s.csv")])
     assert result.exit_code == 1
     assert "could not log them" in result.output and "postgresql://h/db" in result.output
+
+
+def test_a_batch_at_the_latest_data_says_which_accounts_lapsed(
+    service, tmp_path: Path, store_url: str, monkeypatch
+):
+    # The seventh audit: accounts whose last term ended with no outcome recorded dropped out
+    # of the scores with no word; the note is read on the source the batch already opened.
+    batch_service(monkeypatch, service)
+    source = SimpleNamespace(con=object())  # what FeatureStore.from_source keeps open
+    monkeypatch.setattr(service.features, "source", source)
+    seen: list[object] = []
+
+    def note(con: object) -> str:
+        seen.append(con)
+        return "Note: lapsed"
+
+    monkeypatch.setattr("serving.batch.lapsed_terms_note", note)
+    heard: list[str] = []
+    settings = test_settings(store_url=store_url)
+    run_batch("unused", tmp_path / "a.parquet", None, settings, progress=False, notes=heard.append)
+    assert heard == ["Note: lapsed"] and seen == [source.con]
+    as_of = service.features.latest.as_of
+    run_batch("unused", tmp_path / "b.parquet", as_of, settings, progress=False, notes=heard.append)
+    assert heard == ["Note: lapsed"]  # not as of a chosen date: the note is about the end

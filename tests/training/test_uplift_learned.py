@@ -80,9 +80,10 @@ def test_the_assumed_hidden_selection_is_shown_beside_what_history_alone_says():
     assert "Warning" not in line  # nothing weighed against the churn scores
     # a book churning far less than the assumed effects: every account at the bound
     rows = X.head(400)
-    low = capped_shares(model, rows, np.full(len(rows), 0.001))
+    effects = model.effects(rows)
+    low = capped_shares(effects, np.full(len(rows), 0.001))
     assert low["exec_sponsor_call"] > 0.9
-    assert capped_shares(model, rows, np.ones(len(rows)))["exec_sponsor_call"] == 0.0
+    assert capped_shares(effects, np.ones(len(rows)))["exec_sponsor_call"] == 0.0
     small = assumed_line(found, config, low)
     assert small is not None
     assert "Warning: as ranked, exec_sponsor_call (" in small

@@ -12,13 +12,15 @@ snapshot (`surrogate_fixes`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from features.contract import ACTION_CODES
 from features.touchpoint_types import CONTRACT_PAGE, describe_types, near_misses, other_types
 from training.uplift.config import UpliftConfig
-from training.uplift.model import LEARNED, TOO_FEW, UpliftModel
+from training.uplift.model import LEARNED, TOO_FEW, ActionEffect, UpliftModel
 
 
 def learned_line(model: UpliftModel, touchpoints: pd.DataFrame) -> str:
@@ -62,19 +64,22 @@ def learned_line(model: UpliftModel, touchpoints: pd.DataFrame) -> str:
     return f"{head}: {'; '.join(parts)}"
 
 
-def assumed_selection(model: UpliftModel, rows: pd.DataFrame) -> dict[str, tuple[float, float]]:
+def assumed_selection(
+    model: UpliftModel, rows: pd.DataFrame, effects: Mapping[str, ActionEffect] | None = None
+) -> dict[str, tuple[float, float]]:
     """Per learned action: its mean effect on churn over `rows` as ranked, and as stated.
 
     As ranked, the effects have the risk CSMs are assumed to read on calls and the data does
     not show taken out (`selection_bias` and `growth_selection_bias` in `uplift.yaml`, chosen
     on simulated worlds); as stated to the CSM, from history alone, they do not
-    (`ActionEffect.history`). Empty when nothing is assumed.
+    (`ActionEffect.history`). Empty when nothing is assumed. `effects`: `model.effects(rows)`
+    where the caller has them already.
     """
     config = model.config
     if config.hidden_risk() == 0 or rows.empty:
         return {}
     found = {}
-    for action, effect in model.effects(rows).items():
+    for action, effect in (model.effects(rows) if effects is None else effects).items():
         learned = effect.basis == LEARNED
         if learned.any() and config.hidden_risk(action) > 0:
             alone = effect.effect if effect.history is None else effect.history
@@ -88,14 +93,15 @@ def assumed_selection(model: UpliftModel, rows: pd.DataFrame) -> dict[str, tuple
 CAPPED_SHARE = 0.5  # more than this share of accounts at the bound: the assumption rules
 
 
-def capped_shares(model: UpliftModel, rows: pd.DataFrame, churn: np.ndarray) -> dict[str, float]:
-    """Per learned action: the share of `rows` whose effect as ranked takes away all of `churn`.
+def capped_shares(effects: Mapping[str, ActionEffect], churn: np.ndarray) -> dict[str, float]:
+    """Per learned action: the share of rows whose effect as ranked takes away all of `churn`.
 
-    `churn`: the rows' churn scores, which bound the effects when they are ranked
-    (`actions.ranking`); an effect at or past the bound claims the account's whole risk.
+    `effects`: `UpliftModel.effects` of the rows; `churn`: their churn scores, which bound the
+    effects when they are ranked (`actions.ranking`); an effect at or past the bound claims
+    the account's whole risk.
     """
     found = {}
-    for action, effect in model.effects(rows).items():
+    for action, effect in effects.items():
         learned = (effect.basis == LEARNED) & ~np.isnan(effect.effect)
         if learned.any():
             found[action] = float(np.mean(-effect.effect[learned] >= churn[learned]))

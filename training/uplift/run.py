@@ -279,14 +279,15 @@ def run_uplift(
     )
     report(f"  {learned_line(outcome.model, touchpoints)}")
     now = dataset[pd.to_datetime(dataset["as_of"]) == pd.to_datetime(dataset["as_of"]).max()]
-    assumed = assumed_selection(outcome.model, now)  # the training set's latest month
-    capped = None
-    if assumed:
+    assumed, capped = {}, None  # the training set's latest month
+    if outcome.model.config.hidden_risk() > 0 and not now.empty:
+        effects = outcome.model.effects(now)  # read once for both lines
+        assumed = assumed_selection(outcome.model, now, effects)
         risk = (
             outcome.model.baseline_risk(now) if churn_model is None
             else churn_model.predict_proba(now)
         )  # fmt: skip
-        capped = capped_shares(outcome.model, now, np.asarray(risk, dtype=float))
+        capped = capped_shares(effects, np.asarray(risk, dtype=float))
     line = assumed_line(assumed, outcome.model.config, capped)
     if line is not None:
         report(f"  {line}")
