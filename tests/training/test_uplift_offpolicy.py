@@ -100,9 +100,26 @@ def test_what_the_team_did_is_never_too_thin_to_judge():
     assert team.thin == []  # its outcomes were seen, whatever the chance of its choices
 
 
-def test_segments_are_arr_bands():
-    names = segment_of(np.array([500.0, 20_000.0, 80_000.0, np.nan]))
-    assert list(names) == ["ARR under 10k", "ARR 10k-50k", "ARR 50k and more", "ARR under 10k"]
+def test_segments_are_the_books_own_arr_terciles():
+    small = segment_of(np.array([500.0, 2_000.0, 4_000.0, 9_000.0, 20_000.0, 30_000.0, np.nan]))
+    assert list(small) == [
+        "ARR under 3.3k",
+        "ARR under 3.3k",
+        "ARR 3.3k-13k",
+        "ARR 3.3k-13k",
+        "ARR 13k and more",
+        "ARR 13k and more",
+        "ARR under 3.3k",
+    ]
+    # an enterprise book is split too, where fixed bands put every account in "50k and more"
+    large = segment_of(np.array([80_000.0, 150_000.0, 400_000.0, 1_200_000.0, 2_000_000.0]))
+    assert len(set(large)) == 3
+    assert large[0] == "ARR under 230k" and large[-1] == "ARR 930k and more"
+
+
+def test_one_arr_for_every_account_is_one_segment():
+    assert set(segment_of(np.array([12_000.0] * 5))) == {"ARR 12k and more"}
+    assert set(segment_of(np.array([np.nan, 0.0]))) == {"every ARR"}
 
 
 def test_a_history_without_any_action_is_valued_not_a_crash():

@@ -71,14 +71,44 @@ THIN = 30  # fewer times done than this in a segment: too thin to judge there
 # On the untouched seeds 11-18: 16 / 16 / 16 of 16 (0: 13 / 12 / 16); 31-42: 24 / 20 / 20 of
 # 24 (0: 17 / 14 / 14); the intervals 1.3-1.6x as wide (docs/results.md).
 HIDDEN_SELECTION = 0.6
-SEGMENTS = ((0.0, "ARR under 10k"), (10_000.0, "ARR 10k-50k"), (50_000.0, "ARR 50k and more"))
+SEGMENT_SHARES = (1 / 3, 2 / 3)  # ARR bands at the book's own terciles
+
+
+def _short(value: float) -> str:
+    """'800', '62k', '1.2M': an ARR bound as a band's name says it."""
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.0f}"
+
+
+def _readable(value: float) -> float:
+    """`value` to two significant figures, so a band reads 62k rather than 61,874."""
+    if value <= 0:
+        return 0.0
+    digits = 1 - int(np.floor(np.log10(value)))
+    return float(round(value, digits))
 
 
 def segment_of(arr: np.ndarray) -> np.ndarray:
-    """The ARR band of each account (`SEGMENTS`)."""
-    bounds = [lo for lo, _ in SEGMENTS]
-    names = np.array([name for _, name in SEGMENTS], dtype=object)
-    return names[np.searchsorted(bounds, np.nan_to_num(arr, nan=0.0), side="right") - 1]
+    """The ARR band of each account, cut at the book's own terciles (`SEGMENT_SHARES`).
+
+    Fixed bands (under 10k, 10k-50k, 50k and more) put an enterprise book in one band and a
+    self-serve book in another, so neither could say which of its customers history is thin
+    on. Bounds are rounded to two significant figures; equal bounds merge.
+    """
+    values = np.nan_to_num(np.asarray(arr, dtype=float), nan=0.0)
+    known = values[values > 0]
+    cuts = (
+        [] if not len(known) else [_readable(float(np.quantile(known, q))) for q in SEGMENT_SHARES]
+    )
+    bounds = sorted({c for c in cuts if c > 0})
+    if not bounds:
+        return np.full(len(values), "every ARR", dtype=object)
+    names = [f"ARR under {_short(bounds[0])}"]
+    names += [f"ARR {_short(lo)}-{_short(hi)}" for lo, hi in zip(bounds, bounds[1:], strict=False)]
+    names.append(f"ARR {_short(bounds[-1])} and more")
+    return np.array(names, dtype=object)[np.searchsorted(bounds, values, side="right")]
 
 
 @dataclass
