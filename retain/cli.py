@@ -138,43 +138,72 @@ def validate(
     table whose dates run days past the latest event (an export artefact) is a warning: it
     does not set the end of the data.
     """
-    from features.horizon import late_activity_warning
-    from features.source import create_typed_views, open_source
-    from features.validate import (
-        booked_ahead_note,
-        concurrent_terms_note,
-        lapsed_terms_note,
-        source_notes,
-        stale_tickets_note,
-        validate_source,
-    )
+    from features.source import open_source
+    from features.validate import source_notes, validate_source
 
-    warning = None
     with open_source(data) as source:
         problems = validate_source(source)
-        notes = source_notes(source)
-        if not problems:
-            create_typed_views(source)
-            warning = late_activity_warning(source.con)
-            more = [
-                booked_ahead_note(source.con),
-                concurrent_terms_note(source.con),
-                lapsed_terms_note(source.con),
-                stale_tickets_note(source.con),
-            ]
-            notes = [*notes, *filter(None, more)]
+        notes = source_notes(source)  # on the source's own tables, before the typed views
+        warning, more = _typed_notes(source, problems)
+        notes += more
     if problems:
         typer.echo(f"{data}: {len(problems)} problem(s) with the data contract:", err=True)
         for problem in problems:
             typer.echo(f"  - {problem}", err=True)
         for note in notes:
             typer.echo(note, err=True)
+        if warning:
+            typer.echo(warning, err=True)
         raise typer.Exit(code=1)
     typer.echo(f"{data}: follows the data contract ({', '.join(sorted(source.present))}).")
     if warning:
         typer.echo(warning, err=True)
     for note in notes:
         typer.echo(note)
+
+
+def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str]]:
+    """`validate`'s late-activity warning and its notes on terms, tickets and dates.
+
+    They read the typed tables: a missing table or column (a problem not about rows), or a
+    value DuckDB cannot read, stops that, and then a note says the fix comes first. Beside
+    problems about rows, the notes are said on the rows that could be read.
+    """
+    import duckdb
+
+    from features.horizon import late_activity_warning
+    from features.source import create_typed_views
+    from features.validate import (
+        booked_ahead_note,
+        concurrent_terms_note,
+        lapsed_terms_note,
+        stale_tickets_note,
+    )
+
+    waiting = [
+        "Note: the checks of terms, tickets and dates run once the problems above are fixed."
+    ]
+    if any(not problem.rows for problem in problems):
+        return None, waiting
+    try:
+        create_typed_views(source)
+        warning = late_activity_warning(source.con)
+        found = [
+            booked_ahead_note(source.con),
+            concurrent_terms_note(source.con),
+            lapsed_terms_note(source.con),
+            stale_tickets_note(source.con),
+        ]
+    except duckdb.Error:
+        if not problems:
+            raise
+        return None, waiting
+    notes = [note for note in found if note]
+    if problems and (notes or warning):
+        notes.insert(
+            0, "Notes on the rows that could be read (fixing the problems may change them):"
+        )
+    return warning, notes
 
 
 def _recorded_touchpoints() -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -576,3 +577,41 @@ def test_a_database_source_names_broken_rows_by_their_key(tmp_path: Path) -> Non
         "row 2 ('Renewal')",
         "subscription_id 's3' ('Expansion')",
     )
+
+
+def test_notes_on_terms_are_said_beside_the_problems(tmp_path: Path) -> None:
+    """The seventh audit: a lapsed term's note was dropped whenever validate also found an error."""
+    tables = tiny_world()
+    set_cell(tables, "surveys", 1, "score", "-1")  # a problem that leaves the types readable
+    set_cell(tables, "subscriptions", 4, "end_date", date(2024, 2, 3))  # 1003's term lapsed
+    result = CliRunner().invoke(app, ["validate", "--data", str(write_tables(tables, tmp_path))])
+    assert result.exit_code == 1
+    assert "surveys.score" in result.output
+    assert "1003" in result.output and "no outcome" in result.output
+
+
+def test_notes_beside_problems_say_the_problems_may_change_them(tmp_path: Path) -> None:
+    tables = tiny_world()
+    set_cell(tables, "subscriptions", 0, "start_date", "soon")  # read as empty by the notes
+    set_cell(tables, "subscriptions", 4, "end_date", date(2024, 2, 3))
+    directory = write_tables(tables, tmp_path, "csv")
+    result = CliRunner().invoke(app, ["validate", "--data", str(directory)])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "subscriptions.start_date" in said and "1003" in said
+    assert (
+        said.index("subscriptions.start_date")
+        < said.index("fixing the problems may change")
+        < said.index("1003")
+    )
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_column_says_the_other_checks_wait_for_the_fix(tmp_path: Path) -> None:
+    tables = tiny_world()
+    tables["subscriptions"] = tables["subscriptions"].drop(columns="arr")
+    result = CliRunner().invoke(app, ["validate", "--data", str(write_tables(tables, tmp_path))])
+    assert result.exit_code == 1
+    assert "subscriptions.arr" in result.output
+    assert "run once the problems above are fixed" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
