@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from actions.ranking import GROWTH_ASKS
 from actions.tiers import RiskTier
 from features.contract import ACTION_CODES
 
@@ -79,8 +80,17 @@ class PlanConfig(BaseModel):
     choose_at: Literal["stated", "ranking"] = "stated"
     experiments: Experiments = Experiments()
 
-    def assumed_for(self, churn_probability: float | None) -> float:
-        """`assumed_effect` for an account: never more churn than the account has."""
+    def assumed_for(self, churn_probability: float | None, action: str | None = None) -> float:
+        """`assumed_effect` for an account: never more churn than the account has.
+
+        A growth ask (an upsell pitch, a referral invitation, a reference programme) is not
+        assumed to cut churn: what it is for is growth, and the eighth new-user audit's week
+        was 73 of 87 referral invitations at an assumed 2 points. An upsell offer earns its
+        expected expansion instead (`upsell_value_share`); the others wait until history can
+        judge them.
+        """
+        if action in GROWTH_ASKS:
+            return 0.0
         if churn_probability is None or math.isnan(churn_probability):
             return self.assumed_effect
         return min(self.assumed_effect, max(float(churn_probability), 0.0))

@@ -128,10 +128,12 @@ def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
         if other:
             basis += f"; {chosen}"
     else:
-        assumed = config.assumed_for(_number(line.get("churn_probability")))
+        assumed = config.assumed_for(_number(line.get("churn_probability")), line["action"])
         basis = (
             f"assumed {100 * assumed:.3g} pts less churn: "
             "history cannot judge it for this account yet"
+            if assumed
+            else "no churn saving assumed for a growth ask history cannot judge yet"
         )
     expansion = _number(line.get("expansion_arr"))
     if expansion:

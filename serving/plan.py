@@ -3,10 +3,10 @@
 Each account's ranked actions (`ScoringService`) become candidate lines: who owns the
 account (the accounts table's `csm_owner`), what the action is expected to save net of its
 cost (the learned effect; for a playbook suggestion history cannot judge, the plan file's
-`assumed_effect`, never more than the account's churn probability; an upsell offer also
-earns its expected expansion), the churn risk tier and the account's last touchpoint (the
-source's touchpoints and those recorded through the service, each once). `retain plan` and
-`GET /v1/plan` both call `build_plan`.
+`assumed_effect`, never more than the account's churn probability, and none for a growth
+ask; an upsell offer also earns its expected expansion), the churn risk tier and the
+account's last touchpoint (the source's touchpoints and those recorded through the service,
+each once). `retain plan` and `GET /v1/plan` both call `build_plan`.
 """
 
 from __future__ import annotations
@@ -160,7 +160,8 @@ def candidate_lines(
             if action.basis == "learned" and _known(action.ranking_saved_arr):
                 saved = float(action.ranking_saved_arr)  # type: ignore[arg-type]
             elif arr is not None:
-                saved = config.assumed_for(score.churn_probability) * arr - cost(action.action)
+                assumed = config.assumed_for(score.churn_probability, action.action)
+                saved = assumed * arr - cost(action.action)
                 stated = saved
             else:
                 continue  # neither a learned value nor an ARR to value it by

@@ -41,7 +41,8 @@ def test_candidates_carry_owner_touchpoint_and_value() -> None:
     for line in frame.to_dict("records"):  # no uplift model: every value is the assumed one
         score = by_account[line["account_id"]]
         assert score.arr is not None
-        effect = min(config.assumed_effect, score.churn_probability)
+        growth = line["action"] in ("upsell_offer", "referral_invite", "benchmark_program")
+        effect = 0.0 if growth else min(config.assumed_effect, score.churn_probability)
         assumed = effect * score.arr - COSTS.get(line["action"], 50.0)
         expansion = (
             (score.upsell_probability or 0) * score.arr * config.upsell_value_share
@@ -120,6 +121,16 @@ def test_no_value_is_more_churn_than_the_account_has() -> None:
     assert config.assumed_for(0.015) == pytest.approx(0.015)
     assert config.assumed_for(0.4) == config.assumed_effect
     assert config.assumed_for(None) == config.assumed_effect
+
+
+def test_a_growth_ask_is_not_assumed_to_cut_churn() -> None:
+    """The eighth audit's week was 73 of 87 referral invitations, each assumed to cut churn
+    by 2 points: cheap, so they filled the hours. A growth ask earns only its expansion."""
+    config = load_plan_config()
+    assert config.assumed_for(0.3, "referral_invite") == 0.0
+    assert config.assumed_for(0.3, "benchmark_program") == 0.0
+    assert config.assumed_for(0.3, "upsell_offer") == 0.0
+    assert config.assumed_for(0.3, "training") == config.assumed_effect
 
 
 def test_a_plan_with_the_same_picks_but_other_values_is_another_plan() -> None:
