@@ -377,7 +377,10 @@ def why_none(
     suggested = {s.action for s in suggestions}
     judged = {a: e for a, e in effects.items() if e.basis == "learned" and _known(e.effect)}
     if not judged:
-        return "history has too few comparable cases to judge any action for this account"
+        cases = "history has too few comparable cases to judge any action for this account"
+        if not suggestions:  # the playbook's silence is half the reason (eighth audit)
+            return f"no playbook rule fits what this account shows, and {cases}"
+        return cases
     valued = {
         action: found.saved(value, suggested=action in suggested)
         for action, found in judged.items()

@@ -178,6 +178,10 @@ def test_why_none_says_whether_nothing_pays_or_nothing_pays_surely():
     dear = {"training": ExpectedEffect(-0.001, 0.0, LEARNED, "", cost=100)}
     assert "expected to pay" in why_none(dear, 20_000)
     assert "too few comparable cases" in why_none({}, 20_000)
+    # the eighth audit's usage collapse: no rule fits it either, and that is said first
+    assert why_none({}, 20_000).startswith("no playbook rule fits what this account shows")
+    growth = suggest([_rule("referral_invite", 5)])
+    assert not why_none({}, 20_000, growth, "high").startswith("no playbook rule")
     # judged on the ranking's effect, which is not what history alone shows: said so
     cleared = {"training": ExpectedEffect(-0.05, 0.04, LEARNED, "", cost=100, pessimistic=0.0,
                                           history=-0.01)}  # fmt: skip
