@@ -18,7 +18,7 @@ NAMES = [
     "key_users",
     "seat_fill",
     "contract_arr",
-    "renewals_so_far",
+    "expansions_so_far",
     "tenure_days",
 ]
 HEALTHY = {
@@ -26,7 +26,7 @@ HEALTHY = {
     "key_users": 2.0,
     "seat_fill": 1.0,
     "contract_arr": 50_000.0,
-    "renewals_so_far": 1.0,
+    "expansions_so_far": 1.0,
     "tenure_days": 700.0,
 }
 # A key user left (the cause); seat fill, its proxy, carries most of the model's credit.
@@ -36,7 +36,7 @@ SHAP = {
     "key_users": 0.0,
     "seat_fill": 0.8,
     "contract_arr": 0.0,
-    "renewals_so_far": -0.3,
+    "expansions_so_far": -0.3,
     "tenure_days": 0.5,
 }
 
@@ -46,7 +46,7 @@ def test_without_a_reader_the_proxy_leads() -> None:
     assert first_families(readings) == ["users", "key_users"]
     assert readings[0].lead == "seat_fill"
     assert readings[-1].direction == "lowers" and readings[-1].family == "contract"
-    assert readings[-1].features == ("renewals_so_far",)
+    assert readings[-1].features == ("expansions_so_far",)
 
 
 def test_a_value_inside_healthy_accounts_middle_half_is_no_reason() -> None:
@@ -70,6 +70,12 @@ def test_a_feature_with_no_healthy_direction_is_never_a_reason() -> None:
     readings = read_families(NAMES, VALUES, SHAP, HEALTHY, CATALOGUE)
     named = {n for r in readings for n in r.features}
     assert "tenure_days" not in named and "contract_arr" not in named
+    # renewals count terms, not years: a monthly book's 9 against an annual account's 1
+    renewals = read_families(
+        ["renewals_so_far"], np.array([1.0]), {"renewals_so_far": 0.4}, {"renewals_so_far": 9.0},
+        CATALOGUE,
+    )  # fmt: skip
+    assert renewals == []
     assert all(r.family != "contract" for r in readings if r.direction == "raises")
 
 
