@@ -27,6 +27,7 @@ from actions.plan_config import UPSELL_ACTION, PlanConfig
 from actions.plan_words import account_drivers
 from features.contract import ACTION_CODES
 from features.sql.spine import TERM_KINDS
+from serving.id_forms import nfc, nfc_index
 from serving.schemas import AccountScore
 from serving.scoring import ScoringService
 
@@ -225,6 +226,16 @@ def closest_owner(owner: str, owners: Iterable[str]) -> str | None:
         return folded[key]
     close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
     return folded[close[0]] if close else None
+
+
+def as_the_data_spells(owner: str, owners: Iterable[str]) -> str:
+    """`owner` as the data spells it when typed in another Unicode form, else as given.
+
+    "Anna Schäfer" with a decomposed ä looks the same as the data's composed one; without
+    this the plan answered 404 with "did you mean 'Anna Schäfer'?" (eighth new-user audit).
+    """
+    known = set(owners)
+    return owner if owner in known else nfc_index(known).get(nfc(owner), owner)
 
 
 def account_owners(service: Any) -> set[str]:

@@ -21,6 +21,7 @@ from actions.plan_config import DEFAULT_PLAN, PlanConfig, load_plan_config
 from serving.errors import error_responses, field_error
 from serving.plan import (
     account_owners,
+    as_the_data_spells,
     build_plan,
     closest_owner,
     default_week,
@@ -149,6 +150,8 @@ async def plan(
         await catch_up(request.app.state, service)  # a week's first plan: on today's touchpoints
         await asyncio.to_thread(planner.ensure, service, store, start)
         stored = store.plans(start.date()).iloc[0]
+        owners = account_owners(service)
+        csm = None if csm is None else as_the_data_spells(csm, owners)
         lines = store.plan_lines(start.date(), csm)
     except StoreUnavailable as error:
         raise HTTPException(503, f"the store is unreachable: {error}") from None
@@ -156,7 +159,7 @@ async def plan(
         raise HTTPException(503, f"no plan can be made: {error}") from None
     except ValueError as error:
         raise field_error(("query", "week"), str(error)) from None
-    if csm is not None and lines.empty and csm not in (owners := account_owners(service)):
+    if csm is not None and lines.empty and csm not in owners:
         close = closest_owner(csm, owners)  # "dana kim" for "Dana Kim" (the scale audit)
         hint = f"; did you mean {close!r}?" if close else ""
         raise HTTPException(404, f"no account is owned by CSM {csm!r}{hint}")

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from serving.pages.render import page
 from serving.pages.sessions import check_csrf
 from serving.pages.state import PageError, pages_of, service_of
+from serving.plan import account_owners, as_the_data_spells, closest_owner
 from store import PlanLineContradiction, StoreUnavailable, Touchpoint, TouchpointConflict
 from store.records import utc_now
 
@@ -71,6 +72,15 @@ async def plan_page(request: Request, csm: str | None = None) -> Response:
         if csm is not None and csm != user.csm_owner:
             raise PageError(403, "This plan belongs to another CSM.", user=user)
         csm = user.csm_owner
+    elif csm:  # a manager's choice: as the data spells it, and an unknown one said
+        owners = await asyncio.to_thread(account_owners, service)
+        csm = as_the_data_spells(csm, owners)
+        if csm not in owners:
+            close = closest_owner(csm, owners)
+            hint = f" Did you mean {close}?" if close else ""
+            raise PageError(404, f"No account is owned by CSM {csm!r}.{hint}", user=user)
+    else:
+        csm = None  # "?csm=": every CSM's lines
     try:
         plan = await asyncio.to_thread(_plan, request, service, csm)
     except StoreUnavailable as error:

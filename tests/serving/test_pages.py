@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from urllib.parse import quote
 
@@ -443,3 +444,15 @@ def test_an_account_page_typed_in_the_other_unicode_form_is_found(
         assert list(stored["account_id"]) == [spelt]
         missing = client.get(f"/app/accounts/{quote(typed + 'x', safe='')}")
         assert missing.status_code == 404
+
+
+def test_a_manager_asking_for_an_unknown_csms_plan_is_told_not_shown_no_lines(
+    client: TestClient, world: PagesWorld
+) -> None:
+    """The eighth audit: `/app/plan?csm=` with a slip showed "0 lines" and said nothing."""
+    sign_in(client, world.manager)
+    slip = client.get("/app/plan", params={"csm": world.csm_owner.upper() + "x"})
+    assert slip.status_code == 404
+    assert f"Did you mean {world.csm_owner}?" in unescape(slip.text)
+    assert client.get("/app/plan", params={"csm": world.csm_owner}).status_code == 200
+    assert client.get("/app/plan", params={"csm": ""}).status_code == 200  # every CSM

@@ -123,6 +123,18 @@ def test_an_unknown_csm_is_404_and_a_missing_key_401(client: TestClient) -> None
     assert client.get("/v1/plan").status_code == 401
 
 
+def test_an_owner_typed_in_the_other_unicode_form_is_the_datas() -> None:
+    """The eighth audit: 'Anna Schäfer' with a decomposed ä got 404 "did you mean 'Anna
+    Schäfer'?", two names that look the same."""
+    from serving.plan import as_the_data_spells
+
+    composed, decomposed = "Anna Sch\u00e4fer", "Anna Scha\u0308fer"
+    assert as_the_data_spells(decomposed, {composed, "lee"}) == composed
+    assert as_the_data_spells(composed, {decomposed}) == decomposed
+    assert as_the_data_spells(decomposed, {decomposed, composed}) == decomposed  # exact wins
+    assert as_the_data_spells("nobody", {composed}) == "nobody"
+
+
 def test_a_later_week_gets_its_own_plan(client: TestClient) -> None:
     week = (AS_OF + timedelta(days=7)).date().isoformat()
     body = client.get("/v1/plan", params={"week": week}, headers=AUTH).json()
