@@ -9,7 +9,9 @@ were at T (a user deactivated after T is active, a ticket closed after T is open
 Columns (`FACT_COLUMNS`), null when there is nothing to say:
 
 * key_user_left_id, key_user_left_role, key_user_left_at: the key user whose login was
-  deactivated most recently in the 90 days up to T.
+  deactivated most recently in the 365 days up to T (the features count departures over
+  90 days; a loss older than that is still what a CSM needs named when nobody took over:
+  the eighth new-user audit's sentences lost who and when after 90 days).
 * key_user_last_use: the latest product event by any key user in the 90 days up to T.
 * pressing_tickets_open: open tickets of high or urgent priority at T;
   oldest_pressing_opened_at: when the oldest of them was opened.
@@ -50,7 +52,7 @@ WITH left_keys AS (
            ) AS rank
     FROM users
     WHERE is_key_user AND created_at <= $t AND deactivated_at <= $t
-      AND deactivated_at > $t - INTERVAL 90 DAY
+      AND deactivated_at > $t - INTERVAL 365 DAY
 ),
 key_use AS (
     SELECT e.account_id, max(e.ts) AS last_use

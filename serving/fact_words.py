@@ -82,9 +82,15 @@ def key_users(
         if _known(last)
         else "no key user has used the product in 90 days"
     )
-    if _known(_get(facts, "key_user_left_id")):
+    left_at = _get(facts, "key_user_left_at")
+    recent = _known(left_at) and (pd.Timestamp(as_of) - pd.Timestamp(left_at)).days < 90
+    # a departure older than the features' 90 days is named only while no key user holds a
+    # login: then nobody has taken their place, whenever they left
+    nobody = _get(values, "key_users")
+    alone = _known(nobody) and float(nobody) == 0
+    if _known(_get(facts, "key_user_left_id")) and (recent or alone):
         role = _get(facts, "key_user_left_role") or "key user"
-        unreplaced = (_get(values, "key_users_lost_unreplaced_90d") or 0) >= 1
+        unreplaced = (_get(values, "key_users_lost_unreplaced_90d") or 0) >= 1 or alone
         # Other key users as active as at healthy accounts: no reason to say since when.
         quiet = "" if _known(last) and _quiet_like_healthy(values, healthy, bands) else f"; {since}"
         return (

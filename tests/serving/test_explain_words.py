@@ -144,7 +144,29 @@ def test_served_key_user_drivers_name_who_left_and_when(served):
     for score in scores:
         facts = snapshot.facts[score.account_id]
         for d in score.drivers:
-            if d.family == "key_users" and d.contribution > 0 and facts["key_user_left_id"]:
+            left = facts["key_user_left_at"]
+            recent = left is not None and (score.as_of - pd.Timestamp(left)).days < 90
+            if d.family == "key_users" and d.contribution > 0 and recent:
                 assert f"(user {facts['key_user_left_id']}) left on" in d.sentence
                 named += 1
     assert named > 0
+
+
+def test_a_key_user_who_left_long_ago_is_named_while_nobody_took_over():
+    """The eighth audit: an admin gone 173 days read "Key users with an active login: 0 users,
+    worse than healthy accounts (1 user)", saying neither who nor when."""
+    facts = {
+        "key_user_left_id": "nils@firma.de",
+        "key_user_left_role": "admin",
+        "key_user_left_at": pd.Timestamp("2025-05-31 10:00"),
+        "key_user_last_use": None,
+    }
+    values = {"key_users_lost_unreplaced_90d": 0.0, "key_users": 0.0}
+    sentence = fact_sentence("key_users", facts, values, {}, AS_OF)
+    assert sentence is not None and sentence.startswith(
+        "The account's admin (user nils@firma.de) left on 31 May 2025 and nobody has taken"
+        " their place; no key user has used the product in 90 days"
+    )
+    # someone holds a key login now: an old departure is no longer the story
+    others = dict(values, key_users=2.0)
+    assert fact_sentence("key_users", facts, others, {}, AS_OF) is None
