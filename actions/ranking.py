@@ -22,7 +22,9 @@ learned effects the playbook decides alone. The diagnosis has the last word amon
 actions that are not surely different: when the top learned action does not answer the first
 driver the CSM reads (`Suggestion.answers_first_driver`) and an action that does is expected
 to save at least what the top is sure to save (its value at the confidence bound), that action
-goes first, so what is read and what is recommended never contradict (`contradicts`). The
+goes first, so what is read and what is recommended never contradict (`contradicts`); where
+the first action still does not answer the first driver, `first_driver_note` says which listed
+action does and why it is not first. The
 next-best-action is the top of the ranking, or `none`; `why_none` says in words why nothing
 was recommended. An account at high or medium churn risk is never asked for growth (an
 upsell pitch, a referral invitation, a reference programme: `GROWTH_ASKS` at
@@ -184,6 +186,11 @@ def _family(name: str) -> str:
     return feature(name).family if name in FEATURE_NAMES else ""
 
 
+def _words(action: str) -> str:
+    """'key user replacement' for `key_user_replacement`."""
+    return action.replace("_", " ")
+
+
 def effect_sentence(action: str) -> str:
     """A CSM's sentence for a learned action with no playbook reason behind it.
 
@@ -194,7 +201,7 @@ def effect_sentence(action: str) -> str:
     """
     return (
         "No playbook rule asks for it here: it is chosen on how accounts like this did after "
-        f"the CS team's {action.replace('_', ' ')}."
+        f"the CS team's {_words(action)}."
     )
 
 
@@ -358,6 +365,43 @@ def contradicts(
     return False
 
 
+def first_driver_note(
+    ranked: Sequence[RankedAction], suggestions: Sequence[Suggestion]
+) -> str | None:
+    """Why the first action does not answer the first driver while a later one does, or None.
+
+    `rank` puts an action whose learned value pays ahead of a playbook suggestion history
+    cannot judge, and the first driver's remedy ahead of the top learned action only when it
+    is expected to save what the top is sure to. Either way the CSM reads "a key user left"
+    above "health check", so the account says which listed action answers that and why it
+    is not first (eighth new-user audit: the remedy listed second, nothing said).
+    """
+    answering = {s.action for s in suggestions if s.answers_first_driver}
+    if not ranked or not answering or ranked[0].action in answering:
+        return None
+    for place, found in enumerate(ranked[1:], start=2):
+        if found.action not in answering:
+            continue
+        remedy, top = _words(found.action), _words(ranked[0].action)
+        said = f"The first driver calls for {remedy} (listed {place})"
+        if found.basis == "learned":
+            return (
+                f"{said}; {top} comes first because its learned value, even at the confidence"
+                f" bound, is above what {remedy} is expected to save."
+            )
+        judged = f": {found.basis_reason}" if found.basis_reason else ""
+        because = (
+            "its effect, learned from the team's history, pays at the configured confidence"
+            if ranked[0].basis == "learned"
+            else "the playbook ranks it first"
+        )
+        return (
+            f"{said}, which history cannot judge for this account yet{judged};"
+            f" {top} comes first because {because}."
+        )
+    return None
+
+
 def why_none(
     effects: Mapping[str, ExpectedEffect] | None,
     arr: float | None,
@@ -394,7 +438,7 @@ def why_none(
     action = max(valued, key=lambda name: valued[name][0])
     saved, sure = valued[action]
     cost = effects[action].cost
-    words = action.replace("_", " ")
+    words = _words(action)
     stated = effects[action].stated(value)[1]
     if abs(stated - saved) >= 1:  # the ranking's figures, not history's: say so
         words += " (judged allowing for CSMs acting on accounts at more risk than the data shows)"

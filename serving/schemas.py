@@ -197,6 +197,11 @@ class AccountScore(BaseModel):
         default_factory=list, description="The drivers' families: raising the risk first."
     )
     actions: list[ActionOut]
+    action_note: str | None = Field(
+        default=None,
+        description="When the first action does not answer the first driver and a later one "
+        "does: which, and why it is not first, in words; null otherwise.",
+    )
 
 
 class UnknownAccount(BaseModel):

@@ -21,6 +21,7 @@ from actions.playbook import Playbook
 from actions.ranking import (
     ExpectedEffect,
     best_action,
+    first_driver_note,
     rank,
     suggest,
     why_none,
@@ -359,6 +360,7 @@ class ScoringService:
             no_driver_reason=no_driver_reason,
             families=[FamilyOut(**(vars(r) | {"features": list(r.features)})) for r in readings],
             actions=actions,
+            action_note=first_driver_note(ranked, suggestions),
         )
 
     def score_all(

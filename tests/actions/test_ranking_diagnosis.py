@@ -115,3 +115,46 @@ def test_recommendation_and_drivers_never_contradict_over_random_effects():
         blind = rank(suggest(FIRED), effects, arr)
         promoted += bool(ranked and blind and ranked[0].action != blind[0].action)
     assert promoted > 20  # the rule was exercised, not vacuously true
+
+
+def test_a_remedy_history_cannot_judge_listed_below_a_learned_action_is_explained():
+    """The eighth audit: "a key user left" first, a health check first to do, the key-user
+    replacement listed second, and nothing said about why."""
+    from actions.ranking import first_driver_note
+
+    found = suggest(FIRED, diagnosis=["key_users", "support"])
+    effects = {
+        "health_check": _effect(-0.10, -0.05),
+        "key_user_replacement": ExpectedEffect(
+            None, None, "playbook", "too few comparable cases in history (19 times done)"
+        ),
+    }
+    ranked = rank(found, effects, LEARNED_ARR)
+    assert [r.action for r in ranked][:2] == ["health_check", "key_user_replacement"]
+    assert first_driver_note(ranked, found) == (
+        "The first driver calls for key user replacement (listed 2), which history cannot"
+        " judge for this account yet: too few comparable cases in history (19 times done);"
+        " health check comes first because its effect, learned from the team's history, pays"
+        " at the configured confidence."
+    )
+    # the remedy first, or no remedy for the first driver among the suggestions: no note
+    assert first_driver_note(rank(found, None, None), found) is None
+    assert first_driver_note(ranked, suggest(FIRED, diagnosis=["usage"])) is None
+
+
+def test_a_learned_remedy_below_a_surely_better_action_is_explained():
+    from actions.ranking import first_driver_note
+
+    found = suggest(FIRED, diagnosis=["key_users", "support"])
+    effects = {  # support surely saves 9,000; the key-user call at most 6,000
+        "support_escalation": _effect(-0.12, -0.09),
+        "key_user_replacement": _effect(-0.06, -0.03),
+    }
+    ranked = rank(found, effects, LEARNED_ARR)
+    assert ranked[0].action == "support_escalation"
+    note = first_driver_note(ranked, found)
+    assert note == (
+        "The first driver calls for key user replacement (listed 2); support escalation comes"
+        " first because its learned value, even at the confidence bound, is above what key"
+        " user replacement is expected to save."
+    )

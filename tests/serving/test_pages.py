@@ -181,6 +181,9 @@ def test_the_account_page_shows_why_and_what_to_do(client: TestClient, world: Pa
         assert driver["sentence"].replace("'", "&#39;") in html
     for action in score["actions"]:
         assert action["reason"].replace("'", "&#39;") in html
+    assert "action_note" in score  # said on the page when set
+    if score["action_note"]:
+        assert score["action_note"].replace("'", "&#39;") in html
     assert html.count('class="dot churn"') == 12  # the last 12 monthly snapshots
     for heading in (
         "Usage breadth",
