@@ -26,6 +26,25 @@ def _counted(value: float, unit: str) -> str:
     return f"{shown} {unit}"
 
 
+def _change(value: float) -> str:
+    """A symmetric change c = (recent - before) / (recent + before) as a CSM says it.
+
+    recent / before = (1 + c) / (1 - c): -0.25 is "down 40%", +0.5 "up 3x" (the feature's
+    description names both periods). The eighth new-user audit read "down (-0.25 on a -1
+    to +1 scale)", a unit no CSM knows.
+    """
+    if abs(value) < 0.05:  # within about 10% either way
+        return "flat"
+    if value <= -0.995:
+        return "stopped (none in the recent period)"
+    if value >= 0.995:
+        return "started (none in the period before)"
+    ratio = (1 + value) / (1 - value)
+    if ratio >= 2:
+        return f"up {ratio:.2g}x"
+    return f"{'up' if ratio > 1 else 'down'} {abs(ratio - 1):.0%}"
+
+
 def format_value(value: float | None, unit: str) -> str:
     """A value in its unit, the way a CSM would say it ("41 days", "35%", "$12,000").
 
@@ -40,9 +59,7 @@ def format_value(value: float | None, unit: str) -> str:
     if key.startswith("share") or key in ("percent", "%"):
         return f"{100 * value:.0f}%" if key != "%" else f"{value:.0f}%"
     if key.startswith("change"):
-        if abs(value) < 0.05:
-            return "flat"
-        return f"{'up' if value > 0 else 'down'} ({value:+.2f} on a -1 to +1 scale)"
+        return _change(value)
     if key == "ratio":
         return f"{value:.2f}x"
     if key.startswith("currency"):

@@ -176,6 +176,12 @@ def test_values_that_read_the_same_are_in_line_not_worse():
     # (-1%)": next to a healthy value of 0 the 5% tolerance is no tolerance at all.
     days = feature("active_days_change_30d")
     assert format_value(-0.01, days.unit) == format_value(0.0, days.unit) == "flat"
+    # the eighth audit: "down (-0.25 on a -1 to +1 scale)", a unit no CSM knows
+    assert format_value(-0.25, days.unit) == "down 40%"
+    assert format_value(0.2, days.unit) == "up 50%"
+    assert format_value(0.5, days.unit) == "up 3x"
+    assert format_value(-1.0, days.unit) == "stopped (none in the recent period)"
+    assert format_value(1.0, days.unit) == "started (none in the period before)"
     assert comparison(days, -0.01, 0.0) == "in line with"
     assert not reads_as_reason(days, 0.4, -0.01, 0.0)
     assert comparison(days, -0.5, 0.0) == "worse than"
