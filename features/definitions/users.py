@@ -82,7 +82,11 @@ RATIOS: tuple[Feature, ...] = (
     Feature(
         name="active_user_share_30d",
         family=FAMILY,
-        description="Share of people with a login who used the product, last 30 days",
+        # people who left in the window count above the line, not below: over 100% says
+        # someone who used the product this month no longer holds a login (the eighth
+        # audit read "Share of people with a login who used the product: 106%"); the models
+        # and the shipped cause reader read it as it is, so the words say what it counts
+        description="People who used the product in the last 30 days per login held today",
         unit="share",
         healthy="higher",
         sql=ratio("active_users_30d", "licensed_users"),
