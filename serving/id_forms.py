@@ -1,9 +1,10 @@
-"""Ids typed in another Unicode form: `Café-3` composed (NFC) or decomposed (NFD).
+"""Ids typed in another form: `Café-3` composed (NFC) or decomposed (NFD), or in other case.
 
-The data may hold one spelling and a CRM send the other; they look the same, and nobody
-typing an id can tell them apart. So an id not found as given is looked up by its NFC form
-among the data's ids. An exact match always wins; when two of the data's ids share one NFC
-form, neither is found but by its exact spelling.
+The data may hold one spelling and a CRM send the other: Unicode forms look the same, and
+nobody typing an id can tell them apart; a CRM may send a UUID upper-case that the product
+exports lower-case (the eighth new-user audit). So an id not found as given is looked up by
+its form (NFC, then case-folded) among the data's ids. An exact match always wins; when two
+of the data's ids share one form (`A1` and `a1`), neither is found but by its exact spelling.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ import unicodedata
 from collections.abc import Iterable
 
 
-def nfc(account_id: str) -> str:
-    """`account_id` in Unicode normal form C (composed)."""
-    return unicodedata.normalize("NFC", account_id)
+def id_form(account_id: str) -> str:
+    """`account_id` in Unicode normal form C (composed), case-folded."""
+    return unicodedata.normalize("NFC", account_id).casefold()
 
 
-def nfc_index(account_ids: Iterable[str]) -> dict[str, str]:
-    """NFC form -> the data's id, for every form only one of `account_ids` has."""
+def form_index(account_ids: Iterable[str]) -> dict[str, str]:
+    """Form -> the data's id, for every form only one of `account_ids` has."""
     by_form: dict[str, str | None] = {}
     for account_id in account_ids:
-        form = nfc(account_id)
+        form = id_form(account_id)
         if by_form.setdefault(form, account_id) != account_id:
             by_form[form] = None  # two ids of the data: exact spellings only
     return {form: account_id for form, account_id in by_form.items() if account_id is not None}

@@ -27,7 +27,7 @@ from actions.plan_config import UPSELL_ACTION, PlanConfig
 from actions.plan_words import account_drivers
 from features.contract import ACTION_CODES
 from features.sql.spine import TERM_KINDS
-from serving.id_forms import nfc, nfc_index
+from serving.id_forms import form_index, id_form
 from serving.schemas import AccountScore
 from serving.scoring import ScoringService
 
@@ -229,13 +229,15 @@ def closest_owner(owner: str, owners: Iterable[str]) -> str | None:
 
 
 def as_the_data_spells(owner: str, owners: Iterable[str]) -> str:
-    """`owner` as the data spells it when typed in another Unicode form, else as given.
+    """`owner` as the data spells it if typed in another form (`serving.id_forms`), else as given.
+
+    Another form is another Unicode form or case.
 
     "Anna Schäfer" with a decomposed ä looks the same as the data's composed one; without
     this the plan answered 404 with "did you mean 'Anna Schäfer'?" (eighth new-user audit).
     """
     known = set(owners)
-    return owner if owner in known else nfc_index(known).get(nfc(owner), owner)
+    return owner if owner in known else form_index(known).get(id_form(owner), owner)
 
 
 def account_owners(service: Any) -> set[str]:

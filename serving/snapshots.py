@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from features.times import utc_iso
-from serving.id_forms import nfc, nfc_index
+from serving.id_forms import form_index, id_form
 
 if TYPE_CHECKING:
     from features.compute import TableReaders
@@ -95,14 +95,17 @@ class FeatureSnapshot:
         object.__setattr__(self, "column", {f: j for j, f in enumerate(self.feature_names)})
 
     def find(self, account_id: str) -> str | None:
-        """`account_id` as this snapshot holds it: itself, else the one id of its NFC form."""
+        """`account_id` as this snapshot holds it: itself, else the one id of its form.
+
+        A form is the id in Unicode NFC, case-folded (`serving.id_forms`).
+        """
         if account_id in self.row:
             return account_id
-        return self._nfc_ids.get(nfc(account_id))
+        return self._form_ids.get(id_form(account_id))
 
     @cached_property
-    def _nfc_ids(self) -> dict[str, str]:  # built on the first id not found as given
-        return nfc_index(self.account_ids)
+    def _form_ids(self) -> dict[str, str]:  # built on the first id not found as given
+        return form_index(self.account_ids)
 
 
 def _arr_and_renewals(
@@ -323,7 +326,7 @@ class FeatureStore:
         self.touchpoints_key: frozenset[tuple[str, ...]] = frozenset()  # those counted now
         self._generation = 0  # bumped when the touchpoints counted change
         self._all_accounts: frozenset[str] | None = None  # the source's accounts table
-        self._all_accounts_nfc: tuple[frozenset[str], dict[str, str]] | None = None
+        self._all_accounts_forms: tuple[frozenset[str], dict[str, str]] | None = None
         self._include_lock = threading.Lock()  # include_touchpoints: one at a time
         self._counting_until: datetime | None = None  # features.source.counting_until
 
@@ -471,9 +474,9 @@ class FeatureStore:
         found = self.latest.find(account_id)
         if found is None and self.knows(account_id) is False and self._all_accounts:
             accounts = self._all_accounts
-            if self._all_accounts_nfc is None or self._all_accounts_nfc[0] is not accounts:
-                self._all_accounts_nfc = (accounts, nfc_index(accounts))
-            found = self._all_accounts_nfc[1].get(nfc(account_id))
+            if self._all_accounts_forms is None or self._all_accounts_forms[0] is not accounts:
+                self._all_accounts_forms = (accounts, form_index(accounts))
+            found = self._all_accounts_forms[1].get(id_form(account_id))
         return account_id if found is None else found
 
     def is_loaded(self, as_of: datetime | None) -> bool:

@@ -265,3 +265,14 @@ def test_the_plan_warns_of_an_owner_of_no_account_naming_the_plan_file(
     )
     assert hours.startswith("the week's hours and caps reach") and f"{plan}'s csm_hours" in hours
     assert body["hours_available"] == 10  # the default, as the warning says
+
+
+def test_an_id_in_other_case_is_the_datas_unless_two_share_it():
+    """The eighth audit: a CRM's upper-case UUID was 404 where the export is lower-case."""
+    from serving.id_forms import form_index, id_form
+
+    data = ["5aecd6d4-0a1b", "A1", "a1", "Caf\u00e9-3"]
+    index = form_index(data)
+    assert index[id_form("5AECD6D4-0A1B")] == "5aecd6d4-0a1b"
+    assert index[id_form("CAFE\u0301-3")] == "Caf\u00e9-3"
+    assert id_form("A1") not in index  # two ids of the data share it: exact spellings only

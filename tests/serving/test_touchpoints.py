@@ -74,6 +74,8 @@ def test_a_touchpoint_is_recorded_once_and_read_back(client: TestClient, store_u
     assert read.status_code == 200
     assert read.json() == {"account_id": "acct-0003", "touchpoints": [body, naive.json()]}
     assert len(Store(store_url).touchpoints()) == 2  # stored once each
+    upper = client.get("/v1/accounts/ACCT-0003/touchpoints", headers=AUTH)  # a CRM's spelling
+    assert upper.json() == {"account_id": "acct-0003", "touchpoints": [body, naive.json()]}
     assert (
         client.get("/v1/accounts/acct-0004/touchpoints", headers=AUTH).json()["touchpoints"] == []
     )
