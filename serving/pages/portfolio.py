@@ -152,9 +152,12 @@ def portfolio_row(
     )
 
 
+UNOWNED = "(no owner)"  # the owner filter's choice for accounts without a CSM owner
+
+
 @dataclass(frozen=True)
 class Filters:
-    """What a manager narrows the portfolio to (None: everything)."""
+    """What a manager narrows the portfolio to (None: everything; `UNOWNED`: no owner)."""
 
     owner: str | None = None
     account_tier: str | None = None
@@ -163,7 +166,7 @@ class Filters:
     sort: str = "arr_at_risk"
 
     def keeps(self, row: PortfolioRow) -> bool:
-        if self.owner is not None and row.owner != self.owner:
+        if self.owner is not None and row.owner != (None if self.owner == UNOWNED else self.owner):
             return False
         if self.account_tier is not None and row.account_tier != self.account_tier:
             return False

@@ -16,11 +16,11 @@ from pydantic import ValidationError
 from features.contract import ACTION_CODES
 from serving import coverage
 from serving.pages import account as details
-from serving.pages.portfolio import RENEWAL_WINDOWS, SORTS, Filters, portfolio, totals
+from serving.pages.portfolio import RENEWAL_WINDOWS, SORTS, UNOWNED, Filters, portfolio, totals
 from serving.pages.render import page
 from serving.pages.sessions import Session, check_csrf
 from serving.pages.state import PageError, Pages, history_of, pages_of, service_of
-from serving.plan import closest_owner
+from serving.plan import as_the_data_spells, closest_owner
 from serving.recorded import catch_up
 from serving.touchpoints import TouchpointIn
 from store import StoreUnavailable, Touchpoint, TouchpointConflict, UnknownPlanLine
@@ -54,8 +54,9 @@ async def portfolio_page(
     history = await history_of(pages, service)
     owners = sorted({i.owner for i in directory.values() if i.owner is not None})
     tiers = sorted({s.account_tier for s in scores.values()})
+    chosen, said = _owner_filter(owner, owners) if user.is_manager else (None, None)
     filters = Filters(
-        owner=_choice(owner, owners) if user.is_manager else None,
+        owner=chosen,
         account_tier=_choice(tier, tiers),
         risk_tier=_choice(risk, RISK_TIERS),
         renewal_days=int(renewal) if renewal and renewal.isdigit() else None,
@@ -67,7 +68,8 @@ async def portfolio_page(
     return page(
         request,
         "portfolio.html",
-        unknown_owner=None if user.is_manager else unknown_owner(user.csm_owner, owners),
+        unknown_owner=said if user.is_manager else unknown_owner(user.csm_owner, owners),
+        unowned=UNOWNED,
         user=user,
         csrf_token=session.csrf,
         rows=rows,
@@ -81,6 +83,22 @@ async def portfolio_page(
         as_of=service.features.latest.as_of,
         previous=history.dates[-2] if history is not None and len(history.dates) > 1 else None,
     )
+
+
+def _owner_filter(owner: str | None, owners: list[str]) -> tuple[str | None, str | None]:
+    """A manager's owner filter as the data spells it, and what to say when it owns nothing.
+
+    An owner no account has was ignored without a word, showing everyone's accounts (the
+    eighth new-user audit); now the page says so and names the closest owner.
+    """
+    if not owner or owner == UNOWNED:
+        return owner or None, None
+    found = as_the_data_spells(owner, owners)
+    if found in owners:
+        return found, None
+    close = closest_owner(owner, owners)
+    hint = f" (did you mean {close!r}?)" if close else ""
+    return None, f"No account is owned by {owner!r}{hint}: showing every owner's accounts."
 
 
 def unknown_owner(owner: str, owners: list[str]) -> str | None:

@@ -459,3 +459,28 @@ def test_a_manager_asking_for_an_unknown_csms_plan_is_told_not_shown_no_lines(
     assert f"Did you mean {world.csm_owner}?" in unescape(slip.text)
     assert client.get("/app/plan", params={"csm": world.csm_owner}).status_code == 200
     assert client.get("/app/plan", params={"csm": ""}).status_code == 200  # every CSM
+
+
+def test_a_managers_unknown_owner_filter_is_said_and_unowned_accounts_have_one(
+    client: TestClient, world: PagesWorld
+) -> None:
+    """The eighth audit: an unknown owner filter showed everyone without a word, and a
+    quarter of the accounts, unowned, had no filter of their own."""
+    from serving.pages.portfolio import UNOWNED
+
+    sign_in(client, world.manager)
+    everyone = set(shown_ids(client.get("/app").text))
+    slip = client.get("/app", params={"owner": world.other_owner + "x"}).text
+    assert set(shown_ids(slip)) == everyone
+    said = unescape(slip)
+    assert f"No account is owned by {world.other_owner + 'x'!r}" in said
+    assert f"did you mean {world.other_owner!r}?" in said
+    con = world.service.features.source.con
+    none = {
+        str(a)
+        for (a,) in con.execute(
+            "SELECT account_id FROM accounts WHERE csm_owner IS NULL"
+        ).fetchall()
+    }
+    unowned = set(shown_ids(client.get("/app", params={"owner": UNOWNED}).text))
+    assert unowned == everyone & none and len(unowned) == 2

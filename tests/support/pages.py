@@ -90,6 +90,9 @@ def build_world(
     script_account = str(owned[owned["csm_owner"] == owner]["account_id"].iloc[-1])
     named = tables["accounts"].copy()
     named.loc[named["account_id"] == script_account, "name"] = SCRIPT_NAME
+    # two active accounts without a CSM owner, as a quarter of the eighth audit's were
+    others = owned[~owned["csm_owner"].isin([owner, other])]["account_id"].head(2)
+    named.loc[named["account_id"].isin(others), "csm_owner"] = None
     changed = {"accounts": named}
     if decomposed_id:
         changed = {**tables, **changed}
