@@ -28,8 +28,9 @@ action does and why it is not first. The
 next-best-action is the top of the ranking, or `none`; `why_none` says in words why nothing
 was recommended. An account at high or medium churn risk is never asked for growth (an
 upsell pitch, a referral invitation, a reference programme: `GROWTH_ASKS` at
-`NO_PITCH_TIERS`), as the playbook asks only at low risk; the weekly plan plans from this
-ranking, so it has the same rule.
+`NO_PITCH_TIERS`), as the playbook asks only at low risk, nor is an account with a pain to mend
+first at any risk (`in_pain`: a key user gone and not replaced, urgent tickets open, first value
+overdue); the weekly plan plans from this ranking, so it has the same rule.
 """
 
 from __future__ import annotations
@@ -53,7 +54,42 @@ NO_ACTION = "none"
 # untouched seeds 11-18, 58.8% against 58.7%, worst world 29.1% both (docs/results.md).
 GROWTH_ASKS = ("upsell_offer", "referral_invite", "benchmark_program")
 NO_PITCH_TIERS = ("high", "medium")  # churn risk tiers that are never asked for growth
+# Facts of a pain to mend before any growth ask, at any risk tier: the playbook's rules "key
+# user left and not replaced", "urgent support issues open" and "first value overdue". The
+# eighth new-user audit's CSM read "the admin left and nobody has taken their place" beside a
+# referral invitation. On the protocol's worlds (notebooks/experiments/growth_asks_at_pain.py,
+# rule written first) it changed at most 7 of 800-1,400 recommendations per fit: net mean 66.5%
+# both on tuning seeds 1-6, 55.0% against 55.1% on fresh 47-50 and 73-76, no world lower.
+PAIN_FACTS = {
+    "key_users_lost_unreplaced_90d": 1.0,  # at least
+    "open_tickets_urgent": 1.0,
+    "first_value_overdue": 1.0,
+}
 Basis = Literal["learned", "playbook"]
+
+
+def in_pain(values: Mapping[str, Any] | None) -> bool:
+    """Whether an account's features hold a pain to mend before a growth ask (`PAIN_FACTS`)."""
+    if not values:
+        return False
+    return any(
+        _known(values.get(name)) and float(values[name]) >= least
+        for name, least in PAIN_FACTS.items()
+    )
+
+
+def pain_flags(frame: Any) -> list[bool]:
+    """`in_pain` for each row of a frame of features (columns it lacks count as absent)."""
+    hit = np.zeros(len(frame), dtype=bool)
+    for name, least in PAIN_FACTS.items():
+        if name in frame.columns:
+            column = np.asarray(frame[name], dtype=float)
+            hit |= np.nan_to_num(column, nan=-np.inf) >= least
+    return hit.tolist()
+
+
+def _no_growth(risk_tier: str | None, pain: bool) -> bool:
+    return risk_tier in NO_PITCH_TIERS or pain
 
 
 @dataclass(frozen=True)
@@ -243,6 +279,7 @@ def rank(
     effects: Mapping[str, ExpectedEffect] | None,
     arr: float | None,
     risk_tier: str | None = None,
+    pain: bool = False,
 ) -> list[RankedAction]:
     """The account's actions, best first (see the module docstring for the rule).
 
@@ -252,8 +289,9 @@ def rank(
         arr: the account's ARR; when unknown, learned effects cannot be valued and the
             playbook decides.
         risk_tier: the account's churn risk tier; at `NO_PITCH_TIERS` no growth ask.
+        pain: the account has a pain to mend first (`in_pain`): no growth ask either.
     """
-    if risk_tier in NO_PITCH_TIERS:
+    if _no_growth(risk_tier, pain):
         suggestions = [s for s in suggestions if s.action not in GROWTH_ASKS]
         effects = (
             None if effects is None else {a: e for a, e in effects.items() if a not in GROWTH_ASKS}
@@ -336,6 +374,7 @@ def contradicts(
     effects: Mapping[str, ExpectedEffect] | None,
     arr: float | None,
     risk_tier: str | None = None,
+    pain: bool = False,
 ) -> bool:
     """Whether the recommendation disagrees with the drivers shown.
 
@@ -357,7 +396,7 @@ def contradicts(
     for action, found in effects.items():
         if not _answers(action, by_action) or found.basis != "learned" or not _known(found.effect):
             continue
-        if action in GROWTH_ASKS and risk_tier in NO_PITCH_TIERS:
+        if action in GROWTH_ASKS and _no_growth(risk_tier, pain):
             continue
         saved, sure = found.saved(float(arr), suggested=True)  # type: ignore[arg-type]
         if saved > 0 and sure > 0 and saved >= best_sure:
@@ -407,11 +446,12 @@ def why_none(
     arr: float | None,
     suggestions: Sequence[Suggestion] = (),
     risk_tier: str | None = None,
+    pain: bool = False,
 ) -> str:
     """Why `rank` recommends nothing for an account, in a CSM's words.
 
     Judged as `rank` judges: an action the playbook suggests for the account (`suggestions`)
-    at its own bound (`playbook_confidence`), no growth ask at `NO_PITCH_TIERS`.
+    at its own bound (`playbook_confidence`), no growth ask at `NO_PITCH_TIERS` or in pain.
     """
     if effects is None:
         return "no uplift model is registered, and no playbook rule fired"
@@ -428,12 +468,18 @@ def why_none(
     valued = {
         action: found.saved(value, suggested=action in suggested)
         for action, found in judged.items()
-        if not (action in GROWTH_ASKS and risk_tier in NO_PITCH_TIERS)
+        if not (action in GROWTH_ASKS and _no_growth(risk_tier, pain))
     }
     if not valued:
+        why = (
+            "the churn risk is too high to ask"
+            if risk_tier in NO_PITCH_TIERS
+            else "the account has a pain to mend first (a key user gone, urgent tickets open"
+            " or first value overdue)"
+        )
         return (
             "the only actions history can judge ask for growth (an upsell offer, a referral"
-            " or a reference programme), and the churn risk is too high to ask"
+            f" or a reference programme), and {why}"
         )
     action = max(valued, key=lambda name: valued[name][0])
     saved, sure = valued[action]
@@ -505,6 +551,7 @@ def next_best_actions(
     costs: Mapping[str, float],
     suggestions: Sequence[Sequence[Suggestion]] | None = None,
     risk_tiers: Sequence[str] | None = None,
+    pains: Sequence[bool] | None = None,
 ) -> list[list[RankedAction]]:
     """`rank` for a batch of accounts: the ranked actions of each (empty means `none`).
 
@@ -514,12 +561,16 @@ def next_best_actions(
         costs: action -> cost in ARR currency (missing = 0).
         suggestions: per account, the playbook's suggestions in its order.
         risk_tiers: per account, its churn risk tier (no growth ask at `NO_PITCH_TIERS`).
+        pains: per account, whether it has a pain to mend first (`pain_flags`; no growth ask).
     """
     values = np.asarray(arr, dtype=float)
     found = per_account(effects, costs) or [{} for _ in range(len(values))]
     playbook = list(suggestions) if suggestions is not None else [[] for _ in range(len(values))]
     tiers = list(risk_tiers) if risk_tiers is not None else [None] * len(values)
-    return [rank(playbook[i], found[i], float(values[i]), tiers[i]) for i in range(len(values))]
+    hurt = list(pains) if pains is not None else [False] * len(values)
+    return [
+        rank(playbook[i], found[i], float(values[i]), tiers[i], hurt[i]) for i in range(len(values))
+    ]
 
 
 def best_action(ranked: Sequence[RankedAction]) -> str:

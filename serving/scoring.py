@@ -22,6 +22,7 @@ from actions.ranking import (
     ExpectedEffect,
     best_action,
     first_driver_note,
+    in_pain,
     rank,
     suggest,
     why_none,
@@ -302,8 +303,9 @@ class ScoringService:
         )
         diagnosis = [r.family for r in readings if r.direction == "raises"]
         suggestions = suggest(fired, by_feature, diagnosis, facts)
-        ranked = rank(suggestions, effects, arr, tier)
-        none_reason = None if ranked else why_none(effects, arr, suggestions, tier)
+        pain = in_pain(facts)
+        ranked = rank(suggestions, effects, arr, tier, pain)
+        none_reason = None if ranked else why_none(effects, arr, suggestions, tier, pain)
         if bundle.upsell is None:  # whether it would expand is the missing model's call
             kept = [r for r in ranked if r.action not in coverage.EXPANSION_ACTIONS]
             if ranked and not kept:

@@ -55,7 +55,7 @@ from actions.plan import CANDIDATE_COLUMNS, plan_week
 from actions.plan_config import PlanConfig, load_plan_config
 from actions.plan_holdouts import uniform
 from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
-from actions.ranking import next_best_actions
+from actions.ranking import next_best_actions, pain_flags
 from actions.tiers import risk_tiers
 from features.contract import ACTION_CODES
 from simulator.closed_loop import LiveWorld
@@ -204,7 +204,7 @@ def run_arm(
         suggestions = product_playbook(scored, risk, cuts, playbook)
         tiers = list(risk_tiers(risk, cuts))
         used = {} if arm == "playbook" else effects
-        ranked = next_best_actions(used, arr, costs, suggestions, tiers)
+        ranked = next_best_actions(used, arr, costs, suggestions, tiers, pain_flags(scored))
         candidates = candidate_frame(scored, ranked, tiers, known, plan_config, costs)
         day = now.date()
         plan = plan_week(candidates, plan_config, now, store.holdouts(day), store.given(day))

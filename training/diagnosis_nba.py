@@ -29,6 +29,7 @@ from actions.ranking import (
     best_action,
     contradicts,
     next_best_actions,
+    pain_flags,
     per_account,
     suggest,
 )
@@ -99,14 +100,15 @@ def judge(seed: int, accounts: int, cache: Path | None) -> dict[str, float]:
     _, best_net = best_values(effects_true, arr, costs)
     out: dict[str, float] = {"snapshots": float(len(snapshots))}
     tops: dict[str, list[str]] = {}
+    pains = pain_flags(snapshots)
     for name, suggestions in (("before", blind), ("after", diagnosed)):
-        ranked = next_best_actions(learned, arr, costs, suggestions, tiers)
+        ranked = next_best_actions(learned, arr, costs, suggestions, tiers, pains)
         tops[name] = [best_action(r) for r in ranked]
         net = values(tops[name], effects_true, arr, costs)[1]
         out[f"net_share_{name}"] = net / best_net if best_net > 0 else 0.0
         out[f"contradictions_{name}"] = float(
             sum(
-                contradicts(r, diagnosed[i], found[i], float(arr[i]), tiers[i])
+                contradicts(r, diagnosed[i], found[i], float(arr[i]), tiers[i], pains[i])
                 for i, r in enumerate(ranked)
             )
         )

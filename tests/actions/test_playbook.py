@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from actions.playbook import DEFAULT_PLAYBOOK, PlaybookError, load_playbook
+from actions.ranking import PAIN_FACTS
 from features.contract import ACTION_CODES
 from features.definitions import FEATURE_NAMES
 from serving.models import ModelBundle, ModelStore
@@ -131,6 +132,9 @@ def test_every_action_code_is_reachable_from_some_account():
         row = service.features.latest.matrix[0].copy()
         column = service.features.latest.column
         row[column[CHURN_DRIVER]] = 0.0  # a calm account unless the rule says otherwise
+        for pain in PAIN_FACTS:  # ... with no pain to mend before a growth ask
+            if pain in column:
+                row[column[pain]] = 0.0
         row[column[UPSELL_DRIVER]] = 0.95  # ... that would buy more
         conditions = list(tiers[rule.tiers[0]].when) if rule.tiers else []
         conditions += list(rule.when)  # last, so the rule's own values win

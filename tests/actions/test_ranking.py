@@ -227,6 +227,41 @@ def test_no_growth_ask_at_high_or_medium_churn_risk_however_much_it_pays(ask):
     assert [r.action for r in low] == [ask]
 
 
+@pytest.mark.parametrize(
+    "pain",
+    [
+        {"key_users_lost_unreplaced_90d": 1.0},
+        {"open_tickets_urgent": 3.0},
+        {"first_value_overdue": 1.0},
+    ],
+)
+def test_no_growth_ask_at_low_risk_while_a_pain_is_there_to_mend(pain):
+    """The eighth audit: "the admin left and nobody has taken their place" beside a
+    referral invitation, at low churn risk."""
+    import pandas as pd
+
+    from actions.ranking import in_pain, next_best_actions, pain_flags, why_none
+
+    pitch = ExpectedEffect(-0.2, 0.01, LEARNED, "learned", cost=100)
+    helps = ExpectedEffect(-0.1, 0.01, LEARNED, "learned", cost=100)
+    found = {"referral_invite": pitch, "training": helps}
+    fired = suggest([_rule("referral_invite", 90)])
+    assert in_pain(pain) and not in_pain({"open_tickets_urgent": 0.0, "first_value_overdue": None})
+    ranked = rank(fired, found, 50_000, "low", in_pain(pain))
+    assert [r.action for r in ranked] == ["training"]
+    assert [r.action for r in rank(fired, found, 50_000, "low")][0] == "referral_invite"
+    only = {"referral_invite": pitch}
+    assert "a pain to mend first" in why_none(only, 50_000, fired, "low", True)
+    # the batch ranking reads the same facts from the features
+    frame = pd.DataFrame([pain, {}]).reindex(columns=list(pain))
+    flags = pain_flags(frame)
+    assert flags == [True, False]
+    effects = {a: tuple(np.array([v] * 2) for v in (e.effect, e.std)) + (
+        [LEARNED] * 2, [""] * 2) for a, e in found.items()}  # fmt: skip
+    batch = next_best_actions(effects, [50_000.0] * 2, {}, [fired, fired], ["low"] * 2, flags)
+    assert [r[0].action for r in batch] == ["training", "referral_invite"]
+
+
 def test_a_rescue_action_is_still_recommended_at_high_risk():
     helps = ExpectedEffect(-0.2, 0.01, LEARNED, "learned", cost=100)
     ranked = rank([], {"training": helps, "referral_invite": helps}, 50_000, "high")

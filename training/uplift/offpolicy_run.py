@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from actions.playbook import Playbook
-from actions.ranking import NO_ACTION, best_action, next_best_actions
+from actions.ranking import NO_ACTION, best_action, next_best_actions, pain_flags
 from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from training.uplift.model import UpliftModel
@@ -40,7 +40,9 @@ def policies_on(
     )
     risk = model.baseline_risk(snapshots)
     tiers = [risk_tier(float(p), model.risk_cuts_) for p in risk]
-    ranked = next_best_actions(model.effects(snapshots), arr, dict(costs), suggestions, tiers)
+    ranked = next_best_actions(
+        model.effects(snapshots), arr, dict(costs), suggestions, tiers, pain_flags(snapshots)
+    )
     return {
         "learned": [best_action(r) for r in ranked],
         "playbook": [s[0].action if s else NO_ACTION for s in suggestions],

@@ -25,7 +25,14 @@ import numpy as np
 import pandas as pd
 
 from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
-from actions.ranking import NO_ACTION, Suggestion, best_action, next_best_actions, suggest
+from actions.ranking import (
+    NO_ACTION,
+    Suggestion,
+    best_action,
+    next_best_actions,
+    pain_flags,
+    suggest,
+)
 from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from simulator.structure import Structure
@@ -284,7 +291,7 @@ def evaluate_policies(
     oracle = oracle_value(truth, arr)
     effects = model.effects(snapshots)
     tiers = [risk_tier(float(p), model.risk_cuts_) for p in model.baseline_risk(snapshots)]
-    ranked = next_best_actions(effects, arr, costs, playbook, tiers)
+    ranked = next_best_actions(effects, arr, costs, playbook, tiers, pain_flags(snapshots))
     chosen = [best_action(actions) for actions in ranked]
     rng = np.random.default_rng(seed)
     policies = {

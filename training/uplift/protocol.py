@@ -39,7 +39,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
-from actions.ranking import NO_ACTION, best_action, next_best_actions
+from actions.ranking import NO_ACTION, best_action, next_best_actions, pain_flags
 from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from simulator.structure import Structure
@@ -203,9 +203,10 @@ def judge_world(
     suggestions = product_playbook(snapshots, model.baseline_risk(snapshots), model.risk_cuts_)
     learned = model.effects(snapshots)
     tiers = [risk_tier(float(p), model.risk_cuts_) for p in model.baseline_risk(snapshots)]
+    pains = pain_flags(snapshots)
 
     def learned_policy(price: dict[str, float]) -> list[str]:
-        ranked = next_best_actions(learned, arr, price, suggestions, tiers)
+        ranked = next_best_actions(learned, arr, price, suggestions, tiers, pains)
         return [best_action(r) for r in ranked]
 
     rng = np.random.default_rng(structure_seed)
