@@ -84,7 +84,7 @@ def describe(
     if healthy_value is None or math.isnan(healthy_value):
         return f"{label}: {shown}."
     healthy_shown = format_value(healthy_value, feature.unit)
-    if feature.healthy not in ("higher", "lower"):  # no better or worse: a fact, no verdict
+    if not feature.judged:  # no better or worse: a fact, no verdict
         return f"{label}: {shown} (healthy accounts: {healthy_shown})."
     return (
         f"{label}: {shown}, {comparison(feature, value, healthy_value, band)} healthy accounts "
@@ -245,7 +245,7 @@ def without_drivers(
     worse = [
         name
         for name, value in known.items()
-        if catalogue[name].healthy in ("higher", "lower")
+        if catalogue[name].judged
         and (healthy := _clean(healthy_reference.get(name))) is not None
         and comparison(catalogue[name], value, healthy, bands.get(name)) == "worse than"
     ]

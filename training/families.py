@@ -44,6 +44,8 @@ class FeatureLike(Protocol):
     def unit(self) -> str: ...
     @property
     def healthy(self) -> str: ...
+    @property
+    def judged(self) -> bool: ...
 
 
 def clean(value: Any) -> float | None:
@@ -75,7 +77,7 @@ def comparison(
         or format_value(value, feature.unit) == format_value(healthy_value, feature.unit)
         or (band is not None and band[0] <= value <= band[1])
     )
-    if same or feature.healthy not in ("higher", "lower"):
+    if same or not feature.judged:
         return "in line with" if same else "unlike"
     better = value > healthy_value if feature.healthy == "higher" else value < healthy_value
     return "better than" if better else "worse than"
@@ -100,7 +102,7 @@ def reads_as_reason(
     billing "days until the renewal decision" had led the drivers for half the accounts).
     Without a healthy value to compare with, the sentence only states the value and is kept.
     """
-    if feature.healthy not in ("higher", "lower"):
+    if not feature.judged:
         return False
     account, healthy = clean(value), clean(healthy_value)
     if account is None or healthy is None:

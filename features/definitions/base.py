@@ -35,6 +35,11 @@ class Feature:
         sql: Aggregate expression over the rows of `source`.
         source: The relation the SQL reads (`features/sql/sources.py`), or "features".
         empty: Value when the source has no rows for the account (None: unknown).
+        verdict: Whether a value can read as better or worse than healthy accounts (a
+            reason); False for one that describes the account, whose healthy direction the
+            model may still follow (renewals so far: a count of terms, so a monthly account
+            has twelve a year; the eighth new-user audit read "1 renewal, worse than healthy
+            accounts (9)" for an annual one).
     """
 
     name: str
@@ -45,6 +50,12 @@ class Feature:
     sql: str
     source: str
     empty: float | None = None
+    verdict: bool = True
+
+    @property
+    def judged(self) -> bool:
+        """Whether a value of it reads as better or worse than healthy accounts'."""
+        return self.verdict and self.healthy in ("higher", "lower")
 
 
 # Sums and means of floating-point columns go through DECIMAL: DuckDB aggregates in

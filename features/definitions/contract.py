@@ -69,10 +69,11 @@ TERMS: tuple[Feature, ...] = (
         family=FAMILY,
         description="Times the account has renewed",
         unit="renewals",
+        healthy="higher",  # the churn model's monotone constraint
         # a count of terms, not of years: twelve monthly renewals are one annual one, so a
         # book with both terms read "1 renewal, worse than healthy accounts (9)" as a reason
         # (eighth new-user audit); like tenure it describes the account, never a reason
-        healthy="neutral",
+        verdict=False,
         sql=count_if("kind = 'renewal'"),
         source="contract",
         empty=0.0,
