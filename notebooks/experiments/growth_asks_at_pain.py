@@ -48,70 +48,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from per_world import JudgedWorld, print_per_world  # beside this script
+from per_world import JudgedWorld, judged_world, print_per_world  # beside this script
 
-from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
-from actions.ranking import NO_PITCH_TIERS, best_action, next_best_actions
-from actions.tiers import risk_tier
-from features.contract import ACTION_CODES
+from actions.ranking import NO_PITCH_TIERS, best_action, next_best_actions, pain_flags
 from training.uplift.config import load_uplift_config
-from training.uplift.model import fit_uplift
-from training.uplift.policy_eval import product_playbook, true_effects
-from training.uplift.protocol import AS_OF, prepare_world, split_world
-
-
-def pain_facts(snapshots: pd.DataFrame) -> np.ndarray:
-    """Whether each snapshot shows a pain fact (an unknown value is no fact, as in the playbook)."""
-
-    def column(name: str) -> pd.Series:
-        return pd.to_numeric(snapshots[name], errors="coerce")
-
-    return (
-        (column("key_users_lost_unreplaced_90d") >= 1)
-        | (column("open_tickets_urgent") >= 1)
-        | (column("first_value_overdue") == 1)
-    ).to_numpy(dtype=bool)
-
-
-def shipped_world(seed: int, learner_seed: int, cache: Path | None) -> JudgedWorld:
-    """`per_world.judged_world`, but fitted exactly as the protocol fits the shipped settings.
-
-    `training.uplift.protocol.judge_world`: the learner reads the fitting accounts' whole
-    history up to `AS_OF` for `surrogate_fixes` (on in uplift.yaml).
-    """
-    config = load_uplift_config()
-    data = prepare_world(seed, 700, cache=cache)
-    fitting, snapshots, _, held_out = split_world(data)
-    history = data.dataset[~data.dataset["account_id"].astype(str).isin(held_out)]
-    model = fit_uplift(
-        fitting,
-        data.touchpoints,
-        load_playbook(DEFAULT_PLAYBOOK),
-        config,
-        seed=seed + learner_seed,
-        history=history,
-        as_of=AS_OF,
-    )
-    model.config = config
-    baseline = model.baseline_risk(snapshots)
-    return JudgedWorld(
-        data,
-        fitting,
-        snapshots,
-        held_out,
-        model,
-        {a: config.cost(a) for a in ACTION_CODES},
-        true_effects(data.truth["action_effects"], snapshots),
-        snapshots["arr"].to_numpy(dtype=float),
-        baseline,
-        product_playbook(snapshots, baseline, model.risk_cuts_),
-        [risk_tier(float(p), model.risk_cuts_) for p in baseline],
-    )
 
 
 def judge(seed: int, learner_seed: int, cache: Path | None) -> dict[str, float]:
-    world = shipped_world(seed, learner_seed, cache)
-    pain = pain_facts(world.snapshots)
+    world = judged_world(seed, learner_seed, load_uplift_config(), cache, history=True)
+    pain = np.asarray(pain_flags(world.snapshots))  # the rule's facts, as shipped since
     tiers = [
         NO_PITCH_TIERS[0] if p and t not in NO_PITCH_TIERS else t
         for p, t in zip(pain, world.tiers, strict=True)

@@ -15,7 +15,7 @@ from features.contract import ACTION_CODES
 from training.uplift.config import UpliftConfig
 from training.uplift.model import ActionEffect, UpliftModel, fit_uplift
 from training.uplift.policy_eval import best_values, product_playbook, true_effects, values
-from training.uplift.protocol import WorldData, prepare_world, split_world
+from training.uplift.protocol import AS_OF, WorldData, prepare_world, split_world
 
 
 @dataclass
@@ -46,17 +46,26 @@ class JudgedWorld:
 
 
 def judged_world(
-    seed: int, learner_seed: int, config: UpliftConfig, cache: Path | None
+    seed: int, learner_seed: int, config: UpliftConfig, cache: Path | None, history: bool = False
 ) -> JudgedWorld:
     """Structure seed `seed`'s world (data seed 1000 + seed), the learner fitted with `config`.
 
-    The learner reads no history beyond its labelled rows, as before `surrogate_fixes`; a
-    script that wants the fixes reads them itself.
+    The learner reads no history beyond its labelled rows, as before `surrogate_fixes`,
+    unless `history`: then it reads the fitting accounts' whole history up to `AS_OF`, as
+    `training.uplift.protocol.judge_world` fits the shipped settings.
     """
     data = prepare_world(seed, 700, cache=cache)
     fitting, snapshots, _, held_out = split_world(data)
     playbook = load_playbook(DEFAULT_PLAYBOOK)
-    model = fit_uplift(fitting, data.touchpoints, playbook, config, seed=seed + learner_seed)
+    read = data.dataset[~data.dataset["account_id"].astype(str).isin(held_out)]
+    model = fit_uplift(
+        fitting,
+        data.touchpoints,
+        playbook,
+        config,
+        seed=seed + learner_seed,
+        **({"history": read, "as_of": AS_OF} if history else {}),
+    )
     baseline = model.baseline_risk(snapshots)
     return JudgedWorld(
         data,
