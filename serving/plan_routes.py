@@ -150,9 +150,13 @@ async def plan(
         await catch_up(request.app.state, service)  # a week's first plan: on today's touchpoints
         await asyncio.to_thread(planner.ensure, service, store, start)
         stored = store.plans(start.date()).iloc[0]
-        owners = account_owners(service)
-        csm = None if csm is None else as_the_data_spells(csm, owners)
         lines = store.plan_lines(start.date(), csm)
+        owners: set[str] = set()
+        if csm is not None and lines.empty:  # the owners are read only for a CSM not found
+            owners = account_owners(service)
+            spelt = as_the_data_spells(csm, owners)  # typed in another form
+            if spelt != csm:
+                csm, lines = spelt, store.plan_lines(start.date(), spelt)
     except StoreUnavailable as error:
         raise HTTPException(503, f"the store is unreachable: {error}") from None
     except LookupError as error:  # e.g. a service without a source of account owners
