@@ -9,6 +9,45 @@ from __future__ import annotations
 
 import math
 
+from babel.numbers import get_currency_symbol, is_currency
+
+_currency: str | None = None
+"""The ISO 4217 code money is shown in (`use_currency`); None: the data does not say."""
+
+
+def check_currency(code: str) -> str:
+    """`code` as an ISO 4217 currency code ("eur" -> "EUR"), or a ValueError saying what to give."""
+    upper = code.strip().upper()
+    if not is_currency(upper):
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code; give one such as EUR, USD")
+    return upper
+
+
+def use_currency(code: str | None) -> None:
+    """Show money in `code` (ISO 4217) from now on in this process; None or "": no symbol.
+
+    The data contract's amounts carry no currency, so none is assumed: "12,300" unless the
+    company says which (`RETAIN_CURRENCY`), then "€12,300" or "CHF 12,300". The commands
+    and the scoring service set it once from their settings.
+    """
+    global _currency
+    _currency = check_currency(code) if code else None
+
+
+def money(value: float, currency: str | None = None) -> str:
+    """An amount in whole units, in `currency` or the process's (`use_currency`).
+
+    The symbol is CLDR's English one (babel): "$12,300", "€12,300", "CA$12,300"; a symbol of
+    letters is set apart by a non-breaking space, as CLDR's currency spacing asks: "CHF 12,300".
+    """
+    code = currency or _currency
+    number = f"{abs(value):,.0f}"
+    sign = "-" if round(value) < 0 else ""
+    if code is None:
+        return sign + number
+    symbol = get_currency_symbol(code, locale="en")
+    return sign + symbol + ("\u00a0" if symbol[-1].isalpha() else "") + number
+
 
 def _number(value: float) -> str:
     if abs(value) >= 100 or float(value).is_integer():
@@ -46,7 +85,7 @@ def _change(value: float) -> str:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    """A value in its unit, the way a CSM would say it ("41 days", "35%", "$12,000").
+    """A value in its unit, the way a CSM would say it ("41 days", "35%", "12,000").
 
     Works from the unit's wording alone (shares, money, yes/no, changes, scores, "x/y"
     rates, plain counts), so any feature with one of these units reads naturally.
@@ -63,8 +102,7 @@ def format_value(value: float | None, unit: str) -> str:
     if key == "ratio":
         return f"{value:.2f}x"
     if key.startswith("currency"):
-        money = f"${value:,.0f}"
-        return money + (f" per {key.split('/', 1)[1]}" if "/" in key else "")
+        return money(value) + (f" per {key.split('/', 1)[1]}" if "/" in key else "")
     if key.startswith("score"):
         return f"{value:.1f}".removesuffix(".0")
     if "/" in key:

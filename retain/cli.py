@@ -52,12 +52,15 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def read_settings() -> Settings:
     """The settings of this process, or a one-line error naming the `RETAIN_*` variable to fix."""
+    from features.units import use_currency
     from retain.settings import SettingsError, get_settings
 
     try:
-        return get_settings()
+        settings = get_settings()
     except SettingsError as error:
         fail(str(error))
+    use_currency(settings.currency)  # amounts in the drivers' sentences and files
+    return settings
 
 
 def as_of_option(value: str | None) -> datetime | None:

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from actions.plan_config import DEFAULT_PLAN
 from actions.playbook import DEFAULT_PLAYBOOK
+from features.units import check_currency
 from store import DEFAULT_STORE_URL
 from store.engine import split_store_url
 from training.monitor import DEFAULT_RESULTS
@@ -78,6 +79,15 @@ class Settings(BaseSettings):
         default=None, description="Signs the pages' session cookies (32+ characters); no default."
     )
     session_hours: float = Field(default=12.0, gt=0, description="A page session lasts this long.")
+    currency: str | None = Field(
+        default=None,
+        description="ISO 4217 code money is shown in (EUR: '€12,300'); unset: no symbol.",
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        return check_currency(value) if value else None
 
     @field_validator("store_url")
     @classmethod

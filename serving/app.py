@@ -26,6 +26,7 @@ from prometheus_client import (
 )
 
 from actions.tiers import risk_tier_cuts
+from features.units import use_currency
 from serving import touchpoints
 from serving.as_of import check_as_of
 from serving.coverage import missing_families
@@ -181,6 +182,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
     """
     keys = settings.api_key_list
     check_keys(keys)
+    use_currency(settings.currency)  # the drivers' sentences and the pages' amounts
     metrics = Metrics()
     gate = AsOfGate()  # new as_of dates: computed off the event loop, a few at a time
     batches = AsOfGate(slots=1, name="batch")  # big requests queue on one thread of their own

@@ -76,9 +76,12 @@ def store_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def fresh_settings() -> Iterator[None]:
-    """Each test reads the settings anew (the CLI caches them per process)."""
+    """Each test reads the settings anew (the CLI caches them per process), and money is
+    shown without a currency again (`features.units.use_currency`: one per process)."""
+    from features.units import use_currency
     from retain.settings import get_settings
 
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+    use_currency(None)

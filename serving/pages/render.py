@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from features import units
 from features.contract import ACTION_DESCRIPTIONS
 
 HERE = Path(__file__).parent
@@ -20,10 +21,10 @@ STATIC = HERE / "static"
 
 
 def money(value: float | None) -> str:
-    """'$12,300' (or '—' when unknown)."""
+    """'12,300', '€12,300' in the configured currency (`features.units.money`), or '—'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    return f"${value:,.0f}"
+    return units.money(value)
 
 
 def percent(value: float | None) -> str:

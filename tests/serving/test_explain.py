@@ -115,7 +115,8 @@ def test_sentence_uses_description_unit_and_healthy_direction():
         (1.7, "days", "2 days"),
         (0.6, "days", "1 day"),
         (0.35, "share", "35%"),
-        (12000, "currency", "$12,000"),
+        (12000, "currency", "12,000"),  # the contract's amounts carry no currency
+        (30.4, "currency/seat", "30 per seat"),
         (1, "yes/no", "yes"),
         (0, "yes/no", "no"),
         (12.5, "events/user", "12.5 events per user"),

@@ -131,11 +131,23 @@ def test_a_csm_sees_their_accounts_by_arr_at_risk_with_totals_from_the_api(
     at_risk = [scores[a]["arr_at_risk"] for a in ids]
     assert at_risk == sorted(at_risk, reverse=True)
     total = sum(scores[a]["arr_at_risk"] for a in mine)
-    assert f'data-testid="total-arr-at-risk">${total:,.0f}<' in html
+    assert f'data-testid="total-arr-at-risk">{total:,.0f}<' in html  # no currency configured
     high = sum(scores[a]["risk_tier"] == "high" for a in mine)
     assert f'data-testid="total-high-risk">{high}<' in html
     soon = sum(scores[a]["days_to_renewal"] <= 90 for a in mine)
     assert f'data-testid="total-renewals">{soon}<' in html
+
+
+def test_amounts_read_in_the_configured_currency(world: PagesWorld) -> None:
+    """Eighth audit: a euro company read "$" on every page; RETAIN_CURRENCY=EUR shows "€"."""
+    settings = world.settings.model_copy(update={"currency": "EUR"})
+    with TestClient(create_app(settings, world.service)) as client:
+        sign_in(client, world.csm)
+        html = client.get("/app").text
+        account = shown_ids(html)[0]
+        page = client.get(f"/app/accounts/{account}").text
+    assert re.search(r'data-testid="total-arr-at-risk">€[0-9,]+<', html)
+    assert "$" not in html and "€" in page and "$" not in page
 
 
 def test_a_manager_sees_everyone_and_filters(client: TestClient, world: PagesWorld) -> None:
@@ -256,7 +268,7 @@ def test_marking_a_plan_line_done_records_its_touchpoint(
     planned = store.plan_lines(max(store.plans()["week"]), world.csm_owner)
     doing = planned[planned["arm"] != "control"]
     assert doing["stated_value"].notna().all()
-    expected = f'data-testid="expected">${doing["stated_value"].sum():,.0f}</span>'
+    expected = f'data-testid="expected">{doing["stated_value"].sum():,.0f}</span>'
     assert expected in html
     answer = client.post(f"/app/plan/lines/{lines[0]}/done", data={"csrf_token": csrf})
     assert answer.status_code == 200
