@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,6 +18,8 @@ from serving.pages.history import ScoreHistory
 from serving.schemas import AccountScore
 
 RENEWAL_SOON_DAYS = 90
+SHORT_TERM_DAYS = 180  # a term under 6 months renews every term: not "a renewal coming up"
+TERM_FEATURE = "term_length_days"
 NEVER = 10**9  # sorts accounts without a renewal date last
 SORTS = {
     "arr_at_risk": ("ARR at risk", lambda r: -(r.arr_at_risk or 0.0)),
@@ -187,16 +189,30 @@ class Totals:
     renewals_soon: int
     renewals_soon_arr: float
     high_risk: int
+    short_terms: int = 0
+    short_terms_arr: float = 0.0
 
 
 def _money(value: float | None) -> float:
     return 0.0 if value is None or math.isnan(value) else value
 
 
-def totals(rows: Sequence[PortfolioRow]) -> Totals:
-    """ARR at risk, renewals in the next 90 days and high-risk accounts of `rows`."""
+def totals(rows: Sequence[PortfolioRow], terms: Mapping[str, float] | None = None) -> Totals:
+    """ARR at risk, renewals in the next 90 days and high-risk accounts of `rows`.
+
+    An account on a term under 6 months (`terms`: account -> days of the term in force)
+    renews every term, so it is counted apart, not as a renewal coming up: the eighth
+    audit's monthly book read "645 renewals in the next 90 days" of 792 accounts.
+    """
+    terms = terms or {}
+    short = [r for r in rows if terms.get(r.account_id, math.inf) < SHORT_TERM_DAYS]
+    shorts = {r.account_id for r in short}
     soon = [
-        r for r in rows if r.days_to_renewal is not None and r.days_to_renewal <= RENEWAL_SOON_DAYS
+        r
+        for r in rows
+        if r.days_to_renewal is not None
+        and r.days_to_renewal <= RENEWAL_SOON_DAYS
+        and r.account_id not in shorts
     ]
     return Totals(
         accounts=len(rows),
@@ -205,7 +221,20 @@ def totals(rows: Sequence[PortfolioRow]) -> Totals:
         renewals_soon=len(soon),
         renewals_soon_arr=sum(_money(r.arr) for r in soon),
         high_risk=sum(r.risk_tier == "high" for r in rows),
+        short_terms=len(short),
+        short_terms_arr=sum(_money(r.arr) for r in short),
     )
+
+
+def term_days(snapshot: Any) -> dict[str, float]:
+    """Account -> days of the term in force, from a `serving.snapshots.FeatureSnapshot`."""
+    column = snapshot.column.get(TERM_FEATURE)
+    if column is None:
+        return {}
+    days = snapshot.matrix[:, column]
+    return {
+        a: float(d) for a, d in zip(snapshot.account_ids, days, strict=True) if not math.isnan(d)
+    }
 
 
 def portfolio(

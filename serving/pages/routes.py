@@ -16,7 +16,15 @@ from pydantic import ValidationError
 from features.contract import ACTION_CODES
 from serving import coverage
 from serving.pages import account as details
-from serving.pages.portfolio import RENEWAL_WINDOWS, SORTS, UNOWNED, Filters, portfolio, totals
+from serving.pages.portfolio import (
+    RENEWAL_WINDOWS,
+    SORTS,
+    UNOWNED,
+    Filters,
+    portfolio,
+    term_days,
+    totals,
+)
 from serving.pages.render import page
 from serving.pages.sessions import Session, check_csrf
 from serving.pages.state import PageError, Pages, history_of, pages_of, service_of
@@ -73,7 +81,7 @@ async def portfolio_page(
         user=user,
         csrf_token=session.csrf,
         rows=rows,
-        totals=totals(rows),
+        totals=totals(rows, term_days(service.features.latest)),
         filters=filters,
         owners=owners,
         tiers=tiers,

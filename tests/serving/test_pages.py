@@ -134,8 +134,20 @@ def test_a_csm_sees_their_accounts_by_arr_at_risk_with_totals_from_the_api(
     assert f'data-testid="total-arr-at-risk">{total:,.0f}<' in html  # no currency configured
     high = sum(scores[a]["risk_tier"] == "high" for a in mine)
     assert f'data-testid="total-high-risk">{high}<' in html
-    soon = sum(scores[a]["days_to_renewal"] <= 90 for a in mine)
+    # a term under 6 months renews every term: counted apart, not as a renewal coming up
+    terms = dict(
+        world.service.features.source.con.execute(
+            "SELECT account_id, max_by(date_diff('day', start_date, end_date), start_date)"
+            " FROM subscriptions WHERE kind <> 'expansion' GROUP BY account_id"
+        ).fetchall()
+    )
+    short = {a for a in mine if terms[a] < 180}
+    soon = sum(scores[a]["days_to_renewal"] <= 90 for a in mine - short)
     assert f'data-testid="total-renewals">{soon}<' in html
+    if short:
+        assert f'data-testid="short-terms">{len(short)} more on terms under 6 months' in html
+    else:
+        assert 'data-testid="short-terms"' not in html
 
 
 def test_amounts_read_in_the_configured_currency(world: PagesWorld) -> None:
@@ -496,3 +508,20 @@ def test_a_managers_unknown_owner_filter_is_said_and_unowned_accounts_have_one(
     }
     unowned = set(shown_ids(client.get("/app", params={"owner": UNOWNED}).text))
     assert unowned == everyone & none and len(unowned) == 2
+
+
+def test_accounts_on_short_terms_are_counted_apart_from_renewals_coming_up() -> None:
+    """Eighth audit: a monthly book read "645 renewals in the next 90 days" of 792 accounts;
+    a term under 6 months renews every term, so it is not a renewal coming up."""
+    from serving.pages.portfolio import PortfolioRow, totals
+
+    def row(account: str, days: int, arr: float) -> PortfolioRow:
+        return PortfolioRow(account, account, "ann", arr, arr / 2, None, days, 0.5, None, None,
+                            "high", "standard", None, "none", None)  # fmt: skip
+
+    rows = [row("monthly", 12, 1_000.0), row("annual", 40, 30_000.0), row("later", 200, 5.0)]
+    terms = {"monthly": 31.0, "annual": 365.0}  # "later": term unknown, counted as before
+    counted = totals(rows, terms)
+    assert (counted.renewals_soon, counted.renewals_soon_arr) == (1, 30_000.0)
+    assert (counted.short_terms, counted.short_terms_arr) == (1, 1_000.0)
+    assert totals(rows).renewals_soon == 2 and totals(rows).short_terms == 0
