@@ -16,7 +16,13 @@ from serving.app import create_app
 from serving.pages.portfolio import ScoreBook
 from serving.pages.render import action_label
 from store import Store
-from tests.support.pages import PASSWORD, SCRIPT_NAME, PagesWorld, build_world
+from tests.support.pages import (
+    PASSWORD,
+    SCRIPT_NAME,
+    PagesWorld,
+    build_world,
+    short_term_accounts,
+)
 from tests.support.serving import API_KEY, test_settings
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -135,13 +141,7 @@ def test_a_csm_sees_their_accounts_by_arr_at_risk_with_totals_from_the_api(
     high = sum(scores[a]["risk_tier"] == "high" for a in mine)
     assert f'data-testid="total-high-risk">{high}<' in html
     # a term under 6 months renews every term: counted apart, not as a renewal coming up
-    terms = dict(
-        world.service.features.source.con.execute(
-            "SELECT account_id, max_by(date_diff('day', start_date, end_date), start_date)"
-            " FROM subscriptions WHERE kind <> 'expansion' GROUP BY account_id"
-        ).fetchall()
-    )
-    short = {a for a in mine if terms[a] < 180}
+    short = mine & short_term_accounts(world)
     soon = sum(scores[a]["days_to_renewal"] <= 90 for a in mine - short)
     assert f'data-testid="total-renewals">{soon}<' in html
     if short:

@@ -121,3 +121,12 @@ def build_world(
     return PagesWorld(
         service, settings, data, "dana", owner, "lee", other, "morgan", script_account
     )
+
+
+def short_term_accounts(world: PagesWorld) -> set[str]:
+    """Accounts whose latest term (from the subscriptions as written) is under 6 months."""
+    terms = world.service.features.source.con.execute(
+        "SELECT account_id, max_by(date_diff('day', start_date, end_date), start_date)"
+        " FROM subscriptions WHERE kind <> 'expansion' GROUP BY account_id"
+    ).fetchall()
+    return {str(a) for a, days in terms if days < 180}
