@@ -65,6 +65,22 @@ def test_the_middle_half_of_healthy_accounts_is_their_25th_to_75th_percentile() 
     assert bands == {"seat_fill": (pytest.approx(0.25), pytest.approx(0.75))}
 
 
+def test_a_band_of_no_width_widens_to_the_10th_to_90th_percentile() -> None:
+    """Eighth audit: "Days since anyone used the product: 1 day, worse than healthy accounts
+    (0 days)" was a reason for risk, since most healthy accounts sit at 0 days: [0, 0]."""
+    from training.families import reads_as_reason
+
+    days = np.r_[np.zeros(80), np.ones(12), np.arange(2, 10)]  # 100 healthy accounts
+    bands = healthy_band(
+        pd.DataFrame({"days_since_last_activity": days}), ["days_since_last_activity"]
+    )
+    assert bands["days_since_last_activity"] == (0.0, pytest.approx(1.0))  # 10th, 90th
+    feature = CATALOGUE["days_since_last_activity"]  # healthy: lower
+    band = bands["days_since_last_activity"]
+    assert not reads_as_reason(feature, 0.3, 1.0, 0.0, band)  # one day off: no reason
+    assert reads_as_reason(feature, 0.3, 5.0, 0.0, band)  # more than 9 in 10 healthy: a reason
+
+
 def test_a_feature_with_no_healthy_direction_is_never_a_reason() -> None:
     # the score leans on tenure most (+0.5) but a customer's age is not what went wrong
     readings = read_families(NAMES, VALUES, SHAP, HEALTHY, CATALOGUE)
