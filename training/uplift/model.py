@@ -134,10 +134,15 @@ class UpliftModel(PythonModel):
                 self.final_[action] = [found]
             else:
                 self.final_[action] = self._fit_dr(features, treated, y, groups, seed)
+        kind = getattr(self.config, "risk_baseline", "pooled")
+        self.risk_losses_: dict[str, float] = {}
+        if kind == "chosen":
+            params = self.config.nuisance.model_dump()
+            self.risk_losses_ = risk_losses(features, y, groups, params, self.random_state)
+            kind = min(self.risk_losses_, key=lambda k: self.risk_losses_[k])
+        self.risk_baseline_ = kind
         self.risk_model_ = (
-            fit_risk_model(features, y, self.random_state)
-            if getattr(self.config, "risk_baseline", "pooled") == "logistic"
-            else None
+            fit_risk_model(features, y, self.random_state) if kind == "logistic" else None
         )
         risk = self.baseline_risk(X)
         self.risk_cuts_ = cut_points(risk, 0.10, 0.20)
@@ -477,6 +482,27 @@ def fit_risk_model(X: np.ndarray, y: np.ndarray, seed: int) -> Any:
         FunctionTransformer(np.clip, kw_args={"a_min": -5.0, "a_max": 5.0}),
         LogisticRegression(C=0.1, max_iter=3000, random_state=seed),
     ).fit(X, y)
+
+
+def risk_losses(
+    X: np.ndarray, y: np.ndarray, groups: np.ndarray, params: dict[str, Any], seed: int
+) -> dict[str, float]:
+    """Account-grouped 3-fold out-of-fold log loss of the two churn baselines.
+
+    `pooled`: a LightGBM churn classifier with the nuisance settings, as the pooled
+    learner's baseline is fitted (without its action columns); `logistic`: `fit_risk_model`.
+    `risk_baseline: chosen` keeps the lower.
+    """
+    from sklearn.metrics import log_loss
+
+    found = {"pooled": np.zeros(len(y)), "logistic": np.zeros(len(y))}
+    folds = GroupKFold(n_splits=3, shuffle=True, random_state=seed)
+    for train, test in folds.split(X, y, groups):
+        tree = LGBMClassifier(**params, random_state=seed, n_jobs=1, verbose=-1)
+        found["pooled"][test] = _chance(tree.fit(X[train], y[train]), X[test])
+        linear = fit_risk_model(X[train], y[train], seed)
+        found["logistic"][test] = linear.predict_proba(X[test])[:, 1]
+    return {k: float(log_loss(y, np.clip(v, 1e-6, 1 - 1e-6))) for k, v in found.items()}
 
 
 def fit_uplift(
