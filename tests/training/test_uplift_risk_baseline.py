@@ -42,3 +42,21 @@ def test_the_logistic_risk_replaces_the_baseline_and_leaves_history_alone() -> N
     assert not np.allclose(a.effect, b.effect, equal_nan=True)
     again = pickle.loads(pickle.dumps(logistic))  # registered as a pyfunc: it must pickle
     np.testing.assert_array_equal(again.baseline_risk(new), read)
+
+
+def test_chosen_keeps_the_baseline_with_the_lower_out_of_fold_log_loss() -> None:
+    X, treatments, churn, groups, _ = confounded_history(n_accounts=400, months=3)
+    config = UpliftConfig(min_propensity=0.01, bags=2, risk_baseline="chosen")
+    model = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
+    losses = model.risk_losses_
+    assert set(losses) == {"pooled", "logistic"}
+    # churn here is linear in the features' log-odds: the logistic predicts new accounts better
+    assert losses["logistic"] < losses["pooled"] and model.risk_baseline_ == "logistic"
+    assert model.risk_model_ is not None
+    # churn U-shaped in one feature: no line follows it, trees do
+    rng = np.random.default_rng(1)
+    u_risk = 1 / (1 + np.exp(-(-2.5 + 1.5 * X["usage"].abs().to_numpy() ** 2)))
+    u_churn = (rng.random(len(X)) < u_risk).astype(float)
+    other = UpliftModel(config, random_state=0).fit(X, treatments, u_churn, groups)
+    assert other.risk_losses_["pooled"] < other.risk_losses_["logistic"]
+    assert other.risk_baseline_ == "pooled" and other.risk_model_ is None
