@@ -29,6 +29,7 @@ def test_the_logistic_risk_replaces_the_baseline_and_leaves_history_alone() -> N
     assert getattr(pooled, "risk_model_", None) is None
     new = X[~fitting]
     read = logistic.baseline_risk(new)
+    assert logistic.risk_model_ is not None
     assert np.array_equal(read, logistic.risk_model_.predict_proba(new.to_numpy(float))[:, 1])
     assert ((read > 0) & (read < 1)).all()
     # it ranks the new accounts' true risk (a linear one here) at least as the pooled one does
@@ -38,6 +39,7 @@ def test_the_logistic_risk_replaces_the_baseline_and_leaves_history_alone() -> N
     # history's own effect is the learned shifts' (the same fit); what is ranked allows for
     # the hidden risk at the new baseline, so it moves
     a, b = pooled.effects(new)["exec_sponsor_call"], logistic.effects(new)["exec_sponsor_call"]
+    assert a.history is not None and b.history is not None
     np.testing.assert_allclose(a.history, b.history)
     assert not np.allclose(a.effect, b.effect, equal_nan=True)
     again = pickle.loads(pickle.dumps(logistic))  # registered as a pyfunc: it must pickle
