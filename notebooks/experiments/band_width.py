@@ -96,7 +96,7 @@ def judge(world: Path, reader: CauseReader) -> list[dict[str, float]]:
                 "three": found.get("cause_first_three", np.nan),
                 "shown": float(np.mean(shown)) if shown else np.nan,
                 "none_shown": float(np.mean(np.array(shown) == 0)) if shown else np.nan,
-                **{k: v for k, v in found.items() if k.startswith("cause_first_driver_")},
+                **{k: v for k, v in found.items() if k.startswith(("cause_first_", "cause_rows_"))},
             }
         )
     return results
@@ -133,6 +133,14 @@ def main() -> None:
     per_cause = [c for c in frame.columns if c.startswith("cause_first_driver_")]
     weights = frame[["kind", "rows", *per_cause]]
     print(weights.groupby("kind")[per_cause].mean().round(3).T.to_string())
+    print("pooled over the worlds' snapshots (as training.diagnosis_fit.check reports):")
+    for kind, part in frame.groupby("kind"):
+        pooled = {}
+        for column in per_cause:
+            cause = column.removeprefix("cause_first_driver_")
+            rows = part[f"cause_rows_{cause}"].fillna(0.0)
+            pooled[cause] = round(float((part[column].fillna(0.0) * rows).sum() / rows.sum()), 3)
+        print(kind, pooled)
 
 
 if __name__ == "__main__":
