@@ -200,9 +200,10 @@ def judge_world(
     model.config = config
     effects_true = true_effects(truth["action_effects"], snapshots)
     arr = snapshots["arr"].to_numpy(dtype=float)
-    suggestions = product_playbook(snapshots, model.baseline_risk(snapshots), model.risk_cuts_)
+    risk = model.baseline_risk(snapshots)
+    suggestions = product_playbook(snapshots, risk, model.risk_cuts_)
     learned = model.effects(snapshots)
-    tiers = [risk_tier(float(p), model.risk_cuts_) for p in model.baseline_risk(snapshots)]
+    tiers = [risk_tier(float(p), model.risk_cuts_) for p in risk]
     pains = pain_flags(snapshots)
 
     def learned_policy(price: dict[str, float]) -> list[str]:
