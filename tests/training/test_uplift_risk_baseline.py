@@ -51,7 +51,7 @@ def test_chosen_keeps_the_baseline_with_the_lower_out_of_fold_log_loss() -> None
     config = UpliftConfig(min_propensity=0.01, bags=2, risk_baseline="chosen")
     model = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
     losses = model.risk_losses_
-    assert set(losses) == {"pooled", "logistic"}
+    assert set(losses) == {"pooled", "logistic", "base_rate"}
     # churn here is linear in the features' log-odds: the logistic predicts new accounts better
     assert losses["logistic"] < losses["pooled"] and model.risk_baseline_ == "logistic"
     assert model.risk_model_ is not None
@@ -62,3 +62,20 @@ def test_chosen_keeps_the_baseline_with_the_lower_out_of_fold_log_loss() -> None
     other = UpliftModel(config, random_state=0).fit(X, treatments, u_churn, groups)
     assert other.risk_losses_["pooled"] < other.risk_losses_["logistic"]
     assert other.risk_baseline_ == "pooled" and other.risk_model_ is None
+
+
+def test_guarded_keeps_the_trees_unless_they_know_less_than_the_base_rate() -> None:
+    X, treatments, churn, groups, _ = confounded_history(n_accounts=400, months=3)
+    config = UpliftConfig(min_propensity=0.01, bags=2, risk_baseline="guarded")
+    model = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
+    # the trees predict new accounts better than the churn rate: they stay, as shipped
+    assert model.risk_losses_["pooled"] < model.risk_losses_["base_rate"]
+    assert model.risk_baseline_ == "pooled" and model.risk_model_ is None
+    shipped = UpliftModel(config.model_copy(update={"risk_baseline": "pooled"}), random_state=0)
+    shipped.fit(X, treatments, churn, groups)
+    np.testing.assert_array_equal(model.baseline_risk(X), shipped.baseline_risk(X))
+    # churn that no feature tells: trees fitted to noise predict new accounts worse than the rate
+    noise = (np.random.default_rng(2).random(len(X)) < 0.2).astype(float)
+    blind = UpliftModel(config, random_state=0).fit(X, treatments, noise, groups)
+    assert blind.risk_losses_["pooled"] >= blind.risk_losses_["base_rate"]
+    assert blind.risk_baseline_ == "logistic" and blind.risk_model_ is not None

@@ -136,10 +136,13 @@ class UpliftModel(PythonModel):
                 self.final_[action] = self._fit_dr(features, treated, y, groups, seed)
         kind = getattr(self.config, "risk_baseline", "pooled")
         self.risk_losses_: dict[str, float] = {}
-        if kind == "chosen":
+        if kind in ("chosen", "guarded"):
             params = self.config.nuisance.model_dump()
-            self.risk_losses_ = risk_losses(features, y, groups, params, self.random_state)
-            kind = min(self.risk_losses_, key=lambda k: self.risk_losses_[k])
+            self.risk_losses_ = losses = risk_losses(features, y, groups, params, self.random_state)
+            if kind == "chosen":
+                kind = min(("pooled", "logistic"), key=lambda k: losses[k])
+            else:  # the trees only when they predict new accounts better than the base rate
+                kind = "logistic" if losses["pooled"] >= losses["base_rate"] else "pooled"
         self.risk_baseline_ = kind
         self.risk_model_ = (
             fit_risk_model(features, y, self.random_state) if kind == "logistic" else None
@@ -490,14 +493,17 @@ def risk_losses(
     """Account-grouped 3-fold out-of-fold log loss of the two churn baselines.
 
     `pooled`: a LightGBM churn classifier with the nuisance settings, as the pooled
-    learner's baseline is fitted (without its action columns); `logistic`: `fit_risk_model`.
-    `risk_baseline: chosen` keeps the lower.
+    learner's baseline is fitted (without its action columns); `logistic`: `fit_risk_model`;
+    `base_rate`: the training folds' churn rate, the loss of knowing nothing.
+    `risk_baseline: chosen` keeps the lower of the first two; `guarded` keeps `pooled`
+    unless it is no better than the base rate.
     """
     from sklearn.metrics import log_loss
 
-    found = {"pooled": np.zeros(len(y)), "logistic": np.zeros(len(y))}
+    found = {k: np.zeros(len(y)) for k in ("pooled", "logistic", "base_rate")}
     folds = GroupKFold(n_splits=3, shuffle=True, random_state=seed)
     for train, test in folds.split(X, y, groups):
+        found["base_rate"][test] = float(np.mean(y[train]))
         tree = LGBMClassifier(**params, random_state=seed, n_jobs=1, verbose=-1)
         found["pooled"][test] = _chance(tree.fit(X[train], y[train]), X[test])
         linear = fit_risk_model(X[train], y[train], seed)
