@@ -228,6 +228,16 @@ def closest_owner(owner: str, owners: Iterable[str]) -> str | None:
     return folded[close[0]] if close else None
 
 
+def closest_hint(owner: str, owners: Iterable[str]) -> str:
+    """What follows a sentence naming an owner who owns nothing: " (did you mean 'X'?)" or "".
+
+    One wording wherever an owner typed by hand owns nothing: the plan file, the users
+    file, the plan's API and the pages.
+    """
+    close = closest_owner(owner, owners)
+    return f" (did you mean {close!r}?)" if close else ""
+
+
 def as_the_data_spells(owner: str, owners: Iterable[str]) -> str:
     """`owner` as the data spells it if typed in another form (`serving.id_forms`), else as given.
 
@@ -269,11 +279,9 @@ def unknown_owners(
     for name in config.csm_hours.owners:
         if name in known:
             continue
-        close = closest_owner(name, known)
-        hint = f" (did you mean {close!r}?)" if close else ""
         said.append(
             f"{plan_file}: csm_hours.owners names {name!r}, who owns no account in the data"
-            f"{hint}; those hours are not used"
+            f"{closest_hint(name, known)}; those hours are not used"
         )
     return said
 

@@ -23,7 +23,7 @@ from serving.plan import (
     account_owners,
     as_the_data_spells,
     build_plan,
-    closest_owner,
+    closest_hint,
     default_week,
     given_in_term,
     store_plan,
@@ -164,8 +164,7 @@ async def plan(
     except ValueError as error:
         raise field_error(("query", "week"), str(error)) from None
     if csm is not None and lines.empty and csm not in owners:
-        close = closest_owner(csm, owners)  # "dana kim" for "Dana Kim" (the scale audit)
-        hint = f"; did you mean {close!r}?" if close else ""
+        hint = closest_hint(csm, owners)  # "dana kim" for "Dana Kim" (the scale audit)
         raise HTTPException(404, f"no account is owned by CSM {csm!r}{hint}")
     summary = stored["summary"] or {}
     doing = lines[lines["arm"] != "control"]

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from serving.pages.render import page
 from serving.pages.sessions import check_csrf
 from serving.pages.state import PageError, pages_of, service_of
-from serving.plan import account_owners, as_the_data_spells, closest_owner
+from serving.plan import account_owners, as_the_data_spells, closest_hint
 from store import PlanLineContradiction, StoreUnavailable, Touchpoint, TouchpointConflict
 from store.records import utc_now
 
@@ -76,9 +76,8 @@ async def plan_page(request: Request, csm: str | None = None) -> Response:
         owners = await asyncio.to_thread(account_owners, service)
         csm = as_the_data_spells(csm, owners)
         if csm not in owners:
-            close = closest_owner(csm, owners)
-            hint = f" Did you mean {close}?" if close else ""
-            raise PageError(404, f"No account is owned by CSM {csm!r}.{hint}", user=user)
+            hint = closest_hint(csm, owners)
+            raise PageError(404, f"No account is owned by CSM {csm!r}{hint}.", user=user)
     else:
         csm = None  # "?csm=": every CSM's lines
     try:

@@ -28,7 +28,7 @@ from serving.pages.portfolio import (
 from serving.pages.render import page
 from serving.pages.sessions import Session, check_csrf
 from serving.pages.state import PageError, Pages, history_of, pages_of, service_of
-from serving.plan import as_the_data_spells, closest_owner
+from serving.plan import as_the_data_spells, closest_hint
 from serving.recorded import catch_up
 from serving.touchpoints import TouchpointIn
 from store import StoreUnavailable, Touchpoint, TouchpointConflict, UnknownPlanLine
@@ -104,8 +104,7 @@ def _owner_filter(owner: str | None, owners: list[str]) -> tuple[str | None, str
     found = as_the_data_spells(owner, owners)
     if found in owners:
         return found, None
-    close = closest_owner(owner, owners)
-    hint = f" (did you mean {close!r}?)" if close else ""
+    hint = closest_hint(owner, owners)
     return None, f"No account is owned by {owner!r}{hint}: showing every owner's accounts."
 
 
@@ -117,11 +116,9 @@ def unknown_owner(owner: str, owners: list[str]) -> str | None:
     """
     if owner in owners:
         return None
-    close = closest_owner(owner, owners)
-    hint = f" (did you mean {close!r}?)" if close else ""
     return (
         f"No account in the data is owned by {owner!r}, the owner your sign-in is set to"
-        f"{hint}: ask CS ops to correct the users file."
+        f"{closest_hint(owner, owners)}: ask CS ops to correct the users file."
     )
 
 

@@ -96,18 +96,17 @@ def unknown_owners(
     word (the fifth audit), and only CS ops can mend the file, so the sentence names it,
     the user, the field the owner came from and the closest owner in the data.
     """
-    from serving.plan import closest_owner
+    from serving.plan import closest_hint
 
     said = []
     for user in users.values():
         if user.is_manager or user.csm_owner in owners:
             continue
         field = "owner" if user.owner else "name (the owner when `owner` is not given)"
-        close = closest_owner(user.csm_owner, owners)
-        hint = f" (did you mean {close!r}?)" if close else ""
         said.append(
             f"users file {path}: user {user.username!r}, {field}: {user.csm_owner!r} owns no"
-            f" account in the data{hint}; their pages will show no account"
+            f" account in the data{closest_hint(user.csm_owner, owners)}; their pages will"
+            " show no account"
         )
     return said
 

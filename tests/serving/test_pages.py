@@ -480,7 +480,7 @@ def test_a_manager_asking_for_an_unknown_csms_plan_is_told_not_shown_no_lines(
     sign_in(client, world.manager)
     slip = client.get("/app/plan", params={"csm": world.csm_owner.upper() + "x"})
     assert slip.status_code == 404
-    assert f"Did you mean {world.csm_owner}?" in unescape(slip.text)
+    assert f"(did you mean {world.csm_owner!r}?)." in unescape(slip.text)
     assert client.get("/app/plan", params={"csm": world.csm_owner}).status_code == 200
     assert client.get("/app/plan", params={"csm": ""}).status_code == 200  # every CSM
 

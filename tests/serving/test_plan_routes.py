@@ -119,7 +119,7 @@ def test_an_unknown_csm_is_404_and_a_missing_key_401(client: TestClient) -> None
     slip = client.get("/v1/plan", params={"csm": "DANA "}, headers=AUTH)
     assert slip.status_code == 404
     said = slip.json()["detail"]
-    assert said.endswith("no account is owned by CSM 'DANA '; did you mean 'dana'?")
+    assert said.endswith("no account is owned by CSM 'DANA ' (did you mean 'dana'?)")
     assert client.get("/v1/plan").status_code == 401
 
 
