@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import duckdb
@@ -54,6 +55,11 @@ class TargetResult:
     gaps: dict[str, tuple[float, float]] = field(default_factory=dict)  # baseline: (gap, se)
     version: str | None = None
     decision: PromotionDecision | None = None
+
+    @cached_property
+    def terms(self) -> list[dict[str, Any]]:
+        """The test period's calibration per term-length band (`term_calibration`), once."""
+        return term_calibration(self)
 
 
 @dataclass
@@ -230,7 +236,7 @@ def _log_target(
         mlflow.log_metrics({f"{target}_auc_gap_vs_{name}": gap, f"{target}_auc_gap_se_{name}": se})
     for name, (_, accounts) in positive_accounts(result).items():
         mlflow.log_metric(f"{target}_{name}_positive_accounts", accounts)
-    for band in term_calibration(result):
+    for band in result.terms:
         key = "short_terms" if band["band"] == TERM_BANDS[0] else "long_terms"
         mlflow.log_metrics(
             {
@@ -461,7 +467,7 @@ def summary_lines(result: TrainingResult, reasons: bool = True) -> list[str]:
             )
         lines.extend("  " + line for line in gap_lines(r))
         lines.extend("  " + line for line in thin_lines(r))
-        lines.extend("  " + line for line in term_lines(r))
+        lines.extend("  " + line for line in term_lines(r.target, r.terms))
         if r.truth:
             lines.append("  " + describe(target, r.truth))
     if result.uplift is not None and result.uplift.report is not None:
@@ -550,14 +556,14 @@ def term_calibration(result: TargetResult) -> list[dict[str, Any]]:
     return found
 
 
-def term_lines(result: TargetResult) -> list[str]:
-    """The test period's calibration per term-length band, warning where it is off beyond noise."""
+def term_lines(target: str, bands: list[dict[str, Any]]) -> list[str]:
+    """`term_calibration`'s bands in words, warning where one is off beyond noise."""
     lines = []
-    for band in term_calibration(result):
+    for band in bands:
         gap = band["observed"] - band["predicted"]
         line = (
             f"{band['band']}: scored {band['predicted']:.1%},"
-            f" {result.target} {band['observed']:.1%}"
+            f" {target} {band['observed']:.1%}"
             f" ({band['snapshots']} test snapshots, {band['accounts']} accounts)"
         )
         ratio = band["observed"] / band["predicted"] if band["predicted"] > 0 else np.inf
@@ -568,7 +574,7 @@ def term_lines(result: TargetResult) -> list[str]:
                 f"warning: {line}: {side}-predicted beyond noise; training held"
                 f" {band['trained']:,} of {band['trained_of']:,} snapshots on such terms"
                 + (
-                    f", too few to learn them apart: {result.target} scores on {band['band']}"
+                    f", too few to learn them apart: {target} scores on {band['band']}"
                     " firm up as more of their outcomes are known"
                     if few
                     else ""
