@@ -13,7 +13,7 @@ from scipy.stats import spearmanr
 
 from tests.training.test_uplift import confounded_history
 from training.uplift.config import UpliftConfig
-from training.uplift.model import UpliftModel
+from training.uplift.model import BLIND_AUC, UpliftModel
 
 
 def test_the_logistic_risk_replaces_the_baseline_and_leaves_history_alone() -> None:
@@ -51,7 +51,7 @@ def test_chosen_keeps_the_baseline_with_the_lower_out_of_fold_log_loss() -> None
     config = UpliftConfig(min_propensity=0.01, bags=2, risk_baseline="chosen")
     model = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
     losses = model.risk_losses_
-    assert set(losses) == {"pooled", "logistic", "base_rate"}
+    assert set(losses) == {"pooled", "logistic", "base_rate", "pooled_auc", "logistic_auc"}
     # churn here is linear in the features' log-odds: the logistic predicts new accounts better
     assert losses["logistic"] < losses["pooled"] and model.risk_baseline_ == "logistic"
     assert model.risk_model_ is not None
@@ -79,3 +79,23 @@ def test_guarded_keeps_the_trees_unless_they_know_less_than_the_base_rate() -> N
     blind = UpliftModel(config, random_state=0).fit(X, treatments, noise, groups)
     assert blind.risk_losses_["pooled"] >= blind.risk_losses_["base_rate"]
     assert blind.risk_baseline_ == "logistic" and blind.risk_model_ is not None
+
+
+def test_unless_blind_keeps_the_trees_unless_they_barely_rank_and_the_logistic_does() -> None:
+    X, treatments, churn, groups, _ = confounded_history(n_accounts=400, months=3)
+    config = UpliftConfig(min_propensity=0.01, bags=2, risk_baseline="unless_blind")
+    model = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
+    assert model.risk_losses_["pooled_auc"] > BLIND_AUC  # the trees rank: they stay
+    assert model.risk_baseline_ == "pooled" and model.risk_model_ is None
+    # churn a line tells and the trees, kept from splitting, cannot: the logistic takes over
+    stump = config.model_copy(
+        update={"nuisance": config.nuisance.model_copy(update={"min_child_samples": 10_000})}
+    )
+    blind = UpliftModel(stump, random_state=0).fit(X, treatments, churn, groups)
+    assert blind.risk_losses_["pooled_auc"] < BLIND_AUC < blind.risk_losses_["logistic_auc"]
+    assert blind.risk_baseline_ == "logistic" and blind.risk_model_ is not None
+    # churn nothing tells: neither ranks, so the trees stay
+    noise = (np.random.default_rng(2).random(len(X)) < 0.2).astype(float)
+    neither = UpliftModel(stump, random_state=0).fit(X, treatments, noise, groups)
+    assert neither.risk_losses_["logistic_auc"] < BLIND_AUC
+    assert neither.risk_baseline_ == "pooled"

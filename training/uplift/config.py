@@ -42,7 +42,7 @@ class UpliftConfig(BaseModel):
     bags: int = Field(default=8, ge=2)
     final_min_child_samples: int = Field(default=200, gt=0)
     nuisance: NuisanceParams = NuisanceParams()
-    risk_baseline: Literal["pooled", "logistic", "chosen", "guarded"] = "pooled"
+    risk_baseline: Literal["pooled", "logistic", "chosen", "guarded", "unless_blind"] = "pooled"
     selection_bias: float = Field(default=0.0, ge=0)
     growth_selection_bias: float = Field(default=0.0, ge=0)
     surrogate_fixes: bool = False

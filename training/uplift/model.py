@@ -136,13 +136,16 @@ class UpliftModel(PythonModel):
                 self.final_[action] = self._fit_dr(features, treated, y, groups, seed)
         kind = getattr(self.config, "risk_baseline", "pooled")
         self.risk_losses_: dict[str, float] = {}
-        if kind in ("chosen", "guarded"):
+        if kind in ("chosen", "guarded", "unless_blind"):
             params = self.config.nuisance.model_dump()
             self.risk_losses_ = losses = risk_losses(features, y, groups, params, self.random_state)
             if kind == "chosen":
                 kind = min(("pooled", "logistic"), key=lambda k: losses[k])
-            else:  # the trees only when they predict new accounts better than the base rate
+            elif kind == "guarded":  # the trees unless they predict new accounts no better
                 kind = "logistic" if losses["pooled"] >= losses["base_rate"] else "pooled"
+            else:  # the trees unless they barely rank new accounts and the logistic ranks better
+                blind = losses["pooled_auc"] < BLIND_AUC < losses["logistic_auc"]
+                kind = "logistic" if blind else "pooled"
         self.risk_baseline_ = kind
         self.risk_model_ = (
             fit_risk_model(features, y, self.random_state) if kind == "logistic" else None
@@ -487,18 +490,26 @@ def fit_risk_model(X: np.ndarray, y: np.ndarray, seed: int) -> Any:
     ).fit(X, y)
 
 
+# Below this out-of-fold ROC-AUC the trees barely rank new accounts (`unless_blind`): on
+# structure seed 49 they read held-out risk flat (rank correlation 0.05 with the truth).
+# Set before any run of it, not tuned (notebooks/experiments/risk_baseline.py).
+BLIND_AUC = 0.6
+
+
 def risk_losses(
     X: np.ndarray, y: np.ndarray, groups: np.ndarray, params: dict[str, Any], seed: int
 ) -> dict[str, float]:
-    """Account-grouped 3-fold out-of-fold log loss of the two churn baselines.
+    """Account-grouped 3-fold out-of-fold log loss of the two churn baselines, and ROC-AUC.
 
     `pooled`: a LightGBM churn classifier with the nuisance settings, as the pooled
     learner's baseline is fitted (without its action columns); `logistic`: `fit_risk_model`;
-    `base_rate`: the training folds' churn rate, the loss of knowing nothing.
-    `risk_baseline: chosen` keeps the lower of the first two; `guarded` keeps `pooled`
-    unless it is no better than the base rate.
+    `base_rate`: the training folds' churn rate, the loss of knowing nothing;
+    `pooled_auc`, `logistic_auc`: how well the first two rank the held-out folds.
+    `risk_baseline: chosen` keeps the lower loss of the first two; `guarded` keeps `pooled`
+    unless its loss is no better than the base rate's; `unless_blind` keeps `pooled` unless
+    its ROC-AUC is under `BLIND_AUC` and the logistic's above it.
     """
-    from sklearn.metrics import log_loss
+    from sklearn.metrics import log_loss, roc_auc_score
 
     found = {k: np.zeros(len(y)) for k in ("pooled", "logistic", "base_rate")}
     folds = GroupKFold(n_splits=3, shuffle=True, random_state=seed)
@@ -508,7 +519,9 @@ def risk_losses(
         found["pooled"][test] = _chance(tree.fit(X[train], y[train]), X[test])
         linear = fit_risk_model(X[train], y[train], seed)
         found["logistic"][test] = linear.predict_proba(X[test])[:, 1]
-    return {k: float(log_loss(y, np.clip(v, 1e-6, 1 - 1e-6))) for k, v in found.items()}
+    losses = {k: float(log_loss(y, np.clip(v, 1e-6, 1 - 1e-6))) for k, v in found.items()}
+    aucs = {f"{k}_auc": float(roc_auc_score(y, found[k])) for k in ("pooled", "logistic")}
+    return losses | aucs
 
 
 def fit_uplift(
