@@ -41,6 +41,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from actions.playbook import Rule
 from features.definitions import FEATURE_NAMES, feature
@@ -70,16 +71,15 @@ Basis = Literal["learned", "playbook"]
 
 def in_pain(values: Mapping[str, Any] | None) -> bool:
     """Whether an account's features hold a pain to mend before a growth ask (`PAIN_FACTS`)."""
-    if not values:
-        return False
-    return any(
-        _known(values.get(name)) and float(values[name]) >= least
-        for name, least in PAIN_FACTS.items()
-    )
+    columns = {name: [values[name]] for name in PAIN_FACTS if values and name in values}
+    return pain_flags(pd.DataFrame(columns, index=[0]))[0]
 
 
 def pain_flags(frame: Any) -> list[bool]:
-    """`in_pain` for each row of a frame of features (columns it lacks count as absent)."""
+    """Per row of a frame of features, whether it holds a pain to mend before a growth ask.
+
+    A fact the frame lacks, or holds unknown, counts as absent.
+    """
     hit = np.zeros(len(frame), dtype=bool)
     for name, least in PAIN_FACTS.items():
         if name in frame.columns:
