@@ -19,8 +19,9 @@ CSM reads, so it must not cost value:
     python notebooks/experiments/renewal_rule_terms.py --seeds 1 2 3 4 5 6 --cache data/pcache
 
 Result: tuning 1-6 net mean 66.5% -> 66.7%, worst 41.9% both; fresh 77-84 60.6% -> 60.5%,
-worst 20.1% -> 19.8%: kept on both (docs/results.md, "Growth asks at risk"). To ship: add the
-condition in `actions/playbook.yaml`, record `protocol.json` again, measure the demo again.
+worst 20.1% -> 19.8%: kept on both (docs/results.md, "Growth asks at risk"). Shipped the next
+session in `actions/playbook.yaml`, so this script now adds the condition a second time to a
+rule that has it: to run it again, compare against the playbook before that commit.
 """
 
 from __future__ import annotations

@@ -103,6 +103,18 @@ def test_a_reason_writes_the_accounts_own_value_in_its_unit():
     assert "{" not in fired[0].words({})  # never a raw placeholder
 
 
+def test_a_monthly_account_near_renewal_gets_no_renewal_business_review():
+    # The eighth audit's book was 80% monthly: "The renewal decision is 12 days away" fired
+    # for 91% of its high-risk accounts, since a monthly renewal is never more than a month off.
+    playbook = load_playbook(DEFAULT_PLAYBOOK)
+    renewal = "renewal close and at risk"
+    near = {"days_to_renewal": 12.0}
+    monthly = playbook.matches({**near, "term_length_days": 30.0}, "high", "standard")
+    annual = playbook.matches({**near, "term_length_days": 365.0}, "high", "standard")
+    assert renewal not in [r.name for r in monthly]
+    assert renewal in [r.name for r in annual]
+
+
 def test_a_valid_custom_playbook_loads(tmp_path):
     playbook = load_playbook(write(tmp_path, [VALID_RULE]))
     assert playbook.rules[0].action == "key_user_replacement"
