@@ -81,6 +81,22 @@ Result on tuning 1-6: 66.7 / 41.9% -> 66.5 / 41.9%. It switched on 1 of 12 fits 
 seed 1000: the trees' out-of-fold ROC-AUC 0.581 against the logistic's 0.623; that fit 75.9 ->
 73.8%); the others' ROC-AUC were 0.606-0.825. 0.17 points below: kept for the fresh seeds.
 
+Result on fresh 85-92: see docs/results.md (written when the run ended).
+
+Sixth variant, `--variant abstain` (written the same session, before any run of it, after
+reading the fifth's fresh fits): `abstain_auc: 0.55` with the pooled baseline. Where neither
+churn baseline ranks held-out accounts at ROC-AUC 0.55 or better (account-grouped, out of
+fold), history cannot tell which accounts churn, so the learner learns no effect and the
+playbook decides (every action's basis `playbook`, with that reason). It was informed by
+worlds already seen, so they do not judge it: on fresh 85-92 seed 87 had 0.51 / 0.53 (both
+fits) and the learned policy saved 22% against the playbook's 39%; seed 85's fits, at
+0.58 / 0.66, saved 77% against 32%; every tuning fit had at least 0.62 (the fifth variant's
+log), so on tuning 1-6 it changes nothing by construction. Rule: run once on fresh 93-100
+(never used), two learner seeds; kept only if there its net mean and worst world are at
+least the shipped ones'. How many fits abstain is reported; if none does, 93-100 show only
+that it costs nothing there, its gain resting on seed 87 (and 49, reported beside it), which
+informed it, and that is said with the result.
+
     python notebooks/experiments/risk_baseline.py --seeds 1 2 3 4 5 6 --cache data/pcache
     python notebooks/experiments/risk_baseline.py --variant guarded --seeds 1 2 3 4 5 6 \
         --cache data/pcache
@@ -99,6 +115,8 @@ from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
 from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.model import UpliftModel, fit_uplift
 from training.uplift.protocol import AS_OF, WorldData, judge_world, prepare_world, split_world
+
+ABSTAIN_AUC = 0.55  # the sixth variant's threshold, fixed before its runs (see the docstring)
 
 
 def fitted(data: WorldData, config: UpliftConfig, offset: int) -> UpliftModel:
@@ -144,12 +162,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", required=True)
     parser.add_argument("--learner-seeds", type=int, default=2)
     parser.add_argument("--cache", type=Path, default=None)
-    variants = ("logistic", "chosen", "guarded", "unless_blind")
+    variants = ("logistic", "chosen", "guarded", "unless_blind", "abstain")
     parser.add_argument("--variant", choices=variants, default="logistic")
     parser.add_argument("--biases", type=float, nargs="*", default=[])
     args = parser.parse_args()
     shipped = load_uplift_config()
-    variant = shipped.model_copy(update={"risk_baseline": args.variant})
+    update = {"abstain_auc": ABSTAIN_AUC} if args.variant == "abstain" else {}
+    variant = shipped.model_copy(update=update or {"risk_baseline": args.variant})
     if args.biases:
         grid(args, shipped, variant)
         return
@@ -161,15 +180,18 @@ def main() -> None:
             start = time.perf_counter()
             a = judge_world(data, shipped, learner_seed=offset)
             model = fitted(data, variant, offset)  # as judge_world fits it
-            if model.risk_baseline_ == "pooled" and checked:  # the shipped fit: its figures
+            same = model.risk_baseline_ == "pooled" and model.blind_auc_ is None
+            if same and checked:  # the shipped fit: its figures
                 b = a
             else:
                 b = judge_world(data, variant, model=model, learner_seed=offset)
-                if model.risk_baseline_ == "pooled":  # once: is it the same as shipped?
+                if same:  # once: is it the same as shipped?
                     assert b.net == a.net and b.gross == a.gross, (a.net, b.net)
                     checked = True
             losses = {k: round(v, 4) for k, v in model.risk_losses_.items()}
-            print(seed, offset, "risk baseline", model.risk_baseline_, losses or "", flush=True)
+            print(seed, offset, "risk baseline", model.risk_baseline_, losses or "",
+                  f"abstains (ROC-AUC {model.blind_auc_:.3f})" if model.blind_auc_ else "",
+                  flush=True)  # fmt: skip
             net.append({"seed": seed, "offset": offset, "shipped": a.net["uplift"],
                         "variant": b.net["uplift"]})  # fmt: skip
             gross.append({"seed": seed, "offset": offset, "shipped": a.gross["uplift"],
@@ -188,7 +210,7 @@ def main() -> None:
     drop_mean = per_world["shipped"].mean() - per_world["variant"].mean()
     drop_worst = per_world["shipped"].min() - per_world["variant"].min()
     print(f"net mean {drop_mean:+.2f} pts below shipped, worst world {drop_worst:+.2f} below")
-    mean_ok, worst_ok = (0.5, 1) if args.variant in ("guarded", "unless_blind") else (1, 2)
+    mean_ok, worst_ok = (1, 2) if args.variant in ("logistic", "chosen") else (0.5, 1)
     print(
         f"tuning rule (mean <= {mean_ok}, worst <= {worst_ok} below):"
         f" {drop_mean <= mean_ok and drop_worst <= worst_ok}"

@@ -99,3 +99,21 @@ def test_unless_blind_keeps_the_trees_unless_they_barely_rank_and_the_logistic_d
     neither = UpliftModel(stump, random_state=0).fit(X, treatments, noise, groups)
     assert neither.risk_losses_["logistic_auc"] < BLIND_AUC
     assert neither.risk_baseline_ == "pooled"
+
+
+def test_abstain_auc_leaves_the_playbook_to_decide_where_history_cannot_tell_who_churns() -> None:
+    X, treatments, churn, groups, _ = confounded_history(n_accounts=400, months=3)
+    config = UpliftConfig(min_propensity=0.01, bags=2, abstain_auc=0.55)
+    model = UpliftModel(config, random_state=0).fit(X, treatments, churn, groups)
+    assert model.blind_auc_ is None  # churn here follows the features: effects are learned
+    assert "learned" in set(model.effects(X)["exec_sponsor_call"].basis)
+    noise = (np.random.default_rng(2).random(len(X)) < 0.2).astype(float)
+    blind = UpliftModel(config, random_state=0).fit(X, treatments, noise, groups)
+    assert blind.blind_auc_ is not None and blind.blind_auc_ < 0.55
+    for found in blind.effects(X).values():
+        assert set(found.basis) == {"playbook"} and np.isnan(found.effect).all()
+        assert all("the playbook decides" in str(r) for r in found.reason)
+    # the same noise without the option: effects are learned from it, as before
+    plain = UpliftModel(UpliftConfig(min_propensity=0.01, bags=2), random_state=0)
+    learned = plain.fit(X, treatments, noise, groups).effects(X)["exec_sponsor_call"]
+    assert "learned" in set(learned.basis)

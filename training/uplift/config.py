@@ -43,6 +43,7 @@ class UpliftConfig(BaseModel):
     final_min_child_samples: int = Field(default=200, gt=0)
     nuisance: NuisanceParams = NuisanceParams()
     risk_baseline: Literal["pooled", "logistic", "chosen", "guarded", "unless_blind"] = "pooled"
+    abstain_auc: float | None = Field(default=None, gt=0.5, lt=1.0)
     selection_bias: float = Field(default=0.0, ge=0)
     growth_selection_bias: float = Field(default=0.0, ge=0)
     surrogate_fixes: bool = False

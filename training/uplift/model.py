@@ -135,17 +135,22 @@ class UpliftModel(PythonModel):
             else:
                 self.final_[action] = self._fit_dr(features, treated, y, groups, seed)
         kind = getattr(self.config, "risk_baseline", "pooled")
+        abstain = getattr(self.config, "abstain_auc", None)
         self.risk_losses_: dict[str, float] = {}
-        if kind in ("chosen", "guarded", "unless_blind"):
+        self.blind_auc_: float | None = None  # set when the learner abstains (`abstain_auc`)
+        if kind in ("chosen", "guarded", "unless_blind") or abstain is not None:
             params = self.config.nuisance.model_dump()
             self.risk_losses_ = losses = risk_losses(features, y, groups, params, self.random_state)
             if kind == "chosen":
                 kind = min(("pooled", "logistic"), key=lambda k: losses[k])
             elif kind == "guarded":  # the trees unless they predict new accounts no better
                 kind = "logistic" if losses["pooled"] >= losses["base_rate"] else "pooled"
-            else:  # the trees unless they barely rank new accounts and the logistic ranks better
+            elif kind == "unless_blind":  # the trees unless they barely rank and a line does
                 blind = losses["pooled_auc"] < BLIND_AUC < losses["logistic_auc"]
                 kind = "logistic" if blind else "pooled"
+            best = max(losses["pooled_auc"], losses["logistic_auc"])
+            if abstain is not None and best < abstain:
+                self.blind_auc_ = best
         self.risk_baseline_ = kind
         self.risk_model_ = (
             fit_risk_model(features, y, self.random_state) if kind == "logistic" else None
@@ -239,11 +244,19 @@ class UpliftModel(PythonModel):
         if fixes and risk is not None and causes is not None:
             excess = np.clip(risk - self.reference_risk_, 0.0, None)
         out: dict[str, ActionEffect] = {}
+        blind = getattr(self, "blind_auc_", None)  # absent in older pickles
         for action in self.actions_:
             effect, std = np.full(n, np.nan), np.full(n, np.nan)
             basis = np.full(n, PLAYBOOK, dtype=object)
-            reason = np.full(n, self._too_few(action), dtype=object)
-            if action in self.final_:
+            reason = np.full(n, self._too_few(action) if blind is None else "", dtype=object)
+            history = effect
+            if blind is not None:
+                reason[:] = (
+                    "history cannot tell which accounts churn: the learner's churn baseline ranks"
+                    f" accounts it did not learn from no better than ROC-AUC {blind:.2f}, so no"
+                    " effect is learned and the playbook decides"
+                )
+            elif action in self.final_:
                 chance = _chance(self.propensity_[action], features)
                 ok = (chance >= low) & (chance <= 1 - low)
                 reason[chance < low] = f"CSMs almost never did {action} for accounts like this"
@@ -268,8 +281,6 @@ class UpliftModel(PythonModel):
                     history[ok] = pooled_statement(
                         history[ok], risk[ok], groups[ok], means[action], shrink
                     )
-            else:
-                history = effect
             spread = np.nan_to_num(std, nan=0.0)
             bound = effect + self.config.z() * spread
             suggested = effect + self.config.z_suggested() * spread
