@@ -9,10 +9,12 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pandas as pd
 from scipy.stats import spearmanr
 
 from tests.training.test_uplift import confounded_history
 from training.uplift.config import UpliftConfig
+from training.uplift.learned import learned_line
 from training.uplift.model import BLIND_AUC, UpliftModel
 
 
@@ -113,6 +115,10 @@ def test_abstain_auc_leaves_the_playbook_to_decide_where_history_cannot_tell_who
     for found in blind.effects(X).values():
         assert set(found.basis) == {"playbook"} and np.isnan(found.effect).all()
         assert all("the playbook decides" in str(r) for r in found.reason)
+    said = learned_line(blind, pd.DataFrame({"type": ["training", "health_check"]}))
+    assert said.startswith("effects learned for 0 of ")
+    assert f"ROC-AUC {blind.blind_auc_:.2f}, under abstain_auc 0.55" in said
+    assert "the playbook ranks them all" in said
     # the same noise without the option: effects are learned from it, as before
     plain = UpliftModel(UpliftConfig(min_propensity=0.01, bags=2), random_state=0)
     learned = plain.fit(X, treatments, noise, groups).effects(X)["exec_sponsor_call"]

@@ -31,6 +31,14 @@ def learned_line(model: UpliftModel, touchpoints: pd.DataFrame) -> str:
             how many snapshots each was done after).
         touchpoints: the touchpoints it learned from (a `type` column).
     """
+    blind = getattr(model, "blind_auc_", None)  # absent in older pickles
+    if blind is not None:
+        return (
+            f"effects learned for 0 of {len(ACTION_CODES)} actions: history cannot tell which"
+            f" accounts churn (the churn baselines rank accounts they did not learn from at"
+            f" ROC-AUC {blind:.2f}, under abstain_auc {model.config.abstain_auc}), let alone"
+            " what saved them; the playbook ranks them all"
+        )
     learned = [action for action in model.actions_ if action in model.final_]
     head = f"effects learned for {len(learned)} of {len(ACTION_CODES)} actions"
     counts = {str(k): int(n) for k, n in touchpoints["type"].dropna().value_counts().items()}

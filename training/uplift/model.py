@@ -138,7 +138,11 @@ class UpliftModel(PythonModel):
         abstain = getattr(self.config, "abstain_auc", None)
         self.risk_losses_: dict[str, float] = {}
         self.blind_auc_: float | None = None  # set when the learner abstains (`abstain_auc`)
-        if kind in ("chosen", "guarded", "unless_blind") or abstain is not None:
+        outcomes = min(int((y == 1).sum()), int((y == 0).sum()))
+        checkable = outcomes >= MIN_RANK_OUTCOMES and len(np.unique(groups)) >= 3  # 3 folds
+        if not checkable and kind in ("chosen", "guarded", "unless_blind"):
+            kind = "pooled"
+        elif kind in ("chosen", "guarded", "unless_blind") or abstain is not None:
             params = self.config.nuisance.model_dump()
             self.risk_losses_ = losses = risk_losses(features, y, groups, params, self.random_state)
             if kind == "chosen":
@@ -505,6 +509,9 @@ def fit_risk_model(X: np.ndarray, y: np.ndarray, seed: int) -> Any:
 # structure seed 49 they read held-out risk flat (rank correlation 0.05 with the truth).
 # Set before any run of it, not tuned (notebooks/experiments/risk_baseline.py).
 BLIND_AUC = 0.6
+# How the churn baselines rank held-out folds is read only with this many churned and renewed
+# snapshots each; with fewer a ROC-AUC says little, and the learner never abstains on it.
+MIN_RANK_OUTCOMES = 20
 
 
 def risk_losses(

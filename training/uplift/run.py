@@ -278,6 +278,8 @@ def run_uplift(
         structure=read_structure(Path(str(data)) / "_truth") or TODAY,
     )
     report(f"  {learned_line(outcome.model, touchpoints)}")
+    checks = getattr(outcome.model, "risk_losses_", {})  # how the churn baselines rank, if read
+    mlflow.log_metrics({f"uplift_baseline_oof_{name}": value for name, value in checks.items()})
     now = dataset[pd.to_datetime(dataset["as_of"]) == pd.to_datetime(dataset["as_of"]).max()]
     assumed, capped = {}, None  # the training set's latest month
     if outcome.model.config.hidden_risk() > 0 and not now.empty:
