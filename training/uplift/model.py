@@ -249,18 +249,17 @@ class UpliftModel(PythonModel):
             excess = np.clip(risk - self.reference_risk_, 0.0, None)
         out: dict[str, ActionEffect] = {}
         blind = getattr(self, "blind_auc_", None)  # absent in older pickles
+        abstained = None if blind is None else (
+            "history cannot tell which accounts churn: the learner's churn baselines rank"
+            f" accounts they did not learn from at ROC-AUC {blind:.2f} at best, so no effect is"
+            " learned and the playbook decides"
+        )  # fmt: skip
         for action in self.actions_:
             effect, std = np.full(n, np.nan), np.full(n, np.nan)
             basis = np.full(n, PLAYBOOK, dtype=object)
-            reason = np.full(n, self._too_few(action) if blind is None else "", dtype=object)
+            reason = np.full(n, abstained or self._too_few(action), dtype=object)
             history = effect
-            if blind is not None:
-                reason[:] = (
-                    "history cannot tell which accounts churn: the learner's churn baseline ranks"
-                    f" accounts it did not learn from no better than ROC-AUC {blind:.2f}, so no"
-                    " effect is learned and the playbook decides"
-                )
-            elif action in self.final_:
+            if abstained is None and action in self.final_:
                 chance = _chance(self.propensity_[action], features)
                 ok = (chance >= low) & (chance <= 1 - low)
                 reason[chance < low] = f"CSMs almost never did {action} for accounts like this"
