@@ -123,3 +123,15 @@ def test_abstain_auc_leaves_the_playbook_to_decide_where_history_cannot_tell_who
     plain = UpliftModel(UpliftConfig(min_propensity=0.01, bags=2), random_state=0)
     learned = plain.fit(X, treatments, noise, groups).effects(X)["exec_sponsor_call"]
     assert "learned" in set(learned.basis)
+
+
+def test_the_baselines_are_not_read_where_a_training_fold_holds_one_outcome() -> None:
+    # a small book whose churned snapshots all belong to one account: the folds without it
+    # hold renewals only (the data-shape matrix's 18-month annual book met this)
+    from training.uplift.model import risk_losses
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    groups = np.repeat(["a", "b", "c"], 30)
+    y = (groups == "a").astype(float)
+    assert risk_losses(X, y, groups, {"n_estimators": 5}, seed=0) == {}

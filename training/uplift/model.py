@@ -136,25 +136,26 @@ class UpliftModel(PythonModel):
                 self.final_[action] = self._fit_dr(features, treated, y, groups, seed)
         kind = getattr(self.config, "risk_baseline", "pooled")
         abstain = getattr(self.config, "abstain_auc", None)
-        self.risk_losses_: dict[str, float] = {}
         self.blind_auc_: float | None = None  # set when the learner abstains (`abstain_auc`)
         outcomes = min(int((y == 1).sum()), int((y == 0).sum()))
-        checkable = outcomes >= MIN_RANK_OUTCOMES and len(np.unique(groups)) >= 3  # 3 folds
-        if not checkable and kind in ("chosen", "guarded", "unless_blind"):
-            kind = "pooled"
-        elif kind in ("chosen", "guarded", "unless_blind") or abstain is not None:
+        checked = kind in ("chosen", "guarded", "unless_blind") or abstain is not None
+        losses: dict[str, float] = {}
+        if checked and outcomes >= MIN_RANK_OUTCOMES and len(np.unique(groups)) >= 3:
             params = self.config.nuisance.model_dump()
-            self.risk_losses_ = losses = risk_losses(features, y, groups, params, self.random_state)
-            if kind == "chosen":
-                kind = min(("pooled", "logistic"), key=lambda k: losses[k])
-            elif kind == "guarded":  # the trees unless they predict new accounts no better
-                kind = "logistic" if losses["pooled"] >= losses["base_rate"] else "pooled"
-            elif kind == "unless_blind":  # the trees unless they barely rank and a line does
-                blind = losses["pooled_auc"] < BLIND_AUC < losses["logistic_auc"]
-                kind = "logistic" if blind else "pooled"
-            best = max(losses["pooled_auc"], losses["logistic_auc"])
-            if abstain is not None and best < abstain:
-                self.blind_auc_ = best
+            losses = risk_losses(features, y, groups, params, self.random_state)
+        self.risk_losses_ = losses  # empty: not read (too few outcomes, or a fold of one)
+        if not losses:
+            kind = "pooled" if kind in ("chosen", "guarded", "unless_blind") else kind
+        elif kind == "chosen":
+            kind = min(("pooled", "logistic"), key=lambda k: losses[k])
+        elif kind == "guarded":  # the trees unless they predict new accounts no better
+            kind = "logistic" if losses["pooled"] >= losses["base_rate"] else "pooled"
+        elif kind == "unless_blind":  # the trees unless they barely rank and a line does
+            blind = losses["pooled_auc"] < BLIND_AUC < losses["logistic_auc"]
+            kind = "logistic" if blind else "pooled"
+        best = max(losses.get("pooled_auc", 1.0), losses.get("logistic_auc", 1.0))
+        if abstain is not None and best < abstain:
+            self.blind_auc_ = best
         self.risk_baseline_ = kind
         self.risk_model_ = (
             fit_risk_model(features, y, self.random_state) if kind == "logistic" else None
@@ -524,13 +525,16 @@ def risk_losses(
     `pooled_auc`, `logistic_auc`: how well the first two rank the held-out folds.
     `risk_baseline: chosen` keeps the lower loss of the first two; `guarded` keeps `pooled`
     unless its loss is no better than the base rate's; `unless_blind` keeps `pooled` unless
-    its ROC-AUC is under `BLIND_AUC` and the logistic's above it.
+    its ROC-AUC is under `BLIND_AUC` and the logistic's above it. Empty when a training
+    fold holds one outcome only.
     """
     from sklearn.metrics import log_loss, roc_auc_score
 
     found = {k: np.zeros(len(y)) for k in ("pooled", "logistic", "base_rate")}
-    folds = GroupKFold(n_splits=3, shuffle=True, random_state=seed)
-    for train, test in folds.split(X, y, groups):
+    folds = list(GroupKFold(n_splits=3, shuffle=True, random_state=seed).split(X, y, groups))
+    if any(len(np.unique(y[train])) < 2 for train, _ in folds):
+        return {}  # a fold's accounts all churned or all renewed: nothing to read
+    for train, test in folds:
         found["base_rate"][test] = float(np.mean(y[train]))
         tree = LGBMClassifier(**params, random_state=seed, n_jobs=1, verbose=-1)
         found["pooled"][test] = _chance(tree.fit(X[train], y[train]), X[test])
