@@ -138,14 +138,14 @@ class UpliftModel(PythonModel):
         abstain = getattr(self.config, "abstain_auc", None)
         self.blind_auc_: float | None = None  # set when the learner abstains (`abstain_auc`)
         outcomes = min(int((y == 1).sum()), int((y == 0).sum()))
-        checked = kind in ("chosen", "guarded", "unless_blind") or abstain is not None
+        checked = kind in READ_BASELINES or abstain is not None
         losses: dict[str, float] = {}
         if checked and outcomes >= MIN_RANK_OUTCOMES and len(np.unique(groups)) >= 3:
             params = self.config.nuisance.model_dump()
             losses = risk_losses(features, y, groups, params, self.random_state)
         self.risk_losses_ = losses  # empty: not read (too few outcomes, or a fold of one)
         if not losses:
-            kind = "pooled" if kind in ("chosen", "guarded", "unless_blind") else kind
+            kind = "pooled" if kind in READ_BASELINES else kind
         elif kind == "chosen":
             kind = min(("pooled", "logistic"), key=lambda k: losses[k])
         elif kind == "guarded":  # the trees unless they predict new accounts no better
@@ -505,6 +505,8 @@ def fit_risk_model(X: np.ndarray, y: np.ndarray, seed: int) -> Any:
     ).fit(X, y)
 
 
+# The `risk_baseline` choices that read how the two baselines do out of fold (`risk_losses`).
+READ_BASELINES = ("chosen", "guarded", "unless_blind")
 # Below this out-of-fold ROC-AUC the trees barely rank new accounts (`unless_blind`): on
 # structure seed 49 they read held-out risk flat (rank correlation 0.05 with the truth).
 # Set before any run of it, not tuned (notebooks/experiments/risk_baseline.py).
