@@ -33,6 +33,11 @@ PLAIN_PARAMS = LightGBMParams(
 )
 
 
+SIMPLICITY = {"simple": 0, "configured": 1, "unconstrained": 2}
+# (validation ROC-AUC, kind, params, columns, booster) of one fitted candidate
+Candidate = tuple[float, str, LightGBMParams, list[str], lgb.Booster]
+
+
 @dataclass(frozen=True)
 class SearchResult:
     """The chosen booster and how every candidate did on the validation period.
@@ -143,7 +148,7 @@ def search_booster(
 
     full = matrices(feature_names)
     trials: list[dict[str, float | int | str]] = []
-    fitted: list[tuple[float, str, LightGBMParams, list[str], lgb.Booster]] = []
+    fitted: list[Candidate] = []
 
     def attempt(kind: str, params: LightGBMParams, names: list[str], constraints: Any) -> None:
         train_x, validation_x = full if names is feature_names else matrices(names)
@@ -173,49 +178,66 @@ def search_booster(
     if "simple" in search.challengers and simple_features:
         attempt("simple", PLAIN_PARAMS, list(simple_features), None)
     finalists = [configured] + [f for f in fitted if f[1] != "configured"]
-    auc, kind, params, names, booster = (
-        _one_standard_error(finalists, validation, target, seed)
+    gaps = _gaps_to_best(finalists, validation, target, seed)
+    chosen = (
+        _one_standard_error(finalists, validation, target, seed, gaps)
         if search.selection == "one_standard_error"
         else max(finalists, key=lambda f: f[0])
     )
-    return SearchResult(
-        booster, params, booster.best_iteration, auc, pd.DataFrame(trials), kind, tuple(names)
-    )
+    # what the choice saw, per finalist: its validation ROC-AUC gap to the best and the
+    # gap's standard error (empty for the configured candidates that were not the best)
+    table = pd.DataFrame(trials)
+    table["gap_to_best"], table["gap_se"] = np.nan, np.nan
+    for finalist, (gap, se) in zip(finalists, gaps, strict=True):
+        row = next(i for i, f in enumerate(fitted) if f is finalist)
+        table.loc[row, ["gap_to_best", "gap_se"]] = gap, se
+    table["chosen"] = [f is chosen for f in fitted]
+    auc, kind, params, names, booster = chosen
+    return SearchResult(booster, params, booster.best_iteration, auc, table, kind, tuple(names))
 
 
-SIMPLICITY = {"simple": 0, "configured": 1, "unconstrained": 2}
+def _gaps_to_best(
+    candidates: list[Candidate], validation: pd.DataFrame, target: str, seed: int
+) -> list[tuple[float, float]]:
+    """Each candidate's validation ROC-AUC gap to the best, and the gap's standard error.
 
-
-def _one_standard_error(
-    candidates: list[tuple[float, str, LightGBMParams, list[str], lgb.Booster]],
-    validation: pd.DataFrame,
-    target: str,
-    seed: int,
-) -> tuple[float, str, LightGBMParams, list[str], lgb.Booster]:
-    """The simplest candidate within one standard error of the best on validation.
-
-    The one-standard-error rule (Breiman et al.): a validation period of a few months and
-    a few dozen outcomes cannot tell close candidates apart, and the simpler one (fewer
-    features, then monotone before unconstrained) generalises more safely. The error is
-    that of the paired ROC-AUC gap to the best, over bootstrap resamples of the
-    validation accounts (`evaluate.paired_auc_gap`).
+    The error is that of the paired gap over bootstrap resamples of the validation accounts
+    (`evaluate.paired_auc_gap`); the best's own entry is (0, 0).
     """
     from training.evaluate import paired_auc_gap
 
     best = max(candidates, key=lambda c: c[0])
     y = validation[target].to_numpy(dtype=float)
 
-    def scores(candidate: tuple[float, str, LightGBMParams, list[str], lgb.Booster]) -> Any:
+    def scores(candidate: Candidate) -> Any:
         x = validation[candidate[3]].to_numpy(dtype=float, na_value=np.nan)
         return candidate[4].predict(x, raw_score=True, num_threads=1)
 
     best_scores = scores(best)
-    for candidate in sorted(candidates, key=lambda c: SIMPLICITY[c[1]]):
-        if candidate is best:
-            return best
-        gap, se = paired_auc_gap(
+    return [
+        (0.0, 0.0)
+        if candidate is best
+        else paired_auc_gap(
             y, best_scores, scores(candidate), validation["account_id"], draws=100, seed=seed
         )
-        if gap <= se:
-            return candidate
-    return best
+        for candidate in candidates
+    ]
+
+
+def _one_standard_error(
+    candidates: list[Candidate],
+    validation: pd.DataFrame,
+    target: str,
+    seed: int,
+    gaps: list[tuple[float, float]] | None = None,
+) -> Candidate:
+    """The simplest candidate within one standard error of the best on validation.
+
+    The one-standard-error rule (Breiman et al.): a validation period of a few months and
+    a few dozen outcomes cannot tell close candidates apart, and the simpler one (fewer
+    features, then monotone before unconstrained) generalises more safely. `gaps`: the
+    candidates' `_gaps_to_best`, computed here when not given.
+    """
+    gaps = gaps if gaps is not None else _gaps_to_best(candidates, validation, target, seed)
+    ranked = sorted(zip(candidates, gaps, strict=True), key=lambda c: SIMPLICITY[c[0][1]])
+    return next(candidate for candidate, (gap, se) in ranked if gap <= se)

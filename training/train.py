@@ -593,7 +593,13 @@ def gap_lines(result: TargetResult) -> list[str]:
     lines = [f"chosen candidate: {result.search.kind} ({len(result.model.feature_names)} features)"]
     for name, (gap, se) in result.gaps.items():
         noise = NOISE_Z * se
-        verdict = "worse beyond noise" if gap < -noise else "within noise or better"
+        verdict = (
+            "worse beyond noise"
+            if gap < -noise
+            else "better beyond noise"
+            if gap > noise
+            else "within noise"
+        )
         lines.append(
             f"model - {name} ROC-AUC: {gap:+.3f} (noise {noise:.3f}, account bootstrap): {verdict}"
         )

@@ -255,6 +255,15 @@ def test_search_is_reproducible_with_a_seed(dataset, config):
         "unconstrained"
     ]
     assert runs[0].validation_auc in set(runs[0].trials["validation_auc"])
+    # the choice can be audited: one candidate chosen, each finalist's gap to the best
+    trials = runs[0].trials
+    assert trials["chosen"].sum() == 1
+    finalists = trials.dropna(subset=["gap_to_best"])
+    assert set(finalists["kind"]) == {"configured", "unconstrained"}
+    best = trials["validation_auc"].idxmax()
+    assert trials.loc[best, "gap_to_best"] == 0.0
+    chosen = trials[trials["chosen"]].iloc[0]
+    assert chosen["gap_to_best"] <= chosen["gap_se"]
 
 
 def test_account_model_contract(account_model):
@@ -410,6 +419,22 @@ def test_training_reports_the_model_against_plain_baselines_on_the_same_rows(dat
     assert any(line.startswith("model - plain_lightgbm ROC-AUC") for line in lines)
     assert any(line.startswith("model - health_score ROC-AUC") for line in lines)
     assert result.search.kind in lines[0]
+
+
+def test_the_gap_to_a_baseline_says_whether_it_is_beyond_noise_either_way():
+    from types import SimpleNamespace
+
+    from training.train import NOISE_Z, gap_lines
+
+    se = 0.01
+    result = SimpleNamespace(
+        search=SimpleNamespace(kind="configured"),
+        model=SimpleNamespace(feature_names=["a", "b"]),
+        gaps={"ahead": (2 * NOISE_Z * se, se), "close": (0.5 * NOISE_Z * se, se),
+              "behind": (-2 * NOISE_Z * se, se)},
+    )  # fmt: skip
+    verdicts = [line.rsplit(": ", 1)[1] for line in gap_lines(result)[1:]]
+    assert verdicts == ["better beyond noise", "within noise", "worse beyond noise"]
 
 
 def test_a_period_whose_positives_come_from_few_accounts_is_flagged():
