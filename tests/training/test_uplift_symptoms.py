@@ -133,3 +133,30 @@ def test_learner_finds_which_diagnosed_cause_an_action_remedies(monkeypatch):
     unaware = blind.effects(X)["key_user_replacement"]
     gap = np.nanmean(unaware.effect[learned & lost]) - np.nanmean(unaware.effect[learned & ~lost])
     assert with_cause - without < gap - 0.1  # the diagnosis separates the two
+
+
+def test_a_table_the_company_lacks_is_centred_without_a_warning_in_any_thread(recwarn):
+    """All-NaN columns get centre 0 and scale 1, and no NumPy warning reaches the user.
+
+    A warnings filter set inside the bag fit would not hold while other bags run in
+    threads (`warnings.catch_warnings` is process-wide), so none is needed.
+    """
+    from training.uplift.pooled import fit_pooled, in_threads
+
+    rng = np.random.default_rng(0)
+    n = 400
+    X = np.column_stack([rng.normal(size=n), np.full(n, np.nan), np.full(n, 3.0)])
+    T = (rng.random((n, 1)) < 0.3).astype(float)
+    y = (rng.random(n) < 0.3).astype(float)
+    params = {"n_estimators": 5, "num_leaves": 3, "min_child_samples": 20}
+
+    def bag(seed: int):
+        return fit_pooled(X, T, np.zeros_like(T), y, np.arange(n) % 50, np.ones(n), params,
+                          interactions=3, l2=1.0, symptom_l2=1.0, cv=2, seed=seed)  # fmt: skip
+
+    fits = in_threads(bag, [0, 1, 2, 3])
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    for fit in fits:
+        assert fit.center[1] == 0.0 and fit.scale[1] == 1.0  # the missing table's column
+        assert fit.scale[2] == 1.0  # a constant column
+        assert np.isfinite(fit.coefficients).all()

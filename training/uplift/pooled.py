@@ -19,7 +19,6 @@ action never helps less where the playbook calls for it.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -181,12 +180,14 @@ def fit_pooled(
     baseline = model().fit(X, y, sample_weight=weights)
     gain = baseline.booster_.feature_importance("gain")
     selected = np.argsort(-gain, kind="stable")[:interactions]
-    with warnings.catch_warnings():  # a table the company lacks: all-NaN columns, handled
-        warnings.simplefilter("ignore", RuntimeWarning)
-        center = np.nanmedian(X, axis=0)
-        scale = np.nanstd(X, axis=0)
-    center = np.where(np.isnan(center), 0.0, center)
-    scale = np.where(np.isnan(scale) | (scale == 0), 1.0, scale)
+    # A table the company lacks leaves all-NaN columns: centre 0 and scale 1 there. They are
+    # left out of the NaN statistics rather than silenced, since `warnings.catch_warnings`
+    # is not thread-safe and the bags are fitted in threads (`in_threads`).
+    observed = ~np.isnan(X).all(axis=0)
+    center, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+    center[observed] = np.nanmedian(X[:, observed], axis=0)
+    spread = np.nanstd(X[:, observed], axis=0)
+    scale[observed] = np.where(spread == 0, 1.0, spread)
     S = standardise(X, center, scale)[:, selected]
     penalty = np.full(S.shape[1], l2)
     if causes is not None and causes.shape[1]:
