@@ -25,7 +25,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from actions.tiers import tier_thresholds
+from actions.tiers import risk_tier_cuts
 from features.units import use_currency
 from serving import touchpoints
 from serving.as_of import check_as_of
@@ -354,7 +354,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             origin=bundle.origin,  # type: ignore[arg-type]
             loaded_at=bundle.loaded_at,
             models=[ModelOut(name=n, version=v) for n, v in sorted(bundle.versions.items())],
-            tier_thresholds=tier_thresholds(bundle.churn.tier_thresholds),
+            tier_thresholds=risk_tier_cuts(bundle.churn.tier_thresholds),
             missing_models=bundle.missing,
             missing_families=missing_families(bundle.churn),
         )

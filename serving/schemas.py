@@ -234,11 +234,7 @@ class ModelsResponse(BaseModel):
     origin: Literal["registry", "cache", "memory"]
     loaded_at: UtcTime
     models: list[ModelOut]
-    tier_thresholds: dict[str, float] = Field(
-        description="Churn probability cut points of the high and medium risk tiers; in a "
-        "book of short and long terms, `short_terms_high` and `short_terms_medium` are those "
-        "of terms under 6 months."
-    )
+    tier_thresholds: dict[str, float]
     missing_models: dict[str, str] = Field(
         default_factory=dict, description="Optional models not in use, and why."
     )

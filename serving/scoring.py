@@ -269,10 +269,10 @@ class ScoringService:
         arr = None if np.isnan(snapshot.arr[row]) else float(snapshot.arr[row])
         arr_at_risk = None if arr is None else churn_p * arr
         renewal = snapshot.renewal_dates[row]
+        tier = risk_tier(churn_p, bundle.churn.tier_thresholds)
         facts: dict[str, float | None] = dict(
             zip(snapshot.feature_names, batch.values[i].tolist(), strict=True)
         )
-        tier = risk_tier(churn_p, bundle.churn.tier_thresholds, facts.get("term_length_days"))
         facts.update(
             churn_probability=churn_p, upsell_probability=upsell_p, arr_at_risk=arr_at_risk
         )

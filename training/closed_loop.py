@@ -56,7 +56,7 @@ from actions.plan_config import PlanConfig, load_plan_config
 from actions.plan_holdouts import uniform
 from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
 from actions.ranking import next_best_actions, pain_flags
-from actions.tiers import risk_tiers, term_days
+from actions.tiers import risk_tiers
 from features.contract import ACTION_CODES
 from simulator.closed_loop import LiveWorld
 from store import Plan, Store, Touchpoint, combine_touchpoints, plan_lines
@@ -202,7 +202,7 @@ def run_arm(
         effects = model.effects(scored)
         arr = scored["arr"].to_numpy(dtype=float)
         suggestions = product_playbook(scored, risk, cuts, playbook)
-        tiers = list(risk_tiers(risk, cuts, term_days(scored)))
+        tiers = list(risk_tiers(risk, cuts))
         used = {} if arm == "playbook" else effects
         ranked = next_best_actions(used, arr, costs, suggestions, tiers, pain_flags(scored))
         candidates = candidate_frame(scored, ranked, tiers, known, plan_config, costs)

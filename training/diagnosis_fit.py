@@ -30,7 +30,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from actions.tiers import cut_points, term_days
+from actions.tiers import cut_points
 from training.calibration import Calibrator
 from training.config import load_config
 from training.diagnosis import SHIPPED_READER, CauseReader
@@ -80,7 +80,7 @@ def quick_churn_model(
     healthy = healthy_reference(early[early["churn"] == 0], names)
     band = healthy_band(early[early["churn"] == 0], names)
     model = AccountModel("churn", booster, calibrator, names, {}, healthy)
-    model.tier_thresholds = cut_points(model.predict_proba(late), 0.10, 0.20, term_days(late))
+    model.tier_thresholds = cut_points(model.predict_proba(late), 0.10, 0.20)
     model.family_reference, model.healthy_band = healthy, band
     return model, late
 

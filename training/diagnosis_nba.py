@@ -33,7 +33,7 @@ from actions.ranking import (
     per_account,
     suggest,
 )
-from actions.tiers import risk_tiers, term_days
+from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from features.definitions import FEATURE_NAMES, FEATURES
 from training.diagnosis import load_reader
@@ -57,7 +57,7 @@ def judge(seed: int, accounts: int, cache: Path | None) -> dict[str, float]:
     effects_true = true_effects(truth["action_effects"], snapshots)
     arr = snapshots["arr"].to_numpy(dtype=float)
     risk = model.baseline_risk(snapshots)
-    tiers = list(risk_tiers(risk, model.risk_cuts_, term_days(snapshots)))
+    tiers = [risk_tier(float(p), model.risk_cuts_) for p in risk]
     churn, _ = quick_churn_model(
         fitting.assign(as_of=pd.to_datetime(fitting["as_of"])), list(FEATURE_NAMES)
     )

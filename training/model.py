@@ -98,12 +98,9 @@ class AccountModel(PythonModel):
             self.booster.predict(self.matrix(features), pred_contrib=True, num_threads=1)
         )
 
-    def tier(self, probability: np.ndarray, term_days: Any = None) -> np.ndarray:
-        """`high`, `medium` or `low` for each probability, by the validation cut points.
-
-        `term_days`: each account's term length, which picks its class's cut points.
-        """
-        return risk_tiers(probability, self.tier_thresholds, term_days)
+    def tier(self, probability: np.ndarray) -> np.ndarray:
+        """`high`, `medium` or `low` for each probability, by the validation cut points."""
+        return risk_tiers(probability, self.tier_thresholds)
 
     def proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from raw scores (e.g. the sum of the contributions)."""

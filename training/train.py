@@ -16,7 +16,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
-from actions.tiers import SHORT_TERM_DAYS, cut_points, term_days
+from actions.tiers import cut_points
 from training.baselines import HealthScoreBaseline, LogisticBaseline, simple_features
 from training.calibration import Calibrator
 from training.config import TrainingConfig, load_config
@@ -166,10 +166,7 @@ def fit_target(
     validation_raw = search.booster.predict(validation_x, raw_score=True, num_threads=1)
     calibrator = Calibrator(config.calibration).fit(validation_raw, split.validation[target])
     thresholds = cut_points(
-        calibrator.transform(validation_raw),
-        config.tiers.high_share,
-        config.tiers.medium_share,
-        term_days(split.validation),
+        calibrator.transform(validation_raw), config.tiers.high_share, config.tiers.medium_share
     )
     typical = {name: healthy[name] for name in chosen}
     model = AccountModel(target, search.booster, calibrator, chosen, thresholds, typical)
@@ -510,9 +507,9 @@ def thin_lines(result: TargetResult) -> list[str]:
     return lines
 
 
-# A book of monthly and annual terms: the terms split at `SHORT_TERM_DAYS`, and a band's
-# calibration in the test period is checked when both bands hold at least `TERM_BAND_MIN`
-# of its rows.
+# A book of monthly and annual terms: the terms split here, and a band's calibration in the
+# test period is checked when both bands hold at least `TERM_BAND_MIN` of its rows.
+TERM_SPLIT_DAYS = 180
 TERM_BAND_MIN = 0.02
 TERM_BANDS = ("terms under 6 months", "terms of 6 months or more")
 TERM_OFF_RATIO = 1.5  # warned when the rate is over 1.5x the mean score or under 1/1.5 of it
@@ -530,12 +527,12 @@ def term_calibration(result: TargetResult) -> list[dict[str, Any]]:
     test, split = result.split.test, result.split
     if "term_length_days" not in test.columns or not len(test):
         return []
-    bands = np.where(test["term_length_days"].to_numpy(dtype=float) < SHORT_TERM_DAYS, 0, 1)
+    bands = np.where(test["term_length_days"].to_numpy(dtype=float) < TERM_SPLIT_DAYS, 0, 1)
     shares = np.bincount(bands, minlength=2) / len(test)
     if shares.min() < TERM_BAND_MIN:
         return []
     trained = split.train["term_length_days"].to_numpy(dtype=float)
-    trained_bands = np.bincount(np.where(trained < SHORT_TERM_DAYS, 0, 1), minlength=2)
+    trained_bands = np.bincount(np.where(trained < TERM_SPLIT_DAYS, 0, 1), minlength=2)
     outcome = test[result.target].to_numpy(dtype=float)
     score = np.asarray(result.test_probability["model"], dtype=float)
     found = []

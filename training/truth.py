@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from actions.tiers import term_days
 from training.evaluate import expected_calibration_error
 
 
@@ -141,8 +140,7 @@ def explanations_against_causes(
 
     catalogue = {f.name: f for f in FEATURES}
     names = [f.name for f in FEATURES if f.name in test.columns]
-    tiers = model.tier(np.asarray(probability, dtype=float), term_days(test))
-    at_risk = np.isin(tiers, ("high", "medium"))
+    at_risk = np.isin(model.tier(np.asarray(probability, dtype=float)), ("high", "medium"))
     rows = test.loc[at_risk]
     if rows.empty:
         return {"cause_rows": 0.0}

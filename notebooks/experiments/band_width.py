@@ -36,7 +36,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from actions.tiers import term_days
 from training.diagnosis import SHIPPED_READER, CauseReader
 from training.diagnosis_fit import quick_churn_model, world_snapshots
 from training.families import first_families, read_batch
@@ -69,8 +68,7 @@ def judge(world: Path, reader: CauseReader) -> list[dict[str, float]]:
     cut = late["as_of"].min()
     early = labelled[labelled["as_of"] < cut]
     healthy = early[early["churn"] == 0]
-    tiers = model.tier(model.predict_proba(late), term_days(late))
-    at_risk = np.isin(tiers, ("high", "medium"))
+    at_risk = np.isin(model.tier(model.predict_proba(late)), ("high", "medium"))
     rows = late.loc[at_risk]
     catalogue = {f.name: f for f in FEATURES}
     contributions = model.contributions(rows)

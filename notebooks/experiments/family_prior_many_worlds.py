@@ -70,7 +70,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from actions.tiers import term_days
 from features.definitions import FEATURE_NAMES, FEATURES
 from simulator.causes import CAUSE_FAMILY, NONE
 from training.diagnosis import SHIPPED_READER, CauseReader
@@ -95,8 +94,7 @@ def prepare(world: Path) -> dict[str, object]:
     """What reading the drivers needs of a world, apart from the reader's probabilities."""
     snaps = world_snapshots(world)
     model, late = quick_churn_model(snaps, NAMES)
-    tiers = model.tier(model.predict_proba(late), term_days(late))
-    at_risk = np.isin(tiers, ("high", "medium"))
+    at_risk = np.isin(model.tier(model.predict_proba(late)), ("high", "medium"))
     rows = late.loc[at_risk].reset_index(drop=True)
     shap = model.contributions(rows)[:, : len(model.feature_names)]
     column = {name: j for j, name in enumerate(model.feature_names)}

@@ -10,7 +10,7 @@ import pandas as pd
 
 from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
 from actions.ranking import best_action, next_best_actions
-from actions.tiers import risk_tiers, term_days
+from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from training.uplift.config import UpliftConfig
 from training.uplift.model import ActionEffect, UpliftModel, fit_uplift
@@ -78,7 +78,7 @@ def judged_world(
         snapshots["arr"].to_numpy(dtype=float),
         baseline,
         product_playbook(snapshots, baseline, model.risk_cuts_),
-        list(risk_tiers(baseline, model.risk_cuts_, term_days(snapshots))),
+        [risk_tier(float(p), model.risk_cuts_) for p in baseline],
     )
 
 

@@ -46,7 +46,7 @@ import pandas as pd
 
 from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
 from actions.ranking import best_action, next_best_actions
-from actions.tiers import risk_tiers, term_days
+from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.model import LEARNED, UpliftModel, fit_uplift
@@ -86,7 +86,7 @@ def stated_pairs(seed: int, cache: Path | None) -> pd.DataFrame:
     truth = true_effects(data.truth["action_effects"], snapshots)
     arr = snapshots["arr"].to_numpy(dtype=float)
     baseline = model.baseline_risk(snapshots)
-    tiers = list(risk_tiers(baseline, model.risk_cuts_, term_days(snapshots)))
+    tiers = [risk_tier(float(p), model.risk_cuts_) for p in baseline]
     suggestions = product_playbook(snapshots, baseline, model.risk_cuts_)
     ranking = model.effects(snapshots)
     stated = {}

@@ -52,7 +52,7 @@ import pandas as pd
 from stated_effects import fitted_world, per_world  # beside this script
 
 from actions.ranking import best_action, next_best_actions
-from actions.tiers import risk_tiers, term_days
+from actions.tiers import risk_tiers
 from features.contract import ACTION_CODES
 from training.uplift.config import load_uplift_config
 from training.uplift.model import LEARNED, ActionEffect, UpliftModel
@@ -91,7 +91,7 @@ def stated_pairs(seed: int, cache: Path | None) -> pd.DataFrame:
     truth = true_effects(data.truth["action_effects"], snapshots)
     arr = snapshots["arr"].to_numpy(dtype=float)
     baseline = model.baseline_risk(snapshots)
-    tiers = list(risk_tiers(baseline, model.risk_cuts_, term_days(snapshots)))
+    tiers = list(risk_tiers(baseline, model.risk_cuts_))
     suggestions = product_playbook(snapshots, baseline, model.risk_cuts_)
     learned = model.effects(snapshots)
     groups = _groups(model, snapshots)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from actions.tiers import SHORT_TERM_DAYS, TERM_COLUMN
 from serving.pages.history import ScoreHistory
 from serving.schemas import AccountScore
 
 RENEWAL_SOON_DAYS = 90
+SHORT_TERM_DAYS = 180  # a term under 6 months renews every term: not "a renewal coming up"
+TERM_FEATURE = "term_length_days"
 NEVER = 10**9  # sorts accounts without a renewal date last
 SORTS = {
     "arr_at_risk": ("ARR at risk", lambda r: -(r.arr_at_risk or 0.0)),
@@ -227,7 +228,7 @@ def totals(rows: Sequence[PortfolioRow], terms: Mapping[str, float] | None = Non
 
 def term_days(snapshot: Any) -> dict[str, float]:
     """Account -> days of the term in force, from a `serving.snapshots.FeatureSnapshot`."""
-    column = snapshot.column.get(TERM_COLUMN)
+    column = snapshot.column.get(TERM_FEATURE)
     if column is None:
         return {}
     days = snapshot.matrix[:, column]

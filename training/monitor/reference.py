@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from actions.tiers import term_days
 from training.monitor.bins import BINS, Bins, psi, quantile_bins
 
 REFERENCE_MONTHS = 6  # monthly snapshots up to the training date: the usual swing too
@@ -118,5 +117,4 @@ def reference_at(
         snapshot = compute_features(source.con, reference_dates(as_of, months))
     probability = model.predict_proba(snapshot)
     names = [name for name in FEATURE_NAMES if name in snapshot.columns]
-    tiers = model.tier(probability, term_days(snapshot))
-    return build_reference(snapshot, names, probability, tiers)
+    return build_reference(snapshot, names, probability, model.tier(probability))

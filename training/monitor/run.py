@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from actions.tiers import term_days
 from training.monitor import DEFAULT_RESULTS
 from training.monitor.alarms import all_alarms
 from training.monitor.bins import psi
@@ -128,7 +127,7 @@ def monitor(
     if absent:
         raise MissingFeatures(absent)
     probability = model.predict_proba(snapshot)
-    tiers_now = tier_mix(model.tier(probability, term_days(snapshot)))
+    tiers_now = tier_mix(model.tier(probability))
     notes: list[str] = []
     drift = pd.DataFrame(
         columns=["feature", "psi", "js", "missing_then", "missing_now", "natural_psi", "psi_month"]

@@ -28,7 +28,7 @@ from scipy.special import logit
 from sklearn.model_selection import GroupKFold
 
 from actions.playbook import Playbook
-from actions.tiers import cut_points, risk_tiers, term_days
+from actions.tiers import cut_points, risk_tiers
 from training.diagnosis import CauseReader, load_reader
 from training.uplift.config import UpliftConfig, load_uplift_config
 from training.uplift.data import own_choice_share, treatment_matrix
@@ -161,7 +161,7 @@ class UpliftModel(PythonModel):
             fit_risk_model(features, y, self.random_state) if kind == "logistic" else None
         )
         risk = self.baseline_risk(X)
-        self.risk_cuts_ = cut_points(risk, 0.10, 0.20, term_days(X))
+        self.risk_cuts_ = cut_points(risk, 0.10, 0.20)
         self.reference_risk_ = float(np.median(risk))  # the usual risk (`_with_fixes`)
         self.fixes_: tuple[Fix, ...] = ()  # set by `fit_uplift` (`config.surrogate_fixes`)
         self.stated_means_: dict[str, StatedMean] = {}  # set by `fit_uplift` (`stated.py`)
@@ -300,7 +300,7 @@ class UpliftModel(PythonModel):
         rows as `stated_means_`, from which what is stated to the CSM is pooled.
         """
         baseline = self.baseline_risk(X)
-        risky = risk_tiers(baseline, self.risk_cuts_, term_days(X)) != "low"
+        risky = risk_tiers(baseline, self.risk_cuts_) != "low"
         groups = _groups(self._causes(X), len(X))
         out: dict[str, StatedMean] = {}
         for action, found in self.effects(X).items():

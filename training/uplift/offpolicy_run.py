@@ -17,7 +17,7 @@ import pandas as pd
 
 from actions.playbook import Playbook
 from actions.ranking import NO_ACTION, best_action, next_best_actions, pain_flags
-from actions.tiers import risk_tiers, term_days
+from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from training.uplift.model import UpliftModel
 from training.uplift.offpolicy import PolicyEstimate, cs_team_actions, evaluate_offpolicy
@@ -39,7 +39,7 @@ def policies_on(
         snapshots, model.baseline_risk(snapshots), model.risk_cuts_, playbook
     )
     risk = model.baseline_risk(snapshots)
-    tiers = list(risk_tiers(risk, model.risk_cuts_, term_days(snapshots)))
+    tiers = [risk_tier(float(p), model.risk_cuts_) for p in risk]
     ranked = next_best_actions(
         model.effects(snapshots), arr, dict(costs), suggestions, tiers, pain_flags(snapshots)
     )

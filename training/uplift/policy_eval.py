@@ -33,7 +33,7 @@ from actions.ranking import (
     pain_flags,
     suggest,
 )
-from actions.tiers import risk_tier, risk_tiers, term_days
+from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from simulator.structure import Structure
 from training.uplift.config import load_uplift_config
@@ -75,8 +75,7 @@ def product_playbook(
             upsell_probability=None,
             arr_at_risk=None if arr is None else float(p) * arr,
         )
-        tier = risk_tier(float(p), risk_cuts, facts.get("term_length_days"))
-        fired = playbook.matches(facts, tier, playbook.tier(facts))
+        fired = playbook.matches(facts, risk_tier(float(p), risk_cuts), playbook.tier(facts))
         out.append(suggest(fired, values=facts))
     return out
 
@@ -291,7 +290,7 @@ def evaluate_policies(
     truth = true_effects(action_effects, snapshots)
     oracle = oracle_value(truth, arr)
     effects = model.effects(snapshots)
-    tiers = list(risk_tiers(model.baseline_risk(snapshots), model.risk_cuts_, term_days(snapshots)))
+    tiers = [risk_tier(float(p), model.risk_cuts_) for p in model.baseline_risk(snapshots)]
     ranked = next_best_actions(effects, arr, costs, playbook, tiers, pain_flags(snapshots))
     chosen = [best_action(actions) for actions in ranked]
     rng = np.random.default_rng(seed)

@@ -40,7 +40,7 @@ from scipy.stats import spearmanr
 
 from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
 from actions.ranking import NO_ACTION, best_action, next_best_actions, pain_flags
-from actions.tiers import risk_tiers, term_days
+from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from simulator.structure import Structure
 from training.uplift.config import UpliftConfig, load_uplift_config
@@ -203,7 +203,7 @@ def judge_world(
     risk = model.baseline_risk(snapshots)
     suggestions = product_playbook(snapshots, risk, model.risk_cuts_)
     learned = model.effects(snapshots)
-    tiers = list(risk_tiers(risk, model.risk_cuts_, term_days(snapshots)))
+    tiers = [risk_tier(float(p), model.risk_cuts_) for p in risk]
     pains = pain_flags(snapshots)
 
     def learned_policy(price: dict[str, float]) -> list[str]:
