@@ -70,12 +70,14 @@ def comparison(
     in line: a sentence never calls "flat" worse than "flat". So is a value inside the
     middle half of healthy accounts (`band`, when known): with healthy accounts ranging
     over 6-14 modules, 9 is what healthy peers look like, not "worse than healthy
-    accounts (10)".
+    accounts (10)". So is one less than the feature's `material` difference away (a
+    ticket open for a day where healthy accounts have none open).
     """
     same = (
         math.isclose(value, healthy_value, rel_tol=0.05)
         or format_value(value, feature.unit) == format_value(healthy_value, feature.unit)
         or (band is not None and band[0] <= value <= band[1])
+        or abs(value - healthy_value) < getattr(feature, "material", 0.0)
     )
     if same or not feature.judged:
         return "in line with" if same else "unlike"

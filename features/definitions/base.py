@@ -40,6 +40,11 @@ class Feature:
             model may still follow (renewals so far: a count of terms, so a monthly account
             has twelve a year; the eighth new-user audit read "1 renewal, worse than healthy
             accounts (9)" for an annual one).
+        material: The smallest difference from healthy accounts that reads as a reason, in
+            the feature's unit (0: any difference its unit shows). Where most healthy
+            accounts sit at 0, any value is outside their band: the ninth new-user audit read
+            "Age in days of the oldest open ticket: 1 day, worse than healthy accounts (0
+            days)" as an account's second driver.
     """
 
     name: str
@@ -51,6 +56,7 @@ class Feature:
     source: str
     empty: float | None = None
     verdict: bool = True
+    material: float = 0.0
 
     @property
     def judged(self) -> bool:

@@ -91,6 +91,7 @@ _HISTORY: tuple[Feature, ...] = (
         sql="COALESCE(MAX(CASE WHEN is_open = 1 THEN age_days END), 0)",
         source="tickets",
         empty=0.0,
+        material=7.0,  # a ticket open for days is support at work; for a week, a problem
     ),
 )
 

@@ -81,6 +81,21 @@ def test_a_band_of_no_width_widens_to_the_10th_to_90th_percentile() -> None:
     assert reads_as_reason(feature, 0.3, 5.0, 0.0, band)  # more than 9 in 10 healthy: a reason
 
 
+def test_a_ticket_open_for_a_day_is_no_reason_where_healthy_accounts_have_none_open() -> None:
+    """Ninth audit: "Age in days of the oldest open ticket: 1 day, worse than healthy
+    accounts (0 days)" was a second driver; the band of a book with few tickets is [0, 0]."""
+    from training.families import reads_as_reason
+
+    feature = CATALOGUE["oldest_open_ticket_days"]
+    assert feature.material == 7.0
+    assert not reads_as_reason(feature, 0.3, 1.31, 0.0, (0.0, 0.0))
+    assert not reads_as_reason(feature, 0.3, 6.0, 0.0, (0.0, 0.0))
+    assert reads_as_reason(feature, 0.3, 12.0, 0.0, (0.0, 0.0))  # open for 12 days
+    # a feature without a material difference keeps reading any difference its unit shows
+    assert CATALOGUE["open_tickets_urgent"].material == 0.0
+    assert reads_as_reason(CATALOGUE["open_tickets_urgent"], 0.3, 1.0, 0.0, (0.0, 0.0))
+
+
 def test_a_feature_with_no_healthy_direction_is_never_a_reason() -> None:
     # the score leans on tenure most (+0.5) but a customer's age is not what went wrong
     readings = read_families(NAMES, VALUES, SHAP, HEALTHY, CATALOGUE)
