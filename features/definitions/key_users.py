@@ -54,6 +54,7 @@ ACTIVITY: tuple[Feature, ...] = (
         healthy="lower",
         sql=f"MIN(CASE WHEN {KEY} THEN age_days END)",
         source="activity",
+        material=7.0,  # a key user away for a day or two is no warning; for a week, it is
     ),
     Feature(
         name="key_users_active_30d",

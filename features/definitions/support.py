@@ -18,6 +18,7 @@ _OPEN: tuple[Feature, ...] = (
         sql="SUM(is_open)",
         source="tickets",
         empty=0.0,
+        material=2.0,  # one open ticket is support at work
     ),
     *(
         Feature(
@@ -29,6 +30,9 @@ _OPEN: tuple[Feature, ...] = (
             sql=count_if(f"is_open = 1 AND priority = '{priority}'"),
             source="tickets",
             empty=0.0,
+            # one open ticket of low or normal priority is support at work; one of high or
+            # urgent priority is a reason
+            material=2.0 if priority in ("low", "normal") else 0.0,
         )
         for priority in _PRIORITIES
     ),

@@ -257,6 +257,7 @@ RECENCY: tuple[Feature, ...] = (
         healthy="lower",
         sql="MIN(age_days)",
         source="activity",
+        material=7.0,  # a weekend or a day off is no warning; a week without any use is
     ),
 )
 """How long the product has gone unused."""

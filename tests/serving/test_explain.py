@@ -76,8 +76,9 @@ def test_a_value_in_line_with_healthy_accounts_is_no_reason():
     assert said == "Days until the renewal decision: 12 days (healthy accounts: 180 days)."
     quiet = feature("days_since_key_user_active")
     assert reads_as_reason(quiet, 0.4, 41.0, 3.0)
-    assert not reads_as_reason(quiet, 0.4, 1.0, 3.0)  # better than healthy: not a risk reason
-    assert reads_as_reason(quiet, -0.4, 1.0, 3.0)  # ... but a reason for lower risk
+    assert not reads_as_reason(quiet, 0.4, 1.0, 12.0)  # better than healthy: not a risk reason
+    assert reads_as_reason(quiet, -0.4, 1.0, 12.0)  # ... but a reason for lower risk
+    assert not reads_as_reason(quiet, -0.4, 1.0, 3.0)  # two days apart: too little to matter
     names = ["term_length_days", "days_since_key_user_active"]
     drivers = top_drivers(
         np.array([0.9, 0.1]), np.array([365.0, 41.0]), names, {names[0]: 366.0, names[1]: 3.0}
@@ -100,7 +101,8 @@ def test_sentence_uses_description_unit_and_healthy_direction():
     assert describe(quiet, 41, 3) == (
         "Days since a key user was last active: 41 days, worse than healthy accounts (3 days)."
     )
-    assert "better than" in describe(quiet, 1, 3)
+    assert "better than" in describe(quiet, 1, 12)
+    assert "in line with" in describe(quiet, 1, 3)  # within its material difference, a week
     coverage = feature("feature_coverage_90d")  # healthy: higher, a share
     assert describe(coverage, 0.2, 0.6).endswith("20%, worse than healthy accounts (60%).")
     assert describe(coverage, float("nan"), 0.6).endswith("not known yet (healthy accounts: 60%).")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,7 +77,8 @@ def test_a_band_of_no_width_widens_to_the_10th_to_90th_percentile() -> None:
         pd.DataFrame({"days_since_last_activity": days}), ["days_since_last_activity"]
     )
     assert bands["days_since_last_activity"] == (0.0, pytest.approx(1.0))  # 10th, 90th
-    feature = CATALOGUE["days_since_last_activity"]  # healthy: lower
+    # the band alone, without the feature's material difference (below)
+    feature = dataclasses.replace(CATALOGUE["days_since_last_activity"], material=0.0)
     band = bands["days_since_last_activity"]
     assert not reads_as_reason(feature, 0.3, 1.0, 0.0, band)  # one day off: no reason
     assert reads_as_reason(feature, 0.3, 5.0, 0.0, band)  # more than 9 in 10 healthy: a reason
@@ -94,6 +97,31 @@ def test_a_ticket_open_for_a_day_is_no_reason_where_healthy_accounts_have_none_o
     # a feature without a material difference keeps reading any difference its unit shows
     assert CATALOGUE["open_tickets_urgent"].material == 0.0
     assert reads_as_reason(CATALOGUE["open_tickets_urgent"], 0.3, 1.0, 0.0, (0.0, 0.0))
+
+
+@pytest.mark.parametrize(
+    ("name", "immaterial", "material"),
+    [
+        ("days_since_last_activity", 1.0, 7.0),  # a weekend is no warning, a week is
+        ("days_since_key_user_active", 6.0, 9.0),
+        ("open_tickets_low", 1.0, 2.0),  # one low-priority ticket is support at work
+        ("open_tickets_normal", 1.0, 3.0),
+        ("open_tickets", 1.0, 2.0),
+    ],
+)
+def test_a_difference_too_small_to_matter_is_no_reason(
+    name: str, immaterial: float, material: float
+) -> None:
+    """Ninth audit: "Open support tickets of low priority: 1 ticket, worse than healthy
+    accounts (0 tickets)" and "Days since anyone at the account used the product: 1 day"
+    read as reasons where nearly all healthy accounts sit at 0 (band [0, 0])."""
+    from training.families import comparison, reads_as_reason
+
+    feature = CATALOGUE[name]
+    assert comparison(feature, immaterial, 0.0, (0.0, 0.0)) == "in line with"
+    assert not reads_as_reason(feature, 0.3, immaterial, 0.0, (0.0, 0.0))
+    assert comparison(feature, material, 0.0, (0.0, 0.0)) == "worse than"
+    assert reads_as_reason(feature, 0.3, material, 0.0, (0.0, 0.0))
 
 
 def test_a_feature_with_no_healthy_direction_is_never_a_reason() -> None:
