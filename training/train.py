@@ -16,7 +16,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
-from actions.tiers import cut_points
+from actions.tiers import RISK_TIERS, cut_points, risk_tiers
 from training.baselines import HealthScoreBaseline, LogisticBaseline, simple_features
 from training.calibration import Calibrator
 from training.config import TrainingConfig, load_config
@@ -165,9 +165,21 @@ def fit_target(
     validation_x = split.validation[chosen].to_numpy(dtype=float, na_value=np.nan)
     validation_raw = search.booster.predict(validation_x, raw_score=True, num_threads=1)
     calibrator = Calibrator(config.calibration).fit(validation_raw, split.validation[target])
-    thresholds = cut_points(
-        calibrator.transform(validation_raw), config.tiers.high_share, config.tiers.medium_share
-    )
+    validation_p = calibrator.transform(validation_raw)
+    tiers = config.tiers
+    thresholds = cut_points(validation_p, tiers.high_share, tiers.medium_share)
+    if target == "churn":
+        shares = {t: float(np.mean(risk_tiers(validation_p, thresholds) == t)) for t in RISK_TIERS}
+        if (
+            max(abs(shares["high"] - tiers.high_share), abs(shares["medium"] - tiers.medium_share))
+            > 0.05
+        ):
+            report(
+                f"  churn: risk tiers on validation {shares['high']:.0%} high,"
+                f" {shares['medium']:.0%} medium, {shares['low']:.0%} low (configured"
+                f" {tiers.high_share:.0%} / {tiers.medium_share:.0%}): many accounts share one"
+                " score, and accounts with one score get one tier"
+            )
     typical = {name: healthy[name] for name in chosen}
     model = AccountModel(target, search.booster, calibrator, chosen, thresholds, typical)
 
