@@ -41,22 +41,28 @@ def _a(noun: str) -> str:
 
 
 def account_drivers(
-    action: str, triggers: Iterable[Driver], account: Iterable[Driver]
+    action: str,
+    triggers: Iterable[Driver],
+    account: Iterable[Driver],
+    growth: Iterable[Driver] = (),
 ) -> tuple[str, str]:
     """The driver sentences of "why this account": (the lead, a caution or "").
 
     The lead is the action's trigger, or without one (a rule on the upsell score, a
-    learned action) the account's lead driver; for a growth ask only a driver that lowers
-    the churn risk, and its strongest risk driver becomes the caution. A growth ask is
-    made because the account is healthy and growing: an upsell line that opened with a
-    risk driver ("the oldest ticket is 370 days old") argued against the ask it explained
-    (fifth new-user audit), yet the CSM should still know of it before asking.
+    learned action) the account's lead driver; for a growth ask what raises its upsell
+    score (`growth`, the score's `upsell_drivers`, given for an upsell offer), else a
+    driver that lowers the churn risk, and its strongest risk driver becomes the caution.
+    A growth ask is made because the account is healthy and growing: an upsell line that
+    opened with a risk driver ("the oldest ticket is 370 days old") argued against the ask
+    it explained (fifth new-user audit), yet the CSM should still know of it before asking;
+    and one that opened with "The account looks ready to buy more." said nothing the score
+    did not (tenth audit).
     """
     triggers, account = list(triggers), list(account)
     if action not in GROWTH_ASKS:
         reasons = [*triggers, *account]
         return (reasons[0].sentence if reasons else "", "")
-    lead = [*triggers, *(d for d in account if d.contribution < 0)]
+    lead = [*triggers, *growth, *(d for d in account if d.contribution < 0)]
     risks = [d.sentence for d in account if d.contribution > 0]
     first = lead[0].sentence if lead else ""
     return first, next((r for r in risks if r != first), "")

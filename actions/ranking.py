@@ -170,6 +170,7 @@ class RankedAction:
     basis_reason: str = ""
     ranking_effect: float | None = None  # the effect that ranks, hidden selection taken out
     ranking_saved_arr: float | None = None  # what the ranking and the weekly plan value it at
+    expected_expansion_arr: float | None = None  # the expansion ARR in both saved values
 
 
 def suggest(
@@ -318,6 +319,7 @@ def rank(
         if saved <= 0 or sure <= 0:
             continue
         stated, stated_saved = found.stated(value)
+        gain = found.expansion if found.expansion is not None and _known(found.expansion) else 0.0
         learned.append(
             (
                 saved,
@@ -334,6 +336,7 @@ def rank(
                     basis_reason=found.basis_reason,
                     ranking_effect=effect,
                     ranking_saved_arr=saved,
+                    expected_expansion_arr=gain * value if gain else None,
                 ),
             )
         )

@@ -84,6 +84,11 @@ def _change(value: float) -> str:
     return f"{'up' if ratio > 1 else 'down'} {abs(ratio - 1):.0%}"
 
 
+def is_yes_no(unit: str) -> bool:
+    """Whether a unit's values read "yes" or "no"."""
+    return (unit or "").strip().lower() in ("yes/no", "flag", "bool", "boolean")
+
+
 def format_value(value: float | None, unit: str) -> str:
     """A value in its unit, the way a CSM would say it ("41 days", "35%", "12,000").
 
@@ -93,7 +98,7 @@ def format_value(value: float | None, unit: str) -> str:
     if value is None or math.isnan(value):
         return "not known"
     key = (unit or "").strip().lower()
-    if key in ("yes/no", "flag", "bool", "boolean"):
+    if is_yes_no(key):
         return "yes" if value >= 0.5 else "no"
     if key.startswith("share") or key in ("percent", "%"):
         return f"{100 * value:.0f}%" if key != "%" else f"{value:.0f}%"

@@ -166,12 +166,15 @@ def candidate_lines(
                 stated = saved
             else:
                 continue  # neither a learned value nor an ARR to value it by
-            expansion = 0.0
-            # a learned upsell value already holds its expansion (actions.ranking.rank)
+            expansion = 0.0  # what the line adds for expansion
             if action.action == UPSELL_ACTION and arr is not None and action.basis != "learned":
                 upsell = score.upsell_probability or 0.0
                 expansion = upsell * arr * config.upsell_value_share
-            driver, caution = account_drivers(action.action, action.drivers, score.drivers)
+            # a learned growth ask's value already holds its expansion (actions.ranking.rank):
+            # said in the line's words, not added again
+            said = expansion or (action.expected_expansion_arr or 0.0)
+            growth = score.upsell_drivers if action.action == UPSELL_ACTION else []
+            driver, caution = account_drivers(action.action, action.drivers, score.drivers, growth)
             rows.append(
                 {
                     "account_id": score.account_id,
@@ -179,7 +182,7 @@ def candidate_lines(
                     "action": action.action,
                     "saved_arr": saved + expansion,
                     "expected_saved_arr": None if stated is None else stated + expansion,
-                    "expansion_arr": expansion,
+                    "expansion_arr": said,
                     "risk_tier": score.risk_tier,
                     "last_touch": context.last_touch.get(score.account_id),
                     "reason": action.reason,

@@ -155,6 +155,11 @@ class ActionOut(BaseModel):
         " action at (the weekly plan too under the plan file's `choose_at: ranking`; by"
         " default it is chosen at expected_saved_arr).",
     )
+    expected_expansion_arr: float | None = Field(
+        default=None,
+        description="The expansion ARR a learned growth ask is expected to add, included in"
+        " expected_saved_arr and ranking_saved_arr (null: none, or not learned).",
+    )
     basis: Literal["learned", "playbook"] = Field(
         default="playbook",
         description="`learned` from the CS team's history, or `playbook` where history has "
@@ -192,6 +197,12 @@ class AccountScore(BaseModel):
         description="Why `drivers` is empty, in words: nothing raising (or, at low risk, "
         "lowering) the score differs from healthy accounts the way it pushes, and what the "
         "score leans on most instead, as context, not as a reason; null when there are drivers.",
+    )
+    upsell_drivers: list[DriverOut] = Field(
+        default_factory=list,
+        description="Why the account may buy more: the features raising `upsell_probability`"
+        " most whose value is better than in healthy accounts (the upsell model's SHAP"
+        " contribution, log-odds), with a sentence; empty without an upsell model.",
     )
     families: list[FamilyOut] = Field(
         default_factory=list, description="The drivers' families: raising the risk first."

@@ -73,6 +73,8 @@ class _Batch:
     contributions: np.ndarray
     churn_p: np.ndarray
     upsell_p: np.ndarray | None  # None: no upsell model in use
+    upsell_X: np.ndarray | None  # the upsell model's features (None: no upsell model)
+    upsell_contributions: np.ndarray | None
     hidden: frozenset[str]  # features of families without data at training
     names: list[str]
     healthy: dict[str, Any]
@@ -231,16 +233,19 @@ class ScoringService:
         reference = dict(getattr(bundle.churn, "family_reference", None) or {})
         reference = reference or dict(bundle.churn.healthy_reference)
         bands = dict(getattr(bundle.churn, "healthy_band", None) or {})
+        upsell_X = None if bundle.upsell is None else values[:, _columns(bundle.upsell, snapshot)]
         batch = _Batch(
             values=values,
             churn_X=churn_X,
             contributions=contributions,
             churn_p=np.clip(bundle.churn.proba_from_raw(contributions.sum(axis=1)), 0.0, 1.0),
             upsell_p=None
-            if bundle.upsell is None
-            else np.clip(
-                bundle.upsell.predict_proba(values[:, _columns(bundle.upsell, snapshot)]), 0.0, 1.0
-            ),
+            if bundle.upsell is None or upsell_X is None
+            else np.clip(bundle.upsell.predict_proba(upsell_X), 0.0, 1.0),
+            upsell_X=upsell_X,
+            upsell_contributions=None
+            if bundle.upsell is None or upsell_X is None
+            else bundle.upsell.contributions(upsell_X),
             hidden=hidden,
             names=list(bundle.churn.feature_names),
             healthy=dict(bundle.churn.healthy_reference),
@@ -294,6 +299,19 @@ class ScoringService:
             snapshot.as_of,
             batch.bands,
         )
+        upsell_drivers = (
+            []
+            if bundle.upsell is None or batch.upsell_X is None or batch.upsell_contributions is None
+            else explain.growth_drivers(
+                batch.upsell_contributions[i],
+                batch.upsell_X[i],
+                list(bundle.upsell.feature_names),
+                healthy,
+                catalogue=catalogue,
+                hidden=batch.hidden,
+                bands=batch.bands,
+            )
+        )
         no_driver_reason = (
             None
             if readings  # no family reads as a reason either way: say so, and what instead
@@ -339,6 +357,7 @@ class ScoringService:
                 expected_saved_arr=ranked_action.expected_saved_arr,
                 ranking_effect=ranked_action.ranking_effect,
                 ranking_saved_arr=ranked_action.ranking_saved_arr,
+                expected_expansion_arr=ranked_action.expected_expansion_arr,
                 basis=ranked_action.basis,
                 basis_reason=ranked_action.basis_reason,
             )
@@ -360,6 +379,7 @@ class ScoringService:
             days_to_renewal=None if renewal is None else (renewal - snapshot.as_of).days,
             drivers=[DriverOut(**vars(d)) for d in drivers],
             no_driver_reason=no_driver_reason,
+            upsell_drivers=[DriverOut(**vars(d)) for d in upsell_drivers],
             families=[FamilyOut(**(vars(r) | {"features": list(r.features)})) for r in readings],
             actions=actions,
             action_note=first_driver_note(ranked, suggestions),

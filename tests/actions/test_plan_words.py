@@ -84,6 +84,8 @@ def test_a_growth_ask_opens_with_its_growth_signal_not_a_risk_driver() -> None:
     assert (lead, caution) == (HEALTHY, RISK)
     assert account_drivers("upsell_offer", [Driver(SEATS, -0.1)], account) == (SEATS, RISK)
     assert account_drivers("referral_invite", [], [Driver(RISK, 0.4)]) == ("", RISK)
+    # what raises the upsell score comes before a healthy churn driver (tenth audit)
+    assert account_drivers("upsell_offer", [], account, [Driver(SEATS, 1.2)]) == (SEATS, RISK)
     line = {
         "action": "upsell_offer", "upsell_probability": 0.62, "risk_tier": "low",
         "churn_probability": 0.09, "arr": 37_630.0, "days_to_renewal": 49,

@@ -108,6 +108,18 @@ def test_sentence_uses_description_unit_and_healthy_direction():
     assert describe(coverage, float("nan"), 0.6).endswith("not known yet (healthy accounts: 60%).")
 
 
+def test_a_no_that_some_healthy_accounts_share_is_not_in_line_with_yes():
+    """Tenth audit: "Has reached the first business result agreed at kickoff: no, in line
+    with healthy accounts (yes)"."""
+    reached = feature("first_value_reached")  # yes/no, healthy: higher
+    assert describe(reached, 0.0, 1.0, (0.0, 1.0)) == (
+        "Has reached the first business result agreed at kickoff: no, as for some healthy"
+        " accounts (most: yes)."
+    )
+    assert "no, worse than healthy accounts (yes)" in describe(reached, 0.0, 1.0, (1.0, 1.0))
+    assert "yes, in line with healthy accounts (yes)" in describe(reached, 1.0, 1.0, (0.0, 1.0))
+
+
 @pytest.mark.parametrize(
     ("value", "unit", "expected"),
     [

@@ -68,8 +68,9 @@ def test_any_date_stands_for_the_week_from_its_monday() -> None:
     assert week_of(date(2026, 1, 1)) == datetime(2025, 12, 29)  # ISO week 1 of 2026
 
 
-def _helping(action: str, effect: float) -> Any:
-    """A service whose stand-in uplift model learned `effect` for `action` on every account."""
+def _helping(action: str, effect: float, expansion: float | None = None) -> Any:
+    """A service whose stand-in uplift model learned `effect` for `action` on every account
+    (and `expansion`, a share of ARR, for a growth ask)."""
     from tests.support.serving import FakeUplift, make_bundle
     from training.uplift import ActionEffect
 
@@ -80,6 +81,7 @@ def _helping(action: str, effect: float) -> Any:
             found[action] = ActionEffect(
                 np.full(n, effect), np.full(n, 0.01),
                 np.full(n, "learned", dtype=object), np.full(n, "learned", dtype=object),
+                expansion=None if expansion is None else np.full(n, expansion),
             )  # fmt: skip
             return found
 
@@ -100,6 +102,32 @@ def test_a_learned_upsell_value_is_not_credited_its_expansion_twice() -> None:
         )
         assert line["saved_arr"] == pytest.approx(offer.expected_saved_arr)
         assert line["expansion_arr"] == 0.0
+
+
+def test_a_learned_growth_asks_expansion_is_said_and_counted_once() -> None:
+    """Tenth audit: "Expected to be worth 3,072 ARR net of its cost (learned from the team's
+    history: churn +0.2 pts)" never said that the value is expansion."""
+    from actions.plan_words import why_action
+
+    service = _helping("upsell_offer", 0.002, expansion=0.05)
+    _, _, scores, _ = service.score(list(service.features.latest.account_ids))
+    context = AccountContext(owners={s.account_id: "dana" for s in scores}, last_touch={})
+    config = load_plan_config()
+    frame = candidate_lines(scores, context, config, lambda a: 0.0)
+    learned = frame[(frame["action"] == "upsell_offer") & (frame["basis"] == "learned")]
+    assert len(learned) > 0
+    by_account = {s.account_id: s for s in scores}
+    for line in learned.to_dict("records"):
+        offer = next(
+            a for a in by_account[line["account_id"]].actions if a.action == "upsell_offer"
+        )
+        arr = by_account[line["account_id"]].arr
+        assert offer.expected_expansion_arr == pytest.approx(0.05 * arr)
+        assert line["expansion_arr"] == pytest.approx(0.05 * arr)  # said ...
+        assert line["saved_arr"] == pytest.approx(offer.ranking_saved_arr)  # ... counted once
+        said = why_action({**line, "hours": 1.0}, config)
+        assert f"{0.05 * arr:,.0f} of it expected expansion" in said, said
+        assert "churn +0.2 pts" in said
 
 
 def test_no_value_is_more_churn_than_the_account_has() -> None:
