@@ -1,7 +1,8 @@
 """`retain score`: every active account's score, drivers and actions in one file for the CRM.
 
 The rows are exactly what `POST /v1/score` returns, written as Parquet or CSV by the
-output's suffix; in CSV the nested `drivers`, `families` and `actions` are JSON strings.
+output's suffix; in CSV the nested `drivers`, `upsell_drivers`, `families` and `actions` are
+JSON strings.
 Times and dates are written as the API sends them: `as_of` a time in UTC
 (`2027-05-12T00:00:00Z` in CSV, a UTC timestamp in Parquet), `renewal_date` a date
 (`2027-05-12`; a Parquet date).
@@ -26,7 +27,7 @@ from serving.scoring import ScoringService
 from serving.service_settings import ServiceSettings
 
 COLUMNS = tuple(AccountScore.model_fields)
-NESTED = ("drivers", "families", "actions")
+NESTED = ("drivers", "upsell_drivers", "families", "actions")
 
 
 def score_frame(

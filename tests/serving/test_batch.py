@@ -48,6 +48,9 @@ def test_parquet_and_csv_outputs(service, tmp_path):
     assert len(csv) == len(frame)
     actions = json.loads(csv["actions"].iloc[0])
     assert [a["action"] for a in actions] == [a["action"] for a in frame["actions"].iloc[0]]
+    for written, scored in zip(csv["upsell_drivers"], frame["upsell_drivers"], strict=True):
+        assert json.loads(written) == scored  # JSON, as the other nested fields
+    assert frame["upsell_drivers"].map(len).sum() > 0
     assert csv["churn_probability"].between(0, 1).all()
 
 
