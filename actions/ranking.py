@@ -279,6 +279,36 @@ def _known(value: float | None) -> bool:
     return value is not None and not math.isnan(value)
 
 
+def no_churn_credit(
+    effects: Mapping[str, ExpectedEffect] | None,
+) -> dict[str, ExpectedEffect] | None:
+    """The effects with no churn cut claimed for a growth ask (`GROWTH_ASKS`); harm is kept.
+
+    A growth ask's learned churn effect comes from a history where CS teams ask healthy
+    accounts, so it looks protective (tenth new-user audit: 152 of 219 plan lines referral
+    invitations at "churn -2.5 pts"). Its effect, bounds and stated effect are clipped at 0;
+    its expansion gain is kept.
+    """
+    if effects is None:
+        return None
+
+    def clipped(value: float | None) -> float | None:
+        return value if value is None or not _known(value) else max(value, 0.0)
+
+    return {
+        action: replace(
+            found,
+            effect=clipped(found.effect),
+            pessimistic=clipped(found.pessimistic),
+            suggested_pessimistic=clipped(found.suggested_pessimistic),
+            history=clipped(found.history),
+        )
+        if action in GROWTH_ASKS
+        else found
+        for action, found in effects.items()
+    }
+
+
 def rank(
     suggestions: Sequence[Suggestion],
     effects: Mapping[str, ExpectedEffect] | None,
@@ -296,6 +326,7 @@ def rank(
         risk_tier: the account's churn risk tier; at `NO_PITCH_TIERS` no growth ask.
         pain: the account has a pain to mend first (`in_pain`): no growth ask either.
     """
+    effects = no_churn_credit(effects)
     if _no_growth(risk_tier, pain):
         suggestions = [s for s in suggestions if s.action not in GROWTH_ASKS]
         effects = (
@@ -393,6 +424,7 @@ def contradicts(
     """
     if not ranked or ranked[0].basis != "learned" or effects is None or not _known(arr):
         return False
+    effects = no_churn_credit(effects) or {}
     by_action = {s.action: s for s in suggestions}
     if _answers(ranked[0].action, by_action):
         return False
@@ -465,6 +497,7 @@ def why_none(
     if not _known(arr):
         return "the account's ARR is unknown, so no action can be valued"
     value = float(arr)  # type: ignore[arg-type]
+    effects = no_churn_credit(effects) or {}
     suggested = {s.action for s in suggestions}
     judged = {a: e for a, e in effects.items() if e.basis == "learned" and _known(e.effect)}
     if not judged:

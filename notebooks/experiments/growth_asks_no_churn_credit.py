@@ -1,4 +1,4 @@
-"""Issue 12 (tenth new-user audit): no churn credit for growth asks (paired).
+"""Issues 11 and 12 (tenth new-user audit): no churn credit for growth asks (paired).
 
 The audit (an expansion-led company) got a weekly plan of 219 lines, 152 of them referral
 invitations, ranked on a learned churn effect of about -2.5 points ("learned from the team's
@@ -38,6 +38,13 @@ best choice, the share without costs (`_gross`: ranked and valued without costs,
 protocol does), how many net recommendations the variant changed (`changed`; `changed_gross`
 without costs) and how many net picks were growth asks under each (`growth_shipped`,
 `growth_variant`).
+
+The rule held on both sets (net mean / worst world, shipped -> variant: tuning 1-6 66.68 /
+41.90% -> 66.93 / 43.41%, fresh 109-116 72.35 / 28.65% -> 72.36 / 28.65%; it changed 0-13
+of 328-1,406 recommendations in a fit, none in 21 of 28 fits), and it ships since 29
+November 2026 (`actions.ranking.no_churn_credit`), which also clips the stated effect
+(`history`: the weekly plan is chosen at it), which the protocol does not read
+(docs/results.md, "Growth asks at risk").
 """
 
 from __future__ import annotations

@@ -219,7 +219,7 @@ def test_why_none_does_not_offer_a_pitch_rank_withheld_at_high_or_medium_risk():
 
 @pytest.mark.parametrize("ask", ["upsell_offer", "referral_invite", "benchmark_program"])
 def test_no_growth_ask_at_high_or_medium_churn_risk_however_much_it_pays(ask):
-    pitch = ExpectedEffect(-0.2, 0.01, LEARNED, "learned", cost=100)
+    pitch = ExpectedEffect(0.0, 0.01, LEARNED, "learned", cost=100, expansion=0.2)
     fired = [_rule(ask, 90)]
     for tier in ("high", "medium"):
         assert [r.action for r in rank(suggest(fired), {ask: pitch}, 50_000, tier)] == []
@@ -242,7 +242,7 @@ def test_no_growth_ask_at_low_risk_while_a_pain_is_there_to_mend(pain):
 
     from actions.ranking import in_pain, next_best_actions, pain_flags, why_none
 
-    pitch = ExpectedEffect(-0.2, 0.01, LEARNED, "learned", cost=100)
+    pitch = ExpectedEffect(0.0, 0.01, LEARNED, "learned", cost=100, expansion=0.2)
     helps = ExpectedEffect(-0.1, 0.01, LEARNED, "learned", cost=100)
     found = {"referral_invite": pitch, "training": helps}
     fired = suggest([_rule("referral_invite", 90)])
@@ -257,7 +257,8 @@ def test_no_growth_ask_at_low_risk_while_a_pain_is_there_to_mend(pain):
     flags = pain_flags(frame)
     assert flags == [True, False]
     effects = {a: tuple(np.array([v] * 2) for v in (e.effect, e.std)) + (
-        [LEARNED] * 2, [""] * 2) for a, e in found.items()}  # fmt: skip
+        [LEARNED] * 2, [""] * 2, np.array([e.effect] * 2), np.array([e.expansion or 0.0] * 2),
+    ) for a, e in found.items()}  # fmt: skip
     batch = next_best_actions(effects, [50_000.0] * 2, {}, [fired, fired], ["low"] * 2, flags)
     assert [r[0].action for r in batch] == ["training", "referral_invite"]
 
@@ -266,6 +267,27 @@ def test_a_rescue_action_is_still_recommended_at_high_risk():
     helps = ExpectedEffect(-0.2, 0.01, LEARNED, "learned", cost=100)
     ranked = rank([], {"training": helps, "referral_invite": helps}, 50_000, "high")
     assert [r.action for r in ranked] == ["training"]
+
+
+@pytest.mark.parametrize("ask", ["upsell_offer", "referral_invite", "benchmark_program"])
+def test_a_growth_ask_claims_no_churn_cut_from_history(ask):
+    """Tenth audit: CSMs made growth asks to healthy accounts, so history read a referral
+    invitation as "churn -2.5 pts" and the week was 152 of 219 lines of them."""
+    from actions.ranking import why_none
+
+    looks_protective = ExpectedEffect(-0.05, 0.01, LEARNED, "learned", cost=100)
+    assert rank([], {ask: looks_protective}, 50_000, "low") == []
+    said = why_none({ask: looks_protective}, 50_000, (), "low")
+    assert "would save 0 of ARR for a cost of 100" in said, said  # not 2,500
+    harmful = ExpectedEffect(0.03, 0.01, LEARNED, "learned", cost=100, expansion=0.1)
+    [ranked] = rank([], {ask: harmful}, 50_000, "low")  # the harm is kept
+    assert ranked.expected_saved_arr == pytest.approx((0.1 - 0.03) * 50_000 - 100)
+    grows = ExpectedEffect(-0.05, 0.01, LEARNED, "learned", cost=100, expansion=0.1)
+    [ranked] = rank([], {ask: grows}, 50_000, "low")  # valued on its expansion alone
+    assert ranked.expected_effect == 0.0 and ranked.ranking_effect == 0.0
+    assert ranked.ranking_saved_arr == pytest.approx(0.1 * 50_000 - 100)
+    # a rescue action keeps its learned churn cut
+    assert rank([], {"training": looks_protective}, 50_000, "low")[0].action == "training"
 
 
 def test_an_upsell_pitch_is_valued_by_the_expansion_it_brings_as_well_as_churn():

@@ -180,10 +180,11 @@ def test_no_upsell_pitch_to_an_account_at_high_or_medium_churn_risk_even_when_le
             n = len(X)
             found = super().effects(X)
             found["upsell_offer"] = ActionEffect(
-                np.full(n, -0.3),
+                np.full(n, 0.0),
                 np.full(n, 0.01),
                 np.full(n, "learned", dtype=object),
                 np.full(n, "learned", dtype=object),
+                expansion=np.full(n, 0.3),  # learned to bring expansion worth 30% of ARR
             )
             return found
 

@@ -88,22 +88,6 @@ def _helping(action: str, effect: float, expansion: float | None = None) -> Any:
     return make_service(n=40, bundle=make_bundle(uplift=Helps()))
 
 
-def test_a_learned_upsell_value_is_not_credited_its_expansion_twice() -> None:
-    service = _helping("upsell_offer", -0.3)
-    _, _, scores, _ = service.score(list(service.features.latest.account_ids))
-    context = AccountContext(owners={s.account_id: "dana" for s in scores}, last_touch={})
-    frame = candidate_lines(scores, context, load_plan_config(), lambda a: 0.0)
-    learned = frame[(frame["action"] == "upsell_offer") & (frame["basis"] == "learned")]
-    assert len(learned) > 0
-    by_account = {s.account_id: s for s in scores}
-    for line in learned.to_dict("records"):
-        offer = next(
-            a for a in by_account[line["account_id"]].actions if a.action == "upsell_offer"
-        )
-        assert line["saved_arr"] == pytest.approx(offer.expected_saved_arr)
-        assert line["expansion_arr"] == 0.0
-
-
 def test_a_learned_growth_asks_expansion_is_said_and_counted_once() -> None:
     """Tenth audit: "Expected to be worth 3,072 ARR net of its cost (learned from the team's
     history: churn +0.2 pts)" never said that the value is expansion."""
