@@ -109,7 +109,7 @@ def test_a_learned_growth_asks_expansion_is_said_and_counted_once() -> None:
         assert offer.expected_expansion_arr == pytest.approx(0.05 * arr)
         assert line["expansion_arr"] == pytest.approx(0.05 * arr)  # said ...
         assert line["saved_arr"] == pytest.approx(offer.ranking_saved_arr)  # ... counted once
-        said = why_action({**line, "hours": 1.0}, config)
+        said = why_action({**{str(k): v for k, v in line.items()}, "hours": 1.0}, config)
         assert f"{0.05 * arr:,.0f} of it expected expansion" in said, said
         assert "churn +0.2 pts" in said
 
