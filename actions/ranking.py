@@ -259,20 +259,22 @@ def within_risk(
     if effects is None or not _known(churn_probability):
         return None if effects is None else dict(effects)
     low, high = -float(churn_probability), 1.0 - float(churn_probability)
+    return {action: _clamped(found, low, high) for action, found in effects.items()}
 
-    def bounded(value: float | None) -> float | None:
+
+def _clamped(found: ExpectedEffect, low: float, high: float) -> ExpectedEffect:
+    """`found` with its effect, its bounds and its stated effect kept within [low, high]."""
+
+    def clamp(value: float | None) -> float | None:
         return value if value is None or not _known(value) else min(max(value, low), high)
 
-    return {
-        action: replace(
-            found,
-            effect=bounded(found.effect),
-            pessimistic=bounded(found.pessimistic),
-            suggested_pessimistic=bounded(found.suggested_pessimistic),
-            history=bounded(found.history),
-        )
-        for action, found in effects.items()
-    }
+    return replace(
+        found,
+        effect=clamp(found.effect),
+        pessimistic=clamp(found.pessimistic),
+        suggested_pessimistic=clamp(found.suggested_pessimistic),
+        history=clamp(found.history),
+    )
 
 
 def _known(value: float | None) -> bool:
@@ -291,20 +293,8 @@ def no_churn_credit(
     """
     if effects is None:
         return None
-
-    def clipped(value: float | None) -> float | None:
-        return value if value is None or not _known(value) else max(value, 0.0)
-
     return {
-        action: replace(
-            found,
-            effect=clipped(found.effect),
-            pessimistic=clipped(found.pessimistic),
-            suggested_pessimistic=clipped(found.suggested_pessimistic),
-            history=clipped(found.history),
-        )
-        if action in GROWTH_ASKS
-        else found
+        action: _clamped(found, 0.0, math.inf) if action in GROWTH_ASKS else found
         for action, found in effects.items()
     }
 

@@ -181,8 +181,8 @@ def growth_drivers(
 
     The features raising the upsell score most whose value is better than healthy
     accounts' (outside their middle half, by a material difference), largest first, each
-    with its upsell contribution (log-odds) and a sentence: "Share of licensed seats used
-    in the last 30 days: 98%, better than healthy accounts (71%)." The tenth new-user audit
+    with its upsell contribution (log-odds) and a sentence: "Active users in the last 30
+    days per licensed seat: 111%, better than healthy accounts (60%)." The tenth new-user audit
     found no words at all for the upsell score, whose pitches read "The account looks ready
     to buy more.". Arguments as `top_drivers`, with the upsell model's contributions.
     """
