@@ -200,9 +200,10 @@ class AccountScore(BaseModel):
     )
     upsell_drivers: list[DriverOut] = Field(
         default_factory=list,
-        description="Why the account may buy more: the features raising `upsell_probability`"
-        " most whose value is better than in healthy accounts (the upsell model's SHAP"
-        " contribution, log-odds), with a sentence; empty without an upsell model.",
+        description="Why the account may buy more, where an upsell offer is among its"
+        " actions: the features raising `upsell_probability` most whose value is better than"
+        " in healthy accounts (the upsell model's SHAP contribution, log-odds), with a"
+        " sentence; empty for other accounts and without an upsell model.",
     )
     families: list[FamilyOut] = Field(
         default_factory=list, description="The drivers' families: raising the risk first."

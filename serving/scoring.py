@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from actions.plan_config import UPSELL_ACTION
 from actions.playbook import Playbook
 from actions.ranking import (
     ExpectedEffect,
@@ -74,7 +75,6 @@ class _Batch:
     churn_p: np.ndarray
     upsell_p: np.ndarray | None  # None: no upsell model in use
     upsell_X: np.ndarray | None  # the upsell model's features (None: no upsell model)
-    upsell_contributions: np.ndarray | None
     hidden: frozenset[str]  # features of families without data at training
     names: list[str]
     healthy: dict[str, Any]
@@ -243,9 +243,6 @@ class ScoringService:
             if bundle.upsell is None or upsell_X is None
             else np.clip(bundle.upsell.predict_proba(upsell_X), 0.0, 1.0),
             upsell_X=upsell_X,
-            upsell_contributions=None
-            if bundle.upsell is None or upsell_X is None
-            else bundle.upsell.contributions(upsell_X),
             hidden=hidden,
             names=list(bundle.churn.feature_names),
             healthy=dict(bundle.churn.healthy_reference),
@@ -299,19 +296,6 @@ class ScoringService:
             snapshot.as_of,
             batch.bands,
         )
-        upsell_drivers = (
-            []
-            if bundle.upsell is None or batch.upsell_X is None or batch.upsell_contributions is None
-            else explain.growth_drivers(
-                batch.upsell_contributions[i],
-                batch.upsell_X[i],
-                list(bundle.upsell.feature_names),
-                healthy,
-                catalogue=catalogue,
-                hidden=batch.hidden,
-                bands=batch.bands,
-            )
-        )
         no_driver_reason = (
             None
             if readings  # no family reads as a reason either way: say so, and what instead
@@ -332,6 +316,21 @@ class ScoringService:
                     " account would expand (/v1/models says why there is none)"
                 )
             ranked = kept
+        upsell_drivers = []
+        if (
+            bundle.upsell is not None
+            and batch.upsell_X is not None
+            and any(r.action == UPSELL_ACTION for r in ranked)
+        ):  # SHAP costs as much as the churn model's: only where a pitch needs its why
+            upsell_drivers = explain.growth_drivers(
+                bundle.upsell.contributions(batch.upsell_X[i : i + 1])[0],
+                batch.upsell_X[i],
+                list(bundle.upsell.feature_names),
+                healthy,
+                catalogue=catalogue,
+                hidden=batch.hidden,
+                bands=batch.bands,
+            )
         actions = [
             ActionOut(
                 action=ranked_action.action,
