@@ -26,6 +26,10 @@ of the best choice of the learned policy (`learned_*`) and of the playbook alone
 (`playbook_*`, its first suggestion or none), how many judged at-risk snapshots have an
 urgent ticket open (`urgent`), of them at low model risk (`urgent_low`, the only ones the
 variant can change) and how many recommendations of each policy the variant changed.
+
+The rule held on both sets and the variant ships since 29 November 2026
+(`actions/playbook.yaml`); `shipped` here is the playbook before it (docs/results.md, the
+ninth audit's section). Run again now, both arms are the same.
 """
 
 from __future__ import annotations

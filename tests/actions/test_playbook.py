@@ -115,6 +115,23 @@ def test_a_monthly_account_near_renewal_gets_no_renewal_business_review():
     assert renewal in [r.name for r in annual]
 
 
+def test_an_urgent_ticket_gets_a_support_escalation_at_any_risk():
+    # The ninth audit's support storms were often scored at low churn risk, and both support
+    # rules fired at high and medium risk only: 12 of 27 storm-open accounts had no escalation.
+    playbook = load_playbook(DEFAULT_PLAYBOOK)
+    urgent = {"open_tickets_urgent": 2.0}
+    dragging = {"oldest_open_ticket_days": 40.0}
+    for risk in ("high", "medium", "low"):
+        fired = [r.action for r in playbook.matches(urgent, risk, "standard")]
+        assert "support_escalation" in fired, risk
+    assert "support_escalation" not in [
+        r.action for r in playbook.matches(dragging, "low", "standard")
+    ]
+    assert "support_escalation" in [
+        r.action for r in playbook.matches(dragging, "medium", "standard")
+    ]
+
+
 def test_a_valid_custom_playbook_loads(tmp_path):
     playbook = load_playbook(write(tmp_path, [VALID_RULE]))
     assert playbook.rules[0].action == "key_user_replacement"
