@@ -14,7 +14,8 @@ Relations (all keyed by `account_id`, `as_of`):
   `events_7_14d`, `events_30_60d`, `events_30d`.
 * module_windows: per module and function used in that window: `feature_key`,
   `age_days` (whole days since last used).
-* last_seen: per user with any event up to T (all time): `last_ts`.
+* last_seen: per user with any event up to T (all time), and per account its events
+  without a user: `last_ts`.
 * account_days: per account and calendar day (not keyed by T): `day`,
   `first_ts`, `last_ts`, for the days that can touch a usage window.
 """
@@ -100,6 +101,9 @@ def module_windows_sql(as_of: Sequence[datetime]) -> str:
 def last_seen_sql(as_of: Sequence[datetime]) -> str:
     """Per user and T, the latest event up to T (all time), in one pass over the events.
 
+    Events without a user (the contract allows them) form one more row per account, with
+    `user_id` null: they count as the account's use, never as a key user's.
+
     One column of latest times per T, then one row per T picked from them (portable
     SQL: no list or `UNNEST`, which Spark allows only once per SELECT).
     """
@@ -112,7 +116,7 @@ def last_seen_sql(as_of: Sequence[datetime]) -> str:
         "SELECT account_id, user_id, as_of, last_ts FROM ("
         f"SELECT u.account_id, u.user_id, n.as_of, CASE {pick} END AS last_ts FROM ("
         f"SELECT account_id, user_id, {latest} FROM events "
-        f"WHERE user_id IS NOT NULL AND ts <= {stamps[-1]} "
+        f"WHERE ts <= {stamps[-1]} "
         "GROUP BY account_id, user_id) u CROSS JOIN snapshots n) seen "
         "WHERE last_ts IS NOT NULL"
     )

@@ -53,8 +53,7 @@ def _by_hand(events: pd.DataFrame, users: pd.DataFrame, t: datetime) -> pd.DataF
             frames["key_user_event_share_30d"] = (
                 key[window["user_id"].notna()].groupby(by_user["account_id"]).mean()
             )
-    with_user = seen[seen["user_id"].notna()]
-    latest = with_user.groupby("account_id")["ts"].max()
+    latest = seen.groupby("account_id")["ts"].max()  # an event without a user is use too
     frames["days_since_last_activity"] = (t - latest).dt.total_seconds() / 86400.0
     return pd.DataFrame(frames)
 
