@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import duckdb
 
 from features.casting import describe, quote, typed_expression
-from features.contract import TABLES, Table
+from features.contract import TABLES, TIMESTAMP, Table
 from features.problems import MAX_EXAMPLES, Problem
 
 ROW = "__row"
@@ -59,6 +59,16 @@ def _literal(value: object) -> str:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _when(column: str, kind: str) -> str:
+    """SQL showing a typed date or timestamp; a timestamp says it is UTC.
+
+    The contract reads every time as UTC, so a file's 02:30+02:00 shows as 00:30 UTC.
+    """
+    if kind == TIMESTAMP:
+        return f"strftime({quote(column)}, '%Y-%m-%d %H:%M:%S') || ' UTC'"
+    return f"CAST({quote(column)} AS VARCHAR)"
 
 
 def row_checks(table: Table, stored: dict[str, str]) -> list[RowCheck]:
@@ -108,6 +118,7 @@ def row_checks(table: Table, stored: dict[str, str]) -> list[RowCheck]:
             checks.append(RowCheck(name, message, " OR ".join(bounds), shown))
     pairs = [(a, b, True) for a, b in table.ordered]
     pairs += [(a, b, False) for a, b in table.not_before]
+    types = {column.name: column.type for column in table.columns}
     for earlier, later, strict in pairs:
         if earlier in usable and later in usable:
             wrong = f"{quote(later)} {'<=' if strict else '<'} {quote(earlier)}"
@@ -116,8 +127,7 @@ def row_checks(table: Table, stored: dict[str, str]) -> list[RowCheck]:
                     later,
                     f"is {'not after' if strict else 'before'} {earlier}",
                     wrong,
-                    f"CAST({quote(earlier)} AS VARCHAR) || ' -> ' || "
-                    f"CAST({quote(later)} AS VARCHAR)",
+                    f"{_when(earlier, types[earlier])} || ' -> ' || {_when(later, types[later])}",
                 )
             )
     if table.name == "subscriptions" and {"kind", "outcome"} <= usable.keys():
@@ -243,3 +253,44 @@ def unknown_references(
         message = f"refers to an unknown {kind} (not in {parent_name}.{parent_column})"
         problems.append(Problem(table.name, column.name, message, int(row[0]), examples))
     return problems
+
+
+def expansions_without_a_term(
+    con: duckdb.DuckDBPyConnection, stored: dict[str, str], by_key: bool = False
+) -> list[Problem]:
+    """`expansion` rows that start when their account has no `new`/`renewal` term in force.
+
+    The contract's expansion is a mid-term add-on to a term; one in the gap after a churn
+    would label the churned term's snapshots churned and expanded at once (the eleventh
+    audit). An account's return after churning is a `new` row.
+    """
+    table = TABLES["subscriptions"]
+    needed = {"subscription_id", "account_id", "kind", "start_date", "end_date"}
+    if not needed <= typed_columns(table, stored).keys():
+        return []
+    orphans = con.execute(
+        f"""
+        SELECT CAST(e.{ROW} AS VARCHAR), CAST(e.subscription_id AS VARCHAR),
+               CAST(e.account_id AS VARCHAR), e.start_date
+        FROM ({typed_select(table, stored, with_row=True)}) e
+        WHERE e.kind = 'expansion' AND e.account_id IS NOT NULL AND e.start_date IS NOT NULL
+          AND NOT EXISTS (
+              SELECT 1 FROM ({typed_select(table, stored)}) t
+              WHERE t.account_id = e.account_id AND t.kind IN ('new', 'renewal')
+                AND t.start_date <= e.start_date AND e.start_date < t.end_date)
+        ORDER BY e.{ROW}
+        """
+    ).fetchall()
+    if not orphans:
+        return []
+    examples = tuple(
+        f"{f'subscription_id {key!r}' if by_key else f'row {row}'}"
+        f" (account {account!r}, {start:%Y-%m-%d})"
+        for row, key, account, start in orphans[:MAX_EXAMPLES]
+    )
+    message = (
+        "is an expansion that starts when its account has no new/renewal term in force;"
+        " an expansion extends a term in force, and an account's return after churning is"
+        " a `new` row"
+    )
+    return [Problem(table.name, "kind", message, len(orphans), examples)]

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from features.casting import describe, quote, typed_expression
-from features.checks import duplicate_keys, run_row_checks, unknown_references
+from features.checks import (
+    duplicate_keys,
+    expansions_without_a_term,
+    run_row_checks,
+    unknown_references,
+)
 from features.contract import REQUIRED_TABLES, TABLES, Table
 from features.problems import ContractError, Problem, file_problem, first_line
 from features.times import utc_iso
@@ -32,7 +37,9 @@ __all__ = [
     "Problem",
     "booked_ahead_note",
     "concurrent_terms_note",
+    "expansions_past_term_note",
     "lapsed_terms_note",
+    "renewal_after_gap_note",
     "stale_tickets_note",
     "source_notes",
     "validate_source",
@@ -114,6 +121,11 @@ def validate_source(source: Source) -> list[Problem]:
     for name in readable:
         try:
             problems += unknown_references(source.con, TABLES[name], readable)
+            if name == "subscriptions" and not any(p.table == name for p in problems):
+                # on rows that read well only: a broken term date would orphan its expansions
+                problems += expansions_without_a_term(
+                    source.con, readable[name], source.is_database
+                )
         except duckdb.Error as error:  # a file that breaks only late in a second read
             problems.append(Problem(name, None, f"could not be read: {first_line(error)}"))
     order = list(TABLES)
@@ -208,6 +220,81 @@ def concurrent_terms_note(con: duckdb.DuckDBPyConnection) -> str | None:
         f" terms in force at once (e.g. {example!r}): the contract reads the earliest-starting"
         " as the account's term (its ARR, renewal date and churn label). A second product that"
         " belongs to the same contract is an `expansion` row (see docs/data-contract.md)."
+    )
+
+
+def expansions_past_term_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A note on `expansion` rows that end after the term in force at their start.
+
+    The contract's expansion is co-terminous with the term it extends; one that runs on is
+    read as in force past that term's end (its ARR counts in the next term too, and the next
+    term counts an expansion it did not have). `con` holds the typed contract views.
+    """
+    try:
+        rows = con.execute(
+            """
+            SELECT e.subscription_id, e.end_date, t.end_date
+            FROM subscriptions e JOIN subscriptions t
+              ON t.account_id = e.account_id AND t.kind IN ('new', 'renewal')
+             AND t.start_date <= e.start_date AND e.start_date < t.end_date
+            WHERE e.kind = 'expansion' AND e.end_date > t.end_date
+            ORDER BY e.subscription_id
+            """
+        ).fetchall()
+    except duckdb.Error:  # a note is never worth failing validation over
+        return None
+    if not rows:
+        return None
+    shown = ", ".join(
+        f"{key!r} ends {end:%d %b %Y}, its term {term:%d %b %Y}" for key, end, term in rows[:3]
+    )
+    more = f" and {len(rows) - 3:,} more" if len(rows) > 3 else ""
+    return (
+        f"Note: {len(rows):,} expansion row{'s end' if len(rows) > 1 else ' ends'} after the"
+        f" term in force at {'their' if len(rows) > 1 else 'its'} start ({shown}{more}): an"
+        " expansion is co-terminous with the term it extends, so such a row is read as ARR"
+        " of the next term too. End it with its term, and carry the add-on into the renewal's"
+        " ARR."
+    )
+
+
+RETURN_GAP_DAYS = 31
+
+
+def renewal_after_gap_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A note on `renewal` rows that start over `RETURN_GAP_DAYS` after the previous term.
+
+    A return after a gap is a `new` row in the contract; written as a renewal it counts in
+    the account's renewals. `con` holds the typed contract views.
+    """
+    try:
+        rows = con.execute(
+            f"""
+            WITH terms AS (
+                SELECT subscription_id, account_id, kind, start_date,
+                       LAG(end_date) OVER (PARTITION BY account_id
+                                           ORDER BY start_date, subscription_id) AS previous_end
+                FROM subscriptions WHERE kind IN ('new', 'renewal')
+            )
+            SELECT subscription_id, account_id, previous_end, start_date FROM terms
+            WHERE kind = 'renewal' AND start_date > previous_end + INTERVAL {RETURN_GAP_DAYS} DAY
+            ORDER BY account_id, start_date
+            """
+        ).fetchall()
+    except duckdb.Error:  # a note is never worth failing validation over
+        return None
+    if not rows:
+        return None
+    shown = ", ".join(
+        f"{key!r} of {account!r} starts {start:%d %b %Y} after a term ending {end:%d %b %Y}"
+        for key, account, end, start in rows[:3]
+    )
+    more = f" and {len(rows) - 3:,} more" if len(rows) > 3 else ""
+    return (
+        f"Note: {len(rows):,} renewal row{'s start' if len(rows) > 1 else ' starts'} more than"
+        f" {RETURN_GAP_DAYS} days after the account's previous term ended ({shown}{more}): they"
+        " count as renewals. If the account left and came back, write the return as a `new`"
+        " row."
     )
 
 

@@ -179,7 +179,9 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
     from features.validate import (
         booked_ahead_note,
         concurrent_terms_note,
+        expansions_past_term_note,
         lapsed_terms_note,
+        renewal_after_gap_note,
         stale_tickets_note,
     )
 
@@ -194,7 +196,9 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
         found = [
             booked_ahead_note(source.con),
             concurrent_terms_note(source.con),
+            expansions_past_term_note(source.con),
             lapsed_terms_note(source.con),
+            renewal_after_gap_note(source.con),
             stale_tickets_note(source.con),
         ]
     except duckdb.Error:

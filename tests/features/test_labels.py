@@ -345,3 +345,35 @@ def test_validate_notes_accounts_whose_last_term_ended_with_no_outcome() -> None
     _with_term(con, ("b4", "b", "renewal", "2025-01-01", "2026-01-01", 120.0, None))
     assert lapsed_terms_note(con) is None  # the renewal is booked: b has a term in force
     assert lapsed_terms_note(_con(horizon_event="2024-12-15")) is None  # not ended yet
+
+
+def test_validate_notes_an_expansion_running_past_its_term() -> None:
+    # The eleventh audit: an expansion ending 200 days after its term was read as ARR of the
+    # next term too (contract_arr 21,032 instead of 18,754), with nothing said.
+    from features.validate import expansions_past_term_note
+
+    assert expansions_past_term_note(_con()) is None  # every expansion ends with its term
+    con = _con()
+    _with_term(con, ("c3", "c", "expansion", "2024-06-01", "2026-03-01", 5.0, None))
+    note = expansions_past_term_note(con)
+    assert note is not None
+    assert note.startswith("Note: 1 expansion row ends after the term in force at its start")
+    assert "'c3' ends 01 Mar 2026, its term 01 Sep 2025" in note
+
+
+def test_validate_notes_a_renewal_that_starts_after_a_gap() -> None:
+    # The eleventh audit: a return eight months after a churn, written as `renewal`,
+    # counted in the account's renewals with nothing said.
+    from features.validate import renewal_after_gap_note
+
+    assert renewal_after_gap_note(_con()) is None  # every renewal follows its term at once
+    con = _con()
+    _with_term(con, ("a4", "a", "renewal", "2025-09-01", "2026-09-01", 90.0, None))
+    note = renewal_after_gap_note(con)
+    assert note is not None
+    assert note.startswith("Note: 1 renewal row starts more than 31 days after")
+    assert "'a4' of 'a' starts 01 Sep 2025 after a term ending 01 Jan 2025" in note
+    assert "a `new` row" in note
+    con = _con()
+    _with_term(con, ("a4", "a", "renewal", "2025-01-20", "2026-01-20", 90.0, None))
+    assert renewal_after_gap_note(con) is None  # 19 days late: booked late, not a return

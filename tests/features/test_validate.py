@@ -298,7 +298,7 @@ CATALOGUE = [
         "users",
         "deactivated_at",
         1,
-        ("row 2 ('2023-02-01 00:00:00 -> 2022-01-01 00:00:00')",),
+        ("row 2 ('2023-02-01 00:00:00 UTC -> 2022-01-01 00:00:00 UTC')",),
         "before created_at",
         tables=cell("users", 1, "deactivated_at", "2022-01-01"),
     ),
@@ -307,7 +307,7 @@ CATALOGUE = [
         "tickets",
         "closed_at",
         1,
-        ("row 1 ('2024-01-03 00:00:00 -> 2024-01-02 00:00:00')",),
+        ("row 1 ('2024-01-03 00:00:00 UTC -> 2024-01-02 00:00:00 UTC')",),
         "before opened_at",
         tables=cell("tickets", 0, "closed_at", "2024-01-02"),
     ),
@@ -577,6 +577,30 @@ def test_a_database_source_names_broken_rows_by_their_key(tmp_path: Path) -> Non
         "row 2 ('Renewal')",
         "subscription_id 's3' ('Expansion')",
     )
+
+
+def test_an_expansion_with_no_term_in_force_is_a_problem_naming_its_row(tmp_path: Path) -> None:
+    # The eleventh audit: an expansion in the gap after a churn labelled the churned term's
+    # snapshots churned and expanded at once, and validate said nothing.
+    tables = tiny_world()
+    set_cell(tables, "subscriptions", 2, "account_id", "1002")  # 1002 churned on 1 Mar 2024
+    directory = write_tables(tables, tmp_path / "files", "csv")
+    with open_source(directory) as source:
+        problems = validate_source(source)
+    assert [(p.table, p.column, p.rows) for p in problems] == [("subscriptions", "kind", 1)]
+    assert problems[0].examples == ("row 3 (account '1002', 2024-06-01)",)
+    assert "no new/renewal term in force" in problems[0].message
+    result = CliRunner().invoke(app, ["validate", "--data", str(directory)])
+    assert result.exit_code == 1 and "a `new` row" in " ".join(result.output.split())
+    from tests.support.tables import write_duckdb_file
+
+    path = write_duckdb_file(tmp_path / "crm.duckdb", tables)
+    with open_source(f"duckdb://{path}") as source:
+        by_key = validate_source(source)
+    assert by_key[0].examples == ("subscription_id 's3' (account '1002', 2024-06-01)",)
+    set_cell(tables, "subscriptions", 2, "start_date", date(2023, 6, 1))  # inside 1002's term
+    with open_source(write_tables(tables, tmp_path / "fixed", "csv")) as source:
+        assert validate_source(source) == []
 
 
 def test_notes_on_terms_are_said_beside_the_problems(tmp_path: Path) -> None:
