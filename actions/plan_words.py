@@ -10,6 +10,7 @@ import pandas as pd
 
 from actions.plan_config import PlanConfig
 from actions.ranking import GROWTH_ASKS
+from features.units import money
 
 
 class Driver(Protocol):
@@ -83,7 +84,7 @@ def why_account(line: Mapping[str, Any]) -> str:
     parts.append(risk if churn is None else f"{risk} ({churn:.0%})")
     arr = _number(line.get("arr"))
     if arr is not None:
-        parts.append(f"ARR {arr:,.0f}")
+        parts.append(f"ARR {money(arr)}")
     days = _number(line.get("days_to_renewal"))
     if days is not None:
         parts.append(f"renewal in {days:.0f} days")
@@ -119,7 +120,7 @@ def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
     learned = line.get("basis") == "learned" and effect is not None
     points = 100 * (effect or 0.0)
     chosen = (
-        f"chosen at {ranked:,.0f}, allowing for CSMs acting on accounts at more risk than the"
+        f"chosen at {money(ranked)}, allowing for CSMs acting on accounts at more risk than the"
         " data shows"
     )
     other = abs(ranked - saved) >= 1  # chosen at the ranking's value (`choose_at`)
@@ -143,11 +144,11 @@ def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
         )
     expansion = _number(line.get("expansion_arr"))
     if expansion:
-        basis = f"{expansion:,.0f} of it expected expansion; {basis}"
+        basis = f"{money(expansion)} of it expected expansion; {basis}"
     value = "be worth" if line["action"] in GROWTH_ASKS else "save"
     return (
         f"{_a(action).capitalize()}{time}: {reason.rstrip('.')}. "
-        f"Expected to {value} {saved:,.0f} ARR net of its cost ({basis})."
+        f"Expected to {value} {money(saved)} ARR net of its cost ({basis})."
     )
 
 

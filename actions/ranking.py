@@ -44,6 +44,7 @@ import numpy as np
 
 from actions.playbook import Rule
 from features.definitions import FEATURE_NAMES, feature
+from features.units import money
 
 NO_ACTION = "none"
 # Asks for growth, which the playbook makes only at low risk. Learned from history alone they
@@ -521,16 +522,16 @@ def why_none(
     if saved <= 0:
         return (
             f"no action is expected to pay: the best, {words}, would save"
-            f" {saved + cost:,.0f} of ARR for a cost of {cost:,.0f}"
+            f" {money(saved + cost)} of ARR for a cost of {money(cost)}"
         )
     level = (
         "at the confidence asked of an action the playbook suggests"
         if action in suggested
         else "at the configured confidence"
     )
-    worst = f"save only {sure:,.0f}" if sure >= 0 else f"lose {-sure:,.0f}"
+    worst = f"save only {money(sure)}" if sure >= 0 else f"lose {money(-sure)}"
     return (
-        f"no action pays with enough confidence: {words} is expected to save {saved:,.0f}"
+        f"no action pays with enough confidence: {words} is expected to save {money(saved)}"
         f" net of its cost, but could {worst} {level}"
     )
 

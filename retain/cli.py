@@ -521,6 +521,7 @@ def plan(
     directory.
     """
     from actions.plan_config import PlanConfigError, load_plan_config
+    from features.units import money
     from serving.models import NoChampionsError
     from serving.plan import run_plan, summary
     from store import StoreUnavailable
@@ -539,16 +540,16 @@ def plan(
         raise typer.Exit(code=1) from error
     figures, plan = summary(built), built.plan
     chosen = (
-        f"it was chosen at those values: {plan.value:,.0f} for its optimised lines"
+        f"it was chosen at those values: {money(plan.value)} for its optimised lines"
         if plan_config.choose_at == "stated"
-        else f"it was chosen at {plan.value:,.0f} with the hidden selection CSMs make taken out"
+        else f"it was chosen at {money(plan.value)} with the hidden selection CSMs make taken out"
     )
     typer.echo(
         f"Plan {built.plan_id} for the week of {plan.week:%Y-%m-%d}: "
         f"{len(plan.lines)} lines {figures['lines']}; its lines to do are expected to"
-        f" save {plan.expected_value:,.0f} ARR net of cost as history shows it; {chosen}"
-        f" (controls included; greedy plan {plan.greedy_value:,.0f}, bound "
-        f"{plan.bound:,.0f}); candidate lines (an account and an action each) left out: "
+        f" save {money(plan.expected_value)} ARR net of cost as history shows it; {chosen}"
+        f" (controls included; greedy plan {money(plan.greedy_value)}, bound "
+        f"{money(plan.bound)}); candidate lines (an account and an action each) left out: "
         + ", ".join(f"{n} {rule}" for rule, n in plan.excluded.items() if n)
         + f"; {plan.unreached} more accounts with an action worth doing wait"
         " beyond the week's hours and caps"

@@ -27,6 +27,7 @@ from actions.plan_config import UPSELL_ACTION, PlanConfig
 from actions.plan_words import account_drivers
 from features.contract import ACTION_CODES
 from features.sql.spine import TERM_KINDS
+from features.units import money
 from serving.id_forms import form_index, id_form
 from serving.schemas import AccountScore
 from serving.scoring import ScoringService
@@ -376,7 +377,7 @@ def short_hours(plan: WeekPlan, plan_file: str = "plan file") -> list[str]:
     return [
         f"the week's hours and caps reach {reached} accounts; {plan.unreached} more with an"
         f" action worth doing wait (their best actions valued at"
-        f" {plan.unreached_value:,.0f} ARR net of cost); {plan_file}'s csm_hours and caps set"
+        f" {money(plan.unreached_value)} ARR net of cost); {plan_file}'s csm_hours and caps set"
         " how much the team can do"
     ]
 

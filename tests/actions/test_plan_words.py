@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pytest
+
 from actions.plan_config import plan_config
 from actions.plan_words import why_account, why_action, why_arm, why_line
 from actions.playbook import Rule
@@ -125,3 +127,23 @@ def test_a_control_upsell_line_reads_an_upsell_offer() -> None:
     assert "what an upsell offer truly does" in why_arm(line)
     whole = why_line({**line, "reason": "Ready to buy more.", "saved_arr": 900.0}, CONFIG)
     assert "An upsell offer: Ready to buy more." in whole
+
+
+@pytest.mark.parametrize(("currency", "symbol"), [(None, ""), ("EUR", "€")])
+def test_a_plan_lines_money_reads_in_the_currency_set(currency: str | None, symbol: str) -> None:
+    """A new-user audit set RETAIN_CURRENCY=EUR and read "ARR 310,748" in 95 plan lines: the
+    reasons wrote money past `features.units.money`. Unset, they read as before."""
+    from features.units import use_currency
+
+    use_currency(currency)
+    cleared = ExpectedEffect(-0.10, 0.01, "learned", "", cost=50.0, history=-0.04)
+    line = _learned_line("training", cleared) | {"arr": 310_748.4}
+    assert f"low churn risk (30%), ARR {symbol}310,748." in why_account(line), why_account(line)
+    words = why_action(line, CONFIG)
+    assert f"Expected to save {symbol}350 ARR net of its cost" in words, words
+    assert f"chosen at {symbol}950, allowing for CSMs" in words, words
+    gain = ExpectedEffect(0.005, 0.01, "learned", "", cost=10.0, expansion=0.05)
+    ask = _learned_line("referral_invite", gain) | {"expansion_arr": 500.0}
+    words = why_action(ask, CONFIG)
+    assert f"worth {symbol}440 ARR net of its cost ({symbol}500 of it expected expansion;" in words
+    assert ("€" in words) == (currency == "EUR"), words

@@ -316,3 +316,21 @@ def test_effects_stop_at_the_churn_there_is():
     assert bounded["health_check"] == found["health_check"]  # within bounds: unchanged
     assert bounded["exec_sponsor_call"].effect is None
     assert within_risk(None, 0.19) is None
+
+
+@pytest.mark.parametrize(("currency", "symbol"), [(None, ""), ("EUR", "€")])
+def test_why_none_gives_its_money_in_the_currency_set(currency, symbol):
+    """A new-user audit (RETAIN_CURRENCY=EUR) read "would save 19 of ARR for a cost of 50"."""
+    from actions.ranking import why_none
+    from features.units import use_currency
+
+    use_currency(currency)
+    costly = ExpectedEffect(-0.001, 0.01, LEARNED, "learned", cost=100)
+    said = why_none({"training": costly}, 50_000, (), "low")
+    assert f"would save {symbol}50 of ARR for a cost of {symbol}100" in said, said
+    unsure = ExpectedEffect(-0.05, 0.05, LEARNED, "learned", cost=100, pessimistic=0.01)
+    said = why_none({"training": unsure}, 50_000, (), "low")
+    assert f"is expected to save {symbol}2,400 net of its cost, but could lose {symbol}600" in said
+    sure = ExpectedEffect(-0.05, 0.05, LEARNED, "learned", cost=100, pessimistic=-0.002)
+    said = why_none({"training": sure}, 50_000, (), "low")
+    assert f"but could save only {symbol}0 at the configured confidence" in said, said

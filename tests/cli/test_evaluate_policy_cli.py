@@ -141,6 +141,16 @@ def test_the_report_ends_with_the_most_any_policy_could_save(monkeypatch):
     assert "this history cannot judge it" in said[-2]  # 9,000 saved of 4,000 at stake
     assert said[-1].startswith("  No policy can save more than 4,000 (its 90% interval reaching")
     assert "7,000), the ARR that would churn" in said[-1]
+    # with a currency set (RETAIN_CURRENCY), every amount is money in it (a new-user audit)
+    from features.units import use_currency
+
+    use_currency("EUR")
+    said.clear()
+    offpolicy_run.evaluate_policy("anything", offpolicy_run.UpliftModel(), None, said.append)
+    assert said[-2].startswith(f"  {'learned':<12} {'€9,000':>12}   90% interval [€1,000, €20,000]")
+    assert "above the €4,000 that would churn" in said[-2], said[-2]
+    assert said[-1].startswith("  No policy can save more than €4,000 (its 90% interval reaching")
+    assert "€7,000), the ARR that would churn" in said[-1]
 
 
 def test_a_table_running_past_the_last_event_is_a_warning_here_too(tmp_path: Path, monkeypatch):

@@ -68,6 +68,26 @@ def test_retain_plan_writes_and_stores_the_week(
     assert "(already stored)" in again.output
 
 
+def test_retain_plan_writes_money_in_the_currency_set(
+    world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new-user audit set RETAIN_CURRENCY=EUR and read no "€" in the plan's summary or its
+    lines' reasons ("ARR 310,748"): both wrote money past `features.units.money`."""
+    monkeypatch.setattr(ModelStore, "open", classmethod(lambda cls, *a, **k: cls(make_bundle())))
+    monkeypatch.setenv("RETAIN_CURRENCY", "EUR")
+    output = tmp_path / "plan.csv"
+    args = ["plan", "--data", str(world), "--output", str(output), "--week", "2024-06-03"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = pd.read_csv(output)
+    doing = lines.loc[lines["arm"] != "control", "expected_saved_arr"].sum()
+    said = result.output
+    assert f"its lines to do are expected to save €{doing:,.0f} ARR" in said, said
+    assert re.search(r"chosen at those values: €[\d,]+ for its optimised lines", said), said
+    assert re.search(r"greedy plan €[\d,]+, bound €[\d,]+\)", said), said
+    assert len(lines) > 0 and lines["why"].str.contains(r"ARR €[\d,]+").all(), lines["why"]
+
+
 def test_a_date_in_the_week_plans_the_week_from_its_monday(
     world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -182,6 +182,12 @@ def test_a_week_whose_hours_leave_most_worthwhile_accounts_waiting_says_so() -> 
     (said,) = short_hours(plan(3, 4), "plan.yaml")
     assert said.startswith("the week's hours and caps reach 3 accounts; 4 more")
     assert "123,456 ARR" in said and "plan.yaml's csm_hours" in said
+    # with a currency set (RETAIN_CURRENCY), the value is money in it (a new-user audit)
+    from features.units import use_currency
+
+    use_currency("EUR")
+    (said,) = short_hours(plan(3, 4), "plan.yaml")
+    assert "valued at €123,456 ARR net of cost" in said, said
 
 
 def _score(upsell_drivers: list[Any], account_drivers: list[Any]) -> Any:

@@ -45,6 +45,7 @@ from sklearn.model_selection import GroupKFold
 
 from actions.ranking import NO_ACTION
 from features.contract import ACTION_CODES
+from features.units import money
 from training.uplift.data import actions_in_window
 from training.uplift.pooled import sigmoid
 
@@ -227,14 +228,14 @@ class PolicyEstimate:
     def line(self, level: float, thin: bool = True) -> str:
         """The estimate in one line; `thin`: and, below it, where history is too thin."""
         text = (
-            f"  {self.policy:<12} {self.value:>12,.0f}   {100 * level:.0f}% interval"
-            f" [{self.low:,.0f}, {self.high:,.0f}]"
+            f"  {self.policy:<12} {money(self.value):>12}   {100 * level:.0f}% interval"
+            f" [{money(self.low)}, {money(self.high)}]"
         )
         if self.sampling is not None:
-            text += f" (sampling alone [{self.sampling[0]:,.0f}, {self.sampling[1]:,.0f}])"
-        if self.beyond:
+            text += f" (sampling alone [{money(self.sampling[0])}, {money(self.sampling[1])}])"
+        if self.beyond and self.ceiling is not None:  # `beyond` implies a ceiling
             text += (
-                f"\n    above the {self.ceiling:,.0f} that would churn if nothing were done,"
+                f"\n    above the {money(self.ceiling)} that would churn if nothing were done,"
                 " which no policy can save more than: this history cannot judge it (a few"
                 " rarely done actions carry the estimate)"
             )

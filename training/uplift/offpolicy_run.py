@@ -19,6 +19,7 @@ from actions.playbook import Playbook
 from actions.ranking import NO_ACTION, best_action, next_best_actions, pain_flags
 from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
+from features.units import money
 from training.uplift.model import UpliftModel
 from training.uplift.offpolicy import PolicyEstimate, cs_team_actions, evaluate_offpolicy
 from training.uplift.policy_eval import product_playbook
@@ -127,10 +128,10 @@ def evaluate_policy(
         cap = (
             ""
             if capped.ceiling_high is None
-            else f" (its {100 * LEVEL:.0f}% interval reaching {capped.ceiling_high:,.0f})"
+            else f" (its {100 * LEVEL:.0f}% interval reaching {money(capped.ceiling_high)})"
         )
         report(
-            f"  No policy can save more than {capped.ceiling:,.0f}{cap}, the ARR that would"
+            f"  No policy can save more than {money(capped.ceiling)}{cap}, the ARR that would"
             " churn if nothing were done (doubly robust; no interval above reaches past that"
             " upper end, unless its estimate is beyond the ceiling itself)."
         )
