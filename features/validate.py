@@ -12,7 +12,12 @@ not action codes), as notes rather than problems.
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import re
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -90,10 +95,44 @@ def _table_problems(source: Source, table: Table) -> tuple[dict[str, str] | None
         if total == 0 and table.required:
             problems.append(Problem(table.name, None, "has no rows, but the table is required"))
         problems += duplicate_keys(source.con, table, stored)
+        problems = _rows_in_files(source, table.name, problems)
     except duckdb.Error as error:
         where = source.locations.get(table.name, table.name)
         return None, [Problem(table.name, None, file_problem(where, error))]
     return stored, problems
+
+
+ROW_EXAMPLE = re.compile(r"row (\d+)")
+
+
+def _rows_in_files(source: Source, name: str, problems: list[Problem]) -> list[Problem]:
+    """In a table read from a directory of Parquet files, name each example row's file.
+
+    "row N", counted over all the files (`events/*.parquet`) in name order as DuckDB reads
+    them, becomes "row n of <file>" (the eleventh audit read "row 1158054" of 2,130 daily
+    files).
+    """
+    where = Path(source.locations.get(name, ""))
+    if not where.is_dir() or not any(p.examples for p in problems):
+        return problems
+    glob = str(where / "*.parquet").replace("'", "''")
+    files = source.con.execute(
+        f"SELECT file_name, num_rows FROM parquet_file_metadata('{glob}') ORDER BY file_name"
+    ).fetchall()
+    ends = list(itertools.accumulate(int(rows) for _, rows in files))
+
+    def located(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        i = bisect.bisect_left(ends, number)
+        if i == len(files):
+            return match.group(0)
+        first = ends[i - 1] if i else 0
+        return f"row {number - first} of {Path(files[i][0]).name}"
+
+    return [
+        replace(p, examples=tuple(ROW_EXAMPLE.sub(located, e, count=1) for e in p.examples))
+        for p in problems
+    ]
 
 
 def validate_source(source: Source) -> list[Problem]:

@@ -603,6 +603,24 @@ def test_an_expansion_with_no_term_in_force_is_a_problem_naming_its_row(tmp_path
         assert validate_source(source) == []
 
 
+def test_a_bad_row_in_a_directory_of_event_files_names_its_file(tmp_path: Path) -> None:
+    # The eleventh audit: a bad row of one daily file was "row 1158054", counted over all
+    # 2,130 files; the file and its own row number say where to look.
+    tables = tiny_world()
+    events = tables.pop("events")
+    directory = write_tables(tables, tmp_path / "source", "parquet")
+    (directory / "events").mkdir()
+    events = events.astype({"account_id": object})
+    events.loc[4, "account_id"] = "9999"  # unknown: named by value, not by row
+    events.loc[5, "event_type"] = "clicked"  # outside the allowed values: named by row
+    for name, part in (("2024-02", events.iloc[3:]), ("2024-01", events.iloc[:3])):
+        part.to_parquet(directory / "events" / f"{name}.parquet", index=False)
+    with open_source(directory) as source:
+        problems = {(p.table, p.column): p for p in validate_source(source)}
+    assert problems[("events", "event_type")].examples == ("row 3 of 2024-02.parquet ('clicked')",)
+    assert problems[("events", "account_id")].examples == ("'9999'",)
+
+
 def test_notes_on_terms_are_said_beside_the_problems(tmp_path: Path) -> None:
     """The seventh audit: a lapsed term's note was dropped whenever validate also found an error."""
     tables = tiny_world()
