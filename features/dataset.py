@@ -20,8 +20,12 @@ def build_dataset(
     start: datetime | str,
     end: datetime | str,
     every: str = "1M",
+    upsell_min_rise: float = 0.0,
 ) -> pd.DataFrame:
     """Snapshots from `start` to `end` every `every`, with features and labels.
+
+    `upsell_min_rise`: the share a renewal's ARR must rise by to be an upsell
+    (`features.labels.compute_labels`).
 
     Rows whose churn and upsell labels are both still unknown are left out; a
     row with one known label keeps NaN for the other, so each model trains on
@@ -34,7 +38,7 @@ def build_dataset(
     if not grid:
         raise ValueError(f"no snapshot dates from {start} to {end} every {every}")
     features = compute_features(con, grid)
-    labels = compute_labels(con, grid)
+    labels = compute_labels(con, grid, upsell_min_rise=upsell_min_rise)
     dataset = features.merge(labels, on=["account_id", "as_of"], how="inner", validate="1:1")
     known = dataset[list(LABELS)].notna().any(axis=1)
     return dataset.loc[known].reset_index(drop=True)

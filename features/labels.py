@@ -14,7 +14,9 @@ moment the source has seen anything happen.
   days before it (term plus expansions then); 0.0 otherwise once T + 180 days
   <= horizon; else NaN. The second comparison makes monthly terms count real
   growth, not a seat that comes back the month after it was dropped; for terms
-  of 180 days or more it adds nothing.
+  of 180 days or more it adds nothing. With `min_rise` (training config
+  `upsell_min_rise`), a renewal's ARR must rise by more than that share over both:
+  a price indexation of a few percent is then no upsell (seats still count).
 """
 
 from __future__ import annotations
@@ -36,8 +38,11 @@ if TYPE_CHECKING:
 UPSELL_WINDOW_DAYS = 180
 
 
-def labels_sql(as_of: Sequence[datetime], horizon: datetime) -> str:
+def labels_sql(as_of: Sequence[datetime], horizon: datetime, min_rise: float = 0.0) -> str:
     """SQL for churn and upsell labels of every account active at each T."""
+    if not 0.0 <= min_rise < 1.0:
+        raise ValueError(f"min_rise must be in [0, 1), got {min_rise}")
+    factor = repr(1.0 + float(min_rise))  # a plain decimal literal: 1.0, 1.05
     edge = f"TIMESTAMP '{horizon.isoformat(sep=' ')}'"
     window = f"INTERVAL '{UPSELL_WINDOW_DAYS}' DAY"
     return f"""
@@ -74,7 +79,7 @@ uplifted_renewals AS (
     FROM renewals r
     JOIN replaced b ON b.subscription_id = r.subscription_id
     LEFT JOIN earlier e ON e.subscription_id = r.subscription_id
-    WHERE (r.arr > b.arr AND r.arr > COALESCE(e.arr, b.arr))
+    WHERE (r.arr > b.arr * {factor} AND r.arr > COALESCE(e.arr, b.arr) * {factor})
        OR (r.seats > b.seats AND r.seats > COALESCE(e.seats, b.seats))
 ),
 upsell_starts AS (
@@ -113,6 +118,7 @@ def compute_labels(
     con: duckdb.DuckDBPyConnection | SparkConnection,
     as_of: Sequence[datetime | date | str] | datetime | date | str,
     horizon: datetime | None = None,
+    upsell_min_rise: float = 0.0,
 ) -> pd.DataFrame:
     """Churn and upsell labels for every account active at each snapshot time.
 
@@ -121,6 +127,8 @@ def compute_labels(
             (`features.engines.spark`), which runs the same SQL.
         as_of: One or more snapshot times T.
         horizon: The data's horizon; `data_horizon(con)` when not given.
+        upsell_min_rise: The share a renewal's ARR must rise by to be an upsell (0: any
+            rise, as the contract says; 0.05: not a price indexation of up to 5%).
 
     Returns:
         Columns account_id, as_of, churn, upsell (float 1/0, NaN while unknown),
@@ -128,7 +136,7 @@ def compute_labels(
     """
     stamps = as_timestamps(as_of)
     edge = horizon if horizon is not None else data_horizon(con)
-    frame = con.execute(labels_sql(stamps, edge)).df()
+    frame = con.execute(labels_sql(stamps, edge, upsell_min_rise)).df()
     frame["account_id"] = frame["account_id"].astype(str)
     frame["as_of"] = pd.to_datetime(frame["as_of"])
     frame["renewal_date"] = pd.to_datetime(frame["renewal_date"])

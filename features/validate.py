@@ -44,6 +44,7 @@ __all__ = [
     "concurrent_terms_note",
     "expansions_past_term_note",
     "lapsed_terms_note",
+    "price_rise_note",
     "renewal_after_gap_note",
     "stale_tickets_note",
     "source_notes",
@@ -334,6 +335,46 @@ def renewal_after_gap_note(con: duckdb.DuckDBPyConnection) -> str | None:
         f" {RETURN_GAP_DAYS} days after the account's previous term ended ({shown}{more}): they"
         " count as renewals. If the account left and came back, write the return as a `new`"
         " row."
+    )
+
+
+SMALL_RISE = 0.06  # up to this share above the term before reads like a price indexation
+
+
+def price_rise_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A note when most renewals are priced a little above the term before, seats unchanged.
+
+    The contract counts any ARR rise at renewal as an upsell; where that is a yearly price
+    indexation, the upsell model learns the indexation (the eleventh audit: 59% of
+    snapshots positive, 92 of 95 plan lines upsell offers). Said for at least 20 renewals,
+    half of them rising by at most `SMALL_RISE`. `con` holds the typed contract views.
+    """
+    try:
+        found = con.execute(
+            f"""
+            WITH terms AS (
+                SELECT kind, arr, seats,
+                       LAG(arr) OVER w AS before_arr, LAG(seats) OVER w AS before_seats
+                FROM subscriptions WHERE kind IN ('new', 'renewal')
+                WINDOW w AS (PARTITION BY account_id ORDER BY start_date, subscription_id)
+            )
+            SELECT COUNT(*), COUNT(*) FILTER (
+                WHERE arr > before_arr AND arr <= before_arr * {1 + SMALL_RISE}
+                  AND (seats IS NULL OR before_seats IS NULL OR seats <= before_seats))
+            FROM terms WHERE kind = 'renewal' AND before_arr > 0
+            """
+        ).fetchone()
+    except duckdb.Error:  # a note is never worth failing validation over
+        return None
+    renewals, small = found if found else (0, 0)
+    if renewals < 20 or small < renewals / 2:
+        return None
+    return (
+        f"Note: {small:,} of {renewals:,} renewals ({small / renewals:.0%}) are priced up to"
+        f" {SMALL_RISE:.0%} above the term before with no more seats, as a yearly price"
+        " indexation would be, and each counts as an upsell (the contract's rule). If these"
+        f" rises are not sales, set `upsell_min_rise: {SMALL_RISE}` in a training config"
+        " (`retain train --config FILE`, after training/defaults.yaml)."
     )
 
 

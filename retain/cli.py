@@ -181,6 +181,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
         concurrent_terms_note,
         expansions_past_term_note,
         lapsed_terms_note,
+        price_rise_note,
         renewal_after_gap_note,
         stale_tickets_note,
     )
@@ -198,6 +199,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
             concurrent_terms_note(source.con),
             expansions_past_term_note(source.con),
             lapsed_terms_note(source.con),
+            price_rise_note(source.con),
             renewal_after_gap_note(source.con),
             stale_tickets_note(source.con),
         ]

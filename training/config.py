@@ -106,6 +106,9 @@ class TrainingConfig(_Strict):
     seed: int = 7
     every: str = "1M"
     warmup_days: int = Field(default=90, ge=0)
+    # The share a renewal's ARR must rise by to count as an upsell (0: any rise, the
+    # contract's rule; 0.05 leaves out a price indexation of up to 5%).
+    upsell_min_rise: float = Field(default=0.0, ge=0.0, lt=1.0)
     split: SplitConfig = SplitConfig()
     search: SearchConfig
     calibration: Literal["isotonic", "platt"] = "isotonic"

@@ -110,7 +110,9 @@ def build_training_set(
             if report is not None and (warning := late_activity_warning(source.con)):
                 report(warning)
         start = first_snapshot(source.con, config.warmup_days)
-        dataset = build_dataset(source.con, start, as_of, every=config.every)
+        dataset = build_dataset(
+            source.con, start, as_of, every=config.every, upsell_min_rise=config.upsell_min_rise
+        )
     return dataset, as_of
 
 

@@ -377,3 +377,48 @@ def test_validate_notes_a_renewal_that_starts_after_a_gap() -> None:
     con = _con()
     _with_term(con, ("a4", "a", "renewal", "2025-01-20", "2026-01-20", 90.0, None))
     assert renewal_after_gap_note(con) is None  # 19 days late: booked late, not a return
+
+
+@pytest.mark.parametrize(
+    ("price", "min_rise", "upsell"),
+    [(113.3, 0.0, 1.0), (113.3, 0.05, 0.0), (121.0, 0.05, 1.0), (110.0, 0.0, 0.0)],
+)
+def test_a_price_indexation_is_no_upsell_with_a_minimum_rise(price, min_rise, upsell) -> None:
+    # The eleventh audit's 0-5% yearly price uplift made 59% of its snapshots upsell
+    # positives; `upsell_min_rise` leaves rises up to that share out (seats still count).
+    con = _con()
+    _with_term(con, ("b4", "b", "renewal", "2025-01-01", "2026-01-01", price, None))
+    labels = compute_labels(con, [datetime(2024, 9, 1)], upsell_min_rise=min_rise)
+    assert labels.set_index("account_id").loc["b", "upsell"] == upsell
+
+
+def test_the_minimum_rise_must_be_a_share_below_one() -> None:
+    with pytest.raises(ValueError, match="min_rise"):
+        compute_labels(_con(), [datetime(2024, 9, 1)], upsell_min_rise=1.5)
+
+
+def test_validate_notes_renewals_priced_a_little_higher_as_an_indexation() -> None:
+    from features.validate import price_rise_note
+
+    def source(rises: list[float]) -> duckdb.DuckDBPyConnection:
+        ids = [f"x{i}" for i in range(len(rises))]
+        rows = [(f"{a}-1", a, "new", "2023-01-01", "2024-01-01", 100.0, None) for a in ids]
+        rows += [
+            (f"{a}-2", a, "renewal", "2024-01-01", "2025-01-01", 100.0 * (1 + r), None)
+            for a, r in zip(ids, rises, strict=True)
+        ]
+        columns = _subscriptions().columns
+        accounts = pd.DataFrame({"account_id": ids, "created_at": ["2023-01-01"] * len(ids)})
+        events = pd.DataFrame(
+            {"ts": ["2024-06-01"], "account_id": [ids[0]], "module": ["m"], "event_type": ["view"]}
+        )
+        tables = {"accounts": accounts, "events": events}
+        return typed_connection(tables | {"subscriptions": pd.DataFrame(rows, columns=columns)})
+
+    note = price_rise_note(source([0.03] * 12 + [0.0] * 4 + [0.2] * 4))
+    assert note is not None
+    assert note.startswith("Note: 12 of 20 renewals (60%) are priced up to 6% above")
+    assert "`upsell_min_rise: 0.06`" in note
+    assert price_rise_note(source([0.03] * 9 + [0.2] * 11)) is None  # under half
+    assert price_rise_note(source([0.03] * 19)) is None  # too few renewals to say
+    assert price_rise_note(_con()) is None

@@ -53,6 +53,30 @@ def test_default_config_is_a_small_bounded_search(config):
     assert config.calibration in ("isotonic", "platt")
 
 
+def test_the_training_set_reads_upsell_with_the_configured_minimum_rise(
+    config, tiny_parquet_dir, monkeypatch
+):
+    # A company whose renewals carry a price indexation sets `upsell_min_rise` (eleventh
+    # audit); `retain train` must build its labels with it, and a share of 1 or more is refused.
+    import features.dataset
+    from training.train import build_training_set
+
+    seen = []
+    real = features.dataset.compute_labels
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("upsell_min_rise"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(features.dataset, "compute_labels", spy)
+    indexed = config.model_copy(update={"upsell_min_rise": 0.05, "warmup_days": 0})
+    build_training_set(str(tiny_parquet_dir), None, indexed)
+    assert seen == [0.05]
+    assert load_config().upsell_min_rise == 0.0  # the contract's rule by default
+    with pytest.raises(ValidationError, match="upsell_min_rise"):
+        TrainingConfig.model_validate({**config.model_dump(), "upsell_min_rise": 1.0})
+
+
 # --- split --------------------------------------------------------------------------------
 
 
