@@ -263,6 +263,12 @@ def concurrent_terms_note(con: duckdb.DuckDBPyConnection) -> str | None:
     )
 
 
+def _first_three(parts: list[str]) -> str:
+    """The first three of `parts`, and how many more: "a, b, c and 4 more"."""
+    more = f" and {len(parts) - 3:,} more" if len(parts) > 3 else ""
+    return ", ".join(parts[:3]) + more
+
+
 def expansions_past_term_note(con: duckdb.DuckDBPyConnection) -> str | None:
     """A note on `expansion` rows that end after the term in force at their start.
 
@@ -285,13 +291,12 @@ def expansions_past_term_note(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
     if not rows:
         return None
-    shown = ", ".join(
-        f"{key!r} ends {end:%d %b %Y}, its term {term:%d %b %Y}" for key, end, term in rows[:3]
+    shown = _first_three(
+        [f"{key!r} ends {end:%d %b %Y}, its term {term:%d %b %Y}" for key, end, term in rows]
     )
-    more = f" and {len(rows) - 3:,} more" if len(rows) > 3 else ""
     return (
         f"Note: {len(rows):,} expansion row{'s end' if len(rows) > 1 else ' ends'} after the"
-        f" term in force at {'their' if len(rows) > 1 else 'its'} start ({shown}{more}): an"
+        f" term in force at {'their' if len(rows) > 1 else 'its'} start ({shown}): an"
         " expansion is co-terminous with the term it extends, so such a row is read as ARR"
         " of the next term too. End it with its term, and carry the add-on into the renewal's"
         " ARR."
@@ -325,14 +330,15 @@ def renewal_after_gap_note(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
     if not rows:
         return None
-    shown = ", ".join(
-        f"{key!r} of {account!r} starts {start:%d %b %Y} after a term ending {end:%d %b %Y}"
-        for key, account, end, start in rows[:3]
+    shown = _first_three(
+        [
+            f"{key!r} of {account!r} starts {start:%d %b %Y} after a term ending {end:%d %b %Y}"
+            for key, account, end, start in rows
+        ]
     )
-    more = f" and {len(rows) - 3:,} more" if len(rows) > 3 else ""
     return (
         f"Note: {len(rows):,} renewal row{'s start' if len(rows) > 1 else ' starts'} more than"
-        f" {RETURN_GAP_DAYS} days after the account's previous term ended ({shown}{more}): they"
+        f" {RETURN_GAP_DAYS} days after the account's previous term ended ({shown}): they"
         " count as renewals. If the account left and came back, write the return as a `new`"
         " row."
     )
@@ -450,12 +456,11 @@ def lapsed_terms_note(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
     if not rows:
         return None
-    shown = ", ".join(f"'{account}' ended {end:%d %b %Y}" for account, end in rows[:3])
-    more = f" and {len(rows) - 3:,} more" if len(rows) > 3 else ""
+    shown = _first_three([f"'{account}' ended {end:%d %b %Y}" for account, end in rows])
     accounts = "account's" if len(rows) == 1 else "accounts'"
     return (
         f"Note: {len(rows):,} {accounts} latest term ended by the end of the data"
-        f" ({utc_iso(horizon)}) with no outcome recorded ({shown}{more}). With no term in"
+        f" ({utc_iso(horizon)}) with no outcome recorded ({shown}). With no term in"
         " force they are not scored or planned; record the outcome, or the renewal row if it"
         " is signed or still in negotiation."
     )

@@ -422,3 +422,10 @@ def test_validate_notes_renewals_priced_a_little_higher_as_an_indexation() -> No
     assert price_rise_note(source([0.03] * 9 + [0.2] * 11)) is None  # under half
     assert price_rise_note(source([0.03] * 19)) is None  # too few renewals to say
     assert price_rise_note(_con()) is None
+
+
+def test_a_note_lists_three_examples_and_counts_the_rest() -> None:
+    from features.validate import _first_three
+
+    assert _first_three(["a", "b"]) == "a, b"
+    assert _first_three(["a", "b", "c", "d", "e"]) == "a, b, c and 2 more"
