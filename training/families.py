@@ -153,6 +153,9 @@ def read_families(
 ) -> list[FamilyReading]:
     """The families behind one account's score, risk-raising first, largest credit first.
 
+    A count over the last N days (`window_days`) is no reason for an account younger than
+    N days (`tenure_days`): it has not filled the window that healthy accounts have.
+
     Credit: M is the churn model's positive SHAP over features that read as reasons,
     own_f a family's part of it. A family that reveals a cause and has a feature worse
     than healthy accounts is eligible; L is the sum of the eligible families' reader
@@ -179,12 +182,16 @@ def read_families(
     worse: dict[str, list[str]] = {}
     pushing: dict[str, dict[str, float]] = {}
     summed: dict[str, float] = {}
+    tenure = clean(values[list(names).index("tenure_days")]) if "tenure_days" in names else None
     for name, raw in zip(names, values, strict=True):
         feature = catalogue.get(name)
         if feature is None or name in hidden or clean(raw) is None:
             continue
         shap = float(contributions.get(name, 0.0))
         summed[feature.family] = summed.get(feature.family, 0.0) + shap
+        window = getattr(feature, "window_days", None)
+        if window is not None and tenure is not None and tenure < window:
+            continue  # a count over more days than the account has had: no reason
         reference = clean(healthy.get(name))
         band = (bands or {}).get(name)
         verdict = None if reference is None else comparison(feature, float(raw), reference, band)

@@ -45,6 +45,10 @@ class Feature:
             accounts sit at 0, any value is outside their band: the ninth new-user audit read
             "Age in days of the oldest open ticket: 1 day, worse than healthy accounts (0
             days)" as an account's second driver.
+        window_days: For a count over the last N days, N: an account younger than that has
+            not filled the window, so its count is no reason against healthy accounts' full
+            ones (the eleventh audit read "2 value steps in the last 90 days, worse than
+            healthy accounts (13)" for accounts 6-25 days old). None: not such a count.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Feature:
     empty: float | None = None
     verdict: bool = True
     material: float = 0.0
+    window_days: int | None = None
 
     @property
     def judged(self) -> bool:

@@ -33,6 +33,7 @@ def _per_window() -> list[Feature]:
                 sql=count_if(in_last(w)),
                 source="usage",
                 empty=0.0,
+                window_days=w,
             ),
             Feature(
                 name=f"active_users_{w}d",
@@ -43,6 +44,7 @@ def _per_window() -> list[Feature]:
                 sql=count_if(in_last(w)),
                 source="active_users",
                 empty=0.0,
+                window_days=w,
             ),
             Feature(
                 name=f"active_days_{w}d",
@@ -53,6 +55,7 @@ def _per_window() -> list[Feature]:
                 sql=count_if(f"newest_age < {w} AND oldest_age >= 0"),
                 source="active_days",
                 empty=0.0,
+                window_days=w,
             ),
         ]
     for w in (30, 90):
@@ -66,6 +69,7 @@ def _per_window() -> list[Feature]:
                 sql=count_if(in_last(w, VALUE)),
                 source="usage",
                 empty=0.0,
+                window_days=w,
             ),
             Feature(
                 name=f"value_share_{w}d",
@@ -85,6 +89,7 @@ def _per_window() -> list[Feature]:
                 sql=distinct_if("module", in_last(w)),
                 source="modules",
                 empty=0.0,
+                window_days=w,
             ),
             Feature(
                 name=f"features_used_{w}d",
@@ -95,6 +100,7 @@ def _per_window() -> list[Feature]:
                 sql=distinct_if("feature_key", in_last(w)),
                 source="modules",
                 empty=0.0,
+                window_days=w,
             ),
             Feature(
                 name=f"usage_hours_{w}d",
@@ -105,6 +111,7 @@ def _per_window() -> list[Feature]:
                 sql=sum_if("duration_s", in_last(w)) + " / 3600.0",
                 source="usage",
                 empty=0.0,
+                window_days=w,
             ),
         ]
     return f

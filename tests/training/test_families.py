@@ -124,6 +124,25 @@ def test_a_difference_too_small_to_matter_is_no_reason(
     assert reads_as_reason(feature, 0.3, material, 0.0, (0.0, 0.0))
 
 
+def test_a_count_over_more_days_than_the_account_has_had_is_no_reason() -> None:
+    # The eleventh audit: "Value-producing steps completed in the last 90 days: 2 events,
+    # worse than healthy accounts (13 events)" for accounts 6-25 days old.
+    names = ["value_events_90d", "value_events_30d", "value_share_30d", "tenure_days"]
+    healthy = {"value_events_90d": 13.0, "value_events_30d": 5.0, "value_share_30d": 0.3}
+    shap = {"value_events_90d": 0.6, "value_events_30d": 0.3, "value_share_30d": 0.2}
+
+    def shown(tenure: float) -> tuple[str, ...]:
+        values = np.array([2.0, 1.0, 0.1, tenure])
+        readings = read_families(names, values, shap, healthy | {"tenure_days": 700.0}, CATALOGUE)
+        return tuple(f for r in readings if r.direction == "raises" for f in r.features)
+
+    assert shown(400.0) == ("value_events_90d", "value_events_30d", "value_share_30d")
+    assert shown(45.0) == ("value_events_30d", "value_share_30d")  # 90 days not yet had
+    assert shown(12.0) == ("value_share_30d",)  # a share is fair at any age
+    assert CATALOGUE["value_events_90d"].window_days == 90
+    assert CATALOGUE["value_share_30d"].window_days is None
+
+
 def test_a_feature_with_no_healthy_direction_is_never_a_reason() -> None:
     # the score leans on tenure most (+0.5) but a customer's age is not what went wrong
     readings = read_families(NAMES, VALUES, SHAP, HEALTHY, CATALOGUE)
