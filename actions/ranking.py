@@ -61,10 +61,15 @@ NO_PITCH_TIERS = ("high", "medium")  # churn risk tiers that are never asked for
 # referral invitation. On the protocol's worlds (notebooks/experiments/growth_asks_at_pain.py,
 # rule written first) it changed at most 7 of 800-1,400 recommendations per fit: net mean 66.5%
 # both on tuning seeds 1-6, 55.0% against 55.1% on fresh 47-50 and 73-76, no world lower.
-PAIN_FACTS = {
-    "key_users_lost_unreplaced_90d": 1.0,  # at least
-    "open_tickets_urgent": 1.0,
-    "first_value_overdue": 1.0,
+# Since the seventh session of 29 November 2026 also use that has halved and a detractor's
+# latest NPS answer (the tenth audit's growth asks went to both; growth_asks_at_falling_use.py).
+PAIN_FACTS: dict[str, tuple[Literal[">=", "<="], float]] = {
+    "key_users_lost_unreplaced_90d": (">=", 1.0),
+    "open_tickets_urgent": (">=", 1.0),
+    "first_value_overdue": (">=", 1.0),
+    # events in the last 30 days at most half of the 30 before (symmetric change -1/3)
+    "events_change_30d": ("<=", -1.0 / 3.0),
+    "nps_latest": ("<=", 6.0),  # the latest survey answer a detractor's
 }
 Basis = Literal["learned", "playbook"]
 
@@ -78,18 +83,22 @@ def in_pain(values: Mapping[str, Any] | None) -> bool:
     if not values:
         return False
     return any(
-        _known(values.get(name)) and float(values[name]) >= least
-        for name, least in PAIN_FACTS.items()
+        _known(values.get(name))
+        and (float(values[name]) >= bound if op == ">=" else float(values[name]) <= bound)
+        for name, (op, bound) in PAIN_FACTS.items()
     )
 
 
 def pain_flags(frame: Any) -> list[bool]:
     """`in_pain` for each row of a frame of features (a fact it lacks or holds unknown: absent)."""
     hit = np.zeros(len(frame), dtype=bool)
-    for name, least in PAIN_FACTS.items():
+    for name, (op, bound) in PAIN_FACTS.items():
         if name in frame.columns:
             column = np.asarray(frame[name], dtype=float)
-            hit |= np.nan_to_num(column, nan=-np.inf) >= least
+            if op == ">=":
+                hit |= np.nan_to_num(column, nan=-np.inf) >= bound
+            else:
+                hit |= np.nan_to_num(column, nan=np.inf) <= bound
     return hit.tolist()
 
 

@@ -10,12 +10,18 @@ import pytest
 import yaml
 
 from actions.playbook import DEFAULT_PLAYBOOK, PlaybookError, load_playbook
-from actions.ranking import PAIN_FACTS
 from features.contract import ACTION_CODES
 from features.definitions import FEATURE_NAMES
 from serving.models import ModelBundle, ModelStore
 from serving.snapshots import FeatureStore, snapshot_from_frames
-from tests.support.serving import AS_OF, CHURN_DRIVER, UPSELL_DRIVER, make_bundle, make_service
+from tests.support.serving import (
+    AS_OF,
+    CHURN_DRIVER,
+    UPSELL_DRIVER,
+    calm_values,
+    make_bundle,
+    make_service,
+)
 from training.model import AccountModel
 
 VALID_RULE = {
@@ -161,9 +167,9 @@ def test_every_action_code_is_reachable_from_some_account():
         row = service.features.latest.matrix[0].copy()
         column = service.features.latest.column
         row[column[CHURN_DRIVER]] = 0.0  # a calm account unless the rule says otherwise
-        for pain in PAIN_FACTS:  # ... with no pain to mend before a growth ask
+        for pain, value in calm_values().items():  # ... with no pain to mend before a growth ask
             if pain in column:
-                row[column[pain]] = 0.0
+                row[column[pain]] = value
         row[column[UPSELL_DRIVER]] = 0.95  # ... that would buy more
         conditions = list(tiers[rule.tiers[0]].when) if rule.tiers else []
         conditions += list(rule.when)  # last, so the rule's own values win

@@ -233,6 +233,8 @@ def test_no_growth_ask_at_high_or_medium_churn_risk_however_much_it_pays(ask):
         {"key_users_lost_unreplaced_90d": 1.0},
         {"open_tickets_urgent": 3.0},
         {"first_value_overdue": 1.0},
+        {"events_change_30d": -0.5},  # a third of the month before's events
+        {"nps_latest": 4.0},
     ],
 )
 def test_no_growth_ask_at_low_risk_while_a_pain_is_there_to_mend(pain):
@@ -247,6 +249,7 @@ def test_no_growth_ask_at_low_risk_while_a_pain_is_there_to_mend(pain):
     found = {"referral_invite": pitch, "training": helps}
     fired = suggest([_rule("referral_invite", 90)])
     assert in_pain(pain) and not in_pain({"open_tickets_urgent": 0.0, "first_value_overdue": None})
+    assert not in_pain({"events_change_30d": -0.2, "nps_latest": 7.0})  # a dip, a passive
     ranked = rank(fired, found, 50_000, "low", in_pain(pain))
     assert [r.action for r in ranked] == ["training"]
     assert [r.action for r in rank(fired, found, 50_000, "low")][0] == "referral_invite"

@@ -17,7 +17,7 @@ from tests.support.serving import API_KEY, make_service, test_settings
 
 @pytest.fixture(scope="module")
 def service():
-    return make_service(n=25)
+    return make_service(n=40)
 
 
 def test_batch_scores_every_active_account_like_the_api(service):

@@ -196,7 +196,7 @@ def test_only_the_accounts_whose_rows_changed_are_scored_again(tiny_parquet_dir:
     new = service.memo
     assert new is not None and new.serves(service.models.bundle, service.features.latest)
     assert new.by_id["1001"] is memo.by_id["1001"]  # kept as it was
-    assert new.by_id["1003"] != memo.by_id["1003"]
+    assert new.by_id["1003"] is not memo.by_id["1003"]  # scored again
     incremental = dict(new.json)
     service.warm(service.models.bundle)  # every account scored anew
     assert service.memo is not None and service.memo.json == incremental

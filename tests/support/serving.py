@@ -28,6 +28,11 @@ CHURN_DRIVER = "days_since_key_user_active"  # the synthetic churn model mostly 
 UPSELL_DRIVER = "seat_utilization_30d"
 
 
+def calm_values() -> dict[str, float]:
+    """A value of each pain fact (`actions.ranking.PAIN_FACTS`) that is no pain."""
+    return {name: 0.0 if op == ">=" else bound + 1.0 for name, (op, bound) in PAIN_FACTS.items()}
+
+
 def random_features(n: int, seed: int = 0, as_of: datetime = AS_OF) -> pd.DataFrame:
     """Plausible random feature rows for `n` accounts, by each feature's unit; some NaN."""
     rng = np.random.default_rng(seed)
@@ -50,11 +55,14 @@ def random_features(n: int, seed: int = 0, as_of: datetime = AS_OF) -> pd.DataFr
         columns[feature.name] = values
     frame = pd.DataFrame(columns)
     # a pain to mend (a key user gone, urgent tickets, first value overdue) on about a fifth
-    # of the accounts, as growth asks are withheld from those (actions.ranking.in_pain); drawn
-    # apart, so every other column is as before
+    # of the accounts, and use halved or a detractor's answer on about two fifths of the rest,
+    # as growth asks are withheld from those (actions.ranking.in_pain) and detractors at risk
+    # get the playbook's executive call; drawn apart, so every other column is as before
     calm = np.random.default_rng(seed + 1).uniform(size=n) < 0.8
-    for pain in PAIN_FACTS:
-        frame.loc[calm, pain] = 0.0
+    content = np.random.default_rng(seed + 2).uniform(size=n) < 0.6
+    for pain, value in calm_values().items():
+        at_least = PAIN_FACTS[pain][0] == ">="
+        frame.loc[calm if at_least else calm & content, pain] = value
     frame["contract_arr"] = rng.uniform(5_000, 100_000, n).round()  # always known
     frame["days_to_renewal"] = rng.integers(1, 365, n).astype(float)
     frame.insert(0, "as_of", as_of)
