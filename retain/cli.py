@@ -276,6 +276,13 @@ def dataset(
     output: Path | None = typer.Option(
         None, help="Write the training set to this .parquet or .csv file."
     ),
+    upsell_min_rise: float = typer.Option(
+        0.0,
+        min=0.0,
+        max=0.99,
+        help="Share a renewal's ARR must rise by to be an upsell, as `upsell_min_rise` in the"
+        " training config (0: any rise).",
+    ),
     engine: str | None = ENGINE,
     spark_master: str | None = SPARK_MASTER,
 ) -> None:
@@ -299,7 +306,7 @@ def dataset(
     recorded = _recorded_touchpoints()
     try:
         with load_source(data, recorded) as source:
-            frame = build_dataset(source.con, start, end, every)
+            frame = build_dataset(source.con, start, end, every, upsell_min_rise)
     except (ContractError, SparkSourceError, FeatureEngineError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error

@@ -123,3 +123,26 @@ def test_monitor_reads_its_as_of_by_the_api_rules(monkeypatch, tmp_path):
     assert runner.invoke(app, args).exit_code == 1
     assert str(seen[0]) == "2026-06-01 10:00:00"  # UTC, naive: the contract's time
     assert "--as-of" in _one_line_error(runner.invoke(app, [*args[:-1], "yesterday"]))
+
+
+def test_retain_dataset_reads_upsell_with_a_minimum_rise(tmp_path: Path) -> None:
+    # As `upsell_min_rise` in the training config: 1001 renews 12,000 -> 13,000 (+8%) with
+    # the same seats, an upsell at any rise and none at a 10% minimum.
+    import pandas as pd
+
+    tables = tiny_world()
+    subscriptions = tables["subscriptions"]
+    subscriptions.loc[subscriptions["subscription_id"] == "s2", "seats"] = 10
+    directory = write_tables(tables, tmp_path / "source", fmt="parquet")
+    found = {}
+    for rise in ("0", "0.1"):
+        out = tmp_path / f"dataset-{rise}.parquet"
+        args = ["dataset", "--data", str(directory), "--from", "2023-08-01", "--to", "2023-08-01"]
+        result = runner.invoke(app, [*args, "--upsell-min-rise", rise, "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        frame = pd.read_parquet(out).set_index("account_id")
+        found[rise] = frame.loc["1001", "upsell"]
+    assert found == {"0": 1.0, "0.1": 0.0}
+    wrong = runner.invoke(app, ["dataset", "--data", str(directory), "--from", "2023-08-01",
+                                "--to", "2023-08-01", "--upsell-min-rise", "1.5"])  # fmt: skip
+    assert wrong.exit_code == 2 and "upsell-min-rise" in wrong.output
