@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,3 +92,45 @@ def print_per_world(rows: list[dict[str, float]]) -> None:
     print(per_world.round(1).to_string())
     print("mean", per_world.mean().round(1).to_dict())
     print("worst", per_world.min().round(1).to_dict())
+
+
+def each_fit(
+    judge: Callable[[int, int, Path | None], dict[str, float]], shares: Sequence[str]
+) -> pd.DataFrame:
+    """Run `judge(seed, learner_offset, cache)` for each fit the command line asks for.
+
+    `--seeds`, `--learner-seeds` and `--cache` as every paired script takes them; each fit is
+    printed as it ends (the `shares` in percent, every other figure as a count). One row per
+    fit.
+    """
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, nargs="+", required=True)
+    parser.add_argument("--learner-seeds", type=int, default=2)
+    parser.add_argument("--cache", type=Path, default=None)
+    args = parser.parse_args()
+    rows = []
+    for seed in args.seeds:
+        for offset in range(0, 1000 * args.learner_seeds, 1000):
+            start = time.perf_counter()
+            found = judge(seed, offset, args.cache)
+            shown = {k: round(100 * float(v), 2) for k, v in found.items() if k in shares}
+            counts = {k: int(v) for k, v in found.items() if k not in shown}
+            print(seed, offset, shown, counts, f"{time.perf_counter() - start:.0f}s", flush=True)
+            rows.append({"seed": seed, "offset": offset, **found})
+    return pd.DataFrame(rows)
+
+
+def rule_holds(shipped: pd.Series, variant: pd.Series, label: str = "net") -> bool:
+    """The paired scripts' rule, printed: the variant at most 0.5 points below on average.
+
+    Per-world shares in points; the worst world may fall at most 2 points.
+    """
+    drop_mean = shipped.mean() - variant.mean()
+    drop_worst = shipped.min() - variant.min()
+    holds = bool(drop_mean <= 0.5 and drop_worst <= 2.0)
+    print(
+        f"{label}: mean {drop_mean:+.2f} pts below shipped, worst world {drop_worst:+.2f} pts"
+        f" below, largest drop in one world {float((shipped - variant).max()):+.2f}:"
+        f" {'holds' if holds else 'fails'}"
+    )
+    return holds

@@ -34,14 +34,17 @@ ninth audit's section). Run again now, both arms are the same.
 
 from __future__ import annotations
 
-import argparse
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from per_world import JudgedWorld, judged_world, print_per_world  # beside this script
+from per_world import (  # beside this script
+    JudgedWorld,
+    each_fit,
+    judged_world,
+    print_per_world,
+    rule_holds,
+)
 
 from actions.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
 from actions.ranking import NO_ACTION, best_action, next_best_actions, pain_flags
@@ -113,41 +116,18 @@ def judge(seed: int, learner_seed: int, cache: Path | None) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, nargs="+", required=True)
-    parser.add_argument("--learner-seeds", type=int, default=2)
-    parser.add_argument("--cache", type=Path, default=None)
-    args = parser.parse_args()
-    rows = []
-    for seed in args.seeds:
-        for offset in range(0, 1000 * args.learner_seeds, 1000):
-            start = time.perf_counter()
-            found = judge(seed, offset, args.cache)
-            shares = [k for k in found if k.endswith(("_shipped", "_variant"))]
-            shown = {k: round(100 * float(found[k]), 1) for k in shares}
-            counts = {k: int(v) for k, v in found.items() if k not in shown}
-            print(seed, offset, shown, counts, f"{time.perf_counter() - start:.0f}s", flush=True)
-            rows.append({"seed": seed, "offset": offset, **found})
-    table = pd.DataFrame(rows)
     arms = ["learned_shipped", "learned_variant", "playbook_shipped", "playbook_variant"]
+    table = each_fit(judge, arms)
     print_per_world(table[["seed", "offset", *arms]].to_dict("records"))
     per_world = table.groupby("seed")
     counts = ["snapshots", "urgent", "urgent_low", "learned_changed", "playbook_changed"]
     print(per_world[counts].mean().to_string())
     net = 100 * per_world[arms].mean()
-    kept = True
-    for policy in ("learned", "playbook"):
-        shipped, variant = net[f"{policy}_shipped"], net[f"{policy}_variant"]
-        drop_mean = shipped.mean() - variant.mean()
-        drop_worst = shipped.min() - variant.min()
-        holds = drop_mean <= 0.5 and drop_worst <= 2.0
-        kept = kept and holds
-        print(
-            f"{policy}: net mean {drop_mean:+.2f} pts below shipped, worst world"
-            f" {drop_worst:+.2f} pts below, largest drop in one world"
-            f" {float((shipped - variant).max()):+.2f}: {'holds' if holds else 'fails'}"
-        )
-    print("kept" if kept else "not kept")
+    kept = [
+        rule_holds(net[f"{policy}_shipped"], net[f"{policy}_variant"], policy)
+        for policy in ("learned", "playbook")
+    ]
+    print("kept" if all(kept) else "not kept")
 
 
 if __name__ == "__main__":
