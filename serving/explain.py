@@ -23,7 +23,14 @@ import numpy as np
 
 from features.units import format_value, is_yes_no
 from serving.fact_words import fact_sentence
-from training.families import Band, FamilyReading, FeatureLike, comparison, reads_as_reason
+from training.families import (
+    Band,
+    FamilyReading,
+    FeatureLike,
+    comparison,
+    reads_as_reason,
+    unfilled,
+)
 from training.families import clean as _clean
 
 __all__ = [
@@ -65,6 +72,7 @@ def describe(
     value: float | None,
     healthy_value: float | None,
     band: Band | None = None,
+    tenure: float | None = None,
 ) -> str:
     """One sentence for a feature's value next to the healthy accounts' typical value.
 
@@ -75,7 +83,10 @@ def describe(
     half of healthy accounts (`band`) is "in line with" them; a yes or no held by some of
     them but not by most is "as for some healthy accounts (most: yes)" (the tenth new-user
     audit read "Has reached the first business result agreed at kickoff: no, in line with
-    healthy accounts (yes)").
+    healthy accounts (yes)"). A count over more days than the account has had (`tenure`,
+    its `tenure_days`; `training.families.unfilled`) is never "worse": "Value-producing
+    steps completed in the last 90 days: 2 events over the 25 days the account has had
+    (healthy accounts: 13 events)." (the eleventh audit read "worse than" for such counts).
     """
     label = feature.description.rstrip(". ")
     shown = format_value(value, feature.unit)
@@ -90,6 +101,12 @@ def describe(
     if not feature.judged:  # no better or worse: a fact, no verdict
         return f"{label}: {shown} (healthy accounts: {healthy_shown})."
     verdict = comparison(feature, value, healthy_value, band)
+    if verdict == "worse than" and unfilled(feature, tenure):  # its window is still filling
+        had = format_value(tenure, "days")
+        return (
+            f"{label}: {shown} over the {had} the account has had"
+            f" (healthy accounts: {healthy_shown})."
+        )
     if verdict == "in line with" and shown != healthy_shown and is_yes_no(feature.unit):
         # a "no" held by some healthy accounts is no reason, but not "in line with (yes)"
         return f"{label}: {shown}, as for some healthy accounts (most: {healthy_shown})."
@@ -103,18 +120,24 @@ def driver(
     healthy_reference: Mapping[str, Any],
     catalogue: Mapping[str, FeatureLike] | None = None,
     bands: Mapping[str, Band] | None = None,
+    tenure: float | None = None,
 ) -> Driver:
-    """The `Driver` for one feature of one account (`bands`: healthy accounts' middle half)."""
+    """The `Driver` for one feature of one account.
+
+    `bands`: healthy accounts' middle half; `tenure`: the account's `tenure_days`, so a
+    window it has not filled is never "worse" (`describe`).
+    """
     catalogue = catalogue if catalogue is not None else feature_catalogue()
     account_value = _clean(value)
     healthy_value = _clean(healthy_reference.get(name))
+    band = (bands or {}).get(name)
     return Driver(
         feature=name,
         family=catalogue[name].family,
         contribution=float(contribution),
         value=account_value,
         healthy_value=healthy_value,
-        sentence=describe(catalogue[name], account_value, healthy_value, (bands or {}).get(name)),
+        sentence=describe(catalogue[name], account_value, healthy_value, band, tenure),
     )
 
 
@@ -222,10 +245,11 @@ def family_drivers(
         bands: Feature -> the middle half of healthy accounts.
     """
     catalogue = catalogue if catalogue is not None else feature_catalogue()
+    tenure = _clean(values.get("tenure_days"))
     drivers = []
     for r in readings[:top]:
         found = driver(
-            r.lead, r.contribution, values.get(r.lead), healthy_reference, catalogue, bands
+            r.lead, r.contribution, values.get(r.lead), healthy_reference, catalogue, bands, tenure
         )
         dated = (
             fact_sentence(r.family, facts, values, healthy_reference, as_of, bands)
@@ -273,10 +297,12 @@ def without_drivers(
         for name, f in catalogue.items()
         if name not in hidden and (value := _clean(values.get(name))) is not None
     }
+    tenure = known.get("tenure_days")
     worse = [
         name
         for name, value in known.items()
         if catalogue[name].judged
+        and not unfilled(catalogue[name], tenure)
         and (healthy := _clean(healthy_reference.get(name))) is not None
         and comparison(catalogue[name], value, healthy, bands.get(name)) == "worse than"
     ]
@@ -295,7 +321,7 @@ def without_drivers(
     else:
         lead, names = "What raises its score most is context, not a problem:", raising
     words = [
-        describe(catalogue[n], known[n], _clean(healthy_reference.get(n)), bands.get(n))
+        describe(catalogue[n], known[n], _clean(healthy_reference.get(n)), bands.get(n), tenure)
         for n in names[:shown]
     ]
     return " ".join([opening, lead, *words])

@@ -346,6 +346,7 @@ class ScoringService:
                                 healthy,
                                 catalogue,
                                 batch.bands,
+                                facts.get("tenure_days"),
                             )
                         )
                     )

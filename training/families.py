@@ -140,6 +140,17 @@ class FamilyReading:
     features: tuple[str, ...]
 
 
+def unfilled(feature: FeatureLike, tenure: float | None) -> bool:
+    """Whether `feature` counts over more days (`window_days`) than the account has had.
+
+    Such a count cannot match healthy accounts' full windows, so it is no reason and gets
+    no verdict (`serving.explain.describe`). `tenure` is the account's `tenure_days`
+    (None: not known, judged as any other value).
+    """
+    window = getattr(feature, "window_days", None)
+    return window is not None and tenure is not None and tenure < window
+
+
 def read_families(
     names: Sequence[str],
     values: np.ndarray,
@@ -189,8 +200,7 @@ def read_families(
             continue
         shap = float(contributions.get(name, 0.0))
         summed[feature.family] = summed.get(feature.family, 0.0) + shap
-        window = getattr(feature, "window_days", None)
-        if window is not None and tenure is not None and tenure < window:
+        if unfilled(feature, tenure):
             continue  # a count over more days than the account has had: no reason
         reference = clean(healthy.get(name))
         band = (bands or {}).get(name)

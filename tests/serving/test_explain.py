@@ -203,3 +203,20 @@ def test_values_that_read_the_same_are_in_line_not_worse():
     kpi = feature("kpi_attainment_change")
     assert comparison(kpi, -0.012, -0.008) == "in line with"
     assert comparison(kpi, -0.2, -0.008) == "worse than"
+
+
+def test_a_count_over_a_window_the_account_has_not_filled_gets_no_verdict():
+    steps = feature("value_events_90d")  # a count over the last 90 days
+    assert steps.window_days == 90
+    young = describe(steps, 2.0, 13.0, (8.0, 20.0), tenure=25.0)
+    assert "worse than" not in young and "in line with" not in young
+    assert "better than" in describe(steps, 40.0, 13.0, (8.0, 20.0), tenure=25.0)  # still true
+    assert "over the 25 days the account has had (healthy accounts: 13 events)" in young
+    grown = describe(steps, 2.0, 13.0, (8.0, 20.0), tenure=400.0)
+    assert "worse than healthy accounts (13 events)" in grown
+    assert describe(steps, 2.0, 13.0, (8.0, 20.0)) == grown  # tenure not known: judged
+    share = feature("value_share_30d")  # a share fills no window: judged at any age
+    assert share.window_days is None
+    assert describe(share, 0.1, 0.5, (0.4, 0.6), tenure=10.0) == describe(
+        share, 0.1, 0.5, (0.4, 0.6)
+    )

@@ -47,7 +47,8 @@ def _names_the_largest(
     pushing = sorted((n for n in shap if sign * shap[n] > 0), key=lambda n: -sign * shap[n])
     assert pushing, sentence
     for name in pushing[:2]:  # each in the words of `describe`: value against healthy accounts
-        words = describe(feature(name), values[name], reference.get(name), bands.get(name))
+        tenure = values.get("tenure_days")  # a window the account has not filled: no "worse"
+        words = describe(feature(name), values[name], reference.get(name), bands.get(name), tenure)
         assert words in sentence, (name, sentence)
 
 
@@ -165,3 +166,23 @@ def test_every_score_of_a_small_world_carries_an_explanation(small_world, tmp_pa
     written = pd.read_csv(tmp_path / "scores.csv")
     explained = written["no_driver_reason"].notna() | (written["drivers"] != "[]")
     assert explained.all()
+
+
+def test_a_young_accounts_window_count_is_neither_worse_nor_a_verdict(churn_model):
+    """Eleventh audit: a count over 90 days read "worse than healthy accounts" for accounts
+    6-25 days old. In the opening and in the context named, it is no verdict."""
+    values = dict(zip(FEATURE_NAMES, _typical(churn_model), strict=True))
+    low, _ = churn_model.healthy_band["value_events_90d"]
+    values["value_events_90d"] = low / 4 - 1  # far below healthy accounts' 90 days
+    reference, bands = churn_model.healthy_reference, churn_model.healthy_band
+    shap = dict.fromkeys(FEATURE_NAMES, 0.0) | {"value_events_90d": 0.5, "tenure_days": 0.2}
+
+    def sentence(tenure: float) -> str:
+        return without_drivers(shap, values | {"tenure_days": tenure}, reference, False,
+                               bands=bands)  # fmt: skip
+
+    grown = sentence(400.0)
+    assert grown.startswith(NOTHING_RAISING_WORSE) and "worse than healthy" in grown
+    young = sentence(20.0)
+    assert young.startswith(NOTHING_WORSE), young
+    assert "worse than healthy" not in young and "over the 20 days the account has had" in young
