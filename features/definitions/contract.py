@@ -47,6 +47,25 @@ TERMS: tuple[Feature, ...] = (
         source="contract",
     ),
     Feature(
+        name="returns_after_leaving",
+        family=FAMILY,
+        description="Times the account came back with a new contract after an earlier one ended",
+        unit="returns",
+        healthy="neutral",  # win-backs may churn more or less: the company's history says
+        sql=count_if("is_return = 1"),
+        source="contract",
+        empty=0.0,
+    ),
+    Feature(
+        name="days_since_return",
+        family=FAMILY,
+        description="Days since the account came back after leaving",
+        unit="days",
+        healthy="neutral",  # tenure counts the time away; this counts from the return
+        sql="MIN(CASE WHEN is_return = 1 THEN started_age END)",
+        source="contract",
+    ),
+    Feature(
         name="days_to_renewal",
         family=FAMILY,
         description="Days until the renewal decision",

@@ -38,8 +38,9 @@ A user's key-user flag counts only once the user exists (created_at <= T).
   past due: at achievement if achieved by T, else at T; negative = not due).
 * touchpoints: touchpoints by T: age_days, type.
 * contract: subscription rows started by T: kind, arr, seats, is_term (the
-  current term), is_active (start <= T < end), is_first_term, tenure_days,
-  days_to_renewal, term_length_days, employees.
+  current term), is_active (start <= T < end), is_first_term, is_return (a `new`
+  term starting after an earlier term of the account ended: a win-back), started_age
+  (days since the row's start), tenure_days, days_to_renewal, term_length_days, employees.
 
 Dialect notes: `days_between` and `INTERVAL` are the only engine-specific bits.
 """
@@ -47,6 +48,7 @@ Dialect notes: `days_between` and `INTERVAL` are the only engine-specific bits.
 from __future__ import annotations
 
 from features.sql.scans import USAGE_WINDOW_DAYS, days_between
+from features.sql.spine import TERM_KINDS
 
 
 def _key(column: str) -> str:
@@ -171,6 +173,11 @@ SELECT p.account_id, p.as_of, s.kind, s.arr, s.seats,
        CASE WHEN s.kind <> 'expansion' AND ROW_NUMBER() OVER (
                 PARTITION BY p.account_id, p.as_of, s.kind = 'expansion'
                 ORDER BY s.start_date, s.subscription_id) = 1 THEN 1 ELSE 0 END AS is_first_term,
+       CASE WHEN s.kind = 'new' AND EXISTS (
+                SELECT 1 FROM subscriptions e WHERE e.account_id = s.account_id
+                AND e.kind IN {TERM_KINDS} AND e.end_date < s.start_date)
+            THEN 1 ELSE 0 END AS is_return,
+       {days_between("s.start_date", "p.as_of")} AS started_age,
        {days_between("a.created_at", "p.as_of")} AS tenure_days,
        {days_between("p.as_of", "p.term_end")} AS days_to_renewal,
        {days_between("p.term_start", "p.term_end")} AS term_length_days,

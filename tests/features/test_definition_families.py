@@ -13,7 +13,7 @@ import features.definitions as registry
 from features.definitions import FAMILIES, FEATURE_NAMES, FEATURES, Feature, feature
 
 SHARED = {"base"}  # modules of the package that hold no family
-N_FEATURES = 100
+N_FEATURES = 102
 
 
 def family_modules() -> list[ModuleType]:

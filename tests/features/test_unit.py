@@ -241,3 +241,63 @@ def test_registry_is_complete() -> None:
         assert f.healthy in ("higher", "lower", "neutral")
         assert f.description and f.unit and f.family in FAMILIES
     assert feature("days_since_key_user_active").healthy == "lower"
+
+
+def test_a_win_back_counts_its_return_from_the_day_it_came_back() -> None:
+    """Eleventh audit: tenure counts a win-back's time away, and nothing said it came back.
+
+    `back` churned at the end of 2023 and signed a new contract on 1 June 2024; `two`
+    bought a second product line as another `new` term while the first ran (not a
+    return); `rewritten` wrote its renewal as a `new` row starting the day the first ended
+    (no time away: not a return either).
+    """
+    world = _world()
+    world["accounts"] = pd.DataFrame(
+        {
+            "account_id": ["back", "two", "rewritten"],
+            "created_at": ["2023-01-01"] * 3,
+            **{
+                c: [None] * 3
+                for c in world["accounts"].columns
+                if c not in ("account_id", "created_at")
+            },
+        }
+    )
+    world["subscriptions"] = pd.DataFrame(
+        {
+            "subscription_id": ["b1", "b2", "t1", "t2", "r1", "r2"],
+            "account_id": ["back", "back", "two", "two", "rewritten", "rewritten"],
+            "kind": ["new"] * 6,
+            "start_date": [
+                "2023-01-01",
+                "2024-06-01",
+                "2023-01-01",
+                "2023-06-01",
+                "2023-01-01",
+                "2024-01-01",
+            ],  # fmt: skip
+            "end_date": [
+                "2024-01-01",
+                "2025-06-01",
+                "2024-01-01",
+                "2024-06-01",
+                "2024-01-01",
+                "2025-01-01",
+            ],  # fmt: skip
+            "arr": [100.0] * 6,
+            "seats": [2] * 6,
+            "outcome": ["churned", None, "renewed", "renewed", "renewed", None],
+        }
+    )
+    for table in ("users", "events", "milestones", "tickets", "outcomes", "surveys", "touchpoints"):
+        world[table] = world[table].iloc[0:0]
+    stamps = [datetime(2023, 9, 1), datetime(2024, 7, 1)]
+    frame = compute_features(typed_connection(world), stamps).set_index(["account_id", "as_of"])
+    before = frame.loc[("back", pd.Timestamp("2023-09-01"))]  # the return is in its future
+    assert before["returns_after_leaving"] == 0 and np.isnan(before["days_since_return"])
+    after = frame.loc[("back", pd.Timestamp("2024-07-01"))]
+    assert after["returns_after_leaving"] == 1 and after["days_since_return"] == 30
+    assert after["tenure_days"] == 547  # since 1 January 2023, the time away included
+    for account, as_of in (("two", "2023-09-01"), ("rewritten", "2024-07-01")):
+        row = frame.loc[(account, pd.Timestamp(as_of))]
+        assert row["returns_after_leaving"] == 0 and np.isnan(row["days_since_return"])
