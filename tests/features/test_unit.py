@@ -143,8 +143,10 @@ def test_usage(rows: dict[str, pd.Series]) -> None:
     assert acme["active_days_7d"] == 3  # May 30, May 31 and June 1 (the event at T)
     assert acme["value_share_30d"] == pytest.approx(1 / 4)
     assert acme["modules_used_90d"] == 2
-    # the product has Reports, Campaigns, Admin by T
-    assert acme["module_coverage_90d"] == pytest.approx(2 / 3)
+    # the product's modules in use by T: Reports and Campaigns; Admin, last used by anyone
+    # in January, is not among them (`test_a_module_renamed_leaves_the_product`)
+    assert acme["module_coverage_90d"] == 1.0
+    assert acme["feature_coverage_90d"] == 1.0  # Reports/save, /view, /, Campaigns/send
     assert acme["usage_hours_30d"] == pytest.approx(180 / 3600)
     assert acme["events_change_30d"] == pytest.approx((4 - 1) / (4 + 1))
 
@@ -301,3 +303,28 @@ def test_a_win_back_counts_its_return_from_the_day_it_came_back() -> None:
     for account, as_of in (("two", "2023-09-01"), ("rewritten", "2024-07-01")):
         row = frame.loc[(account, pd.Timestamp(as_of))]
         assert row["returns_after_leaving"] == 0 and np.isnan(row["days_since_return"])
+
+
+def test_a_module_renamed_leaves_the_product() -> None:
+    """Twelfth audit: a module renamed (Reports -> Insights) stayed among the product's
+    modules for good, so every account's coverage fell for good ("29% of the product's
+    modules" for accounts using 4 of the 4 still in use). The product's modules at T are
+    those anyone used in the 90 days up to T."""
+    world = _world()
+    world["events"] = pd.DataFrame(
+        {
+            "ts": ["2023-11-01 10:00", "2024-05-20 10:00", "2024-05-21 10:00", "2024-05-22 10:00"],
+            "account_id": ["acme", "acme", "quiet", "quiet"],
+            "user_id": ["u1", "u2", "u4", "u4"],
+            "module": ["Reports", "Insights", "Insights", "Campaigns"],
+            "feature": ["save", "save", "save", "send"],
+            "event_type": ["value"] * 4,
+            "duration_s": [60.0] * 4,
+        }
+    )
+    frame = compute_features(typed_connection(world), [T]).set_index("account_id")
+    # in use by anyone since 3 March: Insights and Campaigns (quiet's term ended by T, its
+    # use in May still shows the product); Reports, last used in November, was renamed
+    assert list(frame.index) == ["acme"]
+    assert frame.loc["acme", "module_coverage_90d"] == pytest.approx(1 / 2)
+    assert frame.loc["acme", "feature_coverage_90d"] == pytest.approx(1 / 2)
