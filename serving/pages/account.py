@@ -218,8 +218,14 @@ def chart(
     height: int = 160,
     pad: int = 34,
 ) -> Chart:
-    """Lay out `series` (name -> probabilities, None where unknown) over `dates`."""
+    """Lay out `series` (name -> probabilities, None where unknown) over `dates`.
+
+    Points are labelled by month, or by day and month where two fall in one month (the
+    twelfth audit read two points "Jun" with different scores).
+    """
     n = len(dates)
+    months = [(d.year, d.month) for d in dates]
+    by_day = len(set(months)) < len(months)
     inner_w, inner_h = width - 2 * pad, height - 2 * pad
 
     def x(i: int) -> float:
@@ -238,10 +244,13 @@ def chart(
                 pen_down = False
                 continue
             path.append(f"{'L' if pen_down else 'M'}{x(i):.1f},{y(p):.1f}")
-            points.append((round(x(i), 1), round(y(p), 1), f"{when:%b %Y}: {100 * p:.0f}%"))
+            shown = f"{when.day} {when:%b %Y}" if by_day else f"{when:%b %Y}"
+            points.append((round(x(i), 1), round(y(p), 1), f"{shown}: {100 * p:.0f}%"))
             pen_down = True
         lines.append({"name": name, "path": " ".join(path), "points": points})
-    ticks = [(round(x(i), 1), f"{d:%b}") for i, d in enumerate(dates)]
+    ticks = [
+        (round(x(i), 1), f"{d.day} {d:%b}" if by_day else f"{d:%b}") for i, d in enumerate(dates)
+    ]
     grid = [(round(y(p), 1), f"{100 * p:.0f}%") for p in (0.0, 0.5, 1.0)]
     return Chart(width, height, pad, lines, ticks, grid)
 

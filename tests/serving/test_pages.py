@@ -527,3 +527,20 @@ def test_accounts_on_short_terms_are_counted_apart_from_renewals_coming_up() -> 
     assert (counted.renewals_soon, counted.renewals_soon_arr) == (1, 30_000.0)
     assert (counted.short_terms, counted.short_terms_arr) == (1, 1_000.0)
     assert totals(rows).renewals_soon == 2 and totals(rows).short_terms == 0
+
+
+def test_the_trend_names_the_day_where_two_points_share_a_month() -> None:
+    """Twelfth audit: the account page's trend read "Jun" twice, with 3% and 15%."""
+    from datetime import datetime
+
+    from serving.pages.account import chart
+
+    monthly = chart([datetime(2025, 4, 1), datetime(2025, 5, 1), datetime(2025, 6, 1)],
+                    {"churn": [0.1, 0.2, 0.3]})  # fmt: skip
+    assert [label for _, label in monthly.ticks] == ["Apr", "May", "Jun"]
+    assert monthly.lines[0]["points"][2][2] == "Jun 2025: 30%"
+    twice = chart([datetime(2025, 5, 1), datetime(2025, 6, 1), datetime(2025, 6, 30)],
+                  {"upsell": [0.05, 0.03, 0.15]})  # fmt: skip
+    assert [label for _, label in twice.ticks] == ["1 May", "1 Jun", "30 Jun"]
+    assert [p[2] for p in twice.lines[0]["points"]] == [
+        "1 May 2025: 5%", "1 Jun 2025: 3%", "30 Jun 2025: 15%"]  # fmt: skip
