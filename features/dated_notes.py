@@ -1,21 +1,29 @@
 """`retain validate`'s notes on changes dated inside the data (the twelfth audit's).
 
-A company's data changes over time, and some changes follow the contract while teaching
-the models something the company did not mean: a new price list, from a date, makes many
-renewals rise by one same share with the same seats and plan, and the contract's upsell
-rule counts each rise as an upsell (`price_list_note`).
+A company's data changes over time, and two such changes follow the contract while
+teaching the models something the company did not mean:
 
-The notes are DuckDB SQL on the typed contract views (`features.source.create_typed_views`).
-A note is never worth failing validation over: an error reads as no note.
+* a new price list: from a date, many renewals rise by one same share with the same seats
+  and plan, and the contract's upsell rule counts each rise as an upsell
+  (`price_list_note`);
+* accounts whose events were imported late: a term in force for months with no event at
+  all while the other accounts' events were recorded, so their usage features read no use
+  (`silent_accounts_note`).
+
+Both are DuckDB SQL on the typed contract views (`features.source.create_typed_views`),
+grouped before anything is joined, so they stay fast on millions of events. A note is
+never worth failing validation over: an error reads as no note.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 import duckdb
 
 from features.validate import SMALL_RISE, _first_three, price_rise_note
 
-__all__ = ["price_list_note"]
+__all__ = ["price_list_note", "silent_accounts_note"]
 
 PRICE_STEP_DECIMALS = 3  # rises are the same when equal to the nearest 0.1%
 PRICE_STEP_RENEWALS = 20  # at least this many renewals rise by the same share
@@ -102,4 +110,106 @@ def price_list_note(con: duckdb.DuckDBPyConnection) -> str | None:
         f" `upsell_min_rise: {above:g}` in a training config (`retain train --config FILE`;"
         f" `retain dataset --upsell-min-rise {above:g}`): a rise up to that share then"
         " counts as an upsell only with more seats."
+    )
+
+
+SILENT_DAYS = 90  # the usage features' longest window: all of it reads no use
+
+_SILENT_STRETCHES = f"""
+WITH days AS (  -- grouped first: one row per account and day with events
+    SELECT account_id, CAST(ts AS DATE) AS day FROM events GROUP BY account_id, day
+),
+tracked AS (SELECT DISTINCT day FROM days),  -- the days any account has events on
+reach AS (SELECT MIN(day) AS first_day, CAST(? AS DATE) AS last_day FROM tracked),
+terms AS (
+    SELECT account_id, start_date, end_date,
+           MAX(end_date) OVER (PARTITION BY account_id ORDER BY start_date, subscription_id
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_end
+    FROM subscriptions WHERE kind IN ('new', 'renewal')
+),
+islands AS (
+    SELECT account_id, start_date, end_date,
+           SUM(CASE WHEN start_date <= before_end THEN 0 ELSE 1 END)
+               OVER (PARTITION BY account_id ORDER BY start_date, end_date) AS spell
+    FROM terms
+),
+spells AS (  -- the stretches with a term in force, back-to-back terms joined
+    SELECT account_id, MIN(start_date) AS spell_start, MAX(end_date) - 1 AS spell_last
+    FROM islands GROUP BY account_id, spell
+),
+gaps AS (  -- no event of the account: before its first event day or between two of them
+    SELECT * FROM (
+        SELECT account_id, LAG(day) OVER (PARTITION BY account_id ORDER BY day) + 1
+                   AS quiet_from, day - 1 AS quiet_to
+        FROM days
+    ) WHERE quiet_from IS NULL OR quiet_to - quiet_from + 1 >= {SILENT_DAYS}
+    UNION ALL  -- no event at all
+    SELECT DISTINCT account_id, NULL, NULL FROM spells s
+    WHERE NOT EXISTS (SELECT 1 FROM days d WHERE d.account_id = s.account_id)
+),
+stretches AS (  -- in force, and while the source has events
+    SELECT g.account_id, g.quiet_to IS NULL AS never,
+           GREATEST(COALESCE(g.quiet_from, s.spell_start), s.spell_start, r.first_day)
+               AS quiet_from,
+           LEAST(COALESCE(g.quiet_to, s.spell_last), s.spell_last, r.last_day) AS quiet_to
+    FROM gaps g JOIN spells s ON s.account_id = g.account_id CROSS JOIN reach r
+)
+SELECT q.account_id, q.never, q.quiet_from, q.quiet_to
+FROM stretches q JOIN tracked t ON t.day BETWEEN q.quiet_from AND q.quiet_to
+WHERE q.quiet_to - q.quiet_from + 1 >= {SILENT_DAYS}
+GROUP BY q.account_id, q.never, q.quiet_from, q.quiet_to
+HAVING 2 * COUNT(*) >= q.quiet_to - q.quiet_from + 1
+ORDER BY q.quiet_from, q.account_id
+"""
+
+
+def silent_accounts_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A note on accounts in force `SILENT_DAYS` or more with no event while others had some.
+
+    The twelfth audit imported 60 accounts late: paying since early 2023, no event until
+    1 Jul 2024. Their usage features read no use, and as of 31 May 2024, 38 of 47 scored
+    low risk with the driver "Product modules used in the last 90 days: 0 modules".
+
+    A stretch is a run of days with a `new`/`renewal` term in force (back-to-back terms
+    joined) and no event of the account: before its first event, between two events, or
+    all of it for an account with none. It counts only from the source's first event day
+    to the end of the data (`features.horizon.data_horizon`), and only where other
+    accounts have events on at least half its days: a source whose events start late for
+    everyone, or miss a month for everyone, is not about these accounts (training starts
+    at the first event plus `warmup_days` anyway). A silence that runs to the end of the
+    data is left out, but for an account with no event at all: it is what a customer going
+    quiet before churning looks like, and the churn model is there to read it.
+    `SILENT_DAYS` is the usage features' longest window, so all of it reads no use. `con`
+    holds the typed contract views.
+    """
+    from features.horizon import data_horizon
+
+    try:
+        rows = con.execute(_SILENT_STRETCHES, [data_horizon(con)]).fetchall()
+    except (duckdb.Error, ValueError):  # no dated rows, or a note not worth failing over
+        return None
+    if not rows:
+        return None
+    longest: dict[str, tuple[bool, date, date]] = {}  # each account's longest stretch
+    for account, never, start, end in rows:
+        held = longest.get(account)
+        if held is None or end - start > held[2] - held[1]:
+            longest[account] = (never, start, end)
+    shown = _first_three(
+        [
+            f"'{key}' from {start:%d %b %Y} to {end:%d %b %Y}"
+            for key, (_, start, end) in longest.items()
+        ]
+    )
+    never = sum(1 for never, _, _ in longest.values() if never)
+    count = len(longest)
+    none_at_all = f"; {never:,} of them with no event at all" if never else ""
+    return (
+        f"Note: {count:,} account{'s' if count > 1 else ''} had a term in force for"
+        f" {SILENT_DAYS} days or more with no product event while other accounts' events were"
+        f" recorded ({shown}{none_at_all}). Their usage features read no use over that"
+        " stretch (no events, no modules used), and the models score them so. If their"
+        " events are missing (imported late, tracked elsewhere), import them, or build"
+        " training sets from after the stretch (`retain dataset --from DATE`); if they truly"
+        " did not use the product, nothing is wrong."
     )

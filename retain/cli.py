@@ -139,9 +139,10 @@ def validate(
     says the support signals read them as open pain today), and so are terms ended with no
     outcome recorded (a note says those accounts are not scored until one is). So are
     many renewals rising by one same share with the same seats and plan (a note names the
-    share and the `upsell_min_rise` above it, as a new price list would need). A table
-    whose dates run days past the latest event (an export artefact) is a warning: it does
-    not set the end of the data.
+    share and the `upsell_min_rise` above it, as a new price list would need), and accounts
+    in force for 90 days or more with no event while others had events (a note says their
+    usage reads no use then). A table whose dates run days past the latest event (an
+    export artefact) is a warning: it does not set the end of the data.
     """
     from features.source import open_source
     from features.validate import source_notes, validate_source
@@ -176,7 +177,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
     """
     import duckdb
 
-    from features.dated_notes import price_list_note
+    from features.dated_notes import price_list_note, silent_accounts_note
     from features.horizon import late_activity_warning
     from features.source import create_typed_views
     from features.validate import (
@@ -205,6 +206,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
             price_rise_note(source.con),
             price_list_note(source.con),
             renewal_after_gap_note(source.con),
+            silent_accounts_note(source.con),
             stale_tickets_note(source.con),
         ]
     except duckdb.Error:
