@@ -208,8 +208,7 @@ def silent_accounts_note(con: duckdb.DuckDBPyConnection) -> str | None:
         f"Note: {count:,} account{'s' if count > 1 else ''} had a term in force for"
         f" {SILENT_DAYS} days or more with no product event while other accounts' events were"
         f" recorded ({shown}{none_at_all}). Their usage features read no use over that"
-        " stretch (no events, no modules used), and the models score them so. If their"
-        " events are missing (imported late, tracked elsewhere), import them, or build"
-        " training sets from after the stretch (`retain dataset --from DATE`); if they truly"
-        " did not use the product, nothing is wrong."
+        " stretch (no events, no modules used), and the models learn and score them so. If"
+        " their events are missing (imported late, tracked elsewhere), import them; if they"
+        " truly did not use the product, nothing is wrong."
     )
