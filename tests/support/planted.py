@@ -9,6 +9,8 @@ the change; the simulator itself is untouched.
   as much (same seats), as a new price list applied to every contract at once would.
 - `add_small_accounts`: a new segment: copies of existing accounts' histories, moved so
   they become customers just after the date, with a fraction of the seats, ARR and staff.
+- `log_fewer_events`: a tracking change: after the date each `view` and `action` event is
+  logged with a probability (the twelfth audit's export kept half); people use as before.
 """
 
 from __future__ import annotations
@@ -51,6 +53,19 @@ def drop_module_usage(tables: Tables, module: str, after: datetime) -> Tables:
     events = changed["events"]
     gone = (events["module"] == module) & (pd.to_datetime(events["ts"]) > pd.Timestamp(after))
     changed["events"] = events.loc[~gone].reset_index(drop=True)
+    return changed
+
+
+def log_fewer_events(tables: Tables, after: datetime, keep: float = 0.5, seed: int = 0) -> Tables:
+    """After `after`, each `view` and `action` event is logged with probability `keep`."""
+    rng = np.random.default_rng(seed)
+    changed = _copy(tables)
+    events = changed["events"]
+    thinned = events["event_type"].isin(["view", "action"]) & (
+        pd.to_datetime(events["ts"]) > pd.Timestamp(after)
+    )
+    lost = thinned.to_numpy() & (rng.random(len(events)) >= keep)
+    changed["events"] = events.loc[~lost].reset_index(drop=True)
     return changed
 
 

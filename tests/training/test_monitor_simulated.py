@@ -2,8 +2,9 @@
 monthly run; the unchanged world raises none over 12 monthly runs.
 
 Changes are planted in the tables after the simulation (`tests.support.planted`), at a date
-after the champion's training reference was taken, as a product release, a new price list
-or a new customer segment would reach a company's export.
+after the champion's training reference was taken, as a product release, a new price list,
+a new customer segment or a change in the product's event tracking would reach a company's
+export. Only the tracking change is diagnosed as one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from features.definitions import feature
 from simulator.world import simulate
 from store import SCORE_LOG_COLUMNS
 from tests.support import write_tables
-from tests.support.planted import add_small_accounts, drop_module_usage, reprice
+from tests.support.planted import (
+    add_small_accounts,
+    drop_module_usage,
+    log_fewer_events,
+    reprice,
+)
 from tests.support.serving import make_model
 from training.monitor.reference import reference_at
 from training.monitor.run import monitor
@@ -60,18 +66,26 @@ def test_an_unchanged_world_raises_no_alarm_over_twelve_monthly_runs(world: Path
     for when in runs:
         report, _ = monitor(str(world), model, "1", NO_LOG, thresholds, when.to_pydatetime())
         false_alarms += [f"{when:%Y-%m}: {a.message}" for a in report.alarms]
+        false_alarms += [f"{when:%Y-%m}: {d}" for d in report.diagnosis]
         largest = max(largest, float(report.features["psi"].max()))
     print(f"false alarms over {len(runs)} runs: {len(false_alarms)}; largest PSI {largest:.2f}")
     assert largest > 0.25  # the customer base did age: a threshold alone would have fired
     assert false_alarms == []
 
 
-def _first_run_alarms(changed: dict[str, pd.DataFrame], world: Path, tmp_path: Path):
+def _first_run(changed: dict[str, pd.DataFrame], world: Path, tmp_path: Path):
     model = _champion(world, TRAINED)
     data = write_tables(changed, tmp_path / "changed", "parquet")
     report, _ = monitor(str(data), model, "1", NO_LOG, load_thresholds(), FIRST_RUN)
     control, _ = monitor(str(world), model, "1", NO_LOG, load_thresholds(), FIRST_RUN)
     assert control.alarms == []  # the same month without the change: quiet
+    assert control.tracking is None
+    return report
+
+
+def _first_run_alarms(changed: dict[str, pd.DataFrame], world: Path, tmp_path: Path):
+    report = _first_run(changed, world, tmp_path)
+    assert report.tracking is None  # customers, prices or a module: not how events are logged
     return report.alarms
 
 
@@ -94,3 +108,18 @@ def test_a_new_segment_of_small_accounts_raises_size_alarms(tables, world: Path,
     subjects = {a.subject for a in alarms}
     assert {"contract_seats", "contract_arr", "employees"} <= subjects
     assert alarms[0].subject in {"contract_seats", "contract_arr", "employees"}  # largest first
+
+
+def test_events_logged_at_half_the_rate_are_diagnosed_as_a_tracking_change(
+    tables, world: Path, tmp_path: Path
+):
+    # the twelfth audit: half the views and actions logged from a date, the same people
+    report = _first_run(log_fewer_events(tables, CHANGED, keep=0.5), world, tmp_path)
+    assert "events_per_active_user_30d" in {a.subject for a in report.alarms}
+    change = report.tracking
+    assert change is not None and change.fell
+    assert change.since == TRAINED and change.since_label == "when v1 was trained"
+    assert 0.4 < change.ratio < 0.7 and change.share >= 0.6
+    assert abs(change.users_now - change.users_then) <= 1
+    assert report.diagnosis[0].startswith("Events per active user fell")
+    assert any(line.startswith("Diagnosis: Events per active user fell") for line in report.lines())

@@ -7,6 +7,7 @@ thresholds from `monitor.yaml`.
 - `reference.py`: `TrainingReference`, kept with the registered churn model at training.
 - `drift.py`: per-feature and score drift, tier mix. `calibration.py`: matured outcomes.
 - `alarms.py` + `thresholds.py` (`monitor.yaml`): when to raise an alarm, in words.
+- `tracking.py`: whether the drift reads as a change in how events are logged.
 - `report.py`: `MonitorReport`. `run.py`: `run_monitor`, the `retain monitor` command's work.
 - `retrain_report.py`: the one-page report of `make retrain`.
 """

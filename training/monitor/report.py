@@ -13,6 +13,7 @@ import pandas as pd
 
 from features.times import utc_iso
 from training.monitor.alarms import Alarm
+from training.monitor.tracking import TrackingChange
 
 SHOWN_ALARMS = 12  # in words; every alarm is in the JSON and the MLflow run
 
@@ -35,6 +36,8 @@ class MonitorReport:
         notes: what could not be judged and why, in words.
         warnings: what in the data itself the reader must know, each beginning "Warning:"
             (a table whose dates run past the latest event: `late_activity_warning`).
+        tracking: a change in how events are logged, where the data says so
+            (`training.monitor.tracking`); its sentence is in `diagnosis`.
     """
 
     as_of: datetime
@@ -48,7 +51,13 @@ class MonitorReport:
     alarms: list[Alarm] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    tracking: TrackingChange | None = None
     reference_as_of: tuple[datetime, ...] = ()
+
+    @property
+    def diagnosis(self) -> list[str]:
+        """What the drift most likely is, where the data says so, with what to do."""
+        return [] if self.tracking is None else [self.tracking.sentence()]
 
     @property
     def alarmed(self) -> bool:
@@ -67,6 +76,7 @@ class MonitorReport:
                 lines.append(f"  ... and {len(self.alarms) - len(shown)} more (see the MLflow run)")
         else:
             lines.append("No alarm: nothing crossed its threshold.")
+        lines += [f"Diagnosis: {sentence}" for sentence in self.diagnosis]
         lines += [f"Note: {note}" for note in self.notes]
         if not self.features.empty:
             since = ", ".join(f"{t:%Y-%m-%d}" for t in self.reference_as_of)
@@ -121,6 +131,7 @@ class MonitorReport:
             "alarms": [alarm.__dict__ for alarm in self.alarms],
             "notes": self.notes,
             "warnings": self.warnings,
+            "diagnosis": self.diagnosis,
             "features": self.features[["feature", "psi", "missing_now"]].to_dict("records"),
             "score": {k: v for k, v in self.score.items() if math.isfinite(v)},
             "tier_share": {tier: now for tier, (_, now) in self.tier_mix.items()},

@@ -30,6 +30,7 @@ from training.monitor.drift import (
 from training.monitor.reference import TrainingReference
 from training.monitor.report import MonitorReport
 from training.monitor.thresholds import MonitorThresholds, load_thresholds
+from training.monitor.tracking import diagnose
 
 NO_REFERENCE = (
     "the churn champion v{version} was registered without a training reference (trained"
@@ -74,6 +75,33 @@ def unreadable_features(
     return gone
 
 
+def trained_before(reference: TrainingReference | None, horizon: datetime) -> datetime | None:
+    """The champion's training date (its reference's latest), when it is before `horizon`.
+
+    The snapshot the tracking diagnosis compares today's with first: while that model
+    serves, a change in logging since it was trained stays diagnosed after the first month.
+    """
+    if reference is None or not reference.as_of:
+        return None
+    trained = pd.Timestamp(reference.as_of[-1])
+    return trained.to_pydatetime() if trained < pd.Timestamp(horizon) else None
+
+
+def earlier_snapshots(
+    frames: pd.DataFrame, champion: str, trained_at: datetime | None, previous_at: datetime
+) -> list[tuple[str, pd.DataFrame]]:
+    """The snapshots the tracking diagnosis compares today's with, in words, in order."""
+    earlier = []
+    if trained_at is not None:
+        at_training = frames.loc[frames["as_of"] == pd.Timestamp(trained_at)]
+        earlier.append((f"when v{champion} was trained", at_training))
+    if trained_at is None or pd.Timestamp(trained_at) != pd.Timestamp(previous_at):
+        earlier.append(
+            ("a month earlier", frames.loc[frames["as_of"] == pd.Timestamp(previous_at)])
+        )
+    return earlier
+
+
 def monitor(
     data: str,
     model: Any,
@@ -115,7 +143,9 @@ def monitor(
         if as_of is None and (late := late_activity_warning(source.con)):
             warnings.append(late)  # a table's dates run past the events: not the end
         previous_at = (pd.Timestamp(horizon) - pd.DateOffset(months=1)).to_pydatetime()
-        frames = compute_features(source.con, [previous_at, horizon])
+        trained_at = trained_before(reference, horizon)
+        wanted = {pd.Timestamp(t) for t in (trained_at, previous_at, horizon) if t is not None}
+        frames = compute_features(source.con, [t.to_pydatetime() for t in sorted(wanted)])
         labels = pd.DataFrame(columns=["account_id", "as_of", "churn", "arr"])
         logged = score_log.loc[pd.to_datetime(score_log["as_of"]) <= horizon]
         if not logged.empty:
@@ -168,6 +198,8 @@ def monitor(
     alarms = all_alarms(
         drift, descriptions, score, score_month, shift, outcomes, thresholds, champion
     )
+    earlier = earlier_snapshots(frames, champion, trained_at, previous_at)
+    tracking = diagnose(snapshot, earlier, thresholds.tracking, alarms)
     report = MonitorReport(
         as_of=pd.Timestamp(horizon).to_pydatetime(),
         champion=champion,
@@ -180,6 +212,7 @@ def monitor(
         alarms=alarms,
         notes=notes,
         warnings=warnings,
+        tracking=tracking,
         reference_as_of=reference.as_of if reference is not None else (),
     )
     return report, probability

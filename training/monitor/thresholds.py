@@ -57,11 +57,44 @@ class OutcomeThresholds(_Strict):
     )
 
 
+class TrackingThresholds(_Strict):
+    """When drift reads as a change in how events are logged, not in how customers work.
+
+    Compared per account, between an earlier snapshot and today (accounts with active
+    users both times): events per active user moved past `fell_below` (or `rose_above`)
+    for at least `share_of_accounts` of the accounts, in the same direction, while the
+    median account's active users in 30 days moved by less than `users_held`.
+
+    Why these numbers: an account's events per active user swing month to month with
+    holidays, projects and one heavy user's leave, yet from one month to the next at most
+    9% of the accounts fell below 0.7 and at most 11% rose above 1.4 (a simulated world
+    over 18 months; the twelfth audit's export over the 5 months before its change), and
+    over a whole year at most 14% and 31%. 0.7 and 1.4 are as far from 1 on a log scale
+    (-0.36, +0.34); 60% is twice the worst year. Independent customers do not change
+    their habits in the same month; a tracking release, a de-duplication or a renamed
+    event reaches every account on one day (that export after its events were halved: 89%
+    of the accounts below 0.7, median account 0.53). Active users check that the people
+    are the same: logging half the events keeps nearly everyone who used the product
+    (median account 13 users against 13, ratio 1.00), while real disengagement or churn
+    of many accounts loses users too. The median account's ratio was 1.00 month to month
+    and up to 1.12 over six months of growth; over a year it reached 1.29, so against an
+    old reference the rule stays silent, and the monitor also asks it of the snapshot a
+    month earlier. `min_accounts` keeps a handful of accounts from making a diagnosis.
+    """
+
+    fell_below: float = Field(default=0.7, gt=0, lt=1)
+    rose_above: float = Field(default=1.4, gt=1)
+    share_of_accounts: float = Field(default=0.6, gt=0.5, le=1)
+    users_held: float = Field(default=0.15, gt=0, lt=1)
+    min_accounts: int = Field(default=30, ge=1)
+
+
 class MonitorThresholds(_Strict):
     """Every threshold of `retain monitor`."""
 
     drift: DriftThresholds = DriftThresholds()
     outcomes: OutcomeThresholds = OutcomeThresholds()
+    tracking: TrackingThresholds = TrackingThresholds()
 
 
 class ThresholdsError(ValueError):
