@@ -162,3 +162,38 @@ def test_the_diagnosis_is_printed_and_written_to_the_results(tmp_path: Path):
     quiet = _report()
     assert not any(line.startswith("Diagnosis") for line in quiet.lines())
     assert quiet.as_json()["diagnosis"] == []
+
+
+def test_the_retrain_page_keeps_the_diagnosis_when_the_new_model_has_no_alarm(tmp_path: Path):
+    from training.monitor.retrain_report import write_retrain_report
+
+    change = tracking_change(
+        _snapshot(TRAINED, _users()), _moved(0.92, 0.55), TrackingThresholds(), "x"
+    )
+    assert change is not None
+    served = _report(tracking=change, alarms=[Alarm("feature", "events_30d", "shifted")])
+    replaced_by = MonitorReport(NOW, "2", ACCOUNTS, served.features, {}, {}, pd.DataFrame())
+    page = write_retrain_report(
+        tmp_path / "page.md",
+        served,
+        {},
+        {},
+        {},
+        replaced_by=replaced_by,
+        learned_until=datetime(2024, 8, 1),
+    ).read_text()
+    assert "0 alarm(s) remain. Fewer alarms do not mean the signals read as before" in page
+    assert (
+        "the diagnosis below still stands. v2 learned from account snapshots up to 2024-08-01"
+        " (the latest whose renewals are known), all of them before the change." in page
+    )
+    assert f"**Diagnosis**: {change.sentence()}" in page
+    assert "- Events look logged differently since 2024-08-31" in page
+    later = write_retrain_report(
+        tmp_path / "later.md", served, {}, {}, {}, replaced_by, datetime(2024, 12, 1)
+    ).read_text()
+    assert "of which only those after 2024-08-31 carry the new counts" in later
+    plain = write_retrain_report(
+        tmp_path / "plain.md", _report(), {}, {}, {}, replaced_by, datetime(2024, 8, 1)
+    ).read_text()
+    assert "Diagnosis" not in plain and "Fewer alarms" not in plain

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,17 @@ class RetrainOutcome:
     monitor: MonitorReport
     page: Path
     previous: MonitorReport | None = None  # the replaced champion's run, shown on the page
+
+
+def learned_until(trained: Any) -> datetime | None:
+    """The latest account snapshot the new churn model learned from (training, calibration)."""
+    import pandas as pd
+
+    churn = trained.targets.get("churn")
+    if churn is None:
+        return None
+    dates = pd.concat([churn.split.train["as_of"], churn.split.validation["as_of"]])
+    return pd.Timestamp(dates.max()).to_pydatetime() if len(dates) else None
 
 
 def retrain(
@@ -81,8 +92,6 @@ def retrain(
     )
     version, model = load_champion(MlflowClient())
     found, probability = monitor_champion(data, model, version, store_url, limits, as_of)
-    log_report(found, model, probability, limits)
-    found.write_json(results or DEFAULT_RESULTS)
     # the page tells what changed while the model in use this month served
     shown, shown_model, shown_probability, replaced = found, model, probability, None
     if before is not None and before[0] != version:
@@ -91,6 +100,12 @@ def retrain(
         shown, shown_probability = monitor_champion(
             data, shown_model, before[0], store_url, limits, as_of
         )
+        if found.tracking is None and shown.tracking is not None:
+            # the new champion's reference is today's accounts: the finding is the data's, so
+            # it stays (without the old champion's alarm count) for `/metrics` and the output
+            found.tracking = replace(shown.tracking, event_alarms=0, alarms=0)
+    log_report(found, model, probability, limits)
+    found.write_json(results or DEFAULT_RESULTS)
     figures: dict[str, Any] = {}
     if not shown.features.empty:
         figures["shifts.png"] = feature_shift_plot(shown.features, limits.drift.psi)
@@ -109,6 +124,7 @@ def retrain(
         trained.skipped,
         figures,
         replaced_by=replaced,
+        learned_until=learned_until(trained),
     )
     shutil.copyfile(page, reports / "latest.md")
     report(f"Wrote the retrain report to {page}")

@@ -7,6 +7,7 @@ promoted and why, how past scores held up against the renewals since, and what t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +71,13 @@ def write_retrain_report(
     skipped: Mapping[str, str],
     figures: Mapping[str, Any],
     replaced_by: MonitorReport | None = None,
+    learned_until: datetime | None = None,
 ) -> Path:
     """Write the Markdown page to `path` and its plots beside it; returns `path`.
 
     `report` judges the churn model that served this month; when the retrain replaced it,
-    `replaced_by` is the new champion's monitor run (what remains after retraining).
+    `replaced_by` is the new champion's monitor run (what remains after retraining) and
+    `learned_until` the latest account snapshot the new churn model learned from.
     """
     import matplotlib.pyplot as plt
 
@@ -98,6 +101,7 @@ def write_retrain_report(
             f" accounts: {left} alarm(s) remain"
             + (": " + "; ".join(a.message for a in replaced_by.alarms) if left else "")
             + "."
+            + _after_tracking_change(report, replaced_by, learned_until)
         )
     lines = [
         f"# Monthly model check, as of {report.as_of:%Y-%m-%d}",
@@ -113,6 +117,7 @@ def write_retrain_report(
         "",
         "## Alarms",
         *([f"- {a.message}" for a in report.alarms] or ["- None."]),
+        *[line for sentence in report.diagnosis for line in ("", f"**Diagnosis**: {sentence}")],
         *([""] + [f"Note: {note}" for note in report.notes] if report.notes else []),
         "",
         f"## What changed in the accounts since v{report.champion} was trained",
@@ -159,9 +164,45 @@ def write_retrain_report(
     return path
 
 
+def _after_tracking_change(
+    report: MonitorReport, replaced_by: MonitorReport, learned_until: datetime | None
+) -> str:
+    """What the alarms left after a retrain mean when events are logged differently since.
+
+    The new champion's reference is taken at today's date, so today's counts are its
+    normal: its alarms go quiet whatever the model learned from.
+    """
+    change = report.tracking
+    if change is None:
+        return ""
+    said = (
+        f" Fewer alarms do not mean the signals read as before: v{replaced_by.champion} is"
+        " compared with the months up to today, new counts included, and the diagnosis below"
+        " still stands."
+    )
+    if learned_until is None:
+        return said
+    months = (
+        "all of them before the change"
+        if learned_until <= change.since
+        else f"of which only those after {change.since:%Y-%m-%d} carry the new counts"
+    )
+    return (
+        f"{said} v{replaced_by.champion} learned from account snapshots up to"
+        f" {learned_until:%Y-%m-%d} (the latest whose renewals are known), {months}."
+    )
+
+
 def _next_steps(report: MonitorReport) -> list[str]:
     kinds = {a.kind for a in report.alarms}
     steps = []
+    if report.tracking is not None:
+        steps.append(
+            "- Events look logged differently since"
+            f" {report.tracking.since:%Y-%m-%d} (see the diagnosis): ask who owns the"
+            " product's tracking before reading usage-based risk and reasons, and before"
+            " trusting a retrain."
+        )
     if "missing" in kinds:
         steps.append("- A signal went missing: check that every export (tables) still arrives.")
     if "feature" in kinds:
