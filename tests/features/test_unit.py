@@ -294,14 +294,20 @@ def test_a_win_back_counts_its_return_from_the_day_it_came_back() -> None:
     for table in ("users", "events", "milestones", "tickets", "outcomes", "surveys", "touchpoints"):
         world[table] = world[table].iloc[0:0]
     stamps = [datetime(2023, 9, 1), datetime(2024, 7, 1)]
-    frame = compute_features(typed_connection(world), stamps).set_index(["account_id", "as_of"])
-    before = frame.loc[("back", pd.Timestamp("2023-09-01"))]  # the return is in its future
+    frame = compute_features(typed_connection(world), stamps)
+
+    def snapshot(account: str, as_of: str) -> pd.Series:
+        found = frame[(frame["account_id"] == account) & (frame["as_of"] == pd.Timestamp(as_of))]
+        assert len(found) == 1, (account, as_of)
+        return found.iloc[0]
+
+    before = snapshot("back", "2023-09-01")  # the return is in its future
     assert before["returns_after_leaving"] == 0 and np.isnan(before["days_since_return"])
-    after = frame.loc[("back", pd.Timestamp("2024-07-01"))]
+    after = snapshot("back", "2024-07-01")
     assert after["returns_after_leaving"] == 1 and after["days_since_return"] == 30
     assert after["tenure_days"] == 547  # since 1 January 2023, the time away included
     for account, as_of in (("two", "2023-09-01"), ("rewritten", "2024-07-01")):
-        row = frame.loc[(account, pd.Timestamp(as_of))]
+        row = snapshot(account, as_of)
         assert row["returns_after_leaving"] == 0 and np.isnan(row["days_since_return"])
 
 
