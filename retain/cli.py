@@ -759,7 +759,8 @@ def retrain(
 ) -> None:
     """For cron: retrain, promote only a better model, monitor, write the one-page report.
 
-    Exits 1 when an alarm remains after retraining (cron then mails it). Writes to
+    Exits 1 when an alarm remains after retraining, or a diagnosis (a change in how events
+    are logged) stands without one (cron then mails it). Writes to
     RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db) and RETAIN_MONITOR_RESULTS
     (default var/monitor/latest.json) and reads RETAIN_STORE_URL (default
     sqlite:///var/retain-store.db), paths relative to the current directory.
@@ -790,7 +791,7 @@ def retrain(
         raise typer.Exit(code=1) from error
     typer.echo("\n".join(outcome.monitor.lines()))
     typer.echo(f"Report for CS ops: {outcome.page}")
-    if outcome.monitor.alarmed:
+    if outcome.monitor.needs_attention:
         raise typer.Exit(code=1)
 
 

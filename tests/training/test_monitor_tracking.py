@@ -197,3 +197,35 @@ def test_the_retrain_page_keeps_the_diagnosis_when_the_new_model_has_no_alarm(tm
         tmp_path / "plain.md", _report(), {}, {}, {}, replaced_by, datetime(2024, 8, 1)
     ).read_text()
     assert "Diagnosis" not in plain and "Fewer alarms" not in plain
+
+
+@pytest.mark.parametrize(
+    ("diagnosed", "alarms", "code"),
+    [(True, 0, 1), (False, 0, 0), (False, 1, 1)],
+    ids=["diagnosis-alone", "quiet", "alarm"],
+)
+def test_retrain_exits_1_while_a_diagnosis_stands_without_an_alarm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, diagnosed: bool, alarms: int, code: int
+):
+    """Twelfth audit: after the retrain the new champion's alarms go quiet (its reference
+    holds the new counts), so cron, which mails on exit 1, never heard of the change."""
+    from typer.testing import CliRunner
+
+    import training.monitor.retrain as retrain_module
+    from retain.cli import app
+    from training.monitor.retrain import RetrainOutcome
+
+    change = tracking_change(
+        _snapshot(TRAINED, _users()), _moved(0.92, 0.55), TrackingThresholds(), "x"
+    )
+    assert change is not None
+    found = _report(
+        tracking=change if diagnosed else None,
+        alarms=[Alarm("feature", "events_30d", "shifted")] * alarms,
+    )
+    monkeypatch.setattr(
+        retrain_module, "retrain", lambda *a, **k: RetrainOutcome(None, found, tmp_path / "p.md")
+    )
+    result = CliRunner().invoke(app, ["retrain", "--data", str(tmp_path)])
+    assert result.exit_code == code, result.output
+    assert ("Diagnosis: " in result.output) == diagnosed

@@ -63,6 +63,15 @@ class MonitorReport:
     def alarmed(self) -> bool:
         return bool(self.alarms)
 
+    @property
+    def needs_attention(self) -> bool:
+        """An alarm, or a diagnosis that stands without one.
+
+        A retrained model's reference holds the new counts, so its alarms go quiet while
+        the change stands.
+        """
+        return self.alarmed or bool(self.diagnosis)
+
     def lines(self, top: int = 5) -> list[str]:
         """The findings in words: alarms first, then what was measured."""
         head = f"Monitor as of {self.as_of:%Y-%m-%d}, churn champion v{self.champion}"
