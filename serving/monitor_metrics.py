@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 class MonitorCollector(Collector):
-    """Gauges from the monitor's results file: alarms, feature PSI, score, tiers, outcomes."""
+    """Gauges from the monitor's results: alarms, diagnoses, PSI, score, tiers, outcomes."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -56,6 +56,11 @@ class MonitorCollector(Collector):
         for kind in ("feature", "missing", "score", "tier", "outcome"):
             alarms.add_metric([kind], kinds.get(kind, 0))
         yield alarms
+        yield GaugeMetricFamily(  # a change in how events are logged: alert on it as on alarms
+            "retain_monitor_diagnoses",
+            "What the drift most likely is, where the latest monitor run could say",
+            value=len(results.get("diagnosis", [])),
+        )
         psi = GaugeMetricFamily(
             "retain_monitor_feature_psi", "PSI against the training reference", labels=["feature"]
         )

@@ -39,6 +39,10 @@ def test_a_new_monitor_run_shows_at_the_next_scrape(tmp_path: Path):
     assert 'retain_monitor_feature_psi{feature="arr_per_seat"} 3.2' in text
     assert 'retain_monitor_outcome{measure="roc_auc",version="4"} 0.71' in text
     assert 'measure="ece"' not in text  # NaN is left out
+    assert "retain_monitor_diagnoses 0.0" in text  # a file from before diagnoses: none
+    results["diagnosis"] = ["Events per active user fell 47% at the median account ..."]
+    path.write_text(json.dumps(results))
+    assert "retain_monitor_diagnoses 1.0" in _scrape(path)
     results["features"][0]["psi"] = 0.05
     path.write_text(json.dumps(results))
     assert 'retain_monitor_feature_psi{feature="arr_per_seat"} 0.05' in _scrape(path)
