@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from features.compute import compute_features
-from features.labels import compute_labels
+from features.labels import UPSELL_WINDOW_DAYS, compute_labels
 from features.snapshots import snapshot_dates
 
 LABELS = ("churn", "upsell")
@@ -42,6 +42,17 @@ def build_dataset(
     dataset = features.merge(labels, on=["account_id", "as_of"], how="inner", validate="1:1")
     known = dataset[list(LABELS)].notna().any(axis=1)
     return dataset.loc[known].reset_index(drop=True)
+
+
+def upsell_known_early(frame: pd.DataFrame, horizon: datetime) -> int:
+    """Upsell positives among snapshots whose 180 days have not passed by `horizon`.
+
+    The contract knows a positive as soon as the expansion starts, a negative only once the
+    window has passed, so the last months' known labels are mostly positives (the twelfth
+    audit read an upsell rate of 1.0 for the last five months of `retain dataset`'s file).
+    """
+    open_window = pd.to_datetime(frame["as_of"]) + pd.Timedelta(days=UPSELL_WINDOW_DAYS)
+    return int((frame["upsell"].eq(1.0) & (open_window > pd.Timestamp(horizon))).sum())
 
 
 def write_frame(frame: pd.DataFrame, output: str | Path) -> Path:

@@ -298,9 +298,11 @@ def dataset(
     (RETAIN_STORE_URL, default sqlite:///var/retain-store.db) with the source's, as
     `retain train` does.
     """
-    from features.dataset import build_dataset, write_frame
+    from features.dataset import build_dataset, upsell_known_early, write_frame
     from features.engines.spark import FeatureEngineError
     from features.engines.spark_sources import SparkSourceError
+    from features.horizon import data_horizon
+    from features.labels import UPSELL_WINDOW_DAYS
     from features.snapshots import parse_every
     from features.source import ContractError, load_source
 
@@ -313,6 +315,7 @@ def dataset(
     try:
         with load_source(data, recorded) as source:
             frame = build_dataset(source.con, start, end, every, upsell_min_rise)
+            horizon = data_horizon(source.con)
     except (ContractError, SparkSourceError, FeatureEngineError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
@@ -323,6 +326,15 @@ def dataset(
         f"(rate {frame['churn'].mean():.3f}), upsell known on {frame['upsell'].notna().sum()} "
         f"(rate {frame['upsell'].mean():.3f})"
     )
+    early = upsell_known_early(frame, horizon)
+    if early:
+        typer.echo(
+            f"Note: {early:,} upsell positives are snapshots from the last"
+            f" {UPSELL_WINDOW_DAYS} days before the data's end ({horizon:%Y-%m-%d}): known"
+            " because the expansion already came, while those months' negatives are not known"
+            " yet, so their upsell rate reads high. `retain train` reads a snapshot's upsell"
+            f" only once its {UPSELL_WINDOW_DAYS} days have passed."
+        )
     if output is not None:
         typer.echo(f"Wrote the training set to {write_frame(frame, output)}")
 

@@ -146,3 +146,20 @@ def test_retain_dataset_reads_upsell_with_a_minimum_rise(tmp_path: Path) -> None
     wrong = runner.invoke(app, ["dataset", "--data", str(directory), "--from", "2023-08-01",
                                 "--to", "2023-08-01", "--upsell-min-rise", "1.5"])  # fmt: skip
     assert wrong.exit_code == 2 and "upsell-min-rise" in wrong.output
+
+
+def test_retain_dataset_says_when_recent_upsell_labels_are_positives_known_early(
+    tmp_path: Path,
+) -> None:
+    # Twelfth audit: the file's upsell rate read 1.0 for its last five months, where only
+    # the positives (an expansion already came) are known, not yet the negatives.
+    directory = write_tables(tiny_world(), tmp_path / "source", fmt="parquet")
+    args = ["dataset", "--data", str(directory), "--from", "2023-04-01"]
+    recent = runner.invoke(app, [*args, "--to", "2024-12-01"])
+    assert recent.exit_code == 0, recent.output
+    assert (
+        "Note: 9 upsell positives are snapshots from the last 180 days before the data's end"
+        " (2024-02-06)" in recent.output
+    )
+    settled = runner.invoke(app, [*args, "--to", "2023-08-01"])  # 180 days passed for each
+    assert settled.exit_code == 0 and "Note" not in settled.output
