@@ -52,6 +52,10 @@ against `shipped`, on tuning worlds neither candidate above has seen (`--set tun
 709 and 710 monthly, 711 and 712 full); if they hold, once on fresh 713-716 (`--set
 untouched2`, the same shapes).
 
+The third candidate's runs (same day): tuning2 passed (ROC-AUC +0.022 mean, +0.005 worst;
+Brier -0.0005); untouched2 failed (ROC-AUC +0.007 mean, -0.005 worst; Brier +0.0005).
+Not shipped (docs/results.md, "A twelfth new-user audit").
+
 Run from this folder: `python refit_later_labels.py --set tuning [--cache DIR]`.
 """
 
