@@ -733,6 +733,8 @@ def monitor(
 ) -> None:
     """Compare today's accounts and logged scores with the champion; exit 1 on an alarm.
 
+    Also exit 1 on a diagnosis without an alarm (a change in how events are logged).
+
     Reads the champion from RETAIN_MLFLOW_URI (default sqlite:///mlruns/mlflow.db) and the
     score log from RETAIN_STORE_URL (default sqlite:///var/retain-store.db), and writes its
     results to RETAIN_MONITOR_RESULTS (default var/monitor/latest.json), paths relative to
@@ -757,7 +759,7 @@ def monitor(
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
     typer.echo("\n".join(report.lines()))
-    if report.alarmed:
+    if report.needs_attention:
         raise typer.Exit(code=1)
 
 

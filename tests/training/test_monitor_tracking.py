@@ -229,3 +229,21 @@ def test_retrain_exits_1_while_a_diagnosis_stands_without_an_alarm(
     result = CliRunner().invoke(app, ["retrain", "--data", str(tmp_path)])
     assert result.exit_code == code, result.output
     assert ("Diagnosis: " in result.output) == diagnosed
+
+
+@pytest.mark.parametrize(("diagnosed", "code"), [(True, 1), (False, 0)], ids=["diagnosis", "quiet"])
+def test_monitor_exits_1_on_a_diagnosis_without_an_alarm(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, diagnosed: bool, code: int
+):
+    from typer.testing import CliRunner
+
+    import training.monitor.run as run
+    from retain.cli import app
+
+    change = tracking_change(
+        _snapshot(TRAINED, _users()), _moved(0.92, 0.55), TrackingThresholds(), "x"
+    )
+    found = _report(tracking=change if diagnosed else None)
+    monkeypatch.setattr(run, "run_monitor", lambda *a, **k: found)
+    result = CliRunner().invoke(app, ["monitor", "--data", str(tmp_path)])
+    assert result.exit_code == code, result.output
