@@ -69,9 +69,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from dateutil.relativedelta import relativedelta
+from simple_challenger import world_dir
 
 from simulator.config import SimConfig
-from simulator.world import simulate_to_dir
 from training.baselines import LogisticBaseline
 from training.calibration import Calibrator
 from training.config import load_config
@@ -110,16 +110,6 @@ SETS: dict[str, list[tuple[int, int, SimConfig]]] = {
 }
 CUT_MONTHS = 7  # the cut, before the data's end
 AFTER_MONTHS = 6  # snapshots judged after the cut
-
-
-def world_dir(cache: Path, seed: int, months: int, config: SimConfig, accounts: int) -> Path:
-    shape = "monthly" if config.tables == () else "full"
-    folder = cache / f"s{seed}_{months}m_{shape}_{accounts}"
-    if not (folder / "_truth").is_dir():
-        simulate_to_dir(
-            folder, accounts, 1000 + seed, months=months, config=config, structure_seed=seed
-        )
-    return folder
 
 
 def refit(result, config):  # type: ignore[no-untyped-def]

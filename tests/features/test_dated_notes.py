@@ -21,17 +21,7 @@ from retain.cli import app
 from tests.support import write_tables
 from tests.support.tables import typed_connection
 
-COLUMNS = [
-    "subscription_id",
-    "account_id",
-    "kind",
-    "start_date",
-    "end_date",
-    "arr",
-    "seats",
-    "plan",
-    "outcome",
-]
+COLUMNS = list(TABLES["subscriptions"].column_names)
 EVENT = {"module": "m", "event_type": "view"}
 
 
