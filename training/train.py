@@ -481,6 +481,7 @@ def summary_lines(result: TrainingResult, reasons: bool = True) -> list[str]:
             )
         lines.extend("  " + line for line in gap_lines(r))
         lines.extend("  " + line for line in thin_lines(r))
+        lines.extend("  " + line for line in chance_lines(r))
         lines.extend("  " + line for line in term_lines(r.target, r.terms))
         if r.truth:
             lines.append("  " + describe(target, r.truth))
@@ -519,6 +520,33 @@ def thin_lines(result: TargetResult) -> list[str]:
             " more outcomes are known (or train on a longer history)"
         )
     return lines
+
+
+def chance_lines(result: TargetResult, seed: int = 0) -> list[str]:
+    """A warning where the model's test ROC-AUC cannot be told from chance (0.5).
+
+    A first model becomes champion with nothing to beat (the twelfth audit's validated at
+    0.50-0.56 on 14 churned training snapshots; its test figure, 0.598, was beyond noise of
+    chance, so it is not warned). The noise is that of `gap_lines`: 1.64 standard errors of
+    the ROC-AUC gap to a constant score over bootstrap resamples of the test accounts.
+    """
+    test, target = result.split.test, result.target
+    outcome = test[target].to_numpy(dtype=float)
+    if len(np.unique(outcome)) < 2:
+        return []
+    score = result.test_probability["model"]
+    gap, se = paired_auc_gap(
+        outcome, score, np.full(len(outcome), 0.5), test["account_id"], seed=seed
+    )
+    if not gap <= NOISE_Z * se:  # better than chance beyond noise (or no noise to judge)
+        return []
+    return [
+        f"warning: the {target} model ranks the test period at ROC-AUC {0.5 + gap:.3f}, within"
+        f" noise of chance (0.5; noise {NOISE_Z * se:.3f}, account bootstrap): its scores,"
+        " risk tiers and drivers say little yet about which accounts will"
+        f" {'churn' if target == 'churn' else 'expand'}; they firm up as more outcomes are"
+        " known (or train on a longer history)"
+    ]
 
 
 # A book of monthly and annual terms: the terms split here, and a band's calibration in the

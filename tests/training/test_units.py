@@ -485,6 +485,31 @@ def test_a_period_whose_positives_come_from_few_accounts_is_flagged():
     assert "calibration and risk tiers" in lines[0]
 
 
+def test_a_model_that_ranks_no_better_than_chance_is_flagged():
+    """A first model becomes champion with nothing to beat: at chance, it is said."""
+    from types import SimpleNamespace
+
+    from training.train import chance_lines
+
+    rng = np.random.default_rng(3)
+    churned = (np.arange(200) % 5 == 0).astype(float)  # 40 churned accounts of 200
+    test = pd.DataFrame({"account_id": [f"a{i}" for i in range(200)], "churn": churned})
+
+    def lines(score: np.ndarray) -> list[str]:
+        result = SimpleNamespace(
+            target="churn", split=SimpleNamespace(test=test), test_probability={"model": score}
+        )
+        return chance_lines(result)  # type: ignore[arg-type]
+
+    noise = rng.uniform(0, 1, 200)
+    found = lines(noise)  # a score that knows nothing
+    assert len(found) == 1 and found[0].startswith("warning: the churn model ranks the test")
+    assert "within noise of chance" in found[0]
+    assert lines(0.6 * churned + 0.4 * noise) == []  # ranks well beyond noise
+    test["churn"] = 0.0
+    assert lines(noise) == []  # one outcome only: nothing to judge
+
+
 def test_a_band_of_terms_scored_off_beyond_noise_is_flagged():
     """The eighth audit: annual terms in a monthly book scored at 4%, churned at 25%."""
     from types import SimpleNamespace
