@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -218,14 +219,20 @@ def closest_owner(owner: str, owners: Iterable[str]) -> str | None:
     """The owner of the data `owner` most likely meant, or None.
 
     The plan file's hours and the users file both name owners by hand and suggest through
-    here, so the same slip gets the same suggestion in either. The same name but for case
-    or spacing goes first; then the closest spelling (difflib, which alone is case-sensitive:
-    "DANA KIM" would find no "Dana Kim").
+    here, so the same slip gets the same suggestion in either. The same name but for case,
+    spacing or a number's leading zeros goes first ("CSM 5" is "CSM 05", where difflib
+    offered "CSM 35": the thirteenth audit); then the closest spelling (difflib, which alone
+    is case-sensitive: "DANA KIM" would find no "Dana Kim").
     """
+
+    def fold(name: str) -> str:
+        spaced = " ".join(name.split()).casefold()
+        return re.sub(r"\d+", lambda number: str(int(number.group())), spaced)
+
     folded: dict[str, str] = {}
     for known in sorted(owners):
-        folded.setdefault(" ".join(known.split()).casefold(), known)
-    key = " ".join(owner.split()).casefold()
+        folded.setdefault(fold(known), known)
+    key = fold(owner)
     if key in folded:
         return folded[key]
     close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)

@@ -316,7 +316,10 @@ def test_the_account_page_shows_the_weeks_plan_line(client: TestClient, world: P
     shown = html[html.index('data-testid="plan-line"') :].split("</p>")[0]
     assert f"plan: {action_label(line['action'])}</strong>" in shown
     score = api_scores(client, [line["account_id"]])[line["account_id"]]
-    differs = "the list below ranks the actions for this account alone" in shown
+    # thirteenth audit: "within the team's hours and caps" alone was not the whole reason;
+    # the plan values actions as stated, the list ranks them by the ranking effect
+    differs = "valuing each action at what it is stated to save" in shown
+    assert differs == ("the list below ranks this account's actions alone, by the effect" in shown)
     assert differs == (score["next_best_action"] != line["action"])
     portfolio = shown_ids(client.get("/app").text)
     unplanned = [a for a in portfolio if a not in set(store.plan_lines(week)["account_id"])]

@@ -282,6 +282,9 @@ def test_the_plan_and_users_files_get_the_closest_owner_case_and_spacing_first()
     assert closest_owner("Lee  Park", owners) == "Lee Park"
     assert closest_owner("Dana Kmi", owners) == "Dana Kim"
     assert closest_owner("Morgan", owners) is None
+    numbered = [f"CSM {i:02d}" for i in range(40)]  # thirteenth audit: offered "CSM 35"
+    assert closest_owner("CSM 5", numbered) == "CSM 05"
+    assert closest_owner("csm 005", numbered) == "CSM 05"
     config = load_plan_config().model_copy(
         update={"csm_hours": load_plan_config().csm_hours.model_copy(
             update={"owners": {"DANA KIM": 4.0, "Lee Park": 2.0}}
