@@ -143,8 +143,8 @@ class FamilyReading:
 def unfilled(feature: FeatureLike, tenure: float | None) -> bool:
     """Whether `feature` counts over more days (`window_days`) than the account has had.
 
-    Such a count cannot match healthy accounts' full windows, so it is no reason and gets
-    no verdict (`serving.explain.describe`). `tenure` is the account's `tenure_days`
+    Such a count cannot match healthy accounts' full windows, so it is no reason and never
+    reads "worse" (`serving.explain.describe`). `tenure` is the account's `tenure_days`
     (None: not known, judged as any other value).
     """
     window = getattr(feature, "window_days", None)
