@@ -99,6 +99,28 @@ def test_score_log_appends_runs_with_their_source(store: Store) -> None:
     assert len(store.score_log(until=datetime(2026, 7, 1))) == 2
 
 
+def test_the_monitor_reads_one_score_per_account_version_and_month(store: Store) -> None:
+    """Thirteenth audit: a year of daily scores took the monitor to 4.1 GB and counted each
+    renewal about 365 times. Per account, version and month of `as_of`: the latest as_of's
+    last logged score."""
+    for day in ("2026-06-01", "2026-06-15", "2026-06-30", "2026-07-01"):
+        store.log_scores(scores(2, day), "batch")
+    again = scores(2, "2026-06-30").assign(churn_probability=[0.9, 0.8])
+    store.log_scores(again, "api")  # the same as_of scored again later: the last counts
+    store.log_scores(scores(1, "2026-06-15").assign(model_version="retain-churn:v4"), "api")
+    thinned = store.monthly_scores()
+    assert list(thinned.columns) == list(SCORE_LOG_COLUMNS)
+    kept = thinned[["account_id", "as_of", "model_version", "churn_probability"]]
+    assert kept.values.tolist() == [
+        ["acct-0000", pd.Timestamp("2026-07-01"), "retain-churn:v3,retain-upsell:v2", 0.0],
+        ["acct-0001", pd.Timestamp("2026-07-01"), "retain-churn:v3,retain-upsell:v2", 1 / 3],
+        ["acct-0000", pd.Timestamp("2026-06-30"), "retain-churn:v3,retain-upsell:v2", 0.9],
+        ["acct-0001", pd.Timestamp("2026-06-30"), "retain-churn:v3,retain-upsell:v2", 0.8],
+        ["acct-0000", pd.Timestamp("2026-06-15"), "retain-churn:v4", 0.0],
+    ]
+    assert len(store.score_log()) == 11  # the log itself keeps every row
+
+
 def test_score_log_names_a_missing_column_and_writes_nothing(store: Store) -> None:
     with pytest.raises(ValueError, match="model_version"):
         store.log_scores(scores(2).drop(columns="model_version"), "batch")

@@ -240,11 +240,16 @@ def monitor_champion(
     thresholds: MonitorThresholds,
     as_of: datetime | None = None,
 ) -> tuple[MonitorReport, np.ndarray]:
-    """`monitor` with the score log and the recorded touchpoints from the store at `store_url`."""
+    """`monitor` with the score log and the recorded touchpoints from the store at `store_url`.
+
+    The log as the monitor judges it: one score per account, model version and month
+    (`Store.monthly_scores`), so daily scoring neither fills memory nor counts a renewal
+    thirty times a month.
+    """
     from store import Store
 
     with Store(store_url) as store:
-        score_log = store.score_log()
+        score_log = store.monthly_scores()
         touchpoints = store.touchpoints()
     return monitor(data, model, version, score_log, thresholds, as_of, touchpoints)
 
