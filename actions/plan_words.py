@@ -168,9 +168,10 @@ def why_arm(line: Mapping[str, Any]) -> str:
             f"do not do it {when}, so the team learns what {_a(action)} truly does."
         )
     if line.get("arm") == "random":
-        return (
-            f"Assigned at random (chance {100 * probability:.2g}%), not by the models: do it, "
-            "so the team learns what works where the plan would not look."
+        return (  # the chance is stored with the line; per account it is tiny and says
+            # nothing to a CSM ("chance 0.015%": the thirteenth new-user audit)
+            "Picked at random, not by the models: do it, so the team learns what works where"
+            " the plan would not look."
         )
     return ""
 

@@ -129,6 +129,13 @@ def test_a_control_upsell_line_reads_an_upsell_offer() -> None:
     assert "An upsell offer: Ready to buy more." in whole
 
 
+def test_a_random_line_says_why_without_its_tiny_chance() -> None:
+    # Thirteenth audit: "Assigned at random (chance 0.015%)" meant nothing to a CSM
+    words = why_arm({"action": "training", "arm": "random", "probability": 0.00015})
+    assert words.startswith("Picked at random, not by the models: do it")
+    assert "%" not in words
+
+
 @pytest.mark.parametrize(("currency", "symbol"), [(None, ""), ("EUR", "€")])
 def test_a_plan_lines_money_reads_in_the_currency_set(currency: str | None, symbol: str) -> None:
     """A new-user audit set RETAIN_CURRENCY=EUR and read "ARR 310,748" in 95 plan lines: the
