@@ -21,7 +21,7 @@ from datetime import date
 
 import duckdb
 
-from features.validate import SMALL_RISE, _first_three, price_rise_note
+from features.validate import SMALL_RISE, _first_three, note_rows, price_rise_note
 
 __all__ = ["price_list_note", "silent_accounts_note"]
 
@@ -88,11 +88,8 @@ def price_list_note(con: duckdb.DuckDBPyConnection) -> str | None:
     `upsell_min_rise` for such rises. A plan upgrade at a fixed price ratio changes the
     plan, and new seats are growth: neither counts. `con` holds the typed contract views.
     """
-    try:
-        found = con.execute(_PRICE_STEPS).fetchall()
-        indexation = price_rise_note(con) is not None
-    except duckdb.Error:  # a note is never worth failing validation over
-        return None
+    found = note_rows(con, _PRICE_STEPS)
+    indexation = bool(found) and price_rise_note(con) is not None
     steps = [step for step in found if not (indexation and step[0] <= SMALL_RISE)]
     if not steps:
         return None

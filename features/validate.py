@@ -18,7 +18,7 @@ import re
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -272,6 +272,14 @@ def _first_three(parts: list[str]) -> str:
     return ", ".join(parts[:3]) + more
 
 
+def note_rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a note's query, or none where it fails (a note never fails validation)."""
+    try:
+        return con.execute(sql).fetchall()
+    except duckdb.Error:
+        return []
+
+
 def expansions_past_term_note(con: duckdb.DuckDBPyConnection) -> str | None:
     """A note on `expansion` rows that end after the term in force at their start.
 
@@ -279,19 +287,17 @@ def expansions_past_term_note(con: duckdb.DuckDBPyConnection) -> str | None:
     read as in force past that term's end (its ARR counts in the next term too, and the next
     term counts an expansion it did not have). `con` holds the typed contract views.
     """
-    try:
-        rows = con.execute(
-            """
-            SELECT e.subscription_id, e.end_date, t.end_date
-            FROM subscriptions e JOIN subscriptions t
-              ON t.account_id = e.account_id AND t.kind IN ('new', 'renewal')
-             AND t.start_date <= e.start_date AND e.start_date < t.end_date
-            WHERE e.kind = 'expansion' AND e.end_date > t.end_date
-            ORDER BY e.subscription_id
-            """
-        ).fetchall()
-    except duckdb.Error:  # a note is never worth failing validation over
-        return None
+    rows = note_rows(
+        con,
+        """
+        SELECT e.subscription_id, e.end_date, t.end_date
+        FROM subscriptions e JOIN subscriptions t
+          ON t.account_id = e.account_id AND t.kind IN ('new', 'renewal')
+         AND t.start_date <= e.start_date AND e.start_date < t.end_date
+        WHERE e.kind = 'expansion' AND e.end_date > t.end_date
+        ORDER BY e.subscription_id
+        """,
+    )
     if not rows:
         return None
     shown = _first_three(
@@ -315,22 +321,20 @@ def renewal_after_gap_note(con: duckdb.DuckDBPyConnection) -> str | None:
     A return after a gap is a `new` row in the contract; written as a renewal it counts in
     the account's renewals. `con` holds the typed contract views.
     """
-    try:
-        rows = con.execute(
-            f"""
-            WITH terms AS (
-                SELECT subscription_id, account_id, kind, start_date,
-                       LAG(end_date) OVER (PARTITION BY account_id
-                                           ORDER BY start_date, subscription_id) AS previous_end
-                FROM subscriptions WHERE kind IN ('new', 'renewal')
-            )
-            SELECT subscription_id, account_id, previous_end, start_date FROM terms
-            WHERE kind = 'renewal' AND start_date > previous_end + INTERVAL {RETURN_GAP_DAYS} DAY
-            ORDER BY account_id, start_date
-            """
-        ).fetchall()
-    except duckdb.Error:  # a note is never worth failing validation over
-        return None
+    rows = note_rows(
+        con,
+        f"""
+        WITH terms AS (
+            SELECT subscription_id, account_id, kind, start_date,
+                   LAG(end_date) OVER (PARTITION BY account_id
+                                       ORDER BY start_date, subscription_id) AS previous_end
+            FROM subscriptions WHERE kind IN ('new', 'renewal')
+        )
+        SELECT subscription_id, account_id, previous_end, start_date FROM terms
+        WHERE kind = 'renewal' AND start_date > previous_end + INTERVAL {RETURN_GAP_DAYS} DAY
+        ORDER BY account_id, start_date
+        """,
+    )
     if not rows:
         return None
     shown = _first_three(
