@@ -367,7 +367,8 @@ def build_plan(
         snapshot.as_of,
         bundle.model_version,
         tuple(unknown_owners(config, context.owners.values(), plan_file))
-        + tuple(short_hours(plan, plan_file)),
+        + tuple(short_hours(plan, plan_file))
+        + tuple(free_hours(plan, config, {context.owners.get(s.account_id) for s in scores})),
     )
 
 
@@ -386,6 +387,34 @@ def short_hours(plan: WeekPlan, plan_file: str = "plan file") -> list[str]:
         f" action worth doing wait (their best actions valued at"
         f" {money(plan.unreached_value)} ARR net of cost); {plan_file}'s csm_hours and caps set"
         " how much the team can do"
+    ]
+
+
+def free_hours(plan: WeekPlan, config: PlanConfig, owners: Iterable[str | None]) -> list[str]:
+    """A sentence when CSMs who own scored accounts have hours the week leaves free.
+
+    On the scale audit the plan used 213 of the team's 404 hours and said nothing of the
+    rest: CS ops should read that no other account of those CSMs had an action the plan
+    values above its cost within its rules, not guess at a fault. Lines held back as
+    controls count as planned (their hours were given before they were drawn).
+    """
+    shortest = min((h for h in config.hours.values() if h > 0), default=None)
+    csms = sorted({str(o) for o in owners if o is not None})
+    if shortest is None or not csms:
+        return []
+    used = plan.lines.groupby(plan.lines["csm"].astype(str))["hours"].sum()
+    free = {c: config.csm_hours.of(c) - float(used.get(c, 0.0)) for c in csms}
+    idle = {c: h for c, h in free.items() if h >= shortest - 1e-9}
+    if not idle:
+        return []
+    total = sum(config.csm_hours.of(c) for c in csms)
+    named = ", ".join(f"{c} {h:g} h" for c, h in sorted(idle.items(), key=lambda i: -i[1])[:3])
+    more = f" and {len(idle) - 3} more" if len(idle) > 3 else ""
+    return [
+        f"{sum(idle.values()):g} of the team's {total:g} hours stay free ({named}{more}):"
+        " none of those CSMs' other accounts has an action the plan values above its cost"
+        " that fits the hours left and its rules allow (contact gap, caps, no growth ask at"
+        " high risk or in pain)"
     ]
 
 

@@ -81,7 +81,7 @@ class PlanOut(BaseModel):
     warnings: list[str] = Field(
         default_factory=list,
         description="What the plan file says that the data does not bear out (an owner"
-        " given hours who owns no account).",
+        " given hours who owns no account), and hours the week leaves short or free.",
     )
     lines: list[PlanLineOut]
 

@@ -294,3 +294,29 @@ def test_the_plan_and_users_files_get_the_closest_owner_case_and_spacing_first()
         "plan file: csm_hours.owners names 'DANA KIM', who owns no account in the data"
         " (did you mean 'Dana Kim'?); those hours are not used"
     ]
+
+
+def test_a_week_that_leaves_csm_hours_free_says_why() -> None:
+    import pandas as pd
+
+    from actions.plan import WeekPlan
+    from actions.plan_config import load_plan_config
+    from serving.plan import free_hours
+
+    config = load_plan_config()
+    default = config.csm_hours.default
+    shortest = min(h for h in config.hours.values() if h > 0)
+
+    def plan(used: dict[str, float]) -> WeekPlan:
+        lines = pd.DataFrame({"csm": list(used), "hours": list(used.values())})
+        return WeekPlan(datetime(2026, 6, 1), lines, 1.0, 1.0, 1.0, 0.0, "optimal", 0.1)
+
+    full = plan({"ana": default, "ben": default})
+    assert free_hours(full, config, ["ana", "ben", None]) == []
+    # less free than the shortest action takes is not idle time
+    assert free_hours(plan({"ana": default - shortest / 2}), config, ["ana"]) == []
+    (said,) = free_hours(plan({"ana": default, "ben": 1.0}), config, ["ana", "ben", "cy"])
+    # ben has default - 1 h free, cy (no line) all of theirs; ana is full
+    assert said.startswith(f"{2 * default - 1:g} of the team's {3 * default:g} hours stay free")
+    assert f"cy {default:g} h, ben {default - 1:g} h" in said and "ana" not in said
+    assert "fits the hours left" in said
