@@ -12,7 +12,8 @@ what the data supports:
   referral invite or a benchmark programme stays: they are valued on advocacy (a measured
   NPS promoter, KPIs beating target), not on expected expansion revenue;
 * a feature of a family with no data at training, or with no value for the account, is
-  never a driver and never fires a playbook rule.
+  never a driver and never fires a playbook rule; nor, while a snapshot shows a change in
+  how events are logged (`FeatureSnapshot.tracking_change`), is any event count.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from serving.schemas import AccountScore, ActionOut, DriverOut, FamilyOut, Unkno
 from serving.snapshots import FeatureSnapshot, FeatureStore, changed_rows
 from training.credentials import describe_error
 from training.families import FamilyReading, read_batch
+from training.monitor.tracking import event_count_features
 
 __all__ = ["FeatureSnapshot", "FeatureStore", "ScoringService"]
 logger = logging.getLogger(__name__)
@@ -230,6 +231,8 @@ class ScoringService:
         churn_X = values[:, _columns(bundle.churn, snapshot)]
         contributions = bundle.churn.contributions(churn_X)
         hidden = coverage.unsupported_features(bundle.churn, self.catalogue)
+        if snapshot.tracking_change is not None:  # every account's counts moved at once
+            hidden = hidden | event_count_features()
         reference = dict(getattr(bundle.churn, "family_reference", None) or {})
         reference = reference or dict(bundle.churn.healthy_reference)
         bands = dict(getattr(bundle.churn, "healthy_band", None) or {})

@@ -144,6 +144,45 @@ def tracking_change(
     )
 
 
+EVENTS_CHANGE = "events_change_30d"
+USERS_CHANGE = "active_users_change_30d"
+
+
+def window_before(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """The 30 days before the snapshot's last 30, rebuilt from its own 30-day trends.
+
+    A trend is (last 30 - the 30 before) / (their sum) (`features.definitions.base.change`),
+    so the 30 days before hold `count x (1 - trend) / (1 + trend)`: one snapshot is enough to
+    ask `tracking_change` about the month before it, with no second snapshot to build.
+    Accounts without the four columns, or quiet in either window, come back as NaN.
+    """
+    columns = (EVENTS, USERS, EVENTS_CHANGE, USERS_CHANGE)
+    if any(c not in snapshot.columns for c in (*columns, "account_id", "as_of")):
+        return snapshot.iloc[0:0]
+
+    def before(count: str, trend: str) -> pd.Series:
+        t = snapshot[trend].astype(float)
+        earlier = snapshot[count].astype(float) * (1 - t) / (1 + t)
+        return earlier.where(t.abs() < 1)  # -1 or +1: quiet in one of the two windows
+
+    return pd.DataFrame(
+        {
+            "account_id": snapshot["account_id"],
+            "as_of": pd.to_datetime(snapshot["as_of"]) - pd.Timedelta(days=30),
+            EVENTS: before(EVENTS, EVENTS_CHANGE),
+            USERS: before(USERS, USERS_CHANGE),
+        }
+    )
+
+
+def recent_tracking_change(
+    snapshot: pd.DataFrame, thresholds: TrackingThresholds
+) -> TrackingChange | None:
+    """`tracking_change` between a snapshot's last 30 days and the 30 before."""
+    then = window_before(snapshot).dropna(subset=[EVENTS, USERS])
+    return tracking_change(then, snapshot, thresholds, "the 30 days before")
+
+
 def event_count_features() -> set[str]:
     """Usage features that count events: volumes, hours, shares, trends, per-user rates.
 
