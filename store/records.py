@@ -25,8 +25,8 @@ SCORE_COLUMNS = (
     "account_id", "as_of", "churn_probability", "upsell_probability", "model_version",
     "next_best_action",
 )  # fmt: skip
-"""The columns `Store.log_scores` needs (any others are ignored)."""
-SCORE_LOG_COLUMNS = ("score_id", "run_id", *SCORE_COLUMNS, "source", "logged_at")
+"""The columns `Store.log_scores` needs (besides `horizon`, when known; others are ignored)."""
+SCORE_LOG_COLUMNS = ("score_id", "run_id", *SCORE_COLUMNS, "source", "logged_at", "horizon")
 
 
 class StoreError(RuntimeError):

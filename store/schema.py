@@ -86,6 +86,7 @@ def build_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("next_best_action", sa.String(100)),
         sa.Column("source", sa.String(10), nullable=False),
         sa.Column("logged_at", sa.DateTime, nullable=False),
+        sa.Column("horizon", sa.DateTime),
         sa.CheckConstraint(f"source IN {SOURCES}", name="score_source"),
     )
     return metadata
@@ -100,15 +101,19 @@ def _create_v1(connection: sa.Connection, metadata: sa.MetaData) -> None:
     metadata.create_all(connection, tables=tables)
 
 
-def _add_line_column(column: str, sql_type: str = "DATE") -> Migration:
+def _add_column(table_name: str, column: str, sql_type: str) -> Migration:
     def add(connection: sa.Connection, metadata: sa.MetaData) -> None:
-        lines = table(metadata, "plan_lines")
-        inspected = sa.inspect(connection).get_columns(lines.name, lines.schema)
+        added = table(metadata, table_name)
+        inspected = sa.inspect(connection).get_columns(added.name, added.schema)
         if column not in {c["name"] for c in inspected}:  # a store made before the column
-            name = lines.name if lines.schema is None else f'"{lines.schema}"."{lines.name}"'
+            name = added.name if added.schema is None else f'"{added.schema}"."{added.name}"'
             connection.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN {column} {sql_type}"))
 
     return add
+
+
+def _add_line_column(column: str, sql_type: str = "DATE") -> Migration:
+    return _add_column("plan_lines", column, sql_type)
 
 
 _add_holdout_until = _add_line_column("holdout_until")
@@ -119,6 +124,9 @@ its account ineligible as a control for that action (it already had it)."""
 _add_stated_value = _add_line_column("stated_value", "DOUBLE PRECISION")
 """The saved ARR a line is expected to bring as history alone shows it, beside the value it
 was chosen at (`expected_value`, which overstates it)."""
+_add_score_horizon = _add_column("score_log", "horizon", "TIMESTAMP")
+"""The data's horizon when a score was made: a score for an earlier `as_of` (a backfill) was
+made knowing part of its outcome, so the monitor does not judge it (NULL: logged before)."""
 
 
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
@@ -126,6 +134,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("plan lines: holdout_until, a control held back until the renewal", _add_holdout_until),
     ("plan lines: renewal_date, the term a line's action was given in", _add_renewal_date),
     ("plan lines: stated_value, the saved ARR history alone expects", _add_stated_value),
+    ("score log: horizon, the data's end when a score was made", _add_score_horizon),
 )
 """Migration n+1 is MIGRATIONS[n]: append, never edit one that has shipped."""
 SCHEMA_VERSION = len(MIGRATIONS)

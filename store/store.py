@@ -50,6 +50,7 @@ INSERT_CHUNK = 5_000  # rows per INSERT statement in a batch
 
 # A plan is made before its week: a CSM may start on a line a few days early, not weeks.
 EARLY = timedelta(days=7)
+LOG_TIMES = ("as_of", "logged_at", "horizon")  # the score log's times, read as timestamps
 
 
 class Store:
@@ -474,7 +475,9 @@ class Store:
         """Append scores to the log (never updated or deleted), in one transaction.
 
         Args:
-            scores: one row per account with `SCORE_COLUMNS` (others are ignored).
+            scores: one row per account with `SCORE_COLUMNS` and, when known, `horizon`: the
+                data's horizon when it was scored (a score for an earlier `as_of` is a
+                backfill, made knowing part of its outcome; others are ignored).
             source: `batch` (a `retain score` run) or `api`.
             run_id: groups the rows of one run (default: a new id).
             logged_at: when they were scored (default: now, UTC).
@@ -494,10 +497,15 @@ class Store:
             "source": source,
             "logged_at": naive_utc(logged_at) if logged_at else utc_now(),
         }
-        frame = scores[list(SCORE_COLUMNS)].astype(object)
+        frame = scores.reindex(columns=[*SCORE_COLUMNS, "horizon"]).astype(object)
         frame = frame.where(frame.notna(), None)
         rows = [
-            {**row, "as_of": naive_utc(row["as_of"]), **common}
+            {
+                **row,
+                "as_of": naive_utc(row["as_of"]),
+                "horizon": None if row["horizon"] is None else naive_utc(row["horizon"]),
+                **common,
+            }
             for row in frame.to_dict(orient="records")
         ]
 
@@ -526,18 +534,20 @@ class Store:
             query = query.where(log.c.logged_at >= naive_utc(since))
         if until is not None:
             query = query.where(log.c.logged_at <= naive_utc(until))
-        return self._frame(
-            query.order_by(log.c.score_id), SCORE_LOG_COLUMNS, ("as_of", "logged_at")
-        )
+        return self._frame(query.order_by(log.c.score_id), SCORE_LOG_COLUMNS, LOG_TIMES)
 
     def monthly_scores(self) -> pd.DataFrame:
         """The score log thinned to what the monitor judges, oldest first.
 
-        Per account, model version and calendar month of `as_of`: the latest `as_of`'s last
-        logged score (`SCORE_LOG_COLUMNS`). A company scoring every day logs about 30 rows
-        an account a month for the same renewal; the thirteenth new-user audit's year of daily
-        scores (2.75M rows) took the monitor to 4.1 GB and counted each renewal about 365
-        times. Thinned in SQL, so the rows never reach Python.
+        Per account, model version, calendar month of `as_of` and calendar month of the
+        data's horizon when scored: the latest `as_of`'s last logged score
+        (`SCORE_LOG_COLUMNS`). A company scoring every day logs about 30 rows an account a
+        month for the same renewal; the thirteenth new-user audit's year of daily scores
+        (2.75M rows) took the monitor to 4.1 GB and counted each renewal about 365 times.
+        Thinned in SQL, so the rows never reach Python. Scoring at the data's end, `as_of`
+        and the horizon share their month: one row a month. A backfill made later for that
+        month (its horizon in a later month) is kept apart, so it never hides the score
+        made at the time (the monitor leaves it out: `training.monitor.calibration`).
         """
         log = self._t("score_log")
         rank = (
@@ -548,6 +558,8 @@ class Store:
                     log.c.model_version,
                     sa.extract("year", log.c.as_of),
                     sa.extract("month", log.c.as_of),
+                    sa.extract("year", log.c.horizon),
+                    sa.extract("month", log.c.horizon),
                 ),
                 order_by=(log.c.as_of.desc(), log.c.score_id.desc()),
             )
@@ -559,7 +571,7 @@ class Store:
             .where(ranked.c.month_rank == 1)
             .order_by(ranked.c.score_id)
         )
-        return self._frame(query, SCORE_LOG_COLUMNS, ("as_of", "logged_at"))
+        return self._frame(query, SCORE_LOG_COLUMNS, LOG_TIMES)
 
     # --- helpers ------------------------------------------------------------------------
 

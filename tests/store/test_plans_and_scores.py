@@ -121,6 +121,35 @@ def test_the_monitor_reads_one_score_per_account_version_and_month(store: Store)
     assert len(store.score_log()) == 11  # the log itself keeps every row
 
 
+def test_a_backfill_keeps_its_horizon_and_never_hides_the_score_made_at_the_time(
+    store: Store,
+) -> None:
+    """Thirteenth audit: a CRM backfill asked for past dates, and the monitor judged it.
+
+    Each score keeps the data's horizon when it was made; a backfill of a month (its horizon
+    months later) is thinned apart from the score made in that month, which it would
+    otherwise replace (same month, same `as_of`, logged later)."""
+    store.log_scores(scores(2, "2026-06-30").assign(horizon=pd.Timestamp("2026-06-30")), "batch")
+    backfill = scores(2, "2026-06-30").assign(horizon=pd.Timestamp("2027-01-15 08:00"))
+    store.log_scores(backfill.assign(churn_probability=0.9), "api")
+    store.log_scores(scores(1, "2026-05-31"), "batch")  # a writer that does not know it
+    log = store.score_log()
+    assert (
+        log["horizon"].tolist()[:4]
+        == [pd.Timestamp("2026-06-30")] * 2 + [pd.Timestamp("2027-01-15 08:00")] * 2
+    )
+    assert pd.isna(log["horizon"].iloc[4])
+    thinned = store.monthly_scores()
+    kept = thinned[["account_id", "as_of", "horizon", "churn_probability"]].values.tolist()
+    assert kept == [
+        ["acct-0000", pd.Timestamp("2026-06-30"), pd.Timestamp("2026-06-30"), 0.0],
+        ["acct-0001", pd.Timestamp("2026-06-30"), pd.Timestamp("2026-06-30"), 1 / 3],
+        ["acct-0000", pd.Timestamp("2026-06-30"), pd.Timestamp("2027-01-15 08:00"), 0.9],
+        ["acct-0001", pd.Timestamp("2026-06-30"), pd.Timestamp("2027-01-15 08:00"), 0.9],
+        ["acct-0000", pd.Timestamp("2026-05-31"), pd.NaT, 0.0],
+    ]
+
+
 def test_score_log_names_a_missing_column_and_writes_nothing(store: Store) -> None:
     with pytest.raises(ValueError, match="model_version"):
         store.log_scores(scores(2).drop(columns="model_version"), "batch")
@@ -195,17 +224,19 @@ def test_an_action_given_earlier_in_the_term_is_known_to_later_plans(store: Stor
     assert store.plan_lines(WEEK)["renewal_date"].tolist()[0] == renewal
 
 
-def _as_version(store: Store, connection: Any, version: int, column: str) -> str:
-    """Make `store` look like schema `version`: plan_lines without the later `column`.
+def _as_version(
+    store: Store, connection: Any, version: int, column: str, table: str = "plan_lines"
+) -> str:
+    """Make `store` look like schema `version`: `table` without the later `column`.
 
-    Returns the plan_lines table's name as SQL.
+    Returns the table's name as SQL.
     """
     import sqlalchemy as sa
 
     versions = store.metadata.tables[
         f"{store.schema}.store_schema_version" if store.schema else "store_schema_version"
     ]
-    name = f'"{store.schema}".plan_lines' if store.schema else "plan_lines"
+    name = f'"{store.schema}".{table}' if store.schema else table
     connection.execute(sa.text(f"ALTER TABLE {name} DROP COLUMN {column}"))
     connection.execute(versions.delete().where(versions.c.version > version))
     return name
@@ -297,3 +328,23 @@ def test_a_store_made_before_stated_values_gains_the_column_and_keeps_its_lines(
         assert reopened.save_plan(Plan("plan-b", later, [stated]))
         found = reopened.plan_lines(later)
         assert found[["expected_value", "stated_value"]].values.tolist() == [[900.0, 350.0]]
+
+
+def test_a_store_made_before_score_horizons_gains_the_column_and_keeps_its_scores(
+    store_url: str,
+) -> None:
+    """Migration 5: the data's horizon beside each score; older scores keep none (NULL)."""
+    from store import SCHEMA_VERSION, open_store
+
+    assert SCHEMA_VERSION == 5
+    with open_store(store_url) as made:
+        made.log_scores(scores(2), "batch")
+        with made.engine.begin() as connection:
+            _as_version(made, connection, 4, "horizon", "score_log")
+    with open_store(store_url) as reopened:
+        old = reopened.score_log()
+        assert old["account_id"].tolist() == ["acct-0000", "acct-0001"]
+        assert old["horizon"].isna().all()
+        reopened.log_scores(scores(1).assign(horizon=datetime(2026, 6, 3)), "api")
+        assert reopened.score_log()["horizon"].iloc[2] == pd.Timestamp("2026-06-03")
+        assert len(reopened.monthly_scores()) == 3  # the old month and the new horizon's
