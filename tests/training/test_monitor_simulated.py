@@ -15,9 +15,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from features.compute import compute_features
 from features.definitions import feature
+from features.labels import compute_labels
+from features.source import load_source
 from simulator.world import simulate
-from store import SCORE_LOG_COLUMNS
+from store import SCORE_LOG_COLUMNS, Store
 from tests.support import write_tables
 from tests.support.planted import (
     add_small_accounts,
@@ -123,3 +126,35 @@ def test_events_logged_at_half_the_rate_are_diagnosed_as_a_tracking_change(
     assert abs(change.users_now - change.users_then) <= 1
     assert report.diagnosis[0].startswith("Events per active user fell")
     assert any(line.startswith("Diagnosis: Events per active user fell") for line in report.lines())
+
+
+def test_a_backfill_is_not_judged_while_scores_made_at_the_time_are(world: Path, tmp_path: Path):
+    """Thirteenth audit: a CRM backfill asked the API for past dates; those scores matured at
+    once, survivors picked after the fact, and read as a miscalibrated model (exit 1)."""
+    model = _champion(world, TRAINED)
+    made_then, unkept, backfilled = datetime(2025, 3, 1), datetime(2025, 4, 1), datetime(2025, 5, 1)
+    with load_source(str(world)) as source:
+        snapshot = compute_features(source.con, [made_then, unkept, backfilled])
+        labels = compute_labels(source.con, [made_then, unkept, backfilled], WORLD_END)
+    known = labels.loc[labels["churn"].notna()].groupby("as_of").size()
+    scores = snapshot[["account_id", "as_of"]].assign(
+        churn_probability=model.predict_proba(snapshot), upsell_probability=None,
+        model_version="retain-churn:v1", next_best_action="none",
+    )  # fmt: skip
+    at = scores["as_of"]
+    with Store(f"sqlite:///{tmp_path}/store.db") as store:
+        store.log_scores(scores[at == made_then].assign(horizon=made_then), "batch")
+        store.log_scores(scores[at == unkept], "batch")  # logged before horizons were kept
+        store.log_scores(scores[at == backfilled].assign(horizon=WORLD_END), "api")
+        log = store.monthly_scores()
+    report, _ = monitor(str(world), model, "1", log, load_thresholds(), WORLD_END)
+    left_out = int(known[pd.Timestamp(backfilled)])
+    assert left_out > 100 and report.backdated == left_out
+    judged = int(known[pd.Timestamp(made_then)] + known[pd.Timestamp(unkept)])
+    assert report.outcomes["matured"].tolist() == [judged]
+    said = (
+        f"{left_out} matured score(s) made for dates more than 7 days before the data's end at"
+        " the time (a backfill) are not judged"
+    )
+    assert any(said in line for line in report.lines())
+    assert report.as_json()["backdated_scores"] == left_out

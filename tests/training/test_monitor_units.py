@@ -168,6 +168,10 @@ def test_the_shipped_thresholds_load_and_an_unknown_key_is_an_error(tmp_path: Pa
     wrong.write_text("drift:\n  psi_treshold: 0.3\n")
     with pytest.raises(ThresholdsError, match="psi_treshold"):
         load_thresholds(wrong)
+    assert load_thresholds(DEFAULT_THRESHOLDS).outcomes.backdated_days == 7
+    wrong.write_text("outcomes:\n  backdated_days: -1\n")
+    with pytest.raises(ThresholdsError, match="outcomes.backdated_days"):
+        load_thresholds(wrong)
 
 
 def test_the_retrain_page_says_what_changed_and_whether_the_new_model_was_promoted(

@@ -28,6 +28,21 @@ def churn_version(model_version: str | None) -> str:
     return found.group(1) if found else str(model_version or "unknown")
 
 
+def backdated(score_log: pd.DataFrame, days: float) -> pd.Series:
+    """Which logged scores were made for an `as_of` over `days` before the data's end then.
+
+    Such a score (a CRM's backfill asking for last year's dates) was made knowing part of
+    its outcome: the accounts asked for are those still customers, so its matured renewals
+    are survivors picked after the fact (the thirteenth new-user audit: 303 of them read as
+    "0.0% churned, 5.3% predicted", a false alarm). A score logged without its horizon
+    (before the store kept it) is not back-dated: it counts, as it always did.
+    """
+    if "horizon" not in score_log.columns:
+        return pd.Series(False, index=score_log.index)
+    edge = pd.to_datetime(score_log["horizon"]) - pd.Timedelta(days=days)
+    return pd.Series(pd.to_datetime(score_log["as_of"]) < edge, index=score_log.index)
+
+
 def matured_scores(score_log: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     """Logged scores whose churn outcome is now known, one per account, as_of and version.
 

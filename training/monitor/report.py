@@ -38,6 +38,8 @@ class MonitorReport:
             (a table whose dates run past the latest event: `late_activity_warning`).
         tracking: a change in how events are logged, where the data says so
             (`training.monitor.tracking`); its sentence is in `diagnosis`.
+        backdated: matured scores left out as made for an earlier date than the data's
+            end then (a backfill; said in `notes`).
     """
 
     as_of: datetime
@@ -52,6 +54,7 @@ class MonitorReport:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     tracking: TrackingChange | None = None
+    backdated: int = 0
     reference_as_of: tuple[datetime, ...] = ()
 
     @property
@@ -145,6 +148,7 @@ class MonitorReport:
             "score": {k: v for k, v in self.score.items() if math.isfinite(v)},
             "tier_share": {tier: now for tier, (_, now) in self.tier_mix.items()},
             "outcomes": self.outcomes.to_dict("records"),
+            "backdated_scores": self.backdated,
         }
 
     def write_json(self, path: Path) -> None:

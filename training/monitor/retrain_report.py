@@ -145,7 +145,9 @@ def write_retrain_report(
         )
     lines += ["", "## How past scores held up against the renewals since"]
     if report.outcomes.empty:
-        lines.append("Nothing to judge yet: no logged score has reached its renewal.")
+        lines.append(
+            "Nothing to judge yet: no logged score made at the data's end has reached its renewal."
+        )
     else:
         lines += [
             "| model | scores judged | churned | predicted | ROC-AUC | deciles off |"

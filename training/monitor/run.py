@@ -19,7 +19,7 @@ import pandas as pd
 from training.monitor import DEFAULT_RESULTS
 from training.monitor.alarms import all_alarms
 from training.monitor.bins import psi
-from training.monitor.calibration import matured_scores, outcome_metrics
+from training.monitor.calibration import backdated, matured_scores, outcome_metrics
 from training.monitor.drift import (
     MissingFeatures,
     feature_drift,
@@ -40,6 +40,11 @@ NO_REFERENCE = (
 NOTHING_TO_JUDGE = (
     "the score log is empty: nothing to judge yet against renewals (`retain score` and the"
     " API log what they serve; outcomes are judged once those accounts reach their renewal)"
+)
+BACKDATED = (
+    "{count} matured score(s) made for dates more than {days:g} days before the data's end"
+    " at the time (a backfill) are not judged: their outcome was partly known when they were"
+    " made"
 )
 NOT_MATURED = (
     "none of the {logged} logged scores has reached its renewal yet: nothing to judge yet"
@@ -113,7 +118,8 @@ def monitor(
 ) -> tuple[MonitorReport, np.ndarray]:
     """Compare the latest snapshot (or `as_of`) with `model`'s reference, and scores with outcomes.
 
-    The logged scores are held against the churn outcomes that matured since. `touchpoints`
+    The logged scores are held against the churn outcomes that matured since, except those
+    made for an `as_of` well before the data's end at the time (`backdated`). `touchpoints`
     recorded through the service count with the source's, as at training and when serving.
 
     Returns:
@@ -180,12 +186,16 @@ def monitor(
             tier: (reference.tier_mix.get(tier, 0.0), tiers_now.get(tier, 0.0))
             for tier in sorted({*reference.tier_mix, *tiers_now})
         }
-    matured = matured_scores(logged, labels)
+    o = thresholds.outcomes
+    made_late = backdated(logged, o.backdated_days)
+    matured = matured_scores(logged.loc[~made_late], labels)
+    left_out = len(matured_scores(logged.loc[made_late], labels))
     if score_log.empty:
         notes.append(NOTHING_TO_JUDGE)
-    elif matured.empty:
+    elif matured.empty and not left_out:
         notes.append(NOT_MATURED.format(logged=len(logged)))
-    o = thresholds.outcomes
+    if left_out:
+        notes.append(BACKDATED.format(count=left_out, days=o.backdated_days))
     outcomes, deciles = outcome_metrics(matured, o.calibration_alpha, o.calibration_gap)
     for version, matured_count in zip(outcomes["version"], outcomes["matured"], strict=True):
         if int(matured_count) < o.min_matured:
@@ -213,6 +223,7 @@ def monitor(
         notes=notes,
         warnings=warnings,
         tracking=tracking,
+        backdated=left_out,
         reference_as_of=reference.as_of if reference is not None else (),
     )
     return report, probability

@@ -55,6 +55,12 @@ class OutcomeThresholds(_Strict):
     min_arr_caught_top10: float = Field(
         default=0.15, ge=0, le=1, description="Share of churned ARR in the riskiest 10%."
     )
+    backdated_days: float = Field(
+        default=7,
+        ge=0,
+        description="A score whose as_of is more days than this before the data's end when it"
+        " was made (a backfill) is not judged: its outcome was partly known.",
+    )
 
 
 class TrackingThresholds(_Strict):
