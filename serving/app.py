@@ -252,7 +252,7 @@ def create_app(settings: ServiceSettings, service: ScoringService | None = None)
             raise HTTPException(503, str(exc)) from None
         metrics.accounts.labels("scored").inc(len(result[2]))
         metrics.accounts.labels("unknown").inc(len(result[3]))
-        touchpoints.record_scores(app, result)  # sampled, written off the request path
+        touchpoints.record_scores(app, result, svc.features.horizon)  # sampled, off the path
         return result
 
     touchpoints.attach_store(app, settings, [Depends(require_key)], metrics.registry)  # touchpoints

@@ -84,9 +84,10 @@ def run_batch(
 
     The touchpoints features count the touchpoints recorded through the service (the store
     of `settings.store_url`; without them, logged, when it is down). Every row is then
-    appended to the score log of that store. Scoring as of the latest data, `notes` hears
-    which accounts are missing because their latest term ended with no outcome recorded
-    (`features.validate.lapsed_terms_note`, on the source already open).
+    appended to the score log of that store, with the data's horizon (a run `as_of` an
+    earlier date is a backfill, which the monitor does not judge). Scoring as of the latest
+    data, `notes` hears which accounts are missing because their latest term ended with no
+    outcome recorded (`features.validate.lapsed_terms_note`, on the source already open).
 
     Returns:
         The number of accounts written.
@@ -117,5 +118,5 @@ def run_batch(
         note = lapsed_terms_note(features.source.con)
         if note:
             notes(note)
-    log_batch(frame, settings.store_url)
+    log_batch(frame.assign(horizon=features.horizon), settings.store_url)
     return len(frame)

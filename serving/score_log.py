@@ -18,6 +18,7 @@ import queue
 import random
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -63,12 +64,16 @@ class ScoreLogger:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def offer(self, scores: Sequence[Any]) -> None:
-        """Queue a sample of these scores (objects with the `SCORE_COLUMNS` attributes)."""
+    def offer(self, scores: Sequence[Any], horizon: datetime | None = None) -> None:
+        """Queue a sample of these scores (objects with the `SCORE_COLUMNS` attributes).
+
+        `horizon`: the data's end when they were scored, logged with each (a score for an
+        earlier `as_of`, a CRM's backfill, is not judged by the monitor).
+        """
         if self.sample <= 0 or not scores:
             return
         rows = [
-            {name: getattr(score, name) for name in SCORE_COLUMNS}
+            {**{name: getattr(score, name) for name in SCORE_COLUMNS}, "horizon": horizon}
             for score in scores
             if self.sample >= 1 or self._random.random() < self.sample
         ]

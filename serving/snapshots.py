@@ -351,6 +351,7 @@ class FeatureStore:
         cache_size: int = 8,
     ) -> None:
         self.latest = latest
+        self.horizon = latest.as_of  # the data's end (`from_source`: `data_horizon`)
         self._compute = compute
         self._cache: OrderedDict[datetime, FeatureSnapshot] = OrderedDict()
         self._cache_size = cache_size
@@ -424,6 +425,7 @@ class FeatureStore:
             logger.warning(warning)  # the data is read as ending before that table's dates
         as_of = horizon if as_of is None else as_of
         store = cls(compute(as_of), compute, cache_size)
+        store.horizon = horizon  # logged with each score: one for an earlier as_of is a backfill
         store.source = source  # keeps the connection open for on-demand as_of
         store.fingerprints = fingerprints
         store._source_lock = lock

@@ -219,9 +219,12 @@ def attach_store(
     app.include_router(router, dependencies=list(dependencies))
 
 
-def record_scores(app: FastAPI, result: Sequence[Any]) -> None:
-    """Offer the scores of one API call (`(snapshot, bundle, scores, unknown)`) to the log."""
-    app.state.score_log.offer(result[2])
+def record_scores(app: FastAPI, result: Sequence[Any], horizon: datetime | None = None) -> None:
+    """Offer the scores of one API call (`(snapshot, bundle, scores, unknown)`) to the log.
+
+    `horizon`: the data's end the service reads (logged with each score).
+    """
+    app.state.score_log.offer(result[2], horizon)
 
 
 def close_store(app: FastAPI) -> None:

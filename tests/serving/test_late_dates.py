@@ -28,3 +28,11 @@ def test_scores_are_as_of_the_last_event_with_a_warning_and_as_of_may_go_later(
     latest = r"2024-02-16T00:00:00Z is after the latest data in the source \(2024-02-15T17:30:00Z\)"
     with pytest.raises(ValueError, match=latest):
         FeatureStore.from_source(source, as_of=datetime(2024, 2, 16))
+
+
+def test_a_store_as_of_an_earlier_date_keeps_the_data_horizon(tmp_path: Path) -> None:
+    # logged with each score: `retain score --as-of` a past date is a backfill
+    source = str(write_tables(late_closings(), tmp_path / "export"))
+    earlier = datetime(2024, 2, 1)
+    features = FeatureStore.from_source(source, as_of=earlier)
+    assert features.latest.as_of == earlier and features.horizon == LAST_EVENT
