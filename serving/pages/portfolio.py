@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from serving.pages.history import ScoreHistory
 from serving.schemas import AccountScore
@@ -28,6 +29,7 @@ SORTS = {
     "arr": ("ARR", lambda r: -(r.arr or 0.0)),
 }  # fmt: skip
 RENEWAL_WINDOWS = (30, 60, 90, 180)
+PAGE_ROWS = 100  # the thirteenth audit's manager read 7,480 rows as one 5.7 MB page
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,41 @@ class Filters:
         if self.renewal_days is None:
             return True
         return row.days_to_renewal is not None and row.days_to_renewal <= self.renewal_days
+
+    def link(self, page: int) -> str:
+        """The portfolio's address for `page` of these filters and sort."""
+        query = {
+            "owner": self.owner,
+            "tier": self.account_tier,
+            "risk": self.risk_tier,
+            "renewal": self.renewal_days,
+            "sort": self.sort,
+            "page": page,
+        }
+        return "/app?" + urlencode({k: v for k, v in query.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Which of the filtered, sorted rows one page shows (rows counted from 1)."""
+
+    number: int
+    pages: int
+    first: int  # the first row shown (0: no row)
+    last: int
+    rows: int  # rows on every page together
+
+
+def page_of(
+    rows: Sequence[PortfolioRow], asked: int | None, size: int | None = None
+) -> tuple[Sequence[PortfolioRow], Paging]:
+    """Page `asked` of `rows` (None or 0: the first; past the end: the last) and where it is."""
+    size = size or PAGE_ROWS
+    pages = max(1, math.ceil(len(rows) / size))
+    number = min(max(asked or 1, 1), pages)
+    start = (number - 1) * size
+    shown = rows[start : start + size]
+    return shown, Paging(number, pages, start + 1 if shown else 0, start + len(shown), len(rows))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import numpy as np
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -21,6 +21,7 @@ from serving.pages.portfolio import (
     SORTS,
     UNOWNED,
     Filters,
+    page_of,
     portfolio,
     term_days,
     totals,
@@ -42,6 +43,16 @@ def _choice(value: str | None, allowed: Any) -> str | None:
     return value if value and value in allowed else None
 
 
+def _whole(value: str | None) -> int | None:
+    """A whole number typed in the address, or None (ignored, as any choice not offered)."""
+    if not value or not value.isascii() or not value.isdigit():  # "²" is a digit int() refuses
+        return None
+    try:
+        return int(value)
+    except ValueError:  # more digits than Python converts
+        return None
+
+
 @router.get("")
 async def portfolio_page(
     request: Request,
@@ -50,8 +61,12 @@ async def portfolio_page(
     risk: str | None = None,
     renewal: str | None = None,
     sort: str = "arr_at_risk",
+    number: Annotated[str | None, Query(alias="page")] = None,
 ) -> Response:
-    """The signed-in person's accounts (a manager: everyone's, filtered), by ARR at risk."""
+    """The signed-in person's accounts (a manager: everyone's, filtered), by ARR at risk.
+
+    `PAGE_ROWS` rows a page; the totals count every row the filters keep.
+    """
     pages = pages_of(request)
     session = pages.session(request)
     user = session.user
@@ -67,12 +82,13 @@ async def portfolio_page(
         owner=chosen,
         account_tier=_choice(tier, tiers),
         risk_tier=_choice(risk, RISK_TIERS),
-        renewal_days=int(renewal) if renewal and renewal.isdigit() else None,
+        renewal_days=_whole(renewal),
         sort=sort if sort in SORTS else "arr_at_risk",
     )
     rows = portfolio(
         scores.values(), directory, history, filters, None if user.is_manager else user.csm_owner
     )
+    shown, paging = page_of(rows, _whole(number))
     return page(
         request,
         "portfolio.html",
@@ -80,7 +96,10 @@ async def portfolio_page(
         unowned=UNOWNED,
         user=user,
         csrf_token=session.csrf,
-        rows=rows,
+        rows=shown,
+        paging=paging,
+        previous_page=filters.link(paging.number - 1) if paging.number > 1 else None,
+        next_page=filters.link(paging.number + 1) if paging.number < paging.pages else None,
         totals=totals(rows, term_days(service.features.latest)),
         filters=filters,
         owners=owners,

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from serving.app import create_app
 from serving.pages.portfolio import ScoreBook
 from serving.pages.render import action_label
+from serving.pages.routes import RISK_TIERS
 from store import Store
 from tests.support.pages import (
     PASSWORD,
@@ -547,3 +548,82 @@ def test_the_trend_names_the_day_where_two_points_share_a_month() -> None:
     assert [label for _, label in twice.ticks] == ["1 May", "1 Jun", "30 Jun"]
     assert [p[2] for p in twice.lines[0]["points"]] == [
         "1 May 2025: 5%", "1 Jun 2025: 3%", "30 Jun 2025: 15%"]  # fmt: skip
+
+
+def totals_of(html: str) -> str:
+    found = re.search(r'<section class="totals".*?</section>', html, re.S)
+    assert found is not None, "no totals on the page"
+    return found.group(0)
+
+
+def links_of(html: str) -> dict[str, str]:
+    """The pager's previous and next addresses, by rel."""
+    return {rel: unescape(href) for href, rel in re.findall(r'<a href="([^"]+)" rel="(\w+)"', html)}
+
+
+def test_the_portfolio_shows_one_page_of_rows_and_totals_over_all(
+    client: TestClient, world: PagesWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thirteenth audit: a manager's 7,480 accounts were one 5.7 MB page."""
+    sign_in(client, world.manager)
+    whole = client.get("/app", params={"sort": "churn"}).text  # 33 accounts: one page
+    ranked = shown_ids(whole)
+    assert len(ranked) == 33 and 'data-testid="rows-shown"' not in whole
+    monkeypatch.setattr("serving.pages.portfolio.PAGE_ROWS", 10)
+    second = client.get("/app", params={"sort": "churn", "page": "2"}).text
+    assert shown_ids(second) == ranked[10:20]
+    assert "Rows 11–20 of 33 (page 2 of 4)" in second
+    assert totals_of(second) == totals_of(whole)  # every row's, not the page's
+    links = links_of(second)
+    assert parse_qs(urlsplit(links["prev"]).query) == {"sort": ["churn"], "page": ["1"]}
+    assert shown_ids(client.get(links["next"]).text) == ranked[20:30]
+    # the filters and sort travel with the page
+    scores = api_scores(client, ranked)
+    risk = max(RISK_TIERS, key=lambda r: sum(s["risk_tier"] == r for s in scores.values()))
+    kept = [a for a in ranked if scores[a]["risk_tier"] == risk]
+    assert len(kept) > 10
+    first = client.get("/app", params={"risk": risk, "sort": "churn"}).text
+    assert shown_ids(first) == kept[:10] and f"of {len(kept)} (page 1 of" in first
+    following = links_of(first)["next"]
+    assert parse_qs(urlsplit(following).query) == {"risk": [risk], "sort": ["churn"], "page": ["2"]}
+    assert shown_ids(client.get(following).text) == kept[10:20]
+
+
+@pytest.mark.parametrize("asked", ["", "0", "-1", "two", "1.5", "²", "9" * 5000])
+def test_a_page_number_not_offered_shows_the_first_page(
+    client: TestClient, world: PagesWorld, monkeypatch: pytest.MonkeyPatch, asked: str
+) -> None:
+    """As a filter not offered is ignored; "²" is a digit int() refuses (a 500 before)."""
+    sign_in(client, world.manager)
+    monkeypatch.setattr("serving.pages.portfolio.PAGE_ROWS", 10)
+    ranked = shown_ids(client.get("/app", params={"page": "1"}).text)
+    answer = client.get("/app", params={"page": asked})
+    assert answer.status_code == 200 and shown_ids(answer.text) == ranked
+    assert "(page 1 of 4)" in answer.text
+    if asked in ("two", "²"):  # no renewal window either ("²" answered 500 there too)
+        assert shown_ids(client.get("/app", params={"renewal": asked}).text) == ranked
+
+
+def test_a_page_past_the_end_shows_the_last(
+    client: TestClient, world: PagesWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client, world.manager)
+    monkeypatch.setattr("serving.pages.portfolio.PAGE_ROWS", 15)
+    last = client.get("/app", params={"page": "3"}).text
+    assert len(shown_ids(last)) == 3 and "Rows 31–33 of 33 (page 3 of 3)" in last
+    beyond = client.get("/app", params={"page": "99"})
+    assert beyond.status_code == 200 and shown_ids(beyond.text) == shown_ids(last)
+    assert set(links_of(beyond.text)) == {"prev"}
+
+
+def test_a_csms_own_portfolio_pages_the_same_way(
+    client: TestClient, world: PagesWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client, world.csm)
+    mine = shown_ids(client.get("/app").text)
+    assert len(mine) >= 3
+    monkeypatch.setattr("serving.pages.portfolio.PAGE_ROWS", 2)
+    second = client.get("/app", params={"page": "2"}).text
+    assert shown_ids(second) == mine[2:4]
+    assert f"Rows 3–{min(4, len(mine))} of {len(mine)}" in second
+    assert 'name="owner"' not in second  # a CSM has no owner filter to carry
