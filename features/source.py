@@ -108,6 +108,9 @@ def connect() -> duckdb.DuckDBPyConnection:
     with contextlib.suppress(duckdb.InvalidInputException):
         con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")  # ICU is built in: checked, nothing is downloaded
+    # DuckDB's allocator kept what a big query freed: the pages' 12-month history held
+    # ~0.4 GB of a 2,567-account service's RSS for good. Its background threads give it back.
+    con.execute("SET allocator_background_threads = true")
     return con
 
 
