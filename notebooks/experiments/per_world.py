@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from actions.playbook import DEFAULT_PLAYBOOK, load_playbook
-from actions.ranking import best_action, next_best_actions
+from actions.ranking import best_action, next_best_actions, pain_flags
 from actions.tiers import risk_tier
 from features.contract import ACTION_CODES
 from training.uplift.config import UpliftConfig
@@ -41,7 +41,21 @@ class JudgedWorld:
         """Net share of the best choice; `gross`: ranked and valued without costs."""
         prices = {} if gross else self.costs
         ranked = next_best_actions(effects, self.arr, prices, self.suggestions, self.tiers)
-        chosen = [best_action(r) for r in ranked]
+        return self.value_share([best_action(r) for r in ranked], gross)
+
+    def rankings(self, effects: dict[str, ActionEffect]) -> list[tuple[str, list]]:
+        """The protocol's two rankings, as `judge_world` ranks (tiers, pains).
+
+        `""` with costs, `"_gross"` without.
+        """
+        pains = pain_flags(self.snapshots)
+        return [
+            (suffix, next_best_actions(effects, self.arr, p, self.suggestions, self.tiers, pains))
+            for suffix, p in (("", self.costs), ("_gross", {}))
+        ]
+
+    def value_share(self, chosen: list[str], gross: bool = False) -> float:
+        """The share of the best choice `chosen` saves: net of cost, or on churn alone."""
         found = values(chosen, self.effects_true, self.arr, self.costs)
         best_gross, best_net = best_values(self.effects_true, self.arr, self.costs)
         best = best_gross if gross else best_net

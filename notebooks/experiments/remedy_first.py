@@ -41,9 +41,8 @@ import numpy as np
 from per_world import each_fit, judged_world, print_per_world, rule_holds  # beside this script
 
 from actions.plan_config import load_plan_config
-from actions.ranking import NO_ACTION, RankedAction, best_action, next_best_actions, pain_flags
+from actions.ranking import NO_ACTION, RankedAction, best_action
 from training.uplift.config import load_uplift_config
-from training.uplift.policy_eval import best_values, values
 
 CAUSE_FACTS = ("key_users_lost_unreplaced_90d", "open_tickets_urgent", "first_value_overdue")
 SHARES = ("shipped", "remedy", "remedy_paying", "shipped_gross", "remedy_gross")
@@ -70,18 +69,9 @@ def remedy_first(ranked: Sequence[RankedAction], pays: dict[str, bool] | None = 
 
 def judge(seed: int, learner_seed: int, cache: Path | None) -> dict[str, float]:
     world = judged_world(seed, learner_seed, load_uplift_config(), cache, history=True)
-    learned = world.model.effects(world.snapshots)
-    pains = pain_flags(world.snapshots)
     plan = load_plan_config()
-    best_gross, best_net = best_values(world.effects_true, world.arr, world.costs)
     found: dict[str, float] = {}
-    for suffix, prices, best, column in (
-        ("", world.costs, best_net, 1),
-        ("_gross", {}, best_gross, 0),
-    ):
-        ranked = next_best_actions(
-            learned, world.arr, prices, world.suggestions, world.tiers, pains
-        )
+    for suffix, ranked in world.rankings(world.model.effects(world.snapshots)):
         picks = {
             "shipped": [best_action(r) for r in ranked],
             "remedy": [remedy_first(r) for r in ranked],
@@ -92,7 +82,7 @@ def judge(seed: int, learner_seed: int, cache: Path | None) -> dict[str, float]:
                 risk = float(world.baseline[i])
                 pays = {
                     a.action: plan.assumed_for(risk, a.action) * float(world.arr[i])
-                    - float(prices.get(a.action, 0.0))
+                    - world.costs.get(a.action, 0.0)
                     > 0
                     for a in remedies(r)
                 }
@@ -106,8 +96,7 @@ def judge(seed: int, learner_seed: int, cache: Path | None) -> dict[str, float]:
                 sum(a != b for a, b in zip(picks["shipped"], paying, strict=True))
             )
         for name, chosen in picks.items():
-            value = values(chosen, world.effects_true, world.arr, world.costs)[column]
-            found[name + suffix] = value / best if best > 0 else 0.0
+            found[name + suffix] = world.value_share(chosen, bool(suffix))
     return found
 
 

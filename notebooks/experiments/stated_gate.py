@@ -42,11 +42,8 @@ from actions.ranking import (
     NO_ACTION,
     RankedAction,
     best_action,
-    next_best_actions,
-    pain_flags,
 )
 from training.uplift.config import load_uplift_config
-from training.uplift.policy_eval import best_values, values
 
 SHARES = ("shipped", "gate", "order", "shipped_gross", "gate_gross", "order_gross")
 
@@ -72,21 +69,10 @@ def order(ranked: Sequence[RankedAction]) -> str:
 
 def judge(seed: int, learner_seed: int, cache: Path | None) -> dict[str, float]:
     world = judged_world(seed, learner_seed, load_uplift_config(), cache, history=True)
-    learned = world.model.effects(world.snapshots)
-    pains = pain_flags(world.snapshots)
-    best_gross, best_net = best_values(world.effects_true, world.arr, world.costs)
     found: dict[str, float] = {}
-    for suffix, prices, best, column in (
-        ("", world.costs, best_net, 1),
-        ("_gross", {}, best_gross, 0),
-    ):
-        ranked = next_best_actions(
-            learned, world.arr, prices, world.suggestions, world.tiers, pains
-        )
+    for suffix, ranked in world.rankings(world.model.effects(world.snapshots)):
         for name, pick in (("shipped", best_action), ("gate", gate), ("order", order)):
-            chosen = [pick(r) for r in ranked]
-            value = values(chosen, world.effects_true, world.arr, world.costs)[column]
-            found[name + suffix] = value / best if best > 0 else 0.0
+            found[name + suffix] = world.value_share([pick(r) for r in ranked], bool(suffix))
         if not suffix:
             firsts = [r[0] for r in ranked if r]
             found["snapshots"] = float(len(ranked))
