@@ -92,3 +92,9 @@ def test_while_a_tracking_change_shows_no_event_count_is_a_reason_or_a_pain() ->
     # use halved is a pain to mend first: no growth ask where these accounts alone fell
     assert not asked(own)
     assert asked(book)  # with every account's events, it reads as logging, not a pain
+
+
+def test_the_random_test_worlds_show_no_tracking_change() -> None:
+    # else every serving test would run with event counts hidden
+    for n, seed in ((50, 0), (200, 0), (600, 100), (50, AS_OF.toordinal())):
+        assert snapshot_from_frames(AS_OF, random_features(n, seed)).tracking_change is None

@@ -63,6 +63,10 @@ def random_features(n: int, seed: int = 0, as_of: datetime = AS_OF) -> pd.DataFr
     for pain, value in calm_values().items():
         at_least = PAIN_FACTS[pain][0] == ">="
         frame.loc[calm if at_least else calm & content, pain] = value
+    # people and their events move together, as they do unless the logging changes: drawn
+    # apart, events per active user rose 40% at 62% of the accounts with their users held,
+    # which scoring reads as a tracking change (`FeatureSnapshot.tracking_change`)
+    frame["active_users_change_30d"] = frame["events_change_30d"]
     frame["contract_arr"] = rng.uniform(5_000, 100_000, n).round()  # always known
     frame["days_to_renewal"] = rng.integers(1, 365, n).astype(float)
     frame.insert(0, "as_of", as_of)
