@@ -51,6 +51,12 @@ def test_the_30_days_before_are_rebuilt_from_the_trends() -> None:
     assert (then["as_of"] == pd.Timestamp(2026, 5, 2)).all()
 
 
+def test_a_snapshot_without_the_counts_or_trends_shows_no_change() -> None:
+    frame = _book(everyone=True).drop(columns="events_30d")
+    assert window_before(frame).empty
+    assert recent_tracking_change(frame, TrackingThresholds()) is None
+
+
 def _book(everyone: bool) -> pd.DataFrame:
     frame = random_features(ACCOUNTS)
     frame["active_users_30d"], frame["active_users_change_30d"] = 5.0, 0.0

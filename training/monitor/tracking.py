@@ -158,7 +158,7 @@ def window_before(snapshot: pd.DataFrame) -> pd.DataFrame:
     """
     columns = (EVENTS, USERS, EVENTS_CHANGE, USERS_CHANGE)
     if any(c not in snapshot.columns for c in (*columns, "account_id", "as_of")):
-        return snapshot.iloc[0:0]
+        return pd.DataFrame(columns=["account_id", "as_of", EVENTS, USERS])
 
     def before(count: str, trend: str) -> pd.Series:
         t = snapshot[trend].astype(float)
