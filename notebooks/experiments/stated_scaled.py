@@ -136,7 +136,7 @@ def main() -> None:
     print("mean error", errors.mean().round(2).sort_values().to_dict())
     print("mean sign agreement", signs.mean().round(3).to_dict())
     scales = errors.drop(columns="error_s_shipped")
-    pick = args.candidate if args.candidate is not None else None
+    pick = args.candidate
     name = f"s_c{pick:g}" if pick is not None else scales.mean().idxmin().removeprefix("error_")
     print("candidate", name)
     gap = float(errors[f"error_{name}"].mean() - errors["error_s_shipped"].mean())
