@@ -37,6 +37,7 @@ from serving.id_forms import form_index, id_form
 
 if TYPE_CHECKING:
     from features.compute import TableReaders
+    from training.monitor.thresholds import TrackingThresholds
     from training.monitor.tracking import TrackingChange
 
 ARR_FEATURE = "contract_arr"  # ARR of the current term with its add-ons
@@ -118,7 +119,6 @@ class FeatureSnapshot:
         audit: 202 of 600 stable accounts read "use halved in a month" after a tracking
         release halved every account's events).
         """
-        from training.monitor.thresholds import load_thresholds
         from training.monitor.tracking import (
             EVENTS,
             EVENTS_CHANGE,
@@ -133,7 +133,7 @@ class FeatureSnapshot:
         frame = pd.DataFrame({n: self.matrix[:, self.column[n]] for n in names})
         frame.insert(0, "as_of", pd.Timestamp(self.as_of))
         frame.insert(0, "account_id", list(self.account_ids))
-        change = recent_tracking_change(frame, load_thresholds().tracking)
+        change = recent_tracking_change(frame, _tracking_thresholds())
         if change is not None:
             logger.warning(
                 "%s While it shows (from the change to 30 days after it), no event count is a"
@@ -141,6 +141,14 @@ class FeatureSnapshot:
                 change.sentence(),
             )
         return change
+
+
+@cache
+def _tracking_thresholds() -> TrackingThresholds:
+    """The shipped `monitor.yaml`'s `tracking:` thresholds, read once per process."""
+    from training.monitor.thresholds import load_thresholds
+
+    return load_thresholds().tracking
 
 
 def _arr_and_renewals(

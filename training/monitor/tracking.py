@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -183,18 +184,20 @@ def recent_tracking_change(
     return tracking_change(then, snapshot, thresholds, "the 30 days before")
 
 
-def event_count_features() -> set[str]:
+@cache
+def event_count_features() -> frozenset[str]:
     """Usage features that count events: volumes, hours, shares, trends, per-user rates.
 
-    Those a change in logging moves; not active users, active days or modules used.
+    Those a change in logging moves; not active users, active days or modules used. Read
+    once: scoring asks for them on every batch while a snapshot shows a tracking change.
     """
     from features.definitions import FEATURES
 
-    return {
+    return frozenset(
         f.name
         for f in FEATURES
         if f.family == "usage" and (f.source == "usage" or f.unit in PER_USER_UNITS)
-    }
+    )
 
 
 def diagnose(
