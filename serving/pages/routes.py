@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -89,6 +90,8 @@ async def portfolio_page(
         scores.values(), directory, history, filters, None if user.is_manager else user.csm_owner
     )
     shown, paging = page_of(rows, _whole(number))
+    # an owner no account has travels as typed, so the next page says so again
+    links = replace(filters, owner=owner) if said else filters
     return page(
         request,
         "portfolio.html",
@@ -98,8 +101,8 @@ async def portfolio_page(
         csrf_token=session.csrf,
         rows=shown,
         paging=paging,
-        previous_page=filters.link(paging.number - 1) if paging.number > 1 else None,
-        next_page=filters.link(paging.number + 1) if paging.number < paging.pages else None,
+        previous_page=links.link(paging.number - 1) if paging.number > 1 else None,
+        next_page=links.link(paging.number + 1) if paging.number < paging.pages else None,
         totals=totals(rows, term_days(service.features.latest)),
         filters=filters,
         owners=owners,

@@ -516,6 +516,20 @@ def test_a_managers_unknown_owner_filter_is_said_and_unowned_accounts_have_one(
     assert unowned == everyone & none and len(unowned) == 2
 
 
+def test_an_unknown_owner_filter_is_said_on_every_page(
+    client: TestClient, world: PagesWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Page 2 of an owner filter that matched nobody dropped the filter and the words."""
+    sign_in(client, world.manager)
+    monkeypatch.setattr("serving.pages.portfolio.PAGE_ROWS", 10)
+    slip = world.other_owner + "x"
+    first = client.get("/app", params={"owner": slip, "sort": "churn"}).text
+    second = client.get(links_of(first)["next"]).text
+    assert f"No account is owned by {slip!r}" in unescape(second)
+    assert "(page 2 of 4)" in second  # every owner's accounts, as on page 1
+    assert parse_qs(urlsplit(links_of(second)["prev"]).query)["owner"] == [slip]
+
+
 def test_accounts_on_short_terms_are_counted_apart_from_renewals_coming_up() -> None:
     """Eighth audit: a monthly book read "645 renewals in the next 90 days" of 792 accounts;
     a term under 6 months renews every term, so it is not a renewal coming up."""
