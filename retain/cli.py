@@ -180,6 +180,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
     from features.dated_notes import price_list_note, silent_accounts_note
     from features.horizon import late_activity_warning
     from features.source import create_typed_views
+    from features.tracking_start import late_tracking_note
     from features.validate import (
         booked_ahead_note,
         concurrent_terms_note,
@@ -208,6 +209,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
             renewal_after_gap_note(source.con),
             silent_accounts_note(source.con),
             stale_tickets_note(source.con),
+            late_tracking_note(source.con),
         ]
     except duckdb.Error:
         if not problems:
@@ -613,6 +615,9 @@ def experiments(
 @app.command("evaluate-policy")
 def evaluate_policy(
     data: str = typer.Option(..., help="A directory of CSV/Parquet files or a database URL."),
+    config: Path | None = typer.Option(
+        None, help="Training YAML whose snapshots make the history (default: the packaged one)."
+    ),
 ) -> None:
     """Estimate from your own history what the learned policy, the playbook and the CS team save.
 
@@ -625,6 +630,7 @@ def evaluate_policy(
     """
     from actions.playbook import PlaybookError, load_playbook
     from store import Store, StoreUnavailable
+    from training.config import load_config
     from training.uplift.offpolicy_run import ChampionMissing, load_champion
     from training.uplift.offpolicy_run import evaluate_policy as estimate
 
@@ -646,7 +652,8 @@ def evaluate_policy(
         with Store(settings.store_url) as store:  # touchpoints recorded through the service
             recorded = store.touchpoints()
         playbook = load_playbook(settings.playbook)
-        estimate(data, model, playbook, report=typer.echo, recorded=recorded)
+        training = load_config(config) if config is not None else None
+        estimate(data, model, playbook, report=typer.echo, recorded=recorded, config=training)
     except (ChampionMissing, PlaybookError, StoreUnavailable, ValueError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error

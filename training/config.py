@@ -106,6 +106,10 @@ class TrainingConfig(_Strict):
     seed: int = 7
     every: str = "1M"
     warmup_days: int = Field(default=90, ge=0)
+    # Start the training set at the first term, not `warmup_days` after the first event:
+    # usage (and support) features read as unknown before their table begins
+    # (`features.tracking_start`). For billing history years older than the analytics.
+    learn_before_tracking: bool = False
     # The share a renewal's ARR must rise by to count as an upsell (0: any rise, the
     # contract's rule; 0.05 leaves out a price indexation of up to 5%).
     upsell_min_rise: float = Field(default=0.0, ge=0.0, lt=1.0)

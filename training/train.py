@@ -103,16 +103,30 @@ def build_training_set(
     from features.dataset import build_dataset
     from features.horizon import data_horizon, late_activity_warning
     from features.source import load_source
+    from features.tracking_start import (
+        first_term,
+        late_tracking_note,
+        tracking_starts,
+        unknown_before_tracking,
+    )
 
     with load_source(data, touchpoints) as source:
         if as_of is None:
             as_of = data_horizon(source.con)
             if report is not None and (warning := late_activity_warning(source.con)):
                 report(warning)
+        starts = tracking_starts(source.con)
         start = first_snapshot(source.con, config.warmup_days)
+        if config.learn_before_tracking and (term := first_term(source.con)) is not None:
+            start = min(start, term)
+        elif report is not None and (note := late_tracking_note(source.con, config.warmup_days)):
+            report(note)
         dataset = build_dataset(
             source.con, start, as_of, every=config.every, upsell_min_rise=config.upsell_min_rise
         )
+    dataset, said = unknown_before_tracking(dataset, starts, start)
+    if report is not None and said:
+        report(f"Tracking began late: {'; '.join(said)}.")
     return dataset, as_of
 
 

@@ -169,3 +169,28 @@ def test_a_table_running_past_the_last_event_is_a_warning_here_too(tmp_path: Pat
     offpolicy_run.evaluate_policy(source, offpolicy_run.UpliftModel(), None, report=said.append)
     warned = [line for line in said if "tickets.closed_at has 6 rows" in line]
     assert len(warned) == 1 and warned[0].startswith("Warning: ")
+
+
+def test_the_training_config_given_builds_the_history(tmp_path: Path, monkeypatch):
+    """evaluate-policy builds its history as training did: with the training YAML given
+    (here one with the fifteenth audit's `learn_before_tracking`, which starts the history
+    at the first term), else the packaged settings, which start after the events began."""
+    monkeypatch.setenv("RETAIN_STORE_URL", f"sqlite:///{tmp_path}/store.db")
+    monkeypatch.setattr("training.uplift.offpolicy_run.load_champion", lambda uri: object())
+    seen: dict[str, object] = {}
+
+    def fake_estimate(*args: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr("training.uplift.offpolicy_run.evaluate_policy", fake_estimate)
+    packaged = Path(__file__).parents[2] / "training" / "defaults.yaml"
+    given = tmp_path / "train.yaml"
+    given.write_text(
+        packaged.read_text().replace("learn_before_tracking: false", "learn_before_tracking: true")
+    )
+    result = runner.invoke(app, ["evaluate-policy", "--data", "x", "--config", str(given)])
+    assert result.exit_code == 1 and "stop here" in result.output
+    assert seen["config"].learn_before_tracking is True  # type: ignore[attr-defined]
+    runner.invoke(app, ["evaluate-policy", "--data", "x"])
+    assert seen["config"] is None  # the packaged settings, as before

@@ -259,3 +259,22 @@ def write_duckdb_file(path: Path, tables: dict[str, pd.DataFrame]) -> Path:
             con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame')
             con.unregister("frame")
     return path
+
+
+def with_old_term(subscriptions: pd.DataFrame, years: int = 3) -> pd.DataFrame:
+    """`subscriptions` and a renewed term of 'acc-0' ending at START, begun `years` before.
+
+    A random world's terms begin with its accounts, as its events do; a company that billed
+    for years before it tracked use (the fifteenth audit) has older ones.
+    """
+    old = {
+        "subscription_id": "old-0",
+        "account_id": "acc-0",
+        "kind": "new",
+        "start_date": START - pd.DateOffset(years=years),
+        "end_date": START,
+        "arr": 100.0,
+        "seats": 5,
+        "outcome": "renewed",
+    }
+    return pd.concat([pd.DataFrame([old]), subscriptions], ignore_index=True)

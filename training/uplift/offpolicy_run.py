@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ from features.units import money
 from training.uplift.model import UpliftModel
 from training.uplift.offpolicy import PolicyEstimate, cs_team_actions, evaluate_offpolicy
 from training.uplift.policy_eval import product_playbook
+
+if TYPE_CHECKING:
+    from training.config import TrainingConfig
 
 LEVEL = 0.9
 
@@ -98,17 +102,20 @@ def evaluate_policy(
     playbook: Playbook | None,
     report: Callable[[str], None] = print,
     recorded: pd.DataFrame | None = None,
+    config: TrainingConfig | None = None,
 ) -> list[PolicyEstimate]:
     """`retain evaluate-policy`: build the history of `data`, estimate, print the table.
 
     `recorded`: touchpoints recorded through the service (`store.Store.touchpoints`), read
-    with the source's as training reads them, each touchpoint once.
+    with the source's as training reads them, each touchpoint once. `config`: the training
+    parameters whose snapshots make the history (default: the packaged ones); one with
+    `learn_before_tracking` reaches back before the events began, as its training did.
     """
     from training.config import load_config
     from training.train import build_training_set, touchpoints_until
 
     report(f"Building the history of {data} ...")
-    config = load_config()
+    config = config or load_config()
     dataset, as_of = build_training_set(data, None, config, recorded, report=report)
     touchpoints = touchpoints_until(data, as_of, recorded)
     estimates = evaluate_on_history(dataset, touchpoints, model, playbook, as_of)
