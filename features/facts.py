@@ -13,6 +13,9 @@ Columns (`FACT_COLUMNS`), null when there is nothing to say:
   90 days; a loss older than that is still what a CSM needs named when nobody took over:
   the eighth new-user audit's sentences lost who and when after 90 days).
 * key_user_last_use: the latest product event by any key user in the 90 days up to T.
+* events_first_at: the source's first product event up to T, any account's (when the
+  product analytics began: "no key user used the product in 90 days" is no fact 31 days
+  after it, the fifteenth audit's case).
 * pressing_tickets_open: open tickets of high or urgent priority at T;
   oldest_pressing_opened_at: when the oldest of them was opened.
 * first_value_due: the due date of a first-value milestone not reached by T.
@@ -35,6 +38,7 @@ FACT_COLUMNS: tuple[str, ...] = (
     "key_user_left_role",
     "key_user_left_at",
     "key_user_last_use",
+    "events_first_at",
     "pressing_tickets_open",
     "oldest_pressing_opened_at",
     "first_value_due",
@@ -87,6 +91,7 @@ SELECT a.account_id,
        l.user_id AS key_user_left_id, l.role AS key_user_left_role,
        l.deactivated_at AS key_user_left_at,
        k.last_use AS key_user_last_use,
+       (SELECT min(ts) FROM events WHERE ts <= $t) AS events_first_at,
        coalesce(p.open_count, 0) AS pressing_tickets_open,
        p.oldest AS oldest_pressing_opened_at,
        f.due AS first_value_due,

@@ -76,12 +76,17 @@ def key_users(
 ) -> str | None:
     """Who left and when; since when no key user has used the product."""
     last = _get(facts, "key_user_last_use")
-    since = (
-        f"no key user has used the product since {_day(last)}"
-        + _healthy_days(healthy, "days_since_key_user_active")
-        if _known(last)
-        else "no key user has used the product in 90 days"
-    )
+    tracked = _get(facts, "events_first_at")  # use is known from then on
+    if _known(last):
+        since = f"no key user has used the product since {_day(last)}" + _healthy_days(
+            healthy, "days_since_key_user_active"
+        )
+    elif _known(tracked) and (pd.Timestamp(as_of) - pd.Timestamp(tracked)).days < 90:
+        since = (
+            f"no key user has used the product since its use was first recorded ({_day(tracked)})"
+        )
+    else:
+        since = "no key user has used the product in 90 days"
     left_at = _get(facts, "key_user_left_at")
     recent = _known(left_at) and (pd.Timestamp(as_of) - pd.Timestamp(left_at)).days < 90
     # a departure older than the features' 90 days is named only while no key user holds a

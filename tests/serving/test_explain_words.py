@@ -170,3 +170,25 @@ def test_a_key_user_who_left_long_ago_is_named_while_nobody_took_over():
     # someone holds a key login now: an old departure is no longer the story
     others = dict(values, key_users=2.0)
     assert fact_sentence("key_users", facts, others, {}, AS_OF) is None
+
+
+def test_no_key_user_use_is_counted_from_when_use_was_first_recorded():
+    """The fifteenth audit: product analytics installed 31 days before, "no key user has used
+    the product in 90 days" was said of 23 accounts whose use nobody had recorded that long."""
+    facts = {
+        "key_user_left_id": "nils@firma.de",
+        "key_user_left_role": "admin",
+        "key_user_left_at": pd.Timestamp("2025-05-31 10:00"),
+        "key_user_last_use": None,
+        "events_first_at": AS_OF - pd.Timedelta(days=31),
+    }
+    values = {"key_users_lost_unreplaced_90d": 0.0, "key_users": 0.0}
+    sentence = fact_sentence("key_users", facts, values, {}, AS_OF)
+    first = AS_OF - pd.Timedelta(days=31)
+    assert sentence is not None and sentence.endswith(
+        "; no key user has used the product since its use was first recorded"
+        f" ({first.day} {first:%b %Y})."
+    )
+    tracked_long = dict(facts, events_first_at=AS_OF - pd.Timedelta(days=400))
+    said = fact_sentence("key_users", tracked_long, values, {}, AS_OF)
+    assert said is not None and said.endswith("no key user has used the product in 90 days.")
