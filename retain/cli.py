@@ -777,6 +777,9 @@ def retrain(
     thresholds: Path | None = typer.Option(
         None, help="Monitor thresholds YAML (default: training/monitor/monitor.yaml)."
     ),
+    config: Path | None = typer.Option(
+        None, help="Training YAML, as `retain train --config` (default: the packaged one)."
+    ),
 ) -> None:
     """For cron: retrain, promote only a better model, monitor, write the one-page report.
 
@@ -788,6 +791,7 @@ def retrain(
     """
     from actions.playbook import PlaybookError, load_playbook
     from store import StoreUnavailable
+    from training.config import load_config
     from training.monitor.drift import MissingFeatures
     from training.monitor.retrain import retrain as retrain_and_report
     from training.monitor.run import NoChampion
@@ -804,6 +808,7 @@ def retrain(
             thresholds=thresholds,
             results=settings.monitor_results,
             report=typer.echo,
+            train_options={"config": load_config(config)} if config is not None else None,
         )
     except (
         MissingFeatures, NoChampion, PlaybookError, StoreUnavailable, ThresholdsError, ValueError

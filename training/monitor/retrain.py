@@ -62,7 +62,8 @@ def retrain(
         results: where the monitor's JSON for `/metrics` goes (default `var/monitor/`).
         as_of: train and monitor as of this date (default: the data's horizon).
         report: where progress lines go.
-        train_options: more keyword arguments for `training.train.train` (tests).
+        train_options: more keyword arguments for `training.train.train` (`config`: the
+            training parameters, as `retain retrain --config` reads them).
     """
     import shutil
 
