@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from retain.cli import app
+from tests.support.cli import keep_keywords, learning_before_tracking
 
 runner = CliRunner()
 
@@ -30,13 +31,7 @@ def test_it_reads_the_touchpoints_recorded_through_the_service(tmp_path: Path, m
     recorded_touchpoints(tmp_path)
     monkeypatch.setenv("RETAIN_STORE_URL", f"sqlite:///{tmp_path}/store.db")
     monkeypatch.setattr("training.uplift.offpolicy_run.load_champion", lambda uri: object())
-    seen: dict[str, object] = {}
-
-    def fake_estimate(*args: object, **kwargs: object) -> None:
-        seen.update(kwargs)
-        raise ValueError("stop here")
-
-    monkeypatch.setattr("training.uplift.offpolicy_run.evaluate_policy", fake_estimate)
+    seen = keep_keywords(monkeypatch, "training.uplift.offpolicy_run.evaluate_policy")
     result = runner.invoke(app, ["evaluate-policy", "--data", "anything"])
     assert result.exit_code == 1 and "stop here" in result.output
     given = seen["recorded"]
@@ -177,18 +172,8 @@ def test_the_training_config_given_builds_the_history(tmp_path: Path, monkeypatc
     at the first term), else the packaged settings, which start after the events began."""
     monkeypatch.setenv("RETAIN_STORE_URL", f"sqlite:///{tmp_path}/store.db")
     monkeypatch.setattr("training.uplift.offpolicy_run.load_champion", lambda uri: object())
-    seen: dict[str, object] = {}
-
-    def fake_estimate(*args: object, **kwargs: object) -> None:
-        seen.update(kwargs)
-        raise ValueError("stop here")
-
-    monkeypatch.setattr("training.uplift.offpolicy_run.evaluate_policy", fake_estimate)
-    packaged = Path(__file__).parents[2] / "training" / "defaults.yaml"
-    given = tmp_path / "train.yaml"
-    given.write_text(
-        packaged.read_text().replace("learn_before_tracking: false", "learn_before_tracking: true")
-    )
+    seen = keep_keywords(monkeypatch, "training.uplift.offpolicy_run.evaluate_policy")
+    given = learning_before_tracking(tmp_path)
     result = runner.invoke(app, ["evaluate-policy", "--data", "x", "--config", str(given)])
     assert result.exit_code == 1 and "stop here" in result.output
     assert seen["config"].learn_before_tracking is True  # type: ignore[attr-defined]

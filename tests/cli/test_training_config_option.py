@@ -13,23 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 from retain.cli import app
+from tests.support.cli import keep_keywords, learning_before_tracking
 
 runner = CliRunner()
 
 
 def test_retrain_passes_the_training_yaml_given(tmp_path: Path, monkeypatch) -> None:
-    seen: dict[str, object] = {}
-
-    def fake_retrain(*args: object, **kwargs: object) -> None:
-        seen.update(kwargs)
-        raise ValueError("stop here")
-
-    monkeypatch.setattr("training.monitor.retrain.retrain", fake_retrain)
-    packaged = Path(__file__).parents[2] / "training" / "defaults.yaml"
-    given = tmp_path / "train.yaml"
-    given.write_text(
-        packaged.read_text().replace("learn_before_tracking: false", "learn_before_tracking: true")
-    )
+    seen = keep_keywords(monkeypatch, "training.monitor.retrain.retrain")
+    given = learning_before_tracking(tmp_path)
     result = runner.invoke(app, ["retrain", "--data", "x", "--config", str(given)])
     assert result.exit_code == 1 and "stop here" in result.output
     options = seen["train_options"]
