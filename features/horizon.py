@@ -14,6 +14,16 @@ end, `late_activity_warning` says so, and its rows are kept (as of a date before
 they have not happened yet). Only events anchor, not any table: a sparse table (a few
 surveys a quarter, a small help desk) naturally ends days or weeks before the usage does,
 and must not pull the end back. A source without events takes its end from the rest.
+
+The events themselves can run past their own end: a device or collector with a wrong
+clock stamps a handful of events hours or days after the export was taken (the
+fourteenth audit: 25 events up to four days past the last day, which moved the end four
+days, read every account's last days as unused and dropped ten accounts whose terms ended
+in those days). So the anchor is the end of the *steady* stream of events: the latest
+event on a day holding at least `STRAY_SHARE` of a usual day's events (the mean of the
+latest `USUAL_DAYS` days with events), prorated to the part of the day up to its last
+event, so that an export taken at 00:30 keeps its half hour. Later events are *stray*:
+`late_activity_warning` names them, and they are kept like late rows.
 """
 
 from __future__ import annotations
@@ -36,12 +46,32 @@ if TYPE_CHECKING:
 # local time read as UTC, stay within it; a table exported a week later does not.
 LATE_AFTER_DAYS = 2
 ANCHOR = ("events", "ts")
+# A day with fewer events than this share of a usual day's (prorated to the hours up to its
+# last event) that comes after every fuller day is stray. At 1%, a week-end day of a company
+# with little week-end use is still steady, and so is any day of a company with fewer than
+# 100 events a day (one event at noon is stray only above 200 a day).
+STRAY_SHARE = 0.01
+USUAL_DAYS = 28
+
+_STEADY_END = f"""
+SELECT MAX(d.last) FROM (
+    SELECT CAST(ts AS DATE) AS day, COUNT(*) AS n, MAX(ts) AS last
+    FROM events GROUP BY CAST(ts AS DATE)
+) d CROSS JOIN (
+    SELECT AVG(n) AS n FROM (
+        SELECT COUNT(*) AS n FROM events GROUP BY CAST(ts AS DATE)
+        ORDER BY CAST(ts AS DATE) DESC LIMIT {USUAL_DAYS}
+    ) recent
+) usual
+WHERE d.n >= {STRAY_SHARE} * usual.n
+             * (HOUR(d.last) * 3600 + MINUTE(d.last) * 60 + SECOND(d.last)) / 86400
+"""
 
 # Everything that records something *happening*: (table, column, its moment, which rows).
 # A reported outcome happened at its period end; a row without an `actual` (next quarter's
 # target planned ahead) reports nothing.
 ACTIVITY = (
-    ("events", "ts", "ts", None),
+    ("events", "ts", "ts", f"ts <= ({_STEADY_END})"),
     ("tickets", "opened_at", "opened_at", None),
     ("tickets", "closed_at", "closed_at", None),
     ("surveys", "ts", "ts", None),
@@ -49,11 +79,19 @@ ACTIVITY = (
     ("milestones", "achieved_at", "achieved_at", None),
     ("outcomes", "period_end", "CAST(period_end AS TIMESTAMP)", "actual IS NOT NULL"),
 )
-_LATEST = "\nUNION ALL ".join(
-    f"SELECT '{table}' AS activity_table, '{column}' AS activity_column, MAX({moment}) AS seen"
-    f" FROM {table}{f' WHERE {rows}' if rows else ''}"
-    for table, column, moment, rows in ACTIVITY
-)
+
+
+def _latest_sql(steady: bool) -> str:
+    """The latest moment of each activity column; `steady`: events' stray tail left out."""
+    return "\nUNION ALL ".join(
+        f"SELECT '{table}' AS activity_table, '{column}' AS activity_column,"
+        f" MAX({moment}) AS seen FROM {table}"
+        f"{f' WHERE {rows}' if rows and (steady or table != ANCHOR[0]) else ''}"
+        for table, column, moment, rows in ACTIVITY
+    )
+
+
+_LATEST = _latest_sql(steady=True)
 _ON_TIME = f"""
 WITH latest AS ({_LATEST}),
 anchor AS (
@@ -65,7 +103,7 @@ SELECT l.activity_table, l.activity_column, l.seen,
 FROM latest l CROSS JOIN anchor a
 """
 _OBSERVED = f"SELECT MAX(seen) AS seen FROM ({_ON_TIME}) activity WHERE on_time"
-_OBSERVED_ALL = f"SELECT MAX(seen) AS seen FROM ({_LATEST}) activity"
+_OBSERVED_ALL = f"SELECT MAX(seen) AS seen FROM ({_latest_sql(steady=False)}) activity"
 
 # Contract dates (subscription starts, the end of a term whose outcome is recorded) and the
 # dates users and accounts are created or users deactivated count only up to the midnight
@@ -183,31 +221,63 @@ def late_activity(con: Connection) -> tuple[list[LateActivity], datetime | None,
     return late, rest_end, f"{rest['activity_table']}.{rest['activity_column']}"
 
 
+def stray_events(con: Connection) -> tuple[LateActivity | None, datetime | None]:
+    """Events after the end of their steady stream (a wrong clock's), and that end.
+
+    Returns:
+        (None when there are none, with that end or None without events).
+    """
+    steady = _moment(con, _STEADY_END)
+    if steady is None:
+        return None, None
+    edge = f"TIMESTAMP '{steady.isoformat(sep=' ')}'"
+    count, last = con.execute(f"SELECT COUNT(*), MAX(ts) FROM events WHERE ts > {edge}").fetchall()[
+        0
+    ]
+    if not count:
+        return None, steady
+    return LateActivity("events", "ts", int(count), pd.Timestamp(last).to_pydatetime()), steady
+
+
 def late_activity_warning(
     con: Connection, remedy: str | None = "pass --as-of to choose another date"
 ) -> str | None:
-    """One warning naming each late activity column and the end the data is read as, or None.
+    """One warning naming stray events, each late column and the end the data is read as.
 
-    `remedy` ends it (None: nothing to pass, as for the service, whose requests cannot ask
-    for a time past the end it reads).
+    None when there is nothing to say. `remedy` ends it (None: nothing to pass, as for the
+    service, whose requests cannot ask for a time past the end it reads).
     """
     late, rest_end, where = late_activity(con)
-    if not late or rest_end is None:
+    stray, steady = stray_events(con)
+    if stray is None and (not late or rest_end is None):
         return None
-    first, *others = late
-    parts = [
-        f"{first.table}.{first.column} has {_rows(first.rows)} after {utc_iso(rest_end)},"
-        f" the latest activity elsewhere ({where}), up to {first.last:%d %b %Y}",
-        *(
-            f"{found.table}.{found.column} {_rows(found.rows)} after it, up to"
-            f" {found.last:%d %b %Y}"
-            for found in others
-        ),
-    ]
+    parts = []
+    if stray is not None and steady is not None:
+        parts.append(
+            f"events.ts has {_rows(stray.rows)} after {utc_iso(steady)}, the end of the steady"
+            f" stream of events, up to {stray.last:%d %b %Y}, on days holding under"
+            f" {STRAY_SHARE:.0%} of a usual day's events"
+        )
+    if late and rest_end is not None:
+        first, *others = late
+        parts += [
+            f"{first.table}.{first.column} has {_rows(first.rows)} after {utc_iso(rest_end)},"
+            f" the latest activity elsewhere ({where}), up to {first.last:%d %b %Y}",
+            *(
+                f"{found.table}.{found.column} {_rows(found.rows)} after it, up to"
+                f" {found.last:%d %b %Y}"
+                for found in others
+            ),
+        ]
+    why = (
+        f"More than {LATE_AFTER_DAYS} days past the latest event, these dates read as an"
+        " artefact of the export (an exporter's clock, a table exported later)"
+        if stray is None
+        else "These dates read as an artefact of the export (a device's or exporter's wrong"
+        " clock, a table exported later)"
+    )
     return (
-        f"Warning: {'; '.join(parts)}. More than {LATE_AFTER_DAYS} days past the latest event,"
-        " these dates read as an artefact of the export (an exporter's clock, a table exported"
-        " later) and do not set the end of the data: it is read as"
+        f"Warning: {'; '.join(parts)}. {why} and do not set the end of the data: it is read as"
         f" {utc_iso(data_horizon(con))}. The rows are kept, each counting from its own"
         f" date on{f'; {remedy}' if remedy else ''}."
     )

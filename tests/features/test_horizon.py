@@ -74,3 +74,64 @@ def test_validate_warns_and_still_passes(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "follows the data contract" in result.output
     assert "Warning: tickets.closed_at has 6 rows after 2024-02-06T12:00:00Z" in result.output
+
+
+# --- events stamped past the end of their own stream (a wrong clock) ------------------
+
+STEADY_END = datetime(2025, 12, 31, 23, 50)
+
+
+def _busy_events(extra: list[str]) -> dict[str, pd.DataFrame]:
+    """An event a minute for 28 days to STEADY_END, and `extra`."""
+    steady = pd.date_range("2025-12-04", STEADY_END, freq="1min")
+    ts = pd.DatetimeIndex([*steady, STEADY_END, *pd.to_datetime(extra)])
+    accounts = ["a1", "a2"]
+    events = pd.DataFrame(
+        {"ts": ts, "account_id": [accounts[i % 2] for i in range(len(ts))], "module": "m",
+         "event_type": "view"}
+    )  # fmt: skip
+    created = pd.Timestamp("2025-01-01")
+    terms = [("s1", "a1", "2025-01-01", "2026-01-02"), ("s2", "a2", "2025-01-01", "2026-03-01")]
+    subscriptions = pd.DataFrame(
+        [(key, account, "new", pd.Timestamp(start).date(), pd.Timestamp(end).date(), 100.0)
+         for key, account, start, end in terms],
+        columns=["subscription_id", "account_id", "kind", "start_date", "end_date", "arr"],
+    )  # fmt: skip
+    return {
+        "accounts": pd.DataFrame({"account_id": accounts, "created_at": created}),
+        "subscriptions": subscriptions,
+        "events": events,
+    }
+
+
+def test_a_few_events_stamped_days_ahead_do_not_set_the_end() -> None:
+    # the fourteenth audit: 25 events up to four days past the last day moved the end four
+    # days, and accounts whose terms ended in them fell out of scoring
+    stray = ["2026-01-01 03:53", "2026-01-02 10:00", "2026-01-04 21:27"]
+    con = typed_connection(_busy_events(stray))
+    assert data_horizon(con) == STEADY_END
+    assert latest_data(con) == datetime(2026, 1, 4, 21, 27)  # what --as-of may still choose
+    assert con.execute("SELECT count(*) FROM events WHERE ts > ?", [STEADY_END]).fetchone() == (
+        3,
+    )  # nothing dropped
+    warning = late_activity_warning(con)
+    assert warning is not None
+    assert warning.startswith(
+        "Warning: events.ts has 3 rows after 2025-12-31T23:50:00Z, the end of the steady"
+        " stream of events, up to 04 Jan 2026, on days holding under 1% of a usual day's"
+        " events. These dates read as an artefact of the export"
+    )
+    assert "it is read as 2025-12-31T23:50:00Z" in warning and "--as-of" in warning
+    # a1's term ends on 2 Jan 2026: in force at the end, so scored
+    features = compute_features(con, [data_horizon(con)])
+    assert sorted(features["account_id"]) == ["a1", "a2"]
+
+
+def test_an_export_taken_after_midnight_keeps_its_minutes_and_a_quiet_world_its_events() -> None:
+    # 30 minutes of the next day at the usual pace are steady, not stray
+    early = [f"2026-01-01 00:{minute:02d}" for minute in range(30)]
+    con = typed_connection(_busy_events(early))
+    assert data_horizon(con) == datetime(2026, 1, 1, 0, 29)
+    assert late_activity_warning(con) is None
+    # a world of a few events a day: one event on a day is not stray there
+    assert late_activity_warning(typed_connection(tiny_world())) is None
