@@ -141,15 +141,21 @@ def validate(
     many renewals rising by one same share with the same seats and plan (a note names the
     share and the `upsell_min_rise` above it, as a new price list would need), and accounts
     in force for 90 days or more with no event while others had events (a note says their
-    usage reads no use then). A table whose dates run days past the latest event (an
-    export artefact) is a warning: it does not set the end of the data.
+    usage reads no use then). So are a loader's faults: events equal in every column,
+    touchpoints equal in all but their id, an `events/` file without a column the others
+    have, and earlier terms with no outcome though a later term began (a note says each
+    changes the figures and nothing is dropped). A table whose dates run days past the
+    latest event, or events stamped past their own steady stream (an export artefact, a
+    wrong clock), is a warning: it does not set the end of the data.
     """
+    from features.pipeline_notes import missing_columns_note
     from features.source import open_source
     from features.validate import source_notes, validate_source
 
     with open_source(data) as source:
         problems = validate_source(source)
-        notes = source_notes(source)  # on the source's own tables, before the typed views
+        # on the source's own tables and files, before the typed views
+        notes = source_notes(source) + [n for n in [missing_columns_note(source)] if n]
         warning, more = _typed_notes(source, problems)
         notes += more
     if problems:
@@ -179,6 +185,11 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
 
     from features.dated_notes import price_list_note, silent_accounts_note
     from features.horizon import late_activity_warning
+    from features.pipeline_notes import (
+        duplicate_events_note,
+        duplicate_touchpoints_note,
+        unsettled_terms_note,
+    )
     from features.source import create_typed_views
     from features.tracking_start import late_tracking_note
     from features.validate import (
@@ -204,12 +215,15 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
             concurrent_terms_note(source.con),
             expansions_past_term_note(source.con),
             lapsed_terms_note(source.con),
+            unsettled_terms_note(source.con),
             price_rise_note(source.con),
             price_list_note(source.con),
             renewal_after_gap_note(source.con),
             silent_accounts_note(source.con),
             stale_tickets_note(source.con),
             late_tracking_note(source.con),
+            duplicate_events_note(source.con),
+            duplicate_touchpoints_note(source.con),
         ]
     except duckdb.Error:
         if not problems:

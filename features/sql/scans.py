@@ -12,8 +12,10 @@ Relations (all keyed by `account_id`, `as_of`):
   fractional `age` in days.
 * user_windows: per user active in that window: `last_ts` (latest event),
   `events_7_14d`, `events_30_60d`, `events_30d`.
-* module_windows: per module and function used in that window: `feature_key`,
-  `age_days` (whole days since last used).
+* module_windows: per module and function used in that window: `feature_key`
+  (null for events without a `feature`: an unnamed function is no function used, and a
+  file exported without the column must not add one per module), `age_days` (whole days
+  since last used).
 * last_seen: per user with any event up to T (all time), and per account its events
   without a user: `last_ts`.
 * account_days: per account and calendar day (not keyed by T): `day`,
@@ -91,7 +93,7 @@ def user_windows_sql(as_of: Sequence[datetime]) -> str:
 def module_windows_sql(as_of: Sequence[datetime]) -> str:
     """Per module and function used in the usage window of each T: days since last use."""
     return _per_snapshot(
-        "SELECT account_id, {t} AS as_of, module, module || '/' || COALESCE(feature, '') "
+        "SELECT account_id, {t} AS as_of, module, module || '/' || feature "
         f"AS feature_key, FLOOR({days_between('MAX(ts)', '{t}')}) AS age_days "
         f"FROM events WHERE {_in_window('{t}')} GROUP BY account_id, module, feature",
         as_of,
