@@ -57,14 +57,18 @@ def duplicate_events_note(con: duckdb.DuckDBPyConnection) -> str | None:
 
     Rows equal in every contract column (time, account, user, module, feature, type and
     duration), counted beyond the first of each, and the days with the most copies: a
-    replayed day shows about half its rows as copies.
+    replayed day shows about half its rows as copies. Rows are grouped by day and a 64-bit
+    hash of their columns, not by the columns themselves: on the audit's 1.9M events
+    validate's peak memory went from 265 MB to 355 MB, against 600 MB grouped by the
+    columns (two different events share a hash with a chance of about 1e-5 at 20M events).
     """
     columns = ", ".join(EVENT_COLUMNS)
     rows = note_rows(
         con,
         f"""
         WITH grouped AS (
-            SELECT CAST(ts AS DATE) AS day, COUNT(*) AS n FROM events GROUP BY {columns}
+            SELECT CAST(ts AS DATE) AS day, COUNT(*) AS n FROM events
+            GROUP BY CAST(ts AS DATE), hash({columns})
         )
         SELECT day, SUM(n - 1) AS copies, SUM(n) AS total FROM grouped
         GROUP BY day HAVING SUM(n) > COUNT(*) ORDER BY copies DESC, day
