@@ -241,12 +241,20 @@ def concurrent_terms_note(con: duckdb.DuckDBPyConnection) -> str | None:
 
     The contract reads the earliest-starting one as the account's term: its ARR, renewal
     date and churn label. A second product meant to be part of the account's contract is
-    an `expansion` row. `con` holds the typed contract views.
+    an `expansion` row. Two rows with the same kind, dates and ARR are more likely one term
+    written twice (the fourteenth audit's re-issued invoices): the note says at how many
+    accounts, with an example pair of ids. `con` holds the typed contract views.
     """
+    same = (
+        "a.kind = b.kind AND a.start_date = b.start_date AND a.end_date = b.end_date"
+        " AND a.arr = b.arr"
+    )
     try:
         found = con.execute(
-            """
-            SELECT COUNT(DISTINCT a.account_id), MIN(a.account_id)
+            f"""
+            SELECT COUNT(DISTINCT a.account_id), MIN(a.account_id),
+                   COUNT(DISTINCT a.account_id) FILTER (WHERE {same}),
+                   MIN([a.subscription_id, b.subscription_id]) FILTER (WHERE {same})
             FROM subscriptions a JOIN subscriptions b
               ON a.account_id = b.account_id AND a.subscription_id < b.subscription_id
              AND a.kind IN ('new', 'renewal') AND b.kind IN ('new', 'renewal')
@@ -255,14 +263,21 @@ def concurrent_terms_note(con: duckdb.DuckDBPyConnection) -> str | None:
         ).fetchone()
     except duckdb.Error:  # a note is never worth failing validation over
         return None
-    count, example = found if found else (0, None)
+    count, example, copies, pair = found if found else (0, None, 0, None)
     if not count:
         return None
+    twice = (
+        f" At {copies:,} of them two rows have the same kind, dates and ARR"
+        f" (e.g. {pair[0]!r} and {pair[1]!r}): one term written twice (an invoice issued"
+        " again, a row loaded twice) reads so too; if so, remove the copy."
+        if copies and pair
+        else ""
+    )
     return (
         f"Note: {count:,} account{'s have' if count > 1 else ' has'} two or more new/renewal"
         f" terms in force at once (e.g. {example!r}): the contract reads the earliest-starting"
         " as the account's term (its ARR, renewal date and churn label). A second product that"
-        " belongs to the same contract is an `expansion` row (see docs/data-contract.md)."
+        " belongs to the same contract is an `expansion` row (see docs/data-contract.md)." + twice
     )
 
 

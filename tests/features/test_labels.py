@@ -429,3 +429,24 @@ def test_a_note_lists_three_examples_and_counts_the_rest() -> None:
 
     assert _first_three(["a", "b"]) == "a, b"
     assert _first_three(["a", "b", "c", "d", "e"]) == "a, b, c and 2 more"
+
+
+def test_the_two_terms_note_says_when_a_term_is_written_twice() -> None:
+    # The fourteenth audit's export held renewals issued again under a new id (same dates
+    # and ARR): the note spoke only of a second product.
+    from features.validate import concurrent_terms_note
+
+    con = _con()
+    _with_term(con, ("c9", "c", "new", "2024-06-01", "2025-06-01", 40.0, None))
+    note = concurrent_terms_note(con)
+    assert note is not None and "written twice" not in note  # another product: as before
+    con = _con()
+    _with_term(con, ("c9", "c", "new", "2024-06-01", "2025-06-01", 40.0, None))
+    _with_term(con, ("INV-b3", "b", "renewal", "2024-01-01", "2025-01-01", 110.0, None))
+    note = concurrent_terms_note(con)
+    assert note is not None and note.startswith("Note: 2 accounts have two or more")
+    assert note.endswith(
+        " At 1 of them two rows have the same kind, dates and ARR (e.g. 'INV-b3' and 'b3'):"
+        " one term written twice (an invoice issued again, a row loaded twice) reads so too;"
+        " if so, remove the copy."
+    )
