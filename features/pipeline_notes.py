@@ -11,6 +11,8 @@ the figures with no word:
   problem);
 * a file of an `events/` directory exported without an optional column: its rows read
   as null there (`missing_columns_note`);
+* events dated before their account's `created_at` count as its use
+  (`events_before_signup_note`);
 * a term that ended long ago with no outcome while a later term follows it: the contract
   reads the null as "still open", so its churn label stays unknown and its snapshots are
   never trained on (`unsettled_terms_note`; the account's latest term is
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "duplicate_events_note",
+    "events_before_signup_note",
     "duplicate_touchpoints_note",
     "missing_columns_note",
     "unsettled_terms_note",
@@ -197,4 +200,36 @@ def missing_columns_note(source: Source) -> str | None:
         " name, so their rows read as null there: counts over that column (functions used,"
         " usage hours, a user's events) fall for the dates those files hold. Export the"
         " column in every file."
+    )
+
+
+def events_before_signup_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A note on events dated before their account's `created_at`.
+
+    The contract's `created_at` is when the account became a paying customer; events
+    before it (trial use, a sign-up date set late, another account's events) count as the
+    account's use from their own dates, in its usage windows once it is scored.
+    """
+    rows = note_rows(
+        con,
+        """
+        SELECT e.account_id, COUNT(*) AS n, MIN(e.ts) AS first, MIN(a.created_at) AS created
+        FROM events e JOIN accounts a ON a.account_id = e.account_id
+        WHERE e.ts < a.created_at
+        GROUP BY e.account_id ORDER BY n DESC, e.account_id
+        """,
+    )
+    if not rows:
+        return None
+    events = sum(int(n) for _, n, _, _ in rows)
+    shown = "; ".join(
+        f"{account!r}: {n:,} from {first:%d %b %Y}, created {created:%d %b %Y}"
+        for account, n, first, created in rows[:3]
+    ) + (f"; and {len(rows) - 3:,} more" if len(rows) > 3 else "")
+    return (
+        f"Note: {events:,} event{'s are' if events > 1 else ' is'} dated before their"
+        f" account's created_at, at {len(rows):,} account{'s' if len(rows) > 1 else ''}"
+        f" ({shown}). They count as the account's use from their own dates (trial use reads"
+        " so); if created_at is later than the account's start, or the events are another"
+        " account's, fix the export."
     )

@@ -143,8 +143,9 @@ def validate(
     in force for 90 days or more with no event while others had events (a note says their
     usage reads no use then). So are a loader's faults: events equal in every column,
     touchpoints equal in all but their id, an `events/` file without a column the others
-    have, and earlier terms with no outcome though a later term began (a note says each
-    changes the figures and nothing is dropped). A table whose dates run days past the
+    have, events dated before their account's created_at, and earlier terms with no
+    outcome though a later term began (a note says each changes the figures and nothing is
+    dropped). A table whose dates run days past the
     latest event, or events stamped past their own steady stream (an export artefact, a
     wrong clock), is a warning: it does not set the end of the data.
     """
@@ -188,6 +189,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
     from features.pipeline_notes import (
         duplicate_events_note,
         duplicate_touchpoints_note,
+        events_before_signup_note,
         unsettled_terms_note,
     )
     from features.source import create_typed_views
@@ -224,6 +226,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
             late_tracking_note(source.con),
             duplicate_events_note(source.con),
             duplicate_touchpoints_note(source.con),
+            events_before_signup_note(source.con),
         ]
     except duckdb.Error:
         if not problems:

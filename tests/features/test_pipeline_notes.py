@@ -18,6 +18,7 @@ from features.contract import TABLES
 from features.pipeline_notes import (
     duplicate_events_note,
     duplicate_touchpoints_note,
+    events_before_signup_note,
     missing_columns_note,
     unsettled_terms_note,
 )
@@ -131,7 +132,7 @@ def test_validate_says_the_three_notes_on_an_export_with_a_replay_file(tmp_path:
         ]
     )
     tables = {
-        "accounts": pd.DataFrame({"account_id": ["a"], "created_at": [created]}),
+        "accounts": pd.DataFrame({"account_id": ["a"], "created_at": [pd.Timestamp("2025-06-11")]}),
         "users": pd.DataFrame(
             {"user_id": ["u1"], "account_id": ["a"], "is_key_user": [True], "created_at": created}
         ),
@@ -142,7 +143,7 @@ def test_validate_says_the_three_notes_on_an_export_with_a_replay_file(tmp_path:
         tables[name] = frame.reindex(columns=list(TABLES[name].column_names))
     directory = write_tables(tables, tmp_path / "source", "csv")
     (directory / "events").mkdir()
-    june = _events("2025-06-10", 3)
+    june = _events("2025-06-10", 3)  # and before 'a' was created (a trial)
     june.to_parquet(directory / "events" / "2025-06.parquet", index=False)
     june.to_parquet(directory / "events" / "2025-06-replay.parquet", index=False)
     result = CliRunner().invoke(app, ["validate", "--data", str(directory)])
@@ -151,6 +152,7 @@ def test_validate_says_the_three_notes_on_an_export_with_a_replay_file(tmp_path:
     assert "Note: 3 events are exact copies of another" in said
     assert "Note: 1 touchpoint repeats another's account" in said
     assert "Note: 1 new/renewal term has no outcome though it ended" in said
+    assert "Note: 6 events are dated before their account's created_at" in said
 
 
 def test_an_event_file_without_an_optional_column_is_named(tmp_path: Path) -> None:
@@ -189,3 +191,19 @@ def test_events_without_a_feature_are_no_function_used() -> None:
     assert row["modules_used_30d"] == 1
     row = compute_features(typed_connection({**tables, "events": unnamed}), as_of).iloc[0]
     assert row["features_used_30d"] == 0 and row["modules_used_30d"] == 1
+
+
+def test_events_before_their_accounts_sign_up_are_named() -> None:
+    accounts = pd.DataFrame(
+        {"account_id": ["a", "b"], "created_at": pd.to_datetime(["2025-06-12", "2025-01-01"])}
+    )
+    early = pd.concat([_events("2025-06-10", 3), _events("2025-06-12", 2)], ignore_index=True)
+    tables = {"accounts": accounts, "events": early.assign(account_id="a")}
+    note = events_before_signup_note(typed_connection(tables))
+    assert note is not None
+    assert note.startswith(
+        "Note: 3 events are dated before their account's created_at, at 1 account ('a': 3"
+        " from 10 Jun 2025, created 12 Jun 2025). They count as the account's use"
+    )
+    after = {"accounts": accounts, "events": _events("2025-06-12", 2).assign(account_id="a")}
+    assert events_before_signup_note(typed_connection(after)) is None
