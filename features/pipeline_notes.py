@@ -13,6 +13,8 @@ the figures with no word:
   as null there (`missing_columns_note`);
 * events dated before their account's `created_at` count as its use
   (`events_before_signup_note`);
+* a term at ARR 0 (a free term, or a missing amount written as 0): no ARR at risk, and
+  the renewal after it an upsell at any price (`zero_arr_terms_note`);
 * a term that ended long ago with no outcome while a later term follows it: the contract
   reads the null as "still open", so its churn label stays unknown and its snapshots are
   never trained on (`unsettled_terms_note`; the account's latest term is
@@ -42,6 +44,7 @@ __all__ = [
     "duplicate_touchpoints_note",
     "missing_columns_note",
     "unsettled_terms_note",
+    "zero_arr_terms_note",
 ]
 
 EVENT_COLUMNS = ("ts", "account_id", "user_id", "module", "feature", "event_type", "duration_s")
@@ -232,4 +235,33 @@ def events_before_signup_note(con: duckdb.DuckDBPyConnection) -> str | None:
         f" ({shown}). They count as the account's use from their own dates (trial use reads"
         " so); if created_at is later than the account's start, or the events are another"
         " account's, fix the export."
+    )
+
+
+def zero_arr_terms_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A note on `new`/`renewal` terms with ARR 0.
+
+    The contract allows them (`arr >= 0`: a free term), and they read so: no ARR at risk,
+    no action pays, and a renewal after one at any price counts as an upsell. A loader
+    that writes a missing amount as 0 leaves the same rows.
+    """
+    rows = note_rows(
+        con,
+        """
+        SELECT subscription_id, account_id, start_date FROM subscriptions
+        WHERE kind IN ('new', 'renewal') AND arr = 0
+        ORDER BY start_date, subscription_id
+        """,
+    )
+    if not rows:
+        return None
+    shown = _first_three(
+        [f"{key!r} of {account!r} from {start:%d %b %Y}" for key, account, start in rows]
+    )
+    many = len(rows) > 1
+    return (
+        f"Note: {len(rows):,} new/renewal term{'s have' if many else ' has'} ARR 0 ({shown})."
+        " The contract allows it (a free term), and it reads so: no ARR at risk, no action"
+        " pays, and a renewal after it at any price counts as an upsell. If a missing amount"
+        " was written as 0, fix the export."
     )

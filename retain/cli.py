@@ -143,11 +143,11 @@ def validate(
     in force for 90 days or more with no event while others had events (a note says their
     usage reads no use then). So are a loader's faults: events equal in every column,
     touchpoints equal in all but their id, an `events/` file without a column the others
-    have, events dated before their account's created_at, and earlier terms with no
-    outcome though a later term began (a note says each changes the figures and nothing is
-    dropped). A table whose dates run days past the
-    latest event, or events stamped past their own steady stream (an export artefact, a
-    wrong clock), is a warning: it does not set the end of the data.
+    have, events dated before their account's created_at, terms at ARR 0, and earlier
+    terms with no outcome though a later term began (a note says each changes the figures
+    and nothing is dropped). A table whose dates run days past the latest event, or events
+    stamped past their own steady stream (an export artefact, a wrong clock), is a
+    warning: it does not set the end of the data.
     """
     from features.pipeline_notes import missing_columns_note
     from features.source import open_source
@@ -191,6 +191,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
         duplicate_touchpoints_note,
         events_before_signup_note,
         unsettled_terms_note,
+        zero_arr_terms_note,
     )
     from features.source import create_typed_views
     from features.tracking_start import late_tracking_note
@@ -227,6 +228,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
             duplicate_events_note(source.con),
             duplicate_touchpoints_note(source.con),
             events_before_signup_note(source.con),
+            zero_arr_terms_note(source.con),
         ]
     except duckdb.Error:
         if not problems:

@@ -21,6 +21,7 @@ from features.pipeline_notes import (
     events_before_signup_note,
     missing_columns_note,
     unsettled_terms_note,
+    zero_arr_terms_note,
 )
 from features.source import open_source
 from retain.cli import app
@@ -207,3 +208,21 @@ def test_events_before_their_accounts_sign_up_are_named() -> None:
     )
     after = {"accounts": accounts, "events": _events("2025-06-12", 2).assign(account_id="a")}
     assert events_before_signup_note(typed_connection(after)) is None
+
+
+def test_terms_at_arr_zero_are_named() -> None:
+    subscriptions = _terms(
+        [
+            ("s1", "a", "new", "2024-01-01", "2025-01-01", "renewed"),
+            ("s2", "a", "renewal", "2025-01-01", "2026-01-01", None),
+            ("x1", "a", "expansion", "2025-03-01", "2026-01-01", None),
+        ]
+    )
+    assert zero_arr_terms_note(typed_connection({"subscriptions": subscriptions})) is None
+    free = subscriptions.assign(arr=[1000.0, 0.0, 0.0])  # an expansion at 0 says nothing
+    note = zero_arr_terms_note(typed_connection({"subscriptions": free}))
+    assert note is not None
+    assert note.startswith(
+        "Note: 1 new/renewal term has ARR 0 ('s2' of 'a' from 01 Jan 2025). The contract"
+        " allows it (a free term), and it reads so: no ARR at risk"
+    )
