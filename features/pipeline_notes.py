@@ -99,14 +99,16 @@ def duplicate_touchpoints_note(con: duckdb.DuckDBPyConnection) -> str | None:
 
     Same account, time, type, owner and notes under another `touchpoint_id`: each copy
     counts as an action the CS team took, in the touchpoint features and in what the
-    actions are learned to do.
+    actions are learned to do. The same id twice is a duplicated key, a problem of its own,
+    and not counted here.
     """
     group = ", ".join(TOUCHPOINT_CONTENT)
     groups = note_rows(
         con,
         f"""
-        SELECT LIST(touchpoint_id ORDER BY touchpoint_id), account_id FROM touchpoints
-        GROUP BY {group} HAVING COUNT(*) > 1 ORDER BY MIN(touchpoint_id)
+        SELECT LIST(DISTINCT touchpoint_id ORDER BY touchpoint_id), account_id
+        FROM touchpoints WHERE touchpoint_id IS NOT NULL
+        GROUP BY {group} HAVING COUNT(DISTINCT touchpoint_id) > 1 ORDER BY MIN(touchpoint_id)
         """,
     )
     rows = [(copy, keys[0], account) for keys, account in groups for copy in keys[1:]]

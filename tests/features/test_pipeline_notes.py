@@ -88,6 +88,9 @@ def test_touchpoints_loaded_again_under_new_ids_are_named() -> None:
     note = duplicate_touchpoints_note(typed_connection({"touchpoints": three}))
     assert note is not None and note.startswith("Note: 2 touchpoints repeat")
     assert "'x1' and 'x2', 'x1' and 'x3'" in note
+    # the same id twice is a duplicated key (validate's problem), not a copy under a new id
+    same_id = _touchpoints(["z1", "z1", "z2"], ["n", "n", "m"])
+    assert duplicate_touchpoints_note(typed_connection({"touchpoints": same_id})) is None
     apart = _touchpoints(["y1", "y2"], ["first call", "second call"])
     assert duplicate_touchpoints_note(typed_connection({"touchpoints": apart})) is None
 
