@@ -41,3 +41,11 @@ def test_promote_command_uses_the_registry_the_env_file_names(in_folder_with_env
     assert result.exit_code == 1
     assert "retain-churn has no version 3" in result.output
     assert in_folder_with_env.exists()
+
+
+def test_env_example_shows_every_setting():
+    """README sends users to `.env.example` for the settings: each one is shown there."""
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
+    shown = {line.lstrip("# ").split("=", 1)[0] for line in example.splitlines() if "=" in line}
+    expected = {f"RETAIN_{name.upper()}" for name in Settings.model_fields}
+    assert expected - shown == set()
