@@ -40,8 +40,8 @@ def id_text(value: object) -> object:
 
 
 AccountId = Annotated[
-    str, BeforeValidator(id_text), StringConstraints(min_length=1, max_length=MAX_ACCOUNT_ID)
-]
+    str, StringConstraints(min_length=1, max_length=MAX_ACCOUNT_ID), BeforeValidator(id_text)
+]  # constraints first: they stay the string's own ("at most 200 characters", not "items")
 AsOf = Annotated[
     datetime,
     BeforeValidator(parse_as_of),

@@ -93,6 +93,17 @@ def test_a_huge_account_id_in_the_path_is_refused_without_echoing_it(client):
     assert len(response.text) < 1_000
 
 
+def test_an_account_id_too_long_in_a_body_is_said_in_characters_not_items(client):
+    """docs/operations.md: ids are at most 200 characters; the 422 must say characters."""
+    too_long = {"account_ids": ["x" * 201]}
+    response = client.post("/v1/score", json=too_long, headers=AUTH)
+    assert response.status_code == 422
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body", "account_ids", 0]
+    assert "200 characters" in problem["msg"] and "items" not in problem["msg"]
+    assert "x" * 201 not in response.text
+
+
 @pytest.mark.parametrize(
     "as_of",
     ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "20250101", "2025-13-01"],
