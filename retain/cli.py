@@ -577,6 +577,7 @@ def plan(
     settings = read_settings()
     when = week_option(week)
     plan_file = config or settings.plan
+    quiet_mlflow()
     try:
         plan_config = load_plan_config(plan_file)
         built, stored = run_plan(data, output, when, settings, plan_config, str(plan_file))
@@ -623,6 +624,7 @@ def experiments(
     from serving.plan_experiments import run_experiments
     from store import StoreUnavailable
 
+    quiet_mlflow()
     try:
         _, sentences = run_experiments(data, read_settings(), plan_files or None)
     except (StoreUnavailable, ValueError) as error:
@@ -772,6 +774,7 @@ def monitor(
     from training.monitor.thresholds import ThresholdsError
 
     settings = read_settings()
+    quiet_mlflow()
     try:
         report = run_monitor(
             data,
@@ -817,6 +820,7 @@ def retrain(
     from training.monitor.thresholds import ThresholdsError
 
     settings = read_settings()
+    quiet_mlflow()
     try:
         outcome = retrain_and_report(
             data,

@@ -93,6 +93,50 @@ def test_mlflow_chatter_goes_to_debug_and_retain_output_stays(caplog):
     )
 
 
+@pytest.fixture
+def loud_mlflow():  # type: ignore[no-untyped-def]
+    """MLflow's loggers as a fresh process has them: no filter of quiet_mlflow's yet."""
+    from training.tracking import _MlflowChatter
+
+    def unfilter() -> None:
+        loggers = [logging.getLogger("mlflow"), logging.getLogger()]
+        for holder in [*loggers, *(h for lg in loggers for h in lg.handlers)]:
+            for chatter in [f for f in holder.filters if isinstance(f, _MlflowChatter)]:
+                holder.removeFilter(chatter)
+
+    unfilter()
+    yield
+    unfilter()
+
+
+@pytest.mark.parametrize(
+    ("command", "work"),
+    [
+        (["plan", "--output", "plan.csv"], "serving.plan.run_plan"),
+        (["experiments"], "serving.plan_experiments.run_experiments"),
+        (["monitor"], "training.monitor.run.run_monitor"),
+        (["retrain"], "training.monitor.retrain.retrain"),
+    ],
+)
+def test_every_command_that_loads_models_keeps_mlflow_chatter_out(
+    command, work, loud_mlflow, source, monkeypatch, caplog, tmp_path
+):
+    """docs/operations.md: MLflow's warnings never reach the CLI output (cron mails it)."""
+
+    def chatty(*args, **kwargs):  # type: ignore[no-untyped-def]
+        logging.getLogger("mlflow.pyfunc").warning("cloudpickle chatter")
+        raise ValueError("stopped after the chatter")
+
+    monkeypatch.setattr(work, chatty)
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.DEBUG):
+        result = runner.invoke(app, [command[0], "--data", str(source), *command[1:]])
+    assert "stopped after the chatter" in result.output
+    shown = {(r.name, r.getMessage()) for r in caplog.records}
+    assert ("mlflow.pyfunc", "cloudpickle chatter") not in shown
+    assert ("retain.mlflow", "mlflow.pyfunc: cloudpickle chatter") in shown
+
+
 def test_an_unreachable_registry_is_one_line_without_its_password(monkeypatch):
     from retain.settings import get_settings
 
