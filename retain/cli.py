@@ -541,8 +541,8 @@ def promote(
         promote_version(MlflowClient(), model, version)
     except MlflowException as error:  # the registry is unreachable: say so, without secrets
         fail(f"the model registry: {describe_error(error)}", code=1)
-    except (KeyError, ValueError) as error:
-        typer.echo(str(error), err=True)
+    except (KeyError, ValueError) as error:  # a KeyError's str() would quote its sentence
+        typer.echo(str(error.args[0]) if error.args else str(error), err=True)
         raise typer.Exit(code=1) from error
     typer.echo(f"{model_name(model)} v{version} is now champion")
 
