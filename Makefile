@@ -11,6 +11,9 @@ SEED ?= 7
 AS_OF ?=
 EXTRAS ?= dev,spark
 export MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
+# The source `make serve` and `make retrain` use: RETAIN_DATA as retain reads it (the
+# environment, else .env), else the demo world. Expanded only when a recipe runs.
+SOURCE = $(or $(RETAIN_DATA),$(shell $(BIN)/python -c "from retain.settings import Settings; print(Settings().data or '')" 2>/dev/null),$(DEMO))
 
 .PHONY: help install run demo-data validate train retrain models score serve mlflow-ui test test-fast lint bench closed-loop clean browser screenshots
 
@@ -45,7 +48,7 @@ train: demo-data ## Train churn and upsell models on the demo data, log to MLflo
 	$(BIN)/retain train --data $(DEMO) $(if $(AS_OF),--as-of $(AS_OF))
 
 retrain: $(STAMP) ## For cron: retrain, promote only a better model, monitor, write outputs/retrain/latest.md
-	$(BIN)/retain retrain --data $${RETAIN_DATA:-$(DEMO)}
+	$(BIN)/retain retrain --data "$(SOURCE)"
 
 models: $(STAMP) ## List registered model versions, aliases and test metrics
 	$(BIN)/retain models
@@ -56,8 +59,8 @@ mlflow-ui: $(STAMP) ## Open the MLflow UI on the local store (mlruns/)
 score: $(STAMP) ## Score every active demo account into outputs/scores.parquet (nightly CRM sync)
 	$(BIN)/retain score --data $(DEMO) --output outputs/scores.parquet
 
-serve: $(STAMP) ## Start the scoring API (RETAIN_DATA, default the demo world; RETAIN_API_KEYS)
-	RETAIN_DATA=$${RETAIN_DATA:-$(DEMO)} $(BIN)/retain serve
+serve: $(STAMP) ## Start the scoring API (RETAIN_DATA from the environment or .env, default the demo world; RETAIN_API_KEYS)
+	$(BIN)/retain serve --data "$(SOURCE)"
 
 # The browser tests drive the system Chromium (apt), never a downloaded one.
 CHROMIUM := /usr/bin/chromium
