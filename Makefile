@@ -94,6 +94,6 @@ bench: $(STAMP) ## Benchmarks: features over >= 10M events vs pandas; the same f
 closed-loop: $(STAMP) ## The loop on the simulator: 12 months of plan, act, record, retrain; with and without randomized slices vs the playbook (outputs/closed-loop/)
 	$(BIN)/retain closed-loop --output outputs/closed-loop
 
-clean: ## Remove generated data, MLflow store and caches (keeps .venv)
+clean: ## Remove generated data, outputs, the MLflow store and caches (keeps .venv and var/: the service's store of touchpoints, plans and scores, and the monitor results)
 	rm -rf data outputs .pytest_cache .mypy_cache .ruff_cache
 	find mlruns -mindepth 1 ! -name .gitkeep -delete
