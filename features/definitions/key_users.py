@@ -82,7 +82,7 @@ RATIOS: tuple[Feature, ...] = (
     Feature(
         name="key_user_active_share_30d",
         family=FAMILY,
-        description="Share of key users active in the last 30 days",
+        description="Key users active in the last 30 days per key user holding a login today",
         unit="share",
         healthy="higher",
         sql=ratio("key_users_active_30d", "key_users"),

@@ -83,7 +83,7 @@ RATIOS: tuple[Feature, ...] = (
     Feature(
         name="nps_response_rate_180d",
         family=FAMILY,
-        description="Share of users who answered the NPS survey, last 180 days",
+        description="People who answered the NPS survey in the last 180 days per login held today",
         unit="share",
         healthy="higher",
         sql=ratio("nps_respondents_180d", "licensed_users"),

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import simulator.world as simulator
 from features.compute import compute_features
 from features.dataset import build_dataset
-from features.definitions import FEATURE_NAMES
+from features.definitions import FEATURE_NAMES, FEATURES
 from features.horizon import data_horizon
 from features.labels import compute_labels
 from tests.support.tables import change_after, typed_connection
@@ -46,6 +46,17 @@ def test_simulated_features_look_sane(world: dict[str, pd.DataFrame]) -> None:
     # every feature carries information somewhere in a real-looking world
     constant = [name for name in FEATURE_NAMES if frame[name].nunique(dropna=False) <= 1]
     assert len(constant) <= 12, constant
+
+
+def test_a_feature_described_as_a_share_stays_within_one(world: dict[str, pd.DataFrame]) -> None:
+    """A driver reading "Share of ...: 200%" is false: a ratio that can pass 1 (people who
+    left since are counted above, logins held today below) says what it divides by."""
+    months = pd.date_range("2024-03-01", "2025-06-01", freq="MS")
+    frame = compute_features(typed_connection(world), [m.to_pydatetime() for m in months])
+    shares = [f.name for f in FEATURES if f.description.lower().startswith("share")]
+    assert len(shares) >= 8
+    above = {name: float(frame[name].max()) for name in shares if frame[name].max() > 1}
+    assert above == {}
 
 
 def test_simulated_labels(world: dict[str, pd.DataFrame]) -> None:
