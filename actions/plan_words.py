@@ -11,6 +11,7 @@ import pandas as pd
 from actions.plan_config import PlanConfig
 from actions.ranking import GROWTH_ASKS
 from features.units import money
+from features.words import with_article
 
 
 class Driver(Protocol):
@@ -34,11 +35,6 @@ def _number(value: Any) -> float | None:
 def words(action: str) -> str:
     """An action code as words: `business_review` -> `business review`."""
     return action.replace("_", " ")
-
-
-def _a(noun: str) -> str:
-    """`noun` with its article: "an upsell offer", "a training"."""
-    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def account_drivers(
@@ -126,9 +122,9 @@ def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
     other = abs(ranked - saved) >= 1  # chosen at the ranking's value (`choose_at`)
     if learned and saved <= 0:
         return (
-            f"{_a(action).capitalize()}{time}: {reason.rstrip('.')}. History alone shows it"
-            f" saving no ARR net of its cost (churn {points:+.1f} pts after it for accounts"
-            f" like this)" + (f"; {chosen}." if other else ".")
+            f"{with_article(action).capitalize()}{time}: {reason.rstrip('.')}. History alone"
+            f" shows it saving no ARR net of its cost (churn {points:+.1f} pts after it for"
+            " accounts like this)" + (f"; {chosen}." if other else ".")
         )
     if learned:
         basis = f"learned from the team's history: churn {points:+.1f} pts"
@@ -147,7 +143,7 @@ def why_action(line: Mapping[str, Any], config: PlanConfig) -> str:
         basis = f"{money(expansion)} of it expected expansion; {basis}"
     value = "be worth" if line["action"] in GROWTH_ASKS else "save"
     return (
-        f"{_a(action).capitalize()}{time}: {reason.rstrip('.')}. "
+        f"{with_article(action).capitalize()}{time}: {reason.rstrip('.')}. "
         f"Expected to {value} {money(saved)} ARR net of its cost ({basis})."
     )
 
@@ -165,7 +161,7 @@ def why_arm(line: Mapping[str, Any]) -> str:
         )
         return (
             f"Held back at random as a control ({probability:.0%} of planned {action}s are): "
-            f"do not do it {when}, so the team learns what {_a(action)} truly does."
+            f"do not do it {when}, so the team learns what {with_article(action)} truly does."
         )
     if line.get("arm") == "random":
         return (  # the chance is stored with the line; per account it is tiny and says

@@ -21,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from features.times import utc_iso
+from features.words import with_article
 from store import engine as engines
 from store.records import (
     PLAN_COLUMNS,
@@ -258,14 +259,16 @@ class Store:
         if found.arm == "control":
             raise PlanLineContradiction(
                 "plan_line_id",
-                f"plan line {name!r} holds the account back from a {found.action} at random:"
+                f"plan line {name!r} holds the account back from {with_article(found.action)}"
+                " at random:"
                 " a touchpoint does not follow it (if it was done anyway, record it without"
                 " plan_line_id)",
             )
         if found.action != touchpoint.type:
             raise PlanLineContradiction(
                 "type",
-                f"plan line {name!r} plans a {found.action}, not a {touchpoint.type}: record"
+                f"plan line {name!r} plans {with_article(found.action)}, not"
+                f" {with_article(touchpoint.type)}: record"
                 " another action without plan_line_id",
             )
         week = pd.Timestamp(found.week).to_pydatetime()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from features.words import with_article
+
 
 class WrongModelError(ValueError):
     """A model is not the kind its registered name says (e.g. upsell under `retain-churn`)."""
@@ -31,8 +33,9 @@ def check_model_kind(model: Any, kind: str, label: str) -> None:
         return
     target = getattr(model, "target", None)
     if target != kind:
-        article = "an" if str(target)[:1] in "aeiou" else "a"
-        raise WrongModelError(f"{label} is {article} {target} model, not a {kind} model")
+        raise WrongModelError(
+            f"{label} is {with_article(str(target))} model, not {with_article(kind)} model"
+        )
     unknown = [f for f in getattr(model, "feature_names", ()) if f not in FEATURE_NAMES]
     if unknown:
         raise WrongModelError(

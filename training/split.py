@@ -28,6 +28,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from features.words import with_article
 from training.config import SplitConfig
 from training.names import ACCOUNT_MODELS as TARGETS
 
@@ -193,7 +194,8 @@ def time_split(frame: pd.DataFrame, target: str, as_of: datetime, config: SplitC
     delay = "at the renewal" if target == "churn" else "180 days after its snapshot"
     if rows[target].nunique() < 2:
         what = (
-            f"no snapshot has a {target} label known at {as_of:%Y-%m-%d} (a label is known {delay})"
+            f"no snapshot has {with_article(target)} label known at {as_of:%Y-%m-%d} (a label"
+            f" is known {delay})"
             if rows.empty
             else f"the {len(rows)} snapshots with labels known at {as_of:%Y-%m-%d} hold one"
             f" outcome only ({int(rows[target].sum())} positive: no {noun} to learn from)"
