@@ -14,6 +14,9 @@ export MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
 # The source `make serve` and `make retrain` use: RETAIN_DATA as retain reads it (the
 # environment, else .env), else the demo world. Expanded only when a recipe runs.
 SOURCE = $(or $(RETAIN_DATA),$(shell $(BIN)/python -c "from retain.settings import Settings; print(Settings().data or '')" 2>/dev/null),$(DEMO))
+# The MLflow store `make mlflow-ui` opens: the one retain uses (RETAIN_MLFLOW_URI, else .env,
+# else the local store in mlruns/).
+MLFLOW_STORE = $(or $(shell $(BIN)/python -c "from retain.settings import Settings; print(Settings().mlflow_uri)" 2>/dev/null),sqlite:///mlruns/mlflow.db)
 
 .PHONY: help install run demo-data validate train retrain models score serve mlflow-ui test test-fast lint bench closed-loop clean browser screenshots
 
@@ -53,8 +56,8 @@ retrain: $(STAMP) ## For cron: retrain, promote only a better model, monitor, wr
 models: $(STAMP) ## List registered model versions, aliases and test metrics
 	$(BIN)/retain models
 
-mlflow-ui: $(STAMP) ## Open the MLflow UI on the local store (mlruns/)
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db
+mlflow-ui: $(STAMP) ## Open the MLflow UI on retain's store (RETAIN_MLFLOW_URI or .env; default mlruns/)
+	$(BIN)/mlflow ui --backend-store-uri "$(MLFLOW_STORE)"
 
 score: $(STAMP) ## Score every active demo account into outputs/scores.parquet (nightly CRM sync)
 	$(BIN)/retain score --data $(DEMO) --output outputs/scores.parquet

@@ -50,3 +50,24 @@ def test_the_environment_beats_the_env_file(tmp_path: Path) -> None:
 def test_without_either_the_demo_world(tmp_path: Path) -> None:
     lines = _recipes(tmp_path, None, data=None)
     assert all(line.endswith('--data "data/demo"') for line in lines) and len(lines) == 2
+
+
+def test_the_mlflow_ui_opens_the_store_retain_uses(tmp_path: Path) -> None:
+    """`make mlflow-ui` opened mlruns/ whatever RETAIN_MLFLOW_URI said (the docs audit)."""
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    env = {k: v for k, v in os.environ.items() if k != "RETAIN_MLFLOW_URI"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+
+    def shown(extra: dict[str, str]) -> list[str]:
+        run = subprocess.run(
+            ["make", "-n", "mlflow-ui"], cwd=tmp_path, env={**env, **extra},
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        return [line for line in run.stdout.splitlines() if "mlflow ui" in line]
+
+    assert shown({}) == ['.venv/bin/mlflow ui --backend-store-uri "sqlite:///mlruns/mlflow.db"']
+    uri = "postgresql://mlflow@db/mlflow"
+    assert shown({"RETAIN_MLFLOW_URI": uri}) == [f'.venv/bin/mlflow ui --backend-store-uri "{uri}"']
