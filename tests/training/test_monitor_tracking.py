@@ -66,6 +66,19 @@ def test_events_halved_for_most_accounts_while_users_hold_is_a_tracking_change()
     assert "read low for every account" in sentence
 
 
+def test_a_return_from_a_season_is_not_read_as_a_tracking_change():
+    """Back in September after a summer away: as many people as in June, but their 30 days
+    hold the August weeks away, so events per active user read low; the people's own
+    30-day trend shows they just came back, which a tracking release never shows."""
+    then = _snapshot(TRAINED, _users())
+    back = _moved(0.92, 0.55)
+    back["active_users_change_30d"] = 0.67  # 5 times as many people as the 30 days before
+    assert tracking_change(then, back, TrackingThresholds(), "when v1 was trained") is None
+    steady = _moved(0.92, 0.55)
+    steady["active_users_change_30d"] = 0.02  # the same people: the release is still read
+    assert tracking_change(then, steady, TrackingThresholds(), "when v1 was trained")
+
+
 def test_events_doubled_for_most_accounts_is_said_as_a_rise():
     then = _snapshot(TRAINED, _users())
     change = tracking_change(then, _moved(0.8, 2.0), TrackingThresholds(), "a month earlier")

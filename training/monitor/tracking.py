@@ -122,6 +122,8 @@ def tracking_change(
     users = both[f"{USERS}_now"] / both[f"{USERS}_then"]
     if abs(float(np.median(users)) - 1) >= thresholds.users_held:
         return None  # the people changed too: churn, a new segment, growth
+    if _people_just_moved(now, thresholds):
+        return None  # back from a season: the 30 days count the weeks they were away
     per_user = (both[f"{EVENTS}_now"] / both[f"{EVENTS}_then"]) / users
     fell = float(np.mean(per_user < thresholds.fell_below))
     rose = float(np.mean(per_user > thresholds.rose_above))
@@ -147,6 +149,26 @@ def tracking_change(
 
 EVENTS_CHANGE = "events_change_30d"
 USERS_CHANGE = "active_users_change_30d"
+
+
+def _people_just_moved(now: pd.DataFrame, thresholds: TrackingThresholds) -> bool:
+    """Whether the median account's active users moved in the last 30 days against the 30 before.
+
+    A tracking change keeps the people in every window. A season's end does not: users back
+    in September after a summer away are as many as in June, but their 30 days still hold
+    the August weeks they were away, so events per active user read 37% lower at the
+    median account than in June (the sixteenth audit: "a change in how events are logged",
+    on 15 September, while the median account's active users had risen 5-fold over the 30
+    days before). The trend (-1 to +1) gives the ratio (1 + t) / (1 - t).
+    """
+    if USERS_CHANGE not in now.columns:
+        return False
+    trend = now[USERS_CHANGE].astype(float).dropna()
+    if len(trend) < thresholds.min_accounts:
+        return False
+    t = float(np.median(trend))
+    ratio = (1 + t) / (1 - t) if t < 1 else float("inf")
+    return abs(ratio - 1) >= thresholds.users_held
 
 
 def window_before(snapshot: pd.DataFrame) -> pd.DataFrame:
