@@ -23,6 +23,7 @@ import numpy as np
 
 from features.units import format_value, is_yes_no
 from serving.fact_words import fact_sentence
+from serving.shared_drops import BookDrop
 from training.families import (
     Band,
     FamilyReading,
@@ -226,6 +227,7 @@ def family_drivers(
     facts: Mapping[str, Any] | None = None,
     as_of: datetime | None = None,
     bands: Mapping[str, Band] | None = None,
+    shared: Mapping[str, BookDrop] | None = None,
 ) -> list[Driver]:
     """One driver per family (`training.families.read_families`), in the order read.
 
@@ -243,9 +245,12 @@ def family_drivers(
         facts: The account's dated facts (`features.facts`), if known.
         as_of: The snapshot time the facts are as of.
         bands: Feature -> the middle half of healthy accounts.
+        shared: Trend -> the median account's value, for trends most accounts fell by in
+            the same weeks (`serving.shared_drops`); a lead among them says so.
     """
     catalogue = catalogue if catalogue is not None else feature_catalogue()
     tenure = _clean(values.get("tenure_days"))
+    shared = shared or {}
     drivers = []
     for r in readings[:top]:
         found = driver(
@@ -256,7 +261,11 @@ def family_drivers(
             if r.direction == "raises"
             else None
         )
-        drivers.append(found if dated is None else replace(found, sentence=dated))
+        sentence = found.sentence if dated is None else dated
+        if r.direction == "raises" and r.lead in shared:
+            median = format_value(shared[r.lead].median, catalogue[r.lead].unit)
+            sentence += f" Most accounts fell in the same weeks (the median account: {median})."
+        drivers.append(replace(found, sentence=sentence))
     return drivers
 
 

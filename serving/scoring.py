@@ -35,6 +35,7 @@ from serving import coverage, explain
 from serving.memo import LatestScores
 from serving.models import AccountModelLike, ModelBundle, ModelStore
 from serving.schemas import AccountScore, ActionOut, DriverOut, FamilyOut, UnknownAccount
+from serving.shared_drops import BookDrop, against_book
 from serving.snapshots import FeatureSnapshot, FeatureStore, changed_rows
 from training.credentials import describe_error
 from training.families import FamilyReading, read_batch
@@ -82,6 +83,7 @@ class _Batch:
     effects: list[Mapping[str, ExpectedEffect]] | None
     reference: dict[str, Any]  # healthy values of every family's features (wording)
     bands: dict[str, tuple[float, float]]  # healthy accounts' middle half, every feature
+    shared: dict[str, BookDrop]  # trends most accounts fell by today (serving.shared_drops)
     readings: list[list[FamilyReading]]  # drivers by family (training.families)
 
 
@@ -252,9 +254,10 @@ class ScoringService:
             effects=bundle.effects(snapshot, rows) if bundle.effects is not None else None,
             reference=reference,
             bands=bands,
+            shared=snapshot.shared_drops,
             readings=read_batch(
                 snapshot.feature_names,
-                values,
+                against_book(values, snapshot.feature_names, snapshot.shared_drops),
                 bundle.churn.feature_names,
                 contributions,
                 reference,
@@ -298,6 +301,7 @@ class ScoringService:
             snapshot.facts.get(snapshot.account_ids[row]),
             snapshot.as_of,
             batch.bands,
+            batch.shared,
         )
         no_driver_reason = (
             None

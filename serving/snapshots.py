@@ -34,6 +34,7 @@ import pandas as pd
 
 from features.times import utc_iso
 from serving.id_forms import form_index, id_form
+from serving.shared_drops import BookDrop
 
 if TYPE_CHECKING:
     from features.compute import TableReaders
@@ -141,6 +142,26 @@ class FeatureSnapshot:
                 change.sentence(),
             )
         return change
+
+    @cached_property
+    def shared_drops(self) -> dict[str, BookDrop]:
+        """Trends most accounts fell by in the same weeks, with the median account's value.
+
+        A season or the holidays (`serving.shared_drops`); scoring reads each account's
+        trend against that median where it reads reasons. Asked once per snapshot.
+        """
+        from features.definitions import FEATURES
+        from serving.shared_drops import shared_drops
+
+        drops = shared_drops(self.feature_names, self.matrix, {f.name: f.unit for f in FEATURES})
+        if drops:
+            logger.info(
+                "Most accounts' use fell in the 30 days to %s (%s): each account's trend is"
+                " read against the median account's in the drivers.",
+                f"{self.as_of:%d %b %Y}",
+                ", ".join(f"{n} {v.median:+.2f}" for n, v in sorted(drops.items())),
+            )
+        return drops
 
 
 @cache
