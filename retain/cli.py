@@ -194,6 +194,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
         zero_arr_terms_note,
     )
     from features.source import create_typed_views
+    from features.today_values import churned_accounts_note, moved_key_flags_note
     from features.tracking_start import late_tracking_note
     from features.validate import (
         booked_ahead_note,
@@ -229,6 +230,8 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
             duplicate_touchpoints_note(source.con),
             events_before_signup_note(source.con),
             zero_arr_terms_note(source.con),
+            churned_accounts_note(source.con),
+            moved_key_flags_note(source.con),
         ]
     except duckdb.Error:
         if not problems:
