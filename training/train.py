@@ -103,6 +103,7 @@ def build_training_set(
     from features.dataset import build_dataset
     from features.horizon import data_horizon, late_activity_warning
     from features.source import load_source
+    from features.today_values import rewritten_employees
     from features.tracking_start import (
         first_term,
         late_tracking_note,
@@ -124,6 +125,11 @@ def build_training_set(
         dataset = build_dataset(
             source.con, start, as_of, every=config.every, upsell_min_rise=config.upsell_min_rise
         )
+        rewritten = rewritten_employees(source.con)
+    if rewritten is not None:  # today's CRM value, cleared once accounts left: a leak
+        dataset = dataset.assign(employees=np.nan)  # unknown: no model reads it (`train`)
+        if report is not None:
+            report(rewritten)
     dataset, said = unknown_before_tracking(dataset, starts, start)
     if report is not None and said:
         report(f"Tracking began late: {'; '.join(said)}.")
@@ -323,6 +329,25 @@ def trainable_splits(
     return splits, skipped
 
 
+def model_features(dataset: pd.DataFrame) -> list[str]:
+    """The features the models read: the catalogue's in `dataset`, in catalogue order.
+
+    A feature read from a column the contract keeps no history of (today's CRM value,
+    `features.today_values.TODAY_VALUE_FEATURES`) is left out where it is unknown at every
+    snapshot: `build_training_set` makes `employees` so when churned accounts' sizes were
+    cleared, which would teach the models that an unknown size foretells churn.
+    """
+    from features.definitions import FEATURE_NAMES
+    from features.today_values import TODAY_VALUE_FEATURES
+
+    return [
+        name
+        for name in FEATURE_NAMES
+        if name in dataset.columns
+        and not (name in TODAY_VALUE_FEATURES and dataset[name].isna().all())
+    ]
+
+
 def families_without_data(dataset: pd.DataFrame, feature_names: list[str]) -> list[str]:
     """Feature families none of whose features varies in `dataset` (e.g. a missing table).
 
@@ -379,9 +404,7 @@ def train(
         dataset, as_of = build_training_set(
             data, as_of, config, recorded_touchpoints, report=report
         )
-    from features.definitions import FEATURE_NAMES
-
-    feature_names = [name for name in FEATURE_NAMES if name in dataset.columns]
+    feature_names = model_features(dataset)
     report(
         f"{len(dataset)} account snapshots, {len(feature_names)} features, as of {as_of:%Y-%m-%d}"
         f" ({time.monotonic() - started:.0f}s)"
