@@ -297,7 +297,12 @@ TABLES: dict[str, Table] = {
             (
                 Column("touchpoint_id", STRING, nullable=False),
                 Column("account_id", STRING, nullable=False, references=ACCOUNT_REF),
-                Column("ts", TIMESTAMP, nullable=False),
+                Column(
+                    "ts",
+                    TIMESTAMP,
+                    nullable=False,
+                    meaning="when it was done; a date alone is its midnight UTC",
+                ),
                 Column(
                     "type",
                     STRING,

@@ -276,11 +276,21 @@ def late_activity_warning(
         else "These dates read as an artefact of the export (a device's or exporter's wrong"
         " clock, a table exported later)"
     )
+    booked = any(found.table == "touchpoints" for found in late)
     return (
         f"Warning: {'; '.join(parts)}. {why} and do not set the end of the data: it is read as"
         f" {utc_iso(data_horizon(con))}. The rows are kept, each counting from its own"
-        f" date on{f'; {remedy}' if remedy else ''}."
+        f" date on{f'; {remedy}' if remedy else ''}.{BOOKED if booked else ''}"
     )
+
+
+# Touchpoints dated ahead are most often meetings booked in the CRM (the eighteenth audit).
+BOOKED = (
+    " Touchpoints dated ahead are most often meetings booked in the CRM: each is read as"
+    " held on its date, by the features, the plan's contact gap and what the actions are"
+    " learned to do; one that is cancelled or never held still counts then. Export the"
+    " meetings held (or remove a cancelled one) rather than those booked."
+)
 
 
 def _rows(count: int) -> str:

@@ -42,6 +42,30 @@ def test_the_warning_names_the_column_the_rows_and_the_dates() -> None:
     assert late_activity_warning(typed_connection(tiny_world())) is None
 
 
+def test_touchpoints_dated_ahead_are_named_as_meetings_booked() -> None:
+    # the eighteenth audit: a CRM exports the QBRs booked for the next three weeks; the
+    # warning called them an exporter's clock, and a cancelled one is read as held
+    tables = tiny_world()
+    booked = pd.DataFrame(
+        {
+            "touchpoint_id": ["b1", "b2"],
+            "account_id": ["1001", "1003"],
+            "ts": [pd.Timestamp("2024-02-12"), pd.Timestamp("2024-02-20 15:00")],
+            "type": ["business_review", "training"],
+            "owner": [None, None],
+            "notes": ["QBR (planned)", None],
+        }
+    )
+    tables["touchpoints"] = pd.concat([tables["touchpoints"], booked], ignore_index=True)
+    warning = late_activity_warning(typed_connection(tables))
+    assert warning is not None
+    assert "touchpoints.ts has 2 rows after 2024-02-06T12:00:00Z" in warning
+    assert "meetings booked in the CRM" in warning and "never held still counts" in warning
+    # tickets closed late are no meeting
+    closings = late_activity_warning(typed_connection(late_closings()))
+    assert closings is not None and "meetings booked" not in closings
+
+
 def test_features_as_of_the_end_read_the_late_rows_as_not_yet_happened() -> None:
     # The rows stay: as of the end, each of those tickets is open, exactly as if the
     # export had been taken before they closed.
