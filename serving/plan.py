@@ -68,7 +68,10 @@ def default_week(latest: datetime) -> datetime:
 
 
 def account_context(
-    con: Any, week: datetime, recorded: pd.DataFrame | None = None
+    con: Any,
+    week: datetime,
+    recorded: pd.DataFrame | None = None,
+    data_end: datetime | None = None,
 ) -> AccountContext:
     """Owners and last touchpoints known at `week`, from a loaded source (and the store's).
 
@@ -76,6 +79,10 @@ def account_context(
         con: a `load_source` connection (typed `accounts` and `touchpoints` views).
         week: the week's start; touchpoints after it are not known yet.
         recorded: touchpoints recorded through the service (`Store.touchpoints()`), if any.
+        data_end: the end of the data (its horizon). A source touchpoint dated in the week
+            and after that end is a meeting booked in the CRM, not history: it is the
+            account's last touch, so the contact gap keeps the account out of the week's
+            plan (the eighteenth audit). A week planned in the past reads none.
     """
     from store import combine_touchpoints
 
@@ -85,11 +92,20 @@ def account_context(
         touches = cursor.execute(
             "SELECT touchpoint_id, account_id, ts, type FROM touchpoints WHERE ts <= ?", [week]
         ).df()
+        booked = (
+            pd.DataFrame(columns=["account_id", "ts"])
+            if data_end is None
+            else cursor.execute(
+                "SELECT account_id, ts FROM touchpoints WHERE ts > ? AND ts < ?",
+                [max(week, data_end), week + timedelta(days=7)],
+            ).df()
+        )
     finally:
         cursor.close()
     terms = term_starts(con, week)
     touches = combine_touchpoints(touches, recorded, until=week)
-    last = touches.groupby("account_id")["ts"].max() if not touches.empty else pd.Series()
+    seen = pd.concat([touches[["account_id", "ts"]], booked]) if not booked.empty else touches
+    last = seen.groupby("account_id")["ts"].max() if not seen.empty else pd.Series()
     return AccountContext(
         owners={str(a): o for a, o in owners},
         last_touch={str(a): pd.Timestamp(t).to_pydatetime() for a, t in last.items()},
@@ -355,7 +371,7 @@ def build_plan(
         source = getattr(service.features, "source", None)
         if source is None:
             raise LookupError("the scoring service has no source to read account owners from")
-        context = account_context(source.con, week, recorded)
+        context = account_context(source.con, week, recorded, latest)
     snapshot, bundle, chunks = service.score_all(as_of)
     scores = [score for chunk in chunks for score in chunk]
     candidates = candidate_lines(scores, context, config, cost)

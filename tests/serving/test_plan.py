@@ -276,6 +276,40 @@ def test_what_touchpoints_did_this_term_is_never_a_control(tiny_parquet_dir) -> 
     assert found.to_dict("records") == [{"account_id": "a", "action": "health_check"}]
 
 
+def test_a_meeting_booked_in_the_week_keeps_the_account_out_of_its_plan(tmp_path) -> None:
+    """The eighteenth audit: a CRM exports the QBRs booked ahead; two accounts with one
+    booked in the planned week got another action that week from the plan."""
+    import pandas as pd
+
+    from actions.plan import plan_week
+    from features.source import load_source
+    from serving.plan import account_context
+    from tests.support import tiny_world, write_tables
+    from tests.support.tiny import LAST_EVENT
+
+    tables = tiny_world()
+    booked = pd.DataFrame(
+        {"touchpoint_id": ["b1", "b2"], "account_id": ["1003", "1002"],
+         "ts": pd.to_datetime(["2024-02-14 10:00", "2024-02-26 09:00"]),
+         "type": ["business_review"] * 2, "owner": [None] * 2, "notes": ["QBR (planned)"] * 2}
+    )  # fmt: skip
+    tables["touchpoints"] = pd.concat([tables["touchpoints"], booked], ignore_index=True)
+    con = load_source(str(write_tables(tables, tmp_path / "crm"))).con
+    week = datetime(2024, 2, 12)
+    last = account_context(con, week, data_end=LAST_EVENT).last_touch
+    assert last["1003"] == datetime(2024, 2, 14, 10)  # booked in the week: a contact
+    assert last["1002"] == datetime(2023, 12, 10)  # booked for a later week: not yet
+    assert "1003" not in account_context(con, week).last_touch  # without the data's end
+    # a week planned in the past reads no touchpoint after its Monday, booked or held
+    assert "1001" not in account_context(con, datetime(2024, 1, 15), data_end=LAST_EVENT).last_touch
+    candidates = pd.DataFrame(
+        {"account_id": ["1003"], "csm": ["lee"], "action": ["training"], "saved_arr": [500.0],
+         "risk_tier": ["high"], "last_touch": [pd.Timestamp(last["1003"])], "reason": ["r"]}
+    )  # fmt: skip
+    plan = plan_week(candidates, load_plan_config(), week)
+    assert plan.lines.empty and plan.excluded["contacted within the contact gap"] == 1
+
+
 def test_the_plan_and_users_files_get_the_closest_owner_case_and_spacing_first() -> None:
     owners = ["Dana Kim", "Lee Park", "R&D Pool", "lee"]
     assert closest_owner("DANA KIM", owners) == "Dana Kim"  # difflib alone finds nothing
