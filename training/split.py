@@ -82,9 +82,10 @@ class TimeSplit:
         return (
             f"{self.target}: {m['train_months']} training months ({s['train_rows']} snapshots,"
             f" {s['train_positives']} positive), {m['validation_months']} validation months"
-            f" from {self.validation_start:%Y-%m-%d} ({s['validation_rows']}),"
-            f" {m['test_months']} test months from {self.test_start:%Y-%m-%d}"
-            f" ({s['test_rows']}){shorter if self.adapted else ''}"
+            f" from {self.validation_start:%Y-%m-%d} ({s['validation_rows']},"
+            f" {s['validation_positives']} positive), {m['test_months']} test months from"
+            f" {self.test_start:%Y-%m-%d} ({s['test_rows']}, {s['test_positives']} positive)"
+            f"{shorter if self.adapted else ''}"
         )
 
     def summary(self) -> dict[str, str | int]:

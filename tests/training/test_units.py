@@ -550,3 +550,28 @@ def test_a_band_of_terms_scored_off_beyond_noise_is_flagged():
     result.split.test = test[days < 180]
     result.test_probability = {"model": np.full(monthly, 0.04)}
     assert term_calibration(result) == []  # type: ignore[arg-type]
+
+
+def test_the_heading_and_split_line_say_how_many_outcomes_the_figures_rest_on():
+    """The nineteenth audit: 61 churned test snapshots from 18 accounts, not said anywhere."""
+    from types import SimpleNamespace
+
+    from training.split import TimeSplit
+    from training.train import header_line
+
+    def part(start: str, accounts: list[str], churned: list[int]) -> pd.DataFrame:
+        dates = pd.date_range(start, periods=len(accounts), freq="MS")
+        return pd.DataFrame({"account_id": accounts, "churn": churned, "as_of": dates})
+
+    split = TimeSplit(
+        "churn",
+        part("2024-01-01", ["a", "b", "c", "d"], [1, 0, 0, 1]),
+        part("2025-01-01", ["a", "b", "c"], [1, 1, 0]),
+        part("2025-06-01", ["x", "x", "x", "y", "z"], [1, 1, 1, 0, 0]),
+        pd.Timestamp("2025-01-01"),
+        pd.Timestamp("2025-06-01"),
+    )
+    heading = header_line(SimpleNamespace(target="churn", split=split))  # type: ignore[arg-type]
+    assert "5 snapshots, 3 positive from 1 account;" in heading
+    line = split.describe()
+    assert "(3, 2 positive)" in line and "(5, 3 positive)" in line
