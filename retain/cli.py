@@ -184,6 +184,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
     """
     import duckdb
 
+    from features.account_moves import moved_accounts_note
     from features.dated_notes import price_list_note, silent_accounts_note
     from features.horizon import late_activity_warning
     from features.pipeline_notes import (
@@ -232,6 +233,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
             zero_arr_terms_note(source.con),
             churned_accounts_note(source.con),
             moved_key_flags_note(source.con),
+            moved_accounts_note(source.con),
         ]
     except duckdb.Error:
         if not problems:
