@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+from typer.testing import CliRunner
 
 from features.account_moves import moved_accounts_note
+from features.contract import TABLES
+from retain.cli import app
+from tests.support import write_tables
 from tests.support.tables import typed_connection
 
 
@@ -81,3 +87,21 @@ def test_no_note_for_a_renewal_a_single_user_or_a_late_move() -> None:
     late = events.account_id == "new"
     tables["events"] = events.assign(ts=events.ts.where(~late, "2025-11-10"))  # 5 months on
     assert moved_accounts_note(typed_connection(tables)) is None
+
+
+def test_validate_says_the_note(tmp_path: Path) -> None:
+    tables = _tables()
+    tables["users"] = tables["users"].assign(
+        created_at=pd.Timestamp("2024-06-01"),
+        is_key_user=False,
+        deactivated_at=pd.Series([pd.NaT] * 5),
+    )
+    tables = {
+        name: frame.reindex(columns=list(TABLES[name].column_names))
+        for name, frame in tables.items()
+    }
+    directory = write_tables(tables, tmp_path / "source", "parquet")
+    result = CliRunner().invoke(app, ["validate", "--data", str(directory)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "Note: 1 account whose latest term ended churned or with no outcome" in said
