@@ -234,6 +234,7 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
             churned_accounts_note(source.con),
             moved_key_flags_note(source.con),
             moved_accounts_note(source.con),
+            _cost_scale_note(source.con),
         ]
     except duckdb.Error:
         if not problems:
@@ -245,6 +246,16 @@ def _typed_notes(source: Any, problems: list[Any]) -> tuple[str | None, list[str
             0, "Notes on the rows that could be read (fixing the problems may change them):"
         )
     return warning, notes
+
+
+def _cost_scale_note(con: Any) -> str | None:
+    """`validate`'s note when the packaged action costs do not look like the ARR's money."""
+    from training.uplift.config import cost_scale_note, load_uplift_config
+
+    row = con.execute(
+        "SELECT median(arr) FROM subscriptions WHERE kind IN ('new', 'renewal') AND arr > 0"
+    ).fetchone()
+    return cost_scale_note(None if row is None else row[0], load_uplift_config())
 
 
 def _recorded_touchpoints() -> Any:

@@ -87,6 +87,52 @@ class UpliftConfig(BaseModel):
         return float(self.costs.get(action, self.default_cost))
 
 
+# The costs read as negligible when even the dearest is below this share of the median ARR
+# (every action with any effect pays), and as overwhelming when even the cheapest is above
+# this share: an action rarely takes more than 20 points off the chance of churn.
+NEGLIGIBLE_COST_SHARE = 0.001
+OVERWHELMING_COST_SHARE = 0.2
+
+
+def cost_scale_note(median_arr: float | None, config: UpliftConfig) -> str | None:
+    """A note when the configured action costs do not look like the ARR's money.
+
+    The contract's `arr` has no currency or unit, and `costs` are absolute money in the
+    same units (the twentieth audit: ARR in cents or yen made every action pay; ARR in
+    thousands made none pay). Said when even the dearest action costs under
+    `NEGLIGIBLE_COST_SHARE` of the median ARR, or even the cheapest over
+    `OVERWHELMING_COST_SHARE` of it; None without costs or ARR.
+    """
+    priced = {action: cost for action, cost in config.costs.items() if cost > 0}
+    if not median_arr or median_arr <= 0 or not priced:
+        return None
+    cheapest = min(priced, key=lambda action: priced[action])
+    dearest = max(priced, key=lambda action: priced[action])
+    where = (
+        " Action costs are in the same money as `arr`: set `costs` (and `default_cost`) in"
+        " training/uplift/uplift.yaml; the CSM hours each action takes are in"
+        " actions/plan.yaml."
+    )
+    if priced[dearest] < NEGLIGIBLE_COST_SHARE * median_arr:
+        return (
+            f"Note: the median term's ARR is {median_arr:,.0f}, and even the dearest action's"
+            f" configured cost ({dearest} {priced[dearest]:,.0f}) is"
+            f" {priced[dearest] / median_arr:.2%} of it, so next-best-action will count every"
+            " action whose effect is above zero at the configured confidence as paying. If"
+            " `arr` is in cents or a currency of small units, the costs need the same units."
+            + where
+        )
+    if priced[cheapest] > OVERWHELMING_COST_SHARE * median_arr:
+        return (
+            f"Note: the median term's ARR is {median_arr:,.6g}, and even the cheapest action's"
+            f" configured cost ({cheapest} {priced[cheapest]:,.0f}) is"
+            f" {priced[cheapest] / median_arr:.0%} of it, so next-best-action will find"
+            " almost no action paying. If `arr` is in thousands, the costs need the same"
+            " units." + where
+        )
+    return None
+
+
 def load_uplift_config(path: str | Path | None = None) -> UpliftConfig:
     """Read and validate the uplift settings (default: training/uplift/uplift.yaml)."""
     with open(path or DEFAULT_CONFIG) as handle:
