@@ -505,6 +505,27 @@ def train(
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
     typer.echo("\n".join(summary_lines(result, reasons=False)))  # reported as they happened
+    note = _train_cost_scale_note(data)
+    if note:
+        typer.echo(note)
+
+
+def _train_cost_scale_note(data: str) -> str | None:
+    """`validate`'s note on the ARR's scale against the action costs, for `train` too.
+
+    The twentieth audit's ARR in thousands: `train` said only that the learned actions
+    cost more than they save. None where the source cannot be read here.
+    """
+    import duckdb
+
+    from features.source import ContractError, create_typed_views, open_source
+
+    try:
+        with open_source(data) as source:
+            create_typed_views(source)
+            return _cost_scale_note(source.con)
+    except (ContractError, duckdb.Error, OSError, ValueError):
+        return None
 
 
 @app.command()

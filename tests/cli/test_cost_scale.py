@@ -61,3 +61,25 @@ def test_validate_notes_the_arrs_scale(
     assert "Note: the median term's ARR is 1,250,000" in cents  # new/renewal terms only
     thousands = _validate(tiny_tables, 0.001, tmp_path / "thousands")
     assert "Note: the median term's ARR is 12.5, and even the cheapest" in thousands
+
+
+def test_train_notes_the_arrs_scale_too(
+    tiny_tables: dict[str, pd.DataFrame], tmp_path: Path, monkeypatch
+) -> None:
+    from tests.support.datasets import AS_OF
+    from training.train import TrainingResult
+
+    def fake_train(*args: object, **kwargs: object) -> TrainingResult:
+        return TrainingResult(AS_OF, 0, [], {})
+
+    monkeypatch.setattr("training.train.train", fake_train)
+    subscriptions = tiny_tables["subscriptions"].assign(
+        arr=tiny_tables["subscriptions"]["arr"] / 1000
+    )
+    directory = write_tables({**tiny_tables, "subscriptions": subscriptions}, tmp_path, "csv")
+    result = CliRunner().invoke(app, ["train", "--data", str(directory)])
+    assert result.exit_code == 0, result.output
+    assert "Note: the median term's ARR is 12.5, and even the cheapest" in result.output
+    unreadable = CliRunner().invoke(app, ["train", "--data", str(tmp_path / "missing")])
+    assert unreadable.exit_code == 0, unreadable.output
+    assert "configured cost" not in unreadable.output
