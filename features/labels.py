@@ -36,13 +36,18 @@ if TYPE_CHECKING:
     from features.engines.spark import SparkConnection
 
 UPSELL_WINDOW_DAYS = 180
+# A renewal grew when its ARR exceeds the ARR it replaces by more than this relative margin:
+# that ARR is a sum of float amounts (a term and its expansions), and 1234.1 + 5678.7 reads
+# 6912.799999999999, so a renewal at 6912.8 would count as an upsell by rounding (the
+# twentieth audit: 4 of 1,957 flat renewals).
+ROUNDING = 1e-9
 
 
 def labels_sql(as_of: Sequence[datetime], horizon: datetime, min_rise: float = 0.0) -> str:
     """SQL for churn and upsell labels of every account active at each T."""
     if not 0.0 <= min_rise < 1.0:
         raise ValueError(f"min_rise must be in [0, 1), got {min_rise}")
-    factor = repr(1.0 + float(min_rise))  # a plain decimal literal: 1.0, 1.05
+    factor = repr((1.0 + float(min_rise)) * (1.0 + ROUNDING))  # a plain decimal literal
     edge = f"TIMESTAMP '{horizon.isoformat(sep=' ')}'"
     window = f"INTERVAL '{UPSELL_WINDOW_DAYS}' DAY"
     return f"""

@@ -450,3 +450,28 @@ def test_the_two_terms_note_says_when_a_term_is_written_twice() -> None:
         " one term written twice (an invoice issued again, a row loaded twice) reads so too;"
         " if so, remove the copy."
     )
+
+
+def test_a_flat_renewal_is_no_upsell_by_rounding() -> None:
+    """The twentieth audit: 1234.1 + 5678.7 reads 6912.799999999999 in floating point, so a
+    renewal at exactly the old term plus its expansion (6912.8) counted as an upsell."""
+    rows = [
+        ("d1", "d", "new", "2023-01-01", "2024-01-01", 1234.1, "renewed"),
+        ("d2", "d", "expansion", "2023-06-01", "2024-01-01", 5678.7, None),
+        ("d3", "d", "renewal", "2024-01-01", "2025-01-01", 6912.8, None),
+        ("e1", "e", "new", "2023-01-01", "2024-01-01", 1234.1, "renewed"),
+        ("e2", "e", "expansion", "2023-06-01", "2024-01-01", 5678.7, None),
+        ("e3", "e", "renewal", "2024-01-01", "2025-01-01", 6912.81, None),  # a cent more
+    ]
+    columns = ["subscription_id", "account_id", "kind", "start_date", "end_date", "arr", "outcome"]
+    accounts = pd.DataFrame({"account_id": ["d", "e"], "created_at": ["2023-01-01"] * 2})
+    events = pd.DataFrame(
+        {"ts": ["2025-03-01"], "account_id": ["d"], "module": ["m"], "event_type": ["view"]}
+    )
+    con = typed_connection(
+        {"accounts": accounts, "subscriptions": pd.DataFrame(rows, columns=columns),
+         "events": events}
+    )  # fmt: skip
+    labels = compute_labels(con, [datetime(2023, 8, 1)]).set_index("account_id")
+    assert labels.loc["d", "upsell"] == 0
+    assert labels.loc["e", "upsell"] == 1
