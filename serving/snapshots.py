@@ -148,7 +148,7 @@ class FeatureSnapshot:
         """Trends most accounts fell by in the same weeks, with the median account's value.
 
         A season or the holidays (`serving.shared_drops`); scoring reads each account's
-        trend against that median where it reads reasons. Asked once per snapshot.
+        trend against the book's middle half where it reads reasons. Asked once per snapshot.
         """
         from features.definitions import FEATURES
         from serving.shared_drops import shared_drops

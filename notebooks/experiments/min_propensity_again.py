@@ -27,6 +27,10 @@ Rule, written before any run:
   worst world at most 2 points below, and its mean without costs not below shipped's.
   Reported either way in docs/results.md.
 
+`main` names a candidate from the seeds it is given, so on the fresh seeds its "candidate"
+line is that set's higher mean (0.001 there); the rule's candidate is the tuning seeds' (0),
+and docs/results.md judges that one.
+
     python notebooks/experiments/min_propensity_again.py --seeds 1 2 3 4 5 6 --cache data/pcache
 """
 
